@@ -1,0 +1,126 @@
+// Policy evaluation: which statement of a parsed policy allows or denies one request, and combining verdicts.
+import type { PolicyDocument, PolicyStatement, PrincipalList } from './policy-document.js'
+import { evaluateCondition, type ConditionKeys } from './policy-conditions.js'
+import { compilePattern, matchPattern, type VariableResolver } from './policy-patterns.js'
+
+export interface RequestPrincipal {
+  arn: string
+  username?: string
+  userid?: string
+  accountId?: string
+  /** The 64-hex canonical ID, matched by `{"CanonicalUser": …}` principals. */
+  canonicalId?: string
+  type: 'User' | 'AssumedRole' | 'Anonymous' | 'FederatedUser'
+}
+
+export interface RequestContext {
+  /** The IAM action, e.g. 's3:GetObject'. */
+  action: string
+  /** 'arn:aws:s3:::bucket/key', 'arn:aws:s3:::bucket', or '*' for service-level actions. */
+  resource: string
+  /** An anonymous principal matches only "*" principals. */
+  principal: RequestPrincipal
+  /** Condition keys by lower-case name, e.g. 'aws:sourceip', 's3:prefix'. */
+  keys: Record<string, string | string[] | undefined>
+}
+
+export type Decision = 'Allow' | 'Deny' | 'NotApplicable'
+
+/** The decision and, for Allow and Deny, the statement that made it (for `bridgectl access explain`). */
+export interface PolicyVerdict {
+  decision: Decision
+  statement?: { policy: string; sid?: string; index: number }
+}
+
+const NOT_APPLICABLE: PolicyVerdict = { decision: 'NotApplicable' }
+
+/** Evaluates one policy: the first matching Deny wins, else the first matching Allow, else NotApplicable. */
+export function evaluatePolicy(doc: PolicyDocument, ctx: RequestContext, label: string): PolicyVerdict {
+  const keys = contextKeys(ctx)
+  const resolve = doc.version === '2012-10-17' ? variableResolver(keys) : undefined
+  let allow: PolicyVerdict | undefined
+  for (const [index, statement] of doc.statements.entries()) {
+    if (!statementMatches(statement, ctx, keys, resolve)) continue
+    const which = statement.sid === undefined ? { policy: label, index } : { policy: label, sid: statement.sid, index }
+    if (statement.effect === 'Deny') return { decision: 'Deny', statement: which }
+    allow ??= { decision: 'Allow', statement: which }
+  }
+  return allow ?? NOT_APPLICABLE
+}
+
+/** Explicit Deny anywhere wins, else any Allow, else NotApplicable. */
+export function combine(verdicts: readonly PolicyVerdict[]): PolicyVerdict {
+  return verdicts.find(v => v.decision === 'Deny') ?? verdicts.find(v => v.decision === 'Allow') ?? NOT_APPLICABLE
+}
+
+function statementMatches(s: PolicyStatement, ctx: RequestContext, keys: ConditionKeys, resolve: VariableResolver | undefined): boolean {
+  return (s.principal === undefined || principalMatches(s.principal, ctx.principal))
+    && actionMatches(s, ctx.action)
+    && resourceMatches(s, ctx.resource, resolve)
+    && s.conditions.every(c => evaluateCondition(c, keys, resolve))
+}
+
+function actionMatches(s: PolicyStatement, action: string): boolean {
+  const isListed = s.actions.values.some(p => {
+    const pattern = compilePattern(p)
+    return pattern !== undefined && matchPattern(pattern, action, { ignoreCase: true })
+  })
+  return isListed !== s.actions.isNegated
+}
+
+function resourceMatches(s: PolicyStatement, resource: string, resolve: VariableResolver | undefined): boolean {
+  // Service-level actions (ListAllMyBuckets) are granted by "*" and by "arn:aws:s3:::*".
+  const target = resource === '*' ? 'arn:aws:s3:::*' : resource
+  const isListed = s.resources.values.some(p => {
+    const pattern = compilePattern(p, resolve)
+    return pattern !== undefined && matchPattern(pattern, target)
+  })
+  return isListed !== s.resources.isNegated
+}
+
+function principalMatches(list: PrincipalList, principal: RequestPrincipal): boolean {
+  return principalListed(list, principal) !== list.isNegated
+}
+
+function principalListed(list: PrincipalList, principal: RequestPrincipal): boolean {
+  if (list.isWildcard) return true
+  if (principal.type === 'Anonymous') return false
+  if (principal.canonicalId !== undefined && list.canonicalUser.some(id => id.toLowerCase() === principal.canonicalId?.toLowerCase())) return true
+  return list.aws.some(name => awsPrincipalNames(name, principal))
+}
+
+/** An ARN names exactly that principal; `arn:…:root` or a bare account ID names the account; else a bare user name. */
+function awsPrincipalNames(name: string, principal: RequestPrincipal): boolean {
+  if (name === principal.arn) return true
+  const root = /^arn:[^:]+:iam::([^:]+):root$/.exec(name)
+  if (root !== null) return principal.accountId !== undefined && root[1] === principal.accountId
+  if (name.startsWith('arn:')) return false
+  return name === principal.accountId || name === principal.username
+}
+
+/** The request's condition keys plus the principal keys of the AWS principal-key table. */
+function contextKeys(ctx: RequestContext): ConditionKeys {
+  const p = ctx.principal
+  const isAnonymous = p.type === 'Anonymous'
+  const derived: Record<string, string | undefined> = {
+    'aws:username': isAnonymous ? undefined : p.username,
+    'aws:userid': isAnonymous ? 'anonymous' : p.userid,
+    'aws:principaltype': p.type,
+    'aws:principalarn': isAnonymous ? undefined : p.arn,
+    'aws:principalaccount': isAnonymous ? undefined : p.accountId,
+  }
+  const keys: Record<string, string | readonly string[] | undefined> = {}
+  for (const [name, value] of Object.entries(ctx.keys)) keys[name.toLowerCase()] = value
+  // Principal keys come only from the authenticated principal, never from request-supplied keys.
+  for (const [name, value] of Object.entries(derived)) keys[name] = value
+  return keys
+}
+
+/** Policy variables take single-valued keys only; a multi-valued or absent key leaves the variable unresolved. */
+function variableResolver(keys: ConditionKeys): VariableResolver {
+  return name => {
+    const value = keys[name]
+    if (typeof value === 'string') return value
+    return value?.length === 1 ? value[0] : undefined
+  }
+}
