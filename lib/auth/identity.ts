@@ -1,0 +1,37 @@
+// POSIX identities from NSS (so LDAP/SSSD accounts work): users by name, and supplementary groups, cached briefly.
+import { execFile } from 'node:child_process'
+import { createRequire } from 'node:module'
+import { promisify } from 'node:util'
+
+const require = createRequire(import.meta.url)
+const posix = require('posix') as { getpwnam (name: string | number): { name: string, uid: number, gid: number } }
+const run = promisify(execFile)
+
+export function lookupAccount (name: string): { uid: number, gid: number } | undefined {
+  try {
+    const pw = posix.getpwnam(name)
+    return { uid: pw.uid, gid: pw.gid }
+  } catch {
+    return undefined
+  }
+}
+
+const GROUP_CACHE_MS = 60_000
+const cache = new Map<string, { groups: number[], at: number }>()
+
+/**
+ * Supplementary groups of a uid as NSS reports them (`id -G`, which uses getgrouplist), always including
+ * the primary gid. A uid unknown to NSS has only its primary gid.
+ */
+export async function supplementaryGroups (uid: number, gid: number, now = Date.now()): Promise<number[]> {
+  const cacheKey = `${uid}:${gid}`
+  const hit = cache.get(cacheKey)
+  if (hit && now - hit.at < GROUP_CACHE_MS) return hit.groups
+  let groups = [gid]
+  try {
+    const { stdout } = await run('id', ['-G', String(uid)], { timeout: 5000 })
+    groups = [...new Set([gid, ...stdout.trim().split(/\s+/).map(Number).filter(Number.isInteger)])]
+  } catch { /* not in NSS */ }
+  cache.set(cacheKey, { groups, at: now })
+  return groups
+}

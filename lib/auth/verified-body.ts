@@ -1,0 +1,148 @@
+// The verified request body: aws-chunked decoding plus payload-hash, Content-MD5 and x-amz-checksum-* checks.
+import type { IncomingHttpHeaders } from 'node:http'
+import { type Readable, Transform, type TransformCallback } from 'node:stream'
+import { S3Error } from '../errors/s3-error.js'
+import type { PayloadPlan } from './authenticate.js'
+import {
+  CHECKSUM_ALGORITHMS, type ChecksumAlgorithm, createHasher, type DigestAlgorithm, isChecksumAlgorithm,
+  isValidDigestValue, type StreamingHasher,
+} from './checksums.js'
+import { AwsChunkedDecoder } from './streaming-payload.js'
+
+interface Expectations {
+  sha256Hex?: string
+  contentMd5?: string
+  headerChecksum?: { algorithm: ChecksumAlgorithm, value: string }
+  trailerChecksum?: ChecksumAlgorithm
+  /** Algorithms to compute even without a value to compare (x-amz-sdk-checksum-algorithm, md5 for the ETag). */
+  computed: Set<DigestAlgorithm>
+}
+
+function headerString(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const value = headers[name]
+  return Array.isArray(value) ? value[0] : value
+}
+
+function expectations(plan: PayloadPlan, headers: IncomingHttpHeaders): Expectations {
+  const result: Expectations = { computed: new Set(['md5']) }
+  if (plan.kind === 'signed') result.sha256Hex = plan.sha256Hex
+  const md5 = headerString(headers, 'content-md5')
+  if (md5 !== undefined) {
+    if (!isValidDigestValue('md5', md5.trim())) throw new S3Error('InvalidDigest', { 'Content-MD5': md5 })
+    result.contentMd5 = md5.trim()
+  }
+  const present = CHECKSUM_ALGORITHMS.filter(a => headers[`x-amz-checksum-${a}`] !== undefined)
+  if (present.length > 1) {
+    throw new S3Error('InvalidRequest', {}, { message: 'Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.' })
+  }
+  const [algorithm] = present
+  if (algorithm !== undefined) {
+    const value = (headerString(headers, `x-amz-checksum-${algorithm}`) ?? '').trim()
+    if (!isValidDigestValue(algorithm, value)) {
+      throw new S3Error('InvalidRequest', {}, { message: `Value for x-amz-checksum-${algorithm} header is invalid.` })
+    }
+    result.headerChecksum = { algorithm, value }
+  }
+  const trailer = headerString(headers, 'x-amz-trailer')?.trim().toLowerCase()
+  if (trailer !== undefined && trailer.startsWith('x-amz-checksum-') && isStreamingTrailer(plan, headers)) {
+    const name = trailer.slice('x-amz-checksum-'.length)
+    if (!isChecksumAlgorithm(name)) throw new S3Error('InvalidRequest', {}, { message: `The value specified in the x-amz-trailer header is not supported` })
+    result.trailerChecksum = name
+  }
+  const sdkAlgorithm = headerString(headers, 'x-amz-sdk-checksum-algorithm')?.trim().toLowerCase()
+  if (sdkAlgorithm !== undefined && isChecksumAlgorithm(sdkAlgorithm)) result.computed.add(sdkAlgorithm)
+  return result
+}
+
+function isStreamingTrailer(plan: PayloadPlan, headers: IncomingHttpHeaders): boolean {
+  return (plan.kind === 'streaming-signed' && plan.trailer) || plan.kind === 'streaming-unsigned-trailer'
+    || (plan.kind === 'none-declared' && headerString(headers, 'x-amz-content-sha256') === 'STREAMING-UNSIGNED-PAYLOAD-TRAILER')
+}
+
+function decoderFor(plan: PayloadPlan, headers: IncomingHttpHeaders): AwsChunkedDecoder | undefined {
+  const isStreaming = plan.kind === 'streaming-signed' || isStreamingTrailer(plan, headers)
+  if (!isStreaming) return undefined
+  const lengthText = headerString(headers, 'x-amz-decoded-content-length')
+  if (lengthText === undefined) throw new S3Error('MissingContentLength')
+  if (!/^\d+$/.test(lengthText.trim())) {
+    throw new S3Error('InvalidArgument', { ArgumentName: 'x-amz-decoded-content-length', ArgumentValue: lengthText })
+  }
+  const decodedContentLength = Number(lengthText.trim())
+  if (plan.kind === 'streaming-signed') {
+    const { seedSignature, signingKey, scope, amzDate } = plan
+    return new AwsChunkedDecoder({ signing: { seedSignature, signingKey, scope, amzDate }, allowsTrailer: plan.trailer, decodedContentLength })
+  }
+  return new AwsChunkedDecoder({ allowsTrailer: true, decodedContentLength })
+}
+
+/** Hashes every payload byte and, in flush, compares each declared digest before letting 'end' through. */
+class DigestVerifier extends Transform {
+  readonly results: Record<string, string> = {}
+  private readonly hashers = new Map<DigestAlgorithm, StreamingHasher>()
+
+  constructor(private readonly expected: Expectations, private readonly decoder: AwsChunkedDecoder | undefined) {
+    super()
+    const algorithms = new Set<DigestAlgorithm>(expected.computed)
+    if (expected.sha256Hex !== undefined) algorithms.add('sha256')
+    if (expected.headerChecksum !== undefined) algorithms.add(expected.headerChecksum.algorithm)
+    if (expected.trailerChecksum !== undefined) algorithms.add(expected.trailerChecksum)
+    for (const algorithm of algorithms) this.hashers.set(algorithm, createHasher(algorithm))
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    for (const hasher of this.hashers.values()) hasher.update(chunk)
+    callback(null, chunk)
+  }
+
+  override _flush(callback: TransformCallback): void {
+    this.verify().then(() => callback(), (err: unknown) => callback(err as Error))
+  }
+
+  private async verify(): Promise<void> {
+    for (const [algorithm, hasher] of this.hashers) this.results[algorithm] = await hasher.digestBase64()
+    const { sha256Hex, contentMd5, headerChecksum, trailerChecksum } = this.expected
+    const sha256 = Buffer.from(this.results.sha256 ?? '', 'base64').toString('hex')
+    if (sha256Hex !== undefined && sha256 !== sha256Hex) {
+      throw new S3Error('XAmzContentSHA256Mismatch', { ClientComputedContentSHA256: sha256Hex, S3ComputedContentSHA256: sha256 })
+    }
+    if (contentMd5 !== undefined && this.results.md5 !== contentMd5) {
+      throw new S3Error('BadDigest', { ExpectedDigest: contentMd5, CalculatedDigest: this.results.md5 })
+    }
+    if (headerChecksum !== undefined) this.compareChecksum(headerChecksum.algorithm, headerChecksum.value)
+    if (trailerChecksum !== undefined) {
+      const value = this.decoder?.trailers.get(`x-amz-checksum-${trailerChecksum}`)
+      if (value === undefined) {
+        throw new S3Error('InvalidRequest', {}, { message: `The x-amz-checksum-${trailerChecksum} trailer declared in x-amz-trailer was not sent.` })
+      }
+      this.compareChecksum(trailerChecksum, value)
+    }
+  }
+
+  private compareChecksum(algorithm: ChecksumAlgorithm, value: string): void {
+    if (!isValidDigestValue(algorithm, value)) {
+      throw new S3Error('InvalidRequest', {}, { message: `Value for x-amz-checksum-${algorithm} trailing header is invalid.` })
+    }
+    if (this.results[algorithm] !== value) {
+      throw new S3Error('BadDigest', {}, { message: `The x-amz-checksum-${algorithm} you specified did not match the calculated checksum.` })
+    }
+  }
+}
+
+/** Builds the verified body stream; header-level problems throw synchronously, payload problems error the stream. */
+export function createVerifiedBody(raw: Readable, plan: PayloadPlan, headers: IncomingHttpHeaders): { body: Readable, checksums(): Record<string, string> } {
+  const expected = expectations(plan, headers)
+  const decoder = decoderFor(plan, headers)
+  const verifier = new DigestVerifier(expected, decoder)
+  // pipe() rather than pipeline(): destroying the request on a verification error would drop the socket before the error reply.
+  raw.on('error', err => verifier.destroy(err))
+  if (decoder === undefined) {
+    raw.pipe(verifier)
+  } else {
+    decoder.on('error', err => {
+      raw.unpipe(decoder)
+      verifier.destroy(err)
+    })
+    raw.pipe(decoder).pipe(verifier)
+  }
+  return { body: verifier, checksums: () => ({ ...verifier.results }) }
+}
