@@ -1,0 +1,175 @@
+// Answers "may this principal read/write/create/delete/list this path?" by walking the bucket the way the kernel would.
+import { lstat, stat } from 'node:fs/promises'
+import type { Stats } from 'node:fs'
+import { join } from 'node:path'
+import { getAttribute } from 'fs-xattr'
+import { ACL_ACCESS_XATTR, decodePosixAcl } from '../access/posix-acl.js'
+import {
+  checkAccess, checkSticky, describeWant,
+  type AccessWant, type InodeFacts, type PosixCredentials,
+} from '../access/posix-permission.js'
+
+export interface PosixAccessOptions {
+  /** Trusted bucket directory; it is stat'ed (followed), everything below it is lstat'ed. */
+  readonly bucketRoot: string
+  readonly principal: PosixCredentials
+  /** Whether uid 0 keeps root's capabilities (NFS no_root_squash); off means uid 0 is an ordinary user. */
+  readonly rootHasRights: boolean
+}
+
+export interface PosixAccessAnswer {
+  readonly allowed: boolean
+  /** Which path component and entry decided, e.g. 'dir a/b: no search (x) for uid 1001: other bits r--'. */
+  readonly layer: string
+  /** True when the denial is because the path (or one of its directories) does not exist. */
+  readonly isMissing: boolean
+}
+
+/** Paths are relative to the bucket root, '/'-separated; '' (or '.') is the root itself. */
+export interface PosixAccess {
+  canRead(path: string): Promise<PosixAccessAnswer>
+  /** Overwrite an existing file in place (open for writing). */
+  canWrite(path: string): Promise<PosixAccessAnswer>
+  /** Create the path, making missing directories; an existing file is replaced by rename(2). */
+  canCreate(path: string): Promise<PosixAccessAnswer>
+  canDelete(path: string): Promise<PosixAccessAnswer>
+  /** readdir and stat the children: search (x) and read (r), checked separately as the kernel does. */
+  canList(dir: string): Promise<PosixAccessAnswer>
+}
+
+interface Component {
+  readonly label: string
+  readonly path: string
+  readonly stats: Stats
+  acl?: InodeFacts['acl'] | null
+}
+
+/** A walk that reached `found` (root first) and stopped before `missing` names, or was denied. */
+type Walk = { readonly found: Component[], readonly missing: string[] } | { readonly denied: PosixAccessAnswer }
+
+const allow = (layer: string): PosixAccessAnswer => ({ allowed: true, layer, isMissing: false })
+const deny = (layer: string, isMissing = false): PosixAccessAnswer => ({ allowed: false, layer, isMissing })
+const kindOf = (c: Component): string => (c.stats.isDirectory() ? 'dir' : 'file')
+
+function errnoOf(err: unknown): string | undefined {
+  return (err as NodeJS.ErrnoException | undefined)?.code
+}
+
+export function posixAccess(options: PosixAccessOptions): PosixAccess {
+  const who = options.principal
+  const opts = { rootHasRights: options.rootHasRights }
+  const forUid = `for uid ${who.uid}`
+
+  // One getxattr per component at most, and none when the kernel would not consult the ACL.
+  async function facts(c: Component): Promise<InodeFacts> {
+    const { uid, gid, mode } = c.stats
+    if (c.acl === undefined && who.uid !== uid && (mode & 0o070) !== 0) c.acl = await readAcl(c.path)
+    return { uid, gid, mode, acl: c.acl ?? undefined }
+  }
+
+  async function check(c: Component, want: AccessWant, verb: string): Promise<PosixAccessAnswer | undefined> {
+    const decision = checkAccess(await facts(c), who, want, opts)
+    if (!decision.allowed) return deny(`${kindOf(c)} ${c.label}: no ${verb} ${forUid}: ${decision.reason}`)
+    return undefined
+  }
+
+  async function walk(path: string): Promise<Walk> {
+    const names = path.split('/').filter(n => n !== '' && n !== '.')
+    if (names.some(n => n === '..' || n.includes('\0'))) return { denied: deny(`path ${path}: '..' or NUL in a component`) }
+    const root: Component = { label: '. (bucket root)', path: options.bucketRoot, stats: await stat(options.bucketRoot) }
+    if (!root.stats.isDirectory()) return { denied: deny('bucket root is not a directory') }
+    const found = [root]
+    for (const [i, name] of names.entries()) {
+      const dir = found[found.length - 1] as Component
+      // A file where a directory should be: ENOTDIR, which S3 reports like a missing key.
+      if (!dir.stats.isDirectory()) return { found, missing: names.slice(i) }
+      const noSearch = await check(dir, { execute: true }, 'search (x)')
+      if (noSearch) return { denied: noSearch }
+      const label = names.slice(0, i + 1).join('/')
+      const childPath = join(dir.path, name)
+      let stats: Stats
+      try {
+        stats = await lstat(childPath)
+      } catch (err) {
+        if (errnoOf(err) === 'ENOENT') return { found, missing: names.slice(i) }
+        throw err
+      }
+      if (stats.isSymbolicLink()) return { denied: deny(`${label}: is a symbolic link, which is never followed`) }
+      found.push({ label, path: childPath, stats })
+    }
+    return { found, missing: [] }
+  }
+
+  async function existing(path: string, what: 'file' | 'any'): Promise<{ parent: Component, target: Component } | PosixAccessAnswer> {
+    const result = await walk(path)
+    if ('denied' in result) return result.denied
+    const target = result.found[result.found.length - 1] as Component
+    if (result.missing.length > 0) return deny(`${path}: does not exist`, true)
+    if (what === 'file' && !target.stats.isFile()) return deny(`${target.label}: not a regular file`)
+    const parent = result.found[result.found.length - 2] ?? target
+    return { parent, target }
+  }
+
+  async function fileAccess(path: string, want: AccessWant): Promise<PosixAccessAnswer> {
+    const nodes = await existing(path, 'file')
+    if ('allowed' in nodes) return nodes
+    const decision = checkAccess(await facts(nodes.target), who, want, opts)
+    const text = `file ${nodes.target.label}: ${describeWant(want)} ${decision.allowed ? 'allowed' : 'denied'} ${forUid}: ${decision.reason}`
+    return decision.allowed ? allow(text) : deny(text)
+  }
+
+  async function removal(parent: Component, target: Component, verb: string): Promise<PosixAccessAnswer> {
+    const noWrite = await check(parent, { write: true, execute: true }, `write+search (-wx) to ${verb} ${target.label}`)
+    if (noWrite) return noWrite
+    const sticky = checkSticky(await facts(parent), target.stats, who, opts)
+    const text = `dir ${parent.label}: ${verb} ${target.label} ${sticky.allowed ? 'allowed' : 'denied'} ${forUid}: ${sticky.reason}`
+    return sticky.allowed ? allow(text) : deny(text)
+  }
+
+  return {
+    canRead: path => fileAccess(path, { read: true }),
+    canWrite: path => fileAccess(path, { write: true }),
+
+    async canDelete(path) {
+      const nodes = await existing(path, 'any')
+      if ('allowed' in nodes) return nodes
+      if (nodes.parent === nodes.target) return deny('the bucket root cannot be deleted')
+      return removal(nodes.parent, nodes.target, 'delete')
+    },
+
+    async canCreate(path) {
+      const result = await walk(path)
+      if ('denied' in result) return result.denied
+      const deepest = result.found[result.found.length - 1] as Component
+      if (result.missing.length === 0) {
+        const parent = result.found[result.found.length - 2]
+        if (parent === undefined || deepest.stats.isDirectory()) return deny(`${deepest.label}: is a directory`)
+        return removal(parent, deepest, 'replace')
+      }
+      if (!deepest.stats.isDirectory()) return deny(`${deepest.label}: not a directory`)
+      const noWrite = await check(deepest, { write: true, execute: true }, 'write+search (-wx) to create entries')
+      if (noWrite) return noWrite
+      const made = result.missing.length > 1 ? ` (new dirs ${result.missing.slice(0, -1).join('/')} belong to the caller)` : ''
+      return allow(`dir ${deepest.label}: create ${result.missing[0] ?? ''} allowed ${forUid}${made}`)
+    },
+
+    async canList(dir) {
+      const nodes = await existing(dir, 'any')
+      if ('allowed' in nodes) return nodes
+      const target = nodes.target
+      if (!target.stats.isDirectory()) return deny(`${target.label}: not a directory`)
+      const denied = await check(target, { execute: true }, 'search (x)') ?? await check(target, { read: true }, 'read (r)')
+      return denied ?? allow(`dir ${target.label}: read and search allowed ${forUid}`)
+    },
+  }
+}
+
+async function readAcl(path: string): Promise<InodeFacts['acl'] | null> {
+  try {
+    return decodePosixAcl(await getAttribute(path, ACL_ACCESS_XATTR))
+  } catch (err) {
+    const code = errnoOf(err)
+    if (code === 'ENODATA' || code === 'EOPNOTSUPP' || code === 'ENOTSUP') return null
+    throw err
+  }
+}
