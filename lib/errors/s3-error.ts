@@ -1,0 +1,38 @@
+// S3Error: a thrown S3 failure carrying its catalogue code, status and extra XML fields.
+import { S3_ERRORS, type S3ErrorCode } from './s3-errors.js'
+
+export type S3ErrorFields = Record<string, string | number | undefined>
+
+export class S3Error extends Error {
+  readonly code: S3ErrorCode
+  readonly status: number
+  readonly fields: S3ErrorFields
+  /** Headers the reply must carry (for example Allow on 405). */
+  readonly headers: Record<string, string>
+
+  constructor(code: S3ErrorCode, fields: S3ErrorFields = {}, options: { message?: string, headers?: Record<string, string>, cause?: unknown } = {}) {
+    super(options.message ?? S3_ERRORS[code].message, { cause: options.cause })
+    this.name = code
+    this.code = code
+    this.status = S3_ERRORS[code].status
+    this.fields = fields
+    this.headers = options.headers ?? {}
+  }
+}
+
+export function isS3Error(err: unknown): err is S3Error {
+  return err instanceof S3Error
+}
+
+/** Maps a filesystem errno to the S3 error a client should see; undefined when none fits. */
+export function s3ErrorFromErrno(err: unknown, fields: S3ErrorFields = {}): S3Error | undefined {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code
+  switch (code) {
+    case 'EACCES': case 'EPERM': case 'EROFS': return new S3Error('AccessDenied', fields, { cause: err })
+    case 'ENOENT': case 'ENOTDIR': return new S3Error('NoSuchKey', fields, { cause: err })
+    case 'ENOSPC': case 'EDQUOT': return new S3Error('InsufficientStorage', fields, { cause: err })
+    case 'ENAMETOOLONG': return new S3Error('KeyTooLongError', fields, { cause: err })
+    case 'EISDIR': case 'EEXIST': case 'ENOTEMPTY': return new S3Error('InvalidRequest', fields, { message: 'The key conflicts with an existing directory or file.', cause: err })
+    default: return undefined
+  }
+}

@@ -1,0 +1,21 @@
+// The S3 Koa application: cross-cutting middleware in one readable order, then the route table.
+import Koa from 'koa'
+import { accessLog } from './middleware/access-log.js'
+import { authenticate } from './middleware/authenticate.js'
+import { dispatch } from './middleware/dispatch.js'
+import { errorResponse } from './middleware/error-response.js'
+import { requestId } from './middleware/request-id.js'
+import { resolveTarget } from './middleware/resolve-target.js'
+import type { Services } from './types.js'
+
+export function createApp (s: Services): Koa {
+  const app = new Koa({ proxy: false })
+  app.silent = true // errors are rendered and logged by errorResponse, not printed by Koa
+  app.use(requestId())
+    .use(accessLog(s.log))
+    .use(errorResponse(s.log))
+    .use(resolveTarget(s.config.baseDomains))
+    .use(authenticate(s))
+    .use(dispatch(s))
+  return app
+}

@@ -1,0 +1,105 @@
+// Bucket handlers: ListBuckets, CreateBucket, HeadBucket, DeleteBucket, GetBucketLocation, GetBucketVersioning.
+import { chown, mkdir, readdir, rmdir, rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import { S3Error } from '../../errors/s3-error.js'
+import { validateBucketName } from '../../state/bucket-names.js'
+import { STAGING_DIR } from '../../storage/paths.js'
+import { bucketGrants, bucketRecord, ownerXml, requireBucketPermission } from '../bucket-access.js'
+import { renderXml } from '../xml/render.js'
+import { parseXml, texts, children } from '../xml/parse.js'
+import type { S3Reply, S3Request, Services } from '../types.js'
+
+function requireSigned (req: S3Request): void {
+  if (req.principal.kind !== 'user') throw new S3Error('AccessDenied')
+}
+
+export async function listBuckets (req: S3Request, s: Services): Promise<S3Reply> {
+  requireSigned(req)
+  const p = req.principal
+  const visible = Object.values(s.state.snapshot().buckets)
+    .filter(b => p.role === 'admin' || bucketGrants(b, p).size > 0)
+    .sort((a, b) => a.name < b.name ? -1 : 1)
+  return {
+    xml: renderXml('ListAllMyBucketsResult', {
+      Owner: ownerXml(p.name),
+      Buckets: { Bucket: visible.map(b => ({ Name: b.name, CreationDate: new Date(b.createdAt) })) },
+    }),
+  }
+}
+
+async function requestedRegion (req: S3Request): Promise<string | undefined> {
+  const text = await req.readText(64 * 1024)
+  if (text.trim() === '') return undefined
+  const doc = await parseXml(text)
+  const root = doc.CreateBucketConfiguration
+  if (!root) throw new S3Error('MalformedXML')
+  return texts(children(doc, 'CreateBucketConfiguration')[0], 'LocationConstraint')[0]
+}
+
+export async function createBucket (req: S3Request, s: Services): Promise<S3Reply> {
+  requireSigned(req)
+  const name = req.bucketName ?? ''
+  validateBucketName(name)
+  const region = await requestedRegion(req)
+  if (region !== undefined && region !== '' && region !== s.config.region) {
+    throw new S3Error('IllegalLocationConstraintException', {}, { message: `The ${region} location constraint is incompatible for the region specific endpoint this request was sent to.` })
+  }
+  const existing = s.state.snapshot().buckets[name]
+  if (existing) throw new S3Error(existing.owner === req.principal.name ? 'BucketAlreadyOwnedByYou' : 'BucketAlreadyExists', { BucketName: name })
+  const path = join(s.config.rootPath, name)
+  await mkdir(s.config.rootPath, { recursive: true })
+  try {
+    await mkdir(path, { mode: s.config.bucketDirectoryCreateMode })
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new S3Error('BucketAlreadyExists', { BucketName: name })
+    throw err
+  }
+  await chown(path, req.principal.uid, req.principal.gid)
+  try {
+    await s.state.mutate(state => {
+      if (state.buckets[name]) throw new S3Error('BucketAlreadyExists', { BucketName: name })
+      state.buckets[name] = { name, path, owner: req.principal.name, createdAt: s.now().toISOString(), createdByS3: true, acl: [], objectAclPolicy: 'replace' }
+    })
+  } catch (err) {
+    await rmdir(path).catch(() => undefined)
+    throw err
+  }
+  return { headers: { Location: `/${name}` } }
+}
+
+export async function headBucket (req: S3Request, s: Services): Promise<S3Reply> {
+  const record = bucketRecord(req, s)
+  requireBucketPermission(record, req, 'READ')
+  return { headers: { 'x-amz-bucket-region': s.config.region } }
+}
+
+/** Anything left in the bucket directory except the staging folder counts as content. */
+async function hasContent (path: string): Promise<boolean> {
+  const names = await readdir(path).catch(() => [])
+  return names.some(n => n !== STAGING_DIR)
+}
+
+export async function deleteBucket (req: S3Request, s: Services): Promise<S3Reply> {
+  const record = bucketRecord(req, s)
+  if (!(req.principal.role === 'admin' && req.principal.kind === 'user') && record.owner !== req.principal.name) throw new S3Error('AccessDenied')
+  if (await hasContent(record.path)) throw new S3Error('BucketNotEmpty', { BucketName: record.name })
+  await s.state.mutate(state => { delete state.buckets[record.name] })
+  await rm(join(record.path, STAGING_DIR), { recursive: true, force: true })
+  // Only a directory S3 created is removed; a mapped directory that held user data before stays.
+  if (record.createdByS3) await rmdir(record.path).catch(() => undefined)
+  return { status: 204 }
+}
+
+export async function getBucketLocation (req: S3Request, s: Services): Promise<S3Reply> {
+  const record = bucketRecord(req, s)
+  requireBucketPermission(record, req, 'READ')
+  const region = s.config.region === 'us-east-1' ? '' : s.config.region
+  return { xml: `<?xml version="1.0" encoding="UTF-8"?>\n<LocationConstraint xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${region}</LocationConstraint>` }
+}
+
+export async function getBucketVersioning (req: S3Request, s: Services): Promise<S3Reply> {
+  const record = bucketRecord(req, s)
+  requireBucketPermission(record, req, 'READ')
+  // Buckets here are never versioned: AWS answers an empty configuration for a never-versioned bucket.
+  return { xml: renderXml('VersioningConfiguration', {}) }
+}

@@ -1,0 +1,56 @@
+// CopyObject: same or another bucket, metadata COPY or REPLACE, x-amz-copy-source-if-* conditions.
+import { S3Error } from '../../errors/s3-error.js'
+import { openObject, putObject } from '../../storage/objects.js'
+import { parseObjectKey } from '../../storage/paths.js'
+import type { ObjectKey } from '../../storage/types.js'
+import { bucketRecord, bucketRef, requireBucketPermission, writeOptions } from '../bucket-access.js'
+import { checkConditions, conditionsFrom, metaFromHeaders } from '../s3-headers.js'
+import { renderXml } from '../xml/render.js'
+import type { S3Reply, S3Request, Services } from '../types.js'
+import { requestKey } from './objects.js'
+
+/** Parses x-amz-copy-source: "[/]bucket/key[?versionId=...]", URL-encoded. */
+export function parseCopySource (value: string | string[] | undefined): { bucket: string, key: ObjectKey } {
+  if (typeof value !== 'string' || value === '') throw new S3Error('InvalidArgument', {}, { message: 'Copy Source must mention the source bucket and key: sourcebucket/sourcekey' })
+  let v = value.startsWith('/') ? value.slice(1) : value
+  const q = v.indexOf('?')
+  if (q >= 0) {
+    const version = new URLSearchParams(v.slice(q + 1)).get('versionId')
+    if (version !== null && version !== 'null') throw new S3Error('NoSuchVersion', { VersionId: version })
+    v = v.slice(0, q)
+  }
+  let decoded: string
+  try {
+    decoded = decodeURIComponent(v)
+  } catch {
+    throw new S3Error('InvalidArgument', {}, { message: 'Invalid copy source encoding' })
+  }
+  const slash = decoded.indexOf('/')
+  if (slash <= 0 || slash === decoded.length - 1) throw new S3Error('InvalidArgument', {}, { message: 'Copy Source must mention the source bucket and key: sourcebucket/sourcekey' })
+  return { bucket: decoded.slice(0, slash), key: parseObjectKey(decoded.slice(slash + 1)) }
+}
+
+export async function copyObject (req: S3Request, s: Services): Promise<S3Reply> {
+  const destRecord = bucketRecord(req, s)
+  const destKey = requestKey(req)
+  requireBucketPermission(destRecord, req, 'WRITE')
+  const src = parseCopySource(req.headers['x-amz-copy-source'])
+  const srcRecord = bucketRecord({ ...req, bucketName: src.bucket }, s)
+  const directive = String(req.headers['x-amz-metadata-directive'] ?? 'COPY').toUpperCase()
+  if (directive !== 'COPY' && directive !== 'REPLACE') throw new S3Error('InvalidArgument', {}, { message: 'Unknown metadata directive.' })
+  if (srcRecord.name === destRecord.name && src.key === destKey && directive === 'COPY') {
+    throw new S3Error('InvalidRequest', {}, { message: 'This copy request is illegal because it is trying to copy an object to itself without changing the object\'s metadata, storage class, website redirect location or encryption attributes.' })
+  }
+  const opened = await openObject(bucketRef(srcRecord), src.key)
+  try {
+    checkConditions(conditionsFrom(req.headers, 'x-amz-copy-source-'), opened.info, { isRead: false, notModified: 'PreconditionFailed' })
+  } catch (err) {
+    opened.body.destroy()
+    throw err
+  }
+  const meta = directive === 'REPLACE' ? metaFromHeaders(req.headers) : opened.info.meta
+  const result = await putObject(bucketRef(destRecord), destKey, opened.body, meta, writeOptions(req, s))
+  return {
+    xml: renderXml('CopyObjectResult', { LastModified: result.info.lastModified, ETag: `"${result.info.etag}"` }),
+  }
+}

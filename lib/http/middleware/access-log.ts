@@ -1,0 +1,33 @@
+// One structured line per request: id, principal, operation, bucket, key, status, bytes, duration.
+import type { Context, Next } from 'koa'
+import { redactUrl, type Logger } from '../../log.js'
+
+export function accessLog (log: Logger) {
+  return async (ctx: Context, next: Next): Promise<void> => {
+    const started = process.hrtime.bigint()
+    const bytesInBefore = ctx.req.socket.bytesRead
+    try {
+      await next()
+    } finally {
+      const done = (): void => {
+        log.info({
+          requestId: ctx.state.requestId,
+          principal: ctx.state.principalName ?? 'anonymous',
+          operation: ctx.state.operation ?? 'unknown',
+          bucket: ctx.state.bucketName,
+          key: ctx.state.rawKey,
+          method: ctx.method,
+          url: redactUrl(ctx.url),
+          status: ctx.status,
+          error: ctx.state.errorCode,
+          bytesIn: ctx.req.socket.bytesRead - bytesInBefore,
+          bytesOut: ctx.res.getHeader('content-length') !== undefined ? Number(ctx.res.getHeader('content-length')) : undefined,
+          ms: Number(process.hrtime.bigint() - started) / 1e6,
+          sourceIp: ctx.ip,
+        }, 'request')
+      }
+      if (ctx.res.writableFinished) done()
+      else ctx.res.once('close', done)
+    }
+  }
+}

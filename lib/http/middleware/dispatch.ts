@@ -1,0 +1,74 @@
+// Picks the operation from the route table, builds the S3Request, runs the handler and writes its reply.
+import type { Context, Next } from 'koa'
+import type { Readable } from 'node:stream'
+import { verifiedBody, type Authenticated } from '../../auth/authenticate.js'
+import type { Principal } from '../../auth/principal.js'
+import { S3Error } from '../../errors/s3-error.js'
+import { matchOperation } from '../operations.js'
+import type { S3Reply, S3Request, Services } from '../types.js'
+import type { ResolvedTarget } from './resolve-target.js'
+
+const ALLOWED_METHODS = new Set(['GET', 'PUT', 'POST', 'DELETE', 'HEAD'])
+
+export function buildRequest (ctx: Context): S3Request {
+  const target = ctx.state.target as ResolvedTarget
+  const auth = ctx.state.auth as Authenticated | null
+  let body: Readable | undefined
+  const getBody = (): Readable => {
+    body ??= verifiedBody(ctx.req, auth, ctx.req.headers).body
+    return body
+  }
+  return {
+    requestId: ctx.state.requestId as string,
+    method: ctx.method,
+    bucketName: target.bucketName,
+    rawKey: target.rawKey,
+    query: new URLSearchParams(ctx.querystring),
+    headers: ctx.req.headers,
+    principal: ctx.state.principal as Principal,
+    auth,
+    sourceIp: ctx.ip,
+    isSecure: ctx.secure,
+    body: getBody,
+    readText: async (maxBytes: number): Promise<string> => {
+      const chunks: Buffer[] = []
+      let size = 0
+      for await (const chunk of getBody()) {
+        size += (chunk as Buffer).length
+        if (size > maxBytes) throw new S3Error('MaxMessageLengthExceeded')
+        chunks.push(chunk as Buffer)
+      }
+      return Buffer.concat(chunks).toString('utf8')
+    },
+  }
+}
+
+export function writeReply (ctx: Context, reply: S3Reply): void {
+  for (const [k, v] of Object.entries(reply.headers ?? {})) if (v !== undefined) ctx.set(k, String(v))
+  const status = reply.status ?? 200
+  if (reply.body) {
+    ctx.body = reply.body
+    if (reply.length !== undefined) ctx.length = reply.length
+    if (ctx.method === 'HEAD') reply.body.destroy()
+  } else if (reply.xml !== undefined) {
+    ctx.body = reply.xml
+    ctx.type = 'application/xml'
+  } else if (ctx.method === 'HEAD') {
+    if (reply.length !== undefined) ctx.set('Content-Length', String(reply.length))
+  } else {
+    ctx.body = ''
+  }
+  ctx.status = status
+}
+
+export function dispatch (s: Services) {
+  return async (ctx: Context, _next: Next): Promise<void> => {
+    if (!ALLOWED_METHODS.has(ctx.method)) throw new S3Error('MethodNotAllowed', { Method: ctx.method, ResourceType: 'OBJECT' })
+    const target = ctx.state.target as ResolvedTarget
+    const op = matchOperation(ctx.method, target.target, new URLSearchParams(ctx.querystring), ctx.req.headers)
+    if (!op) throw new S3Error('NotImplemented', {}, { message: 'A header or query you provided implies functionality that is not implemented.' })
+    ctx.state.operation = op.name
+    const reply = await op.handle(buildRequest(ctx), s)
+    writeReply(ctx, reply)
+  }
+}

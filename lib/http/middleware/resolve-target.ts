@@ -1,0 +1,43 @@
+// Splits a request into bucket and key, from a virtual host (bucket.<base-domain>) or the path.
+import type { Context, Next } from 'koa'
+import { S3Error } from '../../errors/s3-error.js'
+import type { Target } from '../operations.js'
+
+export interface ResolvedTarget { target: Target, bucketName?: string, rawKey?: string }
+
+function rawPath (url: string): string {
+  const q = url.indexOf('?')
+  return q < 0 ? url : url.slice(0, q)
+}
+
+function decode (s: string): string {
+  try {
+    return decodeURIComponent(s)
+  } catch {
+    throw new S3Error('InvalidURI')
+  }
+}
+
+export function resolveTarget (baseDomains: readonly string[]) {
+  return async (ctx: Context, next: Next): Promise<void> => {
+    const host = (ctx.get('host') || '').toLowerCase().replace(/:\d+$/, '')
+    const base = baseDomains.find(d => host.endsWith('.' + d))
+    const path = rawPath(ctx.url)
+    let resolved: ResolvedTarget
+    if (base) {
+      const bucketName = host.slice(0, -(base.length + 1))
+      const key = path.replace(/^\//, '')
+      resolved = key === '' ? { target: 'bucket', bucketName } : { target: 'object', bucketName, rawKey: decode(key) }
+    } else {
+      const trimmed = path.replace(/^\//, '')
+      const slash = trimmed.indexOf('/')
+      if (trimmed === '') resolved = { target: 'service' }
+      else if (slash < 0 || slash === trimmed.length - 1) resolved = { target: 'bucket', bucketName: decode(slash < 0 ? trimmed : trimmed.slice(0, -1)) }
+      else resolved = { target: 'object', bucketName: decode(trimmed.slice(0, slash)), rawKey: decode(trimmed.slice(slash + 1)) }
+    }
+    ctx.state.target = resolved
+    ctx.state.bucketName = resolved.bucketName
+    ctx.state.rawKey = resolved.rawKey
+    await next()
+  }
+}

@@ -1,0 +1,70 @@
+// The route table: which S3 operation a request is, by method, target and sub-resource, in AWS's names.
+import type { Handler } from './types.js'
+import { createBucket, deleteBucket, getBucketLocation, getBucketVersioning, headBucket, listBuckets } from './handlers/buckets.js'
+import { deleteObject, getObject, headObject, putObject } from './handlers/objects.js'
+import { copyObject } from './handlers/copy-object.js'
+import { deleteObjects } from './handlers/delete-objects.js'
+import { listObjectsV1, listObjectsV2, listObjectVersions } from './handlers/listing.js'
+
+export type Target = 'service' | 'bucket' | 'object'
+
+export interface Operation {
+  method: string
+  target: Target
+  /** Query parameter that must be present (a sub-resource such as "acl"), with an optional required value. */
+  query?: string
+  queryValue?: string
+  /** Header that must be present (x-amz-copy-source selects CopyObject). */
+  header?: string
+  name: string
+  handle: Handler
+}
+
+/** Specific rows first: the first row that matches wins. */
+export const OPERATIONS: Operation[] = [
+  { method: 'GET', target: 'service', name: 'ListBuckets', handle: listBuckets },
+
+  { method: 'GET', target: 'bucket', query: 'location', name: 'GetBucketLocation', handle: getBucketLocation },
+  { method: 'GET', target: 'bucket', query: 'versioning', name: 'GetBucketVersioning', handle: getBucketVersioning },
+  { method: 'GET', target: 'bucket', query: 'versions', name: 'ListObjectVersions', handle: listObjectVersions },
+  { method: 'GET', target: 'bucket', query: 'list-type', queryValue: '2', name: 'ListObjectsV2', handle: listObjectsV2 },
+  { method: 'POST', target: 'bucket', query: 'delete', name: 'DeleteObjects', handle: deleteObjects },
+  { method: 'GET', target: 'bucket', name: 'ListObjects', handle: listObjectsV1 },
+  { method: 'PUT', target: 'bucket', name: 'CreateBucket', handle: createBucket },
+  { method: 'HEAD', target: 'bucket', name: 'HeadBucket', handle: headBucket },
+  { method: 'DELETE', target: 'bucket', name: 'DeleteBucket', handle: deleteBucket },
+
+  { method: 'PUT', target: 'object', header: 'x-amz-copy-source', name: 'CopyObject', handle: copyObject },
+  { method: 'PUT', target: 'object', name: 'PutObject', handle: putObject },
+  { method: 'GET', target: 'object', name: 'GetObject', handle: getObject },
+  { method: 'HEAD', target: 'object', name: 'HeadObject', handle: headObject },
+  { method: 'DELETE', target: 'object', name: 'DeleteObject', handle: deleteObject },
+]
+
+/**
+ * Sub-resources S3 defines. A request naming one that no row handles must not fall through to a plain
+ * GET/PUT (GET ?acl is not ListObjects): it is answered NotImplemented.
+ */
+export const SUBRESOURCES = new Set([
+  'accelerate', 'acl', 'analytics', 'attributes', 'cors', 'delete', 'encryption', 'intelligent-tiering',
+  'inventory', 'legal-hold', 'lifecycle', 'location', 'logging', 'metrics', 'notification', 'object-lock',
+  'ownershipControls', 'policy', 'policyStatus', 'publicAccessBlock', 'replication', 'requestPayment',
+  'restore', 'retention', 'select', 'tagging', 'torrent', 'uploadId', 'uploads', 'versioning', 'versions',
+  'website', 'partNumber',
+])
+
+export function matchOperation (method: string, target: Target, query: URLSearchParams, headers: Record<string, unknown>): Operation | undefined {
+  for (const op of OPERATIONS) {
+    if (op.method !== method || op.target !== target) continue
+    if (op.query !== undefined && (!query.has(op.query) || (op.queryValue !== undefined && query.get(op.query) !== op.queryValue))) continue
+    if (op.header !== undefined && headers[op.header] === undefined) continue
+    if (op.query === undefined && [...query.keys()].some(k => SUBRESOURCES.has(k) && !(k === 'partNumber' && (method === 'GET' || method === 'HEAD') && isPartNumberHandled(op)))) continue
+    return op
+  }
+  return undefined
+}
+
+/** GetObject/HeadObject accept partNumber once multipart lands; until then it is NotImplemented. */
+function isPartNumberHandled (_op: Operation): boolean {
+  return false
+}

@@ -1,0 +1,145 @@
+// S3 headers: metadata in, object headers out, conditional requests and byte ranges.
+import type { IncomingHttpHeaders } from 'node:http'
+import { S3Error } from '../errors/s3-error.js'
+import type { ObjectInfo, ObjectMeta } from '../storage/types.js'
+
+const MAX_USER_META_BYTES = 2048
+const CHECKSUM_ALGORITHMS = ['crc32', 'crc32c', 'crc64nvme', 'sha1', 'sha256']
+
+function header (headers: IncomingHttpHeaders, name: string): string | undefined {
+  const v = headers[name]
+  return Array.isArray(v) ? v.join(',') : v
+}
+
+/** Standard headers and x-amz-meta-* of a PUT/POST/copy with REPLACE. */
+export function metaFromHeaders (headers: IncomingHttpHeaders): ObjectMeta {
+  const user: Record<string, string> = {}
+  let size = 0
+  for (const [name, value] of Object.entries(headers)) {
+    if (!name.startsWith('x-amz-meta-') || value === undefined) continue
+    const v = Array.isArray(value) ? value.join(',') : value
+    const k = name.slice('x-amz-meta-'.length)
+    user[k] = v
+    size += Buffer.byteLength(k) + Buffer.byteLength(v)
+  }
+  if (size > MAX_USER_META_BYTES) throw new S3Error('MetadataTooLarge', { Size: size, MaxSizeAllowed: MAX_USER_META_BYTES })
+  const checksums: Record<string, string> = {}
+  for (const alg of CHECKSUM_ALGORITHMS) {
+    const v = header(headers, `x-amz-checksum-${alg}`)
+    if (v) checksums[alg] = v
+  }
+  return {
+    user,
+    contentType: header(headers, 'content-type') ?? 'binary/octet-stream',
+    contentEncoding: stripAwsChunked(header(headers, 'content-encoding')),
+    contentDisposition: header(headers, 'content-disposition'),
+    contentLanguage: header(headers, 'content-language'),
+    cacheControl: header(headers, 'cache-control'),
+    expires: header(headers, 'expires'),
+    checksums: Object.keys(checksums).length ? checksums : undefined,
+  }
+}
+
+/** aws-chunked is transfer framing, not a property of the stored object. */
+function stripAwsChunked (value: string | undefined): string | undefined {
+  if (!value) return undefined
+  const rest = value.split(',').map(s => s.trim()).filter(s => s !== '' && s !== 'aws-chunked')
+  return rest.length ? rest.join(',') : undefined
+}
+
+export function quoteETag (etag: string): string {
+  return `"${etag}"`
+}
+
+/** Headers describing an object, as GET and HEAD send them. */
+export function objectHeaders (info: ObjectInfo, query: URLSearchParams): Record<string, string | number | undefined> {
+  const m = info.meta
+  const h: Record<string, string | number | undefined> = {
+    ETag: quoteETag(info.etag),
+    'Last-Modified': info.lastModified.toUTCString(),
+    'Accept-Ranges': 'bytes',
+    'Content-Type': query.get('response-content-type') ?? m.contentType ?? 'binary/octet-stream',
+    'Content-Encoding': query.get('response-content-encoding') ?? m.contentEncoding,
+    'Content-Disposition': query.get('response-content-disposition') ?? m.contentDisposition,
+    'Content-Language': query.get('response-content-language') ?? m.contentLanguage,
+    'Cache-Control': query.get('response-cache-control') ?? m.cacheControl,
+    Expires: query.get('response-expires') ?? m.expires,
+  }
+  for (const [k, v] of Object.entries(m.user)) h[`x-amz-meta-${k}`] = v
+  if (info.partCount !== undefined) h['x-amz-mp-parts-count'] = info.partCount
+  return h
+}
+
+export function checksumHeaders (info: ObjectInfo): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const [alg, v] of Object.entries(info.meta.checksums ?? {})) out[`x-amz-checksum-${alg}`] = v
+  return out
+}
+
+function etagMatches (list: string, etag: string): boolean {
+  return list.split(',').map(s => s.trim()).some(t => t === '*' || t.replace(/^W\//, '').replace(/^"|"$/g, '') === etag)
+}
+
+function parseHttpDate (v: string | undefined): number | undefined {
+  if (!v) return undefined
+  const t = Date.parse(v)
+  return Number.isNaN(t) ? undefined : t
+}
+
+export interface ConditionHeaders { ifMatch?: string, ifNoneMatch?: string, ifModifiedSince?: string, ifUnmodifiedSince?: string }
+
+export function conditionsFrom (headers: IncomingHttpHeaders, prefix = ''): ConditionHeaders {
+  return {
+    ifMatch: header(headers, `${prefix}if-match`),
+    ifNoneMatch: header(headers, `${prefix}if-none-match`),
+    ifModifiedSince: header(headers, `${prefix}if-modified-since`),
+    ifUnmodifiedSince: header(headers, `${prefix}if-unmodified-since`),
+  }
+}
+
+/**
+ * AWS's precedence: If-Match (else If-Unmodified-Since) failing is 412; then If-None-Match
+ * (else If-Modified-Since) failing is 304 for reads. Dates compare at one-second resolution.
+ */
+export function checkConditions (c: ConditionHeaders, info: ObjectInfo, opts: { isRead: boolean, notModified: 'NotModified' | 'PreconditionFailed' }): void {
+  const modified = Math.floor(info.lastModified.getTime() / 1000) * 1000
+  if (c.ifMatch !== undefined) {
+    if (!etagMatches(c.ifMatch, info.etag)) throw new S3Error('PreconditionFailed', { Condition: 'If-Match' })
+  } else {
+    const t = parseHttpDate(c.ifUnmodifiedSince)
+    if (t !== undefined && modified > t) throw new S3Error('PreconditionFailed', { Condition: 'If-Unmodified-Since' })
+  }
+  if (c.ifNoneMatch !== undefined) {
+    if (etagMatches(c.ifNoneMatch, info.etag)) {
+      if (opts.isRead && opts.notModified === 'NotModified') throw new S3Error('NotModified', {}, { headers: { ETag: quoteETag(info.etag) } })
+      throw new S3Error('PreconditionFailed', { Condition: 'If-None-Match' })
+    }
+  } else {
+    const t = parseHttpDate(c.ifModifiedSince)
+    if (t !== undefined && t <= Date.now() && modified <= t) {
+      if (opts.notModified === 'NotModified') throw new S3Error('NotModified', {}, { headers: { ETag: quoteETag(info.etag) } })
+      throw new S3Error('PreconditionFailed', { Condition: 'If-Modified-Since' })
+    }
+  }
+}
+
+/** Parses one byte range; undefined means "serve the whole object" (absent or syntactically invalid, as AWS). */
+export function parseRange (value: string | undefined, size: number): { start: number, end: number } | undefined {
+  if (!value) return undefined
+  const m = /^bytes=(\d*)-(\d*)$/.exec(value.trim())
+  if (!m || (m[1] === '' && m[2] === '')) return undefined
+  let start: number
+  let end: number
+  if (m[1] === '') {
+    const suffix = Number(m[2])
+    if (suffix === 0) throw new S3Error('InvalidRange', { RangeRequested: value, ActualObjectSize: size })
+    start = Math.max(0, size - suffix)
+    end = size - 1
+  } else {
+    start = Number(m[1])
+    end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1)
+    if (m[2] !== '' && Number(m[2]) < start) return undefined
+  }
+  if (start >= size || size === 0) throw new S3Error('InvalidRange', { RangeRequested: value, ActualObjectSize: size })
+  return { start, end }
+}

@@ -1,0 +1,48 @@
+// The shapes handlers share: the parsed request, the reply they return, and the services they use.
+import type { IncomingHttpHeaders } from 'node:http'
+import type { Readable } from 'node:stream'
+import type { Authenticated } from '../auth/authenticate.js'
+import type { Principal } from '../auth/principal.js'
+import type { Config } from '../config/schema.js'
+import type { Logger } from '../log.js'
+import type { StateStore } from '../state/store.js'
+import type { BucketRecord } from '../state/types.js'
+import type { ObjectKey } from '../storage/types.js'
+
+export interface S3Request {
+  requestId: string
+  method: string
+  bucketName?: string
+  /** Raw decoded key as the client sent it; handlers parse it with parseObjectKey. */
+  rawKey?: string
+  query: URLSearchParams
+  headers: IncomingHttpHeaders
+  principal: Principal
+  auth: Authenticated | null
+  sourceIp: string
+  isSecure: boolean
+  /** The verified request body (aws-chunked decoded, digests checked at its end). */
+  body (): Readable
+  /** Reads the whole verified body as text, refusing more than maxBytes. */
+  readText (maxBytes: number): Promise<string>
+}
+
+export interface S3Reply {
+  status?: number
+  headers?: Record<string, string | number | undefined>
+  xml?: string
+  body?: Readable
+  /** Bytes of body when known (Content-Length). */
+  length?: number
+}
+
+export interface Services {
+  config: Config
+  state: StateStore
+  log: Logger
+  now: () => Date
+}
+
+export type Handler = (req: S3Request, s: Services) => Promise<S3Reply>
+
+export interface BucketContext { record: BucketRecord, key?: ObjectKey }

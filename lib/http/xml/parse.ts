@@ -1,0 +1,29 @@
+// XML parsing of request bodies into plain objects; anything malformed is MalformedXML.
+import { Parser } from 'xml2js'
+import { S3Error } from '../../errors/s3-error.js'
+
+/** Parses XML into xml2js's shape (arrays for every child, explicitRoot false); namespaces dropped. */
+export async function parseXml (text: string): Promise<Record<string, unknown>> {
+  if (text.trim() === '') throw new S3Error('MalformedXML')
+  const parser = new Parser({ explicitRoot: true, tagNameProcessors: [(n: string) => n.replace(/^.*:/, '')], explicitArray: true, strict: true })
+  try {
+    const doc = await parser.parseStringPromise(text) as Record<string, unknown>
+    return doc
+  } catch {
+    throw new S3Error('MalformedXML')
+  }
+}
+
+/** Child element texts of an xml2js node. */
+export function texts (node: unknown, name: string): string[] {
+  if (typeof node !== 'object' || node === null) return []
+  const v = (node as Record<string, unknown>)[name]
+  if (!Array.isArray(v)) return []
+  return v.map(x => typeof x === 'string' ? x : (typeof x === 'object' && x !== null && '_' in x) ? String((x as { _: unknown })._) : '')
+}
+
+export function children (node: unknown, name: string): unknown[] {
+  if (typeof node !== 'object' || node === null) return []
+  const v = (node as Record<string, unknown>)[name]
+  return Array.isArray(v) ? v : []
+}

@@ -1,0 +1,144 @@
+// The state store: JSON documents in a state directory, replaced atomically under flock, re-read on change.
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeFileSync, chmodSync, watch, type FSWatcher } from 'node:fs'
+import { join } from 'node:path'
+import { createRequire } from 'node:module'
+import { emptyState, type State } from './types.js'
+
+const require = createRequire(import.meta.url)
+const fsExt = require('fs-ext') as { flock (fd: number, op: string, cb: (err: Error | null) => void): void, flockSync (fd: number, op: string): void }
+
+/** Documents and the part of State each one holds. users.json holds secrets and is root-only. */
+const DOCUMENTS = { 'buckets.json': 'buckets', 'users.json': 'users' } as const
+type DocName = keyof typeof DOCUMENTS
+
+export interface StateStoreOptions {
+  pollMs: number
+  onReload?: (state: State) => void
+  onError?: (message: string) => void
+}
+
+export class StateStore {
+  private current: State = emptyState()
+  private stamps = new Map<DocName, string>()
+  private watcher: FSWatcher | undefined
+  private timer: NodeJS.Timeout | undefined
+
+  constructor (readonly dir: string, private readonly options: StateStoreOptions = { pollMs: 2000 }) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 })
+    chmodSync(dir, 0o700)
+    this.refresh()
+  }
+
+  /** The last good state. Callers must not mutate it. */
+  snapshot (): State {
+    return this.current
+  }
+
+  /** Starts noticing changes made by bridgectl or other daemons: inotify where it works, polling everywhere (NFS). */
+  watch (): void {
+    try {
+      this.watcher = watch(this.dir, () => this.refresh())
+      this.watcher.on('error', () => { /* polling still covers it */ })
+    } catch { /* polling covers filesystems without inotify */ }
+    this.timer = setInterval(() => this.refresh(), this.options.pollMs)
+    this.timer.unref()
+  }
+
+  close (): void {
+    this.watcher?.close()
+    if (this.timer) clearInterval(this.timer)
+  }
+
+  /** Re-reads documents whose file changed; a corrupt document keeps the last good copy. */
+  refresh (): boolean {
+    let changed = false
+    const next: State = { ...this.current }
+    for (const [doc, part] of Object.entries(DOCUMENTS) as [DocName, keyof State][]) {
+      const path = join(this.dir, doc)
+      const stamp = stampOf(path)
+      if (stamp === this.stamps.get(doc)) continue
+      try {
+        const value = stamp === 'missing' ? {} : parseDocument(readFileSync(path, 'utf8'), doc)
+        ;(next as unknown as Record<string, unknown>)[part] = value
+        this.stamps.set(doc, stamp)
+        changed = true
+      } catch (err) {
+        this.options.onError?.(`state: keeping the last good ${doc}: ${(err as Error).message}`)
+        this.stamps.set(doc, stamp)
+      }
+    }
+    if (changed) {
+      this.current = next
+      this.options.onReload?.(next)
+    }
+    return changed
+  }
+
+  /**
+   * Read-modify-write under an exclusive flock: re-reads from disk, applies fn, writes what changed.
+   * fn may throw to abort without writing.
+   */
+  async mutate<T> (fn: (state: State) => T): Promise<T> {
+    const lockFd = openSync(join(this.dir, '.lock'), 'a', 0o600)
+    try {
+      await new Promise<void>((resolve, reject) => fsExt.flock(lockFd, 'ex', err => err ? reject(err) : resolve()))
+      return this.mutateLocked(fn)
+    } finally {
+      closeSync(lockFd) // closing the descriptor releases the flock
+    }
+  }
+
+  /** Synchronous variant for the admin CLI. */
+  mutateSync<T> (fn: (state: State) => T): T {
+    const lockFd = openSync(join(this.dir, '.lock'), 'a', 0o600)
+    try {
+      fsExt.flockSync(lockFd, 'ex')
+      return this.mutateLocked(fn)
+    } finally {
+      closeSync(lockFd)
+    }
+  }
+
+  private mutateLocked<T> (fn: (state: State) => T): T {
+    const fresh = emptyState()
+    for (const [doc, part] of Object.entries(DOCUMENTS) as [DocName, keyof State][]) {
+      const path = join(this.dir, doc)
+      if (stampOf(path) === 'missing') continue
+      // Under the lock a corrupt file is an error the admin must see, not something to overwrite blindly.
+      ;(fresh as unknown as Record<string, unknown>)[part] = parseDocument(readFileSync(path, 'utf8'), doc)
+    }
+    const before = Object.fromEntries(Object.values(DOCUMENTS).map(p => [p, JSON.stringify(fresh[p])]))
+    const result = fn(fresh)
+    for (const [doc, part] of Object.entries(DOCUMENTS) as [DocName, keyof State][]) {
+      if (JSON.stringify(fresh[part]) !== before[part]) writeAtomic(join(this.dir, doc), JSON.stringify(fresh[part], null, 2) + '\n')
+    }
+    this.refresh()
+    return result
+  }
+}
+
+function stampOf (path: string): string {
+  try {
+    const st = statSync(path)
+    return `${st.ino}:${st.size}:${st.mtimeMs}`
+  } catch {
+    return 'missing'
+  }
+}
+
+function parseDocument (text: string, doc: string): unknown {
+  const value: unknown = JSON.parse(text)
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`${doc} is not a JSON object`)
+  return value
+}
+
+/** temp file, fsync, rename, fsync directory: readers see the old document or the new one. */
+function writeAtomic (path: string, text: string): void {
+  const tmp = `${path}.tmp-${process.pid}`
+  writeFileSync(tmp, text, { mode: 0o600 })
+  const fd = openSync(tmp, 'r+')
+  try { fsyncSync(fd) } finally { closeSync(fd) }
+  renameSync(tmp, path)
+  const dirFd = openSync(join(path, '..'), 'r')
+  try { fsyncSync(dirFd) } finally { closeSync(dirFd) }
+}

@@ -1,0 +1,54 @@
+// The records kept in the state store: buckets, users and their keys.
+
+export type BucketPermission = 'READ' | 'WRITE' | 'READ_ACP' | 'WRITE_ACP' | 'FULL_CONTROL'
+export interface BucketAce {
+  /** user name, group name, or well-known group (everyone | authenticated) */
+  name: string
+  type: 'user' | 'group' | 'wellknown'
+  permission: BucketPermission
+}
+
+export interface BucketRecord {
+  name: string
+  /** Absolute, symlink-free directory the bucket serves. Fixed after creation. */
+  path: string
+  owner: string
+  createdAt: string
+  /** true when S3 CreateBucket made the directory (DeleteBucket may then remove it if empty). */
+  createdByS3: boolean
+  acl: BucketAce[]
+  objectAclPolicy: 'replace' | 'deny'
+  policy?: string
+  cors?: unknown
+}
+
+export interface AccessKeyRecord {
+  accessKeyId: string
+  secret: string
+  createdAt: string
+  status: 'Active' | 'Inactive'
+  expiresAt?: string
+  oldSecret?: string
+  oldCreatedAt?: string
+  oldExpiresAt?: string
+}
+
+export interface UserRecord {
+  name: string
+  uid: number
+  gid: number
+  role: 'admin' | 'user'
+  enabled: boolean
+  createdAt: string
+  keys: AccessKeyRecord[]
+  policies: string[]
+}
+
+export interface State {
+  buckets: Record<string, BucketRecord>
+  users: Record<string, UserRecord>
+}
+
+export function emptyState (): State {
+  return { buckets: {}, users: {} }
+}

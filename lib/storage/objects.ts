@@ -1,0 +1,248 @@
+// Objects as files: resolve a key safely, read it, publish a new version atomically, delete it.
+import { createHash, randomUUID } from 'node:crypto'
+import { constants, createWriteStream, type BigIntStats } from 'node:fs'
+import { chown, lstat, mkdir, open, readlink, rename, rmdir, unlink, type FileHandle } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
+import { Transform, type Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { S3Error, s3ErrorFromErrno } from '../errors/s3-error.js'
+import { isDirectoryKey, keySegments, keyToPath, stagingDir } from './paths.js'
+import { clearImplicitDir, effectiveETag, fdPath, isImplicitDir, markImplicitDir, readStoredMeta, removeStoredMeta, stampOf, writeStoredMeta, type StoredMeta } from './xattrs.js'
+import type { ObjectInfo, ObjectKey, ObjectMeta, ObjectStream, PosixOwner } from './types.js'
+
+const S_ISGID = 0o2000n
+
+export interface BucketRef { name: string, root: string }
+
+export interface WriteOptions {
+  owner: PosixOwner
+  fileMode: number
+  dirMode: number
+  fsync: boolean
+  /** Called on each directory created for the key, to apply inherited ACLs (permission model). */
+  onCreated?: (path: string, parentPath: string, isDirectory: boolean) => Promise<void>
+}
+
+export interface ResolvedObject { path: string, st: BigIntStats, stored: StoredMeta | undefined }
+
+function notFound (bucket: BucketRef, key: ObjectKey): S3Error {
+  return new S3Error('NoSuchKey', { Key: key, Resource: `/${bucket.name}/${key}` })
+}
+
+/**
+ * lstat every directory from the bucket root down to the key's parent: a symlink or non-directory
+ * on the way means the key does not exist (we never follow links planted over NFS).
+ */
+async function checkAncestors (root: string, segments: string[]): Promise<boolean> {
+  let path = root
+  for (const seg of segments.slice(0, -1)) {
+    path = join(path, seg)
+    const st = await lstat(path).catch(() => undefined)
+    if (!st?.isDirectory()) return false
+  }
+  return true
+}
+
+export async function resolveObject (bucket: BucketRef, key: ObjectKey): Promise<ResolvedObject> {
+  const segments = keySegments(key)
+  if (!await checkAncestors(bucket.root, segments)) throw notFound(bucket, key)
+  const path = keyToPath(bucket.root, key)
+  const st = await lstat(path, { bigint: true }).catch(() => undefined)
+  if (!st) throw notFound(bucket, key)
+  if (isDirectoryKey(key) ? !st.isDirectory() : !st.isFile()) throw notFound(bucket, key)
+  const stored = await readStoredMeta(path)
+  // A directory is an object only if someone made it one (PUT "k/"); otherwise it is just a prefix.
+  if (isDirectoryKey(key) && !stored) throw notFound(bucket, key)
+  return { path, st, stored }
+}
+
+export function objectInfo (key: ObjectKey, st: BigIntStats, stored: StoredMeta | undefined): ObjectInfo {
+  const isDirectoryMarker = st.isDirectory()
+  return {
+    key,
+    size: isDirectoryMarker ? 0 : Number(st.size),
+    etag: isDirectoryMarker ? (stored?.etag ?? 'd41d8cd98f00b204e9800998ecf8427e') : effectiveETag(st, stored),
+    lastModified: new Date(Number(st.mtimeNs / 1_000_000n)),
+    isDirectoryMarker,
+    meta: { user: stored?.user ?? {}, contentType: stored?.contentType, contentEncoding: stored?.contentEncoding, contentDisposition: stored?.contentDisposition, contentLanguage: stored?.contentLanguage, cacheControl: stored?.cacheControl, expires: stored?.expires, checksums: stored?.checksums },
+    partCount: stored?.partCount,
+    ownerUid: Number(st.uid),
+    ownerGid: Number(st.gid),
+  }
+}
+
+export async function headObject (bucket: BucketRef, key: ObjectKey): Promise<ObjectInfo> {
+  const r = await resolveObject(bucket, key)
+  return objectInfo(key, r.st, r.stored)
+}
+
+/** Opens the object for reading; the descriptor is checked to be the file we resolved, inside the bucket. */
+export async function openObject (bucket: BucketRef, key: ObjectKey, range?: { start: number, end: number }): Promise<ObjectStream> {
+  const r = await resolveObject(bucket, key)
+  const info = objectInfo(key, r.st, r.stored)
+  if (info.isDirectoryMarker) {
+    const { Readable } = await import('node:stream')
+    return { info, body: Readable.from([]) }
+  }
+  let fh: FileHandle
+  try {
+    fh = await open(r.path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK)
+  } catch (err) {
+    throw s3ErrorFromErrno(err, { Key: key }) ?? err
+  }
+  try {
+    const st = await fh.stat({ bigint: true })
+    const where = await readlink(fdPath(fh.fd))
+    if (!st.isFile() || st.ino !== r.st.ino || !where.startsWith(bucket.root + '/')) throw notFound(bucket, key)
+  } catch (err) {
+    await fh.close()
+    throw err
+  }
+  const body = fh.createReadStream(range ? { start: range.start, end: range.end, highWaterMark: 256 * 1024 } : { highWaterMark: 256 * 1024 })
+  return { info, body, range }
+}
+
+/** Hashes what passes through, so the ETag costs no second read. */
+class MD5Tap extends Transform {
+  readonly hash = createHash('md5')
+  bytes = 0
+  override _transform (chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null, data?: Buffer) => void): void {
+    this.hash.update(chunk)
+    this.bytes += chunk.length
+    cb(null, chunk)
+  }
+}
+
+export async function ensureStaging (root: string): Promise<string> {
+  const dir = join(stagingDir(root), 'tmp')
+  await mkdir(dir, { recursive: true, mode: 0o700 })
+  return dir
+}
+
+/**
+ * Creates the key's missing parent directories as the writer, honouring setgid parents.
+ * Returns the parent directory's stat. Refuses to pass through symlinks or files.
+ */
+export async function ensureParents (bucket: BucketRef, key: ObjectKey, opts: WriteOptions): Promise<BigIntStats> {
+  const segments = keySegments(key)
+  let path = bucket.root
+  let st = await lstat(path, { bigint: true })
+  for (const seg of segments.slice(0, -1)) {
+    const parent = path
+    const parentSt = st
+    path = join(path, seg)
+    let cur = await lstat(path, { bigint: true }).catch(() => undefined)
+    if (!cur) {
+      const setgid = (parentSt.mode & S_ISGID) !== 0n
+      try {
+        await mkdir(path, { mode: opts.dirMode })
+        await chown(path, opts.owner.uid, setgid ? Number(parentSt.gid) : opts.owner.gid)
+        await markImplicitDir(path)
+        await opts.onCreated?.(path, parent, true)
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw s3ErrorFromErrno(err, { Key: key }) ?? err
+      }
+      cur = await lstat(path, { bigint: true })
+    }
+    if (!cur.isDirectory()) {
+      throw new S3Error('InvalidRequest', { Key: key }, { message: `Cannot store the key: "${segments.slice(0, segments.indexOf(seg) + 1).join('/')}" is a file (or link), not a folder.` })
+    }
+    st = cur
+  }
+  return st
+}
+
+export interface PutResult { info: ObjectInfo, md5Hex: string }
+
+/**
+ * Streams the body into a hidden temp file, sets owner, mode and metadata, then renames it over the
+ * key: NFS readers see the old file or the new one, never a partial one. Any failure removes the temp file.
+ */
+export async function putObject (bucket: BucketRef, key: ObjectKey, body: Readable, meta: ObjectMeta, opts: WriteOptions, extra: { etag?: string, partCount?: number } = {}): Promise<PutResult> {
+  if (isDirectoryKey(key)) return putDirectoryMarker(bucket, key, body, meta, opts)
+  const tmp = join(await ensureStaging(bucket.root), randomUUID())
+  const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600)
+  let published = false
+  try {
+    const tap = new MD5Tap()
+    await pipeline(body, tap, createWriteStream('', { fd: fh.fd, autoClose: false, highWaterMark: 256 * 1024 }))
+    const md5Hex = tap.hash.digest('hex')
+    const parentSt = await ensureParents(bucket, key, opts)
+    const target = keyToPath(bucket.root, key)
+    const existing = await lstat(target).catch(() => undefined)
+    if (existing?.isDirectory()) throw new S3Error('InvalidRequest', { Key: key }, { message: 'Cannot store the key: a folder of that name exists.' })
+    const setgid = (parentSt.mode & S_ISGID) !== 0n
+    await fh.chown(opts.owner.uid, setgid ? Number(parentSt.gid) : opts.owner.gid)
+    await fh.chmod(opts.fileMode)
+    await opts.onCreated?.(fdPath(fh.fd), dirname(target), false)
+    if (opts.fsync) await fh.sync()
+    const st = await fh.stat({ bigint: true })
+    const stored: StoredMeta = { ...meta, etag: extra.etag ?? md5Hex, partCount: extra.partCount, ...stampOf(st) }
+    await writeStoredMeta(fdPath(fh.fd), stored)
+    await rename(tmp, target)
+    published = true
+    return { info: objectInfo(key, st, stored), md5Hex }
+  } catch (err) {
+    throw s3ErrorFromErrno(err, { Key: key }) ?? err
+  } finally {
+    await fh.close().catch(() => undefined)
+    if (!published) await unlink(tmp).catch(() => undefined)
+  }
+}
+
+async function putDirectoryMarker (bucket: BucketRef, key: ObjectKey, body: Readable, meta: ObjectMeta, opts: WriteOptions): Promise<PutResult> {
+  let bytes = 0
+  for await (const chunk of body) bytes += (chunk as Buffer).length
+  if (bytes > 0) throw new S3Error('InvalidRequest', { Key: key }, { message: 'A key ending in "/" is a folder on this bridge and cannot hold data.' })
+  const md5Hex = 'd41d8cd98f00b204e9800998ecf8427e'
+  const path = keyToPath(bucket.root, key)
+  try {
+    // The marker is the last folder of "<key>x": ensureParents creates it like any parent.
+    await ensureParents(bucket, `${key}x` as ObjectKey, opts)
+    const st = await lstat(path, { bigint: true })
+    const stored: StoredMeta = { ...meta, etag: md5Hex, ...stampOf(st) }
+    await writeStoredMeta(path, stored)
+    // An explicit marker is the user's folder now: deleting its contents must not remove it.
+    await clearImplicitDir(path)
+    return { info: objectInfo(key, st, stored), md5Hex }
+  } catch (err) {
+    throw s3ErrorFromErrno(err, { Key: key }) ?? err
+  }
+}
+
+/** Deletes a key; a missing key is not an error (S3 answers 204 either way). */
+export async function deleteObject (bucket: BucketRef, key: ObjectKey): Promise<void> {
+  let r: ResolvedObject
+  try {
+    r = await resolveObject(bucket, key)
+  } catch (err) {
+    if (err instanceof S3Error && err.code === 'NoSuchKey') return
+    throw err
+  }
+  try {
+    if (isDirectoryKey(key)) {
+      await rmdir(r.path).catch(async (err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOTEMPTY' || err.code === 'EEXIST') return removeStoredMeta(r.path)
+        throw err
+      })
+    } else {
+      await unlink(r.path)
+    }
+  } catch (err) {
+    throw s3ErrorFromErrno(err, { Key: key }) ?? err
+  }
+  await pruneImplicitParents(bucket, dirname(r.path))
+}
+
+/** Removes now-empty folders the bridge made implicitly, up to (not including) the bucket root. */
+async function pruneImplicitParents (bucket: BucketRef, dir: string): Promise<void> {
+  while (dir.startsWith(bucket.root + '/')) {
+    if (!await isImplicitDir(dir) || await readStoredMeta(dir)) return
+    try {
+      await rmdir(dir)
+    } catch {
+      return
+    }
+    dir = dirname(dir)
+  }
+}

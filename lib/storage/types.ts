@@ -1,0 +1,42 @@
+// Branded keys and the shapes storage hands back (files and streams, never HTTP).
+import type { Readable } from 'node:stream'
+
+export type ObjectKey = string & { readonly brand: 'ObjectKey' }
+
+export interface StandardHeaders {
+  contentType?: string
+  contentEncoding?: string
+  contentDisposition?: string
+  contentLanguage?: string
+  cacheControl?: string
+  expires?: string
+}
+
+export interface ObjectMeta extends StandardHeaders {
+  /** x-amz-meta-* without the prefix, lower-case names. */
+  user: Record<string, string>
+  /** x-amz-checksum-<alg> the client sent, algorithm -> base64. */
+  checksums?: Record<string, string>
+}
+
+export interface ObjectInfo {
+  key: ObjectKey
+  size: number
+  etag: string
+  lastModified: Date
+  isDirectoryMarker: boolean
+  meta: ObjectMeta
+  /** Number of parts for a multipart object, when known. */
+  partCount?: number
+  ownerUid: number
+  ownerGid: number
+}
+
+export interface ObjectStream {
+  info: ObjectInfo
+  body: Readable
+  /** Inclusive byte range actually served. */
+  range?: { start: number, end: number }
+}
+
+export interface PosixOwner { uid: number, gid: number }

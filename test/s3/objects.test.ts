@@ -1,0 +1,48 @@
+import t from 'tap'
+import { readFileSync, writeFileSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+import { createHash } from 'node:crypto'
+import { PutObjectCommand, GetObjectCommand, HeadObjectCommand, DeleteObjectCommand } from '@aws-sdk/client-s3'
+import { startBridge } from '../fixtures/daemon.js'
+
+t.test('PutObject then GetObject round-trips bytes, metadata and the MD5 ETag', async t => {
+  const { s3, bucketDir } = await startBridge(t)
+  const body = Buffer.from('hello, bridge\n')
+  const put = await s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'dir/sub/hello.txt', Body: body, ContentType: 'text/plain', Metadata: { color: 'blue' } }))
+  const md5 = createHash('md5').update(body).digest('hex')
+  t.equal(put.ETag, `"${md5}"`)
+  t.same(readFileSync(join(bucketDir, 'dir/sub/hello.txt')), body, 'the object is a plain file in the bucket directory')
+  const st = statSync(join(bucketDir, 'dir/sub/hello.txt'))
+  t.equal(st.uid, 2000, 'file belongs to the writer uid')
+  const got = await s3.send(new GetObjectCommand({ Bucket: 'demo', Key: 'dir/sub/hello.txt' }))
+  t.equal(await got.Body?.transformToString(), body.toString())
+  t.equal(got.ContentType, 'text/plain')
+  t.same(got.Metadata, { color: 'blue' })
+  t.equal(got.ETag, `"${md5}"`)
+})
+
+t.test('GetObject on a missing key returns 404 NoSuchKey', async t => {
+  const { s3 } = await startBridge(t)
+  await t.rejects(s3.send(new GetObjectCommand({ Bucket: 'demo', Key: 'nope' })), { name: 'NoSuchKey' })
+  await t.rejects(s3.send(new GetObjectCommand({ Bucket: 'nobucket', Key: 'nope' })), { name: 'NoSuchBucket' })
+})
+
+t.test('a file rewritten over NFS gets a new ETag that does not look like an MD5', async t => {
+  const { s3, bucketDir } = await startBridge(t)
+  await s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'f.txt', Body: 'one' }))
+  writeFileSync(join(bucketDir, 'f.txt'), 'two, longer')
+  const head = await s3.send(new HeadObjectCommand({ Bucket: 'demo', Key: 'f.txt' }))
+  t.notMatch(head.ETag ?? '', /^"[0-9a-f]{32}"$/)
+  t.equal(head.ContentLength, 11)
+  writeFileSync(join(bucketDir, 'nfs.txt'), 'made over nfs')
+  const got = await s3.send(new GetObjectCommand({ Bucket: 'demo', Key: 'nfs.txt' }))
+  t.equal(await got.Body?.transformToString(), 'made over nfs')
+})
+
+t.test('DeleteObject removes the file and folders the bridge made for it', async t => {
+  const { s3, bucketDir } = await startBridge(t)
+  await s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'a/b/c.txt', Body: 'x' }))
+  await s3.send(new DeleteObjectCommand({ Bucket: 'demo', Key: 'a/b/c.txt' }))
+  t.throws(() => statSync(join(bucketDir, 'a')), { code: 'ENOENT' })
+  await s3.send(new DeleteObjectCommand({ Bucket: 'demo', Key: 'never-existed' }))
+})
