@@ -52,7 +52,10 @@ export function wantBits(want: AccessWant): number {
 /** 'read+write (rw-)' style text for a request. */
 export function describeWant(want: AccessWant): string {
   const bits = wantBits(want)
-  const words = [bits & MAY_READ && 'read', bits & MAY_WRITE && 'write', bits & MAY_EXEC && 'search/execute'].filter(Boolean)
+  const words: string[] = []
+  if (bits & MAY_READ) words.push('read')
+  if (bits & MAY_WRITE) words.push('write')
+  if (bits & MAY_EXEC) words.push('search/execute')
   return `${words.join('+') || 'nothing'} (${formatPerm(bits)})`
 }
 

@@ -25,7 +25,10 @@ export interface PosixAccessAnswer {
   readonly isMissing: boolean
 }
 
-/** Paths are relative to the bucket root, '/'-separated; '' (or '.') is the root itself. */
+/**
+ * Paths are relative to the bucket root, '/'-separated; '' (or '.') is the root itself. Methods reject
+ * (with the fs error) only when the bucket root cannot be stat'ed or a lookup fails other than ENOENT.
+ */
 export interface PosixAccess {
   canRead(path: string): Promise<PosixAccessAnswer>
   /** Overwrite an existing file in place (open for writing). */
