@@ -1,0 +1,128 @@
+// bridgectl buckets: map directories as buckets, list, view, modify (ACEs, object ACL policy), delete.
+import { mkdirSync, realpathSync, statSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { bucketNameProblem } from '../../state/bucket-names.js'
+import type { BucketAce, BucketPermission } from '../../state/types.js'
+import { AdminError, emit, fields, table, UsageError } from '../output.js'
+import { parse } from '../parse-args.js'
+import type { AdminServices, Command } from '../services.js'
+
+const PERMS: Record<string, BucketPermission> = { read: 'READ', write: 'WRITE', read_acp: 'READ_ACP', write_acp: 'WRITE_ACP', full_control: 'FULL_CONTROL' }
+
+/** Parses OneFS's ACE syntax: "name=peter,type=user,perm=write". */
+export function parseAce (text: string): BucketAce {
+  const parts = Object.fromEntries(text.split(',').map(p => p.split('=').map(s => s.trim()) as [string, string]))
+  const { name, type, perm } = parts
+  if (!name || !type || !perm) throw new UsageError(`ACE "${text}" must look like name=peter,type=user,perm=write`)
+  if (type !== 'user' && type !== 'group' && type !== 'wellknown') throw new UsageError(`ACE type "${type}" must be user, group or wellknown`)
+  if (type === 'wellknown' && name !== 'everyone' && name !== 'authenticated') throw new UsageError('wellknown ACE names are everyone and authenticated')
+  const permission = PERMS[perm.toLowerCase()]
+  if (!permission) throw new UsageError(`ACE perm "${perm}" must be one of ${Object.keys(PERMS).join(', ')}`)
+  return { name, type, permission }
+}
+
+function ownerExists (s: AdminServices, owner: string): void {
+  if (!s.state.snapshot().users[owner]) throw new AdminError(`user "${owner}" does not exist; create it first with: bridgectl users create ${owner} --uid N --gid N`)
+}
+
+const create: Command = {
+  summary: 'map an existing directory as a bucket',
+  usage: 'buckets create NAME PATH [--owner USER] [--create-path] [--object-acl-policy replace|deny]',
+  async run (args, s) {
+    const { values, positionals } = parse(args, { owner: { type: 'string' }, 'create-path': { type: 'boolean' }, 'object-acl-policy': { type: 'string' } }, ['NAME', 'PATH'])
+    const [name, rawPath] = positionals as [string, string]
+    const problem = bucketNameProblem(name)
+    if (problem) throw new AdminError(`invalid bucket name "${name}": the name ${problem}`)
+    const owner = (values.owner as string | undefined) ?? 'root'
+    if (owner !== 'root') ownerExists(s, owner)
+    const policy = (values['object-acl-policy'] as string | undefined) ?? 'replace'
+    if (policy !== 'replace' && policy !== 'deny') throw new UsageError('--object-acl-policy must be replace or deny')
+    const path = resolve(rawPath)
+    let st = statSync(path, { throwIfNoEntry: false })
+    if (!st) {
+      if (!values['create-path']) throw new AdminError(`path "${path}" does not exist; create it, or pass --create-path`)
+      mkdirSync(path, { recursive: true, mode: s.config.bucketDirectoryCreateMode })
+      st = statSync(path)
+    }
+    if (!st.isDirectory()) throw new AdminError(`path "${path}" is not a directory`)
+    const real = realpathSync(path)
+    await s.state.mutate(state => {
+      if (state.buckets[name]) throw new AdminError(`bucket "${name}" already exists (path ${state.buckets[name]!.path})`)
+      state.buckets[name] = { name, path: real, owner, createdAt: s.now().toISOString(), createdByS3: false, acl: [], objectAclPolicy: policy }
+    })
+    emit(s.out, { name, path: real, owner }, () => `created bucket ${name} -> ${real} (owner ${owner})\n`)
+  },
+}
+
+const list: Command = {
+  summary: 'list buckets',
+  usage: 'buckets list [--json]',
+  async run (args, s) {
+    parse(args, {}, [])
+    const buckets = Object.values(s.state.snapshot().buckets).sort((a, b) => a.name < b.name ? -1 : 1)
+    emit(s.out, buckets, () => table(buckets.map(b => ({ name: b.name, path: b.path, owner: b.owner, acl_policy: b.objectAclPolicy, created: b.createdAt })), ['name', 'path', 'owner', 'acl_policy', 'created']))
+  },
+}
+
+function getBucket (s: AdminServices, name: string) {
+  const b = s.state.snapshot().buckets[name]
+  if (!b) throw new AdminError(`bucket "${name}" does not exist (see: bridgectl buckets list)`)
+  return b
+}
+
+const view: Command = {
+  summary: 'show one bucket',
+  usage: 'buckets view NAME [--json]',
+  async run (args, s) {
+    const { positionals } = parse(args, {}, ['NAME'])
+    const b = getBucket(s, positionals[0]!)
+    const { policy, cors, ...rest } = b
+    emit(s.out, b, () => fields({ ...rest, acl: b.acl.map(a => `${a.type}:${a.name}:${a.permission}`).join(' ') || '(none)', policy: policy ? 'yes' : 'no', cors: cors ? 'yes' : 'no' }))
+  },
+}
+
+const modify: Command = {
+  summary: 'change a bucket\'s ACL entries or object ACL policy',
+  usage: 'buckets modify NAME [--add-ace "name=N,type=user|group|wellknown,perm=P"]... [--remove-ace ACE]... [--object-acl-policy replace|deny] [--owner USER]',
+  async run (args, s) {
+    const { values, positionals } = parse(args, { 'add-ace': { type: 'string', multiple: true }, 'remove-ace': { type: 'string', multiple: true }, 'object-acl-policy': { type: 'string' }, owner: { type: 'string' } }, ['NAME'])
+    const name = positionals[0]!
+    const add = ((values['add-ace'] as string[] | undefined) ?? []).map(parseAce)
+    const remove = ((values['remove-ace'] as string[] | undefined) ?? []).map(parseAce)
+    const policy = values['object-acl-policy'] as string | undefined
+    if (policy !== undefined && policy !== 'replace' && policy !== 'deny') throw new UsageError('--object-acl-policy must be replace or deny')
+    const owner = values.owner as string | undefined
+    if (owner !== undefined && owner !== 'root') ownerExists(s, owner)
+    if (!add.length && !remove.length && !policy && !owner) throw new UsageError('nothing to change: give --add-ace, --remove-ace, --object-acl-policy or --owner')
+    const same = (a: BucketAce, b: BucketAce): boolean => a.name === b.name && a.type === b.type && a.permission === b.permission
+    const result = await s.state.mutate(state => {
+      const b = state.buckets[name]
+      if (!b) throw new AdminError(`bucket "${name}" does not exist (see: bridgectl buckets list)`)
+      for (const r of remove) {
+        if (!b.acl.some(a => same(a, r))) throw new AdminError(`bucket "${name}" has no ACE ${r.type}:${r.name}:${r.permission}`)
+        b.acl = b.acl.filter(a => !same(a, r))
+      }
+      for (const a of add) if (!b.acl.some(x => same(x, a))) b.acl.push(a)
+      if (policy) b.objectAclPolicy = policy
+      if (owner) b.owner = owner
+      return b
+    })
+    emit(s.out, result, () => `modified bucket ${name}\n`)
+  },
+}
+
+const remove: Command = {
+  summary: 'unmap a bucket (the directory and its files stay)',
+  usage: 'buckets delete NAME',
+  async run (args, s) {
+    const { positionals } = parse(args, {}, ['NAME'])
+    const name = positionals[0]!
+    await s.state.mutate(state => {
+      if (!state.buckets[name]) throw new AdminError(`bucket "${name}" does not exist (see: bridgectl buckets list)`)
+      delete state.buckets[name]
+    })
+    emit(s.out, { deleted: name }, () => `unmapped bucket ${name}; its directory and files are untouched\n`)
+  },
+}
+
+export const bucketCommands: Record<string, Command> = { create, list, view, modify, delete: remove }

@@ -1,0 +1,134 @@
+// bridgectl keys: create (secret shown once), list, view (masked), rotate with an old-key window, delete.
+import { maskSecret, newAccessKey } from '../../auth/keys.js'
+import { rotateKey } from '../../auth/rotation.js'
+import type { AccessKeyRecord, State } from '../../state/types.js'
+import { AdminError, emit, table, UsageError } from '../output.js'
+import { intOption, parse } from '../parse-args.js'
+import type { AdminServices, Command } from '../services.js'
+
+const MAX_KEYS_PER_USER = 2
+
+function parseDate (value: unknown, now: Date): Date | undefined {
+  if (value === undefined) return undefined
+  const t = Date.parse(String(value))
+  if (Number.isNaN(t)) throw new UsageError(`--expires "${String(value)}" is not a date; use ISO 8601 such as 2027-01-31 or 2027-01-31T12:00:00Z`)
+  if (t <= now.getTime()) throw new UsageError('--expires must be in the future')
+  return new Date(t)
+}
+
+/** "7d", "12h", "30m" → milliseconds. */
+function parseSpan (value: string): number {
+  const m = /^(\d+)([dhm])$/.exec(value)
+  if (!m) throw new UsageError(`--expiring "${value}" must look like 7d, 12h or 30m`)
+  return Number(m[1]) * { d: 86_400_000, h: 3_600_000, m: 60_000 }[m[2] as 'd' | 'h' | 'm']
+}
+
+function maskedView (user: string, k: AccessKeyRecord): Record<string, string | undefined> {
+  return {
+    user,
+    accessKeyId: k.accessKeyId,
+    secret: maskSecret(k.secret),
+    status: k.status,
+    timestamp: k.createdAt,
+    expires: k.expiresAt,
+    oldSecret: k.oldSecret ? maskSecret(k.oldSecret) : undefined,
+    oldKeyTimestamp: k.oldCreatedAt,
+    oldKeyExpiry: k.oldExpiresAt,
+  }
+}
+
+function userOf (state: State, name: string) {
+  const u = state.users[name]
+  if (!u) throw new AdminError(`user "${name}" does not exist (see: bridgectl users list)`)
+  return u
+}
+
+function pickKey (keys: AccessKeyRecord[], user: string, id: string | undefined): AccessKeyRecord {
+  if (id !== undefined) {
+    const k = keys.find(x => x.accessKeyId === id)
+    if (!k) throw new AdminError(`user "${user}" has no key ${id}`)
+    return k
+  }
+  if (keys.length === 0) throw new AdminError(`user "${user}" has no keys; make one with: bridgectl keys create ${user}`)
+  if (keys.length > 1) throw new UsageError(`user "${user}" has ${keys.length} keys; name one with --key ACCESS_KEY_ID`)
+  return keys[0]!
+}
+
+const create: Command = {
+  summary: 'make an access key; the secret is printed once',
+  usage: 'keys create USER [--expires DATE]',
+  async run (args, s) {
+    const { values, positionals } = parse(args, { expires: { type: 'string' } }, ['USER'])
+    const now = s.now()
+    const key = newAccessKey(now, parseDate(values.expires, now))
+    await s.state.mutate(state => {
+      const u = userOf(state, positionals[0]!)
+      if (u.keys.length >= MAX_KEYS_PER_USER) throw new AdminError(`user "${u.name}" already has ${u.keys.length} keys (the most allowed); delete or rotate one`)
+      u.keys.push(key)
+    })
+    emit(s.out, { user: positionals[0], accessKeyId: key.accessKeyId, secretAccessKey: key.secret, expires: key.expiresAt },
+      () => `access key id:     ${key.accessKeyId}\nsecret access key: ${key.secret}\n${key.expiresAt ? `expires:           ${key.expiresAt}\n` : ''}The secret is shown only now; store it safely.\n`)
+  },
+}
+
+const list: Command = {
+  summary: 'list keys (secrets masked)',
+  usage: 'keys list [USER] [--expiring 7d] [--json]',
+  async run (args, s) {
+    const bare = args.filter((a, i) => !a.startsWith('-') && args[i - 1] !== '--expiring')
+    const { values, positionals } = parse(args, { expiring: { type: 'string' } }, bare.length ? ['USER'] : [])
+    const now = s.now().getTime()
+    const within = values.expiring !== undefined ? parseSpan(values.expiring as string) : undefined
+    const rows = Object.values(s.state.snapshot().users)
+      .filter(u => positionals[0] === undefined || u.name === positionals[0])
+      .flatMap(u => u.keys.map(k => maskedView(u.name, k)))
+      .filter(r => within === undefined || [r.expires, r.oldKeyExpiry].some(e => e !== undefined && Date.parse(e) > now && Date.parse(e) - now <= within))
+    emit(s.out, rows, () => table(rows, ['user', 'accessKeyId', 'secret', 'status', 'timestamp', 'expires', 'oldSecret', 'oldKeyExpiry']))
+  },
+}
+
+const view: Command = {
+  summary: 'show a user\'s keys like OneFS "mykeys view" (secrets masked)',
+  usage: 'keys view USER [--json]',
+  async run (args, s) {
+    const { positionals } = parse(args, {}, ['USER'])
+    const u = userOf(s.state.snapshot(), positionals[0]!)
+    const rows = u.keys.map(k => maskedView(u.name, k))
+    emit(s.out, rows, () => rows.map(r => Object.entries(r).map(([k, v]) => `${(k + ':').padEnd(17)}${v ?? '-'}`).join('\n')).join('\n\n') + '\n')
+  },
+}
+
+const rotate: Command = {
+  summary: 'make a new secret; the previous one stays valid for --old-key-expiry minutes',
+  usage: 'keys rotate USER [--key ACCESS_KEY_ID] [--old-key-expiry MINUTES (0-1440, default 10)]',
+  async run (args, s) {
+    const { values, positionals } = parse(args, { key: { type: 'string' }, 'old-key-expiry': { type: 'string' } }, ['USER'])
+    const minutes = intOption(values['old-key-expiry'], 'old-key-expiry', 0, 1440) ?? s.config.oldKeyExpiryMinutes
+    const now = s.now()
+    const result = await s.state.mutate(state => {
+      const u = userOf(state, positionals[0]!)
+      const k = pickKey(u.keys, u.name, values.key as string | undefined)
+      rotateKey(k, now, minutes)
+      return { accessKeyId: k.accessKeyId, secret: k.secret, oldKeyExpiry: k.oldExpiresAt }
+    })
+    emit(s.out, { user: positionals[0], accessKeyId: result.accessKeyId, secretAccessKey: result.secret, oldKeyExpiry: result.oldKeyExpiry },
+      () => `access key id:     ${result.accessKeyId}\nnew secret:        ${result.secret}\nold secret valid until ${result.oldKeyExpiry ?? 'now (expired at once)'}\nThe secret is shown only now; store it safely.\n`)
+  },
+}
+
+const remove: Command = {
+  summary: 'delete a key',
+  usage: 'keys delete USER [--key ACCESS_KEY_ID]',
+  async run (args, s) {
+    const { values, positionals } = parse(args, { key: { type: 'string' } }, ['USER'])
+    const id = await s.state.mutate(state => {
+      const u = userOf(state, positionals[0]!)
+      const k = pickKey(u.keys, u.name, values.key as string | undefined)
+      u.keys = u.keys.filter(x => x !== k)
+      return k.accessKeyId
+    })
+    emit(s.out, { deleted: id }, () => `deleted key ${id}\n`)
+  },
+}
+
+export const keyCommands: Record<string, Command> = { create, list, view, rotate, delete: remove }

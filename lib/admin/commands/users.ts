@@ -1,0 +1,101 @@
+// bridgectl users: create (explicit ids or an NSS account), list, view, enable, disable, delete.
+import { lookupAccount } from '../../auth/identity.js'
+import type { UserRecord } from '../../state/types.js'
+import { AdminError, emit, fields, table, UsageError } from '../output.js'
+import { intOption, parse } from '../parse-args.js'
+import type { AdminServices, Command } from '../services.js'
+
+const NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,63}$/
+
+function publicUser (u: UserRecord): Record<string, unknown> {
+  return { name: u.name, uid: u.uid, gid: u.gid, role: u.role, enabled: u.enabled, createdAt: u.createdAt, keys: u.keys.map(k => k.accessKeyId), policies: u.policies }
+}
+
+const create: Command = {
+  summary: 'create a bridge user mapped to a POSIX uid/gid',
+  usage: 'users create NAME [--uid N --gid N | --account SYSTEM_USER] [--role admin|user]',
+  async run (args, s) {
+    const { values, positionals } = parse(args, { uid: { type: 'string' }, gid: { type: 'string' }, account: { type: 'string' }, role: { type: 'string' } }, ['NAME'])
+    const name = positionals[0]!
+    if (!NAME_RE.test(name)) throw new UsageError(`user name "${name}" may hold letters, digits, _ . @ - (at most 64)`)
+    const role = (values.role as string | undefined) ?? 'user'
+    if (role !== 'admin' && role !== 'user') throw new UsageError('--role must be admin or user')
+    let uid = intOption(values.uid, 'uid', 0, 2 ** 32 - 2)
+    let gid = intOption(values.gid, 'gid', 0, 2 ** 32 - 2)
+    if (uid === undefined || gid === undefined) {
+      if (values.uid !== undefined || values.gid !== undefined) throw new UsageError('give both --uid and --gid, or neither (to look the account up)')
+      const account = (values.account as string | undefined) ?? name
+      const found = lookupAccount(account)
+      if (!found) throw new AdminError(`no system account "${account}" in NSS (passwd, LDAP, SSSD); give --uid and --gid, or --account NAME`)
+      uid = found.uid
+      gid = found.gid
+    }
+    const user: UserRecord = { name, uid, gid, role, enabled: true, createdAt: s.now().toISOString(), keys: [], policies: [] }
+    await s.state.mutate(state => {
+      if (state.users[name]) throw new AdminError(`user "${name}" already exists`)
+      state.users[name] = user
+    })
+    emit(s.out, publicUser(user), () => `created user ${name} (uid ${uid}, gid ${gid}, role ${role}); make a key with: bridgectl keys create ${name}\n`)
+  },
+}
+
+const list: Command = {
+  summary: 'list users',
+  usage: 'users list [--json]',
+  async run (args, s) {
+    parse(args, {}, [])
+    const users = Object.values(s.state.snapshot().users).sort((a, b) => a.name < b.name ? -1 : 1)
+    emit(s.out, users.map(publicUser), () => table(users.map(u => ({ name: u.name, uid: u.uid, gid: u.gid, role: u.role, enabled: u.enabled, keys: u.keys.length })), ['name', 'uid', 'gid', 'role', 'enabled', 'keys']))
+  },
+}
+
+function getUser (s: AdminServices, name: string): UserRecord {
+  const u = s.state.snapshot().users[name]
+  if (!u) throw new AdminError(`user "${name}" does not exist (see: bridgectl users list)`)
+  return u
+}
+
+const view: Command = {
+  summary: 'show one user',
+  usage: 'users view NAME [--json]',
+  async run (args, s) {
+    const { positionals } = parse(args, {}, ['NAME'])
+    const u = publicUser(getUser(s, positionals[0]!))
+    emit(s.out, u, () => fields(u))
+  },
+}
+
+function setEnabled (enabled: boolean): Command {
+  return {
+    summary: enabled ? 'enable a user' : 'disable a user (all its keys stop at once)',
+    usage: `users ${enabled ? 'enable' : 'disable'} NAME`,
+    async run (args, s) {
+      const { positionals } = parse(args, {}, ['NAME'])
+      const name = positionals[0]!
+      await s.state.mutate(state => {
+        const u = state.users[name]
+        if (!u) throw new AdminError(`user "${name}" does not exist (see: bridgectl users list)`)
+        u.enabled = enabled
+      })
+      emit(s.out, { name, enabled }, () => `user ${name} ${enabled ? 'enabled' : 'disabled'}\n`)
+    },
+  }
+}
+
+const remove: Command = {
+  summary: 'delete a user and its keys (files it owns stay)',
+  usage: 'users delete NAME',
+  async run (args, s) {
+    const { positionals } = parse(args, {}, ['NAME'])
+    const name = positionals[0]!
+    await s.state.mutate(state => {
+      if (!state.users[name]) throw new AdminError(`user "${name}" does not exist (see: bridgectl users list)`)
+      const owned = Object.values(state.buckets).filter(b => b.owner === name).map(b => b.name)
+      if (owned.length) throw new AdminError(`user "${name}" owns bucket(s) ${owned.join(', ')}; give them another owner first (bridgectl buckets modify NAME --owner USER)`)
+      delete state.users[name]
+    })
+    emit(s.out, { deleted: name }, () => `deleted user ${name}\n`)
+  },
+}
+
+export const userCommands: Record<string, Command> = { create, list, view, enable: setEnabled(true), disable: setEnabled(false), delete: remove }
