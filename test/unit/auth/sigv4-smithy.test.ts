@@ -72,7 +72,7 @@ async function presignedRequest(c: Case): Promise<SignedRequestInput> {
     method: c.method, protocol: 'http:', hostname: 'localhost', port: 9000, path, query: c.query,
     headers: { host: 'localhost:9000', 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
   }, { signingDate, expiresIn: 3600, unsignableHeaders: new Set(['x-amz-content-sha256']), unhoistableHeaders: new Set(['x-amz-content-sha256']) })
-  return { method: c.method, rawUrl: path + '?' + rawQuery(presigned.query, c.strictEncoding), headers: { host: 'localhost:9000' } }
+  return { method: c.method, rawUrl: path + '?' + rawQuery(presigned.query ?? {}, c.strictEncoding), headers: { host: 'localhost:9000' } }
 }
 
 function flipHexChar(signature: string, at: number): string {

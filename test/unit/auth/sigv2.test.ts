@@ -1,0 +1,53 @@
+// SigV2 header and query forms: string to sign, sub-resources, x-amz-date precedence and expiry.
+import { createHmac } from 'node:crypto'
+import t from 'tap'
+import { authenticate } from '../../../lib/auth/authenticate.js'
+import { sigV2StringToSign } from '../../../lib/auth/sigv2.js'
+
+const AKID = 'AKIDV2'
+const SECRET = 'v2-secret'
+const lookup = async (key: string): Promise<string[] | undefined> => (key === AKID ? [SECRET] : undefined)
+const now = new Date('2024-03-10T12:00:00Z')
+const opts = { now, maxClockSkewMs: 15 * 60_000, maxPresignExpirySeconds: 604800 }
+const sign = (sts: string): string => createHmac('sha1', SECRET).update(sts).digest('base64')
+
+t.test('the string to sign lists amz headers sorted and sub-resources only', async t => {
+  const sts = sigV2StringToSign('put', { 'content-md5': 'MD5', 'content-type': 'text/plain', 'x-amz-meta-b': ' two ', 'x-amz-acl': 'private' }, 'DATE', '/b/k?uploadId=1')
+  t.equal(sts, 'PUT\nMD5\ntext/plain\nDATE\nx-amz-acl:private\nx-amz-meta-b:two\n/b/k?uploadId=1')
+})
+
+t.test('a header-signed request with sub-resources verifies and ignores other query parameters', async t => {
+  const date = now.toUTCString()
+  const sts = `GET\n\n\n${date}\n/b/my%20key?acl&versionId=v 1`
+  const req = { method: 'GET', rawUrl: '/b/my%20key?versionId=v%201&acl&prefix=zz', headers: { host: 'h', date, authorization: `AWS ${AKID}:${sign(sts)}` } }
+  t.match(await authenticate(req, lookup, opts), { signatureVersion: 'AWS', authType: 'REST-HEADER' })
+  await t.rejects(authenticate({ ...req, rawUrl: '/b/my%20key?versionId=v%202&acl' }, lookup, opts), { code: 'SignatureDoesNotMatch', fields: { AWSAccessKeyId: AKID } })
+})
+
+t.test('x-amz-date takes precedence over Date and leaves the Date line empty', async t => {
+  const amzDate = now.toUTCString()
+  const sts = `GET\n\n\n\nx-amz-date:${amzDate}\n/b/k`
+  const req = { method: 'GET', rawUrl: '/b/k', headers: { host: 'h', date: 'Mon, 01 Jan 2001 00:00:00 GMT', 'x-amz-date': amzDate, authorization: `AWS ${AKID}:${sign(sts)}` } }
+  t.ok(await authenticate(req, lookup, opts))
+})
+
+t.test('a header-signed request outside the clock skew is RequestTimeTooSkewed', async t => {
+  const date = new Date(now.getTime() - 16 * 60_000).toUTCString()
+  const req = { method: 'GET', rawUrl: '/b/k', headers: { host: 'h', date, authorization: `AWS ${AKID}:${sign(`GET\n\n\n${date}\n/b/k`)}` } }
+  await t.rejects(authenticate(req, lookup, opts), { code: 'RequestTimeTooSkewed' })
+})
+
+t.test('a query-signed URL verifies until its Expires and is AccessDenied after', async t => {
+  const expires = Math.floor(now.getTime() / 1000) + 60
+  const signature = encodeURIComponent(sign(`GET\n\n\n${expires}\n/b/k`))
+  const req = { method: 'GET', rawUrl: `/b/k?AWSAccessKeyId=${AKID}&Expires=${expires}&Signature=${signature}`, headers: { host: 'h' } }
+  t.match(await authenticate(req, lookup, opts), { authType: 'REST-QUERY-STRING', signatureVersion: 'AWS' })
+  await t.rejects(authenticate(req, lookup, { ...opts, now: new Date(now.getTime() + 61_000) }), { code: 'AccessDenied', message: 'Request has expired' })
+  await t.rejects(authenticate({ ...req, rawUrl: `/b/k?AWSAccessKeyId=${AKID}&Signature=${signature}` }, lookup, opts), { code: 'AccessDenied' })
+})
+
+t.test('an unknown SigV2 access key is InvalidAccessKeyId and a malformed header is InvalidArgument', async t => {
+  const date = now.toUTCString()
+  await t.rejects(authenticate({ method: 'GET', rawUrl: '/', headers: { date, authorization: 'AWS nobody:c2ln' } }, lookup, opts), { code: 'InvalidAccessKeyId' })
+  await t.rejects(authenticate({ method: 'GET', rawUrl: '/', headers: { date, authorization: 'AWS nocolon' } }, lookup, opts), { code: 'InvalidArgument' })
+})
