@@ -1,6 +1,6 @@
 // Policy evaluation: which statement of a parsed policy allows or denies one request, and combining verdicts.
 import type { PolicyDocument, PolicyStatement, PrincipalList } from './policy-document.js'
-import { evaluateCondition, type ConditionKeys } from './policy-conditions.js'
+import { evaluateCondition, type ConditionKeys, type PolicyCondition } from './policy-conditions.js'
 import { compilePattern, matchPattern, type VariableResolver } from './policy-patterns.js'
 
 export interface RequestPrincipal {
@@ -123,4 +123,33 @@ function variableResolver(keys: ConditionKeys): VariableResolver {
     if (typeof value === 'string') return value
     return value?.length === 1 ? value[0] : undefined
   }
+}
+
+// Keys whose fixed value makes an Allow to "*" non-public (S3 "The meaning of public").
+const RESTRICTING_KEYS = new Set(['aws:sourceip', 'aws:sourcearn', 'aws:sourcevpc', 'aws:sourcevpce', 'aws:sourceowner',
+  'aws:sourceaccount', 'aws:userid', 's3:dataaccesspointarn', 's3:dataaccesspointaccount'])
+
+/**
+ * GetBucketPolicyStatus IsPublic: some Allow names everyone ("*") without a condition that pins one of
+ * the restricting keys to fixed values (no wildcard, no variable; IPv4 ranges no wider than /8, IPv6 /32).
+ */
+export function isPolicyPublic(doc: PolicyDocument): boolean {
+  return doc.statements.some(s => s.effect === 'Allow'
+    && s.principal !== undefined && s.principal.isWildcard && !s.principal.isNegated
+    && !s.conditions.some(isRestrictingCondition))
+}
+
+function isRestrictingCondition(c: PolicyCondition): boolean {
+  const { operator } = c
+  if (!RESTRICTING_KEYS.has(c.key) || operator.isIfExists || operator.qualifier !== undefined || operator.base.isNegated) return false
+  if (c.values.length === 0 || c.values.some(v => /[*?]|\$\{/.test(v))) return false
+  if (c.key !== 'aws:sourceip') return operator.base.family === 'string' || operator.base.family === 'arn'
+  return operator.base.family === 'ip' && c.values.every(isNarrowCidr)
+}
+
+function isNarrowCidr(cidr: string): boolean {
+  const [address = '', prefixText] = cidr.split('/')
+  const isV6 = address.includes(':')
+  const prefix = prefixText === undefined ? (isV6 ? 128 : 32) : Number(prefixText)
+  return prefix >= (isV6 ? 32 : 8)
 }

@@ -2,7 +2,7 @@
 import t from 'tap'
 import { BUILTIN_POLICIES } from '../../../lib/access/builtin-policies.js'
 import { SERVICE_RESOURCE } from '../../../lib/access/actions.js'
-import { combine, evaluatePolicy } from '../../../lib/access/policy.js'
+import { combine, evaluatePolicy, isPolicyPublic } from '../../../lib/access/policy.js'
 import {
   ACCOUNT, BUCKET_ARN, CANONICAL_ALICE, OBJECTS_ARN, alice, aliceSession, allow, anonymous, bob, carol, deny,
   onBucket, onObject, onResource, policy, row, runRows, toDocument, type PolicyJson, type Row,
@@ -251,3 +251,25 @@ t.test('principal keys come from the principal, not from request keys', async t 
   runRows(t, [row('a request key cannot impersonate aws:username', p, onObject(alice, 's3:GetObject', 'x', { 'aws:username': 'bob' }), 'NotApplicable')])
 })
 
+
+t.test('isPolicyPublic follows S3\'s meaning of public', async t => {
+  const readWith = (condition?: Record<string, unknown>, principal: unknown = '*'): PolicyJson =>
+    policy(allow('s3:GetObject', OBJECTS_ARN, condition === undefined ? { Principal: principal } : { Principal: principal, Condition: condition }))
+  const cases: Array<[string, PolicyJson, boolean]> = [
+    ['an Allow to "*" without conditions is public', readWith(), true],
+    ['an Allow to {"AWS":"*"} is public', readWith(undefined, { AWS: '*' }), true],
+    ['an Allow to named users is not public', readWith(undefined, { AWS: `arn:aws:iam::${ACCOUNT}:user/alice` }), false],
+    ['a Deny to "*" is not public', policy(deny('s3:GetObject', OBJECTS_ARN, { Principal: '*' })), false],
+    ['a fixed aws:SourceIp /24 makes it non-public', readWith({ IpAddress: { 'aws:SourceIp': '192.0.2.0/24' } }), false],
+    ['an aws:SourceIp wider than /8 stays public', readWith({ IpAddress: { 'aws:SourceIp': '0.0.0.0/1' } }), true],
+    ['an IPv6 range wider than /32 stays public', readWith({ IpAddress: { 'aws:SourceIp': '2001:db8::/16' } }), true],
+    ['NotIpAddress does not restrict', readWith({ NotIpAddress: { 'aws:SourceIp': '192.0.2.0/24' } }), true],
+    ['a fixed aws:SourceAccount makes it non-public', readWith({ StringEquals: { 'aws:SourceAccount': ACCOUNT } }), false],
+    ['a wildcard aws:SourceArn stays public', readWith({ ArnLike: { 'aws:SourceArn': 'arn:aws:sns:*:1:t' } }), true],
+    ['a fixed aws:userid makes it non-public', readWith({ StringEquals: { 'aws:userid': 'AIDAALICE' } }), false],
+    ['an IfExists condition does not restrict', readWith({ StringEqualsIfExists: { 'aws:SourceAccount': ACCOUNT } }), true],
+    ['a condition on another key does not restrict', readWith({ Bool: { 'aws:SecureTransport': 'true' } }), true],
+    ['a policy variable does not count as fixed', readWith({ StringEquals: { 'aws:userid': '${aws:username}' } }), true],
+  ]
+  for (const [name, p, expected] of cases) t.equal(isPolicyPublic(toDocument(p)), expected, name)
+})
