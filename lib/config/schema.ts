@@ -23,6 +23,8 @@ export interface Config {
   readonly authenticatedUsersGid: number | null
   /** Whether a bridge user mapped to uid 0 gets root's rights (like NFS no_root_squash). */
   readonly allowRootUsers: boolean
+  /** Whether users (not only admins) may make buckets with S3 CreateBucket; a policy Deny still applies. */
+  readonly allowUserBucketCreation: boolean
   readonly fsync: boolean
   readonly maxClockSkewMs: number
   readonly staleUploadHours: number
@@ -42,9 +44,9 @@ export class ConfigError extends Error {
 
 type Raw = Record<string, unknown>
 
-const KNOWN_FIELDS = ['http', 'https', 'admin', 'stateDir', 'region', 'baseDomains', 'rootPath',
+const KNOWN_FIELDS = ['http', 'https', 'admin', 'stateDir', 'region', 'baseDomains', 'rootPath', 'allowUserBucketCreation',
   'bucketDirectoryCreateMode', 'fileCreateMode', 'dirCreateMode', 'anonymous', 'authenticatedUsersGid',
-  'allowRootUsers', 'fsync', 'maxClockSkewMinutes', 'staleUploadHours', 'oldKeyExpiryMinutes',
+  'allowRootUsers', 'allowUserBucketCreation', 'fsync', 'maxClockSkewMinutes', 'staleUploadHours', 'oldKeyExpiryMinutes',
   'statePollMs', 'shutdownGraceSeconds', 'logLevel', 'demo']
 
 function obj (raw: unknown, field: string): Raw {
@@ -123,6 +125,7 @@ export function parseConfig (input: unknown, baseDir: string): Config {
     anonymousGid: int(anon, 'gid', 'anonymous.', 65534, 0, 2 ** 32 - 2),
     authenticatedUsersGid: authGid as number | null,
     allowRootUsers: bool(raw, 'allowRootUsers', false),
+    allowUserBucketCreation: bool(raw, 'allowUserBucketCreation', true),
     fsync: bool(raw, 'fsync', false),
     maxClockSkewMs: int(raw, 'maxClockSkewMinutes', '', 15, 1, 24 * 60) * 60_000,
     staleUploadHours: int(raw, 'staleUploadHours', '', 24 * 7, 1, 24 * 365),

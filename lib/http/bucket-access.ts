@@ -4,6 +4,8 @@ import type { BucketPermission, BucketRecord } from '../state/types.js'
 import type { BucketRef, WriteOptions } from '../storage/objects.js'
 import type { Principal } from '../auth/principal.js'
 import type { S3Request, Services } from './types.js'
+import { bucketGrants } from '../access/authorize.js'
+import { gidOf } from './authorize.js'
 
 export function bucketRecord (req: S3Request, s: Services): BucketRecord {
   const name = req.bucketName
@@ -16,27 +18,14 @@ export function bucketRef (record: BucketRecord): BucketRef {
   return { name: record.name, root: record.path }
 }
 
-/** Bucket ACL grants this principal holds: owner = FULL_CONTROL; entries by user, group or well-known group. */
-export function bucketGrants (record: BucketRecord, p: Principal): Set<BucketPermission> {
-  const out = new Set<BucketPermission>()
-  if (p.kind === 'user' && record.owner === p.name) out.add('FULL_CONTROL')
-  for (const ace of record.acl) {
-    const applies = (ace.type === 'user' && p.kind === 'user' && ace.name === p.name) ||
-      (ace.type === 'wellknown' && (ace.name === 'everyone' || (ace.name === 'authenticated' && p.kind === 'user'))) ||
-      (ace.type === 'group' && p.kind === 'user' && groupMatches(ace.name, p))
-    if (applies) out.add(ace.permission)
-  }
-  return out
-}
-
-function groupMatches (name: string, p: Principal): boolean {
-  const gid = /^\d+$/.test(name) ? Number(name) : undefined
-  return gid !== undefined && p.groups.includes(gid)
+/** Bucket ACL grants this principal holds (see access/authorize.ts). */
+export function principalBucketGrants (record: BucketRecord, p: Principal): Set<BucketPermission> {
+  return bucketGrants(record, p, gidOf)
 }
 
 export function hasBucketPermission (record: BucketRecord, p: Principal, need: BucketPermission): boolean {
   if (p.role === 'admin' && p.kind === 'user') return true
-  const grants = bucketGrants(record, p)
+  const grants = principalBucketGrants(record, p)
   return grants.has('FULL_CONTROL') || grants.has(need)
 }
 

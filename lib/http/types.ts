@@ -1,6 +1,7 @@
 // The shapes handlers share: the parsed request, the reply they return, and the services they use.
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Readable } from 'node:stream'
+import type { LabelledPolicy } from '../access/authorize.js'
 import type { Authenticated } from '../auth/authenticate.js'
 import type { Principal } from '../auth/principal.js'
 import type { Config } from '../config/schema.js'
@@ -19,6 +20,10 @@ export interface S3Request {
   headers: IncomingHttpHeaders
   principal: Principal
   auth: Authenticated | null
+  /** Session or service-account policy that narrows the principal (STS). */
+  sessionPolicy?: LabelledPolicy
+  /** AWS operation name from the route table. */
+  operation: string
   sourceIp: string
   isSecure: boolean
   /** The verified request body (aws-chunked decoded, digests checked at its end). */

@@ -8,7 +8,7 @@ const require = createRequire(import.meta.url)
 const fsExt = require('fs-ext') as { flock (fd: number, op: string, cb: (err: Error | null) => void): void, flockSync (fd: number, op: string): void }
 
 /** Documents and the part of State each one holds. users.json holds secrets and is root-only. */
-const DOCUMENTS = { 'buckets.json': 'buckets', 'users.json': 'users' } as const
+const DOCUMENTS = { 'buckets.json': 'buckets', 'users.json': 'users', 'policies.json': 'policies' } as const
 type DocName = keyof typeof DOCUMENTS
 
 export interface StateStoreOptions {

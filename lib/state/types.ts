@@ -44,11 +44,18 @@ export interface UserRecord {
   policies: string[]
 }
 
+export interface PolicyRecord {
+  name: string
+  text: string
+  createdAt: string
+}
+
 export interface State {
   buckets: Record<string, BucketRecord>
   users: Record<string, UserRecord>
+  policies: Record<string, PolicyRecord>
 }
 
 export function emptyState (): State {
-  return { buckets: {}, users: {} }
+  return { buckets: {}, users: {}, policies: {} }
 }

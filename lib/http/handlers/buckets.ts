@@ -4,7 +4,8 @@ import { join } from 'node:path'
 import { S3Error } from '../../errors/s3-error.js'
 import { validateBucketName } from '../../state/bucket-names.js'
 import { STAGING_DIR } from '../../storage/paths.js'
-import { bucketGrants, bucketRecord, ownerXml, requireBucketPermission } from '../bucket-access.js'
+import { bucketRecord, ownerXml, principalBucketGrants } from '../bucket-access.js'
+import { decide, requireAccess } from '../authorize.js'
 import { renderXml } from '../xml/render.js'
 import { parseXml, texts, children } from '../xml/parse.js'
 import type { S3Reply, S3Request, Services } from '../types.js'
@@ -17,7 +18,7 @@ export async function listBuckets (req: S3Request, s: Services): Promise<S3Reply
   requireSigned(req)
   const p = req.principal
   const visible = Object.values(s.state.snapshot().buckets)
-    .filter(b => p.role === 'admin' || bucketGrants(b, p).size > 0)
+    .filter(b => p.role === 'admin' || principalBucketGrants(b, p).size > 0)
     .sort((a, b) => a.name < b.name ? -1 : 1)
   return {
     xml: renderXml('ListAllMyBucketsResult', {
@@ -38,6 +39,9 @@ async function requestedRegion (req: S3Request): Promise<string | undefined> {
 
 export async function createBucket (req: S3Request, s: Services): Promise<S3Reply> {
   requireSigned(req)
+  const d = await decide(req, s, { operation: 'CreateBucket' })
+  const policyAllows = d.layers.some(l => l.layer === 'policy' && l.verdict === 'allow')
+  if (!d.allowed || !(policyAllows || req.principal.role === 'admin' || s.config.allowUserBucketCreation)) throw new S3Error('AccessDenied')
   const name = req.bucketName ?? ''
   validateBucketName(name)
   const region = await requestedRegion(req)
@@ -69,7 +73,7 @@ export async function createBucket (req: S3Request, s: Services): Promise<S3Repl
 
 export async function headBucket (req: S3Request, s: Services): Promise<S3Reply> {
   const record = bucketRecord(req, s)
-  requireBucketPermission(record, req, 'READ')
+  await requireAccess(req, s, { operation: req.operation, bucket: record })
   return { headers: { 'x-amz-bucket-region': s.config.region } }
 }
 
@@ -81,7 +85,7 @@ async function hasContent (path: string): Promise<boolean> {
 
 export async function deleteBucket (req: S3Request, s: Services): Promise<S3Reply> {
   const record = bucketRecord(req, s)
-  if (!(req.principal.role === 'admin' && req.principal.kind === 'user') && record.owner !== req.principal.name) throw new S3Error('AccessDenied')
+  await requireAccess(req, s, { operation: 'DeleteBucket', bucket: record })
   if (await hasContent(record.path)) throw new S3Error('BucketNotEmpty', { BucketName: record.name })
   await s.state.mutate(state => { delete state.buckets[record.name] })
   await rm(join(record.path, STAGING_DIR), { recursive: true, force: true })
@@ -92,14 +96,14 @@ export async function deleteBucket (req: S3Request, s: Services): Promise<S3Repl
 
 export async function getBucketLocation (req: S3Request, s: Services): Promise<S3Reply> {
   const record = bucketRecord(req, s)
-  requireBucketPermission(record, req, 'READ')
+  await requireAccess(req, s, { operation: req.operation, bucket: record })
   const region = s.config.region === 'us-east-1' ? '' : s.config.region
   return { xml: `<?xml version="1.0" encoding="UTF-8"?>\n<LocationConstraint xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${region}</LocationConstraint>` }
 }
 
 export async function getBucketVersioning (req: S3Request, s: Services): Promise<S3Reply> {
   const record = bucketRecord(req, s)
-  requireBucketPermission(record, req, 'READ')
+  await requireAccess(req, s, { operation: req.operation, bucket: record })
   // Buckets here are never versioned: AWS answers an empty configuration for a never-versioned bucket.
   return { xml: renderXml('VersioningConfiguration', {}) }
 }

@@ -3,11 +3,12 @@ import { S3Error } from '../../errors/s3-error.js'
 import { openObject, putObject } from '../../storage/objects.js'
 import { parseObjectKey } from '../../storage/paths.js'
 import type { ObjectKey } from '../../storage/types.js'
-import { bucketRecord, bucketRef, requireBucketPermission, writeOptions } from '../bucket-access.js'
+import { bucketRecord, bucketRef, writeOptions } from '../bucket-access.js'
+import { relPath, requireAccess } from '../authorize.js'
 import { checkConditions, conditionsFrom, metaFromHeaders } from '../s3-headers.js'
 import { renderXml } from '../xml/render.js'
 import type { S3Reply, S3Request, Services } from '../types.js'
-import { requestKey } from './objects.js'
+import { readNeeds, requestKey } from './objects.js'
 
 /** Parses x-amz-copy-source: "[/]bucket/key[?versionId=...]", URL-encoded. */
 export function parseCopySource (value: string | string[] | undefined): { bucket: string, key: ObjectKey } {
@@ -33,7 +34,6 @@ export function parseCopySource (value: string | string[] | undefined): { bucket
 export async function copyObject (req: S3Request, s: Services): Promise<S3Reply> {
   const destRecord = bucketRecord(req, s)
   const destKey = requestKey(req)
-  requireBucketPermission(destRecord, req, 'WRITE')
   const src = parseCopySource(req.headers['x-amz-copy-source'])
   const srcRecord = bucketRecord({ ...req, bucketName: src.bucket }, s)
   const directive = String(req.headers['x-amz-metadata-directive'] ?? 'COPY').toUpperCase()
@@ -41,6 +41,8 @@ export async function copyObject (req: S3Request, s: Services): Promise<S3Reply>
   if (srcRecord.name === destRecord.name && src.key === destKey && directive === 'COPY') {
     throw new S3Error('InvalidRequest', {}, { message: 'This copy request is illegal because it is trying to copy an object to itself without changing the object\'s metadata, storage class, website redirect location or encryption attributes.' })
   }
+  await requireAccess(req, s, readNeeds('GetObject', srcRecord, src.key), { missingIsNoSuchKey: true })
+  await requireAccess(req, s, { operation: 'CopyObject', bucket: destRecord, key: destKey, fs: [{ check: 'create', path: relPath(destKey), bucketRoot: destRecord.path }] })
   const opened = await openObject(bucketRef(srcRecord), src.key)
   try {
     checkConditions(conditionsFrom(req.headers, 'x-amz-copy-source-'), opened.info, { isRead: false, notModified: 'PreconditionFailed' })

@@ -2,7 +2,8 @@
 import { S3Error } from '../../errors/s3-error.js'
 import { deleteObject } from '../../storage/objects.js'
 import { parseObjectKey } from '../../storage/paths.js'
-import { bucketRecord, bucketRef, requireBucketPermission } from '../bucket-access.js'
+import { bucketRecord, bucketRef } from '../bucket-access.js'
+import { decide, relPath, requireAccess } from '../authorize.js'
 import { children, parseXml, texts } from '../xml/parse.js'
 import { renderXml, type XmlNode } from '../xml/render.js'
 import type { S3Reply, S3Request, Services } from '../types.js'
@@ -11,7 +12,7 @@ const MAX_KEYS = 1000
 
 export async function deleteObjects (req: S3Request, s: Services): Promise<S3Reply> {
   const record = bucketRecord(req, s)
-  requireBucketPermission(record, req, 'WRITE')
+  await requireAccess(req, s, { operation: 'DeleteObjects', bucket: record })
   const doc = await parseXml(await req.readText(2 * 1024 * 1024))
   const root = children(doc, 'Delete')[0]
   if (root === undefined) throw new S3Error('MalformedXML')
@@ -25,7 +26,10 @@ export async function deleteObjects (req: S3Request, s: Services): Promise<S3Rep
     const raw = texts(obj, 'Key')[0]
     if (raw === undefined) throw new S3Error('MalformedXML')
     try {
-      await deleteObject(bucket, parseObjectKey(raw))
+      const key = parseObjectKey(raw)
+      const d = await decide(req, s, { operation: 'DeleteObject', bucket: record, key, fs: [{ check: 'delete', path: relPath(key), bucketRoot: record.path }] })
+      if (!d.allowed && !d.isMissing) throw new S3Error('AccessDenied')
+      await deleteObject(bucket, key)
       if (!quiet) deleted.push({ Key: raw })
     } catch (err) {
       const e = err instanceof S3Error ? err : new S3Error('InternalError')

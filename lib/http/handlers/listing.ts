@@ -2,7 +2,10 @@
 import { S3Error } from '../../errors/s3-error.js'
 import { listObjects, type ListPage } from '../../storage/listing.js'
 import type { ObjectInfo } from '../../storage/types.js'
-import { bucketRecord, bucketRef, ownerXml, requireBucketPermission } from '../bucket-access.js'
+import { bucketRecord, bucketRef, ownerXml } from '../bucket-access.js'
+import { requireAccess } from '../authorize.js'
+import { posixAccess } from '../../storage/posix-access.js'
+import { relative } from 'node:path'
 import { renderXml, type XmlNode } from '../xml/render.js'
 import type { S3Reply, S3Request, Services } from '../types.js'
 import { ownerName } from '../owner-names.js'
@@ -31,11 +34,16 @@ function encoder (type: 'url' | undefined): (s: string) => string {
 
 async function page (req: S3Request, s: Services, after: string | undefined): Promise<{ result: ListPage, prefix: string, delimiter?: string, max: number }> {
   const record = bucketRecord(req, s)
-  requireBucketPermission(record, req, 'READ')
   const prefix = req.query.get('prefix') ?? ''
   const delimiter = req.query.get('delimiter') || undefined
   const max = maxKeys(req.query)
-  const result = await listObjects(bucketRef(record), { prefix, delimiter, after, maxKeys: max })
+  const startFolder = prefix.slice(0, prefix.lastIndexOf('/') + 1).replace(/\/$/, '')
+  await requireAccess(req, s, { operation: req.operation, bucket: record, fs: [{ check: 'list', path: startFolder, bucketRoot: record.path }] })
+  const p = req.principal
+  const posix = posixAccess({ bucketRoot: record.path, principal: p, rootHasRights: p.hasRootRights })
+  // Folders the principal cannot list are skipped, as an NFS user's `find` would skip them.
+  const canEnter = async (dirPath: string): Promise<boolean> => (await posix.canList(relative(record.path, dirPath))).allowed
+  const result = await listObjects(bucketRef(record), { prefix, delimiter, after, maxKeys: max, canEnter })
   return { result, prefix, delimiter, max }
 }
 

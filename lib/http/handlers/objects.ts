@@ -3,9 +3,13 @@ import { S3Error } from '../../errors/s3-error.js'
 import { deleteObject as removeObject, headObject as statObject, openObject, putObject as storeObject } from '../../storage/objects.js'
 import { parseObjectKey } from '../../storage/paths.js'
 import type { ObjectKey } from '../../storage/types.js'
-import { bucketRecord, bucketRef, requireBucketPermission, writeOptions } from '../bucket-access.js'
+import type { BucketRecord } from '../../state/types.js'
+import type { AccessNeeds } from '../authorize.js'
+import { bucketRecord, bucketRef, writeOptions } from '../bucket-access.js'
+import { relPath, requireAccess } from '../authorize.js'
 import { checkConditions, checksumHeaders, conditionsFrom, metaFromHeaders, objectHeaders, parseRange, quoteETag } from '../s3-headers.js'
 import type { S3Reply, S3Request, Services } from '../types.js'
+import { requestedPart } from './multipart.js'
 
 const MAX_PUT_BYTES = 5 * 1024 ** 4
 
@@ -13,10 +17,15 @@ export function requestKey (req: S3Request): ObjectKey {
   return parseObjectKey(req.rawKey ?? '')
 }
 
+/** Reading a file needs search on its folders and read on it; a folder marker needs search and read on the folder. */
+export function readNeeds (operation: string, record: BucketRecord, key: ObjectKey): AccessNeeds {
+  return { operation, bucket: record, key, fs: [{ check: key.endsWith('/') ? 'list' : 'read', path: relPath(key), bucketRoot: record.path }] }
+}
+
 export async function putObject (req: S3Request, s: Services): Promise<S3Reply> {
   const record = bucketRecord(req, s)
   const key = requestKey(req)
-  requireBucketPermission(record, req, 'WRITE')
+  await requireAccess(req, s, { operation: 'PutObject', bucket: record, key, fs: [{ check: 'create', path: relPath(key), bucketRoot: record.path }] })
   const declared = Number(req.headers['x-amz-decoded-content-length'] ?? req.headers['content-length'] ?? 0)
   if (declared > MAX_PUT_BYTES) throw new S3Error('EntityTooLarge', { ProposedSize: declared, MaxSizeAllowed: MAX_PUT_BYTES })
   if (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined) throw new S3Error('MissingContentLength')
@@ -29,12 +38,14 @@ export async function getObject (req: S3Request, s: Services): Promise<S3Reply> 
   const record = bucketRecord(req, s)
   const key = requestKey(req)
   const bucket = bucketRef(record)
+  await requireAccess(req, s, readNeeds(req.operation, record, key), { missingIsNoSuchKey: true })
   const info = await statObject(bucket, key)
   checkConditions(conditionsFrom(req.headers), info, { isRead: true, notModified: 'NotModified' })
-  const rangeHeader = req.headers.range
-  const range = parseRange(rangeHeader, info.size)
+  const part = await requestedPart(req, bucket, key)
+  const range = part ? part.range : parseRange(req.headers.range, info.size)
   const opened = await openObject(bucket, key, range)
   const headers = { ...objectHeaders(opened.info, req.query), ...checksumHeaders(opened.info) }
+  if (part?.partCount !== undefined) headers['x-amz-mp-parts-count'] = part.partCount
   if (range) {
     headers['Content-Range'] = `bytes ${range.start}-${range.end}/${opened.info.size}`
     return { status: 206, headers, body: opened.body, length: range.end - range.start + 1 }
@@ -45,10 +56,14 @@ export async function getObject (req: S3Request, s: Services): Promise<S3Reply> 
 export async function headObject (req: S3Request, s: Services): Promise<S3Reply> {
   const record = bucketRecord(req, s)
   const key = requestKey(req)
-  const info = await statObject(bucketRef(record), key)
+  await requireAccess(req, s, readNeeds(req.operation, record, key), { missingIsNoSuchKey: true })
+  const bucket = bucketRef(record)
+  const info = await statObject(bucket, key)
   checkConditions(conditionsFrom(req.headers), info, { isRead: true, notModified: 'NotModified' })
-  const range = parseRange(req.headers.range, info.size)
+  const part = await requestedPart(req, bucket, key)
+  const range = part ? part.range : parseRange(req.headers.range, info.size)
   const headers = { ...objectHeaders(info, req.query), ...checksumHeaders(info) }
+  if (part?.partCount !== undefined) headers['x-amz-mp-parts-count'] = part.partCount
   if (range) {
     headers['Content-Range'] = `bytes ${range.start}-${range.end}/${info.size}`
     return { status: 206, headers, length: range.end - range.start + 1 }
@@ -59,7 +74,7 @@ export async function headObject (req: S3Request, s: Services): Promise<S3Reply>
 export async function deleteObject (req: S3Request, s: Services): Promise<S3Reply> {
   const record = bucketRecord(req, s)
   const key = requestKey(req)
-  requireBucketPermission(record, req, 'WRITE')
+  await requireAccess(req, s, { operation: 'DeleteObject', bucket: record, key, fs: [{ check: 'delete', path: relPath(key), bucketRoot: record.path }] })
   await removeObject(bucketRef(record), key)
   return { status: 204 }
 }

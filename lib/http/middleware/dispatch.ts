@@ -10,7 +10,7 @@ import type { ResolvedTarget } from './resolve-target.js'
 
 const ALLOWED_METHODS = new Set(['GET', 'PUT', 'POST', 'DELETE', 'HEAD'])
 
-export function buildRequest (ctx: Context): S3Request {
+export function buildRequest (ctx: Context, operation: string): S3Request {
   const target = ctx.state.target as ResolvedTarget
   const auth = ctx.state.auth as Authenticated | null
   let body: Readable | undefined
@@ -20,6 +20,7 @@ export function buildRequest (ctx: Context): S3Request {
   }
   return {
     requestId: ctx.state.requestId as string,
+    operation,
     method: ctx.method,
     bucketName: target.bucketName,
     rawKey: target.rawKey,
@@ -68,7 +69,7 @@ export function dispatch (s: Services) {
     const op = matchOperation(ctx.method, target.target, new URLSearchParams(ctx.querystring), ctx.req.headers)
     if (!op) throw new S3Error('NotImplemented', {}, { message: 'A header or query you provided implies functionality that is not implemented.' })
     ctx.state.operation = op.name
-    const reply = await op.handle(buildRequest(ctx), s)
+    const reply = await op.handle(buildRequest(ctx, op.name), s)
     writeReply(ctx, reply)
   }
 }

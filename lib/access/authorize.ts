@@ -1,0 +1,124 @@
+// The permission model: policies, then the bucket ACL, then the filesystem; every layer must allow, any deny ends it.
+import type { Principal } from '../auth/principal.js'
+import type { BucketPermission, BucketRecord } from '../state/types.js'
+import type { PosixAccess, PosixAccessAnswer } from '../storage/posix-access.js'
+import { actionFor, resourceArn, SERVICE_RESOURCE } from './actions.js'
+import { bucketNeed } from './bucket-permissions.js'
+import { bucketPolicyDoc } from './policy-cache.js'
+import type { PolicyDocument } from './policy-document.js'
+import { combine, evaluatePolicy, type PolicyVerdict, type RequestPrincipal } from './policy.js'
+
+export const ACCOUNT_ID = '000000000000'
+
+export type FsCheck = 'read' | 'write' | 'create' | 'delete' | 'list'
+/** A filesystem check: path is relative to the bucket root ('' is the root). */
+export interface FsNeed { check: FsCheck, path: string, bucketRoot: string }
+
+export interface LabelledPolicy { label: string, doc: PolicyDocument }
+
+export interface AccessQuery {
+  operation: string
+  /** IAM action to evaluate when it differs from the operation's own (a copy source needs s3:GetObject). */
+  action?: string
+  bucket?: BucketRecord
+  key?: string
+  principal: Principal
+  conditionKeys: Record<string, string | string[] | undefined>
+  identityPolicies: LabelledPolicy[]
+  /** Session or service-account policy: it can only narrow. */
+  sessionPolicy?: LabelledPolicy
+  fs: FsNeed[]
+  /** Group name → gid, for bucket ACEs naming groups. */
+  gidOf: (group: string) => number | undefined
+  posix: (bucketRoot: string) => PosixAccess
+}
+
+export interface LayerVerdict { layer: 'policy' | 'bucket-acl' | 'filesystem', verdict: 'allow' | 'deny' | 'n/a', reason: string }
+
+export interface AccessDecision {
+  allowed: boolean
+  /** The filesystem denial was because the path does not exist. */
+  isMissing: boolean
+  layers: LayerVerdict[]
+}
+
+export function requestPrincipal (p: Principal): RequestPrincipal {
+  if (p.kind === 'anonymous') return { arn: '*', type: 'Anonymous' }
+  return { arn: `arn:aws:iam::${ACCOUNT_ID}:user/${p.name}`, username: p.name, userid: p.name, accountId: ACCOUNT_ID, type: 'User' }
+}
+
+/** Bucket ACL grants held by a principal: the owner has FULL_CONTROL; ACEs by user, group or well-known group. */
+export function bucketGrants (record: BucketRecord, p: Principal, gidOf: (g: string) => number | undefined): Set<BucketPermission> {
+  const out = new Set<BucketPermission>()
+  if (p.kind === 'user' && record.owner === p.name) out.add('FULL_CONTROL')
+  for (const ace of record.acl) {
+    let applies = false
+    if (ace.type === 'user') applies = p.kind === 'user' && ace.name === p.name
+    else if (ace.type === 'wellknown') applies = ace.name === 'everyone' || (ace.name === 'authenticated' && p.kind === 'user')
+    else if (p.kind === 'user') {
+      const gid = /^\d+$/.test(ace.name) ? Number(ace.name) : gidOf(ace.name)
+      applies = gid !== undefined && p.groups.includes(gid)
+    }
+    if (applies) out.add(ace.permission)
+  }
+  return out
+}
+
+function policyLayer (q: AccessQuery): { verdict: PolicyVerdict, layer: LayerVerdict } {
+  const access = actionFor(q.operation)
+  const action = q.action ?? access.action
+  const resource = access.resource === 'service' || !q.bucket ? SERVICE_RESOURCE : resourceArn(q.bucket.name, access.resource === 'object' ? q.key : undefined)
+  const ctx = { action, resource, principal: requestPrincipal(q.principal), keys: q.conditionKeys }
+  const verdicts: PolicyVerdict[] = []
+  if (q.principal.kind === 'user') for (const p of q.identityPolicies) verdicts.push(evaluatePolicy(p.doc, ctx, p.label))
+  if (q.bucket?.policy !== undefined) verdicts.push(evaluatePolicy(bucketPolicyDoc(q.bucket.policy, q.bucket.name), ctx, `bucket policy of ${q.bucket.name}`))
+  let verdict = combine(verdicts)
+  if (q.sessionPolicy && verdict.decision !== 'Deny') {
+    const narrowed = evaluatePolicy(q.sessionPolicy.doc, ctx, q.sessionPolicy.label)
+    if (narrowed.decision !== 'Allow') verdict = { decision: 'Deny', statement: narrowed.statement ?? { policy: q.sessionPolicy.label, index: -1 } }
+  }
+  const where = verdict.statement ? ` (${verdict.statement.policy}${verdict.statement.sid ? `, Sid ${verdict.statement.sid}` : ''}, statement ${verdict.statement.index})` : ''
+  const reason = verdict.decision === 'NotApplicable' ? `no policy statement applies to ${action} on ${resource}` : `${verdict.decision} ${action} on ${resource}${where}`
+  return { verdict, layer: { layer: 'policy', verdict: verdict.decision === 'Allow' ? 'allow' : verdict.decision === 'Deny' ? 'deny' : 'n/a', reason } }
+}
+
+function aclLayer (q: AccessQuery, policyAllows: boolean): LayerVerdict {
+  const need = bucketNeed(q.operation)
+  if (need === null || !q.bucket) return { layer: 'bucket-acl', verdict: 'n/a', reason: `${q.operation} is decided by the file, not the bucket ACL` }
+  if (q.principal.kind === 'user' && q.principal.role === 'admin') return { layer: 'bucket-acl', verdict: 'allow', reason: `${q.principal.name} has the admin role` }
+  const grants = bucketGrants(q.bucket, q.principal, q.gidOf)
+  const isOwner = q.principal.kind === 'user' && q.bucket.owner === q.principal.name
+  const granted = need === 'owner' ? isOwner : grants.has('FULL_CONTROL') || grants.has(need)
+  const what = need === 'owner' ? 'bucket ownership' : need
+  if (granted) return { layer: 'bucket-acl', verdict: 'allow', reason: `${q.principal.name} holds ${isOwner ? 'FULL_CONTROL as owner' : what} on bucket ${q.bucket.name}` }
+  if (policyAllows) return { layer: 'bucket-acl', verdict: 'n/a', reason: `no ${what} grant for ${q.principal.name}, but a policy allows` }
+  return { layer: 'bucket-acl', verdict: 'deny', reason: `no ${what} grant for ${q.principal.name} on bucket ${q.bucket.name}, and no policy allows ${q.action ?? actionFor(q.operation).action}` }
+}
+
+async function fsAnswer (q: AccessQuery, need: FsNeed): Promise<PosixAccessAnswer> {
+  const posix = q.posix(need.bucketRoot)
+  switch (need.check) {
+    case 'read': return posix.canRead(need.path)
+    case 'write': return posix.canWrite(need.path)
+    case 'create': return posix.canCreate(need.path)
+    case 'delete': return posix.canDelete(need.path)
+    case 'list': return posix.canList(need.path)
+  }
+}
+
+export async function authorize (q: AccessQuery): Promise<AccessDecision> {
+  const layers: LayerVerdict[] = []
+  const policy = policyLayer(q)
+  layers.push(policy.layer)
+  const isAdminPolicyEscape = q.principal.kind === 'user' && q.principal.role === 'admin' && /BucketPolicy$/.test(q.operation)
+  if (policy.verdict.decision === 'Deny' && !isAdminPolicyEscape) return { allowed: false, isMissing: false, layers }
+  const acl = aclLayer(q, policy.verdict.decision === 'Allow')
+  layers.push(acl)
+  if (acl.verdict === 'deny') return { allowed: false, isMissing: false, layers }
+  for (const need of q.fs) {
+    const answer = await fsAnswer(q, need)
+    layers.push({ layer: 'filesystem', verdict: answer.allowed ? 'allow' : 'deny', reason: `${need.check} ${need.path || '(bucket root)'}: ${answer.layer}` })
+    if (!answer.allowed) return { allowed: false, isMissing: answer.isMissing, layers }
+  }
+  return { allowed: true, isMissing: false, layers }
+}

@@ -1,0 +1,96 @@
+// The HTTP side of the permission model: builds the access query from a request and turns a denial into AccessDenied.
+import { createRequire } from 'node:module'
+import { authorize, type AccessDecision, type FsNeed, type LabelledPolicy } from '../access/authorize.js'
+import { identityPolicies } from '../access/policy-cache.js'
+import { S3Error } from '../errors/s3-error.js'
+import type { BucketRecord } from '../state/types.js'
+import { posixAccess } from '../storage/posix-access.js'
+import type { S3Request, Services } from './types.js'
+
+const require = createRequire(import.meta.url)
+const posix = require('posix') as { getgrnam (name: string): { gid: number } }
+
+const gidCache = new Map<string, { gid: number | undefined, at: number }>()
+export function gidOf (name: string): number | undefined {
+  const hit = gidCache.get(name)
+  if (hit && Date.now() - hit.at < 60_000) return hit.gid
+  let gid: number | undefined
+  try { gid = posix.getgrnam(name).gid } catch { gid = undefined }
+  gidCache.set(name, { gid, at: Date.now() })
+  return gid
+}
+
+function header (req: S3Request, name: string): string | undefined {
+  const v = req.headers[name]
+  return Array.isArray(v) ? v[0] : v
+}
+
+/** Policy condition keys for this request (lower-case names). */
+export function conditionKeys (req: S3Request, now: Date): Record<string, string | string[] | undefined> {
+  const auth = req.auth
+  return {
+    'aws:sourceip': req.sourceIp.replace(/^::ffff:/, ''),
+    'aws:securetransport': String(req.isSecure),
+    'aws:currenttime': now.toISOString(),
+    'aws:epochtime': String(Math.floor(now.getTime() / 1000)),
+    'aws:referer': header(req, 'referer'),
+    'aws:useragent': header(req, 'user-agent'),
+    's3:prefix': req.query.get('prefix') ?? undefined,
+    's3:delimiter': req.query.get('delimiter') ?? undefined,
+    's3:max-keys': req.query.get('max-keys') ?? undefined,
+    's3:x-amz-acl': header(req, 'x-amz-acl'),
+    's3:x-amz-content-sha256': header(req, 'x-amz-content-sha256'),
+    's3:signatureversion': auth ? auth.signatureVersion : undefined,
+    's3:authtype': auth ? auth.authType : undefined,
+    's3:signatureage': auth ? String(Math.max(0, now.getTime() - auth.signedAt.getTime())) : undefined,
+    's3:x-amz-copy-source': header(req, 'x-amz-copy-source'),
+    's3:x-amz-metadata-directive': header(req, 'x-amz-metadata-directive'),
+  }
+}
+
+export interface AccessNeeds {
+  operation: string
+  bucket?: BucketRecord
+  key?: string
+  fs?: FsNeed[]
+  action?: string
+}
+
+export async function decide (req: S3Request, s: Services, needs: AccessNeeds): Promise<AccessDecision> {
+  const state = s.state.snapshot()
+  const p = req.principal
+  const identity: LabelledPolicy[] = p.kind === 'user' ? identityPolicies(state, p.name) : []
+  return authorize({
+    operation: needs.operation,
+    action: needs.action,
+    bucket: needs.bucket,
+    key: needs.key,
+    principal: p,
+    conditionKeys: conditionKeys(req, s.now()),
+    identityPolicies: identity,
+    sessionPolicy: req.sessionPolicy,
+    fs: needs.fs ?? [],
+    gidOf,
+    posix: bucketRoot => posixAccess({ bucketRoot, principal: p, rootHasRights: p.hasRootRights }),
+  })
+}
+
+/**
+ * Throws unless every layer allows. A missing object is NoSuchKey only for callers who may list the
+ * bucket (AWS answers 403 otherwise, so keys cannot be probed).
+ */
+export async function requireAccess (req: S3Request, s: Services, needs: AccessNeeds, opts: { missingIsNoSuchKey?: boolean } = {}): Promise<void> {
+  const d = await decide(req, s, needs)
+  if (d.allowed) return
+  if (d.isMissing && opts.missingIsNoSuchKey && needs.bucket) {
+    const list = await decide(req, s, { operation: 'ListObjects', bucket: needs.bucket })
+    if (list.allowed) throw new S3Error('NoSuchKey', { Key: needs.key })
+  }
+  if (d.isMissing && !opts.missingIsNoSuchKey) return // the operation itself reports what is missing
+  throw new S3Error('AccessDenied', { Resource: needs.bucket ? `/${needs.bucket.name}${needs.key !== undefined ? '/' + needs.key : ''}` : '/' })
+}
+
+/** Filesystem path of a key relative to the bucket root ('' for the root); directory markers drop the slash. */
+export function relPath (key: string): string {
+  return key.endsWith('/') ? key.slice(0, -1) : key
+}
