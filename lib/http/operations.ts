@@ -5,6 +5,7 @@ import { deleteObject, getObject, headObject, putObject } from './handlers/objec
 import { copyObject } from './handlers/copy-object.js'
 import { deleteObjects } from './handlers/delete-objects.js'
 import { listObjectsV1, listObjectsV2, listObjectVersions } from './handlers/listing.js'
+import { abortMultipartUpload, completeMultipartUpload, createMultipartUpload, listMultipartUploads, listParts, uploadPart, uploadPartCopy } from './handlers/multipart.js'
 
 export type Target = 'service' | 'bucket' | 'object'
 
@@ -33,6 +34,15 @@ export const OPERATIONS: Operation[] = [
   { method: 'PUT', target: 'bucket', name: 'CreateBucket', handle: createBucket },
   { method: 'HEAD', target: 'bucket', name: 'HeadBucket', handle: headBucket },
   { method: 'DELETE', target: 'bucket', name: 'DeleteBucket', handle: deleteBucket },
+
+  // multipart
+  { method: 'GET', target: 'bucket', query: 'uploads', name: 'ListMultipartUploads', handle: listMultipartUploads },
+  { method: 'POST', target: 'object', query: 'uploads', name: 'CreateMultipartUpload', handle: createMultipartUpload },
+  { method: 'PUT', target: 'object', query: 'uploadId', header: 'x-amz-copy-source', name: 'UploadPartCopy', handle: uploadPartCopy },
+  { method: 'PUT', target: 'object', query: 'uploadId', name: 'UploadPart', handle: uploadPart },
+  { method: 'POST', target: 'object', query: 'uploadId', name: 'CompleteMultipartUpload', handle: completeMultipartUpload },
+  { method: 'DELETE', target: 'object', query: 'uploadId', name: 'AbortMultipartUpload', handle: abortMultipartUpload },
+  { method: 'GET', target: 'object', query: 'uploadId', name: 'ListParts', handle: listParts },
 
   { method: 'PUT', target: 'object', header: 'x-amz-copy-source', name: 'CopyObject', handle: copyObject },
   { method: 'PUT', target: 'object', name: 'PutObject', handle: putObject },
@@ -64,7 +74,7 @@ export function matchOperation (method: string, target: Target, query: URLSearch
   return undefined
 }
 
-/** GetObject/HeadObject accept partNumber once multipart lands; until then it is NotImplemented. */
-function isPartNumberHandled (_op: Operation): boolean {
-  return false
+/** GetObject/HeadObject read one part of a multipart object with ?partNumber=N. */
+function isPartNumberHandled (op: Operation): boolean {
+  return op.name === 'GetObject' || op.name === 'HeadObject'
 }

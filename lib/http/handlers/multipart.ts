@@ -1,0 +1,219 @@
+// Multipart handlers: Create, UploadPart(Copy), Complete, Abort, ListParts, ListMultipartUploads, and ?partNumber reads.
+import { S3Error } from '../../errors/s3-error.js'
+import { checkPartOrder, completeUpload, type CompletedPartRef } from '../../storage/multipart-complete.js'
+import { listUploads } from '../../storage/multipart-list.js'
+import { selectObjectPart, type PartSelection } from '../../storage/multipart-read.js'
+import {
+  abortUpload, createUpload, listParts as readParts, MAX_PART_NUMBER, MAX_PART_SIZE_BYTES, parsePartNumber,
+  parseUploadId, uploadPart as storePart, type UploadRecord,
+} from '../../storage/multipart.js'
+import { headObject as statObject, openObject, type BucketRef } from '../../storage/objects.js'
+import { isDirectoryKey, parseObjectKey } from '../../storage/paths.js'
+import type { ObjectKey } from '../../storage/types.js'
+import { bucketRecord, bucketRef, ownerXml, requireBucketPermission, writeOptions } from '../bucket-access.js'
+import { checkConditions, conditionsFrom, metaFromHeaders, quoteETag } from '../s3-headers.js'
+import { children, parseXml, texts } from '../xml/parse.js'
+import { renderXml, type XmlNode } from '../xml/render.js'
+import type { S3Reply, S3Request, Services } from '../types.js'
+import { parseCopySource } from './copy-object.js'
+
+const MAX_LISTED = 1000
+/** 10,000 <Part> elements with quoted ETags and checksums stay well below this. */
+const MAX_COMPLETE_BODY_BYTES = 4 * 1024 * 1024
+const CHECKSUM_HEADERS = ['x-amz-checksum-crc32', 'x-amz-checksum-crc32c', 'x-amz-checksum-crc64nvme', 'x-amz-checksum-sha1', 'x-amz-checksum-sha256']
+
+function uploadKey (req: S3Request): ObjectKey {
+  return parseObjectKey(req.rawKey ?? '')
+}
+
+function uploadIdOf (req: S3Request): string {
+  return parseUploadId(req.query.get('uploadId'))
+}
+
+function limitParam (q: URLSearchParams, name: string): number {
+  const raw = q.get(name)
+  if (raw === null) return MAX_LISTED
+  if (!/^\d{1,9}$/.test(raw)) throw new S3Error('InvalidArgument', { ArgumentName: name, ArgumentValue: raw }, { message: `Provided ${name} not an integer or within integer range` })
+  return Math.min(Number(raw), MAX_LISTED)
+}
+
+function initiatorXml (u: UploadRecord): { Initiator: XmlNode, Owner: XmlNode } {
+  return { Initiator: ownerXml(u.initiator.name), Owner: ownerXml(u.initiator.name) }
+}
+
+export async function createMultipartUpload (req: S3Request, s: Services): Promise<S3Reply> {
+  const record = bucketRecord(req, s)
+  const key = uploadKey(req)
+  requireBucketPermission(record, req, 'WRITE')
+  if (isDirectoryKey(key)) throw new S3Error('InvalidRequest', { Key: key }, { message: 'A key ending in "/" is a folder on this bridge and cannot hold data.' })
+  const initiator = { name: req.principal.name, uid: req.principal.uid, gid: req.principal.gid }
+  const upload = await createUpload(bucketRef(record), key, metaFromHeaders(req.headers), initiator, s.now())
+  return { xml: renderXml('InitiateMultipartUploadResult', { Bucket: record.name, Key: key, UploadId: upload.uploadId }) }
+}
+
+export async function uploadPart (req: S3Request, s: Services): Promise<S3Reply> {
+  const record = bucketRecord(req, s)
+  const key = uploadKey(req)
+  requireBucketPermission(record, req, 'WRITE')
+  const partNumber = parsePartNumber(req.query.get('partNumber'))
+  const uploadId = uploadIdOf(req)
+  const declared = Number(req.headers['x-amz-decoded-content-length'] ?? req.headers['content-length'] ?? 0)
+  if (declared > MAX_PART_SIZE_BYTES) throw new S3Error('EntityTooLarge', { ProposedSize: declared, MaxSizeAllowed: MAX_PART_SIZE_BYTES })
+  if (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined) throw new S3Error('MissingContentLength')
+  const part = await storePart(bucketRef(record), key, uploadId, partNumber, req.body())
+  const headers: Record<string, string> = { ETag: quoteETag(part.etag) }
+  // The body was verified against these; echoing them lets SDKs carry them into Complete.
+  for (const name of CHECKSUM_HEADERS) {
+    const v = req.headers[name]
+    if (typeof v === 'string') headers[name] = v
+  }
+  return { headers }
+}
+
+/** x-amz-copy-source-range: "bytes=first-last", both offsets inside the source. */
+function copyRange (value: string | string[] | undefined, size: number): { start: number, end: number } | undefined {
+  if (value === undefined) return undefined
+  const m = typeof value === 'string' ? /^bytes=(\d+)-(\d+)$/.exec(value.trim()) : null
+  if (!m) throw new S3Error('InvalidArgument', { ArgumentName: 'x-amz-copy-source-range', ArgumentValue: String(value) }, { message: 'The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy' })
+  const start = Number(m[1])
+  const end = Number(m[2])
+  if (start > end || end >= size) throw new S3Error('InvalidRequest', {}, { message: `Range specified is not valid for source object of size: ${size}` })
+  return { start, end }
+}
+
+export async function uploadPartCopy (req: S3Request, s: Services): Promise<S3Reply> {
+  const record = bucketRecord(req, s)
+  const key = uploadKey(req)
+  requireBucketPermission(record, req, 'WRITE')
+  const partNumber = parsePartNumber(req.query.get('partNumber'))
+  const uploadId = uploadIdOf(req)
+  const src = parseCopySource(req.headers['x-amz-copy-source'])
+  const srcRecord = bucketRecord({ ...req, bucketName: src.bucket }, s)
+  requireBucketPermission(srcRecord, req, 'READ')
+  const srcBucket: BucketRef = bucketRef(srcRecord)
+  const range = copyRange(req.headers['x-amz-copy-source-range'], (await statObject(srcBucket, src.key)).size)
+  const opened = await openObject(srcBucket, src.key, range)
+  try {
+    checkConditions(conditionsFrom(req.headers, 'x-amz-copy-source-'), opened.info, { isRead: false, notModified: 'PreconditionFailed' })
+    const part = await storePart(bucketRef(record), key, uploadId, partNumber, opened.body)
+    return { xml: renderXml('CopyPartResult', { LastModified: part.lastModified, ETag: quoteETag(part.etag) }) }
+  } finally {
+    opened.body.destroy()
+  }
+}
+
+/** The <CompleteMultipartUpload> body: its <Part>s, each with PartNumber and ETag. */
+export async function parseCompleteBody (text: string): Promise<CompletedPartRef[]> {
+  const doc = await parseXml(text)
+  if (!('CompleteMultipartUpload' in doc)) throw new S3Error('MalformedXML')
+  const refs = children(doc.CompleteMultipartUpload, 'Part').map(part => {
+    const [number] = texts(part, 'PartNumber')
+    const [etag] = texts(part, 'ETag')
+    if (number === undefined || etag === undefined || etag.trim() === '') throw new S3Error('MalformedXML')
+    return { partNumber: parsePartNumber(number.trim()), etag: etag.trim() }
+  })
+  if (refs.length > MAX_PART_NUMBER) throw new S3Error('MalformedXML')
+  checkPartOrder(refs)
+  return refs
+}
+
+function objectUrl (req: S3Request, bucket: string, key: string): string {
+  const path = key.split('/').map(encodeURIComponent).join('/')
+  return `${req.isSecure ? 'https' : 'http'}://${req.headers.host ?? 'localhost'}/${bucket}/${path}`
+}
+
+export async function completeMultipartUpload (req: S3Request, s: Services): Promise<S3Reply> {
+  const record = bucketRecord(req, s)
+  const key = uploadKey(req)
+  requireBucketPermission(record, req, 'WRITE')
+  const uploadId = uploadIdOf(req)
+  const refs = await parseCompleteBody(await req.readText(MAX_COMPLETE_BODY_BYTES))
+  const result = await completeUpload(bucketRef(record), key, uploadId, refs, writeOptions(req, s))
+  return {
+    xml: renderXml('CompleteMultipartUploadResult', { Location: objectUrl(req, record.name, key), Bucket: record.name, Key: key, ETag: quoteETag(result.etag) }),
+  }
+}
+
+export async function abortMultipartUpload (req: S3Request, s: Services): Promise<S3Reply> {
+  const record = bucketRecord(req, s)
+  const key = uploadKey(req)
+  requireBucketPermission(record, req, 'WRITE')
+  await abortUpload(bucketRef(record), key, uploadIdOf(req))
+  return { status: 204 }
+}
+
+export async function listParts (req: S3Request, s: Services): Promise<S3Reply> {
+  const record = bucketRecord(req, s)
+  const key = uploadKey(req)
+  requireBucketPermission(record, req, 'READ')
+  const uploadId = uploadIdOf(req)
+  const maxParts = limitParam(req.query, 'max-parts')
+  const markerText = req.query.get('part-number-marker') ?? '0'
+  if (!/^\d{1,5}$/.test(markerText)) throw new S3Error('InvalidArgument', { ArgumentName: 'part-number-marker', ArgumentValue: markerText }, { message: 'Provided part-number-marker not an integer or within integer range' })
+  const page = await readParts(bucketRef(record), key, uploadId, { marker: Number(markerText), maxParts })
+  return {
+    xml: renderXml('ListPartsResult', {
+      Bucket: record.name,
+      Key: key,
+      UploadId: uploadId,
+      ...initiatorXml(page.upload),
+      StorageClass: 'STANDARD',
+      PartNumberMarker: Number(markerText),
+      NextPartNumberMarker: page.nextMarker,
+      MaxParts: maxParts,
+      IsTruncated: page.isTruncated,
+      Part: page.parts.map(p => ({ PartNumber: p.partNumber, LastModified: p.lastModified, ETag: quoteETag(p.etag), Size: p.size })),
+    }),
+  }
+}
+
+/** AWS's encoding-type=url: percent-encoding with '/' kept. */
+function encoderFor (q: URLSearchParams): (s: string | undefined) => string | undefined {
+  const type = q.get('encoding-type')
+  if (type === null) return s => s
+  if (type.toLowerCase() !== 'url') throw new S3Error('InvalidArgument', { ArgumentName: 'encoding-type', ArgumentValue: type }, { message: 'Invalid Encoding Method specified in Request' })
+  return s => s === undefined ? undefined : encodeURIComponent(s).replace(/%2F/g, '/')
+}
+
+export async function listMultipartUploads (req: S3Request, s: Services): Promise<S3Reply> {
+  const record = bucketRecord(req, s)
+  requireBucketPermission(record, req, 'READ')
+  const enc = encoderFor(req.query)
+  const q = req.query
+  const query = {
+    prefix: q.get('prefix') ?? '',
+    delimiter: q.get('delimiter') || undefined,
+    keyMarker: q.get('key-marker') ?? undefined,
+    uploadIdMarker: q.get('upload-id-marker') ?? undefined,
+    maxUploads: limitParam(q, 'max-uploads'),
+  }
+  const page = await listUploads(bucketRef(record), query)
+  return {
+    xml: renderXml('ListMultipartUploadsResult', {
+      Bucket: record.name,
+      KeyMarker: enc(query.keyMarker ?? ''),
+      UploadIdMarker: query.uploadIdMarker ?? '',
+      NextKeyMarker: enc(page.nextKeyMarker),
+      NextUploadIdMarker: page.nextUploadIdMarker,
+      Delimiter: enc(query.delimiter),
+      Prefix: enc(query.prefix),
+      EncodingType: q.get('encoding-type') === null ? undefined : 'url',
+      MaxUploads: query.maxUploads,
+      IsTruncated: page.isTruncated,
+      Upload: page.uploads.map(u => ({ Key: enc(u.key), UploadId: u.uploadId, ...initiatorXml(u), StorageClass: 'STANDARD', Initiated: new Date(u.initiated) })),
+      CommonPrefixes: page.commonPrefixes.map(p => ({ Prefix: enc(p) })),
+    }),
+  }
+}
+
+/**
+ * The part a GetObject/HeadObject names with ?partNumber=N, or undefined when it names none.
+ * AWS refuses partNumber together with a Range header.
+ */
+export async function requestedPart (req: S3Request, bucket: BucketRef, key: ObjectKey): Promise<PartSelection | undefined> {
+  const raw = req.query.get('partNumber')
+  if (raw === null) return undefined
+  const partNumber = parsePartNumber(raw)
+  if (req.headers.range !== undefined) throw new S3Error('InvalidRequest', {}, { message: 'Cannot specify both Range header and partNumber query parameter' })
+  return selectObjectPart(bucket, key, partNumber)
+}

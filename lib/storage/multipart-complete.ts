@@ -1,0 +1,165 @@
+// CompleteMultipartUpload: lock the upload by renaming its folder, check the part list, assemble, publish with one rename.
+import { randomBytes } from 'node:crypto'
+import { constants, createWriteStream } from 'node:fs'
+import { lstat, open, readFile, rename, rm, unlink, writeFile, type FileHandle } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
+import { pipeline } from 'node:stream/promises'
+import { S3Error, s3ErrorFromErrno } from '../errors/s3-error.js'
+import {
+  encodePartSizes, MIN_PART_SIZE_BYTES, multipartETag, parseUploadId, partFileName, readPart, readUploadRecord,
+  uploadPath, uploadsDir, type MultipartStoredMeta, type PartRecord, type UploadRecord,
+} from './multipart.js'
+import { ensureParents, objectInfo, type BucketRef, type WriteOptions } from './objects.js'
+import { keyToPath } from './paths.js'
+import { fdPath, stampOf, writeStoredMeta } from './xattrs.js'
+import type { ObjectInfo, ObjectKey } from './types.js'
+
+const S_ISGID = 0o2000n
+
+/** One <Part> of the client's CompleteMultipartUpload body. */
+export interface CompletedPartRef { partNumber: number, etag: string }
+
+export interface CompleteResult {
+  etag: string
+  /** Set when this request published the object; absent for a retried Complete answered from the tombstone. */
+  info?: ObjectInfo
+}
+
+/** Left behind by a finished Complete, so a retry of the same Complete gets the same answer (AWS does this). */
+interface Tombstone { key: string, etag: string, completedAt: string }
+
+export function completingPath (root: string, uploadId: string): string {
+  return join(uploadsDir(root), `${uploadId}.completing`)
+}
+
+export function tombstonePath (root: string, uploadId: string): string {
+  return join(uploadsDir(root), `${uploadId}.done`)
+}
+
+function noSuchUpload (uploadId: string): S3Error {
+  return new S3Error('NoSuchUpload', { UploadId: uploadId })
+}
+
+/** Checks the part list's shape before anything is locked: non-empty and strictly ascending. */
+export function checkPartOrder (parts: CompletedPartRef[]): void {
+  if (parts.length === 0) throw new S3Error('MalformedXML')
+  for (let i = 1; i < parts.length; i++) {
+    if ((parts[i] as CompletedPartRef).partNumber <= (parts[i - 1] as CompletedPartRef).partNumber) throw new S3Error('InvalidPartOrder')
+  }
+}
+
+async function readTombstone (root: string, uploadId: string, key: ObjectKey): Promise<Tombstone | undefined> {
+  try {
+    const t = JSON.parse(await readFile(tombstonePath(root, uploadId), 'utf8')) as Tombstone
+    return t.key === key && typeof t.etag === 'string' ? t : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** Every listed part must exist with that ETag; every part but the last must be at least 5 MiB. */
+async function checkParts (dir: string, uploadId: string, refs: CompletedPartRef[]): Promise<PartRecord[]> {
+  const parts: PartRecord[] = []
+  for (const [i, ref] of refs.entries()) {
+    const part = await readPart(dir, ref.partNumber)
+    const wanted = ref.etag.trim().replace(/^"|"$/g, '').toLowerCase()
+    if (!part || part.etag !== wanted) throw new S3Error('InvalidPart', { UploadId: uploadId, PartNumber: ref.partNumber, ETag: ref.etag })
+    if (i < refs.length - 1 && part.size < MIN_PART_SIZE_BYTES) {
+      throw new S3Error('EntityTooSmall', { ProposedSize: part.size, MinSizeAllowed: MIN_PART_SIZE_BYTES, PartNumber: ref.partNumber, ETag: ref.etag })
+    }
+    parts.push(part)
+  }
+  return parts
+}
+
+/** Concatenates the parts into fh with streaming copies: bounded memory whatever the object size. */
+async function assemble (dir: string, parts: PartRecord[], fh: FileHandle): Promise<void> {
+  for (const part of parts) {
+    const src = await open(join(dir, partFileName(part.partNumber)), constants.O_RDONLY | constants.O_NOFOLLOW)
+    await pipeline(src.createReadStream({ highWaterMark: 1024 * 1024 }), createWriteStream('', { fd: fh.fd, autoClose: false, highWaterMark: 1024 * 1024 }))
+  }
+  const st = await fh.stat()
+  const expected = parts.reduce((n, p) => n + p.size, 0)
+  if (st.size !== expected) throw new Error(`assembled ${st.size} bytes, expected ${expected}`)
+}
+
+/** Sets owner, mode and metadata on the assembled file, then renames it over the key (same steps as putObject). */
+async function publish (bucket: BucketRef, key: ObjectKey, tmp: string, fh: FileHandle, meta: Omit<MultipartStoredMeta, 'stampSize' | 'stampMtimeNs'>, opts: WriteOptions): Promise<ObjectInfo> {
+  const parentSt = await ensureParents(bucket, key, opts)
+  const target = keyToPath(bucket.root, key)
+  const existing = await lstat(target).catch(() => undefined)
+  if (existing?.isDirectory()) throw new S3Error('InvalidRequest', { Key: key }, { message: 'Cannot store the key: a folder of that name exists.' })
+  const isSetgid = (parentSt.mode & S_ISGID) !== 0n
+  await fh.chown(opts.owner.uid, isSetgid ? Number(parentSt.gid) : opts.owner.gid)
+  await fh.chmod(opts.fileMode)
+  await opts.onCreated?.(fdPath(fh.fd), dirname(target), false)
+  if (opts.fsync) await fh.sync()
+  const st = await fh.stat({ bigint: true })
+  const stored: MultipartStoredMeta = { ...meta, ...stampOf(st) }
+  try {
+    await writeStoredMeta(fdPath(fh.fd), stored)
+  } catch (err) {
+    // ext4 keeps all xattrs of a file in one 4 KiB block: drop the part sizes rather than the ETag.
+    const code = (err as NodeJS.ErrnoException).code
+    if ((code !== 'E2BIG' && code !== 'ENOSPC') || stored.parts === undefined) throw err
+    delete stored.parts
+    await writeStoredMeta(fdPath(fh.fd), stored)
+  }
+  await rename(tmp, target)
+  return objectInfo(key, st, stored)
+}
+
+async function assembleAndPublish (bucket: BucketRef, record: UploadRecord, lockDir: string, parts: PartRecord[], opts: WriteOptions): Promise<CompleteResult> {
+  const tmp = join(lockDir, `assembled-${randomBytes(8).toString('hex')}`)
+  const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600)
+  let isPublished = false
+  try {
+    await assemble(lockDir, parts, fh)
+    const etag = multipartETag(parts.map(p => p.etag))
+    const meta = { ...record.meta, etag, partCount: parts.length, parts: encodePartSizes(parts.map(p => p.size)) }
+    const info = await publish(bucket, record.key, tmp, fh, meta, opts)
+    isPublished = true
+    return { etag, info }
+  } finally {
+    await fh.close().catch(() => undefined)
+    if (!isPublished) await unlink(tmp).catch(() => undefined)
+  }
+}
+
+/**
+ * Completes an upload exactly once across all daemons: renaming the folder to "<id>.completing" is the
+ * lock (a racing Abort, UploadPart or second Complete then finds no folder). A failed check puts the folder
+ * back so the client can retry with a corrected list; a retried Complete after success is answered from
+ * the tombstone.
+ */
+export async function completeUpload (bucket: BucketRef, key: ObjectKey, uploadId: string, refs: CompletedPartRef[], opts: WriteOptions): Promise<CompleteResult> {
+  parseUploadId(uploadId)
+  checkPartOrder(refs)
+  const live = uploadPath(bucket.root, uploadId)
+  const record = await readUploadRecord(live)
+  const retried = async (): Promise<CompleteResult> => {
+    const t = await readTombstone(bucket.root, uploadId, key)
+    if (!t) throw noSuchUpload(uploadId)
+    return { etag: t.etag }
+  }
+  if (!record) return retried()
+  if (record.key !== key) throw noSuchUpload(uploadId)
+  const lockDir = completingPath(bucket.root, uploadId)
+  try {
+    await rename(live, lockDir)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTEMPTY') return retried()
+    throw err
+  }
+  let result: CompleteResult
+  try {
+    result = await assembleAndPublish(bucket, record, lockDir, await checkParts(lockDir, uploadId, refs), opts)
+  } catch (err) {
+    await rename(lockDir, live).catch(() => undefined)
+    throw s3ErrorFromErrno(err, { Key: key }) ?? err
+  }
+  const tombstone: Tombstone = { key, etag: result.etag, completedAt: new Date().toISOString() }
+  await writeFile(tombstonePath(bucket.root, uploadId), JSON.stringify(tombstone), { mode: 0o600 }).catch(() => undefined)
+  await rm(lockDir, { recursive: true, force: true })
+  return result
+}

@@ -1,0 +1,285 @@
+// Multipart uploads on disk: each upload is a folder in the bucket's staging area, so any daemon can serve it.
+import { createHash, randomBytes } from 'node:crypto'
+import { constants, createWriteStream } from 'node:fs'
+import { lstat, mkdir, open, readdir, readFile, rename, rm, unlink, writeFile, type FileHandle } from 'node:fs/promises'
+import { createRequire } from 'node:module'
+import { join } from 'node:path'
+import { Transform, type Readable, type TransformCallback } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { S3Error, s3ErrorFromErrno } from '../errors/s3-error.js'
+import type { BucketRef } from './objects.js'
+import { stagingDir } from './paths.js'
+import { fdPath, type StoredMeta } from './xattrs.js'
+import type { ObjectKey, ObjectMeta, PosixOwner } from './types.js'
+
+const require = createRequire(import.meta.url)
+const xattr = require('fs-xattr') as {
+  getAttribute (path: string, name: string): Promise<Buffer>
+  setAttribute (path: string, name: string, value: Buffer | string): Promise<void>
+}
+
+export const MIN_PART_NUMBER = 1
+export const MAX_PART_NUMBER = 10_000
+export const MAX_PART_SIZE_BYTES = 5 * 1024 ** 3
+export const MIN_PART_SIZE_BYTES = 5 * 1024 ** 2
+const PART_XATTR = 'user.s3bridge.part'
+const UPLOAD_FILE = 'upload.json'
+/**
+ * 12 hex digits of creation time (ms), then 24 random bytes as base64url: unguessable, safe as a file name
+ * (no '.', no '/'), and sorting ids sorts a key's uploads by initiation, as ListMultipartUploads needs.
+ */
+const UPLOAD_ID = /^[0-9a-f]{12}[A-Za-z0-9_-]{32}$/
+const PART_FILE = /^part-(\d{5})$/
+
+/** Who started an upload: the bridge user (for Initiator/Owner) and the identity the object will belong to. */
+export interface UploadInitiator { name: string, uid: number, gid: number }
+
+/** What upload.json holds. */
+export interface UploadRecord {
+  uploadId: string
+  key: ObjectKey
+  initiated: string
+  initiator: UploadInitiator
+  meta: ObjectMeta
+}
+
+export interface PartRecord { partNumber: number, etag: string, size: number, lastModified: Date }
+
+/** Part sizes of a multipart object, run-length encoded ([size, count] pairs) so they fit in one xattr. */
+export type PartSizeRuns = Array<[number, number]>
+
+/** StoredMeta of an object published by CompleteMultipartUpload. */
+export interface MultipartStoredMeta extends StoredMeta { parts?: PartSizeRuns }
+
+export function uploadsDir (root: string): string {
+  return join(stagingDir(root), 'uploads')
+}
+
+/** Throws NoSuchUpload for anything that is not an id we could have made: it never reaches the filesystem. */
+export function parseUploadId (raw: string | null | undefined): string {
+  if (typeof raw !== 'string' || !UPLOAD_ID.test(raw)) throw new S3Error('NoSuchUpload', { UploadId: raw ?? '' })
+  return raw
+}
+
+export function newUploadId (now: Date): string {
+  return now.getTime().toString(16).padStart(12, '0') + randomBytes(24).toString('base64url')
+}
+
+export function isUploadId (name: string): boolean {
+  return UPLOAD_ID.test(name)
+}
+
+export function parsePartNumber (raw: string | null | undefined): number {
+  const n = raw !== null && raw !== undefined && /^\d{1,5}$/.test(raw) ? Number(raw) : NaN
+  if (!(n >= MIN_PART_NUMBER && n <= MAX_PART_NUMBER)) {
+    throw new S3Error('InvalidArgument', { ArgumentName: 'partNumber', ArgumentValue: raw ?? '' }, { message: 'Part number must be an integer between 1 and 10000, inclusive' })
+  }
+  return n
+}
+
+export function partFileName (partNumber: number): string {
+  return `part-${String(partNumber).padStart(5, '0')}`
+}
+
+export function uploadPath (root: string, uploadId: string): string {
+  return join(uploadsDir(root), uploadId)
+}
+
+function noSuchUpload (uploadId: string): S3Error {
+  return new S3Error('NoSuchUpload', { UploadId: uploadId })
+}
+
+/** Reads upload.json from an upload folder; undefined when the folder or file is gone. */
+export async function readUploadRecord (dir: string): Promise<UploadRecord | undefined> {
+  let text: string
+  try {
+    text = await readFile(join(dir, UPLOAD_FILE), 'utf8')
+  } catch {
+    return undefined
+  }
+  try {
+    const v = JSON.parse(text) as UploadRecord
+    return typeof v.key === 'string' && typeof v.uploadId === 'string' ? v : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** The upload's record, if it is live and belongs to this key; NoSuchUpload otherwise (as AWS, for a key mismatch too). */
+export async function getUpload (bucket: BucketRef, key: ObjectKey, uploadId: string): Promise<UploadRecord> {
+  const record = await readUploadRecord(uploadPath(bucket.root, parseUploadId(uploadId)))
+  if (!record || record.key !== key) throw noSuchUpload(uploadId)
+  return record
+}
+
+async function ensureUploadsDir (root: string): Promise<string> {
+  const dir = uploadsDir(root)
+  await mkdir(stagingDir(root), { recursive: true, mode: 0o700 })
+  await mkdir(dir, { recursive: true, mode: 0o700 })
+  return dir
+}
+
+/**
+ * Creates the upload folder under a hidden name, writes upload.json, then renames it to its id:
+ * other daemons never see an upload without its record.
+ */
+export async function createUpload (bucket: BucketRef, key: ObjectKey, meta: ObjectMeta, initiator: UploadInitiator, now: Date): Promise<UploadRecord> {
+  const dir = await ensureUploadsDir(bucket.root)
+  const uploadId = newUploadId(now)
+  const record: UploadRecord = { uploadId, key, initiated: now.toISOString(), initiator, meta: { ...meta, checksums: undefined } }
+  const building = join(dir, `.new-${uploadId}`)
+  await mkdir(building, { mode: 0o700 })
+  try {
+    await writeFile(join(building, UPLOAD_FILE), JSON.stringify(record), { mode: 0o600 })
+    await rename(building, join(dir, uploadId))
+  } catch (err) {
+    await rm(building, { recursive: true, force: true })
+    throw s3ErrorFromErrno(err, { Key: key }) ?? err
+  }
+  return record
+}
+
+/** Counts bytes and fails the stream as soon as a part grows past the limit. */
+class SizeLimit extends Transform {
+  readonly hash = createHash('md5')
+  bytes = 0
+  constructor (private readonly maxBytes: number) { super() }
+  override _transform (chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.bytes += chunk.length
+    if (this.bytes > this.maxBytes) {
+      cb(new S3Error('EntityTooLarge', { ProposedSize: this.bytes, MaxSizeAllowed: this.maxBytes }))
+      return
+    }
+    this.hash.update(chunk)
+    cb(null, chunk)
+  }
+}
+
+/**
+ * Streams one part into a temp file inside the upload folder, records its MD5 and size in an xattr, and
+ * renames it to part-NNNNN. If the upload was completed or aborted meanwhile, the rename finds no folder:
+ * NoSuchUpload. Any failure (including a client that disconnects) removes the temp file.
+ */
+export async function uploadPart (bucket: BucketRef, key: ObjectKey, uploadId: string, partNumber: number, body: Readable): Promise<PartRecord> {
+  await getUpload(bucket, key, uploadId)
+  const dir = uploadPath(bucket.root, uploadId)
+  const tmp = join(dir, `${partFileName(partNumber)}.${randomBytes(8).toString('hex')}.tmp`)
+  let fh: FileHandle
+  try {
+    fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600)
+  } catch (err) {
+    body.resume()
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw noSuchUpload(uploadId)
+    throw err
+  }
+  let isPublished = false
+  try {
+    const counter = new SizeLimit(MAX_PART_SIZE_BYTES)
+    await pipeline(body, counter, createWriteStream('', { fd: fh.fd, autoClose: false, highWaterMark: 256 * 1024 }))
+    const etag = counter.hash.digest('hex')
+    await xattr.setAttribute(fdPath(fh.fd), PART_XATTR, JSON.stringify({ etag, size: counter.bytes }))
+    const st = await fh.stat()
+    await rename(tmp, join(dir, partFileName(partNumber))).catch((err: NodeJS.ErrnoException) => {
+      throw err.code === 'ENOENT' ? noSuchUpload(uploadId) : err
+    })
+    isPublished = true
+    return { partNumber, etag, size: counter.bytes, lastModified: st.mtime }
+  } finally {
+    await fh.close().catch(() => undefined)
+    if (!isPublished) await unlink(tmp).catch(() => undefined)
+  }
+}
+
+/** Reads one stored part's record; undefined when the file or its xattr is missing. */
+export async function readPart (dir: string, partNumber: number): Promise<PartRecord | undefined> {
+  const path = join(dir, partFileName(partNumber))
+  try {
+    const [raw, st] = await Promise.all([xattr.getAttribute(path, PART_XATTR), lstat(path)])
+    const v = JSON.parse(raw.toString('utf8')) as { etag?: unknown, size?: unknown }
+    if (typeof v.etag !== 'string' || typeof v.size !== 'number' || !st.isFile() || st.size !== v.size) return undefined
+    return { partNumber, etag: v.etag, size: v.size, lastModified: st.mtime }
+  } catch {
+    return undefined
+  }
+}
+
+/** Part numbers present in an upload folder, ascending. */
+export async function partNumbers (dir: string): Promise<number[]> {
+  const names = await readdir(dir).catch(() => [] as string[])
+  const out: number[] = []
+  for (const name of names) {
+    const m = PART_FILE.exec(name)
+    if (m?.[1] !== undefined) out.push(Number(m[1]))
+  }
+  return out.sort((a, b) => a - b)
+}
+
+export interface PartsPage { upload: UploadRecord, parts: PartRecord[], isTruncated: boolean, nextMarker?: number }
+
+export async function listParts (bucket: BucketRef, key: ObjectKey, uploadId: string, opts: { marker: number, maxParts: number }): Promise<PartsPage> {
+  const upload = await getUpload(bucket, key, uploadId)
+  const dir = uploadPath(bucket.root, uploadId)
+  const numbers = (await partNumbers(dir)).filter(n => n > opts.marker)
+  const parts: PartRecord[] = []
+  for (const n of numbers) {
+    if (parts.length === opts.maxParts) break
+    const part = await readPart(dir, n)
+    if (part) parts.push(part)
+  }
+  const last = parts[parts.length - 1]
+  const isTruncated = last !== undefined && numbers.some(n => n > last.partNumber)
+  return { upload, parts, isTruncated, nextMarker: last?.partNumber }
+}
+
+/**
+ * Renames the folder away first, so a concurrent UploadPart or Complete finds nothing, then deletes it.
+ * Exactly one of Abort and Complete can win that rename.
+ */
+export async function abortUpload (bucket: BucketRef, key: ObjectKey, uploadId: string): Promise<void> {
+  await getUpload(bucket, key, uploadId)
+  const dir = uploadPath(bucket.root, uploadId)
+  const trash = join(uploadsDir(bucket.root), `.aborting-${uploadId}-${randomBytes(6).toString('hex')}`)
+  try {
+    await rename(dir, trash)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw noSuchUpload(uploadId)
+    throw err
+  }
+  await rm(trash, { recursive: true, force: true })
+}
+
+/** The ETag S3 gives a multipart object: MD5 of the concatenated binary part MD5s, then "-N". */
+export function multipartETag (partETags: string[]): string {
+  const hash = createHash('md5')
+  for (const e of partETags) hash.update(Buffer.from(e, 'hex'))
+  return `${hash.digest('hex')}-${partETags.length}`
+}
+
+export function encodePartSizes (sizes: number[]): PartSizeRuns {
+  const runs: PartSizeRuns = []
+  for (const size of sizes) {
+    const last = runs[runs.length - 1]
+    if (last && last[0] === size) last[1]++
+    else runs.push([size, 1])
+  }
+  return runs
+}
+
+/** Byte range of part N (1-based) given the runs; undefined when N is past the last part. */
+export function partByteRange (runs: PartSizeRuns, partNumber: number): { start: number, end: number } | undefined {
+  let start = 0
+  let index = 1
+  for (const [size, count] of runs) {
+    if (partNumber < index + count) {
+      const begin = start + (partNumber - index) * size
+      return { start: begin, end: begin + size - 1 }
+    }
+    start += size * count
+    index += count
+  }
+  return undefined
+}
+
+export function partCountOf (runs: PartSizeRuns): number {
+  return runs.reduce((n, [, count]) => n + count, 0)
+}
