@@ -1,0 +1,116 @@
+import t from 'tap'
+import { chmodSync, chownSync, mkdirSync, statSync, writeFileSync, existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { GetObjectCommand, PutObjectCommand, ListObjectsV2Command, DeleteObjectCommand, S3Client } from '@aws-sdk/client-s3'
+import { startBridge } from '../fixtures/daemon.js'
+
+async function anonymousClient (endpoint: string, t: { teardown (fn: () => void): void }): Promise<S3Client> {
+  const c = new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: '', secretAccessKey: '' }, signer: { sign: async r => r } })
+  t.teardown(() => c.destroy())
+  return c
+}
+
+function nfsFile (path: string, body: string, uid: number, gid: number, mode: number): void {
+  writeFileSync(path, body)
+  chownSync(path, uid, gid)
+  chmodSync(path, mode)
+}
+
+t.test('a 0640 file written over NFS is readable by its group over S3 and not by others', async t => {
+  const b = await startBridge(t)
+  await b.daemon.services.state.mutate(s => { s.buckets.demo!.acl.push({ name: 'everyone', type: 'wellknown', permission: 'READ' }) })
+  nfsFile(join(b.bucketDir, 'report.txt'), 'quarterly', 1001, 1500, 0o640)
+  const bob = b.client(await b.addUser('bob', 1002, 1500))
+  const carol = b.client(await b.addUser('carol', 1003, 1003))
+  const got = await bob.send(new GetObjectCommand({ Bucket: 'demo', Key: 'report.txt' }))
+  t.equal(await got.Body?.transformToString(), 'quarterly', 'bob (same group) reads it')
+  await t.rejects(carol.send(new GetObjectCommand({ Bucket: 'demo', Key: 'report.txt' })), { name: 'AccessDenied' }, 'carol (other) is refused')
+})
+
+t.test('GetObject of a missing key is 404 for a caller who may list, 403 for one who may not', async t => {
+  const b = await startBridge(t)
+  const carol = b.client(await b.addUser('carol', 1003, 1003))
+  await t.rejects(b.s3.send(new GetObjectCommand({ Bucket: 'demo', Key: 'missing' })), { name: 'NoSuchKey' })
+  await t.rejects(carol.send(new GetObjectCommand({ Bucket: 'demo', Key: 'missing' })), { name: 'AccessDenied' })
+})
+
+t.test('PutObject needs the bucket WRITE grant and write on the folder; a refused PUT leaves nothing', async t => {
+  const b = await startBridge(t)
+  const carolCreds = await b.addUser('carol', 1003, 1003)
+  const carol = b.client(carolCreds)
+  await t.rejects(carol.send(new PutObjectCommand({ Bucket: 'demo', Key: 'c.txt', Body: 'x' })), { name: 'AccessDenied' }, 'no bucket grant')
+  await b.daemon.services.state.mutate(s => { s.buckets.demo!.acl.push({ name: 'carol', type: 'user', permission: 'WRITE' }) })
+  await t.rejects(carol.send(new PutObjectCommand({ Bucket: 'demo', Key: 'c.txt', Body: 'x' })), { name: 'AccessDenied' }, 'bucket dir 0755 owned by 2000: no write for carol')
+  t.notOk(existsSync(join(b.bucketDir, 'c.txt')))
+  mkdirSync(join(b.bucketDir, 'drop'), { mode: 0o777 })
+  chmodSync(join(b.bucketDir, 'drop'), 0o777)
+  await carol.send(new PutObjectCommand({ Bucket: 'demo', Key: 'drop/c.txt', Body: 'x' }))
+  const st = statSync(join(b.bucketDir, 'drop/c.txt'))
+  t.equal(st.uid, 1003, 'new file belongs to carol')
+  t.equal(st.gid, 1003)
+})
+
+t.test('an anonymous PUT into a public-read-write bucket makes a file owned by 65534', async t => {
+  const b = await startBridge(t)
+  chmodSync(b.bucketDir, 0o777)
+  await b.daemon.services.state.mutate(s => {
+    s.buckets.demo!.acl.push({ name: 'everyone', type: 'wellknown', permission: 'READ' }, { name: 'everyone', type: 'wellknown', permission: 'WRITE' })
+  })
+  const anon = await anonymousClient(b.endpoint, t)
+  await anon.send(new PutObjectCommand({ Bucket: 'demo', Key: 'anon.txt', Body: 'hi' }))
+  const st = statSync(join(b.bucketDir, 'anon.txt'))
+  t.equal(st.uid, 65534)
+  t.equal(st.gid, 65534)
+})
+
+t.test('anonymous GET works for a world-readable file and is refused for a 0600 file', async t => {
+  const b = await startBridge(t)
+  nfsFile(join(b.bucketDir, 'public.txt'), 'open', 2000, 2000, 0o644)
+  nfsFile(join(b.bucketDir, 'secret.txt'), 'closed', 2000, 2000, 0o600)
+  const anon = await anonymousClient(b.endpoint, t)
+  const got = await anon.send(new GetObjectCommand({ Bucket: 'demo', Key: 'public.txt' }))
+  t.equal(await got.Body?.transformToString(), 'open')
+  await t.rejects(anon.send(new GetObjectCommand({ Bucket: 'demo', Key: 'secret.txt' })), { name: 'AccessDenied' })
+  await t.rejects(anon.send(new ListObjectsV2Command({ Bucket: 'demo' })), { name: 'AccessDenied' }, 'no READ on the bucket for AllUsers')
+})
+
+t.test('listing skips folders the principal cannot read', async t => {
+  const b = await startBridge(t)
+  await b.daemon.services.state.mutate(s => { s.buckets.demo!.acl.push({ name: 'everyone', type: 'wellknown', permission: 'READ' }) })
+  mkdirSync(join(b.bucketDir, 'open'))
+  mkdirSync(join(b.bucketDir, 'private'))
+  nfsFile(join(b.bucketDir, 'open/a.txt'), 'a', 2000, 2000, 0o644)
+  nfsFile(join(b.bucketDir, 'private/b.txt'), 'b', 2000, 2000, 0o644)
+  chownSync(join(b.bucketDir, 'private'), 2000, 2000)
+  chmodSync(join(b.bucketDir, 'private'), 0o700)
+  const carol = b.client(await b.addUser('carol', 1003, 1003))
+  const list = await carol.send(new ListObjectsV2Command({ Bucket: 'demo' }))
+  t.same(list.Contents?.map(c => c.Key), ['open/a.txt'])
+  const mine = await b.s3.send(new ListObjectsV2Command({ Bucket: 'demo' }))
+  t.same(mine.Contents?.map(c => c.Key), ['open/a.txt', 'private/b.txt'], 'the owner sees both')
+})
+
+t.test('a user mapped to uid 0 has no root rights unless the admin allows it', async t => {
+  const b = await startBridge(t)
+  nfsFile(join(b.bucketDir, 'alice-only.txt'), 'mine', 1001, 1001, 0o600)
+  const rootish = b.client(await b.addUser('rootish', 0, 0))
+  await b.daemon.services.state.mutate(s => { s.buckets.demo!.acl.push({ name: 'rootish', type: 'user', permission: 'FULL_CONTROL' }) })
+  await t.rejects(rootish.send(new GetObjectCommand({ Bucket: 'demo', Key: 'alice-only.txt' })), { name: 'AccessDenied' })
+  const b2 = await startBridge(t, { allowRootUsers: true })
+  nfsFile(join(b2.bucketDir, 'alice-only.txt'), 'mine', 1001, 1001, 0o600)
+  const root2 = b2.client(await b2.addUser('rootish', 0, 0))
+  const got = await root2.send(new GetObjectCommand({ Bucket: 'demo', Key: 'alice-only.txt' }))
+  t.equal(await got.Body?.transformToString(), 'mine')
+})
+
+t.test('DeleteObject in a sticky folder is refused for files of other users', async t => {
+  const b = await startBridge(t)
+  const dir = join(b.bucketDir, 'tmp')
+  mkdirSync(dir)
+  chmodSync(dir, 0o1777)
+  nfsFile(join(dir, 'alice.txt'), 'a', 1001, 1001, 0o666)
+  const carol = b.client(await b.addUser('carol', 1003, 1003))
+  await b.daemon.services.state.mutate(s => { s.buckets.demo!.acl.push({ name: 'carol', type: 'user', permission: 'WRITE' }) })
+  await t.rejects(carol.send(new DeleteObjectCommand({ Bucket: 'demo', Key: 'tmp/alice.txt' })), { name: 'AccessDenied' })
+  t.ok(existsSync(join(dir, 'alice.txt')))
+})
