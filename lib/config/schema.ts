@@ -9,6 +9,10 @@ export interface Config {
   readonly http: ListenerConfig | null
   readonly https: TlsConfig | null
   readonly admin: ListenerConfig | null
+  /** Refuse plain HTTP: the http listener is not opened even when configured. */
+  readonly httpsOnly: boolean
+  /** Worker processes sharing the listeners (node:cluster); 1 = serve in the main process. */
+  readonly workers: number
   readonly stateDir: string
   readonly region: string
   readonly baseDomains: readonly string[]
@@ -32,6 +36,8 @@ export interface Config {
   readonly statePollMs: number
   readonly shutdownGraceMs: number
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error'
+  /** CORS rules (AWS CLI JSON shape) for buckets without their own; null = no cross-origin access. */
+  readonly defaultCors: readonly unknown[] | null
   readonly demo: DemoConfig | null
 }
 
@@ -47,7 +53,7 @@ type Raw = Record<string, unknown>
 const KNOWN_FIELDS = ['http', 'https', 'admin', 'stateDir', 'region', 'baseDomains', 'rootPath', 'allowUserBucketCreation',
   'bucketDirectoryCreateMode', 'fileCreateMode', 'dirCreateMode', 'anonymous', 'authenticatedUsersGid',
   'allowRootUsers', 'allowUserBucketCreation', 'fsync', 'maxClockSkewMinutes', 'staleUploadHours', 'oldKeyExpiryMinutes',
-  'statePollMs', 'shutdownGraceSeconds', 'logLevel', 'demo']
+  'statePollMs', 'shutdownGraceSeconds', 'logLevel', 'demo', 'httpsOnly', 'workers', 'defaultCors']
 
 function obj (raw: unknown, field: string): Raw {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(field, 'an object', raw)
@@ -97,6 +103,8 @@ export function parseConfig (input: unknown, baseDir: string): Config {
     https = { ...l, certFile: resolve(baseDir, str(o, 'certFile', 'https.')), keyFile: resolve(baseDir, str(o, 'keyFile', 'https.')) }
   }
   if (http === null && https === null) throw new ConfigError('http', 'a listener {host, port} (or set https)', raw.http)
+  const httpsOnly = bool(raw, 'httpsOnly', false)
+  if (httpsOnly && https === null) throw new ConfigError('https', 'a listener {host, port, certFile, keyFile} when httpsOnly is true', raw.https)
   const baseDomains = raw.baseDomains ?? []
   if (!Array.isArray(baseDomains) || baseDomains.some(d => typeof d !== 'string' || !/^[a-z0-9.-]{1,255}$/i.test(d))) {
     throw new ConfigError('baseDomains', 'a list of DNS names such as ["s3.example.com"]', baseDomains)
@@ -114,6 +122,8 @@ export function parseConfig (input: unknown, baseDir: string): Config {
     http,
     https,
     admin: listener(raw.admin, 'admin'),
+    httpsOnly,
+    workers: int(raw, 'workers', '', 1, 1, 256),
     stateDir: resolve(baseDir, str(raw, 'stateDir', '')),
     region: str(raw, 'region', '', 'us-east-1'),
     baseDomains: Object.freeze((baseDomains as string[]).map(d => d.toLowerCase())),
@@ -133,8 +143,18 @@ export function parseConfig (input: unknown, baseDir: string): Config {
     statePollMs: int(raw, 'statePollMs', '', 2000, 100, 60_000),
     shutdownGraceMs: int(raw, 'shutdownGraceSeconds', '', 30, 0, 3600) * 1000,
     logLevel,
+    defaultCors: corsRules(raw.defaultCors),
     demo: parseDemo(raw.demo, baseDir),
   })
+}
+
+/** Shape only: each rule is checked against AWS's CORS rules when the HTTP app starts. */
+function corsRules (raw: unknown): readonly unknown[] | null {
+  if (raw === undefined || raw === null) return null
+  if (!Array.isArray(raw) || raw.length === 0 || raw.some(r => typeof r !== 'object' || r === null || Array.isArray(r))) {
+    throw new ConfigError('defaultCors', 'null or a list of CORS rules such as [{"AllowedOrigins": ["*"], "AllowedMethods": ["GET"]}]', raw)
+  }
+  return Object.freeze([...raw])
 }
 
 function parseDemo (raw: unknown, baseDir: string): DemoConfig | null {

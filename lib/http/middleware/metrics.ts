@@ -1,0 +1,35 @@
+// Feeds each request's operation, status, latency and bytes to the Prometheus metrics when its response ends.
+import type { Context, Next } from 'koa'
+import type { Metrics } from '../../metrics.js'
+
+/** Body bytes of the response: what Content-Length announced, none for HEAD and 304. */
+function bodyBytesOut (ctx: Context): number {
+  if (ctx.method === 'HEAD' || ctx.status === 304) return 0
+  const length = Number(ctx.res.getHeader('content-length'))
+  return Number.isFinite(length) ? length : 0
+}
+
+export function requestMetrics (metrics: Metrics) {
+  return async (ctx: Context, next: Next): Promise<void> => {
+    const started = process.hrtime.bigint()
+    const bytesInBefore = ctx.req.socket.bytesRead
+    metrics.requestStarted()
+    try {
+      await next()
+    } finally {
+      // Counted when the last byte left (or the client went away), so streamed GETs time their whole transfer.
+      const done = (): void => {
+        metrics.requestFinished({
+          operation: typeof ctx.state.operation === 'string' ? ctx.state.operation : 'unknown',
+          status: ctx.res.headersSent ? ctx.res.statusCode : ctx.status,
+          errorCode: typeof ctx.state.errorCode === 'string' ? ctx.state.errorCode : undefined,
+          durationSeconds: Number(process.hrtime.bigint() - started) / 1e9,
+          bytesIn: Math.max(0, ctx.req.socket.bytesRead - bytesInBefore),
+          bytesOut: bodyBytesOut(ctx),
+        })
+      }
+      if (ctx.res.writableFinished) done()
+      else ctx.res.once('close', done)
+    }
+  }
+}
