@@ -5,6 +5,7 @@ import { StateStore } from '../state/store.js'
 import { bucketCommands } from './commands/buckets.js'
 import { keyCommands } from './commands/keys.js'
 import { userCommands } from './commands/users.js'
+import { explainCommands } from './commands/explain.js'
 import { AdminError, UsageError } from './output.js'
 import type { Command } from './services.js'
 
@@ -14,12 +15,15 @@ export const NOUNS: Record<string, Record<string, Command>> = {
   keys: keyCommands,
 }
 
+const SINGLE: Record<string, Record<string, Command>> = { explain: explainCommands }
+
 function help (noun?: string): string {
   if (noun && NOUNS[noun]) {
     return Object.values(NOUNS[noun]).map(c => `  bridgectl ${c.usage}\n      ${c.summary}`).join('\n') + '\n'
   }
   return 'usage: bridgectl [--config FILE] NOUN VERB [ARGS] [--json]\n\nnouns:\n' +
     Object.entries(NOUNS).map(([n, verbs]) => `  ${n.padEnd(10)} ${Object.keys(verbs).join(', ')}`).join('\n') +
+    '\n  explain    USER|anonymous BUCKET [KEY] ACTION' +
     '\n\nbridgectl NOUN --help shows the verbs. Exit status: 0 ok, 1 failure, 2 usage.\n'
 }
 
@@ -33,12 +37,14 @@ export async function main (argv: string[], io: Io = { stdout: s => process.stdo
     configPath = args[ci + 1]
     args.splice(ci, 2)
   }
+  // One-word commands ("bridgectl explain ...") are nouns whose only verb has the same name.
+  if (args[0] !== undefined && SINGLE[args[0]]) args.splice(1, 0, args[0])
   const [noun, verb, ...rest] = args
   if (!noun || noun === '--help' || noun === '-h' || noun === 'help') {
     io.stdout(help())
     return noun ? 0 : 2
   }
-  const verbs = NOUNS[noun]
+  const verbs = NOUNS[noun] ?? SINGLE[noun]
   if (!verbs) {
     io.stderr(`bridgectl: unknown noun "${noun}"\n${help()}`)
     return 2

@@ -1,24 +1,13 @@
 // The HTTP side of the permission model: builds the access query from a request and turns a denial into AccessDenied.
-import { createRequire } from 'node:module'
 import { authorize, type AccessDecision, type FsNeed, type LabelledPolicy } from '../access/authorize.js'
 import { identityPolicies } from '../access/policy-cache.js'
 import { S3Error } from '../errors/s3-error.js'
 import type { BucketRecord } from '../state/types.js'
 import { posixAccess } from '../storage/posix-access.js'
+import { gidOfGroup } from '../auth/groups.js'
 import type { S3Request, Services } from './types.js'
 
-const require = createRequire(import.meta.url)
-const posix = require('posix') as { getgrnam (name: string): { gid: number } }
-
-const gidCache = new Map<string, { gid: number | undefined, at: number }>()
-export function gidOf (name: string): number | undefined {
-  const hit = gidCache.get(name)
-  if (hit && Date.now() - hit.at < 60_000) return hit.gid
-  let gid: number | undefined
-  try { gid = posix.getgrnam(name).gid } catch { gid = undefined }
-  gidCache.set(name, { gid, at: Date.now() })
-  return gid
-}
+export { gidOfGroup as gidOf } from '../auth/groups.js'
 
 function header (req: S3Request, name: string): string | undefined {
   const v = req.headers[name]
@@ -70,7 +59,7 @@ export async function decide (req: S3Request, s: Services, needs: AccessNeeds): 
     identityPolicies: identity,
     sessionPolicy: req.sessionPolicy,
     fs: needs.fs ?? [],
-    gidOf,
+    gidOf: gidOfGroup,
     posix: bucketRoot => posixAccess({ bucketRoot, principal: p, rootHasRights: p.hasRootRights }),
   })
 }

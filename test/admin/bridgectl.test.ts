@@ -100,3 +100,22 @@ t.test('buckets modify adds and removes OneFS-style ACEs', async t => {
   const bad = await ctl(conf, 'buckets', 'modify', 'photos', '--add-ace', 'name=x,type=user,perm=admin')
   t.equal(bad.code, 2)
 })
+
+t.test('explain names the layer and the entry that decided', async t => {
+  const dir = t.testdir({ data: { sub: { 'f.txt': 'hi' } } })
+  const conf = writeConfig(dir)
+  const { chmodSync, chownSync } = await import('node:fs')
+  chmodSync(join(dir, 'data', 'sub', 'f.txt'), 0o600)
+  chownSync(join(dir, 'data', 'sub', 'f.txt'), 1001, 1001)
+  await ctl(conf, 'users', 'create', 'alice', '--uid', '1001', '--gid', '1001')
+  await ctl(conf, 'users', 'create', 'bob', '--uid', '1002', '--gid', '1002')
+  await ctl(conf, 'buckets', 'create', 'photos', join(dir, 'data'), '--owner', 'alice')
+  const bob = await ctl(conf, 'explain', 'bob', 'photos', 'sub/f.txt', 'GetObject')
+  t.equal(bob.code, 0)
+  t.match(bob.stdout, /filesystem\s+DENY\s+read sub\/f.txt: .*uid 1002: other bits ---/)
+  t.match(bob.stdout, /=> DENIED/)
+  const alice = JSON.parse((await ctl(conf, 'explain', 'alice', 'photos', 'sub/f.txt', 's3:GetObject', '--json')).stdout) as { allowed: boolean }
+  t.equal(alice.allowed, true)
+  const anon = await ctl(conf, 'explain', 'anonymous', 'photos', 'ListObjectsV2')
+  t.match(anon.stdout, /bucket-acl\s+DENY\s+no READ grant for anonymous/)
+})

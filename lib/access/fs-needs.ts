@@ -1,0 +1,27 @@
+// The filesystem checks each S3 operation needs on a key (acl-model.md section 3.3), shared by handlers and `bridgectl explain`.
+import type { FsNeed } from './authorize.js'
+
+/** Relative path of a key in its bucket ('' = the root); directory markers drop their slash. */
+export function keyPath (key: string): string {
+  return key.endsWith('/') ? key.slice(0, -1) : key
+}
+
+export function fsNeedsFor (operation: string, bucketRoot: string, key?: string): FsNeed[] {
+  if (key === undefined) {
+    if (/^List(Objects|ObjectsV2|ObjectVersions)$/.test(operation)) return [{ check: 'list', path: '', bucketRoot }]
+    return []
+  }
+  const path = keyPath(key)
+  switch (operation) {
+    case 'GetObject': case 'HeadObject': case 'GetObjectAcl':
+      return [{ check: key.endsWith('/') ? 'list' : 'read', path, bucketRoot }]
+    case 'PutObject': case 'CopyObject': case 'PostObject': case 'CreateMultipartUpload': case 'CompleteMultipartUpload':
+      return [{ check: 'create', path, bucketRoot }]
+    case 'DeleteObject':
+      return [{ check: 'delete', path, bucketRoot }]
+    case 'ListObjects': case 'ListObjectsV2': case 'ListObjectVersions':
+      return [{ check: 'list', path, bucketRoot }]
+    default:
+      return []
+  }
+}
