@@ -1,4 +1,5 @@
 // Multipart handlers: Create, UploadPart(Copy), Complete, Abort, ListParts, ListMultipartUploads, and ?partNumber reads.
+import type { FsNeed } from '../../access/authorize.js'
 import { S3Error } from '../../errors/s3-error.js'
 import { checkPartOrder, completeUpload, type CompletedPartRef } from '../../storage/multipart-complete.js'
 import { listUploads } from '../../storage/multipart-list.js'
@@ -10,7 +11,8 @@ import {
 import { headObject as statObject, openObject, type BucketRef } from '../../storage/objects.js'
 import { isDirectoryKey, parseObjectKey } from '../../storage/paths.js'
 import type { ObjectKey } from '../../storage/types.js'
-import { bucketRecord, bucketRef, ownerXml, requireBucketPermission, writeOptions } from '../bucket-access.js'
+import { relPath, requireAccess } from '../authorize.js'
+import { bucketRecord, bucketRef, ownerXml, writeOptions } from '../bucket-access.js'
 import { checkConditions, conditionsFrom, metaFromHeaders, quoteETag } from '../s3-headers.js'
 import { children, parseXml, texts } from '../xml/parse.js'
 import { renderXml, type XmlNode } from '../xml/render.js'
@@ -37,6 +39,11 @@ function limitParam (q: URLSearchParams, name: string): number {
   return Math.min(Number(raw), MAX_LISTED)
 }
 
+/** The object will be created at Complete: the writer needs write and search on its nearest existing folder. */
+function createNeed (bucketRoot: string, key: ObjectKey): FsNeed {
+  return { check: 'create', path: relPath(key), bucketRoot }
+}
+
 function initiatorXml (u: UploadRecord): { Initiator: XmlNode, Owner: XmlNode } {
   return { Initiator: ownerXml(u.initiator.name), Owner: ownerXml(u.initiator.name) }
 }
@@ -44,7 +51,7 @@ function initiatorXml (u: UploadRecord): { Initiator: XmlNode, Owner: XmlNode } 
 export async function createMultipartUpload (req: S3Request, s: Services): Promise<S3Reply> {
   const record = bucketRecord(req, s)
   const key = uploadKey(req)
-  requireBucketPermission(record, req, 'WRITE')
+  await requireAccess(req, s, { operation: 'CreateMultipartUpload', bucket: record, key, fs: [createNeed(record.path, key)] })
   if (isDirectoryKey(key)) throw new S3Error('InvalidRequest', { Key: key }, { message: 'A key ending in "/" is a folder on this bridge and cannot hold data.' })
   const initiator = { name: req.principal.name, uid: req.principal.uid, gid: req.principal.gid }
   const upload = await createUpload(bucketRef(record), key, metaFromHeaders(req.headers), initiator, s.now())
@@ -54,7 +61,7 @@ export async function createMultipartUpload (req: S3Request, s: Services): Promi
 export async function uploadPart (req: S3Request, s: Services): Promise<S3Reply> {
   const record = bucketRecord(req, s)
   const key = uploadKey(req)
-  requireBucketPermission(record, req, 'WRITE')
+  await requireAccess(req, s, { operation: 'UploadPart', bucket: record, key })
   const partNumber = parsePartNumber(req.query.get('partNumber'))
   const uploadId = uploadIdOf(req)
   const declared = Number(req.headers['x-amz-decoded-content-length'] ?? req.headers['content-length'] ?? 0)
@@ -84,12 +91,13 @@ function copyRange (value: string | string[] | undefined, size: number): { start
 export async function uploadPartCopy (req: S3Request, s: Services): Promise<S3Reply> {
   const record = bucketRecord(req, s)
   const key = uploadKey(req)
-  requireBucketPermission(record, req, 'WRITE')
+  await requireAccess(req, s, { operation: 'UploadPartCopy', bucket: record, key })
   const partNumber = parsePartNumber(req.query.get('partNumber'))
   const uploadId = uploadIdOf(req)
   const src = parseCopySource(req.headers['x-amz-copy-source'])
   const srcRecord = bucketRecord({ ...req, bucketName: src.bucket }, s)
-  requireBucketPermission(srcRecord, req, 'READ')
+  const readSource = { check: 'read' as const, path: relPath(src.key), bucketRoot: srcRecord.path }
+  await requireAccess(req, s, { operation: 'GetObject', bucket: srcRecord, key: src.key, fs: [readSource] }, { missingIsNoSuchKey: true })
   const srcBucket: BucketRef = bucketRef(srcRecord)
   const range = copyRange(req.headers['x-amz-copy-source-range'], (await statObject(srcBucket, src.key)).size)
   const opened = await openObject(srcBucket, src.key, range)
@@ -125,7 +133,7 @@ function objectUrl (req: S3Request, bucket: string, key: string): string {
 export async function completeMultipartUpload (req: S3Request, s: Services): Promise<S3Reply> {
   const record = bucketRecord(req, s)
   const key = uploadKey(req)
-  requireBucketPermission(record, req, 'WRITE')
+  await requireAccess(req, s, { operation: 'CompleteMultipartUpload', bucket: record, key, fs: [createNeed(record.path, key)] })
   const uploadId = uploadIdOf(req)
   const refs = await parseCompleteBody(await req.readText(MAX_COMPLETE_BODY_BYTES))
   const result = await completeUpload(bucketRef(record), key, uploadId, refs, writeOptions(req, s))
@@ -137,7 +145,7 @@ export async function completeMultipartUpload (req: S3Request, s: Services): Pro
 export async function abortMultipartUpload (req: S3Request, s: Services): Promise<S3Reply> {
   const record = bucketRecord(req, s)
   const key = uploadKey(req)
-  requireBucketPermission(record, req, 'WRITE')
+  await requireAccess(req, s, { operation: 'AbortMultipartUpload', bucket: record, key })
   await abortUpload(bucketRef(record), key, uploadIdOf(req))
   return { status: 204 }
 }
@@ -145,7 +153,7 @@ export async function abortMultipartUpload (req: S3Request, s: Services): Promis
 export async function listParts (req: S3Request, s: Services): Promise<S3Reply> {
   const record = bucketRecord(req, s)
   const key = uploadKey(req)
-  requireBucketPermission(record, req, 'READ')
+  await requireAccess(req, s, { operation: 'ListParts', bucket: record, key })
   const uploadId = uploadIdOf(req)
   const maxParts = limitParam(req.query, 'max-parts')
   const markerText = req.query.get('part-number-marker') ?? '0'
@@ -177,7 +185,7 @@ function encoderFor (q: URLSearchParams): (s: string | undefined) => string | un
 
 export async function listMultipartUploads (req: S3Request, s: Services): Promise<S3Reply> {
   const record = bucketRecord(req, s)
-  requireBucketPermission(record, req, 'READ')
+  await requireAccess(req, s, { operation: 'ListMultipartUploads', bucket: record })
   const enc = encoderFor(req.query)
   const q = req.query
   const query = {

@@ -1,0 +1,169 @@
+import t from 'tap'
+import { createHash, randomBytes } from 'node:crypto'
+import {
+  AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, GetObjectCommand,
+  HeadObjectCommand, ListMultipartUploadsCommand, ListPartsCommand, PutObjectCommand, UploadPartCommand,
+  UploadPartCopyCommand, type S3Client,
+} from '@aws-sdk/client-s3'
+import { startBridge } from '../fixtures/daemon.js'
+
+const MiB = 1024 * 1024
+
+async function create (s3: S3Client, key: string): Promise<string> {
+  const r = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'demo', Key: key }))
+  return r.UploadId ?? ''
+}
+
+async function part (s3: S3Client, key: string, uploadId: string, n: number, body: Buffer): Promise<string> {
+  const r = await s3.send(new UploadPartCommand({ Bucket: 'demo', Key: key, UploadId: uploadId, PartNumber: n, Body: body }))
+  return r.ETag ?? ''
+}
+
+function md5 (b: Buffer): string {
+  return createHash('md5').update(b).digest('hex')
+}
+
+t.test('CreateMultipartUpload, UploadPart, paginated ListParts and Complete publish the object with an md5-of-md5s ETag', async t => {
+  const { s3 } = await startBridge(t)
+  const create = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'demo', Key: 'mp/file.bin', ContentType: 'text/x-parts', Metadata: { kind: 'manual' } }))
+  t.equal(create.Bucket, 'demo')
+  t.equal(create.Key, 'mp/file.bin')
+  const uploadId = create.UploadId ?? ''
+  t.match(uploadId, /^[0-9a-f]{12}[A-Za-z0-9_-]{32}$/)
+  const bodies = [randomBytes(5 * MiB), randomBytes(5 * MiB), Buffer.from('tail')]
+  const etags = []
+  for (const [i, b] of bodies.entries()) etags.push(await part(s3, 'mp/file.bin', uploadId, i + 1, b))
+  t.same(etags, bodies.map(b => `"${md5(b)}"`), 'each part ETag is the MD5 of its bytes')
+
+  const page1 = await s3.send(new ListPartsCommand({ Bucket: 'demo', Key: 'mp/file.bin', UploadId: uploadId, MaxParts: 2 }))
+  t.same(page1.Parts?.map(p => [p.PartNumber, p.Size, p.ETag]), [[1, 5 * MiB, etags[0]], [2, 5 * MiB, etags[1]]])
+  t.equal(page1.IsTruncated, true)
+  t.equal(page1.NextPartNumberMarker, '2')
+  t.equal(page1.Initiator?.DisplayName, 'tester')
+  const page2 = await s3.send(new ListPartsCommand({ Bucket: 'demo', Key: 'mp/file.bin', UploadId: uploadId, MaxParts: 2, PartNumberMarker: page1.NextPartNumberMarker }))
+  t.same(page2.Parts?.map(p => p.PartNumber), [3])
+  t.equal(page2.IsTruncated, false)
+
+  const done = await s3.send(new CompleteMultipartUploadCommand({
+    Bucket: 'demo', Key: 'mp/file.bin', UploadId: uploadId,
+    MultipartUpload: { Parts: etags.map((ETag, i) => ({ PartNumber: i + 1, ETag })) },
+  }))
+  const expected = createHash('md5').update(Buffer.concat(bodies.map(b => createHash('md5').update(b).digest()))).digest('hex') + '-3'
+  t.equal(done.ETag, `"${expected}"`)
+  t.equal(done.Bucket, 'demo')
+  t.equal(done.Key, 'mp/file.bin')
+  t.match(done.Location, /^http:\/\/127\.0\.0\.1:\d+\/demo\/mp\/file\.bin$/)
+  const got = await s3.send(new GetObjectCommand({ Bucket: 'demo', Key: 'mp/file.bin' }))
+  t.ok(Buffer.from(await got.Body?.transformToByteArray() ?? []).equals(Buffer.concat(bodies)))
+  t.equal(got.ContentType, 'text/x-parts')
+  t.same(got.Metadata, { kind: 'manual' })
+
+  const again = await s3.send(new CompleteMultipartUploadCommand({
+    Bucket: 'demo', Key: 'mp/file.bin', UploadId: uploadId,
+    MultipartUpload: { Parts: etags.map((ETag, i) => ({ PartNumber: i + 1, ETag })) },
+  }))
+  t.equal(again.ETag, done.ETag, 'a retried Complete answers with the same ETag')
+  await t.rejects(s3.send(new ListPartsCommand({ Bucket: 'demo', Key: 'mp/file.bin', UploadId: uploadId })), { name: 'NoSuchUpload' })
+})
+
+t.test('Complete refuses small parts, unknown ETags and unordered lists, and keeps the upload', async t => {
+  const { s3 } = await startBridge(t)
+  const key = 'bad.bin'
+  const uploadId = await create(s3, key)
+  const e1 = await part(s3, key, uploadId, 1, Buffer.from('small one'))
+  const e2 = await part(s3, key, uploadId, 2, Buffer.from('small two'))
+  const complete = (parts: Array<{ PartNumber: number, ETag: string }>): Promise<unknown> =>
+    s3.send(new CompleteMultipartUploadCommand({ Bucket: 'demo', Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts } }))
+  await t.rejects(complete([{ PartNumber: 1, ETag: e1 }, { PartNumber: 2, ETag: e2 }]), { name: 'EntityTooSmall' })
+  await t.rejects(complete([{ PartNumber: 1, ETag: e2 }]), { name: 'InvalidPart' }, 'an ETag that is not the part\'s')
+  await t.rejects(complete([{ PartNumber: 3, ETag: e1 }]), { name: 'InvalidPart' }, 'a part never uploaded')
+  await t.rejects(complete([{ PartNumber: 2, ETag: e2 }, { PartNumber: 1, ETag: e1 }]), { name: 'InvalidPartOrder' })
+  const parts = await s3.send(new ListPartsCommand({ Bucket: 'demo', Key: key, UploadId: uploadId }))
+  t.equal(parts.Parts?.length, 2, 'the upload survives failed Completes')
+  const single = await complete([{ PartNumber: 2, ETag: e2 }])
+  t.match(single, { ETag: /-1"$/ }, 'a single small part is a valid last part')
+})
+
+t.test('Abort removes the upload: parts, lists and Complete then answer NoSuchUpload', async t => {
+  const { s3, bucketDir } = await startBridge(t)
+  const uploadId = await create(s3, 'gone.bin')
+  const etag = await part(s3, 'gone.bin', uploadId, 1, Buffer.from('x'))
+  await s3.send(new AbortMultipartUploadCommand({ Bucket: 'demo', Key: 'gone.bin', UploadId: uploadId }))
+  await t.rejects(part(s3, 'gone.bin', uploadId, 2, Buffer.from('y')), { name: 'NoSuchUpload' })
+  await t.rejects(s3.send(new ListPartsCommand({ Bucket: 'demo', Key: 'gone.bin', UploadId: uploadId })), { name: 'NoSuchUpload' })
+  await t.rejects(s3.send(new CompleteMultipartUploadCommand({ Bucket: 'demo', Key: 'gone.bin', UploadId: uploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: etag }] } })), { name: 'NoSuchUpload' })
+  await t.rejects(s3.send(new AbortMultipartUploadCommand({ Bucket: 'demo', Key: 'gone.bin', UploadId: uploadId })), { name: 'NoSuchUpload' })
+  const { readdirSync } = await import('node:fs')
+  t.same(readdirSync(`${bucketDir}/.s3bridge/uploads`), [], 'the upload folder is gone')
+})
+
+t.test('malformed upload ids, another key and bad part numbers are refused', async t => {
+  const { s3 } = await startBridge(t)
+  const uploadId = await create(s3, 'k1')
+  await t.rejects(part(s3, 'k1', '../../etc', 1, Buffer.from('x')), { name: 'NoSuchUpload' })
+  await t.rejects(part(s3, 'k1', uploadId.slice(0, -1) + '.', 1, Buffer.from('x')), { name: 'NoSuchUpload' })
+  await t.rejects(part(s3, 'k2', uploadId, 1, Buffer.from('x')), { name: 'NoSuchUpload' }, 'the upload belongs to another key')
+  await t.rejects(part(s3, 'k1', uploadId, 0, Buffer.from('x')), { name: 'InvalidArgument', message: 'Part number must be an integer between 1 and 10000, inclusive' })
+  await t.rejects(part(s3, 'k1', uploadId, 10001, Buffer.from('x')), { name: 'InvalidArgument' })
+  await t.rejects(s3.send(new CompleteMultipartUploadCommand({ Bucket: 'demo', Key: 'k1', UploadId: uploadId, MultipartUpload: { Parts: [] } })), { name: 'MalformedXML' })
+})
+
+t.test('ListMultipartUploads filters by prefix, groups by delimiter and pages with markers', async t => {
+  const { s3 } = await startBridge(t)
+  const ids: Record<string, string> = {}
+  for (const key of ['logs/2024/a', 'logs/2024/b', 'logs/2025/c', 'logs/x', 'other']) ids[key] = await create(s3, key)
+  const second = await create(s3, 'logs/x')
+  const grouped = await s3.send(new ListMultipartUploadsCommand({ Bucket: 'demo', Prefix: 'logs/', Delimiter: '/' }))
+  t.same(grouped.Uploads?.map(u => [u.Key, u.UploadId]), [['logs/x', ids['logs/x']], ['logs/x', second]], 'uploads of one key in initiation order')
+  t.same(grouped.CommonPrefixes?.map(p => p.Prefix), ['logs/2024/', 'logs/2025/'])
+  t.equal(grouped.IsTruncated, false)
+  t.equal(grouped.Uploads?.[0]?.Initiator?.DisplayName, 'tester')
+  t.ok(grouped.Uploads?.[0]?.Initiated instanceof Date)
+
+  const seen: string[] = []
+  let keyMarker: string | undefined
+  let uploadIdMarker: string | undefined
+  for (let i = 0; i < 10; i++) {
+    const page = await s3.send(new ListMultipartUploadsCommand({ Bucket: 'demo', MaxUploads: 2, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }))
+    seen.push(...(page.Uploads ?? []).map(u => u.Key ?? ''))
+    if (!page.IsTruncated) break
+    keyMarker = page.NextKeyMarker
+    uploadIdMarker = page.NextUploadIdMarker
+  }
+  t.same(seen, ['logs/2024/a', 'logs/2024/b', 'logs/2025/c', 'logs/x', 'logs/x', 'other'], 'pages of 2 visit every upload once')
+})
+
+t.test('UploadPartCopy copies byte ranges of an object into parts, and GetObject serves a part by number', async t => {
+  const { s3 } = await startBridge(t)
+  const source = randomBytes(12 * MiB)
+  const put = await s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'src.bin', Body: source }))
+  const uploadId = await create(s3, 'copied.bin')
+  const cut = 5 * MiB
+  const copy1 = await s3.send(new UploadPartCopyCommand({ Bucket: 'demo', Key: 'copied.bin', UploadId: uploadId, PartNumber: 1, CopySource: 'demo/src.bin', CopySourceRange: `bytes=0-${cut - 1}` }))
+  t.equal(copy1.CopyPartResult?.ETag, `"${md5(source.subarray(0, cut))}"`)
+  t.ok(copy1.CopyPartResult?.LastModified instanceof Date)
+  await t.rejects(s3.send(new UploadPartCopyCommand({ Bucket: 'demo', Key: 'copied.bin', UploadId: uploadId, PartNumber: 2, CopySource: 'demo/src.bin', CopySourceIfMatch: '"0000"' })), { name: 'PreconditionFailed' })
+  await t.rejects(s3.send(new UploadPartCopyCommand({ Bucket: 'demo', Key: 'copied.bin', UploadId: uploadId, PartNumber: 2, CopySource: 'demo/src.bin', CopySourceRange: `bytes=0-${source.length}` })), { name: 'InvalidRequest' })
+  const copy2 = await s3.send(new UploadPartCopyCommand({ Bucket: 'demo', Key: 'copied.bin', UploadId: uploadId, PartNumber: 2, CopySource: 'demo/src.bin', CopySourceRange: `bytes=${cut}-${source.length - 1}`, CopySourceIfMatch: put.ETag }))
+  await s3.send(new CompleteMultipartUploadCommand({
+    Bucket: 'demo', Key: 'copied.bin', UploadId: uploadId,
+    MultipartUpload: { Parts: [{ PartNumber: 1, ETag: copy1.CopyPartResult?.ETag }, { PartNumber: 2, ETag: copy2.CopyPartResult?.ETag }] },
+  }))
+  const whole = await s3.send(new GetObjectCommand({ Bucket: 'demo', Key: 'copied.bin' }))
+  t.ok(Buffer.from(await whole.Body?.transformToByteArray() ?? []).equals(source), 'the copied parts make the source again')
+
+  const second = await s3.send(new GetObjectCommand({ Bucket: 'demo', Key: 'copied.bin', PartNumber: 2 }))
+  t.ok(Buffer.from(await second.Body?.transformToByteArray() ?? []).equals(source.subarray(cut)))
+  t.equal(second.PartsCount, 2)
+  t.equal(second.ContentRange, `bytes ${cut}-${source.length - 1}/${source.length}`)
+  const head = await s3.send(new HeadObjectCommand({ Bucket: 'demo', Key: 'copied.bin', PartNumber: 1 }))
+  t.equal(head.ContentLength, cut)
+  t.equal(head.PartsCount, 2)
+  await t.rejects(s3.send(new GetObjectCommand({ Bucket: 'demo', Key: 'copied.bin', PartNumber: 3 })), { name: 'InvalidRange' })
+  await t.rejects(s3.send(new GetObjectCommand({ Bucket: 'demo', Key: 'copied.bin', PartNumber: 1, Range: 'bytes=0-1' })), { name: 'InvalidRequest' })
+
+  const plain = await s3.send(new GetObjectCommand({ Bucket: 'demo', Key: 'src.bin', PartNumber: 1 }))
+  t.equal(plain.ContentLength, source.length, 'part 1 of a single-part object is the whole object')
+  t.equal((await plain.Body?.transformToByteArray())?.length, source.length)
+  t.equal(plain.PartsCount, undefined)
+})
