@@ -5,6 +5,7 @@ import { deleteObject, getObject, headObject, putObject } from './handlers/objec
 import { copyObject } from './handlers/copy-object.js'
 import { deleteObjects } from './handlers/delete-objects.js'
 import { listObjectsV1, listObjectsV2, listObjectVersions } from './handlers/listing.js'
+import { getBucketAcl, getObjectAcl, putBucketAcl, putObjectAcl } from './handlers/acl.js'
 import { abortMultipartUpload, completeMultipartUpload, createMultipartUpload, listMultipartUploads, listParts, uploadPart, uploadPartCopy } from './handlers/multipart.js'
 
 export type Target = 'service' | 'bucket' | 'object'
@@ -25,6 +26,10 @@ export interface Operation {
 export const OPERATIONS: Operation[] = [
   { method: 'GET', target: 'service', name: 'ListBuckets', handle: listBuckets },
 
+  // ACLs
+  { method: 'GET', target: 'bucket', query: 'acl', name: 'GetBucketAcl', handle: getBucketAcl },
+  { method: 'PUT', target: 'bucket', query: 'acl', name: 'PutBucketAcl', handle: putBucketAcl },
+
   { method: 'GET', target: 'bucket', query: 'location', name: 'GetBucketLocation', handle: getBucketLocation },
   { method: 'GET', target: 'bucket', query: 'versioning', name: 'GetBucketVersioning', handle: getBucketVersioning },
   { method: 'GET', target: 'bucket', query: 'versions', name: 'ListObjectVersions', handle: listObjectVersions },
@@ -43,6 +48,10 @@ export const OPERATIONS: Operation[] = [
   { method: 'POST', target: 'object', query: 'uploadId', name: 'CompleteMultipartUpload', handle: completeMultipartUpload },
   { method: 'DELETE', target: 'object', query: 'uploadId', name: 'AbortMultipartUpload', handle: abortMultipartUpload },
   { method: 'GET', target: 'object', query: 'uploadId', name: 'ListParts', handle: listParts },
+
+  // ACLs
+  { method: 'GET', target: 'object', query: 'acl', name: 'GetObjectAcl', handle: getObjectAcl },
+  { method: 'PUT', target: 'object', query: 'acl', name: 'PutObjectAcl', handle: putObjectAcl },
 
   { method: 'PUT', target: 'object', header: 'x-amz-copy-source', name: 'CopyObject', handle: copyObject },
   { method: 'PUT', target: 'object', name: 'PutObject', handle: putObject },

@@ -1,0 +1,157 @@
+// ACL handlers: GetObjectAcl, PutObjectAcl (a view of and a way to change the file's POSIX ACL), GetBucketAcl, PutBucketAcl.
+import { S3Error } from '../../errors/s3-error.js'
+import {
+  bucketAclGrants, bucketAcesFromGrants, expandCannedAcl, granteeOf, hasAclHeaders, parseCannedAcl, policyFromXml,
+  readAclHeaders, resolveGrants, uidOfId, type AccessControlPolicy, type Grantee, type S3Grant, type S3Permission,
+} from '../../access/s3-acl.js'
+import { grantsToPosixAcl, hasAcpPermission, posixAclToGrants } from '../../access/s3-acl-posix.js'
+import type { BucketRecord } from '../../state/types.js'
+import { checkSearchPath, currentAcl, openForAcl, readObjectAcl, writeObjectAcl, type StoredObjectAcl } from '../../storage/object-acl-store.js'
+import { resolveObject } from '../../storage/objects.js'
+import { keySegments } from '../../storage/paths.js'
+import { fdPath } from '../../storage/xattrs.js'
+import { bucketRecord, bucketRef, requireBucketPermission } from '../bucket-access.js'
+import { granteeDirectory } from '../grantee-directory.js'
+import { escapeXml } from '../xml/render.js'
+import { parseXml } from '../xml/parse.js'
+import type { S3Reply, S3Request, Services } from '../types.js'
+import { requestKey } from './objects.js'
+
+const MAX_ACL_BODY_BYTES = 64 * 1024
+const S3_NS = 'http://s3.amazonaws.com/doc/2006-03-01/'
+const XSI_NS = 'http://www.w3.org/2001/XMLSchema-instance'
+
+/** AWS's AccessControlPolicy, with xsi:type on each Grantee (render.ts has no attributes, hence this builder). */
+export function renderAccessControlPolicy (ownerId: string, grants: readonly { grantee: Grantee, permission: S3Permission }[]): string {
+  const id = escapeXml(ownerId)
+  const out = [`<?xml version="1.0" encoding="UTF-8"?>\n<AccessControlPolicy xmlns="${S3_NS}">`,
+    `<Owner><ID>${id}</ID><DisplayName>${id}</DisplayName></Owner><AccessControlList>`]
+  for (const { grantee, permission } of grants) {
+    const inner = grantee.type === 'CanonicalUser'
+      ? `<ID>${escapeXml(grantee.id)}</ID><DisplayName>${escapeXml(grantee.id)}</DisplayName>`
+      : grantee.type === 'Group' ? `<URI>${escapeXml(grantee.uri)}</URI>` : `<EmailAddress>${escapeXml(grantee.email)}</EmailAddress>`
+    out.push(`<Grant><Grantee xmlns:xsi="${XSI_NS}" xsi:type="${grantee.type}">${inner}</Grantee><Permission>${permission}</Permission></Grant>`)
+  }
+  out.push('</AccessControlList></AccessControlPolicy>')
+  return out.join('')
+}
+
+/** The grants a PutObjectAcl/PutBucketAcl asks for: headers or body, exactly one of them (acl-model 3.4). */
+async function requestedAcl (req: S3Request, cannedOwners: { ownerId: string, bucketOwnerId?: string }): Promise<AccessControlPolicy> {
+  const headers = readAclHeaders(req.headers)
+  const body = await req.readText(MAX_ACL_BODY_BYTES)
+  const hasBody = body.trim() !== ''
+  if (hasAclHeaders(headers) && hasBody) throw new S3Error('UnexpectedContent')
+  if (headers.grants !== undefined) return { ownerId: undefined, grants: headers.grants }
+  if (headers.canned !== undefined) return { ownerId: undefined, grants: expandCannedAcl(parseCannedAcl(headers.canned), cannedOwners) }
+  if (!hasBody) throw new S3Error('MissingSecurityHeader', { MissingHeaderName: 'x-amz-acl' })
+  let doc: Record<string, unknown>
+  try {
+    doc = await parseXml(body)
+  } catch {
+    throw new S3Error('MalformedACLError')
+  }
+  return policyFromXml(doc)
+}
+
+interface OpenedObject { record: BucketRecord, stored: StoredObjectAcl, path: string, close: () => Promise<void> }
+
+/** Search on the directory chain, the object itself (pinned by an fd), and READ_ACP or WRITE_ACP on it. */
+async function openObjectAcl (req: S3Request, s: Services, need: 'READ_ACP' | 'WRITE_ACP'): Promise<OpenedObject> {
+  const record = bucketRecord(req, s)
+  const key = requestKey(req)
+  const fields = { Key: key, Resource: `/${record.name}/${key}` }
+  const search = await checkSearchPath(record.path, keySegments(key), req.principal, { rootHasRights: req.principal.hasRootRights })
+  if (!search.allowed) throw new S3Error(search.isMissing ? 'NoSuchKey' : 'AccessDenied', fields)
+  const resolved = await resolveObject(bucketRef(record), key)
+  const fh = await openForAcl(resolved.path, resolved.st.ino, fields)
+  const close = async (): Promise<void> => { await fh.close().catch(() => undefined) }
+  try {
+    const path = fdPath(fh.fd)
+    const stored = await readObjectAcl(path)
+    const allowed = hasAcpPermission(req.principal, need, { ownerUid: stored.uid, acp: stored.acp, authenticatedUsersGid: s.config.authenticatedUsersGid })
+    if (!allowed) throw new S3Error('AccessDenied', fields)
+    return { record, stored, path, close }
+  } catch (err) {
+    await close()
+    throw err
+  }
+}
+
+export async function getObjectAcl (req: S3Request, s: Services): Promise<S3Reply> {
+  const opened = await openObjectAcl(req, s, 'READ_ACP')
+  try {
+    const { stored } = opened
+    const dir = granteeDirectory(s)
+    const authGid = s.config.authenticatedUsersGid
+    const grants = posixAclToGrants({
+      ownerUid: stored.uid, fileGid: stored.gid, mode: stored.mode, acl: stored.acl, acp: stored.acp,
+      authenticatedUsersGid: authGid, anonymousUid: s.config.anonymousUid, anonymousGid: s.config.anonymousGid,
+    })
+    const shown = grants.map(g => ({ grantee: granteeOf(g.grantee, dir, authGid), permission: g.permission }))
+    return { xml: renderAccessControlPolicy(dir.userName(stored.uid), shown) }
+  } finally {
+    await opened.close()
+  }
+}
+
+/**
+ * PutObjectAcl under objectAclPolicy 'replace': the caller needs search on the path and WRITE_ACP (owner,
+ * uid 0 with root rights, or a stored WRITE_ACP/FULL_CONTROL grant); the whole access ACL is rewritten.
+ * Under 'deny' it is 403 AccessDenied before anything else. An ACL never changes the owner, so a body whose
+ * Owner/ID is not the file's owner is 403 AccessDenied; a body without Owner is accepted.
+ */
+export async function putObjectAcl (req: S3Request, s: Services): Promise<S3Reply> {
+  const record = bucketRecord(req, s)
+  if (record.objectAclPolicy === 'deny') {
+    throw new S3Error('AccessDenied', { Resource: `/${record.name}/${req.rawKey ?? ''}` }, { message: 'This bucket does not allow S3 to change object ACLs (object ACL policy deny).' })
+  }
+  const opened = await openObjectAcl(req, s, 'WRITE_ACP')
+  try {
+    const { stored, path } = opened
+    const dir = granteeDirectory(s)
+    const policy = await requestedAcl(req, { ownerId: `uid:${stored.uid}`, bucketOwnerId: record.owner })
+    if (policy.ownerId !== undefined && tryUid(policy.ownerId, dir) !== stored.uid) throw new S3Error('AccessDenied', {}, { message: 'An ACL cannot change the object owner.' })
+    const update = grantsToPosixAcl(resolveGrants(policy.grants, dir), {
+      ownerUid: stored.uid, fileGid: stored.gid, isDirectory: stored.isDirectory, previous: currentAcl(stored),
+      authenticatedUsersGid: s.config.authenticatedUsersGid, anonymousUid: s.config.anonymousUid, anonymousGid: s.config.anonymousGid,
+    })
+    await writeObjectAcl(path, { ...update, mode: stored.mode })
+    return { status: 200 }
+  } finally {
+    await opened.close()
+  }
+}
+
+function tryUid (id: string, dir: ReturnType<typeof granteeDirectory>): number | undefined {
+  try {
+    return uidOfId(id, dir)
+  } catch {
+    return undefined
+  }
+}
+
+export async function getBucketAcl (req: S3Request, s: Services): Promise<S3Reply> {
+  const record = bucketRecord(req, s)
+  requireBucketPermission(record, req, 'READ_ACP')
+  return { xml: renderAccessControlPolicy(record.owner, bucketAclGrants(record.owner, record.acl)) }
+}
+
+/**
+ * PutBucketAcl: replaces the ACEs in the state store. Canned ACLs: private (and bucket-owner-*, which AWS
+ * ignores on buckets) -> no ACEs; public-read -> everyone READ; public-read-write -> + WRITE;
+ * authenticated-read -> authenticated READ. The owner's FULL_CONTROL is implicit and never stored.
+ */
+export async function putBucketAcl (req: S3Request, s: Services): Promise<S3Reply> {
+  const record = bucketRecord(req, s)
+  requireBucketPermission(record, req, 'WRITE_ACP')
+  const policy = await requestedAcl(req, { ownerId: record.owner })
+  if (policy.ownerId !== undefined && policy.ownerId !== record.owner) throw new S3Error('AccessDenied', {}, { message: 'An ACL cannot change the bucket owner.' })
+  const aces = bucketAcesFromGrants(policy.grants as S3Grant[], record.owner, granteeDirectory(s))
+  await s.state.mutate(state => {
+    const current = state.buckets[record.name]
+    if (!current) throw new S3Error('NoSuchBucket', { BucketName: record.name })
+    current.acl = aces
+  })
+  return { status: 200 }
+}
