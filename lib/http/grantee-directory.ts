@@ -1,16 +1,17 @@
 // Names for ACL grantees: bridge users from the state store first, then NSS users and groups.
 import { createRequire } from 'node:module'
+import { gidOfGroup } from '../auth/groups.js'
 import { lookupAccount } from '../auth/identity.js'
 import type { GranteeDirectory } from '../access/s3-acl.js'
 import { ownerName } from './owner-names.js'
 import type { Services } from './types.js'
 
 const require = createRequire(import.meta.url)
-const posix = require('posix') as { getgrnam (group: string | number): { name: string, gid: number } }
+const posix = require('posix') as { getgrnam (group: number): { name: string, gid: number } }
 
-function group (nameOrGid: string | number): { name: string, gid: number } | undefined {
+function groupOfGid (gid: number): { name: string, gid: number } | undefined {
   try {
-    return posix.getgrnam(nameOrGid)
+    return posix.getgrnam(gid)
   } catch {
     return undefined
   }
@@ -24,9 +25,9 @@ export function granteeDirectory (s: Services): GranteeDirectory {
   const users = (): readonly { name: string, uid: number }[] => Object.values(s.state.snapshot().users)
   return {
     uidOfName: name => s.state.snapshot().users[name]?.uid ?? lookupAccount(name)?.uid,
-    gidOfName: name => (/^\d+$/.test(name) ? undefined : group(name)?.gid),
+    gidOfName: name => (/^\d+$/.test(name) ? undefined : gidOfGroup(name)),
     userName: uid => users().find(u => u.uid === uid)?.name ?? ownerName(uid),
-    groupName: gid => group(gid)?.name,
+    groupName: gid => groupOfGid(gid)?.name,
     bridgeUserOfUid: uid => users().find(u => u.uid === uid)?.name,
     isBridgeUser: name => s.state.snapshot().users[name] !== undefined,
   }
