@@ -139,8 +139,8 @@ export async function createUpload (bucket: BucketRef, key: ObjectKey, meta: Obj
   return record
 }
 
-/** Counts bytes and fails the stream as soon as a part grows past the limit. */
-class SizeLimit extends Transform {
+/** Hashes and counts a part as it passes, failing the stream as soon as it grows past the limit. */
+class PartTap extends Transform {
   readonly hash = createHash('md5')
   bytes = 0
   constructor (private readonly maxBytes: number) { super() }
@@ -174,7 +174,7 @@ export async function uploadPart (bucket: BucketRef, key: ObjectKey, uploadId: s
   }
   let isPublished = false
   try {
-    const counter = new SizeLimit(MAX_PART_SIZE_BYTES)
+    const counter = new PartTap(MAX_PART_SIZE_BYTES)
     await pipeline(body, counter, createWriteStream('', { fd: fh.fd, autoClose: false, highWaterMark: 256 * 1024 }))
     const etag = counter.hash.digest('hex')
     await xattr.setAttribute(fdPath(fh.fd), PART_XATTR, JSON.stringify({ etag, size: counter.bytes }))
