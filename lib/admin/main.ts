@@ -4,6 +4,7 @@ import { defaultConfigPath, loadConfig } from '../config/load.js'
 import { StateStore } from '../state/store.js'
 import { bucketCommands } from './commands/buckets.js'
 import { keyCommands } from './commands/keys.js'
+import { policyCommands } from './commands/policies.js'
 import { userCommands } from './commands/users.js'
 import { explainCommands } from './commands/explain.js'
 import { AdminError, UsageError } from './output.js'
@@ -13,6 +14,7 @@ export const NOUNS: Record<string, Record<string, Command>> = {
   buckets: bucketCommands,
   users: userCommands,
   keys: keyCommands,
+  policies: policyCommands,
 }
 
 const SINGLE: Record<string, Record<string, Command>> = { explain: explainCommands }

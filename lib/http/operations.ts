@@ -6,6 +6,9 @@ import { copyObject } from './handlers/copy-object.js'
 import { deleteObjects } from './handlers/delete-objects.js'
 import { listObjectsV1, listObjectsV2, listObjectVersions } from './handlers/listing.js'
 import { getBucketAcl, getObjectAcl, putBucketAcl, putObjectAcl } from './handlers/acl.js'
+import { deleteBucketPolicy, getBucketPolicy, getBucketPolicyStatus, putBucketPolicy } from './handlers/bucket-policy.js'
+import { STS_ACTIONS } from './handlers/sts.js'
+import { isFormEncoded, queryApi } from './query-api.js'
 import { abortMultipartUpload, completeMultipartUpload, createMultipartUpload, listMultipartUploads, listParts, uploadPart, uploadPartCopy } from './handlers/multipart.js'
 
 export type Target = 'service' | 'bucket' | 'object'
@@ -18,6 +21,8 @@ export interface Operation {
   queryValue?: string
   /** Header that must be present (x-amz-copy-source selects CopyObject). */
   header?: string
+  /** Any further condition on the request (the query API is a POST whose body is form-encoded). */
+  predicate?: (query: URLSearchParams, headers: Record<string, unknown>) => boolean
   name: string
   handle: Handler
 }
@@ -25,6 +30,14 @@ export interface Operation {
 /** Specific rows first: the first row that matches wins. */
 export const OPERATIONS: Operation[] = [
   { method: 'GET', target: 'service', name: 'ListBuckets', handle: listBuckets },
+  // STS (and later IAM) over the AWS query protocol: POST / with Action=... in a form body.
+  { method: 'POST', target: 'service', predicate: (_q, h) => isFormEncoded(h), name: 'QueryApi', handle: queryApi({ ...STS_ACTIONS }) },
+
+  // policies
+  { method: 'GET', target: 'bucket', query: 'policyStatus', name: 'GetBucketPolicyStatus', handle: getBucketPolicyStatus },
+  { method: 'GET', target: 'bucket', query: 'policy', name: 'GetBucketPolicy', handle: getBucketPolicy },
+  { method: 'PUT', target: 'bucket', query: 'policy', name: 'PutBucketPolicy', handle: putBucketPolicy },
+  { method: 'DELETE', target: 'bucket', query: 'policy', name: 'DeleteBucketPolicy', handle: deleteBucketPolicy },
 
   // ACLs
   { method: 'GET', target: 'bucket', query: 'acl', name: 'GetBucketAcl', handle: getBucketAcl },
@@ -77,6 +90,7 @@ export function matchOperation (method: string, target: Target, query: URLSearch
     if (op.method !== method || op.target !== target) continue
     if (op.query !== undefined && (!query.has(op.query) || (op.queryValue !== undefined && query.get(op.query) !== op.queryValue))) continue
     if (op.header !== undefined && headers[op.header] === undefined) continue
+    if (op.predicate !== undefined && !op.predicate(query, headers)) continue
     if (op.query === undefined && [...query.keys()].some(k => SUBRESOURCES.has(k) && !(k === 'partNumber' && (method === 'GET' || method === 'HEAD') && isPartNumberHandled(op)))) continue
     return op
   }

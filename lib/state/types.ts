@@ -33,6 +33,17 @@ export interface AccessKeyRecord {
   oldExpiresAt?: string
 }
 
+/** A child key of a user: acts as the user, narrowed by its own policy when it has one. */
+export interface ServiceAccountRecord {
+  accessKeyId: string
+  secret: string
+  createdAt: string
+  status: 'Active' | 'Inactive'
+  expiresAt?: string
+  /** Identity-policy text that can only narrow the parent's rights. */
+  policy?: string
+}
+
 export interface UserRecord {
   name: string
   uid: number
@@ -42,6 +53,7 @@ export interface UserRecord {
   createdAt: string
   keys: AccessKeyRecord[]
   policies: string[]
+  serviceAccounts?: ServiceAccountRecord[]
 }
 
 export interface PolicyRecord {

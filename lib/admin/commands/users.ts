@@ -4,6 +4,8 @@ import type { UserRecord } from '../../state/types.js'
 import { AdminError, emit, fields, table, UsageError } from '../output.js'
 import { intOption, parse } from '../parse-args.js'
 import type { AdminServices, Command } from '../services.js'
+import { attachPolicy, detachPolicy } from './policies.js'
+import { svcacct } from './svcacct.js'
 
 const NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,63}$/
 
@@ -98,4 +100,5 @@ const remove: Command = {
   },
 }
 
-export const userCommands: Record<string, Command> = { create, list, view, enable: setEnabled(true), disable: setEnabled(false), delete: remove }
+export const userCommands: Record<string, Command> = { create, list, view, enable: setEnabled(true), disable: setEnabled(false), delete: remove,
+  'attach-policy': attachPolicy, 'detach-policy': detachPolicy, svcacct }

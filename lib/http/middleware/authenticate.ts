@@ -1,17 +1,25 @@
 // Verifies the request's signature (any form) and turns its access key into a Principal.
+import { createHash } from 'node:crypto'
 import type { Context, Next } from 'koa'
+import type { LabelledPolicy } from '../../access/authorize.js'
+import { identityPolicyDoc } from '../../access/policy-cache.js'
 import { authenticate as verifySignature, type Authenticated } from '../../auth/authenticate.js'
 import { secretsFor, findKey } from '../../auth/credential-store.js'
 import { supplementaryGroups } from '../../auth/identity.js'
 import { anonymousPrincipal, type Principal } from '../../auth/principal.js'
+import { findServiceAccount, serviceAccountSecrets } from '../../auth/service-accounts.js'
+import { resolveSession, sessionKey } from '../../auth/sessions.js'
 import { S3Error } from '../../errors/s3-error.js'
+import type { UserRecord } from '../../state/types.js'
+import { isQueryApiRequest, QUERY_API_SIGNING_SERVICES, queryErrorReply, readFormBody } from '../query-api.js'
 import type { Services } from '../types.js'
+import { writeReply } from './dispatch.js'
+import type { ResolvedTarget } from './resolve-target.js'
 
-export async function principalFor (auth: Authenticated | null, s: Services): Promise<Principal> {
-  if (auth === null) return anonymousPrincipal(s.config.anonymousUid, s.config.anonymousGid)
-  const match = findKey(s.state.snapshot(), auth.accessKeyId)
-  if (!match) throw new S3Error('InvalidAccessKeyId', { AWSAccessKeyId: auth.accessKeyId })
-  const { user } = match
+/** Who a verified access key acts as: a user's own key, one of its service accounts, or an STS session of it. */
+interface Credential { user: UserRecord, sessionPolicy?: LabelledPolicy }
+
+async function principalOf (user: UserRecord, accessKeyId: string, s: Services): Promise<Principal> {
   return {
     kind: 'user',
     name: user.name,
@@ -19,22 +27,83 @@ export async function principalFor (auth: Authenticated | null, s: Services): Pr
     uid: user.uid,
     gid: user.gid,
     groups: await supplementaryGroups(user.uid, user.gid),
-    accessKeyId: auth.accessKeyId,
+    accessKeyId,
     hasRootRights: user.uid === 0 && s.config.allowRootUsers,
   }
 }
 
+/** A user's key or service account (sessions are resolved from their token before the signature is checked). */
+function credentialFor (auth: Authenticated, s: Services): Credential {
+  const state = s.state.snapshot()
+  const match = findKey(state, auth.accessKeyId)
+  if (match) return { user: match.user }
+  const service = findServiceAccount(state, auth.accessKeyId)
+  if (!service) throw new S3Error('InvalidAccessKeyId', { AWSAccessKeyId: auth.accessKeyId })
+  const { policy } = service.account
+  return policy === undefined
+    ? { user: service.user }
+    : { user: service.user, sessionPolicy: { label: `policy of service account ${auth.accessKeyId}`, doc: identityPolicyDoc(policy) } }
+}
+
+export async function principalFor (auth: Authenticated | null, s: Services): Promise<Principal> {
+  if (auth === null) return anonymousPrincipal(s.config.anonymousUid, s.config.anonymousGid)
+  return principalOf(credentialFor(auth, s).user, auth.accessKeyId, s)
+}
+
+function securityToken (ctx: Context): string | undefined {
+  const header = ctx.req.headers['x-amz-security-token']
+  if (header !== undefined) return Array.isArray(header) ? header[0] : header
+  const query = new URLSearchParams(ctx.querystring)
+  return query.get('X-Amz-Security-Token') ?? query.get('x-amz-security-token') ?? undefined
+}
+
+async function authenticateRequest (ctx: Context, s: Services, opts: { services?: readonly string[], bodySha256Hex?: string }): Promise<void> {
+  const now = s.now()
+  const state = s.state.snapshot()
+  const token = securityToken(ctx)
+  let session: Credential | undefined
+  const lookup = async (id: string): Promise<string[] | undefined> => {
+    if (token === undefined) return secretsFor(state, id, now) ?? serviceAccountSecrets(state, id, now)
+    const { claims, user } = resolveSession(state, token, now, sessionKey(s.state.dir))
+    if (claims.accessKeyId !== id) throw new S3Error('InvalidToken', {}, { message: 'The security token does not belong to this access key.' })
+    session = claims.policy === undefined
+      ? { user }
+      : { user, sessionPolicy: { label: 'session policy', doc: identityPolicyDoc(claims.policy) } }
+    return [claims.secretAccessKey]
+  }
+  const auth = await verifySignature(
+    { method: ctx.method, rawUrl: ctx.url, headers: ctx.req.headers, ...(opts.bodySha256Hex === undefined ? {} : { bodySha256Hex: opts.bodySha256Hex }) },
+    lookup,
+    { now, maxClockSkewMs: s.config.maxClockSkewMs, maxPresignExpirySeconds: 7 * 24 * 3600, ...(opts.services === undefined ? {} : { services: opts.services }) },
+  )
+  const credential = auth === null ? undefined : session ?? credentialFor(auth, s)
+  ctx.state.auth = auth
+  ctx.state.principal = auth === null || credential === undefined
+    ? anonymousPrincipal(s.config.anonymousUid, s.config.anonymousGid)
+    : await principalOf(credential.user, auth.accessKeyId, s)
+  ctx.state.sessionPolicy = credential?.sessionPolicy
+  ctx.state.principalName = (ctx.state.principal as Principal).name
+}
+
 export function authenticate (s: Services) {
   return async (ctx: Context, next: Next): Promise<void> => {
-    const now = s.now()
-    const auth = await verifySignature(
-      { method: ctx.method, rawUrl: ctx.url, headers: ctx.req.headers },
-      async id => secretsFor(s.state.snapshot(), id, now),
-      { now, maxClockSkewMs: s.config.maxClockSkewMs, maxPresignExpirySeconds: 7 * 24 * 3600 },
-    )
-    ctx.state.auth = auth
-    ctx.state.principal = await principalFor(auth, s)
-    ctx.state.principalName = (ctx.state.principal as Principal).name
+    const target = ctx.state.target as ResolvedTarget
+    if (!isQueryApiRequest(ctx.method, target.target, ctx.req.headers)) {
+      await authenticateRequest(ctx, s, {})
+      await next()
+      return
+    }
+    // Query-API clients (STS, IAM) sign the body's hash without sending it: read and hash the form first.
+    try {
+      const body = await readFormBody(ctx.req)
+      ctx.state.formBody = body
+      await authenticateRequest(ctx, s, { services: QUERY_API_SIGNING_SERVICES, bodySha256Hex: createHash('sha256').update(body).digest('hex') })
+    } catch (err) {
+      const reply = queryErrorReply(err, ctx.state.requestId as string, s.log)
+      if (err instanceof S3Error) ctx.state.errorCode = err.code
+      writeReply(ctx, reply)
+      return
+    }
     await next()
   }
 }

@@ -1,6 +1,7 @@
 // Picks the operation from the route table, builds the S3Request, runs the handler and writes its reply.
 import type { Context, Next } from 'koa'
-import type { Readable } from 'node:stream'
+import { Readable } from 'node:stream'
+import type { LabelledPolicy } from '../../access/authorize.js'
 import { verifiedBody, type Authenticated } from '../../auth/authenticate.js'
 import type { Principal } from '../../auth/principal.js'
 import { S3Error } from '../../errors/s3-error.js'
@@ -14,8 +15,10 @@ export function buildRequest (ctx: Context, operation: string): S3Request {
   const target = ctx.state.target as ResolvedTarget
   const auth = ctx.state.auth as Authenticated | null
   let body: Readable | undefined
+  // The query API's form body was read (and hashed) during authentication.
+  const formBody = ctx.state.formBody as Buffer | undefined
   const getBody = (): Readable => {
-    body ??= verifiedBody(ctx.req, auth, ctx.req.headers).body
+    body ??= verifiedBody(formBody === undefined ? ctx.req : Readable.from([formBody]), auth, ctx.req.headers).body
     return body
   }
   return {
@@ -28,6 +31,7 @@ export function buildRequest (ctx: Context, operation: string): S3Request {
     headers: ctx.req.headers,
     principal: ctx.state.principal as Principal,
     auth,
+    sessionPolicy: ctx.state.sessionPolicy as LabelledPolicy | undefined,
     sourceIp: ctx.ip,
     isSecure: ctx.secure,
     body: getBody,

@@ -1,0 +1,53 @@
+// Bucket policy handlers: PutBucketPolicy, GetBucketPolicy, DeleteBucketPolicy, GetBucketPolicyStatus.
+import { Readable } from 'node:stream'
+import { bucketPolicyDoc } from '../../access/policy-cache.js'
+import { MAX_BUCKET_POLICY_BYTES, parsePolicy } from '../../access/policy-document.js'
+import { isPolicyPublic } from '../../access/policy.js'
+import { S3Error } from '../../errors/s3-error.js'
+import type { BucketRecord } from '../../state/types.js'
+import { requireAccess } from '../authorize.js'
+import { bucketRecord } from '../bucket-access.js'
+import type { S3Reply, S3Request, Services } from '../types.js'
+import { renderXml } from '../xml/render.js'
+
+/** Bodies past the 20 KB limit are still read (up to this) so the client gets MalformedPolicy, not a reset. */
+const MAX_READ_BYTES = 1024 * 1024
+
+function policyOf (record: BucketRecord): string {
+  if (record.policy === undefined) throw new S3Error('NoSuchBucketPolicy', { BucketName: record.name })
+  return record.policy
+}
+
+export async function putBucketPolicy (req: S3Request, s: Services): Promise<S3Reply> {
+  const record = bucketRecord(req, s)
+  await requireAccess(req, s, { operation: 'PutBucketPolicy', bucket: record })
+  const text = await req.readText(MAX_READ_BYTES)
+  parsePolicy(text, { kind: 'bucket', bucketName: record.name, maxBytes: MAX_BUCKET_POLICY_BYTES })
+  await s.state.mutate(state => {
+    const bucket = state.buckets[record.name]
+    if (!bucket) throw new S3Error('NoSuchBucket', { BucketName: record.name })
+    bucket.policy = text
+  })
+  return { status: 204 }
+}
+
+export async function getBucketPolicy (req: S3Request, s: Services): Promise<S3Reply> {
+  const record = bucketRecord(req, s)
+  await requireAccess(req, s, { operation: 'GetBucketPolicy', bucket: record })
+  const body = Buffer.from(policyOf(record), 'utf8')
+  return { headers: { 'Content-Type': 'application/json' }, body: Readable.from([body]), length: body.length }
+}
+
+export async function deleteBucketPolicy (req: S3Request, s: Services): Promise<S3Reply> {
+  const record = bucketRecord(req, s)
+  await requireAccess(req, s, { operation: 'DeleteBucketPolicy', bucket: record })
+  await s.state.mutate(state => { delete state.buckets[record.name]?.policy })
+  return { status: 204 }
+}
+
+export async function getBucketPolicyStatus (req: S3Request, s: Services): Promise<S3Reply> {
+  const record = bucketRecord(req, s)
+  await requireAccess(req, s, { operation: 'GetBucketPolicyStatus', bucket: record })
+  const isPublic = isPolicyPublic(bucketPolicyDoc(policyOf(record), record.name))
+  return { xml: renderXml('PolicyStatus', { IsPublic: isPublic }) }
+}

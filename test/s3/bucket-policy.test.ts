@@ -1,0 +1,179 @@
+// Bucket policies end to end with @aws-sdk/client-s3: the policy API, and policies deciding real requests beside ACLs and POSIX.
+import t from 'tap'
+import { chmodSync, chownSync, mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import {
+  DeleteBucketPolicyCommand, GetBucketPolicyCommand, GetBucketPolicyStatusCommand, GetObjectCommand, ListBucketsCommand,
+  ListObjectsV2Command, PutBucketPolicyCommand, PutObjectCommand, S3Client,
+} from '@aws-sdk/client-s3'
+import { ACCOUNT_ID } from '../../lib/access/authorize.js'
+import { startBridge } from '../fixtures/daemon.js'
+
+function anonymousClient (endpoint: string, t: { teardown (fn: () => void): void }): S3Client {
+  const c = new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: '', secretAccessKey: '' }, signer: { sign: async r => r } })
+  t.teardown(() => c.destroy())
+  return c
+}
+
+function nfsFile (path: string, body: string, uid: number, gid: number, mode: number): void {
+  writeFileSync(path, body)
+  chownSync(path, uid, gid)
+  chmodSync(path, mode)
+}
+
+/** The seed's example: everyone may list and read, one named user may upload. */
+function seedPolicy (uploader: string): string {
+  return JSON.stringify({
+    Version: '2012-10-17',
+    Id: 'S3Policy1',
+    Statement: [
+      { Sid: 'BucketAllowPublicRead', Action: ['s3:ListBucket', 's3:GetObject'], Effect: 'Allow', Resource: ['arn:aws:s3:::demo', 'arn:aws:s3:::demo/*'], Principal: '*' },
+      { Sid: 'BucketAllowSpecificUpload', Action: ['s3:PutObject'], Effect: 'Allow', Resource: ['arn:aws:s3:::demo/*'], Principal: { AWS: `arn:aws:iam::${ACCOUNT_ID}:user/${uploader}` } },
+    ],
+  })
+}
+
+t.test('the seed policy lets anyone list and read world-readable files and one named user upload', async t => {
+  const b = await startBridge(t)
+  nfsFile(join(b.bucketDir, 'public.txt'), 'hello world', 2000, 2000, 0o644)
+  nfsFile(join(b.bucketDir, 'private.txt'), 'secret', 2000, 2000, 0o600)
+  mkdirSync(join(b.bucketDir, 'uploads'))
+  chmodSync(join(b.bucketDir, 'uploads'), 0o777)
+  const anon = anonymousClient(b.endpoint, t)
+  const uploader = b.client(await b.addUser('uploader', 1001, 1001))
+  const carol = b.client(await b.addUser('carol', 1003, 1003))
+
+  await t.rejects(anon.send(new ListObjectsV2Command({ Bucket: 'demo' })), { name: 'AccessDenied' }, 'no policy yet: anonymous cannot list')
+  await b.s3.send(new PutBucketPolicyCommand({ Bucket: 'demo', Policy: seedPolicy('uploader') }))
+
+  const got = await anon.send(new GetObjectCommand({ Bucket: 'demo', Key: 'public.txt' }))
+  t.equal(await got.Body?.transformToString(), 'hello world', 'anonymous reads a 0644 file')
+  await t.rejects(anon.send(new GetObjectCommand({ Bucket: 'demo', Key: 'private.txt' })), { name: 'AccessDenied' }, 'POSIX still applies: a 0600 file stays closed')
+  const listed = await anon.send(new ListObjectsV2Command({ Bucket: 'demo' }))
+  t.same((listed.Contents ?? []).map(c => c.Key).sort(), ['private.txt', 'public.txt'], 'anonymous lists the bucket')
+
+  await uploader.send(new PutObjectCommand({ Bucket: 'demo', Key: 'uploads/u.txt', Body: 'up' }))
+  await t.rejects(uploader.send(new PutObjectCommand({ Bucket: 'demo', Key: 'top.txt', Body: 'x' })), { name: 'AccessDenied' }, 'the policy grants, but the 0755 bucket folder does not let uid 1001 write')
+  await t.rejects(carol.send(new PutObjectCommand({ Bucket: 'demo', Key: 'uploads/c.txt', Body: 'x' })), { name: 'AccessDenied' }, 'a user the policy does not name cannot upload')
+  await t.rejects(anon.send(new PutObjectCommand({ Bucket: 'demo', Key: 'uploads/a.txt', Body: 'x' })), { name: 'AccessDenied' })
+
+  const status = await b.s3.send(new GetBucketPolicyStatusCommand({ Bucket: 'demo' }))
+  t.equal(status.PolicyStatus?.IsPublic, true, 'an Allow to "*" is public')
+})
+
+t.test('GetBucketPolicy returns the stored JSON; DeleteBucketPolicy answers 204 and leaves NoSuchBucketPolicy', async t => {
+  const b = await startBridge(t)
+  await t.rejects(b.s3.send(new GetBucketPolicyCommand({ Bucket: 'demo' })), { name: 'NoSuchBucketPolicy' })
+  await t.rejects(b.s3.send(new GetBucketPolicyStatusCommand({ Bucket: 'demo' })), { name: 'NoSuchBucketPolicy' })
+  const text = seedPolicy('tester')
+  await b.s3.send(new PutBucketPolicyCommand({ Bucket: 'demo', Policy: text }))
+  const got = await b.s3.send(new GetBucketPolicyCommand({ Bucket: 'demo' }))
+  t.equal(got.Policy, text, 'the text comes back as stored')
+  t.equal(b.daemon.services.state.snapshot().buckets.demo?.policy, text, 'kept in the bucket record')
+  const del = await b.s3.send(new DeleteBucketPolicyCommand({ Bucket: 'demo' }))
+  t.equal(del.$metadata.httpStatusCode, 204)
+  await t.rejects(b.s3.send(new GetBucketPolicyCommand({ Bucket: 'demo' })), { name: 'NoSuchBucketPolicy' })
+  const again = await b.s3.send(new DeleteBucketPolicyCommand({ Bucket: 'demo' }))
+  t.equal(again.$metadata.httpStatusCode, 204, 'deleting when none is set is still 204')
+})
+
+t.test('PutBucketPolicy refuses bad JSON, foreign resources and documents over 20 KB with MalformedPolicy', async t => {
+  const b = await startBridge(t)
+  await t.rejects(b.s3.send(new PutBucketPolicyCommand({ Bucket: 'demo', Policy: '{"Version": "2012-10-17", "Statement": [' })), { name: 'MalformedPolicy', message: 'This policy contains invalid Json' })
+  await t.rejects(b.s3.send(new PutBucketPolicyCommand({ Bucket: 'demo', Policy: 'not json' })), { name: 'MalformedPolicy' })
+  const foreign = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::other/*' }] })
+  await t.rejects(b.s3.send(new PutBucketPolicyCommand({ Bucket: 'demo', Policy: foreign })), { name: 'MalformedPolicy', message: 'Policy has invalid resource' })
+  const statements = Array.from({ length: 200 }, (_, i) => ({ Sid: `S${i}`, Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: `arn:aws:s3:::demo/folder-number-${i}/*` }))
+  const big = JSON.stringify({ Version: '2012-10-17', Statement: statements })
+  t.ok(big.length > 20 * 1024)
+  await t.rejects(b.s3.send(new PutBucketPolicyCommand({ Bucket: 'demo', Policy: big })), { name: 'MalformedPolicy', message: 'Policy exceeds the maximum allowed document size.' })
+  t.equal(b.daemon.services.state.snapshot().buckets.demo?.policy, undefined, 'nothing was stored')
+})
+
+t.test('only the bucket owner or an admin may manage the bucket policy', async t => {
+  const b = await startBridge(t)
+  const carol = b.client(await b.addUser('carol', 1003, 1003))
+  const root = b.client(await b.addUser('root-admin', 1004, 1004, 'admin'))
+  await b.daemon.services.state.mutate(s => { s.buckets.demo!.acl.push({ name: 'carol', type: 'user', permission: 'FULL_CONTROL' }) })
+  await t.rejects(carol.send(new PutBucketPolicyCommand({ Bucket: 'demo', Policy: seedPolicy('carol') })), { name: 'AccessDenied' }, 'FULL_CONTROL is not ownership')
+  await t.rejects(carol.send(new GetBucketPolicyCommand({ Bucket: 'demo' })), { name: 'AccessDenied' })
+  await root.send(new PutBucketPolicyCommand({ Bucket: 'demo', Policy: seedPolicy('carol') }))
+  const got = await b.s3.send(new GetBucketPolicyCommand({ Bucket: 'demo' }))
+  t.equal(got.Policy, seedPolicy('carol'))
+})
+
+t.test('an explicit Deny on aws:SourceIp 127.0.0.1/32 overrides the owner\'s ACL and the public Allow', async t => {
+  const b = await startBridge(t)
+  nfsFile(join(b.bucketDir, 'f.txt'), 'data', 2000, 2000, 0o644)
+  const anon = anonymousClient(b.endpoint, t)
+  const policy = JSON.parse(seedPolicy('tester')) as { Statement: object[] }
+  policy.Statement.push({ Sid: 'NoLoopback', Effect: 'Deny', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::demo/*', Condition: { IpAddress: { 'aws:SourceIp': '127.0.0.1/32' } } })
+  await b.s3.send(new PutBucketPolicyCommand({ Bucket: 'demo', Policy: JSON.stringify({ Version: '2012-10-17', ...policy }) }))
+  await t.rejects(b.s3.send(new GetObjectCommand({ Bucket: 'demo', Key: 'f.txt' })), { name: 'AccessDenied' }, 'the owner is denied')
+  await t.rejects(anon.send(new GetObjectCommand({ Bucket: 'demo', Key: 'f.txt' })), { name: 'AccessDenied' }, 'anonymous is denied')
+  const listed = await anon.send(new ListObjectsV2Command({ Bucket: 'demo' }))
+  t.equal(listed.KeyCount, 1, 'actions the Deny does not name still work')
+  await b.s3.send(new DeleteBucketPolicyCommand({ Bucket: 'demo' }))
+  const got = await b.s3.send(new GetObjectCommand({ Bucket: 'demo', Key: 'f.txt' }))
+  t.equal(await got.Body?.transformToString(), 'data', 'without the Deny the owner reads again')
+})
+
+t.test('a ${aws:username} home-folder identity policy confines each user to their folder', async t => {
+  const b = await startBridge(t)
+  const home = {
+    Version: '2012-10-17',
+    Statement: [
+      { Sid: 'ListOwnHome', Effect: 'Allow', Action: 's3:ListBucket', Resource: 'arn:aws:s3:::demo', Condition: { StringLike: { 's3:prefix': ['home/${aws:username}/*'] } } },
+      { Sid: 'OwnHome', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: 'arn:aws:s3:::demo/home/${aws:username}/*' },
+    ],
+  }
+  await b.daemon.services.state.mutate(s => { s.policies.home = { name: 'home', text: JSON.stringify(home), createdAt: new Date().toISOString() } })
+  mkdirSync(join(b.bucketDir, 'home'))
+  const users = { alice: 1001, bob: 1002 }
+  const clients: Record<string, S3Client> = {}
+  for (const [name, uid] of Object.entries(users)) {
+    mkdirSync(join(b.bucketDir, 'home', name))
+    chownSync(join(b.bucketDir, 'home', name), uid, uid)
+    clients[name] = b.client(await b.addUser(name, uid, uid))
+    await b.daemon.services.state.mutate(s => { s.users[name]!.policies.push('home') })
+  }
+  const alice = clients.alice!
+  await alice.send(new PutObjectCommand({ Bucket: 'demo', Key: 'home/alice/notes.txt', Body: 'mine' }))
+  const got = await alice.send(new GetObjectCommand({ Bucket: 'demo', Key: 'home/alice/notes.txt' }))
+  t.equal(await got.Body?.transformToString(), 'mine')
+  const listed = await alice.send(new ListObjectsV2Command({ Bucket: 'demo', Prefix: 'home/alice/' }))
+  t.same((listed.Contents ?? []).map(c => c.Key), ['home/alice/notes.txt'])
+  await t.rejects(alice.send(new PutObjectCommand({ Bucket: 'demo', Key: 'home/bob/x.txt', Body: 'x' })), { name: 'AccessDenied' }, 'not into bob\'s folder')
+  await t.rejects(alice.send(new ListObjectsV2Command({ Bucket: 'demo', Prefix: 'home/bob/' })), { name: 'AccessDenied' }, 'nor list it')
+  await t.rejects(alice.send(new ListObjectsV2Command({ Bucket: 'demo' })), { name: 'AccessDenied' }, 'nor list the whole bucket')
+  await clients.bob!.send(new PutObjectCommand({ Bucket: 'demo', Key: 'home/bob/x.txt', Body: 'bob' }))
+})
+
+t.test('a bucket policy or an ACL grant each suffice, and POSIX decides after either', async t => {
+  const b = await startBridge(t)
+  nfsFile(join(b.bucketDir, 'open.txt'), 'o', 2000, 2000, 0o644)
+  nfsFile(join(b.bucketDir, 'closed.txt'), 'c', 2000, 2000, 0o600)
+  const carol = b.client(await b.addUser('carol', 1003, 1003))
+  const dave = b.client(await b.addUser('dave', 1005, 1005))
+  await b.daemon.services.state.mutate(s => { s.buckets.demo!.acl.push({ name: 'carol', type: 'user', permission: 'READ' }) })
+  const readForDave = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: 'dave' }, Action: ['s3:ListBucket', 's3:GetObject'], Resource: ['arn:aws:s3:::demo', 'arn:aws:s3:::demo/*'] }] }
+  await b.s3.send(new PutBucketPolicyCommand({ Bucket: 'demo', Policy: JSON.stringify(readForDave) }))
+  for (const [who, client] of [['carol (ACL READ)', carol], ['dave (policy)', dave]] as const) {
+    const listed = await client.send(new ListObjectsV2Command({ Bucket: 'demo' }))
+    t.equal(listed.KeyCount, 2, `${who} lists`)
+    const got = await client.send(new GetObjectCommand({ Bucket: 'demo', Key: 'open.txt' }))
+    t.equal(await got.Body?.transformToString(), 'o', `${who} reads a 0644 file`)
+    await t.rejects(client.send(new GetObjectCommand({ Bucket: 'demo', Key: 'closed.txt' })), { name: 'AccessDenied' }, `${who} cannot read a 0600 file`)
+  }
+})
+
+t.test('ListBuckets shows a plain user only the buckets it owns, and an admin every bucket', async t => {
+  const b = await startBridge(t)
+  const carol = b.client(await b.addUser('carol', 1003, 1003))
+  const admin = b.client(await b.addUser('boss', 1004, 1004, 'admin'))
+  await b.addBucket('carols', 'carol', 1003, 1003)
+  const mine = await carol.send(new ListBucketsCommand({}))
+  t.same((mine.Buckets ?? []).map(x => x.Name), ['carols'])
+  const all = await admin.send(new ListBucketsCommand({}))
+  t.same((all.Buckets ?? []).map(x => x.Name), ['carols', 'demo'])
+})
