@@ -6,6 +6,8 @@ import type { Principal } from '../auth/principal.js'
 import type { S3Request, Services } from './types.js'
 import { bucketGrants } from '../access/authorize.js'
 import { gidOf } from './authorize.js'
+import { applyAclHeaders } from './acl-headers.js'
+import { inheritDefaultAcl } from '../storage/inherit-acl.js'
 
 export function bucketRecord (req: S3Request, s: Services): BucketRecord {
   const name = req.bucketName
@@ -34,12 +36,20 @@ export function requireBucketPermission (record: BucketRecord, req: S3Request, n
   if (!hasBucketPermission(record, req.principal, need)) throw new S3Error('AccessDenied', { Resource: `/${record.name}` })
 }
 
-export function writeOptions (req: S3Request, s: Services): WriteOptions {
+/**
+ * How new files and folders are made for this request: owned by the principal, in the configured modes,
+ * inheriting the parent's default ACL, then (files, when record is given) the request's ACL headers.
+ */
+export function writeOptions (req: S3Request, s: Services, record?: BucketRecord): WriteOptions {
   return {
     owner: { uid: req.principal.uid, gid: req.principal.gid },
     fileMode: s.config.fileCreateMode,
     dirMode: s.config.dirCreateMode,
     fsync: s.config.fsync,
+    onCreated: async (path, parentPath, isDirectory) => {
+      await inheritDefaultAcl(path, parentPath, isDirectory)
+      if (!isDirectory && record) await applyAclHeaders(req, s, record, path)
+    },
   }
 }
 

@@ -70,8 +70,13 @@ export function objectHeaders (info: ObjectInfo, query: URLSearchParams): Record
   return h
 }
 
-export function checksumHeaders (info: ObjectInfo): Record<string, string> {
+/**
+ * Stored x-amz-checksum-* headers, sent (as AWS does) only for whole-object reads that asked with
+ * x-amz-checksum-mode: ENABLED, or for the PUT that stored them.
+ */
+export function checksumHeaders (info: ObjectInfo, request?: { headers: IncomingHttpHeaders, isRanged: boolean }): Record<string, string> {
   const out: Record<string, string> = {}
+  if (request && (request.isRanged || String(request.headers['x-amz-checksum-mode'] ?? '').toUpperCase() !== 'ENABLED')) return out
   for (const [alg, v] of Object.entries(info.meta.checksums ?? {})) out[`x-amz-checksum-${alg}`] = v
   return out
 }

@@ -7,7 +7,7 @@ import { STAGING_DIR } from '../../storage/paths.js'
 import { bucketRecord, ownerXml, principalBucketGrants } from '../bucket-access.js'
 import { decide, requireAccess } from '../authorize.js'
 import { renderXml } from '../xml/render.js'
-import { parseXml, texts, children } from '../xml/parse.js'
+import { parseXml, rootElement, texts } from '../xml/parse.js'
 import type { S3Reply, S3Request, Services } from '../types.js'
 
 function requireSigned (req: S3Request): void {
@@ -32,9 +32,7 @@ async function requestedRegion (req: S3Request): Promise<string | undefined> {
   const text = await req.readText(64 * 1024)
   if (text.trim() === '') return undefined
   const doc = await parseXml(text)
-  const root = doc.CreateBucketConfiguration
-  if (!root) throw new S3Error('MalformedXML')
-  return texts(children(doc, 'CreateBucketConfiguration')[0], 'LocationConstraint')[0]
+  return texts(rootElement(doc, 'CreateBucketConfiguration'), 'LocationConstraint')[0]
 }
 
 export async function createBucket (req: S3Request, s: Services): Promise<S3Reply> {

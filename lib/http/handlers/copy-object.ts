@@ -4,6 +4,7 @@ import { openObject, putObject } from '../../storage/objects.js'
 import { parseObjectKey } from '../../storage/paths.js'
 import type { ObjectKey } from '../../storage/types.js'
 import { bucketRecord, bucketRef, writeOptions } from '../bucket-access.js'
+import { checkAclHeadersAllowed } from '../acl-headers.js'
 import { relPath, requireAccess } from '../authorize.js'
 import { checkConditions, conditionsFrom, metaFromHeaders } from '../s3-headers.js'
 import { renderXml } from '../xml/render.js'
@@ -43,6 +44,7 @@ export async function copyObject (req: S3Request, s: Services): Promise<S3Reply>
   }
   await requireAccess(req, s, readNeeds('GetObject', srcRecord, src.key), { missingIsNoSuchKey: true })
   await requireAccess(req, s, { operation: 'CopyObject', bucket: destRecord, key: destKey, fs: [{ check: 'create', path: relPath(destKey), bucketRoot: destRecord.path }] })
+  checkAclHeadersAllowed(req, destRecord)
   const opened = await openObject(bucketRef(srcRecord), src.key)
   try {
     checkConditions(conditionsFrom(req.headers, 'x-amz-copy-source-'), opened.info, { isRead: false, notModified: 'PreconditionFailed' })
@@ -51,7 +53,7 @@ export async function copyObject (req: S3Request, s: Services): Promise<S3Reply>
     throw err
   }
   const meta = directive === 'REPLACE' ? metaFromHeaders(req.headers) : opened.info.meta
-  const result = await putObject(bucketRef(destRecord), destKey, opened.body, meta, writeOptions(req, s))
+  const result = await putObject(bucketRef(destRecord), destKey, opened.body, meta, writeOptions(req, s, destRecord))
   return {
     xml: renderXml('CopyObjectResult', { LastModified: result.info.lastModified, ETag: `"${result.info.etag}"` }),
   }

@@ -4,7 +4,7 @@ import { deleteObject } from '../../storage/objects.js'
 import { parseObjectKey } from '../../storage/paths.js'
 import { bucketRecord, bucketRef } from '../bucket-access.js'
 import { decide, relPath, requireAccess } from '../authorize.js'
-import { children, parseXml, texts } from '../xml/parse.js'
+import { children, parseXml, rootElement, texts } from '../xml/parse.js'
 import { renderXml, type XmlNode } from '../xml/render.js'
 import type { S3Reply, S3Request, Services } from '../types.js'
 
@@ -14,8 +14,7 @@ export async function deleteObjects (req: S3Request, s: Services): Promise<S3Rep
   const record = bucketRecord(req, s)
   await requireAccess(req, s, { operation: 'DeleteObjects', bucket: record })
   const doc = await parseXml(await req.readText(2 * 1024 * 1024))
-  const root = children(doc, 'Delete')[0]
-  if (root === undefined) throw new S3Error('MalformedXML')
+  const root = rootElement(doc, 'Delete')
   const objects = children(root, 'Object')
   if (objects.length === 0 || objects.length > MAX_KEYS) throw new S3Error('MalformedXML')
   const quiet = texts(root, 'Quiet')[0]?.trim().toLowerCase() === 'true'

@@ -6,6 +6,7 @@ import type { ObjectKey } from '../../storage/types.js'
 import type { BucketRecord } from '../../state/types.js'
 import type { AccessNeeds } from '../authorize.js'
 import { bucketRecord, bucketRef, writeOptions } from '../bucket-access.js'
+import { checkAclHeadersAllowed } from '../acl-headers.js'
 import { relPath, requireAccess } from '../authorize.js'
 import { checkConditions, checksumHeaders, conditionsFrom, metaFromHeaders, objectHeaders, parseRange, quoteETag } from '../s3-headers.js'
 import type { S3Reply, S3Request, Services } from '../types.js'
@@ -29,8 +30,9 @@ export async function putObject (req: S3Request, s: Services): Promise<S3Reply> 
   const declared = Number(req.headers['x-amz-decoded-content-length'] ?? req.headers['content-length'] ?? 0)
   if (declared > MAX_PUT_BYTES) throw new S3Error('EntityTooLarge', { ProposedSize: declared, MaxSizeAllowed: MAX_PUT_BYTES })
   if (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined) throw new S3Error('MissingContentLength')
+  checkAclHeadersAllowed(req, record)
   const meta = metaFromHeaders(req.headers)
-  const result = await storeObject(bucketRef(record), key, req.body(), meta, writeOptions(req, s))
+  const result = await storeObject(bucketRef(record), key, req.body(), meta, writeOptions(req, s, record))
   return { headers: { ETag: quoteETag(result.info.etag), ...checksumHeaders(result.info) } }
 }
 
@@ -44,7 +46,7 @@ export async function getObject (req: S3Request, s: Services): Promise<S3Reply> 
   const part = await requestedPart(req, bucket, key)
   const range = part ? part.range : parseRange(req.headers.range, info.size)
   const opened = await openObject(bucket, key, range)
-  const headers = { ...objectHeaders(opened.info, req.query), ...checksumHeaders(opened.info) }
+  const headers = { ...objectHeaders(opened.info, req.query), ...checksumHeaders(opened.info, { headers: req.headers, isRanged: range !== undefined }) }
   if (part?.partCount !== undefined) headers['x-amz-mp-parts-count'] = part.partCount
   if (range) {
     headers['Content-Range'] = `bytes ${range.start}-${range.end}/${opened.info.size}`
@@ -62,7 +64,7 @@ export async function headObject (req: S3Request, s: Services): Promise<S3Reply>
   checkConditions(conditionsFrom(req.headers), info, { isRead: true, notModified: 'NotModified' })
   const part = await requestedPart(req, bucket, key)
   const range = part ? part.range : parseRange(req.headers.range, info.size)
-  const headers = { ...objectHeaders(info, req.query), ...checksumHeaders(info) }
+  const headers = { ...objectHeaders(info, req.query), ...checksumHeaders(info, { headers: req.headers, isRanged: range !== undefined }) }
   if (part?.partCount !== undefined) headers['x-amz-mp-parts-count'] = part.partCount
   if (range) {
     headers['Content-Range'] = `bytes ${range.start}-${range.end}/${info.size}`

@@ -14,6 +14,14 @@ export async function parseXml (text: string): Promise<Record<string, unknown>> 
   }
 }
 
+/** The document's root element when it has the expected name (namespace prefixes ignored); MalformedXML otherwise. */
+export function rootElement (doc: Record<string, unknown>, name: string): unknown {
+  const root = doc[name]
+  if (typeof root === 'string') return {} // an empty element: <Delete/>
+  if (typeof root !== 'object' || root === null) throw new S3Error('MalformedXML')
+  return root
+}
+
 /** Child element texts of an xml2js node. */
 export function texts (node: unknown, name: string): string[] {
   if (typeof node !== 'object' || node === null) return []

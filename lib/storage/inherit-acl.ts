@@ -1,0 +1,48 @@
+// Default ACLs for objects made over S3: staged files are created elsewhere, so we apply what the kernel's posix_acl_create would.
+import { createRequire } from 'node:module'
+import { chmod } from 'node:fs/promises'
+import { ACL_ACCESS_XATTR, ACL_DEFAULT_XATTR, decodePosixAcl, encodePosixAcl, isMinimalAcl, modeFromAcl, type AclEntry } from '../access/posix-acl.js'
+
+const require = createRequire(import.meta.url)
+const xattr = require('fs-xattr') as {
+  getAttribute (path: string, name: string): Promise<Buffer>
+  setAttribute (path: string, name: string, value: Buffer): Promise<void>
+}
+
+/** Requested create modes when a default ACL applies (what NFS applications pass to open/mkdir). */
+const FILE_CREATE_MODE = 0o666
+const DIR_CREATE_MODE = 0o777
+
+async function defaultAclOf (dir: string): Promise<AclEntry[] | undefined> {
+  try {
+    return decodePosixAcl(await xattr.getAttribute(dir, ACL_DEFAULT_XATTR))
+  } catch {
+    return undefined // no default ACL (ENODATA) or no ACL support
+  }
+}
+
+/** posix_acl_create_masq: the default ACL limited by the create mode. */
+function maskByMode (acl: AclEntry[], mode: number): AclEntry[] {
+  const hasMask = acl.some(e => e.tag === 'MASK')
+  return acl.map(e => {
+    if (e.tag === 'USER_OBJ') return { ...e, perm: e.perm & (mode >> 6) & 7 }
+    if (e.tag === 'OTHER') return { ...e, perm: e.perm & mode & 7 }
+    if (e.tag === 'MASK') return { ...e, perm: e.perm & (mode >> 3) & 7 }
+    if (e.tag === 'GROUP_OBJ' && !hasMask) return { ...e, perm: e.perm & (mode >> 3) & 7 }
+    return e
+  })
+}
+
+/**
+ * If the parent folder has a default ACL, gives the new file or folder the access ACL the kernel would
+ * (and folders inherit the default ACL itself). Returns whether a default ACL applied.
+ */
+export async function inheritDefaultAcl (path: string, parentDir: string, isDirectory: boolean): Promise<boolean> {
+  const def = await defaultAclOf(parentDir)
+  if (!def) return false
+  const access = maskByMode(def, isDirectory ? DIR_CREATE_MODE : FILE_CREATE_MODE)
+  if (isMinimalAcl(access)) await chmod(path, modeFromAcl(access))
+  else await xattr.setAttribute(path, ACL_ACCESS_XATTR, encodePosixAcl(access))
+  if (isDirectory) await xattr.setAttribute(path, ACL_DEFAULT_XATTR, encodePosixAcl(def))
+  return true
+}

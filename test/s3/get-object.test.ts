@@ -1,0 +1,98 @@
+import t from 'tap'
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, CopyObjectCommand, DeleteObjectsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3'
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
+import { startBridge } from '../fixtures/daemon.js'
+import { rejectsWithStatus } from '../fixtures/expect.js'
+
+const BODY = '0123456789abcdefghij'
+
+t.test('GetObject serves byte ranges: closed, open-ended and suffix; 416 past the end', async t => {
+  const { s3 } = await startBridge(t)
+  await s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'r', Body: BODY }))
+  const closed = await s3.send(new GetObjectCommand({ Bucket: 'demo', Key: 'r', Range: 'bytes=2-5' }))
+  t.equal(await closed.Body?.transformToString(), '2345')
+  t.equal(closed.ContentRange, 'bytes 2-5/20')
+  t.equal(closed.ContentLength, 4)
+  const open = await s3.send(new GetObjectCommand({ Bucket: 'demo', Key: 'r', Range: 'bytes=15-' }))
+  t.equal(await open.Body?.transformToString(), 'fghij')
+  const suffix = await s3.send(new GetObjectCommand({ Bucket: 'demo', Key: 'r', Range: 'bytes=-3' }))
+  t.equal(await suffix.Body?.transformToString(), 'hij')
+  await t.rejects(s3.send(new GetObjectCommand({ Bucket: 'demo', Key: 'r', Range: 'bytes=20-' })), { name: 'InvalidRange' })
+})
+
+t.test('conditional GET follows AWS precedence', async t => {
+  const { s3 } = await startBridge(t)
+  const put = await s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'c', Body: BODY }))
+  const etag = put.ETag!
+  const past = new Date(Date.now() - 3600_000)
+  const future = new Date(Date.now() + 3600_000)
+  await s3.send(new GetObjectCommand({ Bucket: 'demo', Key: 'c', IfMatch: etag }))
+  await rejectsWithStatus(t, s3.send(new GetObjectCommand({ Bucket: 'demo', Key: 'c', IfMatch: '"nope"' })), 412)
+  await rejectsWithStatus(t, s3.send(new GetObjectCommand({ Bucket: 'demo', Key: 'c', IfNoneMatch: etag })), 304)
+  await rejectsWithStatus(t, s3.send(new GetObjectCommand({ Bucket: 'demo', Key: 'c', IfModifiedSince: new Date() })), 304)
+  await rejectsWithStatus(t, s3.send(new GetObjectCommand({ Bucket: 'demo', Key: 'c', IfUnmodifiedSince: past })), 412)
+  // If-Match true wins over If-Unmodified-Since false; If-None-Match false wins over If-Modified-Since true.
+  await s3.send(new GetObjectCommand({ Bucket: 'demo', Key: 'c', IfMatch: etag, IfUnmodifiedSince: past }))
+  await s3.send(new GetObjectCommand({ Bucket: 'demo', Key: 'c', IfNoneMatch: '"other"', IfModifiedSince: new Date() }))
+  t.ok(future > past)
+})
+
+t.test('response-* overrides set the GET response headers', async t => {
+  const { s3 } = await startBridge(t)
+  await s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'o', Body: BODY, ContentType: 'text/plain' }))
+  const r = await s3.send(new GetObjectCommand({ Bucket: 'demo', Key: 'o', ResponseContentType: 'application/x-test', ResponseContentDisposition: 'attachment; filename="x.txt"', ResponseCacheControl: 'no-cache' }))
+  t.equal(r.ContentType, 'application/x-test')
+  t.equal(r.ContentDisposition, 'attachment; filename="x.txt"')
+  t.equal(r.CacheControl, 'no-cache')
+})
+
+t.test('presigned GET and PUT work with plain HTTP', async t => {
+  const { s3 } = await startBridge(t)
+  const putUrl = await getSignedUrl(s3, new PutObjectCommand({ Bucket: 'demo', Key: 'pre/signed.txt' }), { expiresIn: 300 })
+  const put = await fetch(putUrl, { method: 'PUT', body: 'via presign' })
+  t.equal(put.status, 200)
+  const getUrl = await getSignedUrl(s3, new GetObjectCommand({ Bucket: 'demo', Key: 'pre/signed.txt' }), { expiresIn: 300 })
+  const got = await fetch(getUrl)
+  t.equal(await got.text(), 'via presign')
+  const tampered = await fetch(getUrl.replace('pre/signed.txt', 'pre/other.txt'))
+  t.equal(tampered.status, 403)
+  t.match(await tampered.text(), /<Code>SignatureDoesNotMatch<\/Code>/)
+  t.ok(tampered.headers.get('x-amz-request-id'))
+})
+
+t.test('CopyObject copies metadata, replaces it on REPLACE, honours copy-source conditions', async t => {
+  const { s3, addBucket } = await startBridge(t)
+  await addBucket('other', 'tester')
+  await s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'src/ü.txt', Body: BODY, ContentType: 'text/plain', Metadata: { a: '1' } }))
+  await s3.send(new CopyObjectCommand({ Bucket: 'other', Key: 'dst.txt', CopySource: `demo/${encodeURIComponent('src/ü.txt')}` }))
+  const copied = await s3.send(new HeadObjectCommand({ Bucket: 'other', Key: 'dst.txt' }))
+  t.equal(copied.ContentType, 'text/plain')
+  t.same(copied.Metadata, { a: '1' })
+  await s3.send(new CopyObjectCommand({ Bucket: 'demo', Key: 'src/ü.txt', CopySource: `demo/${encodeURIComponent('src/ü.txt')}`, MetadataDirective: 'REPLACE', ContentType: 'text/csv', Metadata: { b: '2' } }))
+  const replaced = await s3.send(new HeadObjectCommand({ Bucket: 'demo', Key: 'src/ü.txt' }))
+  t.equal(replaced.ContentType, 'text/csv')
+  t.same(replaced.Metadata, { b: '2' })
+  await t.rejects(s3.send(new CopyObjectCommand({ Bucket: 'demo', Key: 'src/ü.txt', CopySource: `demo/${encodeURIComponent('src/ü.txt')}` })), { name: 'InvalidRequest' })
+  await rejectsWithStatus(t, s3.send(new CopyObjectCommand({ Bucket: 'demo', Key: 'x', CopySource: 'demo/src/%C3%BC.txt', CopySourceIfMatch: '"bad"' })), 412)
+  await t.rejects(s3.send(new CopyObjectCommand({ Bucket: 'demo', Key: 'x', CopySource: 'demo/missing' })), { name: 'NoSuchKey' })
+})
+
+t.test('DeleteObjects deletes many keys, verbose and quiet, and refuses 1001 keys', async t => {
+  const { s3 } = await startBridge(t)
+  for (const k of ['a', 'b', 'c/d']) await s3.send(new PutObjectCommand({ Bucket: 'demo', Key: k, Body: 'x' }))
+  const r = await s3.send(new DeleteObjectsCommand({ Bucket: 'demo', Delete: { Objects: [{ Key: 'a' }, { Key: 'c/d' }, { Key: 'never' }] } }))
+  t.same(r.Deleted?.map(d => d.Key).sort(), ['a', 'c/d', 'never'])
+  const q = await s3.send(new DeleteObjectsCommand({ Bucket: 'demo', Delete: { Quiet: true, Objects: [{ Key: 'b' }] } }))
+  t.equal(q.Deleted, undefined)
+  const left = await s3.send(new ListObjectsV2Command({ Bucket: 'demo' }))
+  t.equal(left.KeyCount, 0)
+  const many = Array.from({ length: 1001 }, (_, i) => ({ Key: `k${i}` }))
+  await t.rejects(s3.send(new DeleteObjectsCommand({ Bucket: 'demo', Delete: { Objects: many } })), { name: 'MalformedXML' })
+})
+
+t.test('unsafe keys are refused with 400 and nothing is written outside the bucket', async t => {
+  const { s3 } = await startBridge(t)
+  for (const Key of ['a/../../etc/x', 'a/./b', 'a//b', 'x'.repeat(1025)]) {
+    await rejectsWithStatus(t, s3.send(new PutObjectCommand({ Bucket: 'demo', Key, Body: 'x' })), 400, Key.slice(0, 20))
+  }
+})
