@@ -1,0 +1,49 @@
+// node-cron jobs: purge expired keys and old secrets, abort stale multipart uploads.
+import cron from 'node-cron'
+import { purgeExpired } from '../auth/rotation.js'
+import type { Config } from '../config/schema.js'
+import type { Logger } from '../log.js'
+import type { StateStore } from '../state/store.js'
+import { abortStaleUploads } from '../storage/multipart-list.js'
+
+export interface JobDeps { config: Config, state: StateStore, log: Logger, now: () => Date }
+
+/** Removes expired keys and expired old secrets from the state (they already fail at expiry; this tidies). */
+export async function purgeExpiredKeys (d: JobDeps): Promise<number> {
+  const now = d.now()
+  // Read-only check first so an idle bridge does not take the state lock every minute.
+  const probe = structuredClone(d.state.snapshot())
+  if (purgeExpired(probe, now) === 0) return 0
+  const changed = await d.state.mutate(s => purgeExpired(s, now))
+  if (changed) d.log.info({ job: 'purge-expired-keys', changed }, 'purged expired keys and old secrets')
+  return changed
+}
+
+/** Aborts multipart uploads older than staleUploadHours in every bucket. */
+export async function abortStale (d: JobDeps): Promise<number> {
+  let aborted = 0
+  const maxAgeMs = d.config.staleUploadHours * 3_600_000
+  for (const bucket of Object.values(d.state.snapshot().buckets)) {
+    try {
+      const r = await abortStaleUploads(bucket.path, maxAgeMs, d.now().getTime())
+      aborted += r.abortedUploadIds.length
+      if (r.abortedUploadIds.length) d.log.info({ job: 'abort-stale-uploads', bucket: bucket.name, uploads: r.abortedUploadIds }, 'aborted stale multipart uploads')
+    } catch (err) {
+      d.log.warn({ job: 'abort-stale-uploads', bucket: bucket.name, err: (err as Error).message }, 'could not sweep uploads')
+    }
+  }
+  return aborted
+}
+
+export interface Jobs { stop (): void }
+
+export function startJobs (d: JobDeps): Jobs {
+  const run = (name: string, fn: () => Promise<unknown>) => async (): Promise<void> => {
+    try { await fn() } catch (err) { d.log.warn({ job: name, err: (err as Error).message }, 'job failed') }
+  }
+  const tasks = [
+    cron.schedule('* * * * *', run('purge-expired-keys', () => purgeExpiredKeys(d)), { noOverlap: true }),
+    cron.schedule('17 * * * *', run('abort-stale-uploads', () => abortStale(d)), { noOverlap: true }),
+  ]
+  return { stop: () => { for (const t of tasks) void t.stop() } }
+}
