@@ -15,3 +15,9 @@ export function ownerName (uid: number, now = Date.now()): string {
   names.set(uid, { name, at: now })
   return name
 }
+
+/** Owner shown for a uid: the bridge user holding it (as GetObjectAcl shows), else the NSS name. */
+export function ownerNameIn (users: Record<string, { name: string, uid: number }>, uid: number): string {
+  for (const u of Object.values(users)) if (u.uid === uid) return u.name
+  return ownerName(uid)
+}

@@ -8,7 +8,7 @@ import { posixAccess } from '../../storage/posix-access.js'
 import { relative } from 'node:path'
 import { renderXml, type XmlNode } from '../xml/render.js'
 import type { S3Reply, S3Request, Services } from '../types.js'
-import { ownerName } from '../owner-names.js'
+import { ownerNameIn } from '../owner-names.js'
 
 const MAX_KEYS = 1000
 
@@ -47,13 +47,18 @@ async function page (req: S3Request, s: Services, after: string | undefined): Pr
   return { result, prefix, delimiter, max }
 }
 
-function contents (objects: ObjectInfo[], enc: (s: string) => string, withOwner: boolean): XmlNode[] {
+function owners (s: Services): (uid: number) => string {
+  const users = s.state.snapshot().users
+  return uid => ownerNameIn(users, uid)
+}
+
+function contents (objects: ObjectInfo[], enc: (s: string) => string, ownerName: ((uid: number) => string) | undefined): XmlNode[] {
   return objects.map(o => ({
     Key: enc(o.key),
     LastModified: o.lastModified,
     ETag: `"${o.etag}"`,
     Size: o.size,
-    Owner: withOwner ? ownerXml(ownerName(o.ownerUid)) : undefined,
+    Owner: ownerName ? ownerXml(ownerName(o.ownerUid)) : undefined,
     StorageClass: 'STANDARD',
   }))
 }
@@ -72,7 +77,7 @@ export async function listObjectsV1 (req: S3Request, s: Services): Promise<S3Rep
       Delimiter: delimiter ? enc(delimiter) : undefined,
       IsTruncated: result.isTruncated,
       EncodingType: req.query.get('encoding-type') ? 'url' : undefined,
-      Contents: contents(result.objects, enc, true),
+      Contents: contents(result.objects, enc, owners(s)),
       CommonPrefixes: result.commonPrefixes.map(p => ({ Prefix: enc(p) })),
     }),
   }
@@ -103,7 +108,7 @@ export async function listObjectsV2 (req: S3Request, s: Services): Promise<S3Rep
       ContinuationToken: token ?? undefined,
       NextContinuationToken: next,
       StartAfter: startAfter !== undefined ? enc(startAfter) : undefined,
-      Contents: contents(result.objects, enc, req.query.get('fetch-owner') === 'true'),
+      Contents: contents(result.objects, enc, req.query.get('fetch-owner') === 'true' ? owners(s) : undefined),
       CommonPrefixes: result.commonPrefixes.map(p => ({ Prefix: enc(p) })),
     }),
   }
@@ -126,7 +131,7 @@ export async function listObjectVersions (req: S3Request, s: Services): Promise<
       IsTruncated: result.isTruncated,
       EncodingType: req.query.get('encoding-type') ? 'url' : undefined,
       Version: result.objects.map(o => ({
-        Key: enc(o.key), VersionId: 'null', IsLatest: true, LastModified: o.lastModified, ETag: `"${o.etag}"`, Size: o.size, Owner: ownerXml(ownerName(o.ownerUid)), StorageClass: 'STANDARD',
+        Key: enc(o.key), VersionId: 'null', IsLatest: true, LastModified: o.lastModified, ETag: `"${o.etag}"`, Size: o.size, Owner: ownerXml(owners(s)(o.ownerUid)), StorageClass: 'STANDARD',
       })),
       CommonPrefixes: result.commonPrefixes.map(p => ({ Prefix: enc(p) })),
     }),
