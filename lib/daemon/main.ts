@@ -1,20 +1,27 @@
-// bridged's entry point: load the config, bootstrap the demo on first start, serve, and handle signals.
+// bridged's entry point: load the config, bootstrap the demo on first start, serve (alone or as cluster workers), handle signals.
+import cluster from 'node:cluster'
 import { parseArgs } from 'node:util'
-import { ConfigError } from '../config/schema.js'
+import { ConfigError, type Config } from '../config/schema.js'
 import { defaultConfigPath, loadConfig } from '../config/load.js'
-import { createLogger } from '../log.js'
+import { createLogger, type Logger } from '../log.js'
+import { printBanner } from './banner.js'
 import { bootstrapDemo } from './bootstrap.js'
-import { startDaemon } from './server.js'
+import { startDaemon, type RunningDaemon } from './server.js'
+import { handleSignals, rereadConfig } from './signals.js'
+import { answerMetricRequests } from './worker-metrics.js'
+import { LISTENING_MESSAGE, runPrimary, type ListeningMessage } from './workers.js'
 
 export async function main (argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } } })
   if (values.help) {
-    process.stdout.write('usage: bridged [--config FILE]\n  Serves the buckets of FILE (default: $S3BRIDGE_CONFIG or the sample etc/bridge.conf).\n')
+    process.stdout.write('usage: bridged [--config FILE]\n  Serves the buckets of FILE (default: $S3BRIDGE_CONFIG or the sample etc/bridge.conf).\n' +
+      '  SIGHUP reloads FILE and the state; SIGTERM drains (shutdownGraceSeconds) and exits.\n')
     return 0
   }
+  const configPath = values.config ?? defaultConfigPath()
   let config
   try {
-    config = loadConfig(values.config ?? defaultConfigPath())
+    config = loadConfig(configPath)
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`bridged: ${err.message}\n`)
@@ -23,19 +30,38 @@ export async function main (argv: string[]): Promise<number> {
     throw err
   }
   const log = createLogger(config.logLevel)
+  if (cluster.isWorker) return runWorker(configPath, config, log)
+  if (config.workers > 1) return runPrimary(configPath, config, log)
+  return runSingle(configPath, config, log)
+}
+
+/** Serves until SIGTERM/SIGINT, reloading on SIGHUP; then drains and returns the exit status. */
+async function serveUntilStopped (configPath: string, daemon: RunningDaemon, log: Logger): Promise<number> {
+  const signal = await handleSignals(() => {
+    const next = rereadConfig(configPath, log)
+    if (!next) return
+    const needRestart = daemon.reload(next)
+    log.info({ needRestart }, needRestart.length > 0 ? 'reloaded; some changes apply after a restart' : 'reloaded')
+  })
+  log.info({ signal, inFlight: daemon.inFlight(), graceMs: daemon.services.config.shutdownGraceMs }, 'stopping')
+  await daemon.close()
+  log.info('stopped')
+  return 0
+}
+
+async function runSingle (configPath: string, config: Config, log: Logger): Promise<number> {
   const daemon = await startDaemon(config, { log })
   const demo = await bootstrapDemo(config, daemon.services.state, new Date())
-  process.stdout.write(`s3bridge listening on ${daemon.endpoint}${daemon.httpsEndpoint && daemon.httpsEndpoint !== daemon.endpoint ? ` and ${daemon.httpsEndpoint}` : ''}\n`)
-  if (demo) {
-    process.stdout.write(`demo bucket: ${demo.bucket}\naccess key id: ${demo.accessKeyId}\n`)
-    process.stdout.write(demo.secret ? `secret access key: ${demo.secret}\n(shown once; keep it)\n` : 'secret: shown at first start only; make a new key with: bridgectl keys create demo\n')
-    process.stdout.write(`try: AWS_ACCESS_KEY_ID=${demo.accessKeyId} AWS_SECRET_ACCESS_KEY=... aws --endpoint-url ${daemon.endpoint} s3 ls s3://${demo.bucket}\n`)
-  }
-  await new Promise<void>(resolve => {
-    process.once('SIGTERM', resolve)
-    process.once('SIGINT', resolve)
-  })
-  log.info('stopping')
-  await daemon.close()
-  return 0
+  printBanner(daemon, demo)
+  return serveUntilStopped(configPath, daemon, log)
+}
+
+async function runWorker (configPath: string, config: Config, log: Logger): Promise<number> {
+  const daemon = await startDaemon(config, { log, hasAdminListener: false })
+  answerMetricRequests(daemon.metrics.registry)
+  const message: ListeningMessage = { type: LISTENING_MESSAGE, endpoint: daemon.endpoint, httpsEndpoint: daemon.httpsEndpoint }
+  process.send?.(message)
+  const code = await serveUntilStopped(configPath, daemon, log)
+  cluster.worker?.disconnect() // the IPC channel would keep the worker alive
+  return code
 }

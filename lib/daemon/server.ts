@@ -1,29 +1,64 @@
-// Starting and stopping one bridged: services, the S3 listeners, and a graceful close.
-import { createServer, type Server } from 'node:http'
-import { createServer as createTlsServer } from 'node:https'
-import { readFileSync } from 'node:fs'
-import type { AddressInfo } from 'node:net'
+// Starting, reloading and stopping one bridged: services, the S3 listeners, the admin listener, a graceful close.
+import type { Server } from 'node:http'
 import type { Config } from '../config/schema.js'
 import { createApp } from '../http/app.js'
 import type { Services } from '../http/types.js'
 import { createLogger, type Logger } from '../log.js'
+import { Metrics } from '../metrics.js'
 import { StateStore } from '../state/store.js'
+import { startAdminServer, type AdminServer } from './admin-server.js'
+import { RequestTracker } from './drain.js'
+import { openListeners } from './listeners.js'
+import { openStagingTmpFiles, removeFiles, sweepStaleStagingFiles } from './staging-cleanup.js'
 
 export interface RunningDaemon {
   services: Services
+  metrics: Metrics
   /** Base URL of the HTTP listener (or HTTPS when it is the only one). */
   endpoint: string
   httpsEndpoint?: string
+  /** Base URL of the admin listener (metrics, health), when config.admin is set and this process serves it. */
+  adminEndpoint?: string
+  /** Requests whose handler or response is not finished. */
+  inFlight (): number
+  /**
+   * Applies a new config without touching connections: log level, TLS certificates, baseDomains and
+   * every per-request setting take effect; returns the changed fields that only a restart applies.
+   */
+  reload (next: Config): string[]
+  /** Stops accepting, waits up to shutdownGraceMs for requests, then cuts the rest and removes their temp files. */
   close (): Promise<void>
 }
 
-export interface StartOptions { log?: Logger, now?: () => Date }
+export interface StartOptions {
+  log?: Logger
+  now?: () => Date
+  /** Serve config.admin from this process (false in cluster workers: the primary serves the aggregate). */
+  hasAdminListener?: boolean
+}
 
-function listen (server: Server, host: string, port: number): Promise<AddressInfo> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(port, host, () => resolve(server.address() as AddressInfo))
-  })
+/** A staging temp file untouched this long, and open nowhere on this host, is left over from a crash. */
+export const STALE_TMP_IDLE_MS = 10 * 60_000
+/** After the grace period, how long cut requests get to run their own cleanup. */
+const CUT_SETTLE_MS = 5_000
+
+/** Fields read only at start: changing them on SIGHUP is reported and ignored until a restart. */
+export function fieldsNeedingRestart (prev: Config, next: Config): string[] {
+  const listenerOf = (c: Config): unknown => c.https && { host: c.https.host, port: c.https.port }
+  const checks: Array<[string, unknown, unknown]> = [
+    ['http', prev.http, next.http],
+    ['https', listenerOf(prev), listenerOf(next)],
+    ['admin', prev.admin, next.admin],
+    ['httpsOnly', prev.httpsOnly, next.httpsOnly],
+    ['workers', prev.workers, next.workers],
+    ['stateDir', prev.stateDir, next.stateDir],
+    ['statePollMs', prev.statePollMs, next.statePollMs],
+  ]
+  return checks.filter(([, a, b]) => JSON.stringify(a) !== JSON.stringify(b)).map(([name]) => name)
+}
+
+function closed (server: Server): Promise<void> {
+  return new Promise(resolve => server.close(() => resolve()))
 }
 
 export async function startDaemon (config: Config, opts: StartOptions = {}): Promise<RunningDaemon> {
@@ -31,36 +66,62 @@ export async function startDaemon (config: Config, opts: StartOptions = {}): Pro
   const state = new StateStore(config.stateDir, { pollMs: config.statePollMs, onError: m => log.warn(m) })
   state.watch()
   const services: Services = { config, state, log, now: opts.now ?? (() => new Date()) }
-  const app = createApp(services)
-  const servers: Server[] = []
-  let endpoint = ''
-  let httpsEndpoint: string | undefined
-  if (config.http) {
-    const server = createServer(app.callback())
-    server.requestTimeout = 0 // large uploads; slow clients are bounded by headersTimeout and the socket timeout
-    server.keepAliveTimeout = 65_000
-    const addr = await listen(server, config.http.host, config.http.port)
-    endpoint = `http://${config.http.host}:${addr.port}`
-    servers.push(server)
+  const swept = await sweepStaleStagingFiles(Object.values(state.snapshot().buckets), { minIdleMs: STALE_TMP_IDLE_MS, nowMs: Date.now() })
+  if (swept.length > 0) log.info({ files: swept }, 'removed stale upload temp files')
+  const metrics = new Metrics({ state: () => state.snapshot(), hasProcessMetrics: true })
+  const tracker = new RequestTracker()
+  const app = createApp(services, { metrics })
+  const listeners = await openListeners(config, tracker.wrap(app.callback()))
+  let isDraining = false
+  let admin: AdminServer | undefined
+  if (config.admin && opts.hasAdminListener !== false) {
+    admin = await startAdminServer(config.admin, {
+      metrics: async () => ({ text: await metrics.registry.metrics(), contentType: metrics.registry.contentType }),
+      isHealthy: () => !isDraining,
+    })
   }
-  if (config.https) {
-    const tls = config.https
-    const server = createTlsServer({ cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) }, app.callback()) as unknown as Server
-    const addr = await listen(server, tls.host, tls.port)
-    httpsEndpoint = `https://${tls.host}:${addr.port}`
-    endpoint ||= httpsEndpoint
-    servers.push(server)
+
+  const reload = (next: Config): string[] => {
+    const needRestart = fieldsNeedingRestart(services.config, next)
+    log.level = next.logLevel
+    if (next.https && services.config.https && !needRestart.includes('https')) listeners.reloadCertificates(next.https)
+    services.config = next
+    state.refresh()
+    return needRestart
   }
+
+  let closing: Promise<void> | undefined
+  const drain = async (): Promise<void> => {
+    isDraining = true
+    const servers = listeners.servers as Server[]
+    const allClosed = Promise.all(servers.map(closed))
+    const closeIdle = (): void => { for (const s of servers) s.closeIdleConnections() }
+    closeIdle()
+    tracker.onSettled = closeIdle // keep-alive connections close as soon as their request is done
+    const graceMs = services.config.shutdownGraceMs
+    if (!(await tracker.waitIdle(graceMs))) {
+      log.warn({ inFlight: tracker.inFlight, graceMs }, 'grace period over: closing the remaining connections')
+      // Note the temp files the cut uploads hold before cutting them, in case their own cleanup cannot finish.
+      const held = await openStagingTmpFiles()
+      for (const s of servers) s.closeAllConnections()
+      await tracker.waitIdle(CUT_SETTLE_MS)
+      for (const path of await openStagingTmpFiles()) held.add(path)
+      const removed = await removeFiles(held)
+      if (removed.length > 0) log.info({ files: removed }, 'removed temp files of cut uploads')
+    }
+    await allClosed
+    await admin?.close()
+    state.close()
+  }
+
   return {
     services,
-    endpoint,
-    httpsEndpoint,
-    close: async () => {
-      state.close()
-      await Promise.all(servers.map(s => new Promise<void>(resolve => {
-        s.close(() => resolve())
-        s.closeIdleConnections()
-      })))
-    },
+    metrics,
+    endpoint: listeners.httpEndpoint ?? listeners.httpsEndpoint ?? '',
+    httpsEndpoint: listeners.httpsEndpoint,
+    adminEndpoint: admin?.endpoint,
+    inFlight: () => tracker.inFlight,
+    reload,
+    close: () => (closing ??= drain()),
   }
 }

@@ -1,0 +1,67 @@
+// The S3 listeners: plain HTTP and HTTPS at once (or HTTPS only), with certificates that can be swapped live.
+import { readFileSync } from 'node:fs'
+import { createServer, type Server } from 'node:http'
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:https'
+import type { AddressInfo } from 'node:net'
+import type { Config, ListenerConfig, TlsConfig } from '../config/schema.js'
+
+export interface Listeners {
+  servers: Array<Server | TlsServer>
+  /** http://host:port, or undefined when no plain listener is open. */
+  httpEndpoint?: string
+  httpsEndpoint?: string
+  /** Re-reads certFile and keyFile; new TLS connections use them, open ones keep theirs. */
+  reloadCertificates (tls: TlsConfig): void
+}
+
+type Handler = Parameters<typeof createServer>[1]
+
+function tlsOptions (tls: TlsConfig): { cert: Buffer, key: Buffer } {
+  return { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) }
+}
+
+export function listen (server: Server | TlsServer, at: ListenerConfig): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(at.port, at.host, () => {
+      server.off('error', reject)
+      resolve(server.address() as AddressInfo)
+    })
+  })
+}
+
+function tune (server: Server | TlsServer): void {
+  server.requestTimeout = 0 // large uploads; slow clients are bounded by headersTimeout and the socket timeout
+  server.keepAliveTimeout = 65_000
+}
+
+function urlHost (host: string): string {
+  return host.includes(':') ? `[${host}]` : host
+}
+
+export async function openListeners (config: Config, handler: Handler): Promise<Listeners> {
+  const servers: Array<Server | TlsServer> = []
+  let httpEndpoint: string | undefined
+  let httpsEndpoint: string | undefined
+  let tlsServer: TlsServer | undefined
+  if (config.http && !config.httpsOnly) {
+    const server = createServer(handler)
+    tune(server)
+    const addr = await listen(server, config.http)
+    httpEndpoint = `http://${urlHost(config.http.host)}:${addr.port}`
+    servers.push(server)
+  }
+  if (config.https) {
+    tlsServer = createTlsServer(tlsOptions(config.https), handler)
+    tune(tlsServer)
+    const addr = await listen(tlsServer, config.https)
+    httpsEndpoint = `https://${urlHost(config.https.host)}:${addr.port}`
+    servers.push(tlsServer)
+  }
+  return {
+    servers,
+    httpEndpoint,
+    httpsEndpoint,
+    reloadCertificates: tls => tlsServer?.setSecureContext(tlsOptions(tls)),
+  }
+}

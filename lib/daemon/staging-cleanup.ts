@@ -1,0 +1,72 @@
+// Removes upload temp files from the buckets' staging tmp folders: stale ones at start, this process's own at stop.
+import { readdir, readlink, stat, unlink } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { BucketRecord } from '../state/types.js'
+import { STAGING_DIR, stagingDir } from '../storage/paths.js'
+
+/** Where PUTs stream before the rename; multipart uploads live in a sibling folder this module never touches. */
+export function stagingTmpDir (bucketPath: string): string {
+  return join(stagingDir(bucketPath), 'tmp')
+}
+
+const TMP_MARKER = `/${STAGING_DIR}/tmp/`
+
+/** Staging tmp files that a process holds open, read from /proc/PID/fd (Linux). */
+export async function openStagingTmpFiles (pid: number | 'self' = 'self'): Promise<Set<string>> {
+  const found = new Set<string>()
+  const fdDir = `/proc/${pid}/fd`
+  const fds = await readdir(fdDir).catch(() => [] as string[])
+  for (const fd of fds) {
+    const target = await readlink(join(fdDir, fd)).catch(() => '')
+    if (target.includes(TMP_MARKER) && !target.endsWith(' (deleted)')) found.add(target)
+  }
+  return found
+}
+
+/** Staging tmp files held open by any process on this host (other workers, another bridged). */
+async function openOnThisHost (): Promise<Set<string>> {
+  const found = new Set<string>()
+  const pids = (await readdir('/proc').catch(() => [] as string[])).filter(p => /^\d+$/.test(p))
+  for (const pid of pids) for (const path of await openStagingTmpFiles(Number(pid))) found.add(path)
+  return found
+}
+
+export interface SweepOptions {
+  /** Files modified more recently than this may belong to an upload on another host: keep them. */
+  minIdleMs: number
+  nowMs: number
+}
+
+/**
+ * Removes temp files left by a crashed or killed bridged: files in `<bucket>/.s3bridge/tmp/` that no process
+ * on this host holds open and that nobody has written for minIdleMs (other hosts may share the filesystem).
+ * Returns the paths removed.
+ */
+export async function sweepStaleStagingFiles (buckets: readonly BucketRecord[], opts: SweepOptions): Promise<string[]> {
+  const candidates: string[] = []
+  for (const bucket of buckets) {
+    const dir = stagingTmpDir(bucket.path)
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      const path = join(dir, name)
+      const st = await stat(path).catch(() => undefined)
+      if (st?.isFile() && opts.nowMs - st.mtimeMs >= opts.minIdleMs) candidates.push(path)
+    }
+  }
+  if (candidates.length === 0) return []
+  const open = await openOnThisHost()
+  return removeFiles(candidates.filter(p => !open.has(p)))
+}
+
+/** Unlinks each path, ignoring those already gone; returns the ones removed. */
+export async function removeFiles (paths: Iterable<string>): Promise<string[]> {
+  const removed: string[] = []
+  for (const path of paths) {
+    try {
+      await unlink(path)
+      removed.push(path)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+    }
+  }
+  return removed
+}
