@@ -40,6 +40,10 @@ function noSuchUpload (uploadId: string): S3Error {
   return new S3Error('NoSuchUpload', { UploadId: uploadId })
 }
 
+function normalizeETag (etag: string): string {
+  return etag.trim().replace(/^"|"$/g, '').toLowerCase()
+}
+
 /** Checks the part list's shape before anything is locked: non-empty and strictly ascending. */
 export function checkPartOrder (parts: CompletedPartRef[]): void {
   if (parts.length === 0) throw new S3Error('MalformedXML')
@@ -62,8 +66,7 @@ async function checkParts (dir: string, uploadId: string, refs: CompletedPartRef
   const parts: PartRecord[] = []
   for (const [i, ref] of refs.entries()) {
     const part = await readPart(dir, ref.partNumber)
-    const wanted = ref.etag.trim().replace(/^"|"$/g, '').toLowerCase()
-    if (!part || part.etag !== wanted) throw new S3Error('InvalidPart', { UploadId: uploadId, PartNumber: ref.partNumber, ETag: ref.etag })
+    if (!part || part.etag !== normalizeETag(ref.etag)) throw new S3Error('InvalidPart', { UploadId: uploadId, PartNumber: ref.partNumber, ETag: ref.etag })
     if (i < refs.length - 1 && part.size < MIN_PART_SIZE_BYTES) {
       throw new S3Error('EntityTooSmall', { ProposedSize: part.size, MinSizeAllowed: MIN_PART_SIZE_BYTES, PartNumber: ref.partNumber, ETag: ref.etag })
     }
@@ -137,9 +140,10 @@ export async function completeUpload (bucket: BucketRef, key: ObjectKey, uploadI
   checkPartOrder(refs)
   const live = uploadPath(bucket.root, uploadId)
   const record = await readUploadRecord(live)
+  // Only the same part list gets the earlier answer: its ETag is derived from exactly those part ETags.
   const retried = async (): Promise<CompleteResult> => {
     const t = await readTombstone(bucket.root, uploadId, key)
-    if (!t) throw noSuchUpload(uploadId)
+    if (t?.etag !== multipartETag(refs.map(r => normalizeETag(r.etag)))) throw noSuchUpload(uploadId)
     return { etag: t.etag }
   }
   if (!record) return retried()

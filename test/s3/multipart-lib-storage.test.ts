@@ -1,3 +1,4 @@
+// @aws-sdk/lib-storage's managed Upload against the bridge: concurrent parts, one large object.
 import t from 'tap'
 import { createHash, randomBytes } from 'node:crypto'
 import { Readable } from 'node:stream'

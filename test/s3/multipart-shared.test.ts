@@ -1,3 +1,4 @@
+// Multipart on a shared filesystem: two daemons on one upload, racing Complete/Abort, a client killed mid-part.
 import t, { type Test } from 'tap'
 import { randomBytes } from 'node:crypto'
 import { existsSync, readdirSync } from 'node:fs'

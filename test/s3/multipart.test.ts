@@ -1,3 +1,4 @@
+// Multipart calls through @aws-sdk/client-s3: create, parts, copy parts, list, complete, abort, and reading a part.
 import t from 'tap'
 import { createHash, randomBytes } from 'node:crypto'
 import {
@@ -63,6 +64,9 @@ t.test('CreateMultipartUpload, UploadPart, paginated ListParts and Complete publ
     MultipartUpload: { Parts: etags.map((ETag, i) => ({ PartNumber: i + 1, ETag })) },
   }))
   t.equal(again.ETag, done.ETag, 'a retried Complete answers with the same ETag')
+  await t.rejects(s3.send(new CompleteMultipartUploadCommand({
+    Bucket: 'demo', Key: 'mp/file.bin', UploadId: uploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: etags[0] }] },
+  })), { name: 'NoSuchUpload' }, 'a different part list after completion is not a retry')
   await t.rejects(s3.send(new ListPartsCommand({ Bucket: 'demo', Key: 'mp/file.bin', UploadId: uploadId })), { name: 'NoSuchUpload' })
 })
 
