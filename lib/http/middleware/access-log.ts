@@ -1,6 +1,7 @@
 // One structured line per request: id, principal, operation, bucket, key, status, bytes, duration.
 import type { Context, Next } from 'koa'
 import { redactUrl, type Logger } from '../../log.js'
+import { bodyBytesIn, bodyBytesOut } from './metrics.js'
 
 export function accessLog (log: Logger) {
   return async (ctx: Context, next: Next): Promise<void> => {
@@ -20,8 +21,8 @@ export function accessLog (log: Logger) {
           url: redactUrl(ctx.url),
           status: ctx.status,
           error: ctx.state.errorCode,
-          bytesIn: ctx.req.socket.bytesRead - bytesInBefore,
-          bytesOut: ctx.res.getHeader('content-length') !== undefined ? Number(ctx.res.getHeader('content-length')) : undefined,
+          bytesIn: bodyBytesIn(ctx, bytesInBefore),
+          bytesOut: bodyBytesOut(ctx),
           ms: Number(process.hrtime.bigint() - started) / 1e6,
           sourceIp: ctx.ip,
         }, 'request')

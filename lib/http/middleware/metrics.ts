@@ -2,8 +2,18 @@
 import type { Context, Next } from 'koa'
 import type { Metrics } from '../../metrics.js'
 
+/**
+ * Body bytes received: the announced Content-Length once the body was read whole (a small body arrives with
+ * the headers, before any counter could start), else what the socket read while the request ran.
+ */
+export function bodyBytesIn (ctx: Context, socketBytesBefore: number): number {
+  const length = Number(ctx.req.headers['content-length'])
+  if (ctx.req.complete && Number.isFinite(length)) return length
+  return Math.max(0, ctx.req.socket.bytesRead - socketBytesBefore)
+}
+
 /** Body bytes of the response: what Content-Length announced, none for HEAD and 304. */
-function bodyBytesOut (ctx: Context): number {
+export function bodyBytesOut (ctx: Context): number {
   if (ctx.method === 'HEAD' || ctx.status === 304) return 0
   const length = Number(ctx.res.getHeader('content-length'))
   return Number.isFinite(length) ? length : 0
@@ -24,7 +34,7 @@ export function requestMetrics (metrics: Metrics) {
           status: ctx.res.headersSent ? ctx.res.statusCode : ctx.status,
           errorCode: typeof ctx.state.errorCode === 'string' ? ctx.state.errorCode : undefined,
           durationSeconds: Number(process.hrtime.bigint() - started) / 1e9,
-          bytesIn: Math.max(0, ctx.req.socket.bytesRead - bytesInBefore),
+          bytesIn: bodyBytesIn(ctx, bytesInBefore),
           bytesOut: bodyBytesOut(ctx),
         })
       }
