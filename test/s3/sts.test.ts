@@ -1,10 +1,13 @@
 // STS over the query API (signed as the CLI signs it), and S3 requests made with the session credentials it returns.
 import t from 'tap'
 import { chmodSync, mkdirSync, statSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { Sha256 } from '@aws-crypto/sha256-js'
 import { SignatureV4 } from '@smithy/signature-v4'
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
+import { sealSession } from '../../lib/auth/sessions.js'
 import { startDaemon } from '../../lib/daemon/server.js'
 import { createLogger } from '../../lib/log.js'
 import { startBridge, type Bridge, type Credentials } from '../fixtures/daemon.js'
@@ -149,9 +152,12 @@ t.test('S3 answers InvalidToken for a forged, garbled or mismatched token', asyn
   for (const [what, sessionToken] of Object.entries(tokens)) {
     await t.rejects(clientFor(b, { ...session, sessionToken }, t).send(new ListObjectsV2Command({ Bucket: 'demo' })), { name: 'InvalidToken', $metadata: { httpStatusCode: 400 } }, what)
   }
-  const forgedElsewhere = await startBridge(t)
-  const foreign = sessionOf(await sts(forgedElsewhere.endpoint, forgedElsewhere.creds, { Action: 'GetSessionToken' }))
-  await t.rejects(clientFor(b, foreign, t).send(new ListObjectsV2Command({ Bucket: 'demo' })), { name: 'InvalidToken' }, 'a token sealed by another installation')
+  const forged = sealSession({
+    user: 'tester', parentAccessKeyId: b.creds.accessKeyId, accessKeyId: 'ASIAFORGEDFORGEDFORG', secretAccessKey: 'f'.repeat(40),
+    issuedAt: new Date(), expiresAt: new Date(Date.now() + 3600_000),
+  }, randomBytes(32))
+  const foreign = { accessKeyId: 'ASIAFORGEDFORGEDFORG', secretAccessKey: 'f'.repeat(40), sessionToken: forged }
+  await t.rejects(clientFor(b, foreign, t).send(new ListObjectsV2Command({ Bucket: 'demo' })), { name: 'InvalidToken' }, 'a well-formed token sealed with another key')
 })
 
 t.test('a session dies when its user is disabled or deleted or its parent key is deleted', async t => {
@@ -180,6 +186,20 @@ t.test('a session issued by one daemon verifies on another sharing the state dir
   const session = sessionOf(await sts(b.endpoint, b.creds, { Action: 'GetSessionToken' }))
   const listed = await clientFor(b, session, t, second.endpoint).send(new ListObjectsV2Command({ Bucket: 'demo' }))
   t.equal(listed.$metadata.httpStatusCode, 200)
+})
+
+t.test('a presigned URL made with session credentials carries the token in the query and works until the session ends', async t => {
+  const b = await startBridge(t)
+  await b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'p.txt', Body: 'presigned' }))
+  const session = sessionOf(await sts(b.endpoint, b.creds, { Action: 'GetSessionToken' }))
+  const url = await getSignedUrl(clientFor(b, session, t), new GetObjectCommand({ Bucket: 'demo', Key: 'p.txt' }), { expiresIn: 300 })
+  t.match(url, /[?&]X-Amz-Security-Token=/)
+  const ok = await fetch(url)
+  t.equal(await ok.text(), 'presigned')
+  await b.daemon.services.state.mutate(s => { s.users.tester!.enabled = false })
+  const dead = await fetch(url)
+  t.equal(dead.status, 400)
+  t.match(await dead.text(), /<Code>InvalidToken<\/Code>/)
 })
 
 t.test('GetCallerIdentity answers with the user behind the credentials', async t => {
