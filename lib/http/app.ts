@@ -2,6 +2,7 @@
 import Koa from 'koa'
 import { accessLog } from './middleware/access-log.js'
 import { authenticate } from './middleware/authenticate.js'
+import { cors } from './middleware/cors.js'
 import { dispatch } from './middleware/dispatch.js'
 import { errorResponse } from './middleware/error-response.js'
 import { requestMetrics } from './middleware/metrics.js'
@@ -21,6 +22,7 @@ export function createApp (s: Services, opts: AppOptions = {}): Koa {
   app.use(errorResponse(s.log))
     // s.config is swapped on SIGHUP: read baseDomains per request.
     .use((ctx, next) => resolveTarget(s.config.baseDomains)(ctx, next))
+    .use(cors(s)) // answers OPTIONS; its Access-Control-* headers survive errorResponse
     .use(authenticate(s))
     .use(dispatch(s))
   return app

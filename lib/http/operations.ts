@@ -9,6 +9,8 @@ import { getBucketAcl, getObjectAcl, putBucketAcl, putObjectAcl } from './handle
 import { deleteBucketPolicy, getBucketPolicy, getBucketPolicyStatus, putBucketPolicy } from './handlers/bucket-policy.js'
 import { STS_ACTIONS } from './handlers/sts.js'
 import { isFormEncoded, queryApi } from './query-api.js'
+import { deleteBucketCors, getBucketCors, putBucketCors } from './handlers/cors.js'
+import { postObject } from './handlers/post-object.js'
 import { abortMultipartUpload, completeMultipartUpload, createMultipartUpload, listMultipartUploads, listParts, uploadPart, uploadPartCopy } from './handlers/multipart.js'
 
 export type Target = 'service' | 'bucket' | 'object'
@@ -65,6 +67,12 @@ export const OPERATIONS: Operation[] = [
   // ACLs
   { method: 'GET', target: 'object', query: 'acl', name: 'GetObjectAcl', handle: getObjectAcl },
   { method: 'PUT', target: 'object', query: 'acl', name: 'PutObjectAcl', handle: putObjectAcl },
+
+  // CORS and POST
+  { method: 'GET', target: 'bucket', query: 'cors', name: 'GetBucketCors', handle: getBucketCors },
+  { method: 'PUT', target: 'bucket', query: 'cors', name: 'PutBucketCors', handle: putBucketCors },
+  { method: 'DELETE', target: 'bucket', query: 'cors', name: 'DeleteBucketCors', handle: deleteBucketCors },
+  { method: 'POST', target: 'bucket', name: 'PostObject', handle: postObject },
 
   { method: 'PUT', target: 'object', header: 'x-amz-copy-source', name: 'CopyObject', handle: copyObject },
   { method: 'PUT', target: 'object', name: 'PutObject', handle: putObject },

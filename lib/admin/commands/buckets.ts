@@ -125,4 +125,28 @@ const remove: Command = {
   },
 }
 
-export const bucketCommands: Record<string, Command> = { create, list, view, modify, delete: remove }
+interface CorsRuleRow { id?: string, allowedOrigins: string[], allowedMethods: string[], allowedHeaders: string[], exposeHeaders: string[], maxAgeSeconds?: number }
+
+const cors: Command = {
+  summary: 'show the CORS rules a bucket answers browsers with (set them with S3 PutBucketCors)',
+  usage: 'buckets cors NAME [--json]',
+  async run (args, s) {
+    const { positionals } = parse(args, {}, ['NAME'])
+    const b = getBucket(s, positionals[0]!)
+    // The HTTP layer validated these rules before storing them (lib/http/cors.ts).
+    const rules = ((b.cors as { rules?: CorsRuleRow[] } | undefined)?.rules ?? [])
+    emit(s.out, { bucket: b.name, rules }, () => rules.length === 0
+      ? `bucket ${b.name} has no CORS configuration (cross-origin access follows the daemon's defaultCors)\n`
+      : table(rules.map((r, i) => ({
+        rule: i + 1,
+        id: r.id,
+        origins: r.allowedOrigins.join(' '),
+        methods: r.allowedMethods.join(' '),
+        headers: r.allowedHeaders.join(' ') || undefined,
+        expose: r.exposeHeaders.join(' ') || undefined,
+        max_age: r.maxAgeSeconds,
+      })), ['rule', 'id', 'origins', 'methods', 'headers', 'expose', 'max_age']))
+  },
+}
+
+export const bucketCommands: Record<string, Command> = { create, list, view, modify, cors, delete: remove }

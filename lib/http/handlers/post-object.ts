@@ -1,0 +1,184 @@
+// PostObject: browser form uploads (multipart/form-data), streamed through the form's policy checks into storage.
+import busboy from 'busboy'
+import type { IncomingHttpHeaders } from 'node:http'
+import { basename } from 'node:path'
+import { Readable, Transform, type TransformCallback } from 'node:stream'
+import type { Authenticated } from '../../auth/authenticate.js'
+import { secretsFor } from '../../auth/credential-store.js'
+import { checkPostConditions, parsePostPolicy, verifyPostSignature, type PostFields, type PostSignature, type SizeRange } from '../../auth/post-policy.js'
+import { S3Error } from '../../errors/s3-error.js'
+import { putObject as storeObject } from '../../storage/objects.js'
+import { parseObjectKey } from '../../storage/paths.js'
+import { relPath, requireAccess } from '../authorize.js'
+import { bucketRecord, bucketRef, writeOptions } from '../bucket-access.js'
+import { principalFor } from '../middleware/authenticate.js'
+import { metaFromHeaders, quoteETag } from '../s3-headers.js'
+import { renderXml } from '../xml/render.js'
+import type { S3Reply, S3Request, Services } from '../types.js'
+
+/** AWS refuses more than 20 KB of form fields before the file. */
+const MAX_PRE_DATA_BYTES = 20 * 1024
+/** The largest single POST upload AWS accepts. */
+const MAX_POST_OBJECT_BYTES = 5 * 1024 ** 3
+/** Form fields that become object metadata, as the same-named headers do on PutObject. */
+const META_FIELDS = new Set(['content-type', 'cache-control', 'content-disposition', 'content-encoding', 'content-language', 'expires'])
+
+interface PostForm {
+  fields: Map<string, string>
+  file: Readable
+  filename: string
+  /** Settles when the parser has read the whole request (parts after the file are ignored). */
+  finished: Promise<void>
+  /** Stops parsing and drains the rest of the request, after a failure. */
+  discard (): void
+}
+
+function formBoundaryCheck (headers: IncomingHttpHeaders): void {
+  if (!/^multipart\/form-data\s*;/i.test(headers['content-type'] ?? '')) {
+    throw new S3Error('PreconditionFailed', { Condition: 'Bucket POST must be of the enclosure-type multipart/form-data' })
+  }
+}
+
+/** Reads form fields up to the file part and hands the file over as a stream; nothing is buffered whole. */
+function readFormUntilFile (req: S3Request): Promise<PostForm> {
+  formBoundaryCheck(req.headers)
+  const body = req.body()
+  let parser: busboy.Busboy
+  try {
+    parser = busboy({ headers: req.headers, limits: { files: 1, fieldSize: MAX_PRE_DATA_BYTES + 1, parts: 1000 } })
+  } catch {
+    throw new S3Error('MalformedPOSTRequest')
+  }
+  const finished = new Promise<void>((resolve, reject) => {
+    parser.on('close', resolve)
+    parser.on('error', reject)
+  })
+  finished.catch(() => undefined) // observed by the caller only once the file is stored
+  const discard = (): void => {
+    body.unpipe(parser)
+    body.resume()
+  }
+  return new Promise<PostForm>((resolve, reject) => {
+    const fields = new Map<string, string>()
+    let preDataBytes = 0
+    let isSettled = false
+    const settle = (file: Readable, filename: string): void => {
+      isSettled = true
+      resolve({ fields, file, filename, finished, discard })
+    }
+    const fail = (err: S3Error): void => {
+      isSettled = true
+      discard()
+      reject(err)
+    }
+    parser.on('field', (name, value, info) => {
+      if (isSettled) return // fields after the file are ignored, as AWS does
+      // curl -F file=text sends the file as a plain field: it is still the upload.
+      if (name.toLowerCase() === 'file') return settle(Readable.from([Buffer.from(value)]), '')
+      preDataBytes += Buffer.byteLength(name) + Buffer.byteLength(value)
+      if (preDataBytes > MAX_PRE_DATA_BYTES || info.valueTruncated) return fail(new S3Error('MaxPostPreDataLengthExceededError'))
+      fields.set(name.toLowerCase(), value)
+    })
+    parser.on('file', (name, stream, info) => {
+      if (isSettled || name.toLowerCase() !== 'file') {
+        stream.resume()
+        return
+      }
+      settle(stream, basename(info.filename ?? ''))
+    })
+    parser.on('close', () => {
+      if (!isSettled) fail(new S3Error('InvalidArgument', { ArgumentName: 'file', ArgumentValue: '0' }, { message: 'POST requires exactly one file upload per request.' }))
+    })
+    parser.on('error', () => { if (!isSettled) fail(new S3Error('MalformedPOSTRequest')) })
+    body.on('error', err => parser.destroy(err))
+    body.pipe(parser)
+  })
+}
+
+/** Counts the file's bytes as they pass: too many fails at once, too few at the end, both before the object is published. */
+class SizeLimit extends Transform {
+  private bytes = 0
+  constructor (private readonly range: SizeRange) { super() }
+  override _transform (chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.bytes += chunk.length
+    if (this.bytes > this.range.max) cb(new S3Error('EntityTooLarge', { MaxSizeAllowed: this.range.max }))
+    else cb(null, chunk)
+  }
+
+  override _flush (cb: TransformCallback): void {
+    if (this.bytes < this.range.min) cb(new S3Error('EntityTooSmall', { ProposedSize: this.bytes, MinSizeAllowed: this.range.min }))
+    else cb()
+  }
+}
+
+function asAuthenticated (sig: PostSignature): Authenticated {
+  return {
+    accessKeyId: sig.accessKeyId,
+    signatureVersion: sig.signatureVersion,
+    authType: 'REST-HEADER', // Authenticated has no POST form; the signature covered the whole form
+    signedAt: sig.signedAt,
+    region: sig.region,
+    service: sig.service,
+    securityToken: sig.securityToken,
+    payload: { kind: 'none-declared' },
+  }
+}
+
+/** The key with ${filename} replaced by the uploaded file's base name. */
+function formKey (fields: PostFields, filename: string): string {
+  const raw = fields.get('key')
+  if (raw === undefined) {
+    throw new S3Error('InvalidArgument', { ArgumentName: 'key', ArgumentValue: '' }, { message: 'Bucket POST must contain a field named \'key\'.  If it is specified, please check the order of the fields.' })
+  }
+  return raw.split('${filename}').join(filename)
+}
+
+function metaHeaders (fields: PostFields): IncomingHttpHeaders {
+  const headers: IncomingHttpHeaders = {}
+  for (const [name, value] of fields) if (META_FIELDS.has(name) || name.startsWith('x-amz-meta-')) headers[name] = value
+  return headers
+}
+
+function successReply (req: S3Request, fields: PostFields, where: { bucket: string, key: string, etag: string }): S3Reply {
+  const etag = quoteETag(where.etag)
+  const host = req.headers.host ?? 'localhost'
+  const location = `${req.isSecure ? 'https' : 'http'}://${host}/${encodeURIComponent(where.bucket)}/${where.key.split('/').map(encodeURIComponent).join('/')}`
+  const headers = { ETag: etag, Location: location }
+  const redirect = fields.get('success_action_redirect') ?? fields.get('redirect')
+  if (redirect !== undefined && URL.canParse(redirect)) {
+    const url = new URL(redirect)
+    url.searchParams.append('bucket', where.bucket)
+    url.searchParams.append('key', where.key)
+    url.searchParams.append('etag', etag)
+    return { status: 303, headers: { ...headers, Location: url.toString() } }
+  }
+  const status = fields.get('success_action_status')
+  if (status === '200') return { status: 200, headers }
+  if (status === '201') {
+    return { status: 201, headers, xml: renderXml('PostResponse', { Location: location, Bucket: where.bucket, Key: where.key, ETag: etag }, null) }
+  }
+  return { status: 204, headers }
+}
+
+export async function postObject (req: S3Request, s: Services): Promise<S3Reply> {
+  const record = bucketRecord(req, s)
+  const form = await readFormUntilFile(req)
+  try {
+    const now = s.now()
+    const sig = await verifyPostSignature(form.fields, async id => secretsFor(s.state.snapshot(), id, now), now)
+    const key = parseObjectKey(formKey(form.fields, form.filename))
+    const policy = sig ? parsePostPolicy(form.fields.get('policy') ?? '', now) : undefined
+    const range = policy ? checkPostConditions(policy, form.fields, { bucket: record.name, key }) : undefined
+    const auth = sig ? asAuthenticated(sig) : null
+    const signer: S3Request = sig ? { ...req, auth, principal: await principalFor(auth, s) } : req
+    await requireAccess(signer, s, { operation: 'PostObject', bucket: record, key, fs: [{ check: 'create', path: relPath(key), bucketRoot: record.path }] })
+    const limit = new SizeLimit({ min: range?.min ?? 0, max: Math.min(range?.max ?? MAX_POST_OBJECT_BYTES, MAX_POST_OBJECT_BYTES) })
+    form.file.on('error', err => limit.destroy(err))
+    const result = await storeObject(bucketRef(record), key, form.file.pipe(limit), metaFromHeaders(metaHeaders(form.fields)), writeOptions(signer, s))
+    await form.finished
+    return successReply(req, form.fields, { bucket: record.name, key, etag: result.info.etag })
+  } catch (err) {
+    form.discard()
+    throw err
+  }
+}
