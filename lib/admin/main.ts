@@ -7,6 +7,7 @@ import { keyCommands } from './commands/keys.js'
 import { policyCommands } from './commands/policies.js'
 import { userCommands } from './commands/users.js'
 import { explainCommands } from './commands/explain.js'
+import { uploadCommands } from './commands/uploads.js'
 import { AdminError, UsageError } from './output.js'
 import type { Command } from './services.js'
 
@@ -14,6 +15,7 @@ export const NOUNS: Record<string, Record<string, Command>> = {
   buckets: bucketCommands,
   users: userCommands,
   keys: keyCommands,
+  uploads: uploadCommands,
   policies: policyCommands,
 }
 

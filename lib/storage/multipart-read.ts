@@ -13,7 +13,7 @@ export interface PartSelection {
 }
 
 function notSatisfiable (partNumber: number): S3Error {
-  return new S3Error('InvalidRange', { PartNumberRequested: partNumber }, { message: 'The requested partnumber is not satisfiable' })
+  return new S3Error('InvalidPartNumber', { PartNumberRequested: partNumber }, { message: 'The requested partnumber is not satisfiable' })
 }
 
 /**

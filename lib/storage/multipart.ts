@@ -41,6 +41,8 @@ export interface UploadRecord {
   initiated: string
   initiator: UploadInitiator
   meta: ObjectMeta
+  /** x-amz-acl / x-amz-grant-* sent with CreateMultipartUpload, applied to the object at Complete. */
+  aclHeaders?: Record<string, string>
 }
 
 export interface PartRecord { partNumber: number, etag: string, size: number, lastModified: Date }
@@ -123,10 +125,10 @@ async function ensureUploadsDir (root: string): Promise<string> {
  * Creates the upload folder under a hidden name, writes upload.json, then renames it to its id:
  * other daemons never see an upload without its record.
  */
-export async function createUpload (bucket: BucketRef, key: ObjectKey, meta: ObjectMeta, initiator: UploadInitiator, now: Date): Promise<UploadRecord> {
+export async function createUpload (bucket: BucketRef, key: ObjectKey, meta: ObjectMeta, initiator: UploadInitiator, now: Date, aclHeaders?: Record<string, string>): Promise<UploadRecord> {
   const dir = await ensureUploadsDir(bucket.root)
   const uploadId = newUploadId(now)
-  const record: UploadRecord = { uploadId, key, initiated: now.toISOString(), initiator, meta: { ...meta, checksums: undefined } }
+  const record: UploadRecord = { uploadId, key, initiated: now.toISOString(), initiator, meta: { ...meta, checksums: undefined }, aclHeaders }
   const building = join(dir, `.new-${uploadId}`)
   await mkdir(building, { mode: 0o700 })
   try {

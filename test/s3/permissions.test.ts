@@ -147,3 +147,14 @@ t.test('new files and folders honour setgid parents and default ACLs', async t =
   t.match(dacl, /user:1005:rw-/, 'the new folder inherits the default ACL too')
   t.equal(statSync(join(shared, 'sub')).gid, 4242)
 })
+
+t.test('ACL headers sent with CreateMultipartUpload apply to the completed object', async t => {
+  const b = await startBridge(t)
+  const { CreateMultipartUploadCommand, UploadPartCommand, CompleteMultipartUploadCommand } = await import('@aws-sdk/client-s3')
+  const { UploadId } = await b.s3.send(new CreateMultipartUploadCommand({ Bucket: 'demo', Key: 'mp.bin', ACL: 'public-read' }))
+  const part = await b.s3.send(new UploadPartCommand({ Bucket: 'demo', Key: 'mp.bin', UploadId, PartNumber: 1, Body: 'tiny' }))
+  await b.s3.send(new CompleteMultipartUploadCommand({ Bucket: 'demo', Key: 'mp.bin', UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] } }))
+  t.equal(statSync(join(b.bucketDir, 'mp.bin')).mode & 0o777, 0o644)
+  await b.daemon.services.state.mutate(s => { s.buckets.demo!.objectAclPolicy = 'deny' })
+  await t.rejects(b.s3.send(new CreateMultipartUploadCommand({ Bucket: 'demo', Key: 'mp2.bin', ACL: 'public-read' })), { name: 'AccessDenied' })
+})

@@ -5,6 +5,7 @@ import { checkPartOrder, completeUpload, type CompletedPartRef } from '../../sto
 import { listUploads } from '../../storage/multipart-list.js'
 import { selectObjectPart, type PartSelection } from '../../storage/multipart-read.js'
 import {
+  getUpload,
   abortUpload, createUpload, listParts as readParts, MAX_PART_NUMBER, MAX_PART_SIZE_BYTES, parsePartNumber,
   parseUploadId, uploadPart as storePart, type UploadRecord,
 } from '../../storage/multipart.js'
@@ -15,6 +16,7 @@ import { relPath, requireAccess } from '../authorize.js'
 import { bucketRecord, bucketRef, ownerXml, writeOptions } from '../bucket-access.js'
 import { checkConditions, conditionsFrom, metaFromHeaders, quoteETag } from '../s3-headers.js'
 import { children, parseXml, texts } from '../xml/parse.js'
+import { checkAclHeadersAllowed } from '../acl-headers.js'
 import { renderXml, type XmlNode } from '../xml/render.js'
 import type { S3Reply, S3Request, Services } from '../types.js'
 import { parseCopySource } from './copy-object.js'
@@ -53,8 +55,10 @@ export async function createMultipartUpload (req: S3Request, s: Services): Promi
   const key = uploadKey(req)
   await requireAccess(req, s, { operation: 'CreateMultipartUpload', bucket: record, key, fs: [createNeed(record.path, key)] })
   if (isDirectoryKey(key)) throw new S3Error('InvalidRequest', { Key: key }, { message: 'A key ending in "/" is a folder on this bridge and cannot hold data.' })
+  checkAclHeadersAllowed(req, record)
   const initiator = { name: req.principal.name, uid: req.principal.uid, gid: req.principal.gid }
-  const upload = await createUpload(bucketRef(record), key, metaFromHeaders(req.headers), initiator, s.now())
+  const aclHeaders = Object.fromEntries(Object.entries(req.headers).filter(([k, v]) => (k === 'x-amz-acl' || k.startsWith('x-amz-grant-')) && typeof v === 'string')) as Record<string, string>
+  const upload = await createUpload(bucketRef(record), key, metaFromHeaders(req.headers), initiator, s.now(), Object.keys(aclHeaders).length ? aclHeaders : undefined)
   return { xml: renderXml('InitiateMultipartUploadResult', { Bucket: record.name, Key: key, UploadId: upload.uploadId }) }
 }
 
@@ -136,7 +140,10 @@ export async function completeMultipartUpload (req: S3Request, s: Services): Pro
   await requireAccess(req, s, { operation: 'CompleteMultipartUpload', bucket: record, key, fs: [createNeed(record.path, key)] })
   const uploadId = uploadIdOf(req)
   const refs = await parseCompleteBody(await req.readText(MAX_COMPLETE_BODY_BYTES))
-  const result = await completeUpload(bucketRef(record), key, uploadId, refs, writeOptions(req, s))
+  const upload = await getUpload(bucketRef(record), key, uploadId).catch(() => undefined) // a retried Complete finds none
+  // ACL headers came with CreateMultipartUpload; apply them to the assembled object as PutObject would.
+  const aclReq = { ...req, headers: { ...(upload?.aclHeaders ?? {}) } }
+  const result = await completeUpload(bucketRef(record), key, uploadId, refs, writeOptions(aclReq, s, record))
   return {
     xml: renderXml('CompleteMultipartUploadResult', { Location: objectUrl(req, record.name, key), Bucket: record.name, Key: key, ETag: quoteETag(result.etag) }),
   }
