@@ -119,3 +119,17 @@ t.test('explain names the layer and the entry that decided', async t => {
   const anon = await ctl(conf, 'explain', 'anonymous', 'photos', 'ListObjectsV2')
   t.match(anon.stdout, /bucket-acl\s+DENY\s+no READ grant for anonymous/)
 })
+
+t.test('uploads list shows in-flight multipart uploads and uploads abort removes one', async t => {
+  const b = await startBridge(t)
+  const { CreateMultipartUploadCommand, ListMultipartUploadsCommand } = await import('@aws-sdk/client-s3')
+  const { UploadId } = await b.s3.send(new CreateMultipartUploadCommand({ Bucket: 'demo', Key: 'big/file.bin' }))
+  const conf = join(b.dir, 'ctl.conf')
+  writeFileSync(conf, JSON.stringify({ http: { host: '127.0.0.1', port: 0 }, stateDir: b.config.stateDir, rootPath: b.config.rootPath }))
+  const listed = JSON.parse((await ctl(conf, 'uploads', 'list', 'demo', '--json')).stdout) as Array<{ uploadId: string, key: string }>
+  t.same(listed.map(u => [u.key, u.uploadId]), [['big/file.bin', UploadId]])
+  t.equal((await ctl(conf, 'uploads', 'abort', 'demo', 'big/file.bin', UploadId!)).code, 0)
+  const after = await b.s3.send(new ListMultipartUploadsCommand({ Bucket: 'demo' }))
+  t.equal(after.Uploads?.length ?? 0, 0)
+  t.equal((await ctl(conf, 'uploads', 'abort', 'demo', 'big/file.bin', UploadId!)).code, 1)
+})
