@@ -1,0 +1,102 @@
+// boto3 against a real bridge: objects, both listing paginators, copy, batch delete, presigned URLs and transfers.
+import t from 'tap'
+import type { Test } from 'tap'
+import { createHash } from 'node:crypto'
+import { execFileSync } from 'node:child_process'
+import { mkdirSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { startBridge, type Bridge } from '../fixtures/daemon.js'
+import { awsEnv, pendingUntilFixed, runClient } from '../fixtures/clients/run-client.js'
+
+const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), '../fixtures/clients/boto3_scenarios.py')
+
+/** The interpreter behind `python3` on PATH that can import boto3 (a pyenv shim resolves to its real binary), if any. */
+function findBoto3Python (): string | undefined {
+  try {
+    return execFileSync('python3', ['-c', 'import boto3, sys; print(sys.executable)'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()
+  } catch {
+    return undefined
+  }
+}
+
+const PYTHON = findBoto3Python()
+
+/** Starts a bridge and runs one scenario of boto3_scenarios.py against it, returning its JSON output. */
+async function scenario (t: Test, python: string, name: string): Promise<{ bridge: Bridge, out: Record<string, unknown> }> {
+  const bridge = await startBridge(t)
+  const work = join(bridge.dir, 'client')
+  mkdirSync(work, { recursive: true })
+  const env = { ...awsEnv(work, bridge.creds), S3_ENDPOINT: bridge.endpoint, PYTHONIOENCODING: 'utf-8' }
+  const r = await runClient(python, [SCRIPT, name, work], { env, cwd: work })
+  if (r.code !== 0) throw new Error(`boto3 scenario ${name} exited ${r.code}:\n${r.stderr}`)
+  return { bridge, out: JSON.parse(r.stdout) as Record<string, unknown> }
+}
+
+const md5 = (s: string): string => `"${createHash('md5').update(s).digest('hex')}"`
+
+if (PYTHON === undefined) {
+  t.plan(0, 'python3 with boto3 is not installed')
+} else {
+  t.test('boto3 put_object and get_object round-trip, and both list paginators return 7 keys in pages of 2', async t => {
+    const { out } = await scenario(t, PYTHON, 'put_get_list')
+    const keys = [1, 2, 3, 4, 5, 6, 7].map(n => `page/${n}`)
+    t.same(out.etags, keys.map(md5), 'ETags are the MD5 of each body, even with CRC32 checksums on')
+    t.equal(out.body, 'page/3')
+    t.same(out.metadata, { n: '3' })
+    const pages = [keys.slice(0, 2), keys.slice(2, 4), keys.slice(4, 6), keys.slice(6)]
+    t.same(out.v1, pages, 'ListObjects v1 pages by Marker')
+    t.same(out.v2, pages, 'ListObjectsV2 pages by ContinuationToken')
+    t.same(out.v2_delimited, [[{ Prefix: 'page/' }]], 'a delimited listing rolls keys up into one common prefix')
+  })
+
+  t.test('boto3 copy_object keeps metadata by default and replaces it with MetadataDirective REPLACE', async t => {
+    const { out } = await scenario(t, PYTHON, 'copy')
+    t.equal(out.kept_etag, md5('copy me'))
+    t.equal(out.replaced_etag, md5('copy me'))
+    t.equal(out.body, 'copy me')
+    t.same(out.heads, {
+      'dst/kept.txt': { type: 'text/plain', meta: { k: 'v' } },
+      'dst/replaced.txt': { type: 'application/x-new', meta: { k: 'new' } },
+    })
+  })
+
+  t.test('boto3 delete_objects deletes listed keys and counts a missing key as deleted', {
+    todo: pendingUntilFixed('server bug: DeleteObjects answers MalformedXML to every well-formed body (parseXml root is not an array)'),
+  }, async t => {
+    const { out } = await scenario(t, PYTHON, 'delete_objects')
+    t.same(out.deleted, ['d/1', 'd/2', 'd/missing'])
+    t.same(out.errors, [])
+    t.same(out.left, ['d/3'])
+  })
+
+  t.test('boto3 presigned PUT and GET URLs work from urllib under SigV2 and SigV4, and altered ones are refused', async t => {
+    const { out } = await scenario(t, PYTHON, 'presign')
+    for (const [version, signedWith] of [['default', 'v2'], ['s3v4', 'v4']] as const) {
+      t.match(out[version], {
+        signed_with: signedWith,
+        put_status: 200,
+        body: 'sent with a presigned PUT',
+        content_type: 'text/plain',
+        refused: { forged: 403, other_key: 403, put_with_other_type: 403 },
+      }, `presigned with ${version} settings`)
+    }
+  })
+
+  t.test('boto3 upload_file and download_file move 3 MiB without changing a byte', async t => {
+    const { out } = await scenario(t, PYTHON, 'transfer')
+    t.equal(out.size, 3 * 1024 * 1024)
+    t.equal(out.down, out.up)
+  })
+
+  t.test('boto3 stores, lists and reads nested unicode keys, with and without url encoding', async t => {
+    const { out, bridge } = await scenario(t, PYTHON, 'unicode_keys')
+    const sorted = [...(out.keys as string[])].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))
+    t.same(out.listed, sorted, 'listed in UTF-8 byte order')
+    t.same(out.bodies, Object.fromEntries((out.keys as string[]).map(k => [k, k])))
+    const decoded = (out.url_listed as string[]).map(k => decodeURIComponent(k.replace(/\+/g, ' ')))
+    t.same(decoded, sorted, 'EncodingType=url keys decode to the same keys')
+    t.ok((out.url_listed as string[]).every(k => !/[^\x21-\x7e]/.test(k)), 'url-encoded keys are plain ASCII')
+    t.ok(bridge.logLines.length > 0)
+  })
+}
