@@ -2,7 +2,7 @@
 import busboy from 'busboy'
 import type { IncomingHttpHeaders } from 'node:http'
 import { basename } from 'node:path'
-import { Readable, Transform, type TransformCallback } from 'node:stream'
+import { Readable } from 'node:stream'
 import type { Authenticated } from '../../auth/authenticate.js'
 import { secretsFor } from '../../auth/credential-store.js'
 import { checkPostConditions, parsePostPolicy, verifyPostSignature, type PostFields, type PostSignature, type SizeRange } from '../../auth/post-policy.js'
@@ -95,20 +95,18 @@ function readFormUntilFile (req: S3Request): Promise<PostForm> {
   })
 }
 
-/** Counts the file's bytes as they pass: too many fails at once, too few at the end, both before the object is published. */
-class SizeLimit extends Transform {
-  private bytes = 0
-  constructor (private readonly range: SizeRange) { super() }
-  override _transform (chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.bytes += chunk.length
-    if (this.bytes > this.range.max) cb(new S3Error('EntityTooLarge', { MaxSizeAllowed: this.range.max }))
-    else cb(null, chunk)
+/**
+ * Counts the file's bytes as they pass: too many fails at once, too few at the end, both before the object
+ * is published. Pulled lazily, so nothing flows (or fails) before storage reads it.
+ */
+async function * sizeLimited (file: Readable, range: SizeRange): AsyncGenerator<Buffer> {
+  let bytes = 0
+  for await (const chunk of file) {
+    bytes += (chunk as Buffer).length
+    if (bytes > range.max) throw new S3Error('EntityTooLarge', { MaxSizeAllowed: range.max })
+    yield chunk as Buffer
   }
-
-  override _flush (cb: TransformCallback): void {
-    if (this.bytes < this.range.min) cb(new S3Error('EntityTooSmall', { ProposedSize: this.bytes, MinSizeAllowed: this.range.min }))
-    else cb()
-  }
+  if (bytes < range.min) throw new S3Error('EntityTooSmall', { ProposedSize: bytes, MinSizeAllowed: range.min })
 }
 
 function asAuthenticated (sig: PostSignature): Authenticated {
@@ -172,9 +170,8 @@ export async function postObject (req: S3Request, s: Services): Promise<S3Reply>
     const auth = sig ? asAuthenticated(sig) : null
     const signer: S3Request = sig ? { ...req, auth, principal: await principalFor(auth, s) } : req
     await requireAccess(signer, s, { operation: 'PostObject', bucket: record, key, fs: [{ check: 'create', path: relPath(key), bucketRoot: record.path }] })
-    const limit = new SizeLimit({ min: range?.min ?? 0, max: Math.min(range?.max ?? MAX_POST_OBJECT_BYTES, MAX_POST_OBJECT_BYTES) })
-    form.file.on('error', err => limit.destroy(err))
-    const result = await storeObject(bucketRef(record), key, form.file.pipe(limit), metaFromHeaders(metaHeaders(form.fields)), writeOptions(signer, s))
+    const limits = { min: range?.min ?? 0, max: Math.min(range?.max ?? MAX_POST_OBJECT_BYTES, MAX_POST_OBJECT_BYTES) }
+    const result = await storeObject(bucketRef(record), key, Readable.from(sizeLimited(form.file, limits)), metaFromHeaders(metaHeaders(form.fields)), writeOptions(signer, s))
     await form.finished
     return successReply(req, form.fields, { bucket: record.name, key, etag: result.info.etag })
   } catch (err) {

@@ -1,0 +1,170 @@
+// PostObject: browser form uploads signed with SigV4 or SigV2 policies, their conditions, limits and success answers.
+import t from 'tap'
+import type { Test } from 'tap'
+import { chmodSync, existsSync, readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { HeadObjectCommand } from '@aws-sdk/client-s3'
+import { startBridge, type Bridge } from '../fixtures/daemon.js'
+import { postForm, signedPostFields, type FormPairs, type Reply } from '../fixtures/post-form.js'
+
+const MiB = 1024 * 1024
+
+function url (b: Bridge, bucket = 'demo'): string {
+  return `${b.endpoint}/${bucket}`
+}
+
+/** Nothing published and no temp file left in the bucket's staging folder. */
+function assertNothingStored (t: Test, b: Bridge, key: string): void {
+  t.notOk(existsSync(join(b.bucketDir, key)), `no ${key} in the bucket`)
+  const tmp = join(b.bucketDir, '.s3bridge', 'tmp')
+  t.same(existsSync(tmp) ? readdirSync(tmp) : [], [], 'no temp file left')
+}
+
+function errorOf (r: Reply): { code?: string, message?: string } {
+  return { code: /<Code>([^<]*)<\/Code>/.exec(r.body)?.[1], message: /<Message>([^<]*)<\/Message>/.exec(r.body)?.[1]?.replace(/&quot;/g, '"').replace(/&apos;/g, "'") }
+}
+
+t.test('a SigV4 POST stores the file with its metadata and answers 204 by default', async t => {
+  const b = await startBridge(t)
+  const fields: FormPairs = [['key', 'uploads/${filename}'], ['Content-Type', 'text/plain'], ['x-amz-meta-origin', 'browser']]
+  const pairs = signedPostFields(b.creds, {
+    fields,
+    conditions: [{ bucket: 'demo' }, ['starts-with', '$key', 'uploads/'], ['eq', '$Content-Type', 'text/plain'], { 'x-amz-meta-origin': 'browser' }, ['content-length-range', 1, 1024]],
+  })
+  const r = await postForm(url(b), pairs, { data: 'hello from a form', filename: 'note.txt' })
+  t.equal(r.status, 204, r.body)
+  t.match(r.headers.get('etag'), /^"[0-9a-f]{32}"$/, 'an ETag is returned')
+  t.equal(readFileSync(join(b.bucketDir, 'uploads/note.txt'), 'utf8'), 'hello from a form')
+  const head = await b.s3.send(new HeadObjectCommand({ Bucket: 'demo', Key: 'uploads/note.txt' }))
+  t.equal(head.ContentType, 'text/plain')
+  t.same(head.Metadata, { origin: 'browser' })
+  t.equal(`"${head.ETag?.replace(/"/g, '')}"`, r.headers.get('etag'))
+})
+
+t.test('success_action_status 201 returns PostResponse XML; 200 an empty body', async t => {
+  const b = await startBridge(t)
+  const post = (status: string, key: string): Promise<Reply> => postForm(url(b), signedPostFields(b.creds, {
+    fields: [['key', key], ['success_action_status', status]],
+    conditions: [{ bucket: 'demo' }, { key }, { success_action_status: status }],
+  }), { data: 'x' })
+  const created = await post('201', 'a b.txt')
+  t.equal(created.status, 201)
+  t.match(created.body, /<PostResponse><Location>http:\/\/127\.0\.0\.1:\d+\/demo\/a%20b\.txt<\/Location><Bucket>demo<\/Bucket><Key>a b\.txt<\/Key><ETag>&quot;9dd4e461268c8034f5c8564e155c67a6&quot;<\/ETag><\/PostResponse>/)
+  const ok = await post('200', 'two.txt')
+  t.equal(ok.status, 200)
+  t.equal(ok.body, '')
+})
+
+t.test('success_action_redirect answers 303 with bucket, key and etag in the query', async t => {
+  const b = await startBridge(t)
+  const redirect = 'https://app.example.com/done?x=1'
+  const r = await postForm(url(b), signedPostFields(b.creds, {
+    fields: [['key', 'r.txt'], ['success_action_redirect', redirect]],
+    conditions: [{ bucket: 'demo' }, ['starts-with', '$key', ''], ['starts-with', '$success_action_redirect', 'https://app.example.com/']],
+  }), { data: 'x' })
+  t.equal(r.status, 303)
+  const loc = new URL(r.headers.get('location') ?? '')
+  t.equal(loc.origin + loc.pathname, 'https://app.example.com/done')
+  t.same(Object.fromEntries(loc.searchParams), { x: '1', bucket: 'demo', key: 'r.txt', etag: '"9dd4e461268c8034f5c8564e155c67a6"' })
+})
+
+t.test('a SigV2 POST (AWSAccessKeyId, signature) is accepted', async t => {
+  const b = await startBridge(t)
+  const r = await postForm(url(b), signedPostFields(b.creds, { version: 'v2', fields: [['key', 'v2.txt']], conditions: [{ bucket: 'demo' }, { key: 'v2.txt' }] }), { data: 'two' })
+  t.equal(r.status, 204, r.body)
+  t.equal(readFileSync(join(b.bucketDir, 'v2.txt'), 'utf8'), 'two')
+})
+
+t.test('fields after the file are ignored; a key given only after it is missing', async t => {
+  const b = await startBridge(t)
+  const pairs = signedPostFields(b.creds, { conditions: [{ bucket: 'demo' }, ['starts-with', '$key', '']] })
+  const r = await postForm(url(b), pairs, { data: 'x' }, { after: [['key', 'late.txt']] })
+  t.equal(r.status, 400)
+  t.same(errorOf(r), { code: 'InvalidArgument', message: 'Bucket POST must contain a field named \'key\'.  If it is specified, please check the order of the fields.' })
+  assertNothingStored(t, b, 'late.txt')
+  const noFile = await postForm(url(b), signedPostFields(b.creds, { fields: [['key', 'k']], conditions: [{ bucket: 'demo' }, { key: 'k' }] }), undefined)
+  t.same(errorOf(noFile), { code: 'InvalidArgument', message: 'POST requires exactly one file upload per request.' })
+})
+
+t.test('policy violations give AWS\'s errors and leave no file behind', async t => {
+  const b = await startBridge(t)
+  const base = { fields: [['key', 'user/eric/photo.jpg']] as FormPairs }
+  const cases: Array<[string, Parameters<typeof signedPostFields>[1], { status: number, code: string, message?: string }]> = [
+    ['wrong bucket', { ...base, conditions: [{ bucket: 'other' }, ['starts-with', '$key', 'user/eric/']] },
+      { status: 403, code: 'AccessDenied', message: 'Invalid according to Policy: Policy Condition failed: ["eq", "$bucket", "other"]' }],
+    ['key outside the prefix', { ...base, conditions: [{ bucket: 'demo' }, ['starts-with', '$key', 'user/alice/']] },
+      { status: 403, code: 'AccessDenied', message: 'Invalid according to Policy: Policy Condition failed: ["starts-with", "$key", "user/alice/"]' }],
+    ['expired policy', { ...base, expiration: new Date(Date.now() - 1000), conditions: [{ bucket: 'demo' }, ['starts-with', '$key', '']] },
+      { status: 403, code: 'AccessDenied', message: 'Invalid according to Policy: Policy expired.' }],
+    ['a field the policy does not name', { fields: [...base.fields, ['x-amz-meta-color', 'red']], conditions: [{ bucket: 'demo' }, ['starts-with', '$key', '']] },
+      { status: 403, code: 'AccessDenied', message: 'Invalid according to Policy: Extra input fields: x-amz-meta-color' }],
+    ['content-length-range below the file', { ...base, conditions: [{ bucket: 'demo' }, ['starts-with', '$key', ''], ['content-length-range', 0, 1024]] },
+      { status: 400, code: 'EntityTooLarge' }],
+    ['content-length-range above the file', { ...base, conditions: [{ bucket: 'demo' }, ['starts-with', '$key', ''], ['content-length-range', 4 * MiB, 8 * MiB]] },
+      { status: 400, code: 'EntityTooSmall' }],
+  ]
+  for (const [what, opts, want] of cases) {
+    const r = await postForm(url(b), signedPostFields(b.creds, opts), { data: Buffer.alloc(2 * MiB, 7) })
+    t.equal(r.status, want.status, what)
+    const e = errorOf(r)
+    t.equal(e.code, want.code, what)
+    if (want.message !== undefined) t.equal(e.message, want.message, what)
+    assertNothingStored(t, b, 'user/eric/photo.jpg')
+  }
+})
+
+t.test('a bad signature, an unknown key or a broken policy is refused', async t => {
+  const b = await startBridge(t)
+  const opts = { fields: [['key', 'k.txt']] as FormPairs, conditions: [{ bucket: 'demo' }, { key: 'k.txt' }] }
+  const forged = signedPostFields({ ...b.creds, secretAccessKey: 'not-the-secret' }, opts)
+  const bad = await postForm(url(b), forged, { data: 'x' })
+  t.equal(bad.status, 403)
+  t.equal(errorOf(bad).code, 'SignatureDoesNotMatch')
+  const unknown = await postForm(url(b), signedPostFields({ accessKeyId: 'AKIDUNKNOWN000000000', secretAccessKey: 'x' }, opts), { data: 'x' })
+  t.equal(errorOf(unknown).code, 'InvalidAccessKeyId')
+  const tampered = signedPostFields(b.creds, opts).map(([k, v]): [string, string] => k === 'policy' ? [k, Buffer.from('{"expiration":"2099-01-01T00:00:00Z","conditions":[]}').toString('base64')] : [k, v])
+  t.equal(errorOf(await postForm(url(b), tampered, { data: 'x' })).code, 'SignatureDoesNotMatch', 'a swapped policy fails the signature')
+  const garbage = signedPostFields(b.creds, opts)
+  const policyAt = garbage.findIndex(([k]) => k === 'policy')
+  garbage[policyAt] = ['policy', Buffer.from('not json').toString('base64')]
+  const sigAt = garbage.findIndex(([k]) => k === 'x-amz-signature')
+  const { signingKey } = await import('../../lib/auth/sigv4/signing-key.js')
+  const { createHmac } = await import('node:crypto')
+  const cred = garbage.find(([k]) => k === 'x-amz-credential')?.[1] ?? ''
+  garbage[sigAt] = ['x-amz-signature', createHmac('sha256', signingKey(b.creds.secretAccessKey, cred.split('/')[1] ?? '', 'us-east-1', 's3')).update(garbage[policyAt]?.[1] ?? '').digest('hex')]
+  const broken = await postForm(url(b), garbage, { data: 'x' })
+  t.same(errorOf(broken), { code: 'InvalidPolicyDocument', message: 'Invalid Policy: Invalid JSON.' })
+  assertNothingStored(t, b, 'k.txt')
+})
+
+t.test('the signer needs write access: a user without it gets AccessDenied', async t => {
+  const b = await startBridge(t)
+  const other = await b.addUser('mallory', 3000, 3000)
+  const r = await postForm(url(b), signedPostFields(other, { fields: [['key', 'm.txt']], conditions: [{ bucket: 'demo' }, { key: 'm.txt' }] }), { data: 'x' })
+  t.equal(r.status, 403)
+  t.same(errorOf(r), { code: 'AccessDenied', message: 'Access Denied' })
+  assertNothingStored(t, b, 'm.txt')
+})
+
+t.test('an unsigned POST is anonymous: denied unless the bucket ACL lets everyone write', async t => {
+  const b = await startBridge(t)
+  const denied = await postForm(url(b), [['key', 'anon.txt']], { data: 'x' })
+  t.equal(denied.status, 403)
+  assertNothingStored(t, b, 'anon.txt')
+  chmodSync(b.bucketDir, 0o777)
+  await b.daemon.services.state.mutate(s => { s.buckets.demo?.acl.push({ name: 'everyone', type: 'wellknown', permission: 'WRITE' }) })
+  const allowed = await postForm(url(b), [['key', 'anon.txt']], { data: 'x' })
+  t.equal(allowed.status, 204, allowed.body)
+  t.ok(existsSync(join(b.bucketDir, 'anon.txt')))
+})
+
+t.test('a POST that is not multipart/form-data is refused; a 20 MiB upload streams through', async t => {
+  const b = await startBridge(t)
+  const r = await fetch(url(b), { method: 'POST', body: 'key=x', headers: { 'content-type': 'text/plain' } })
+  t.equal(r.status, 412)
+  await r.text()
+  const big = Buffer.alloc(20 * MiB, 1)
+  const ok = await postForm(url(b), signedPostFields(b.creds, { fields: [['key', 'big.bin']], conditions: [{ bucket: 'demo' }, { key: 'big.bin' }, ['content-length-range', 0, 32 * MiB]] }), { data: big })
+  t.equal(ok.status, 204, ok.body)
+  t.equal(readFileSync(join(b.bucketDir, 'big.bin')).length, big.length)
+})
