@@ -8,6 +8,7 @@ import { listObjectsV1, listObjectsV2, listObjectVersions } from './handlers/lis
 import { getBucketAcl, getObjectAcl, putBucketAcl, putObjectAcl } from './handlers/acl.js'
 import { deleteBucketPolicy, getBucketPolicy, getBucketPolicyStatus, putBucketPolicy } from './handlers/bucket-policy.js'
 import { STS_ACTIONS } from './handlers/sts.js'
+import { IAM_ACTIONS } from './handlers/iam.js'
 import { isFormEncoded, queryApi } from './query-api.js'
 import { deleteBucketCors, getBucketCors, putBucketCors } from './handlers/cors.js'
 import { postObject } from './handlers/post-object.js'
@@ -33,7 +34,7 @@ export interface Operation {
 export const OPERATIONS: Operation[] = [
   { method: 'GET', target: 'service', name: 'ListBuckets', handle: listBuckets },
   // STS (and later IAM) over the AWS query protocol: POST / with Action=... in a form body.
-  { method: 'POST', target: 'service', predicate: (_q, h) => isFormEncoded(h), name: 'QueryApi', handle: queryApi({ ...STS_ACTIONS }) },
+  { method: 'POST', target: 'service', predicate: (_q, h) => isFormEncoded(h), name: 'QueryApi', handle: queryApi({ ...STS_ACTIONS, ...IAM_ACTIONS }) },
 
   // policies
   { method: 'GET', target: 'bucket', query: 'policyStatus', name: 'GetBucketPolicyStatus', handle: getBucketPolicyStatus },

@@ -1,7 +1,7 @@
 // Objects as files: resolve a key safely, read it, publish a new version atomically, delete it.
 import { createHash, randomUUID } from 'node:crypto'
 import { constants, createWriteStream, type BigIntStats } from 'node:fs'
-import { chown, lstat, mkdir, open, readlink, rename, rmdir, unlink, type FileHandle } from 'node:fs/promises'
+import { chmod, chown, lstat, mkdir, open, readlink, rename, rmdir, unlink, type FileHandle } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { Transform, type Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
@@ -133,15 +133,7 @@ export async function ensureParents (bucket: BucketRef, key: ObjectKey, opts: Wr
     path = join(path, seg)
     let cur = await lstat(path, { bigint: true }).catch(() => undefined)
     if (!cur) {
-      const setgid = (parentSt.mode & S_ISGID) !== 0n
-      try {
-        await mkdir(path, { mode: opts.dirMode })
-        await chown(path, opts.owner.uid, setgid ? Number(parentSt.gid) : opts.owner.gid)
-        await markImplicitDir(path)
-        await opts.onCreated?.(path, parent, true)
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw s3ErrorFromErrno(err, { Key: key }) ?? err
-      }
+      await makeFolder(bucket, path, parent, parentSt, opts).catch((err: unknown) => { throw s3ErrorFromErrno(err, { Key: key }) ?? err })
       cur = await lstat(path, { bigint: true })
     }
     if (!cur.isDirectory()) {
@@ -150,6 +142,30 @@ export async function ensureParents (bucket: BucketRef, key: ObjectKey, opts: Wr
     st = cur
   }
   return st
+}
+
+/**
+ * Makes one folder for a key, complete (owner, setgid group, default ACL, implicit mark) before it appears:
+ * it is built in staging and renamed into place, so a concurrent request never sees it half made (owned
+ * by root). Losing a race to another request's identical folder is fine.
+ */
+async function makeFolder (bucket: BucketRef, path: string, parent: string, parentSt: BigIntStats, opts: WriteOptions): Promise<void> {
+  const staged = join(await ensureStaging(bucket.root), `dir-${randomUUID()}`)
+  const setgid = (parentSt.mode & S_ISGID) !== 0n
+  await mkdir(staged, { mode: opts.dirMode })
+  try {
+    await chown(staged, opts.owner.uid, setgid ? Number(parentSt.gid) : opts.owner.gid)
+    // mkdir(2) in a setgid folder makes a setgid folder; the staged one must match.
+    if (setgid) await chmod(staged, opts.dirMode | 0o2000)
+    await markImplicitDir(staged)
+    await opts.onCreated?.(staged, parent, true)
+    await rename(staged, path)
+  } catch (err) {
+    await rmdir(staged).catch(() => undefined)
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'ENOTEMPTY' || code === 'EEXIST') return // another request made it first
+    throw err
+  }
 }
 
 export interface PutResult { info: ObjectInfo, md5Hex: string }

@@ -158,3 +158,13 @@ t.test('ACL headers sent with CreateMultipartUpload apply to the completed objec
   await b.daemon.services.state.mutate(s => { s.buckets.demo!.objectAclPolicy = 'deny' })
   await t.rejects(b.s3.send(new CreateMultipartUploadCommand({ Bucket: 'demo', Key: 'mp2.bin', ACL: 'public-read' })), { name: 'AccessDenied' })
 })
+
+t.test('parallel uploads into a new folder all succeed: the folder appears already owned by the writer', async t => {
+  const b = await startBridge(t)
+  for (let round = 0; round < 3; round++) {
+    const results = await Promise.allSettled(Array.from({ length: 12 }, (_, i) =>
+      b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: `r${round}/sub/deeper/${i}.txt`, Body: String(i) }))))
+    t.same(results.map(r => r.status), Array(12).fill('fulfilled'), `round ${round}`)
+    t.equal(statSync(join(b.bucketDir, `r${round}/sub`)).uid, 2000)
+  }
+})

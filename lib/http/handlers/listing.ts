@@ -37,8 +37,9 @@ async function page (req: S3Request, s: Services, after: string | undefined): Pr
   const prefix = req.query.get('prefix') ?? ''
   const delimiter = req.query.get('delimiter') || undefined
   const max = maxKeys(req.query)
-  const startFolder = prefix.slice(0, prefix.lastIndexOf('/') + 1).replace(/\/$/, '')
-  await requireAccess(req, s, { operation: req.operation, bucket: record, fs: [{ check: 'list', path: startFolder, bucketRoot: record.path }] })
+  // r+x on the bucket root is required (403 otherwise); deeper folders the principal cannot list, or that are
+  // not real folders (a symlink planted over NFS), are skipped like any unreadable folder: an empty listing.
+  await requireAccess(req, s, { operation: req.operation, bucket: record, fs: [{ check: 'list', path: '', bucketRoot: record.path }] })
   const p = req.principal
   const posix = posixAccess({ bucketRoot: record.path, principal: p, rootHasRights: p.hasRootRights })
   // Folders the principal cannot list are skipped, as an NFS user's `find` would skip them.

@@ -1,0 +1,98 @@
+// IAM self-service over the query API: a user manages its own access keys (admins may name another user).
+import { newAccessKey } from '../../auth/keys.js'
+import { ACCOUNT_ID } from '../../access/authorize.js'
+import { S3Error } from '../../errors/s3-error.js'
+import type { AccessKeyRecord, State, UserRecord } from '../../state/types.js'
+import type { QueryAction, QueryActions } from '../query-api.js'
+import type { S3Request } from '../types.js'
+
+export const IAM_NAMESPACE = 'https://iam.amazonaws.com/doc/2010-05-08/'
+/** AWS's quota: two access keys per user. */
+const MAX_KEYS_PER_USER = 2
+
+/** The user the call is about: UserName when given (admins only, unless it is the caller), else the caller. */
+function targetUser (params: URLSearchParams, req: S3Request, state: State): UserRecord {
+  const p = req.principal
+  if (p.kind !== 'user') throw new S3Error('AccessDenied', {}, { message: 'IAM calls must be signed.' })
+  const name = params.get('UserName') ?? p.name
+  if (name !== p.name && p.role !== 'admin') {
+    throw new S3Error('AccessDenied', {}, { message: `User: arn:aws:iam::${ACCOUNT_ID}:user/${p.name} is not authorized to perform this action on user ${name}` })
+  }
+  const user = state.users[name]
+  if (!user) throw new S3Error('NoSuchEntity', {}, { message: `The user with name ${name} cannot be found.` })
+  return user
+}
+
+function keyOf (user: UserRecord, id: string | null): AccessKeyRecord {
+  const key = user.keys.find(k => k.accessKeyId === id)
+  if (!key) throw new S3Error('NoSuchEntity', {}, { message: `The Access Key with id ${id ?? ''} cannot be found.` })
+  return key
+}
+
+const userArn = (name: string): string => `arn:aws:iam::${ACCOUNT_ID}:user/${name}`
+
+const createAccessKey: QueryAction = {
+  namespace: IAM_NAMESPACE,
+  async handle (params, req, s) {
+    const name = targetUser(params, req, s.state.snapshot()).name
+    const key = newAccessKey(s.now())
+    await s.state.mutate(state => {
+      const user = targetUser(params, req, state)
+      if (user.keys.length >= MAX_KEYS_PER_USER) throw new S3Error('LimitExceeded', {}, { message: `Cannot exceed quota for AccessKeysPerUser: ${MAX_KEYS_PER_USER}` })
+      user.keys.push(key)
+    })
+    return { AccessKey: { UserName: name, AccessKeyId: key.accessKeyId, Status: key.status, SecretAccessKey: key.secret, CreateDate: new Date(key.createdAt) } }
+  },
+}
+
+const listAccessKeys: QueryAction = {
+  namespace: IAM_NAMESPACE,
+  async handle (params, req, s) {
+    const user = targetUser(params, req, s.state.snapshot())
+    return {
+      UserName: user.name,
+      AccessKeyMetadata: { member: user.keys.map(k => ({ UserName: user.name, AccessKeyId: k.accessKeyId, Status: k.status, CreateDate: new Date(k.createdAt) })) },
+      IsTruncated: false,
+    }
+  },
+}
+
+const updateAccessKey: QueryAction = {
+  namespace: IAM_NAMESPACE,
+  async handle (params, req, s) {
+    const status = params.get('Status')
+    if (status !== 'Active' && status !== 'Inactive') {
+      throw new S3Error('ValidationError', {}, { message: `1 validation error detected: Value '${status ?? ''}' at 'status' failed to satisfy constraint: Member must satisfy enum value set: [Active, Inactive]` })
+    }
+    await s.state.mutate(state => { keyOf(targetUser(params, req, state), params.get('AccessKeyId')).status = status })
+    return null
+  },
+}
+
+const deleteAccessKey: QueryAction = {
+  namespace: IAM_NAMESPACE,
+  async handle (params, req, s) {
+    await s.state.mutate(state => {
+      const user = targetUser(params, req, state)
+      const key = keyOf(user, params.get('AccessKeyId'))
+      user.keys = user.keys.filter(k => k !== key)
+    })
+    return null
+  },
+}
+
+const getUser: QueryAction = {
+  namespace: IAM_NAMESPACE,
+  async handle (params, req, s) {
+    const user = targetUser(params, req, s.state.snapshot())
+    return { User: { Path: '/', UserName: user.name, UserId: user.name, Arn: userArn(user.name), CreateDate: new Date(user.createdAt) } }
+  },
+}
+
+export const IAM_ACTIONS: QueryActions = {
+  CreateAccessKey: createAccessKey,
+  ListAccessKeys: listAccessKeys,
+  UpdateAccessKey: updateAccessKey,
+  DeleteAccessKey: deleteAccessKey,
+  GetUser: getUser,
+}
