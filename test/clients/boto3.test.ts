@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { startBridge, type Bridge } from '../fixtures/daemon.js'
-import { awsEnv, pendingUntilFixed, runClient } from '../fixtures/clients/run-client.js'
+import { awsEnv, runClient } from '../fixtures/clients/run-client.js'
 
 const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), '../fixtures/clients/boto3_scenarios.py')
 
@@ -62,7 +62,6 @@ if (PYTHON === undefined) {
   })
 
   t.test('boto3 delete_objects deletes listed keys and counts a missing key as deleted', {
-    todo: pendingUntilFixed('server bug: DeleteObjects answers MalformedXML to every well-formed body (parseXml root is not an array)'),
   }, async t => {
     const { out } = await scenario(t, PYTHON, 'delete_objects')
     t.same(out.deleted, ['d/1', 'd/2', 'd/missing'])

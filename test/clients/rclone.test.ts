@@ -28,10 +28,9 @@ async function setup (t: Test): Promise<Bridge & Rclone> {
     RCLONE_CONFIG_BRIDGE_REGION: 'us-east-1',
     RCLONE_CONFIG_BRIDGE_FORCE_PATH_STYLE: 'true',
   })
-  // No retries, so a failure is seen rather than papered over; one transfer at a time, because parallel
-  // uploads into a new folder can race on the server (see the todo in awscli.test.ts).
+  // No retries, so a failure is seen rather than papered over; rclone's default parallel transfers.
   const run = (args: string[]): Promise<ClientResult> =>
-    runClient(RCLONE, [...args, '--retries', '1', '--low-level-retries', '1', '--transfers', '1'], { env, cwd: work })
+    runClient(RCLONE, [...args, '--retries', '1', '--low-level-retries', '1'], { env, cwd: work })
   return { ...bridge, run, work, src }
 }
 
