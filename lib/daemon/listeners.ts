@@ -44,19 +44,25 @@ export async function openListeners (config: Config, handler: Handler): Promise<
   let httpEndpoint: string | undefined
   let httpsEndpoint: string | undefined
   let tlsServer: TlsServer | undefined
-  if (config.http && !config.httpsOnly) {
-    const server = createServer(handler)
-    tune(server)
-    const addr = await listen(server, config.http)
-    httpEndpoint = `http://${urlHost(config.http.host)}:${addr.port}`
-    servers.push(server)
-  }
-  if (config.https) {
-    tlsServer = createTlsServer(tlsOptions(config.https), handler)
-    tune(tlsServer)
-    const addr = await listen(tlsServer, config.https)
-    httpsEndpoint = `https://${urlHost(config.https.host)}:${addr.port}`
-    servers.push(tlsServer)
+  const firstContext = config.https ? tlsOptions(config.https) : undefined // a bad cert fails before any port opens
+  try {
+    if (config.http && !config.httpsOnly) {
+      const server = createServer(handler)
+      tune(server)
+      servers.push(server)
+      const addr = await listen(server, config.http)
+      httpEndpoint = `http://${urlHost(config.http.host)}:${addr.port}`
+    }
+    if (config.https && firstContext) {
+      tlsServer = createTlsServer(firstContext, handler)
+      tune(tlsServer)
+      servers.push(tlsServer)
+      const addr = await listen(tlsServer, config.https)
+      httpsEndpoint = `https://${urlHost(config.https.host)}:${addr.port}`
+    }
+  } catch (err) {
+    for (const s of servers) s.close()
+    throw err
   }
   return {
     servers,

@@ -8,7 +8,7 @@ import { Metrics } from '../metrics.js'
 import { StateStore } from '../state/store.js'
 import { startAdminServer, type AdminServer } from './admin-server.js'
 import { RequestTracker } from './drain.js'
-import { openListeners } from './listeners.js'
+import { openListeners, type Listeners } from './listeners.js'
 import { openStagingTmpFiles, removeFiles, sweepStaleStagingFiles } from './staging-cleanup.js'
 
 export interface RunningDaemon {
@@ -71,20 +71,49 @@ export async function startDaemon (config: Config, opts: StartOptions = {}): Pro
   const metrics = new Metrics({ state: () => state.snapshot(), hasProcessMetrics: true })
   const tracker = new RequestTracker()
   const app = createApp(services, { metrics })
-  const listeners = await openListeners(config, tracker.wrap(app.callback()))
   let isDraining = false
+  let listeners: Listeners | undefined
   let admin: AdminServer | undefined
-  if (config.admin && opts.hasAdminListener !== false) {
-    admin = await startAdminServer(config.admin, {
-      metrics: async () => ({ text: await metrics.registry.metrics(), contentType: metrics.registry.contentType }),
-      isHealthy: () => !isDraining,
-    })
+  try {
+    listeners = await openListeners(config, tracker.wrap(app.callback()))
+    if (config.admin && opts.hasAdminListener !== false) {
+      admin = await startAdminServer(config.admin, {
+        metrics: async () => ({ text: await metrics.registry.metrics(), contentType: metrics.registry.contentType }),
+        isHealthy: () => !isDraining,
+      })
+    }
+  } catch (err) {
+    // A bad certificate or a busy port: release what was opened so the process can exit with the error.
+    for (const s of listeners?.servers ?? []) s.close()
+    state.close()
+    metrics.registry.clear()
+    throw err
   }
+  return running({ services, metrics, tracker, listeners, admin, setDraining: () => { isDraining = true } })
+}
+
+interface Parts {
+  services: Services
+  metrics: Metrics
+  tracker: RequestTracker
+  listeners: Listeners
+  admin: AdminServer | undefined
+  setDraining (): void
+}
+
+function running ({ services, metrics, tracker, listeners, admin, setDraining }: Parts): RunningDaemon {
+  const { log, state } = services
 
   const reload = (next: Config): string[] => {
     const needRestart = fieldsNeedingRestart(services.config, next)
     log.level = next.logLevel
-    if (next.https && services.config.https && !needRestart.includes('https')) listeners.reloadCertificates(next.https)
+    if (next.https && services.config.https && !needRestart.includes('https')) {
+      try {
+        listeners.reloadCertificates(next.https)
+      } catch (err) {
+        log.error({ err: (err as Error).message }, 'reload: cannot read the TLS certificate or key; keeping the current ones')
+      }
+    }
     services.config = next
     state.refresh()
     return needRestart
@@ -92,7 +121,7 @@ export async function startDaemon (config: Config, opts: StartOptions = {}): Pro
 
   let closing: Promise<void> | undefined
   const drain = async (): Promise<void> => {
-    isDraining = true
+    setDraining()
     const servers = listeners.servers as Server[]
     const allClosed = Promise.all(servers.map(closed))
     const closeIdle = (): void => { for (const s of servers) s.closeIdleConnections() }
