@@ -1,5 +1,6 @@
 // Listing: walks bucket directories depth-first in S3 key order, with prefix, delimiter and markers.
-import { lstat, readdir } from 'node:fs/promises'
+import { lstat } from 'node:fs/promises'
+import { lowerBound, sortedDir } from './dir-cache.js'
 import { join } from 'node:path'
 import { compareKeys } from './key-order.js'
 import { STAGING_DIR } from './paths.js'
@@ -29,22 +30,22 @@ type Entry = { kind: 'object', info: ObjectInfo } | { kind: 'dir', key: string, 
 
 const STAT_BATCH = 64
 
-/** Sorted entries of one directory: files by name, folders by name + '/', as their keys sort. */
-async function sortedEntries (dirPath: string, dirKey: string): Promise<Array<{ name: string, sortKey: string, isDir: boolean }>> {
-  let dirents
-  try {
-    dirents = await readdir(dirPath, { withFileTypes: true })
-  } catch {
-    return [] // vanished or unreadable: skipped, never fatal
+/** Where to start in a sorted folder: skip entries below the prefix and the lower bound, by binary search. */
+function startIndex (keys: readonly string[], isDir: Uint8Array, dirKey: string, p: ListParams): number {
+  let start = 0
+  if (p.prefix.length > dirKey.length && p.prefix.startsWith(dirKey)) {
+    const rest = p.prefix.slice(dirKey.length)
+    start = lowerBound(keys, rest)
+    // A folder whose key is a prefix of the wanted prefix ("a/" for "a/b") sorts just before it.
+    if (start > 0 && isDir[start - 1] === 1 && rest.startsWith(keys[start - 1]!)) start--
   }
-  const out = []
-  for (const d of dirents) {
-    if (dirKey === '' && d.name === STAGING_DIR) continue
-    if (d.isDirectory()) out.push({ name: d.name, sortKey: d.name + '/', isDir: true })
-    else if (d.isFile()) out.push({ name: d.name, sortKey: d.name, isDir: false })
-    // symlinks, sockets, devices and FIFOs are not objects
+  if (p.after !== undefined && p.after.startsWith(dirKey) && p.after.length > dirKey.length) {
+    const rest = p.after.slice(dirKey.length)
+    let i = lowerBound(keys, rest)
+    if (i > 0 && isDir[i - 1] === 1 && rest.startsWith(keys[i - 1]!)) i--
+    start = Math.max(start, i)
   }
-  return out.sort((a, b) => compareKeys(a.sortKey, b.sortKey))
+  return start
 }
 
 /** Can any key under folder key D satisfy the prefix and the lower bound? */
@@ -55,10 +56,20 @@ function folderMayMatch (d: string, prefix: string, after: string | undefined): 
 }
 
 async function * walk (bucket: BucketRef, dirPath: string, dirKey: string, p: ListParams, collapse: boolean): AsyncGenerator<Entry> {
-  const entries = await sortedEntries(dirPath, dirKey)
-  for (let i = 0; i < entries.length; i++) {
-    const e = entries[i]!
+  const { sortKeys, isDir } = await sortedDir(dirPath, dirKey === '' ? STAGING_DIR : undefined)
+  const entries = { length: sortKeys.length }
+  const entryAt = (i: number): { name: string, sortKey: string, isDir: boolean } => {
+    const sortKey = sortKeys[i]!
+    const dir = isDir[i] === 1
+    return { name: dir ? sortKey.slice(0, -1) : sortKey, sortKey, isDir: dir }
+  }
+  for (let i = startIndex(sortKeys, isDir, dirKey, p); i < entries.length; i++) {
+    const e = entryAt(i)
     const key = dirKey + e.sortKey
+    if (!key.startsWith(p.prefix) && !p.prefix.startsWith(key)) {
+      if (compareKeys(key, p.prefix) > 0) break // sorted: nothing later can match the prefix
+      continue
+    }
     if (e.isDir) {
       if (!folderMayMatch(key, p.prefix, p.after)) continue
       const path = join(dirPath, e.name)
@@ -79,8 +90,8 @@ async function * walk (bucket: BucketRef, dirPath: string, dirKey: string, p: Li
     if (!key.startsWith(p.prefix) || (p.after !== undefined && compareKeys(key, p.after) <= 0)) continue
     // Stat a run of files together so the thread pool works in parallel.
     const run = [e]
-    while (run.length < STAT_BATCH && i + 1 < entries.length && !entries[i + 1]!.isDir) {
-      const next = entries[i + 1]!
+    while (run.length < STAT_BATCH && i + 1 < entries.length && isDir[i + 1] === 0) {
+      const next = entryAt(i + 1)
       if (!(dirKey + next.sortKey).startsWith(p.prefix)) break
       run.push(next)
       i++
