@@ -58,6 +58,7 @@ function securityToken (ctx: Context): string | undefined {
 }
 
 async function authenticateRequest (ctx: Context, s: Services, opts: { services?: readonly string[], bodySha256Hex?: string }): Promise<void> {
+  const target = ctx.state.target as ResolvedTarget
   const now = s.now()
   const state = s.state.snapshot()
   const token = securityToken(ctx)
@@ -72,7 +73,13 @@ async function authenticateRequest (ctx: Context, s: Services, opts: { services?
     return [claims.secretAccessKey]
   }
   const auth = await verifySignature(
-    { method: ctx.method, rawUrl: ctx.url, headers: ctx.req.headers, ...(opts.bodySha256Hex === undefined ? {} : { bodySha256Hex: opts.bodySha256Hex }) },
+    {
+      method: ctx.method,
+      rawUrl: ctx.url,
+      headers: ctx.req.headers,
+      ...(opts.bodySha256Hex === undefined ? {} : { bodySha256Hex: opts.bodySha256Hex }),
+      ...(target.isVirtualHost === true && target.bucketName !== undefined ? { virtualHostedBucket: target.bucketName } : {}),
+    },
     lookup,
     { now, maxClockSkewMs: s.config.maxClockSkewMs, maxPresignExpirySeconds: 7 * 24 * 3600, ...(opts.services === undefined ? {} : { services: opts.services }) },
   )

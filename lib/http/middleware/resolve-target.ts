@@ -3,7 +3,13 @@ import type { Context, Next } from 'koa'
 import { S3Error } from '../../errors/s3-error.js'
 import type { Target } from '../operations.js'
 
-export interface ResolvedTarget { target: Target, bucketName?: string, rawKey?: string }
+export interface ResolvedTarget {
+  target: Target
+  bucketName?: string
+  rawKey?: string
+  /** The bucket came from the Host header (bucket.<base-domain>); SigV2 signs it into the resource. */
+  isVirtualHost?: boolean
+}
 
 function rawPath (url: string): string {
   const q = url.indexOf('?')
@@ -27,7 +33,7 @@ export function resolveTarget (baseDomains: readonly string[]) {
     if (base) {
       const bucketName = host.slice(0, -(base.length + 1))
       const key = path.replace(/^\//, '')
-      resolved = key === '' ? { target: 'bucket', bucketName } : { target: 'object', bucketName, rawKey: decode(key) }
+      resolved = key === '' ? { target: 'bucket', bucketName, isVirtualHost: true } : { target: 'object', bucketName, rawKey: decode(key), isVirtualHost: true }
     } else {
       const trimmed = path.replace(/^\//, '')
       const slash = trimmed.indexOf('/')
