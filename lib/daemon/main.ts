@@ -57,7 +57,7 @@ async function runSingle (configPath: string, config: Config, log: Logger): Prom
 }
 
 async function runWorker (configPath: string, config: Config, log: Logger): Promise<number> {
-  const daemon = await startDaemon(config, { log, hasAdminListener: false })
+  const daemon = await startDaemon(config, { log, hasAdminListener: false, hasJobs: false })
   answerMetricRequests(daemon.metrics.registry)
   const message: ListeningMessage = { type: LISTENING_MESSAGE, endpoint: daemon.endpoint, httpsEndpoint: daemon.httpsEndpoint }
   process.send?.(message)

@@ -6,6 +6,7 @@ import type { Services } from '../http/types.js'
 import { createLogger, type Logger } from '../log.js'
 import { Metrics } from '../metrics.js'
 import { StateStore } from '../state/store.js'
+import { startJobs } from './scheduled-jobs.js'
 import { startAdminServer, type AdminServer } from './admin-server.js'
 import { RequestTracker } from './drain.js'
 import { openListeners, type Listeners } from './listeners.js'
@@ -35,6 +36,8 @@ export interface StartOptions {
   now?: () => Date
   /** Serve config.admin from this process (false in cluster workers: the primary serves the aggregate). */
   hasAdminListener?: boolean
+  /** Run the scheduled jobs here (false in cluster workers: the primary runs them once for the host). */
+  hasJobs?: boolean
 }
 
 /** A staging temp file untouched this long, and open nowhere on this host, is left over from a crash. */
@@ -89,7 +92,8 @@ export async function startDaemon (config: Config, opts: StartOptions = {}): Pro
     metrics.registry.clear()
     throw err
   }
-  return running({ services, metrics, tracker, listeners, admin, setDraining: () => { isDraining = true } })
+  const jobs = opts.hasJobs === false ? undefined : startJobs(services)
+  return running({ services, metrics, tracker, listeners, admin, setDraining: () => { isDraining = true; jobs?.stop() } })
 }
 
 interface Parts {

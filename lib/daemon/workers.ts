@@ -5,6 +5,7 @@ import type { Config } from '../config/schema.js'
 import type { Logger } from '../log.js'
 import { StateStore } from '../state/store.js'
 import { startAdminServer } from './admin-server.js'
+import { startJobs } from './scheduled-jobs.js'
 import { bootstrapDemo } from './bootstrap.js'
 import { printBanner } from './banner.js'
 import { STALE_TMP_IDLE_MS } from './server.js'
@@ -31,6 +32,7 @@ export async function runPrimary (configPath: string, config: Config, log: Logge
   const swept = await sweepStaleStagingFiles(Object.values(state.snapshot().buckets), { minIdleMs: STALE_TMP_IDLE_MS, nowMs: Date.now() })
   if (swept.length > 0) log.info({ files: swept }, 'removed stale upload temp files')
   const demo = await bootstrapDemo(config, state, new Date())
+  const jobs = startJobs({ config, state, log, now: () => new Date() })
   let current = config
   let isStopping = false
   const startedAt = new Map<Worker, number>()
@@ -79,6 +81,7 @@ export async function runPrimary (configPath: string, config: Config, log: Logge
   log.info({ signal }, 'stopping workers')
   each(w => w.process.kill('SIGTERM'))
   await allWorkersGone(current.shutdownGraceMs + STOP_MARGIN_MS, () => each(w => w.process.kill('SIGKILL')))
+  jobs.stop()
   await admin?.close()
   state.close()
   log.info('stopped')
