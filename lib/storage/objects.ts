@@ -98,7 +98,10 @@ export async function openObject (bucket: BucketRef, key: ObjectKey, range?: { s
     await fh.close()
     throw err
   }
-  const body = fh.createReadStream(range ? { start: range.start, end: range.end, highWaterMark: 256 * 1024 } : { highWaterMark: 256 * 1024 })
+  // Size the read buffer to what is served: a 256 KiB buffer per 4 KiB GET is mostly garbage to collect.
+  const bytes = range ? range.end - range.start + 1 : info.size
+  const highWaterMark = Math.min(256 * 1024, Math.max(16 * 1024, bytes))
+  const body = fh.createReadStream(range ? { start: range.start, end: range.end, highWaterMark } : { highWaterMark })
   return { info, body, range }
 }
 
@@ -113,10 +116,29 @@ class MD5Tap extends Transform {
   }
 }
 
+/** Staging folders known to exist; checked again only when a create in them fails. */
+const stagingReady = new Set<string>()
+
 export async function ensureStaging (root: string): Promise<string> {
   const dir = join(stagingDir(root), 'tmp')
+  if (stagingReady.has(dir)) return dir
   await mkdir(dir, { recursive: true, mode: 0o700 })
+  stagingReady.add(dir)
   return dir
+}
+
+/** Opens a new temp file in staging, re-creating the staging folder if someone removed it. */
+async function openTemp (root: string): Promise<{ tmp: string, fh: FileHandle }> {
+  const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW
+  let tmp = join(await ensureStaging(root), randomUUID())
+  try {
+    return { tmp, fh: await open(tmp, flags, 0o600) }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+    stagingReady.delete(join(stagingDir(root), 'tmp'))
+    tmp = join(await ensureStaging(root), randomUUID())
+    return { tmp, fh: await open(tmp, flags, 0o600) }
+  }
 }
 
 /**
@@ -176,8 +198,7 @@ export interface PutResult { info: ObjectInfo, md5Hex: string }
  */
 export async function putObject (bucket: BucketRef, key: ObjectKey, body: Readable, meta: ObjectMeta, opts: WriteOptions, extra: { etag?: string, partCount?: number } = {}): Promise<PutResult> {
   if (isDirectoryKey(key)) return putDirectoryMarker(bucket, key, body, meta, opts)
-  const tmp = join(await ensureStaging(bucket.root), randomUUID())
-  const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600)
+  const { tmp, fh } = await openTemp(bucket.root)
   let published = false
   try {
     const tap = new MD5Tap()
