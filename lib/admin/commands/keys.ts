@@ -5,16 +5,9 @@ import type { AccessKeyRecord, State } from '../../state/types.js'
 import { AdminError, emit, table, UsageError } from '../output.js'
 import { intOption, parse } from '../parse-args.js'
 import type { AdminServices, Command } from '../services.js'
+import { futureDate, userOf } from '../lookups.js'
 
 const MAX_KEYS_PER_USER = 2
-
-function parseDate (value: unknown, now: Date): Date | undefined {
-  if (value === undefined) return undefined
-  const t = Date.parse(String(value))
-  if (Number.isNaN(t)) throw new UsageError(`--expires "${String(value)}" is not a date; use ISO 8601 such as 2027-01-31 or 2027-01-31T12:00:00Z`)
-  if (t <= now.getTime()) throw new UsageError('--expires must be in the future')
-  return new Date(t)
-}
 
 /** "7d", "12h", "30m" → milliseconds. */
 function parseSpan (value: string): number {
@@ -37,12 +30,6 @@ function maskedView (user: string, k: AccessKeyRecord): Record<string, string | 
   }
 }
 
-function userOf (state: State, name: string) {
-  const u = state.users[name]
-  if (!u) throw new AdminError(`user "${name}" does not exist (see: bridgectl users list)`)
-  return u
-}
-
 function pickKey (keys: AccessKeyRecord[], user: string, id: string | undefined): AccessKeyRecord {
   if (id !== undefined) {
     const k = keys.find(x => x.accessKeyId === id)
@@ -60,7 +47,7 @@ const create: Command = {
   async run (args, s) {
     const { values, positionals } = parse(args, { expires: { type: 'string' } }, ['USER'])
     const now = s.now()
-    const key = newAccessKey(now, parseDate(values.expires, now))
+    const key = newAccessKey(now, futureDate(values.expires, now))
     await s.state.mutate(state => {
       const u = userOf(state, positionals[0]!)
       if (u.keys.length >= MAX_KEYS_PER_USER) throw new AdminError(`user "${u.name}" already has ${u.keys.length} keys (the most allowed); delete or rotate one`)

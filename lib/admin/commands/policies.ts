@@ -7,6 +7,7 @@ import type { State } from '../../state/types.js'
 import { AdminError, emit, table, UsageError } from '../output.js'
 import { parse } from '../parse-args.js'
 import type { Command } from '../services.js'
+import { userOf } from '../lookups.js'
 
 const NAME_RE = /^[\w+=,.@-]{1,128}$/
 
@@ -106,8 +107,7 @@ export const attachPolicy: Command = {
     const { positionals } = parse(args, {}, ['USER', 'POLICY'])
     const [userName, name] = positionals as [string, string]
     await s.state.mutate(state => {
-      const u = state.users[userName]
-      if (!u) throw new AdminError(`user "${userName}" does not exist (see: bridgectl users list)`)
+      const u = userOf(state, userName)
       if (!isBuiltinPolicyName(name) && !state.policies[name]) throw new AdminError(`policy "${name}" does not exist (see: bridgectl policies list)`)
       if (u.policies.includes(name)) throw new AdminError(`policy "${name}" is already attached to ${userName}`)
       u.policies.push(name)
@@ -123,8 +123,7 @@ export const detachPolicy: Command = {
     const { positionals } = parse(args, {}, ['USER', 'POLICY'])
     const [userName, name] = positionals as [string, string]
     await s.state.mutate(state => {
-      const u = state.users[userName]
-      if (!u) throw new AdminError(`user "${userName}" does not exist (see: bridgectl users list)`)
+      const u = userOf(state, userName)
       if (!u.policies.includes(name)) throw new AdminError(`policy "${name}" is not attached to ${userName}`)
       u.policies = u.policies.filter(p => p !== name)
     })

@@ -6,27 +6,15 @@ import { AdminError, emit, table, UsageError } from '../output.js'
 import { parse } from '../parse-args.js'
 import type { AdminServices, Command } from '../services.js'
 import { readPolicyFile, validIdentityPolicy } from './policies.js'
+import { futureDate, userOf } from '../lookups.js'
 
-function userOf (state: State, name: string): UserRecord {
-  const u = state.users[name]
-  if (!u) throw new AdminError(`user "${name}" does not exist (see: bridgectl users list)`)
-  return u
-}
-
-function expiryDate (value: unknown, now: Date): Date | undefined {
-  if (value === undefined) return undefined
-  const t = Date.parse(String(value))
-  if (Number.isNaN(t)) throw new UsageError(`--expires "${String(value)}" is not a date; use ISO 8601 such as 2027-01-31 or 2027-01-31T12:00:00Z`)
-  if (t <= now.getTime()) throw new UsageError('--expires must be in the future')
-  return new Date(t)
-}
 
 async function add (args: string[], s: AdminServices): Promise<void> {
   const { values, positionals } = parse(args, { 'policy-file': { type: 'string' }, expires: { type: 'string' } }, ['USER'])
   const file = values['policy-file'] as string | undefined
   const policy = file === undefined ? undefined : validIdentityPolicy(readPolicyFile(file), file)
   const now = s.now()
-  const expiresAt = expiryDate(values.expires, now)
+  const expiresAt = futureDate(values.expires, now)
   const account = newServiceAccount(now, { ...(expiresAt === undefined ? {} : { expiresAt }), ...(policy === undefined ? {} : { policy }) })
   await s.state.mutate(state => {
     const u = userOf(state, positionals[0]!)

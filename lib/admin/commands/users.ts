@@ -6,6 +6,7 @@ import { intOption, parse } from '../parse-args.js'
 import type { AdminServices, Command } from '../services.js'
 import { attachPolicy, detachPolicy } from './policies.js'
 import { svcacct } from './svcacct.js'
+import { userOf } from '../lookups.js'
 
 const NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,63}$/
 
@@ -51,18 +52,13 @@ const list: Command = {
   },
 }
 
-function getUser (s: AdminServices, name: string): UserRecord {
-  const u = s.state.snapshot().users[name]
-  if (!u) throw new AdminError(`user "${name}" does not exist (see: bridgectl users list)`)
-  return u
-}
 
 const view: Command = {
   summary: 'show one user',
   usage: 'users view NAME [--json]',
   async run (args, s) {
     const { positionals } = parse(args, {}, ['NAME'])
-    const u = publicUser(getUser(s, positionals[0]!))
+    const u = publicUser(userOf(s.state.snapshot(), positionals[0]!))
     emit(s.out, u, () => fields(u))
   },
 }
