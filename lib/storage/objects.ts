@@ -155,7 +155,7 @@ export async function ensureParents (bucket: BucketRef, key: ObjectKey, opts: Wr
     path = join(path, seg)
     let cur = await lstat(path, { bigint: true }).catch(() => undefined)
     if (!cur) {
-      await makeFolder(bucket, path, parent, parentSt, opts).catch((err: unknown) => { throw s3ErrorFromErrno(err, { Key: key }) ?? err })
+      await makeFolderOnce(bucket, path, parent, parentSt, opts).catch((err: unknown) => { throw s3ErrorFromErrno(err, { Key: key }) ?? err })
       cur = await lstat(path, { bigint: true })
     }
     if (!cur.isDirectory()) {
@@ -164,6 +164,22 @@ export async function ensureParents (bucket: BucketRef, key: ObjectKey, opts: Wr
     st = cur
   }
   return st
+}
+
+/** Folders being made by this process: concurrent requests for the same folder wait for one maker. */
+const making = new Map<string, Promise<void>>()
+
+/**
+ * One maker per folder: a second rename of a staged folder would replace the first while it is still empty,
+ * and a request resolving a path through the replaced folder gets ENOENT.
+ */
+async function makeFolderOnce (bucket: BucketRef, path: string, parent: string, parentSt: BigIntStats, opts: WriteOptions): Promise<void> {
+  let pending = making.get(path)
+  if (!pending) {
+    pending = makeFolder(bucket, path, parent, parentSt, opts).finally(() => making.delete(path))
+    making.set(path, pending)
+  }
+  await pending
 }
 
 /**
@@ -216,7 +232,14 @@ export async function putObject (bucket: BucketRef, key: ObjectKey, body: Readab
     const st = await fh.stat({ bigint: true })
     const stored: StoredMeta = { ...meta, etag: extra.etag ?? md5Hex, partCount: extra.partCount, ...stampOf(st) }
     await writeStoredMeta(fdPath(fh.fd), stored)
-    await rename(tmp, target)
+    try {
+      await rename(tmp, target)
+    } catch (err) {
+      // Another daemon on the same filesystem replaced a folder on the way while it was empty: make it again.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+      await ensureParents(bucket, key, opts)
+      await rename(tmp, target)
+    }
     published = true
     return { info: objectInfo(key, st, stored), md5Hex }
   } catch (err) {

@@ -7,13 +7,8 @@ import {
   ListObjectsV2Command, PutBucketPolicyCommand, PutObjectCommand, S3Client,
 } from '@aws-sdk/client-s3'
 import { ACCOUNT_ID } from '../../lib/access/authorize.js'
-import { startBridge } from '../fixtures/daemon.js'
+import { anonymousClient, startBridge } from '../fixtures/daemon.js'
 
-function anonymousClient (endpoint: string, t: { teardown (fn: () => void): void }): S3Client {
-  const c = new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: '', secretAccessKey: '' }, signer: { sign: async r => r } })
-  t.teardown(() => c.destroy())
-  return c
-}
 
 function nfsFile (path: string, body: string, uid: number, gid: number, mode: number): void {
   writeFileSync(path, body)

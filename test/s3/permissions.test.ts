@@ -2,13 +2,8 @@ import t from 'tap'
 import { chmodSync, chownSync, mkdirSync, statSync, writeFileSync, existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { GetObjectCommand, PutObjectCommand, ListObjectsV2Command, DeleteObjectCommand, S3Client } from '@aws-sdk/client-s3'
-import { startBridge } from '../fixtures/daemon.js'
+import { anonymousClient, startBridge } from '../fixtures/daemon.js'
 
-async function anonymousClient (endpoint: string, t: { teardown (fn: () => void): void }): Promise<S3Client> {
-  const c = new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: '', secretAccessKey: '' }, signer: { sign: async r => r } })
-  t.teardown(() => c.destroy())
-  return c
-}
 
 function nfsFile (path: string, body: string, uid: number, gid: number, mode: number): void {
   writeFileSync(path, body)
@@ -56,7 +51,7 @@ t.test('an anonymous PUT into a public-read-write bucket makes a file owned by 6
   await b.daemon.services.state.mutate(s => {
     s.buckets.demo!.acl.push({ name: 'everyone', type: 'wellknown', permission: 'READ' }, { name: 'everyone', type: 'wellknown', permission: 'WRITE' })
   })
-  const anon = await anonymousClient(b.endpoint, t)
+  const anon = anonymousClient(b.endpoint, t)
   await anon.send(new PutObjectCommand({ Bucket: 'demo', Key: 'anon.txt', Body: 'hi' }))
   const st = statSync(join(b.bucketDir, 'anon.txt'))
   t.equal(st.uid, 65534)
@@ -67,7 +62,7 @@ t.test('anonymous GET works for a world-readable file and is refused for a 0600 
   const b = await startBridge(t)
   nfsFile(join(b.bucketDir, 'public.txt'), 'open', 2000, 2000, 0o644)
   nfsFile(join(b.bucketDir, 'secret.txt'), 'closed', 2000, 2000, 0o600)
-  const anon = await anonymousClient(b.endpoint, t)
+  const anon = anonymousClient(b.endpoint, t)
   const got = await anon.send(new GetObjectCommand({ Bucket: 'demo', Key: 'public.txt' }))
   t.equal(await got.Body?.transformToString(), 'open')
   await t.rejects(anon.send(new GetObjectCommand({ Bucket: 'demo', Key: 'secret.txt' })), { name: 'AccessDenied' })
