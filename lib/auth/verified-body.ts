@@ -136,8 +136,15 @@ export function createVerifiedBody(raw: Readable, plan: PayloadPlan, headers: In
   const expected = expectations(plan, headers)
   const decoder = decoderFor(plan, headers)
   const verifier = new DigestVerifier(expected, decoder)
+  // The handler may attach its listeners later (after opening a temp file): an error before then must be
+  // kept on the stream (stream.errored, seen by pipeline/for-await) rather than crash the process.
+  verifier.on('error', () => undefined)
   // pipe() rather than pipeline(): destroying the request on a verification error would drop the socket before the error reply.
   raw.on('error', err => verifier.destroy(err))
+  // A client that leaves before the end of its body: the body is incomplete, whoever is reading it must stop.
+  const incomplete = (): void => { if (!raw.readableEnded) verifier.destroy(new S3Error('IncompleteBody')) }
+  if (raw.destroyed) process.nextTick(incomplete)
+  else raw.once('close', incomplete)
   if (decoder === undefined) {
     raw.pipe(verifier)
   } else {

@@ -1,6 +1,8 @@
 // The S3 listeners: plain HTTP and HTTPS at once (or HTTPS only), with certificates that can be swapped live.
 import { readFileSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
 import { createServer, type Server } from 'node:http'
+import type { Duplex } from 'node:stream'
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import type { Config, ListenerConfig, TlsConfig } from '../config/schema.js'
@@ -30,9 +32,31 @@ export function listen (server: Server | TlsServer, at: ListenerConfig): Promise
   })
 }
 
+/** A connection that sends and receives nothing this long is closed (AWS drops idle uploads after ~20 s). */
+export const SOCKET_IDLE_TIMEOUT_MS = 60_000
+
+/**
+ * Requests Node's HTTP parser refuses never reach Koa; answer them in S3's XML rather than a bare status.
+ */
+function answerClientError (err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (!socket.writable || (socket as Duplex & { _httpMessage?: unknown })._httpMessage) {
+    socket.destroy()
+    return
+  }
+  const tooLarge = err.code === 'HPE_HEADER_OVERFLOW'
+  const code = tooLarge ? 'RequestHeaderSectionTooLarge' : 'BadRequest'
+  const message = tooLarge ? 'Your request header section exceeds the maximum allowed size.' : 'An error occurred when parsing the HTTP request.'
+  const id = randomBytes(8).toString('hex').toUpperCase()
+  const body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message><RequestId>${id}</RequestId></Error>`
+  socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: application/xml\r\nContent-Length: ${Buffer.byteLength(body)}\r\nx-amz-request-id: ${id}\r\nConnection: close\r\n\r\n${body}`)
+}
+
 function tune (server: Server | TlsServer): void {
-  server.requestTimeout = 0 // large uploads; slow clients are bounded by headersTimeout and the socket timeout
+  server.requestTimeout = 0 // large uploads; stalled clients are bounded by the socket idle timeout below
   server.keepAliveTimeout = 65_000
+  // No 'timeout' listener: Node destroys the idle socket, the request body errors and its temp file goes.
+  server.setTimeout(SOCKET_IDLE_TIMEOUT_MS)
+  server.on('clientError', answerClientError)
 }
 
 function urlHost (host: string): string {
