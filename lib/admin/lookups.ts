@@ -1,5 +1,5 @@
 // Look-ups every bridgectl command shares: a user by name and a future date option, with errors that say the fix.
-import type { State, UserRecord } from '../state/types.js'
+import type { BucketRecord, State, UserRecord } from '../state/types.js'
 import { AdminError, UsageError } from './output.js'
 
 export function userOf (state: State, name: string): UserRecord {
@@ -15,4 +15,10 @@ export function futureDate (value: unknown, now: Date): Date | undefined {
   if (Number.isNaN(t)) throw new UsageError(`--expires "${String(value)}" is not a date; use ISO 8601 such as 2027-01-31 or 2027-01-31T12:00:00Z`)
   if (t <= now.getTime()) throw new UsageError('--expires must be in the future')
   return new Date(t)
+}
+
+export function bucketOf (state: State, name: string): BucketRecord {
+  const b = state.buckets[name]
+  if (!b) throw new AdminError(`bucket "${name}" does not exist (see: bridgectl buckets list)`)
+  return b
 }

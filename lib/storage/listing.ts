@@ -115,6 +115,9 @@ function startFolder (prefix: string): string {
 export async function listObjects (bucket: BucketRef, p: ListParams): Promise<ListPage> {
   const page: ListPage = { objects: [], commonPrefixes: [], isTruncated: false }
   const folderKey = startFolder(p.prefix)
+  // Keys never start with '/' nor hold empty segments: such a prefix matches nothing (and must not be
+  // collapsed into a real folder by the path split below).
+  if (folderKey.startsWith('/') || folderKey.includes('//')) return page
   let dirPath = bucket.root
   for (const seg of folderKey.split('/').filter(Boolean)) {
     dirPath = join(dirPath, seg)

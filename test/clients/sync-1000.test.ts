@@ -5,7 +5,7 @@ import type { Test } from 'tap'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { startBridge, type Bridge } from '../fixtures/daemon.js'
-import { assertExitZero, awsEnv, hashTree, hasProgram, isolatedEnv, runClient, writeTree, type ClientResult } from '../fixtures/clients/run-client.js'
+import { assertExitZero, awsEnv, hashTree, hasProgram, isolatedEnv, runClient, writeTree, type ClientResult , rcloneEnv } from '../fixtures/clients/run-client.js'
 
 const AWS = '/usr/bin/aws'
 const RCLONE = '/usr/bin/rclone'
@@ -43,17 +43,7 @@ async function setup (t: Test, client: 'aws' | 'rclone'): Promise<Bridge & SyncS
       runClient(AWS, ['--endpoint-url', bridge.endpoint, '--no-cli-pager', '--no-progress', ...args], { env, cwd: work, timeoutMs: 180_000 })
     return { ...bridge, run, src, dst }
   }
-  writeFileSync(join(work, 'rclone.conf'), '')
-  const env = isolatedEnv(home, {
-    RCLONE_CONFIG: join(work, 'rclone.conf'),
-    RCLONE_CONFIG_BRIDGE_TYPE: 's3',
-    RCLONE_CONFIG_BRIDGE_PROVIDER: 'Other',
-    RCLONE_CONFIG_BRIDGE_ENDPOINT: bridge.endpoint,
-    RCLONE_CONFIG_BRIDGE_ACCESS_KEY_ID: bridge.creds.accessKeyId,
-    RCLONE_CONFIG_BRIDGE_SECRET_ACCESS_KEY: bridge.creds.secretAccessKey,
-    RCLONE_CONFIG_BRIDGE_REGION: 'us-east-1',
-    RCLONE_CONFIG_BRIDGE_FORCE_PATH_STYLE: 'true',
-  })
+  const env = rcloneEnv(home, join(work, 'rclone.conf'), bridge.endpoint, bridge.creds)
   // -v logs one "Copied" line per transfer; no retries, so a failure is seen rather than papered over.
   const run = (args: string[]): Promise<ClientResult> =>
     runClient(RCLONE, [...args, '-v', '--stats', '1h', '--transfers', '8', '--checkers', '8', '--retries', '1', '--low-level-retries', '1'],

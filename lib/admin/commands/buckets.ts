@@ -6,6 +6,7 @@ import type { BucketAce, BucketPermission } from '../../state/types.js'
 import { AdminError, emit, fields, table, UsageError } from '../output.js'
 import { parse } from '../parse-args.js'
 import type { AdminServices, Command } from '../services.js'
+import { bucketOf } from '../lookups.js'
 
 const PERMS: Record<string, BucketPermission> = { read: 'READ', write: 'WRITE', read_acp: 'READ_ACP', write_acp: 'WRITE_ACP', full_control: 'FULL_CONTROL' }
 
@@ -64,18 +65,12 @@ const list: Command = {
   },
 }
 
-function getBucket (s: AdminServices, name: string) {
-  const b = s.state.snapshot().buckets[name]
-  if (!b) throw new AdminError(`bucket "${name}" does not exist (see: bridgectl buckets list)`)
-  return b
-}
-
 const view: Command = {
   summary: 'show one bucket',
   usage: 'buckets view NAME [--json]',
   async run (args, s) {
     const { positionals } = parse(args, {}, ['NAME'])
-    const b = getBucket(s, positionals[0]!)
+    const b = bucketOf(s.state.snapshot(), positionals[0]!)
     const { policy, cors, ...rest } = b
     emit(s.out, b, () => fields({ ...rest, acl: b.acl.map(a => `${a.type}:${a.name}:${a.permission}`).join(' ') || '(none)', policy: policy ? 'yes' : 'no', cors: cors ? 'yes' : 'no' }))
   },
@@ -132,7 +127,7 @@ const cors: Command = {
   usage: 'buckets cors NAME [--json]',
   async run (args, s) {
     const { positionals } = parse(args, {}, ['NAME'])
-    const b = getBucket(s, positionals[0]!)
+    const b = bucketOf(s.state.snapshot(), positionals[0]!)
     // The HTTP layer validated these rules before storing them (lib/http/cors.ts).
     const rules = ((b.cors as { rules?: CorsRuleRow[] } | undefined)?.rules ?? [])
     emit(s.out, { bucket: b.name, rules }, () => rules.length === 0

@@ -2,15 +2,10 @@
 import { listAllUploads } from '../../storage/multipart-list.js'
 import { abortUpload } from '../../storage/multipart.js'
 import { parseObjectKey } from '../../storage/paths.js'
+import { bucketOf } from '../lookups.js'
 import { AdminError, emit, table } from '../output.js'
 import { parse } from '../parse-args.js'
 import type { AdminServices, Command } from '../services.js'
-
-function bucketOf (s: AdminServices, name: string) {
-  const b = s.state.snapshot().buckets[name]
-  if (!b) throw new AdminError(`bucket "${name}" does not exist (see: bridgectl buckets list)`)
-  return b
-}
 
 const list: Command = {
   summary: 'list multipart uploads in progress',
@@ -18,7 +13,7 @@ const list: Command = {
   async run (args, s) {
     const bare = args.filter(a => !a.startsWith('--'))
     const { positionals } = parse(args, {}, bare.length ? ['BUCKET'] : [])
-    const buckets = positionals[0] !== undefined ? [bucketOf(s, positionals[0])] : Object.values(s.state.snapshot().buckets)
+    const buckets = positionals[0] !== undefined ? [bucketOf(s.state.snapshot(), positionals[0])] : Object.values(s.state.snapshot().buckets)
     const rows: Array<Record<string, string | number>> = []
     for (const b of buckets) {
       for (const u of await listAllUploads(b.path)) rows.push({ bucket: b.name, key: u.key, uploadId: u.uploadId, initiated: u.initiated, initiator: u.initiator.name, parts: u.partCount, bytes: u.bytes })
@@ -33,7 +28,7 @@ const abort: Command = {
   async run (args, s) {
     const { positionals } = parse(args, {}, ['BUCKET', 'KEY', 'UPLOAD_ID'])
     const [bucketName, key, uploadId] = positionals as [string, string, string]
-    const b = bucketOf(s, bucketName)
+    const b = bucketOf(s.state.snapshot(), bucketName)
     try {
       await abortUpload({ name: b.name, root: b.path }, parseObjectKey(key), uploadId)
     } catch (err) {

@@ -43,7 +43,8 @@ async function page (req: S3Request, s: Services, after: string | undefined): Pr
   const p = req.principal
   const posix = posixAccess({ bucketRoot: record.path, principal: p, rootHasRights: p.hasRootRights })
   // Folders the principal cannot list are skipped, as an NFS user's `find` would skip them.
-  const canEnter = async (dirPath: string): Promise<boolean> => (await posix.canList(relative(record.path, dirPath))).allowed
+  // A folder renamed or removed while we walk (NFS users at work) is skipped like an unreadable one.
+  const canEnter = async (dirPath: string): Promise<boolean> => (await posix.canList(relative(record.path, dirPath)).catch(() => undefined))?.allowed === true
   const result = await listObjects(bucketRef(record), { prefix, delimiter, after, maxKeys: max, canEnter })
   return { result, prefix, delimiter, max }
 }
