@@ -172,6 +172,6 @@ function payloadPlan(payloadHash: string, parsed: ParsedSigV4, match: { signingK
 }
 
 /** Wraps the raw request body: decodes aws-chunked framing and verifies every declared signature and checksum. Verification failures surface as a stream error emitted before 'end'. Header-level problems (malformed Content-MD5 or checksum header, missing x-amz-decoded-content-length) throw synchronously. */
-export function verifiedBody(raw: Readable, auth: Authenticated | null, headers: IncomingHttpHeaders): { body: Readable, checksums(): Record<string, string> } {
-  return createVerifiedBody(raw, auth?.payload ?? { kind: 'none-declared' }, headers)
+export function verifiedBody(raw: Readable, auth: Authenticated | null, headers: IncomingHttpHeaders, opts: { idleTimeoutMs?: number } = {}): { body: Readable, checksums(): Record<string, string> } {
+  return createVerifiedBody(raw, auth?.payload ?? { kind: 'none-declared' }, headers, opts)
 }

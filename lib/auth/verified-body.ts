@@ -131,8 +131,27 @@ class DigestVerifier extends Transform {
   }
 }
 
+/**
+ * AWS's RequestTimeout: a body that sends nothing for idleMs fails with 400 RequestTimeout, so a stalled
+ * client frees its temp file and descriptor. Only reading the body is timed: a long Complete is not.
+ */
+function watchIdle(raw: Readable, verifier: Transform, idleMs: number): void {
+  let timer: NodeJS.Timeout | undefined
+  const stop = (): void => { if (timer) clearTimeout(timer) }
+  const arm = (): void => {
+    stop()
+    timer = setTimeout(() => verifier.destroy(new S3Error('RequestTimeout')), idleMs)
+    timer.unref()
+  }
+  raw.on('data', arm)
+  raw.once('end', stop)
+  raw.once('close', stop)
+  verifier.once('close', stop)
+  arm()
+}
+
 /** Builds the verified body stream; header-level problems throw synchronously, payload problems error the stream. */
-export function createVerifiedBody(raw: Readable, plan: PayloadPlan, headers: IncomingHttpHeaders): { body: Readable, checksums(): Record<string, string> } {
+export function createVerifiedBody(raw: Readable, plan: PayloadPlan, headers: IncomingHttpHeaders, opts: { idleTimeoutMs?: number } = {}): { body: Readable, checksums(): Record<string, string> } {
   const expected = expectations(plan, headers)
   const decoder = decoderFor(plan, headers)
   const verifier = new DigestVerifier(expected, decoder)
@@ -145,6 +164,7 @@ export function createVerifiedBody(raw: Readable, plan: PayloadPlan, headers: In
   const incomplete = (): void => { if (!raw.readableEnded) verifier.destroy(new S3Error('IncompleteBody')) }
   if (raw.destroyed) process.nextTick(incomplete)
   else raw.once('close', incomplete)
+  if (opts.idleTimeoutMs !== undefined && opts.idleTimeoutMs > 0) watchIdle(raw, verifier, opts.idleTimeoutMs)
   if (decoder === undefined) {
     raw.pipe(verifier)
   } else {

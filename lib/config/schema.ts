@@ -35,6 +35,8 @@ export interface Config {
   readonly oldKeyExpiryMinutes: number
   readonly statePollMs: number
   readonly shutdownGraceMs: number
+  /** A request body that sends nothing this long fails with 400 RequestTimeout (AWS: about 20 s). */
+  readonly requestIdleTimeoutMs: number
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error'
   /** CORS rules (AWS CLI JSON shape) for buckets without their own; null = no cross-origin access. */
   readonly defaultCors: readonly unknown[] | null
@@ -53,7 +55,7 @@ type Raw = Record<string, unknown>
 const KNOWN_FIELDS = ['http', 'https', 'admin', 'stateDir', 'region', 'baseDomains', 'rootPath', 'allowUserBucketCreation',
   'bucketDirectoryCreateMode', 'fileCreateMode', 'dirCreateMode', 'anonymous', 'authenticatedUsersGid',
   'allowRootUsers', 'allowUserBucketCreation', 'fsync', 'maxClockSkewMinutes', 'staleUploadHours', 'oldKeyExpiryMinutes',
-  'statePollMs', 'shutdownGraceSeconds', 'logLevel', 'demo', 'httpsOnly', 'workers', 'defaultCors']
+  'statePollMs', 'shutdownGraceSeconds', 'requestIdleTimeoutSeconds', 'logLevel', 'demo', 'httpsOnly', 'workers', 'defaultCors']
 
 function obj (raw: unknown, field: string): Raw {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(field, 'an object', raw)
@@ -142,6 +144,7 @@ export function parseConfig (input: unknown, baseDir: string): Config {
     oldKeyExpiryMinutes: int(raw, 'oldKeyExpiryMinutes', '', 10, 0, 1440),
     statePollMs: int(raw, 'statePollMs', '', 2000, 100, 60_000),
     shutdownGraceMs: int(raw, 'shutdownGraceSeconds', '', 30, 0, 3600) * 1000,
+    requestIdleTimeoutMs: int(raw, 'requestIdleTimeoutSeconds', '', 20, 1, 3600) * 1000,
     logLevel,
     defaultCors: corsRules(raw.defaultCors),
     demo: parseDemo(raw.demo, baseDir),

@@ -32,8 +32,8 @@ export function listen (server: Server | TlsServer, at: ListenerConfig): Promise
   })
 }
 
-/** A connection that sends and receives nothing this long is closed (AWS drops idle uploads after ~20 s). */
-export const SOCKET_IDLE_TIMEOUT_MS = 60_000
+/** A connection that sends and receives nothing this long is closed. */
+export const SOCKET_IDLE_TIMEOUT_MS = 30 * 60_000
 
 /**
  * Requests Node's HTTP parser refuses never reach Koa; answer them in S3's XML rather than a bare status.
@@ -54,7 +54,8 @@ function answerClientError (err: NodeJS.ErrnoException, socket: Duplex): void {
 function tune (server: Server | TlsServer): void {
   server.requestTimeout = 0 // large uploads; stalled clients are bounded by the socket idle timeout below
   server.keepAliveTimeout = 65_000
-  // No 'timeout' listener: Node destroys the idle socket, the request body errors and its temp file goes.
+  // Stalled bodies are timed out by the body reader (requestIdleTimeoutSeconds → 400 RequestTimeout); a
+  // socket that sends and receives nothing for much longer is dropped (a long Complete still sends nothing).
   server.setTimeout(SOCKET_IDLE_TIMEOUT_MS)
   server.on('clientError', answerClientError)
 }

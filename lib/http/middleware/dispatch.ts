@@ -11,14 +11,14 @@ import type { ResolvedTarget } from './resolve-target.js'
 
 const ALLOWED_METHODS = new Set(['GET', 'PUT', 'POST', 'DELETE', 'HEAD'])
 
-export function buildRequest (ctx: Context, operation: string): S3Request {
+export function buildRequest (ctx: Context, operation: string, s: Services): S3Request {
   const target = ctx.state.target as ResolvedTarget
   const auth = ctx.state.auth as Authenticated | null
   let body: Readable | undefined
   // The query API's form body was read (and hashed) during authentication.
   const formBody = ctx.state.formBody as Buffer | undefined
   const getBody = (): Readable => {
-    body ??= verifiedBody(formBody === undefined ? ctx.req : Readable.from([formBody]), auth, ctx.req.headers).body
+    body ??= verifiedBody(formBody === undefined ? ctx.req : Readable.from([formBody]), auth, ctx.req.headers, { idleTimeoutMs: s.config.requestIdleTimeoutMs }).body
     return body
   }
   return {
@@ -73,7 +73,7 @@ export function dispatch (s: Services) {
     const op = matchOperation(ctx.method, target.target, new URLSearchParams(ctx.querystring), ctx.req.headers)
     if (!op) throw new S3Error('NotImplemented', {}, { message: 'A header or query you provided implies functionality that is not implemented.' })
     ctx.state.operation = op.name
-    const reply = await op.handle(buildRequest(ctx, op.name), s)
+    const reply = await op.handle(buildRequest(ctx, op.name, s), s)
     writeReply(ctx, reply)
   }
 }
