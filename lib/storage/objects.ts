@@ -77,10 +77,19 @@ export async function headObject (bucket: BucketRef, key: ObjectKey): Promise<Ob
 }
 
 /** Opens the object for reading; the descriptor is checked to be the file we resolved, inside the bucket. */
-export async function openObject (bucket: BucketRef, key: ObjectKey, range?: { start: number, end: number }): Promise<ObjectStream> {
+export type ByteRange = { start: number, end: number }
+
+/**
+ * Opens the object for reading. The descriptor is checked to be a regular file inside the bucket; the
+ * object's info comes from the descriptor itself, so a concurrent replace (S3 or NFS) yields the version we
+ * actually read, never a 404 or a torn mix. `range` may be a function of that info (conditions and ranges
+ * are decided on the version served); it may throw to refuse.
+ */
+export async function openObject (bucket: BucketRef, key: ObjectKey, range?: ByteRange | ((info: ObjectInfo) => ByteRange | undefined)): Promise<ObjectStream> {
   const r = await resolveObject(bucket, key)
-  const info = objectInfo(key, r.st, r.stored)
-  if (info.isDirectoryMarker) {
+  if (r.st.isDirectory()) {
+    const info = objectInfo(key, r.st, r.stored)
+    if (typeof range === 'function') range(info)
     const { Readable } = await import('node:stream')
     return { info, body: Readable.from([]) }
   }
@@ -90,19 +99,24 @@ export async function openObject (bucket: BucketRef, key: ObjectKey, range?: { s
   } catch (err) {
     throw s3ErrorFromErrno(err, { Key: key }) ?? err
   }
+  let info: ObjectInfo
+  let served: ByteRange | undefined
   try {
     const st = await fh.stat({ bigint: true })
     const where = await readlink(fdPath(fh.fd))
-    if (!st.isFile() || st.ino !== r.st.ino || !where.startsWith(bucket.root + '/')) throw notFound(bucket, key)
+    if (!st.isFile() || !where.startsWith(bucket.root + '/')) throw notFound(bucket, key)
+    const stored = st.ino === r.st.ino && st.mtimeNs === r.st.mtimeNs ? r.stored : await readStoredMeta(fdPath(fh.fd))
+    info = objectInfo(key, st, stored)
+    served = typeof range === 'function' ? range(info) : range
   } catch (err) {
     await fh.close()
     throw err
   }
   // Size the read buffer to what is served: a 256 KiB buffer per 4 KiB GET is mostly garbage to collect.
-  const bytes = range ? range.end - range.start + 1 : info.size
+  const bytes = served ? served.end - served.start + 1 : info.size
   const highWaterMark = Math.min(256 * 1024, Math.max(16 * 1024, bytes))
-  const body = fh.createReadStream(range ? { start: range.start, end: range.end, highWaterMark } : { highWaterMark })
-  return { info, body, range }
+  const body = fh.createReadStream(served ? { start: served.start, end: served.end, highWaterMark } : { highWaterMark })
+  return { info, body, range: served }
 }
 
 /** Hashes what passes through, so the ETag costs no second read. */

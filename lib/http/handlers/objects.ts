@@ -41,11 +41,13 @@ export async function getObject (req: S3Request, s: Services): Promise<S3Reply> 
   const key = requestKey(req)
   const bucket = bucketRef(record)
   await requireAccess(req, s, readNeeds(req.operation, record, key), { missingIsNoSuchKey: true })
-  const info = await statObject(bucket, key)
-  checkConditions(conditionsFrom(req.headers), info, { isRead: true, notModified: 'NotModified' })
   const part = await requestedPart(req, bucket, key)
-  const range = part ? part.range : parseRange(req.headers.range, info.size)
-  const opened = await openObject(bucket, key, range)
+  // Conditions and the range are decided on the version actually opened (NFS users may replace it meanwhile).
+  const opened = await openObject(bucket, key, info => {
+    checkConditions(conditionsFrom(req.headers), info, { isRead: true, notModified: 'NotModified' })
+    return part ? part.range : parseRange(req.headers.range, info.size)
+  })
+  const range = opened.range
   const headers = { ...objectHeaders(opened.info, req.query), ...checksumHeaders(opened.info, { headers: req.headers, isRanged: range !== undefined }) }
   if (part?.partCount !== undefined) headers['x-amz-mp-parts-count'] = part.partCount
   if (range) {
