@@ -79,7 +79,5 @@ export async function requireAccess (req: S3Request, s: Services, needs: AccessN
   throw new S3Error('AccessDenied', { Resource: needs.bucket ? `/${needs.bucket.name}${needs.key !== undefined ? '/' + needs.key : ''}` : '/' })
 }
 
-/** Filesystem path of a key relative to the bucket root ('' for the root); directory markers drop the slash. */
-export function relPath (key: string): string {
-  return key.endsWith('/') ? key.slice(0, -1) : key
-}
+/** Filesystem path of a key relative to the bucket root (one definition, in access/fs-needs.ts). */
+export { keyPath as relPath } from '../access/fs-needs.js'
