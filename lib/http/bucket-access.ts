@@ -16,6 +16,15 @@ export function bucketRecord (req: S3Request, s: Services): BucketRecord {
   return record
 }
 
+/** Changes one bucket's record under the state lock; NoSuchBucket if it was unmapped meanwhile. */
+export async function updateBucket (s: Services, name: string, change: (bucket: BucketRecord) => void): Promise<void> {
+  await s.state.mutate(state => {
+    const bucket = state.buckets[name]
+    if (!bucket) throw new S3Error('NoSuchBucket', { BucketName: name })
+    change(bucket)
+  })
+}
+
 export function bucketRef (record: BucketRecord): BucketRef {
   return { name: record.name, root: record.path }
 }

@@ -47,6 +47,13 @@ function stripAwsChunked (value: string | undefined): string | undefined {
   return rest.length ? rest.join(',') : undefined
 }
 
+/** An upload must declare its length (or be chunked) and stay within maxBytes (decoded length for aws-chunked). */
+export function checkDeclaredLength (headers: IncomingHttpHeaders, maxBytes: number): void {
+  if (headers['content-length'] === undefined && headers['transfer-encoding'] === undefined) throw new S3Error('MissingContentLength')
+  const declared = Number(headers['x-amz-decoded-content-length'] ?? headers['content-length'] ?? 0)
+  if (declared > maxBytes) throw new S3Error('EntityTooLarge', { ProposedSize: declared, MaxSizeAllowed: maxBytes })
+}
+
 export function quoteETag (etag: string): string {
   return `"${etag}"`
 }

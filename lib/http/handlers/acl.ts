@@ -10,7 +10,7 @@ import { checkSearchPath, currentAcl, openForAcl, readObjectAcl, writeObjectAcl,
 import { resolveObject } from '../../storage/objects.js'
 import { keySegments } from '../../storage/paths.js'
 import { fdPath } from '../../storage/xattrs.js'
-import { bucketRecord, bucketRef, requireBucketPermission } from '../bucket-access.js'
+import { bucketRecord, bucketRef, requireBucketPermission, updateBucket } from '../bucket-access.js'
 import { granteeDirectory } from '../grantee-directory.js'
 import { escapeXml } from '../xml/render.js'
 import { parseXml } from '../xml/parse.js'
@@ -148,10 +148,6 @@ export async function putBucketAcl (req: S3Request, s: Services): Promise<S3Repl
   const policy = await requestedAcl(req, { ownerId: record.owner })
   if (policy.ownerId !== undefined && policy.ownerId !== record.owner) throw new S3Error('AccessDenied', {}, { message: 'An ACL cannot change the bucket owner.' })
   const aces = bucketAcesFromGrants(policy.grants as S3Grant[], record.owner, granteeDirectory(s))
-  await s.state.mutate(state => {
-    const current = state.buckets[record.name]
-    if (!current) throw new S3Error('NoSuchBucket', { BucketName: record.name })
-    current.acl = aces
-  })
+  await updateBucket(s, record.name, bucket => { bucket.acl = aces })
   return { status: 200 }
 }

@@ -6,7 +6,7 @@ import { isPolicyPublic } from '../../access/policy.js'
 import { S3Error } from '../../errors/s3-error.js'
 import type { BucketRecord } from '../../state/types.js'
 import { requireAccess } from '../authorize.js'
-import { bucketRecord } from '../bucket-access.js'
+import { bucketRecord, updateBucket } from '../bucket-access.js'
 import type { S3Reply, S3Request, Services } from '../types.js'
 import { renderXml } from '../xml/render.js'
 
@@ -23,11 +23,7 @@ export async function putBucketPolicy (req: S3Request, s: Services): Promise<S3R
   await requireAccess(req, s, { operation: 'PutBucketPolicy', bucket: record })
   const text = await req.readText(MAX_READ_BYTES)
   parsePolicy(text, { kind: 'bucket', bucketName: record.name, maxBytes: MAX_BUCKET_POLICY_BYTES })
-  await s.state.mutate(state => {
-    const bucket = state.buckets[record.name]
-    if (!bucket) throw new S3Error('NoSuchBucket', { BucketName: record.name })
-    bucket.policy = text
-  })
+  await updateBucket(s, record.name, bucket => { bucket.policy = text })
   return { status: 204 }
 }
 

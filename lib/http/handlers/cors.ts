@@ -1,7 +1,7 @@
 // Bucket CORS configuration: PutBucketCors, GetBucketCors, DeleteBucketCors.
 import { S3Error } from '../../errors/s3-error.js'
 import { requireAccess } from '../authorize.js'
-import { bucketRecord } from '../bucket-access.js'
+import { bucketRecord, updateBucket } from '../bucket-access.js'
 import { parseCorsXml, renderCorsXml, storedCors } from '../cors.js'
 import type { S3Reply, S3Request, Services } from '../types.js'
 
@@ -12,11 +12,7 @@ export async function putBucketCors (req: S3Request, s: Services): Promise<S3Rep
   const record = bucketRecord(req, s)
   await requireAccess(req, s, { operation: 'PutBucketCors', bucket: record })
   const config = await parseCorsXml(await req.readText(MAX_CORS_XML_BYTES))
-  await s.state.mutate(state => {
-    const b = state.buckets[record.name]
-    if (!b) throw new S3Error('NoSuchBucket', { BucketName: record.name })
-    b.cors = config
-  })
+  await updateBucket(s, record.name, bucket => { bucket.cors = config })
   return { status: 200 }
 }
 

@@ -14,7 +14,7 @@ import { isDirectoryKey, parseObjectKey } from '../../storage/paths.js'
 import type { ObjectKey } from '../../storage/types.js'
 import { relPath, requireAccess } from '../authorize.js'
 import { bucketRecord, bucketRef, ownerXml, writeOptions } from '../bucket-access.js'
-import { checkConditions, conditionsFrom, metaFromHeaders, quoteETag } from '../s3-headers.js'
+import { checkConditions, checkDeclaredLength, conditionsFrom, metaFromHeaders, quoteETag } from '../s3-headers.js'
 import { children, parseXml, texts } from '../xml/parse.js'
 import { checkAclHeadersAllowed } from '../acl-headers.js'
 import { renderXml, type XmlNode } from '../xml/render.js'
@@ -68,9 +68,7 @@ export async function uploadPart (req: S3Request, s: Services): Promise<S3Reply>
   await requireAccess(req, s, { operation: 'UploadPart', bucket: record, key })
   const partNumber = parsePartNumber(req.query.get('partNumber'))
   const uploadId = uploadIdOf(req)
-  const declared = Number(req.headers['x-amz-decoded-content-length'] ?? req.headers['content-length'] ?? 0)
-  if (declared > MAX_PART_SIZE_BYTES) throw new S3Error('EntityTooLarge', { ProposedSize: declared, MaxSizeAllowed: MAX_PART_SIZE_BYTES })
-  if (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined) throw new S3Error('MissingContentLength')
+  checkDeclaredLength(req.headers, MAX_PART_SIZE_BYTES)
   const part = await storePart(bucketRef(record), key, uploadId, partNumber, req.body())
   const headers: Record<string, string> = { ETag: quoteETag(part.etag) }
   // The body was verified against these; echoing them lets SDKs carry them into Complete.

@@ -8,7 +8,7 @@ import type { AccessNeeds } from '../authorize.js'
 import { bucketRecord, bucketRef, writeOptions } from '../bucket-access.js'
 import { checkAclHeadersAllowed } from '../acl-headers.js'
 import { relPath, requireAccess } from '../authorize.js'
-import { checkConditions, checksumHeaders, conditionsFrom, metaFromHeaders, objectHeaders, parseRange, quoteETag } from '../s3-headers.js'
+import { checkConditions, checkDeclaredLength, checksumHeaders, conditionsFrom, metaFromHeaders, objectHeaders, parseRange, quoteETag } from '../s3-headers.js'
 import type { S3Reply, S3Request, Services } from '../types.js'
 import { requestedPart } from './multipart.js'
 
@@ -27,9 +27,7 @@ export async function putObject (req: S3Request, s: Services): Promise<S3Reply> 
   const record = bucketRecord(req, s)
   const key = requestKey(req)
   await requireAccess(req, s, { operation: 'PutObject', bucket: record, key, fs: [{ check: 'create', path: relPath(key), bucketRoot: record.path }] })
-  const declared = Number(req.headers['x-amz-decoded-content-length'] ?? req.headers['content-length'] ?? 0)
-  if (declared > MAX_PUT_BYTES) throw new S3Error('EntityTooLarge', { ProposedSize: declared, MaxSizeAllowed: MAX_PUT_BYTES })
-  if (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined) throw new S3Error('MissingContentLength')
+  checkDeclaredLength(req.headers, MAX_PUT_BYTES)
   checkAclHeadersAllowed(req, record)
   const meta = metaFromHeaders(req.headers)
   const result = await storeObject(bucketRef(record), key, req.body(), meta, writeOptions(req, s, record))
