@@ -123,8 +123,17 @@ t.test('workers share the port, a killed worker is replaced, and SIGTERM stops t
   process.kill(victim ?? 0, 'SIGKILL')
   await bridged.waitForLine(/worker died/)
   t.ok(await waitFor(() => childrenOf(pid).length === 2 && !childrenOf(pid).includes(victim ?? 0), 15_000), 'a new worker replaces it')
-  const got = await signedRequest(bridged.endpoint, creds, { method: 'GET', path: '/demo/w3.txt' })
-  t.equal(got.body, 'worker test 3')
+  // The replacement (or the second worker, if it was still starting when its sibling died) may take a
+  // moment to listen: service must resume, so retry a refused connection for a few seconds.
+  let got: Awaited<ReturnType<typeof signedRequest>> | undefined
+  for (let i = 0; i < 100 && got === undefined; i++) {
+    got = await signedRequest(bridged.endpoint, creds, { method: 'GET', path: '/demo/w3.txt' }).catch(async (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ECONNREFUSED') throw err
+      await new Promise(resolve => setTimeout(resolve, 100))
+      return undefined
+    })
+  }
+  t.equal(got?.body, 'worker test 3', `status ${got?.status} body ${got?.body?.slice(0, 200)}`)
   const workers = childrenOf(pid)
   bridged.child.kill('SIGTERM')
   t.equal(await bridged.exited, 0)
