@@ -150,6 +150,19 @@ function watchIdle(raw: Readable, verifier: Transform, idleMs: number): void {
   arm()
 }
 
+const TRUNCATED = Symbol('s3bridge.bodyTruncated')
+type MaybeTruncated = Readable & { [TRUNCATED]?: boolean }
+
+/**
+ * The client ended its half of the connection before the body it declared was complete. Node's parser
+ * reports that as a client error while the request is in flight and the request stream just stops; this
+ * tells the body reader, so the request fails with IncompleteBody and is answered on the still-open socket.
+ */
+export function markBodyTruncated(raw: Readable): void {
+  (raw as MaybeTruncated)[TRUNCATED] = true
+  raw.emit('s3bridge:truncated')
+}
+
 /** Builds the verified body stream; header-level problems throw synchronously, payload problems error the stream. */
 export function createVerifiedBody(raw: Readable, plan: PayloadPlan, headers: IncomingHttpHeaders, opts: { idleTimeoutMs?: number } = {}): { body: Readable, checksums(): Record<string, string> } {
   const expected = expectations(plan, headers)
@@ -162,8 +175,11 @@ export function createVerifiedBody(raw: Readable, plan: PayloadPlan, headers: In
   raw.on('error', err => verifier.destroy(err))
   // A client that leaves before the end of its body: the body is incomplete, whoever is reading it must stop.
   const incomplete = (): void => { if (!raw.readableEnded) verifier.destroy(new S3Error('IncompleteBody')) }
-  if (raw.destroyed) process.nextTick(incomplete)
-  else raw.once('close', incomplete)
+  if (raw.destroyed || (raw as MaybeTruncated)[TRUNCATED] === true) process.nextTick(incomplete)
+  else {
+    raw.once('close', incomplete)
+    raw.once('s3bridge:truncated', incomplete)
+  }
   if (opts.idleTimeoutMs !== undefined && opts.idleTimeoutMs > 0) watchIdle(raw, verifier, opts.idleTimeoutMs)
   if (decoder === undefined) {
     raw.pipe(verifier)

@@ -1,11 +1,12 @@
 // The S3 listeners: plain HTTP and HTTPS at once (or HTTPS only), with certificates that can be swapped live.
 import { readFileSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
-import { createServer, type Server } from 'node:http'
+import { createServer, type Server, type ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import type { Config, ListenerConfig, TlsConfig } from '../config/schema.js'
+import { markBodyTruncated } from '../auth/verified-body.js'
 
 export interface Listeners {
   servers: Array<Server | TlsServer>
@@ -39,7 +40,12 @@ export const SOCKET_IDLE_TIMEOUT_MS = 30 * 60_000
  * Requests Node's HTTP parser refuses never reach Koa; answer them in S3's XML rather than a bare status.
  */
 function answerClientError (err: NodeJS.ErrnoException, socket: Duplex): void {
-  if (!socket.writable || (socket as Duplex & { _httpMessage?: unknown })._httpMessage) {
+  const inFlight = (socket as Duplex & { _httpMessage?: ServerResponse })._httpMessage
+  if (inFlight && err.code === 'HPE_INVALID_EOF_STATE' && socket.writable && !inFlight.headersSent) {
+    answerTruncatedBody(inFlight, socket)
+    return
+  }
+  if (!socket.writable || inFlight) {
     socket.destroy()
     return
   }
@@ -49,6 +55,22 @@ function answerClientError (err: NodeJS.ErrnoException, socket: Duplex): void {
   const id = randomBytes(8).toString('hex').toUpperCase()
   const body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message><RequestId>${id}</RequestId></Error>`
   socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: application/xml\r\nContent-Length: ${Buffer.byteLength(body)}\r\nx-amz-request-id: ${id}\r\nConnection: close\r\n\r\n${body}`)
+}
+
+/** How long a request whose client half-closed mid-body may take to answer before the socket is dropped. */
+const TRUNCATED_ANSWER_MS = 30_000
+
+/**
+ * The client half-closed its connection before the body it declared was complete (a Content-Length that
+ * lies). The request is already with its handler: let it fail with 400 IncompleteBody, as AWS answers,
+ * and close the connection once that answer is written.
+ */
+function answerTruncatedBody (res: ServerResponse, socket: Duplex): void {
+  (res as ServerResponse & { shouldKeepAlive: boolean }).shouldKeepAlive = false
+  const timer = setTimeout(() => socket.destroy(), TRUNCATED_ANSWER_MS)
+  timer.unref()
+  res.once('close', () => clearTimeout(timer))
+  markBodyTruncated(res.req)
 }
 
 function tune (server: Server | TlsServer): void {
