@@ -1,10 +1,11 @@
 // CompleteMultipartUpload: lock the upload by renaming its folder, check the part list, assemble, publish with one rename.
 import { randomBytes } from 'node:crypto'
-import { constants, createWriteStream } from 'node:fs'
+import { constants } from 'node:fs'
 import { lstat, open, readFile, rename, rm, unlink, writeFile, type FileHandle } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
-import { pipeline } from 'node:stream/promises'
+import { debuglog } from 'node:util'
 import { S3Error, s3ErrorFromErrno } from '../errors/s3-error.js'
+import { copyFileRange } from './kernel-copy.js'
 import {
   encodePartSizes, MIN_PART_SIZE_BYTES, multipartETag, parseUploadId, partFileName, readPart, readUploadRecord,
   uploadPath, uploadsDir, type MultipartStoredMeta, type PartRecord, type UploadRecord,
@@ -15,6 +16,7 @@ import { fdPath, stampOf, writeStoredMeta } from './xattrs.js'
 import type { ObjectInfo, ObjectKey } from './types.js'
 
 const S_ISGID = 0o2000n
+const debug = debuglog('s3bridge')
 
 /** One <Part> of the client's CompleteMultipartUpload body. */
 export interface CompletedPartRef { partNumber: number, etag: string }
@@ -75,11 +77,22 @@ async function checkParts (dir: string, uploadId: string, refs: CompletedPartRef
   return parts
 }
 
-/** Concatenates the parts into fh with streaming copies: bounded memory whatever the object size. */
+/**
+ * Concatenates the parts into fh, each copied whole at its offset by the kernel (reflink or copy_file_range)
+ * or, without the addon or across filesystems, by a streaming copy: bounded memory whatever the object size.
+ */
 async function assemble (dir: string, parts: PartRecord[], fh: FileHandle): Promise<void> {
+  let offset = 0
   for (const part of parts) {
     const src = await open(join(dir, partFileName(part.partNumber)), constants.O_RDONLY | constants.O_NOFOLLOW)
-    await pipeline(src.createReadStream({ highWaterMark: 1024 * 1024 }), createWriteStream('', { fd: fh.fd, autoClose: false, highWaterMark: 1024 * 1024 }))
+    try {
+      const { size } = await src.stat()
+      const method = await copyFileRange(src, 0, fh, offset, size)
+      debug('part %d: %d bytes at %d by %s', part.partNumber, size, offset, method)
+      offset += size
+    } finally {
+      await src.close().catch(() => undefined)
+    }
   }
   const st = await fh.stat()
   const expected = parts.reduce((n, p) => n + p.size, 0)

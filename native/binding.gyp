@@ -1,0 +1,10 @@
+{
+  "targets": [
+    {
+      "target_name": "kernel_copy",
+      "sources": ["kernel_copy.c"],
+      "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-O2"],
+      "defines": ["NAPI_VERSION=8"]
+    }
+  ]
+}
