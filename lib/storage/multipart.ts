@@ -1,6 +1,6 @@
 // Multipart uploads on disk: each upload is a folder in the bucket's staging area, so any daemon can serve it.
 import { createHash, randomBytes } from 'node:crypto'
-import { constants, createWriteStream } from 'node:fs'
+import { constants } from 'node:fs'
 import { lstat, mkdir, open, readdir, readFile, rename, rm, unlink, writeFile, type FileHandle } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
@@ -11,6 +11,7 @@ import type { BucketRef } from './objects.js'
 import { stagingDir } from './paths.js'
 import { fdPath, type StoredMeta } from './xattrs.js'
 import type { ObjectKey, ObjectMeta, PosixOwner } from './types.js'
+import { fileSink } from './file-sink.js'
 
 const require = createRequire(import.meta.url)
 const xattr = require('fs-xattr') as {
@@ -177,7 +178,7 @@ export async function uploadPart (bucket: BucketRef, key: ObjectKey, uploadId: s
   let isPublished = false
   try {
     const counter = new PartTap(MAX_PART_SIZE_BYTES)
-    await pipeline(body, counter, createWriteStream('', { fd: fh.fd, autoClose: false, highWaterMark: 256 * 1024 }))
+    await pipeline(body, counter, fileSink(fh))
     const etag = counter.hash.digest('hex')
     await xattr.setAttribute(fdPath(fh.fd), PART_XATTR, JSON.stringify({ etag, size: counter.bytes }))
     const st = await fh.stat()

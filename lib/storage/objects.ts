@@ -1,6 +1,6 @@
 // Objects as files: resolve a key safely, read it, publish a new version atomically, delete it.
 import { createHash, randomUUID } from 'node:crypto'
-import { constants, createWriteStream, type BigIntStats } from 'node:fs'
+import { constants, type BigIntStats } from 'node:fs'
 import { chmod, chown, lstat, mkdir, open, readlink, rename, rmdir, unlink, type FileHandle } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { Transform, type Readable } from 'node:stream'
@@ -9,6 +9,7 @@ import { S3Error, s3ErrorFromErrno } from '../errors/s3-error.js'
 import { isDirectoryKey, keySegments, keyToPath, stagingDir } from './paths.js'
 import { clearImplicitDir, effectiveETag, fdPath, isImplicitDir, markImplicitDir, readStoredMeta, removeStoredMeta, stampOf, writeStoredMeta, type StoredMeta } from './xattrs.js'
 import type { ObjectInfo, ObjectKey, ObjectMeta, ObjectStream, PosixOwner } from './types.js'
+import { fileSink } from './file-sink.js'
 
 const S_ISGID = 0o2000n
 
@@ -232,7 +233,7 @@ export async function putObject (bucket: BucketRef, key: ObjectKey, body: Readab
   let published = false
   try {
     const tap = new MD5Tap()
-    await pipeline(body, tap, createWriteStream('', { fd: fh.fd, autoClose: false, highWaterMark: 256 * 1024 }))
+    await pipeline(body, tap, fileSink(fh))
     const md5Hex = tap.hash.digest('hex')
     const parentSt = await ensureParents(bucket, key, opts)
     const target = keyToPath(bucket.root, key)
