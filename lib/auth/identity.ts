@@ -17,21 +17,27 @@ export function lookupAccount (name: string): { uid: number, gid: number } | und
 }
 
 const GROUP_CACHE_MS = 60_000
-const cache = new Map<string, { groups: number[], at: number }>()
+const cache = new Map<string, { groups: Promise<number[]>, at: number }>()
 
 /**
  * Supplementary groups of a uid as NSS reports them (`id -G`, which uses getgrouplist), always including
- * the primary gid. A uid unknown to NSS has only its primary gid.
+ * the primary gid. A uid unknown to NSS has only its primary gid. Concurrent requests share one look-up
+ * (the cached promise), so an expired entry under load spawns one `id`, not one per request.
  */
 export async function supplementaryGroups (uid: number, gid: number, now = Date.now()): Promise<number[]> {
   const cacheKey = `${uid}:${gid}`
   const hit = cache.get(cacheKey)
   if (hit && now - hit.at < GROUP_CACHE_MS) return hit.groups
-  let groups = [gid]
-  try {
-    const { stdout } = await run('id', ['-G', String(uid)], { timeout: 5000 })
-    groups = [...new Set([gid, ...stdout.trim().split(/\s+/).map(Number).filter(Number.isInteger)])]
-  } catch { /* not in NSS */ }
+  const groups = lookupGroups(uid, gid)
   cache.set(cacheKey, { groups, at: now })
   return groups
+}
+
+async function lookupGroups (uid: number, gid: number): Promise<number[]> {
+  try {
+    const { stdout } = await run('id', ['-G', String(uid)], { timeout: 5000 })
+    return [...new Set([gid, ...stdout.trim().split(/\s+/).map(Number).filter(Number.isInteger)])]
+  } catch {
+    return [gid] // not in NSS
+  }
 }

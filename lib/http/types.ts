@@ -36,7 +36,7 @@ export interface S3Reply {
   status?: number
   headers?: Record<string, string | number | undefined>
   xml?: string
-  body?: Readable
+  body?: Readable | Buffer
   /** Bytes of body when known (Content-Length). */
   length?: number
 }

@@ -39,4 +39,11 @@ export interface ObjectStream {
   range?: { start: number, end: number }
 }
 
+/** What GetObject serves: a stream, or for small objects and ranges the bytes themselves. */
+export interface ServedObject {
+  info: ObjectInfo
+  body: Readable | Buffer
+  range?: { start: number, end: number }
+}
+
 export interface PosixOwner { uid: number, gid: number }

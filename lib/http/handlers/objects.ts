@@ -1,6 +1,6 @@
 // Object handlers: PutObject, GetObject, HeadObject, DeleteObject.
 import { S3Error } from '../../errors/s3-error.js'
-import { deleteObject as removeObject, headObject as statObject, openObject, putObject as storeObject } from '../../storage/objects.js'
+import { deleteObject as removeObject, headObject as statObject, openObjectToServe, putObject as storeObject } from '../../storage/objects.js'
 import { parseObjectKey } from '../../storage/paths.js'
 import type { ObjectKey } from '../../storage/types.js'
 import type { BucketRecord } from '../../state/types.js'
@@ -41,7 +41,7 @@ export async function getObject (req: S3Request, s: Services): Promise<S3Reply> 
   await requireAccess(req, s, readNeeds(req.operation, record, key), { missingIsNoSuchKey: true })
   const part = await requestedPart(req, bucket, key)
   // Conditions and the range are decided on the version actually opened (NFS users may replace it meanwhile).
-  const opened = await openObject(bucket, key, info => {
+  const opened = await openObjectToServe(bucket, key, info => {
     checkConditions(conditionsFrom(req.headers), info, { isRead: true, notModified: 'NotModified' })
     return part ? part.range : parseRange(req.headers.range, info.size)
   })

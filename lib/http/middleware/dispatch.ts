@@ -54,7 +54,7 @@ export function writeReply (ctx: Context, reply: S3Reply): void {
   if (reply.body) {
     ctx.body = reply.body
     if (reply.length !== undefined) ctx.length = reply.length
-    if (ctx.method === 'HEAD') reply.body.destroy()
+    if (ctx.method === 'HEAD' && reply.body instanceof Readable) reply.body.destroy()
   } else if (reply.xml !== undefined) {
     ctx.body = reply.xml
     ctx.type = 'application/xml'

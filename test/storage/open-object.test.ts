@@ -1,0 +1,63 @@
+// openObject / openObjectToServe read only the key's own file: never through a symlink, whoever planted it.
+import t from 'tap'
+import { mkdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { Readable } from 'node:stream'
+import { INLINE_READ_MAX, openObject, openObjectToServe } from '../../lib/storage/objects.js'
+import { parseObjectKey } from '../../lib/storage/paths.js'
+
+const top = t.testdir({ bucket: { real: { 'inside.txt': 'inside' }, 'plain.txt': 'plain' }, outside: { 'secret.txt': 'secret' } })
+const root = join(top, 'bucket')
+const bucket = { name: 'b', root }
+symlinkSync(join(top, 'outside'), join(root, 'out-link'))
+symlinkSync(join(root, 'real'), join(root, 'dir-link'))
+symlinkSync('real/inside.txt', join(root, 'file-link'))
+
+async function text (body: Readable | Buffer): Promise<string> {
+  if (Buffer.isBuffer(body)) return body.toString()
+  const chunks: Buffer[] = []
+  for await (const c of body) chunks.push(c as Buffer)
+  return Buffer.concat(chunks).toString()
+}
+
+t.test('plain files are served, inline when small and as a stream when large', async t => {
+  const small = await openObjectToServe(bucket, parseObjectKey('plain.txt'))
+  t.ok(Buffer.isBuffer(small.body), 'a small object is one buffer')
+  t.equal(await text(small.body), 'plain')
+  const ranged = await openObjectToServe(bucket, parseObjectKey('real/inside.txt'), { start: 1, end: 3 })
+  t.equal(await text(ranged.body), 'nsi', 'a range is read at its offset')
+  writeFileSync(join(root, 'big'), Buffer.alloc(INLINE_READ_MAX + 1, 'z'))
+  const big = await openObjectToServe(bucket, parseObjectKey('big'))
+  t.notOk(Buffer.isBuffer(big.body), 'a large object is streamed')
+  t.equal((await text(big.body)).length, INLINE_READ_MAX + 1)
+  t.equal(await text((await openObject(bucket, parseObjectKey('plain.txt'))).body), 'plain', 'openObject streams')
+})
+
+for (const key of ['out-link/secret.txt', 'dir-link/inside.txt', 'file-link']) {
+  t.test(`${key}: NoSuchKey, never the file behind the link`, async t => {
+    await t.rejects(openObjectToServe(bucket, parseObjectKey(key)), { code: 'NoSuchKey' })
+    await t.rejects(openObject(bucket, parseObjectKey(key)), { code: 'NoSuchKey' })
+  })
+}
+
+t.test('a version replaced after it was opened is still served whole', async t => {
+  writeFileSync(join(root, 'v'), 'version-1')
+  let replaced = false
+  const opened = await openObjectToServe(bucket, parseObjectKey('v'), info => {
+    // Runs after open and fstat: an NFS user renames a new version over the key right now.
+    writeFileSync(join(root, 'v.new'), 'version-2!')
+    renameSync(join(root, 'v.new'), join(root, 'v'))
+    replaced = true
+    t.equal(info.size, 9)
+    return undefined
+  })
+  t.ok(replaced)
+  t.equal(await text(opened.body), 'version-1')
+})
+
+t.test('a folder or a missing path is NoSuchKey', async t => {
+  mkdirSync(join(root, 'folder'), { recursive: true })
+  await t.rejects(openObjectToServe(bucket, parseObjectKey('folder')), { code: 'NoSuchKey' })
+  await t.rejects(openObjectToServe(bucket, parseObjectKey('nope/x')), { code: 'NoSuchKey' })
+  await t.rejects(openObjectToServe(bucket, parseObjectKey('plain.txt/x')), { code: 'NoSuchKey' })
+})
