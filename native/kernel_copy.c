@@ -26,6 +26,8 @@
 #include <linux/fs.h>
 #endif
 
+#include "stat_entries.h"
+
 /* One kernel call copies at most this much (Linux caps a single copy near 2 GiB anyway). */
 #define MAX_CHUNK ((int64_t)1 << 30)
 
@@ -235,6 +237,7 @@ static napi_value init (napi_env env, napi_value exports) {
   napi_value fn;
   napi_create_function(env, "copyRange", NAPI_AUTO_LENGTH, copy_range, NULL, &fn);
   napi_set_named_property(env, exports, "copyRange", fn);
+  register_stat_entries(env, exports);
   return exports;
 }
 

@@ -2,10 +2,8 @@
 // optional native addon (native/), else a plain streaming copy with positional writes. Bounded memory either way.
 import { read, write } from 'node:fs'
 import type { FileHandle } from 'node:fs/promises'
-import { createRequire } from 'node:module'
-import { join } from 'node:path'
 import { debuglog } from 'node:util'
-import { packageRoot } from '../config/package-root.js'
+import { nativeAddon, type NativeAddon } from './native.js'
 
 /** How a range was copied: 'clone' (reflink, shares blocks), 'copy' (in-kernel copy) or 'stream' (read and write in Node). */
 export type CopyMethod = 'clone' | 'copy' | 'stream'
@@ -15,9 +13,7 @@ export interface CopyOptions {
   forceStream?: boolean
 }
 
-interface KernelCopyAddon {
-  copyRange: (fdIn: number, offIn: number, fdOut: number, offOut: number, length: number) => Promise<'clone' | 'copy'>
-}
+type KernelCopyAddon = Pick<NativeAddon, 'copyRange'>
 
 const debug = debuglog('s3bridge')
 
@@ -28,20 +24,9 @@ const STREAM_CHUNK = 1024 * 1024
 /** errnos that mean "the kernel cannot do this copy here", not "the copy failed": redo the range by streaming. */
 const FALLBACK_CODES = new Set(['EXDEV', 'EOPNOTSUPP', 'ENOTSUP', 'ENOSYS', 'EINVAL'])
 
-let addon: KernelCopyAddon | null | undefined
-
 /** The native addon, or null when it was not built (the build is optional: no compiler, no headers). */
 export function kernelCopyAddon (): KernelCopyAddon | null {
-  if (addon === undefined) {
-    try {
-      const root = packageRoot()
-      addon = createRequire(join(root, 'package.json'))(join(root, 'native', 'build', 'Release', 'kernel_copy.node')) as KernelCopyAddon
-    } catch (err) {
-      debug('kernel copy addon not loaded (%s); copies will stream', (err as Error).message)
-      addon = null
-    }
-  }
-  return addon
+  return nativeAddon()
 }
 
 function fdOf (f: FileHandle | number): number {

@@ -57,7 +57,7 @@ export async function resolveObject (bucket: BucketRef, key: ObjectKey): Promise
   return { path, st, stored }
 }
 
-export function objectInfo (key: ObjectKey, st: BigIntStats, stored: StoredMeta | undefined): ObjectInfo {
+export function objectInfo (key: ObjectKey, st: Pick<BigIntStats, 'isDirectory' | 'size' | 'mtimeNs' | 'dev' | 'ino' | 'uid' | 'gid'>, stored: StoredMeta | undefined): ObjectInfo {
   const isDirectoryMarker = st.isDirectory()
   return {
     key,

@@ -36,8 +36,13 @@ export async function readStoredMeta (path: string): Promise<StoredMeta | undefi
   } catch {
     return undefined // ENODATA, ENOTSUP: a file written over NFS, or a filesystem without user xattrs
   }
+  return parseStoredMeta(raw.toString('utf8'))
+}
+
+/** The META_XATTR value as readStoredMeta reads it: undefined unless it is JSON holding a string etag. */
+export function parseStoredMeta (text: string): StoredMeta | undefined {
   try {
-    const value = JSON.parse(raw.toString('utf8')) as StoredMeta
+    const value = JSON.parse(text) as StoredMeta
     return typeof value.etag === 'string' ? value : undefined
   } catch {
     return undefined
@@ -73,7 +78,7 @@ export function stampOf (st: BigIntStats): { stampSize: string, stampMtimeNs: st
  * otherwise (written or rewritten over NFS) derive one from inode, size and mtime, shaped like a
  * multipart ETag ("…-1") so clients never mistake it for an MD5 of the content.
  */
-export function effectiveETag (st: BigIntStats, stored: StoredMeta | undefined): string {
+export function effectiveETag (st: Pick<BigIntStats, 'size' | 'mtimeNs' | 'dev' | 'ino'>, stored: StoredMeta | undefined): string {
   if (stored && stored.stampSize === st.size.toString() && stored.stampMtimeNs === st.mtimeNs.toString()) {
     return stored.etag
   }

@@ -1,0 +1,53 @@
+// The optional N-API addon in native/ (built by `npm run build:native` from prepare): kernel range copies and
+// batched directory stats. Loaded once, here; every user falls back to plain Node when it is missing.
+import { createRequire } from 'node:module'
+import { join } from 'node:path'
+import { debuglog } from 'node:util'
+import { packageRoot } from '../config/package-root.js'
+
+/** statEntries' answer: parallel arrays, entry i at index i (see native/stat_entries.c). */
+export interface StatBatch {
+  /** 0 missing or unreadable, 1 regular file, 2 directory, 3 anything else (symlink, FIFO, socket, device). */
+  kinds: Uint8Array
+  /** STAT_FIELDS per entry, in the order of the STAT_* offsets below. */
+  stats: BigInt64Array
+  /** Byte length of the entry's attribute value in `meta`, -1 when it has none; values lie back to back. */
+  metaLens: Int32Array
+  meta: Buffer
+}
+
+export const STAT_FIELDS = 7
+export const STAT_SIZE = 0
+export const STAT_MTIME_NS = 1
+export const STAT_DEV = 2
+export const STAT_INO = 3
+export const STAT_UID = 4
+export const STAT_GID = 5
+export const STAT_MODE = 6
+
+export interface NativeAddon {
+  /** Copies a range inside the kernel (reflink, else copy_file_range), on a libuv worker thread. */
+  copyRange: (fdIn: number, offIn: number, fdOut: number, offOut: number, length: number) => Promise<'clone' | 'copy'>
+  /**
+   * In one libuv worker job: lstat (fstatat, AT_SYMLINK_NOFOLLOW) of each name in dirPath, and for regular files
+   * and directories the extended attribute xattrName (lgetxattr). `joinedNames` holds the names joined by '/'.
+   */
+  statEntries?: (dirPath: string, joinedNames: string, xattrName?: string) => Promise<StatBatch>
+}
+
+const debug = debuglog('s3bridge')
+let addon: NativeAddon | null | undefined
+
+/** The native addon, or null when it was not built (the build is optional: no compiler, no headers). */
+export function nativeAddon (): NativeAddon | null {
+  if (addon === undefined) {
+    try {
+      const root = packageRoot()
+      addon = createRequire(join(root, 'package.json'))(join(root, 'native', 'build', 'Release', 'kernel_copy.node')) as NativeAddon
+    } catch (err) {
+      debug('native addon not loaded (%s); kernel copies will stream and listings use lstat + getxattr', (err as Error).message)
+      addon = null
+    }
+  }
+  return addon
+}

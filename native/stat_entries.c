@@ -1,0 +1,269 @@
+/*
+ * s3bridge listing stats: statEntries(dirPath, names, xattrName) -> Promise<StatBatch>.
+ *
+ * `names` is one string of entry names joined by '/' (a name never holds '/'). In ONE libuv worker job (never on
+ * the event loop) the directory is opened (O_PATH, so only search permission is needed, as for lstat of a path
+ * inside it) and, for each name, fstatat(dirfd, name, AT_SYMLINK_NOFOLLOW) runs; for regular files and
+ * directories the extended attribute `xattrName` is read with lgetxattr on "dirPath/name". A listing that used
+ * lstat + getxattr per key paid two thread-pool hand-offs per key; this pays one per batch.
+ *
+ * The promise resolves to parallel arrays, entry i at index i:
+ *   kinds:    Uint8Array      0 missing (or unreadable), 1 regular file, 2 directory, 3 other (symlink, fifo...)
+ *   stats:    BigInt64Array   7 per entry: size, mtimeNs, dev, ino, uid, gid, mode (as Node's bigint stats)
+ *   metaLens: Int32Array      byte length of the entry's attribute value in `meta`, or -1 when it has none
+ *   meta:     Buffer          the values back to back, in entry order
+ * A missing attribute (ENODATA), a filesystem without user xattrs (ENOTSUP) or any other failure to read it
+ * is "none". A directory that cannot be opened makes every entry missing. Plain C against node_api.h only.
+ */
+#define _GNU_SOURCE
+#include <node_api.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+#ifdef __linux__
+#include <sys/xattr.h>
+#endif
+
+#include "stat_entries.h"
+
+#define STAT_FIELDS 7
+/* Listing asks for at most ~1000 names at a time; refuse absurd batches rather than allocate without bound. */
+#define MAX_NAMES 100000
+#define XATTR_STACK 4096
+
+typedef struct {
+  napi_async_work work;
+  napi_deferred deferred;
+  char *dir;            /* dirPath, then '/', then room for one name (the lgetxattr path) */
+  size_t dir_len;
+  char *xattr;          /* NULL: no attribute wanted */
+  char *names;          /* the joined names, '/' replaced by NUL */
+  uint32_t n;
+  uint32_t *name_off;   /* start of each name in `names` */
+  uint8_t *kinds;
+  int64_t *stats;
+  int32_t *meta_lens;
+  char *meta;
+  size_t meta_used;
+  size_t meta_cap;
+  int err;              /* ENOMEM only: everything else is per entry */
+} stat_job;
+
+static void job_free (stat_job *job) {
+  if (job == NULL) return;
+  free(job->dir);
+  free(job->xattr);
+  free(job->names);
+  free(job->name_off);
+  free(job->kinds);
+  free(job->stats);
+  free(job->meta_lens);
+  free(job->meta);
+  free(job);
+}
+
+static int meta_append (stat_job *job, const char *data, size_t len) {
+  if (job->meta_used + len > job->meta_cap) {
+    size_t cap = job->meta_cap ? job->meta_cap : 16384;
+    while (cap < job->meta_used + len) cap *= 2;
+    char *m = (char *)realloc(job->meta, cap);
+    if (m == NULL) return 0;
+    job->meta = m;
+    job->meta_cap = cap;
+  }
+  if (len > 0) memcpy(job->meta + job->meta_used, data, len);
+  job->meta_used += len;
+  return 1;
+}
+
+#ifdef __linux__
+/* Reads the attribute of `path` into the job's meta block. Returns its length, or -1 when there is none. */
+static int32_t read_attr (stat_job *job, const char *path) {
+  char stack[XATTR_STACK];
+  ssize_t n;
+  do { n = lgetxattr(path, job->xattr, stack, sizeof stack); } while (n < 0 && errno == EINTR);
+  if (n >= 0) return meta_append(job, stack, (size_t)n) ? (int32_t)n : -1;
+  if (errno != ERANGE) return -1; /* ENODATA, ENOTSUP, ENOENT (raced away), EACCES...: none */
+  for (int tries = 0; tries < 4; tries++) {
+    ssize_t want = lgetxattr(path, job->xattr, NULL, 0);
+    if (want < 0) { if (errno == EINTR) continue; return -1; }
+    char *buf = (char *)malloc((size_t)want + 1);
+    if (buf == NULL) return -1;
+    n = lgetxattr(path, job->xattr, buf, (size_t)want);
+    if (n >= 0) {
+      int ok = meta_append(job, buf, (size_t)n);
+      free(buf);
+      return ok ? (int32_t)n : -1;
+    }
+    free(buf);
+    if (errno != ERANGE && errno != EINTR) return -1; /* grew again between the calls: ask again */
+  }
+  return -1;
+}
+#endif
+
+static void execute (napi_env env, void *data) {
+  (void)env;
+  stat_job *job = (stat_job *)data;
+  for (uint32_t i = 0; i < job->n; i++) job->meta_lens[i] = -1;
+#ifdef __linux__
+  int dfd;
+  do { dfd = open(job->dir, O_PATH | O_DIRECTORY | O_CLOEXEC); } while (dfd < 0 && errno == EINTR);
+  if (dfd < 0) return; /* kinds stay 0: every entry reads as missing, as lstat of each would */
+  job->dir[job->dir_len] = '/'; /* from here on dir holds "dirPath/<name>" for lgetxattr ("//" is harmless) */
+  for (uint32_t i = 0; i < job->n; i++) {
+    const char *name = job->names + job->name_off[i];
+    struct stat st;
+    int r;
+    do { r = fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW); } while (r != 0 && errno == EINTR);
+    if (r != 0) continue;
+    uint8_t kind = S_ISREG(st.st_mode) ? 1 : S_ISDIR(st.st_mode) ? 2 : 3;
+    job->kinds[i] = kind;
+    int64_t *s = job->stats + (size_t)i * STAT_FIELDS;
+    s[0] = (int64_t)st.st_size;
+    s[1] = (int64_t)st.st_mtim.tv_sec * 1000000000LL + (int64_t)st.st_mtim.tv_nsec;
+    s[2] = (int64_t)st.st_dev;
+    s[3] = (int64_t)st.st_ino;
+    s[4] = (int64_t)st.st_uid;
+    s[5] = (int64_t)st.st_gid;
+    s[6] = (int64_t)st.st_mode;
+    if (kind == 3 || job->xattr == NULL) continue;
+    size_t len = strlen(name);
+    if (job->dir_len + 1 + len + 1 > (size_t)PATH_MAX + 1) continue; /* lgetxattr would say ENAMETOOLONG */
+    memcpy(job->dir + job->dir_len + 1, name, len + 1);
+    job->meta_lens[i] = read_attr(job, job->dir);
+  }
+  close(dfd);
+  job->dir[job->dir_len] = '\0';
+#else
+  job->err = ENOSYS;
+#endif
+}
+
+static napi_value typed (napi_env env, napi_typedarray_type type, size_t count, size_t elem, const void *src) {
+  void *dst;
+  napi_value ab, arr;
+  if (napi_create_arraybuffer(env, count * elem, &dst, &ab) != napi_ok) return NULL;
+  if (count > 0) memcpy(dst, src, count * elem);
+  if (napi_create_typedarray(env, type, count, ab, 0, &arr) != napi_ok) return NULL;
+  return arr;
+}
+
+static void reject_code (napi_env env, napi_deferred d, const char *code, const char *msg) {
+  napi_value c, t, e;
+  napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &c);
+  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &t);
+  napi_create_error(env, c, t, &e);
+  napi_reject_deferred(env, d, e);
+}
+
+static void complete (napi_env env, napi_status status, void *data) {
+  stat_job *job = (stat_job *)data;
+  napi_value result = NULL, kinds = NULL, stats = NULL, lens = NULL, meta = NULL;
+  if (status == napi_ok && job->err == 0) {
+    kinds = typed(env, napi_uint8_array, job->n, 1, job->kinds);
+    stats = typed(env, napi_bigint64_array, (size_t)job->n * STAT_FIELDS, 8, job->stats);
+    lens = typed(env, napi_int32_array, job->n, 4, job->meta_lens);
+    void *copy;
+    if (napi_create_buffer_copy(env, job->meta_used, job->meta_used ? job->meta : "", &copy, &meta) != napi_ok) meta = NULL;
+    if (kinds && stats && lens && meta && napi_create_object(env, &result) == napi_ok) {
+      napi_set_named_property(env, result, "kinds", kinds);
+      napi_set_named_property(env, result, "stats", stats);
+      napi_set_named_property(env, result, "metaLens", lens);
+      napi_set_named_property(env, result, "meta", meta);
+    } else {
+      result = NULL;
+    }
+  }
+  if (result != NULL) napi_resolve_deferred(env, job->deferred, result);
+  else if (job->err == ENOSYS) reject_code(env, job->deferred, "ENOSYS", "ENOSYS: statEntries needs Linux");
+  else reject_code(env, job->deferred, "ENOMEM", "ENOMEM: statEntries could not build its result");
+  napi_delete_async_work(env, job->work);
+  job_free(job);
+}
+
+/* A string argument as a malloc'ed UTF-8 copy with `extra` spare bytes after the NUL. NULL on a type error. */
+static char *get_string (napi_env env, napi_value v, size_t extra, size_t *len_out) {
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_string) return NULL;
+  size_t len;
+  if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) return NULL;
+  char *s = (char *)malloc(len + 1 + extra);
+  if (s == NULL) return NULL;
+  if (napi_get_value_string_utf8(env, v, s, len + 1, &len) != napi_ok) { free(s); return NULL; }
+  if (len_out) *len_out = len;
+  return s;
+}
+
+static napi_value stat_entries (napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc < 2) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "statEntries(dirPath, joinedNames, xattrName?) takes strings");
+    return NULL;
+  }
+  stat_job *job = (stat_job *)calloc(1, sizeof *job);
+  if (job == NULL) { napi_throw_error(env, "ENOMEM", "statEntries: out of memory"); return NULL; }
+  size_t names_len = 0;
+  job->dir = get_string(env, argv[0], 1 + PATH_MAX + 1, &job->dir_len);
+  job->names = get_string(env, argv[1], 0, &names_len);
+  if (argc >= 3) {
+    napi_valuetype t;
+    napi_typeof(env, argv[2], &t);
+    if (t != napi_undefined && t != napi_null) {
+      job->xattr = get_string(env, argv[2], 0, NULL);
+      if (job->xattr == NULL) { job_free(job); napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "statEntries: xattrName must be a string"); return NULL; }
+    }
+  }
+  if (job->dir == NULL || job->names == NULL) {
+    job_free(job);
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "statEntries: dirPath and names must be strings");
+    return NULL;
+  }
+  /* Split the joined names in place. An empty string is no names at all. */
+  uint32_t n = 0;
+  if (names_len > 0) {
+    n = 1;
+    for (size_t i = 0; i < names_len; i++) if (job->names[i] == '/') n++;
+  }
+  if (n > MAX_NAMES) { job_free(job); napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "statEntries: too many names in one batch"); return NULL; }
+  job->n = n;
+  job->name_off = (uint32_t *)malloc(sizeof(uint32_t) * (n ? n : 1));
+  job->kinds = (uint8_t *)calloc(n ? n : 1, 1);
+  job->stats = (int64_t *)calloc((size_t)(n ? n : 1) * STAT_FIELDS, sizeof(int64_t));
+  job->meta_lens = (int32_t *)malloc(sizeof(int32_t) * (n ? n : 1));
+  if (!job->name_off || !job->kinds || !job->stats || !job->meta_lens) { job_free(job); napi_throw_error(env, "ENOMEM", "statEntries: out of memory"); return NULL; }
+  uint32_t k = 0;
+  if (n > 0) {
+    job->name_off[k++] = 0;
+    for (size_t i = 0; i < names_len; i++) {
+      if (job->names[i] == '/') { job->names[i] = '\0'; job->name_off[k++] = (uint32_t)(i + 1); }
+    }
+  }
+  napi_value promise, rname;
+  if (napi_create_promise(env, &job->deferred, &promise) != napi_ok) { job_free(job); return NULL; }
+  napi_create_string_utf8(env, "s3bridge:statEntries", NAPI_AUTO_LENGTH, &rname);
+  napi_status st = napi_create_async_work(env, NULL, rname, execute, complete, job, &job->work);
+  if (st == napi_ok && napi_queue_async_work(env, job->work) != napi_ok) {
+    napi_delete_async_work(env, job->work);
+    st = napi_generic_failure;
+  }
+  if (st != napi_ok) {
+    reject_code(env, job->deferred, "ENOMEM", "statEntries: cannot queue the job");
+    job_free(job);
+  }
+  return promise;
+}
+
+void register_stat_entries (napi_env env, napi_value exports) {
+  napi_value fn;
+  napi_create_function(env, "statEntries", NAPI_AUTO_LENGTH, stat_entries, NULL, &fn);
+  napi_set_named_property(env, exports, "statEntries", fn);
+}
