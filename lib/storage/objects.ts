@@ -1,6 +1,6 @@
 // Objects as files: resolve a key safely, read it, publish a new version atomically, delete it.
 import { createHash, randomUUID } from 'node:crypto'
-import { constants, type BigIntStats } from 'node:fs'
+import { constants, readFileSync, type BigIntStats } from 'node:fs'
 import { chmod, chown, lstat, mkdir, open, readlink, rename, rmdir, unlink, type FileHandle } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { Readable, Transform } from 'node:stream'
@@ -187,17 +187,32 @@ export async function ensureStaging (root: string): Promise<string> {
   return dir
 }
 
-/** Opens a new temp file in staging, re-creating the staging folder if someone removed it. */
-async function openTemp (root: string): Promise<{ tmp: string, fh: FileHandle }> {
+/** The process umask, read once (process.umask() without an argument is deprecated); undefined if unknown. */
+const UMASK: number | undefined = (() => {
+  try {
+    const m = /^Umask:\s*([0-7]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))
+    return m?.[1] === undefined ? undefined : parseInt(m[1], 8)
+  } catch {
+    return undefined
+  }
+})()
+
+/**
+ * Opens a new temp file in staging, re-creating the staging folder if someone removed it. The file is
+ * created with the final mode when the umask lets it through (saving a chmod per PUT), else 0600 until
+ * its owner is set; `mode` is what it got.
+ */
+async function openTemp (root: string, fileMode = 0o600): Promise<{ tmp: string, fh: FileHandle, mode: number }> {
   const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW
+  const mode = UMASK !== undefined && (fileMode & ~UMASK & 0o777) === fileMode && (fileMode & ~0o777) === 0 ? fileMode : 0o600
   let tmp = join(await ensureStaging(root), randomUUID())
   try {
-    return { tmp, fh: await open(tmp, flags, 0o600) }
+    return { tmp, fh: await open(tmp, flags, mode), mode }
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
     stagingReady.delete(join(stagingDir(root), 'tmp'))
     tmp = join(await ensureStaging(root), randomUUID())
-    return { tmp, fh: await open(tmp, flags, 0o600) }
+    return { tmp, fh: await open(tmp, flags, mode), mode }
   }
 }
 
@@ -274,7 +289,7 @@ export interface PutResult { info: ObjectInfo, md5Hex: string }
  */
 export async function putObject (bucket: BucketRef, key: ObjectKey, body: Readable, meta: ObjectMeta, opts: WriteOptions, extra: { etag?: string, partCount?: number } = {}): Promise<PutResult> {
   if (isDirectoryKey(key)) return putDirectoryMarker(bucket, key, body, meta, opts)
-  const { tmp, fh } = await openTemp(bucket.root)
+  const { tmp, fh, mode } = await openTemp(bucket.root, opts.fileMode)
   let published = false
   try {
     const tap = new MD5Tap()
@@ -282,11 +297,9 @@ export async function putObject (bucket: BucketRef, key: ObjectKey, body: Readab
     const md5Hex = tap.hash.digest('hex')
     const parentSt = await ensureParents(bucket, key, opts)
     const target = keyToPath(bucket.root, key)
-    const existing = await lstat(target).catch(() => undefined)
-    if (existing?.isDirectory()) throw new S3Error('InvalidRequest', { Key: key }, { message: 'Cannot store the key: a folder of that name exists.' })
     const setgid = (parentSt.mode & S_ISGID) !== 0n
     await fh.chown(opts.owner.uid, setgid ? Number(parentSt.gid) : opts.owner.gid)
-    await fh.chmod(opts.fileMode)
+    if (mode !== opts.fileMode) await fh.chmod(opts.fileMode)
     await opts.onCreated?.(fdPath(fh.fd), dirname(target), false)
     if (opts.fsync) await fh.sync()
     const st = await fh.stat({ bigint: true })
@@ -295,8 +308,11 @@ export async function putObject (bucket: BucketRef, key: ObjectKey, body: Readab
     try {
       await rename(tmp, target)
     } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code
+      // A folder of that name (rename(2) will not put a file over a directory).
+      if (code === 'EISDIR') throw new S3Error('InvalidRequest', { Key: key }, { message: 'Cannot store the key: a folder of that name exists.' })
       // Another daemon on the same filesystem replaced a folder on the way while it was empty: make it again.
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+      if (code !== 'ENOENT') throw err
       await ensureParents(bucket, key, opts)
       await rename(tmp, target)
     }

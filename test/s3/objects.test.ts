@@ -46,3 +46,12 @@ t.test('DeleteObject removes the file and folders the bridge made for it', async
   t.throws(() => statSync(join(bucketDir, 'a')), { code: 'ENOENT' })
   await s3.send(new DeleteObjectCommand({ Bucket: 'demo', Key: 'never-existed' }))
 })
+
+t.test('the stored file gets the configured create modes, whatever the umask allows', async t => {
+  for (const [text, fileCreateMode] of [['0644', 0o644], ['0664', 0o664], ['0600', 0o600]] as const) {
+    const { s3, bucketDir } = await startBridge(t, { fileCreateMode: text })
+    await s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'm/file', Body: 'x' }))
+    t.equal(statSync(join(bucketDir, 'm/file')).mode & 0o7777, fileCreateMode, `mode ${fileCreateMode.toString(8)}`)
+  }
+})
+
