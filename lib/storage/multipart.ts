@@ -4,7 +4,7 @@ import { constants } from 'node:fs'
 import { lstat, mkdir, open, readdir, readFile, rename, rm, unlink, writeFile, type FileHandle } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
-import { Transform, type Readable, type TransformCallback } from 'node:stream'
+import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { S3Error, s3ErrorFromErrno } from '../errors/s3-error.js'
 import type { BucketRef } from './objects.js'
@@ -12,6 +12,7 @@ import { stagingDir } from './paths.js'
 import { fdPath, type StoredMeta } from './xattrs.js'
 import type { ObjectKey, ObjectMeta, PosixOwner } from './types.js'
 import { fileSink } from './file-sink.js'
+import { Md5Tap } from './md5-tap.js'
 
 const require = createRequire(import.meta.url)
 const xattr = require('fs-xattr') as {
@@ -142,22 +143,6 @@ export async function createUpload (bucket: BucketRef, key: ObjectKey, meta: Obj
   return record
 }
 
-/** Hashes and counts a part as it passes, failing the stream as soon as it grows past the limit. */
-class PartTap extends Transform {
-  readonly hash = createHash('md5')
-  bytes = 0
-  constructor (private readonly maxBytes: number) { super() }
-  override _transform (chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.bytes += chunk.length
-    if (this.bytes > this.maxBytes) {
-      cb(new S3Error('EntityTooLarge', { ProposedSize: this.bytes, MaxSizeAllowed: this.maxBytes }))
-      return
-    }
-    this.hash.update(chunk)
-    cb(null, chunk)
-  }
-}
-
 /**
  * Streams one part into a temp file inside the upload folder, records its MD5 and size in an xattr, and
  * renames it to part-NNNNN. If the upload was completed or aborted meanwhile, the rename finds no folder:
@@ -177,9 +162,12 @@ export async function uploadPart (bucket: BucketRef, key: ObjectKey, uploadId: s
   }
   let isPublished = false
   try {
-    const counter = new PartTap(MAX_PART_SIZE_BYTES)
+    const counter = new Md5Tap({
+      maxBytes: MAX_PART_SIZE_BYTES,
+      tooLarge: bytes => new S3Error('EntityTooLarge', { ProposedSize: bytes, MaxSizeAllowed: MAX_PART_SIZE_BYTES }),
+    })
     await pipeline(body, counter, fileSink(fh))
-    const etag = counter.hash.digest('hex')
+    const etag = counter.digestHex()
     await xattr.setAttribute(fdPath(fh.fd), PART_XATTR, JSON.stringify({ etag, size: counter.bytes }))
     const st = await fh.stat()
     await rename(tmp, join(dir, partFileName(partNumber))).catch((err: NodeJS.ErrnoException) => {

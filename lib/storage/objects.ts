@@ -1,15 +1,16 @@
 // Objects as files: resolve a key safely, read it, publish a new version atomically, delete it.
-import { createHash, randomUUID } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
 import { constants, readFileSync, type BigIntStats } from 'node:fs'
 import { chmod, chown, lstat, mkdir, open, readlink, rename, rmdir, unlink, type FileHandle } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
-import { Readable, Transform } from 'node:stream'
+import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { S3Error, s3ErrorFromErrno } from '../errors/s3-error.js'
 import { isDirectoryKey, keySegments, keyToPath, stagingDir } from './paths.js'
 import { clearImplicitDir, effectiveETag, fdPath, isImplicitDir, markImplicitDir, readStoredMeta, removeStoredMeta, stampOf, writeStoredMeta, type StoredMeta } from './xattrs.js'
 import type { ObjectInfo, ObjectKey, ObjectMeta, ObjectStream, PosixOwner, ServedObject } from './types.js'
 import { fileSink } from './file-sink.js'
+import { Md5Tap } from './md5-tap.js'
 
 const S_ISGID = 0o2000n
 
@@ -65,7 +66,7 @@ export function objectInfo (key: ObjectKey, st: Pick<BigIntStats, 'isDirectory' 
     etag: isDirectoryMarker ? (stored?.etag ?? 'd41d8cd98f00b204e9800998ecf8427e') : effectiveETag(st, stored),
     lastModified: new Date(Number(st.mtimeNs / 1_000_000n)),
     isDirectoryMarker,
-    meta: { user: stored?.user ?? {}, contentType: stored?.contentType, contentEncoding: stored?.contentEncoding, contentDisposition: stored?.contentDisposition, contentLanguage: stored?.contentLanguage, cacheControl: stored?.cacheControl, expires: stored?.expires, checksums: stored?.checksums },
+    meta: { user: stored?.user ?? {}, contentType: stored?.contentType, contentEncoding: stored?.contentEncoding, contentDisposition: stored?.contentDisposition, contentLanguage: stored?.contentLanguage, cacheControl: stored?.cacheControl, expires: stored?.expires, checksums: stored?.checksums, tags: stored?.tags },
     partCount: stored?.partCount,
     ownerUid: Number(st.uid),
     ownerGid: Number(st.gid),
@@ -162,17 +163,6 @@ async function openChecked (bucket: BucketRef, key: ObjectKey, range?: RangeChoi
   } catch (err) {
     await fh.close()
     throw err
-  }
-}
-
-/** Hashes what passes through, so the ETag costs no second read. */
-class MD5Tap extends Transform {
-  readonly hash = createHash('md5')
-  bytes = 0
-  override _transform (chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null, data?: Buffer) => void): void {
-    this.hash.update(chunk)
-    this.bytes += chunk.length
-    cb(null, chunk)
   }
 }
 
@@ -292,9 +282,9 @@ export async function putObject (bucket: BucketRef, key: ObjectKey, body: Readab
   const { tmp, fh, mode } = await openTemp(bucket.root, opts.fileMode)
   let published = false
   try {
-    const tap = new MD5Tap()
+    const tap = new Md5Tap()
     await pipeline(body, tap, fileSink(fh))
-    const md5Hex = tap.hash.digest('hex')
+    const md5Hex = tap.digestHex()
     const parentSt = await ensureParents(bucket, key, opts)
     const target = keyToPath(bucket.root, key)
     const setgid = (parentSt.mode & S_ISGID) !== 0n
