@@ -69,6 +69,24 @@ export const OPERATION_ACCESS: Readonly<Record<string, OperationAccess>> = {
   DeleteBucketTagging: bucket('s3:PutBucketTagging'),
   GetBucketVersioning: bucket('s3:GetBucketVersioning'),
   PutBucketVersioning: bucket('s3:PutBucketVersioning'),
+  // configurations the bridge does not keep (handlers/bucket-config.ts)
+  GetBucketLifecycleConfiguration: bucket('s3:GetLifecycleConfiguration'),
+  DeleteBucketLifecycle: bucket('s3:PutLifecycleConfiguration'),
+  GetBucketEncryption: bucket('s3:GetEncryptionConfiguration'),
+  DeleteBucketEncryption: bucket('s3:PutEncryptionConfiguration'),
+  GetBucketWebsite: bucket('s3:GetBucketWebsite'),
+  DeleteBucketWebsite: bucket('s3:DeleteBucketWebsite'),
+  GetPublicAccessBlock: bucket('s3:GetBucketPublicAccessBlock'),
+  DeletePublicAccessBlock: bucket('s3:PutBucketPublicAccessBlock'),
+  GetBucketOwnershipControls: bucket('s3:GetBucketOwnershipControls'),
+  DeleteBucketOwnershipControls: bucket('s3:PutBucketOwnershipControls'),
+  GetBucketReplication: bucket('s3:GetReplicationConfiguration'),
+  DeleteBucketReplication: bucket('s3:PutReplicationConfiguration'),
+  GetObjectLockConfiguration: bucket('s3:GetBucketObjectLockConfiguration'),
+  GetBucketRequestPayment: bucket('s3:GetBucketRequestPayment'),
+  GetBucketAccelerateConfiguration: bucket('s3:GetAccelerateConfiguration'),
+  GetBucketLogging: bucket('s3:GetBucketLogging'),
+  GetBucketNotificationConfiguration: bucket('s3:GetBucketNotification'),
 }
 
 /** The IAM action and resource kind of an S3 operation; throws on a name missing from the table (a programming error). */

@@ -5,8 +5,14 @@ import type { BucketPermission } from '../state/types.js'
 export type BucketNeed = BucketPermission | 'owner' | null
 
 const READ = ['ListObjects', 'ListObjectsV2', 'ListObjectVersions', 'HeadBucket', 'ListMultipartUploads', 'ListParts', 'GetBucketLocation', 'GetBucketVersioning']
-const WRITE = ['PutObject', 'CopyObject', 'DeleteObject', 'DeleteObjects', 'CreateMultipartUpload', 'UploadPart', 'UploadPartCopy', 'CompleteMultipartUpload', 'AbortMultipartUpload', 'PostObject']
-const OWNER = ['DeleteBucket', 'GetBucketPolicy', 'PutBucketPolicy', 'DeleteBucketPolicy', 'GetBucketPolicyStatus', 'GetBucketCors', 'PutBucketCors', 'DeleteBucketCors']
+const WRITE = ['PutObject', 'CopyObject', 'DeleteObject', 'DeleteObjects', 'CreateMultipartUpload', 'UploadPart', 'UploadPartCopy', 'CompleteMultipartUpload', 'AbortMultipartUpload', 'PostObject',
+  'PutObjectTagging', 'DeleteObjectTagging']
+const OWNER = ['DeleteBucket', 'GetBucketPolicy', 'PutBucketPolicy', 'DeleteBucketPolicy', 'GetBucketPolicyStatus', 'GetBucketCors', 'PutBucketCors', 'DeleteBucketCors',
+  'GetBucketTagging', 'PutBucketTagging', 'DeleteBucketTagging',
+  'GetBucketLifecycleConfiguration', 'DeleteBucketLifecycle', 'GetBucketEncryption', 'DeleteBucketEncryption', 'GetBucketWebsite', 'DeleteBucketWebsite',
+  'GetPublicAccessBlock', 'DeletePublicAccessBlock', 'GetBucketOwnershipControls', 'DeleteBucketOwnershipControls', 'GetBucketReplication',
+  'DeleteBucketReplication', 'GetObjectLockConfiguration', 'GetBucketRequestPayment', 'GetBucketAccelerateConfiguration', 'GetBucketLogging',
+  'GetBucketNotificationConfiguration']
 
 export function bucketNeed (operation: string): BucketNeed {
   if (READ.includes(operation)) return 'READ'

@@ -12,6 +12,8 @@ import { IAM_ACTIONS } from './handlers/iam.js'
 import { isFormEncoded, queryApi } from './query-api.js'
 import { deleteBucketCors, getBucketCors, putBucketCors } from './handlers/cors.js'
 import { postObject } from './handlers/post-object.js'
+import { deleteBucketTagging, deleteObjectTagging, getBucketTagging, getObjectTagging, putBucketTagging, putObjectTagging } from './handlers/tagging.js'
+import * as config from './handlers/bucket-config.js'
 import { abortMultipartUpload, completeMultipartUpload, createMultipartUpload, listMultipartUploads, listParts, uploadPart, uploadPartCopy } from './handlers/multipart.js'
 
 export type Target = 'service' | 'bucket' | 'object'
@@ -74,6 +76,33 @@ export const OPERATIONS: Operation[] = [
   { method: 'PUT', target: 'bucket', query: 'cors', name: 'PutBucketCors', handle: putBucketCors },
   { method: 'DELETE', target: 'bucket', query: 'cors', name: 'DeleteBucketCors', handle: deleteBucketCors },
   { method: 'POST', target: 'bucket', name: 'PostObject', handle: postObject },
+
+  // tagging
+  { method: 'GET', target: 'bucket', query: 'tagging', name: 'GetBucketTagging', handle: getBucketTagging },
+  { method: 'PUT', target: 'bucket', query: 'tagging', name: 'PutBucketTagging', handle: putBucketTagging },
+  { method: 'DELETE', target: 'bucket', query: 'tagging', name: 'DeleteBucketTagging', handle: deleteBucketTagging },
+  { method: 'GET', target: 'object', query: 'tagging', name: 'GetObjectTagging', handle: getObjectTagging },
+  { method: 'PUT', target: 'object', query: 'tagging', name: 'PutObjectTagging', handle: putObjectTagging },
+  { method: 'DELETE', target: 'object', query: 'tagging', name: 'DeleteObjectTagging', handle: deleteObjectTagging },
+
+  // configurations the bridge does not keep: AWS's answers for a bucket without one (PUTs stay NotImplemented)
+  { method: 'GET', target: 'bucket', query: 'lifecycle', name: 'GetBucketLifecycleConfiguration', handle: config.getBucketLifecycleConfiguration },
+  { method: 'DELETE', target: 'bucket', query: 'lifecycle', name: 'DeleteBucketLifecycle', handle: config.deleteBucketLifecycle },
+  { method: 'GET', target: 'bucket', query: 'encryption', name: 'GetBucketEncryption', handle: config.getBucketEncryption },
+  { method: 'DELETE', target: 'bucket', query: 'encryption', name: 'DeleteBucketEncryption', handle: config.deleteBucketEncryption },
+  { method: 'GET', target: 'bucket', query: 'website', name: 'GetBucketWebsite', handle: config.getBucketWebsite },
+  { method: 'DELETE', target: 'bucket', query: 'website', name: 'DeleteBucketWebsite', handle: config.deleteBucketWebsite },
+  { method: 'GET', target: 'bucket', query: 'publicAccessBlock', name: 'GetPublicAccessBlock', handle: config.getPublicAccessBlock },
+  { method: 'DELETE', target: 'bucket', query: 'publicAccessBlock', name: 'DeletePublicAccessBlock', handle: config.deletePublicAccessBlock },
+  { method: 'GET', target: 'bucket', query: 'ownershipControls', name: 'GetBucketOwnershipControls', handle: config.getBucketOwnershipControls },
+  { method: 'DELETE', target: 'bucket', query: 'ownershipControls', name: 'DeleteBucketOwnershipControls', handle: config.deleteBucketOwnershipControls },
+  { method: 'GET', target: 'bucket', query: 'replication', name: 'GetBucketReplication', handle: config.getBucketReplication },
+  { method: 'DELETE', target: 'bucket', query: 'replication', name: 'DeleteBucketReplication', handle: config.deleteBucketReplication },
+  { method: 'GET', target: 'bucket', query: 'object-lock', name: 'GetObjectLockConfiguration', handle: config.getObjectLockConfiguration },
+  { method: 'GET', target: 'bucket', query: 'requestPayment', name: 'GetBucketRequestPayment', handle: config.getBucketRequestPayment },
+  { method: 'GET', target: 'bucket', query: 'accelerate', name: 'GetBucketAccelerateConfiguration', handle: config.getBucketAccelerateConfiguration },
+  { method: 'GET', target: 'bucket', query: 'logging', name: 'GetBucketLogging', handle: config.getBucketLogging },
+  { method: 'GET', target: 'bucket', query: 'notification', name: 'GetBucketNotificationConfiguration', handle: config.getBucketNotificationConfiguration },
 
   { method: 'PUT', target: 'object', header: 'x-amz-copy-source', name: 'CopyObject', handle: copyObject },
   { method: 'PUT', target: 'object', name: 'PutObject', handle: putObject },

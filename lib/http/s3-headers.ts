@@ -2,6 +2,7 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import { S3Error } from '../errors/s3-error.js'
 import type { ObjectInfo, ObjectMeta } from '../storage/types.js'
+import { tagsFromHeader } from './tagging.js'
 
 const MAX_USER_META_BYTES = 2048
 const CHECKSUM_ALGORITHMS = ['crc32', 'crc32c', 'crc64nvme', 'sha1', 'sha256']
@@ -37,8 +38,11 @@ export function metaFromHeaders (headers: IncomingHttpHeaders): ObjectMeta {
     cacheControl: header(headers, 'cache-control'),
     expires: header(headers, 'expires'),
     checksums: Object.keys(checksums).length ? checksums : undefined,
+    tags: nonEmpty(tagsFromHeader(headers['x-amz-tagging'])),
   }
 }
+
+const nonEmpty = <T>(list: T[] | undefined): T[] | undefined => list !== undefined && list.length > 0 ? list : undefined
 
 /** aws-chunked is transfer framing, not a property of the stored object. */
 function stripAwsChunked (value: string | undefined): string | undefined {
@@ -74,6 +78,7 @@ export function objectHeaders (info: ObjectInfo, query: URLSearchParams): Record
   }
   for (const [k, v] of Object.entries(m.user)) h[`x-amz-meta-${k}`] = v
   if (info.partCount !== undefined) h['x-amz-mp-parts-count'] = info.partCount
+  if (m.tags !== undefined && m.tags.length > 0) h['x-amz-tagging-count'] = m.tags.length
   return h
 }
 
@@ -132,6 +137,22 @@ export function checkConditions (c: ConditionHeaders, info: ObjectInfo, opts: { 
       if (opts.notModified === 'NotModified') throw new S3Error('NotModified', {}, { headers: { ETag: quoteETag(info.etag) } })
       throw new S3Error('PreconditionFailed', { Condition: 'If-Modified-Since' })
     }
+  }
+}
+
+/**
+ * Conditional writes (PutObject): If-None-Match: * holds only while the key does not exist; If-Match only
+ * while it exists with a listed ETag (a missing key is NoSuchKey, as AWS answers). Other If-None-Match
+ * values are not supported by AWS for writes.
+ */
+export function checkWriteConditions (c: ConditionHeaders, existing: ObjectInfo | undefined, key: string): void {
+  if (c.ifNoneMatch !== undefined) {
+    if (c.ifNoneMatch.trim() !== '*') throw new S3Error('NotImplemented', { Header: 'If-None-Match' }, { message: 'A header you provided implies functionality that is not implemented.' })
+    if (existing) throw new S3Error('PreconditionFailed', { Condition: 'If-None-Match', Key: key })
+  }
+  if (c.ifMatch !== undefined) {
+    if (!existing) throw new S3Error('NoSuchKey', { Key: key })
+    if (!etagMatches(c.ifMatch, existing.etag)) throw new S3Error('PreconditionFailed', { Condition: 'If-Match', Key: key })
   }
 }
 

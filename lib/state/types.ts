@@ -20,6 +20,8 @@ export interface BucketRecord {
   objectAclPolicy: 'replace' | 'deny'
   policy?: string
   cors?: unknown
+  /** Bucket tags (PutBucketTagging), in the order given. */
+  tags?: Array<{ key: string, value: string }>
 }
 
 export interface AccessKeyRecord {

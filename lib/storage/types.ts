@@ -17,7 +17,11 @@ export interface ObjectMeta extends StandardHeaders {
   user: Record<string, string>
   /** x-amz-checksum-<alg> the client sent, algorithm -> base64. */
   checksums?: Record<string, string>
+  /** The object's tag set (x-amz-tagging, PutObjectTagging), in the order it was given. */
+  tags?: ObjectTag[]
 }
+
+export interface ObjectTag { key: string, value: string }
 
 export interface ObjectInfo {
   key: ObjectKey

@@ -8,8 +8,11 @@ import { checkAclHeadersAllowed } from '../acl-headers.js'
 import { relPath, requireAccess } from '../authorize.js'
 import { checkConditions, conditionsFrom, metaFromHeaders } from '../s3-headers.js'
 import { renderXml } from '../xml/render.js'
+import { tagsFromHeader } from '../tagging.js'
 import type { S3Reply, S3Request, Services } from '../types.js'
 import { readNeeds, requestKey } from './objects.js'
+
+const nonEmptyTags = <T>(tags: T[] | undefined): T[] | undefined => tags !== undefined && tags.length > 0 ? tags : undefined
 
 /** Parses x-amz-copy-source: "[/]bucket/key[?versionId=...]", URL-encoded. */
 export function parseCopySource (value: string | string[] | undefined): { bucket: string, key: ObjectKey } {
@@ -39,6 +42,8 @@ export async function copyObject (req: S3Request, s: Services): Promise<S3Reply>
   const srcRecord = bucketRecord({ ...req, bucketName: src.bucket }, s)
   const directive = String(req.headers['x-amz-metadata-directive'] ?? 'COPY').toUpperCase()
   if (directive !== 'COPY' && directive !== 'REPLACE') throw new S3Error('InvalidArgument', {}, { message: 'Unknown metadata directive.' })
+  const taggingDirective = String(req.headers['x-amz-tagging-directive'] ?? 'COPY').toUpperCase()
+  if (taggingDirective !== 'COPY' && taggingDirective !== 'REPLACE') throw new S3Error('InvalidArgument', { ArgumentName: 'x-amz-tagging-directive', ArgumentValue: taggingDirective }, { message: 'Unknown tagging directive.' })
   if (srcRecord.name === destRecord.name && src.key === destKey && directive === 'COPY') {
     throw new S3Error('InvalidRequest', {}, { message: 'This copy request is illegal because it is trying to copy an object to itself without changing the object\'s metadata, storage class, website redirect location or encryption attributes.' })
   }
@@ -52,7 +57,9 @@ export async function copyObject (req: S3Request, s: Services): Promise<S3Reply>
     opened.body.destroy()
     throw err
   }
-  const meta = directive === 'REPLACE' ? metaFromHeaders(req.headers) : opened.info.meta
+  const meta = directive === 'REPLACE' ? metaFromHeaders(req.headers) : { ...opened.info.meta }
+  // Tags follow x-amz-tagging-directive, independently of the metadata directive: COPY keeps the source's.
+  meta.tags = taggingDirective === 'REPLACE' ? nonEmptyTags(tagsFromHeader(req.headers['x-amz-tagging'])) : opened.info.meta.tags
   const result = await putObject(bucketRef(destRecord), destKey, opened.body, meta, writeOptions(req, s, destRecord))
   return {
     xml: renderXml('CopyObjectResult', { LastModified: result.info.lastModified, ETag: `"${result.info.etag}"` }),

@@ -46,6 +46,8 @@ async function page (req: S3Request, s: Services, after: string | undefined): Pr
   // A folder renamed or removed while we walk (NFS users at work) is skipped like an unreadable one.
   const canEnter = async (dirPath: string): Promise<boolean> => (await posix.canList(relative(record.path, dirPath)).catch(() => undefined))?.allowed === true
   const result = await listObjects(bucketRef(record), { prefix, delimiter, after, maxKeys: max, canEnter })
+  // max-keys=0 asks for nothing: AWS answers an empty page that is not truncated (s3-tests list_maxkeys_zero).
+  if (max === 0) result.isTruncated = false
   return { result, prefix, delimiter, max }
 }
 

@@ -8,7 +8,8 @@ import type { AccessNeeds } from '../authorize.js'
 import { bucketRecord, bucketRef, writeOptions } from '../bucket-access.js'
 import { checkAclHeadersAllowed } from '../acl-headers.js'
 import { relPath, requireAccess } from '../authorize.js'
-import { checkConditions, checkDeclaredLength, checksumHeaders, conditionsFrom, metaFromHeaders, objectHeaders, parseRange, quoteETag } from '../s3-headers.js'
+import { checkConditions, checkDeclaredLength, checksumHeaders, checkWriteConditions, conditionsFrom, metaFromHeaders, objectHeaders, parseRange, quoteETag, type ConditionHeaders } from '../s3-headers.js'
+import type { BucketRef } from '../../storage/objects.js'
 import type { S3Reply, S3Request, Services } from '../types.js'
 import { requestedPart } from './multipart.js'
 
@@ -27,11 +28,42 @@ export async function putObject (req: S3Request, s: Services): Promise<S3Reply> 
   const record = bucketRecord(req, s)
   const key = requestKey(req)
   await requireAccess(req, s, { operation: 'PutObject', bucket: record, key, fs: [{ check: 'create', path: relPath(key), bucketRoot: record.path }] })
+  if (req.headers['x-amz-tagging'] !== undefined) await requireAccess(req, s, { operation: 'PutObject', action: 's3:PutObjectTagging', bucket: record, key })
   checkDeclaredLength(req.headers, MAX_PUT_BYTES)
   checkAclHeadersAllowed(req, record)
   const meta = metaFromHeaders(req.headers)
-  const result = await storeObject(bucketRef(record), key, req.body(), meta, writeOptions(req, s, record))
+  const bucket = bucketRef(record)
+  const conditions = conditionsFrom(req.headers)
+  const options = writeOptions(req, s, record)
+  if (conditions.ifMatch !== undefined || conditions.ifNoneMatch !== undefined) {
+    // Checked before the body is read, and again just before the new version is published.
+    await checkPutConditions(bucket, key, conditions)
+    const created = options.onCreated
+    options.onCreated = async (path, parentPath, isDirectory) => {
+      await created?.(path, parentPath, isDirectory)
+      if (!isDirectory) await checkPutConditions(bucket, key, conditions)
+    }
+  }
+  const result = await storeObject(bucket, key, req.body(), meta, options)
   return { headers: { ETag: quoteETag(result.info.etag), ...checksumHeaders(result.info) } }
+}
+
+async function checkPutConditions (bucket: BucketRef, key: ObjectKey, conditions: ConditionHeaders): Promise<void> {
+  const existing = await statObject(bucket, key).catch((err: unknown) => {
+    if (err instanceof S3Error && err.code === 'NoSuchKey') return undefined
+    throw err
+  })
+  checkWriteConditions(conditions, existing, key)
+}
+
+const RESPONSE_OVERRIDES = ['response-content-type', 'response-content-language', 'response-expires', 'response-cache-control', 'response-content-disposition', 'response-content-encoding']
+
+/** AWS honours response-* overrides only on signed requests; an anonymous GET with one is refused. */
+function checkResponseOverrides (req: S3Request): void {
+  if (req.principal.kind === 'user') return
+  if (RESPONSE_OVERRIDES.some(q => req.query.has(q))) {
+    throw new S3Error('InvalidRequest', {}, { message: 'Request specific response headers cannot be used for anonymous GET requests.' })
+  }
 }
 
 export async function getObject (req: S3Request, s: Services): Promise<S3Reply> {
@@ -39,6 +71,7 @@ export async function getObject (req: S3Request, s: Services): Promise<S3Reply> 
   const key = requestKey(req)
   const bucket = bucketRef(record)
   await requireAccess(req, s, readNeeds(req.operation, record, key), { missingIsNoSuchKey: true })
+  checkResponseOverrides(req)
   const part = await requestedPart(req, bucket, key)
   // Conditions and the range are decided on the version actually opened (NFS users may replace it meanwhile).
   const opened = await openObjectToServe(bucket, key, info => {

@@ -47,6 +47,23 @@ const expected: Expected[] = [
   ['DeleteBucketTagging', 's3:PutBucketTagging', 'bucket'],
   ['GetBucketVersioning', 's3:GetBucketVersioning', 'bucket'],
   ['PutBucketVersioning', 's3:PutBucketVersioning', 'bucket'],
+  ['GetBucketLifecycleConfiguration', 's3:GetLifecycleConfiguration', 'bucket'],
+  ['DeleteBucketLifecycle', 's3:PutLifecycleConfiguration', 'bucket'],
+  ['GetBucketEncryption', 's3:GetEncryptionConfiguration', 'bucket'],
+  ['DeleteBucketEncryption', 's3:PutEncryptionConfiguration', 'bucket'],
+  ['GetBucketWebsite', 's3:GetBucketWebsite', 'bucket'],
+  ['DeleteBucketWebsite', 's3:DeleteBucketWebsite', 'bucket'],
+  ['GetPublicAccessBlock', 's3:GetBucketPublicAccessBlock', 'bucket'],
+  ['DeletePublicAccessBlock', 's3:PutBucketPublicAccessBlock', 'bucket'],
+  ['GetBucketOwnershipControls', 's3:GetBucketOwnershipControls', 'bucket'],
+  ['DeleteBucketOwnershipControls', 's3:PutBucketOwnershipControls', 'bucket'],
+  ['GetBucketReplication', 's3:GetReplicationConfiguration', 'bucket'],
+  ['DeleteBucketReplication', 's3:PutReplicationConfiguration', 'bucket'],
+  ['GetObjectLockConfiguration', 's3:GetBucketObjectLockConfiguration', 'bucket'],
+  ['GetBucketRequestPayment', 's3:GetBucketRequestPayment', 'bucket'],
+  ['GetBucketAccelerateConfiguration', 's3:GetAccelerateConfiguration', 'bucket'],
+  ['GetBucketLogging', 's3:GetBucketLogging', 'bucket'],
+  ['GetBucketNotificationConfiguration', 's3:GetBucketNotification', 'bucket'],
 ]
 
 t.test('each operation maps to its IAM action and resource kind', async t => {

@@ -1,0 +1,75 @@
+// Tagging: GetObjectTagging, PutObjectTagging, DeleteObjectTagging (tags in the object's metadata xattr) and
+// GetBucketTagging, PutBucketTagging, DeleteBucketTagging (tags in the bucket record).
+import { S3Error } from '../../errors/s3-error.js'
+import { getObjectTags, setObjectTags } from '../../storage/object-tags.js'
+import { relPath, requireAccess, type AccessNeeds } from '../authorize.js'
+import { bucketRecord, bucketRef, updateBucket } from '../bucket-access.js'
+import { MAX_BUCKET_TAGS, MAX_OBJECT_TAGS, renderTagging, tagsFromXml } from '../tagging.js'
+import type { S3Reply, S3Request, Services } from '../types.js'
+import { readNeeds, requestKey } from './objects.js'
+
+const MAX_TAGGING_BODY_BYTES = 64 * 1024
+
+/** Only the null version exists here; any other versionId names nothing. */
+function checkVersion (req: S3Request): void {
+  const version = req.query.get('versionId')
+  if (version !== null && version !== 'null') throw new S3Error('NoSuchVersion', { VersionId: version })
+}
+
+/** Changing an object's tags rewrites its metadata: write on the file, as for its content. */
+function writeNeeds (req: S3Request, s: Services): AccessNeeds & { key: ReturnType<typeof requestKey> } {
+  const record = bucketRecord(req, s)
+  const key = requestKey(req)
+  return { operation: req.operation, bucket: record, key, fs: [{ check: 'write', path: relPath(key), bucketRoot: record.path }] }
+}
+
+export async function getObjectTagging (req: S3Request, s: Services): Promise<S3Reply> {
+  const record = bucketRecord(req, s)
+  const key = requestKey(req)
+  checkVersion(req)
+  await requireAccess(req, s, readNeeds('GetObjectTagging', record, key), { missingIsNoSuchKey: true })
+  return { xml: renderTagging(await getObjectTags(bucketRef(record), key)) }
+}
+
+export async function putObjectTagging (req: S3Request, s: Services): Promise<S3Reply> {
+  const needs = writeNeeds(req, s)
+  checkVersion(req)
+  await requireAccess(req, s, needs, { missingIsNoSuchKey: true })
+  const tags = await tagsFromXml(await req.readText(MAX_TAGGING_BODY_BYTES), MAX_OBJECT_TAGS)
+  await setObjectTags(bucketRef(needs.bucket!), needs.key, tags)
+  return { status: 200 }
+}
+
+export async function deleteObjectTagging (req: S3Request, s: Services): Promise<S3Reply> {
+  const needs = writeNeeds(req, s)
+  checkVersion(req)
+  await requireAccess(req, s, needs, { missingIsNoSuchKey: true })
+  await setObjectTags(bucketRef(needs.bucket!), needs.key, [])
+  return { status: 204 }
+}
+
+export async function getBucketTagging (req: S3Request, s: Services): Promise<S3Reply> {
+  const record = bucketRecord(req, s)
+  await requireAccess(req, s, { operation: 'GetBucketTagging', bucket: record })
+  const tags = record.tags
+  if (tags === undefined || tags.length === 0) throw new S3Error('NoSuchTagSet', { BucketName: record.name })
+  return { xml: renderTagging(tags) }
+}
+
+export async function putBucketTagging (req: S3Request, s: Services): Promise<S3Reply> {
+  const record = bucketRecord(req, s)
+  await requireAccess(req, s, { operation: 'PutBucketTagging', bucket: record })
+  const tags = await tagsFromXml(await req.readText(MAX_TAGGING_BODY_BYTES), MAX_BUCKET_TAGS)
+  await updateBucket(s, record.name, bucket => {
+    if (tags.length > 0) bucket.tags = tags
+    else delete bucket.tags
+  })
+  return { status: 204 }
+}
+
+export async function deleteBucketTagging (req: S3Request, s: Services): Promise<S3Reply> {
+  const record = bucketRecord(req, s)
+  await requireAccess(req, s, { operation: 'DeleteBucketTagging', bucket: record })
+  await s.state.mutate(state => { delete state.buckets[record.name]?.tags })
+  return { status: 204 }
+}

@@ -1,0 +1,47 @@
+// Object tags live in the object's metadata xattr (user.s3bridge.meta, field "tags"), so they travel with the
+// file, are replaced with it by a new PUT, and reach GET/HEAD (x-amz-tagging-count) without another read.
+import { constants } from 'node:fs'
+import { open, readlink } from 'node:fs/promises'
+import { S3Error, s3ErrorFromErrno } from '../errors/s3-error.js'
+import { resolveObject, type BucketRef } from './objects.js'
+import { isDirectoryKey } from './paths.js'
+import type { ObjectKey, ObjectTag } from './types.js'
+import { effectiveETag, fdPath, readStoredMeta, stampOf, writeStoredMeta, type StoredMeta } from './xattrs.js'
+
+/** The object's tags ([] when it has none); NoSuchKey when there is no such object. */
+export async function getObjectTags (bucket: BucketRef, key: ObjectKey): Promise<ObjectTag[]> {
+  const r = await resolveObject(bucket, key)
+  return r.stored?.tags ?? []
+}
+
+/**
+ * Replaces the object's tag set ([] removes it). The file is pinned by a descriptor (no symlink followed, the
+ * descriptor must be the key's path), and its metadata is rewritten through that descriptor. A file written
+ * over NFS, which has no metadata yet, gets a record whose ETag is the one it already shows.
+ */
+export async function setObjectTags (bucket: BucketRef, key: ObjectKey, tags: readonly ObjectTag[]): Promise<void> {
+  const r = await resolveObject(bucket, key)
+  const notFound = (): S3Error => new S3Error('NoSuchKey', { Key: key })
+  let fh
+  try {
+    fh = await open(r.path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | (isDirectoryKey(key) ? constants.O_DIRECTORY : 0))
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'ENOENT' || code === 'ELOOP' || code === 'ENOTDIR') throw notFound()
+    throw s3ErrorFromErrno(err, { Key: key }) ?? err
+  }
+  try {
+    if (await readlink(fdPath(fh.fd)) !== r.path) throw notFound()
+    const st = await fh.stat({ bigint: true })
+    const path = fdPath(fh.fd)
+    const stored = await readStoredMeta(path)
+    const next: StoredMeta = stored ? { ...stored } : { user: {}, etag: effectiveETag(st, undefined), ...stampOf(st) }
+    if (tags.length > 0) next.tags = [...tags]
+    else delete next.tags
+    await writeStoredMeta(path, next)
+  } catch (err) {
+    throw s3ErrorFromErrno(err, { Key: key }) ?? err
+  } finally {
+    await fh.close().catch(() => undefined)
+  }
+}

@@ -1,0 +1,74 @@
+// Bucket configurations the bridge does not keep: the SDK gets AWS's answers for a bucket that never had one
+// (the 404 codes terraform, rclone and s3fs look for, or the default documents), deletes succeed, PUTs are 501.
+import t from 'tap'
+import {
+  DeleteBucketEncryptionCommand, DeleteBucketLifecycleCommand, DeleteBucketOwnershipControlsCommand, DeleteBucketReplicationCommand,
+  DeleteBucketWebsiteCommand, DeletePublicAccessBlockCommand, GetBucketAccelerateConfigurationCommand, GetBucketEncryptionCommand,
+  GetBucketLifecycleConfigurationCommand, GetBucketLoggingCommand, GetBucketNotificationConfigurationCommand, GetBucketOwnershipControlsCommand,
+  GetBucketReplicationCommand, GetBucketRequestPaymentCommand, GetBucketWebsiteCommand, GetObjectLockConfigurationCommand,
+  GetPublicAccessBlockCommand, PutBucketLifecycleConfigurationCommand, PutBucketEncryptionCommand, S3Client,
+} from '@aws-sdk/client-s3'
+import { startBridge } from '../fixtures/daemon.js'
+
+type Send = (c: S3Client) => Promise<unknown>
+
+const notFound: Array<[string, Send, string]> = [
+  ['GetBucketLifecycleConfiguration', c => c.send(new GetBucketLifecycleConfigurationCommand({ Bucket: 'demo' })), 'NoSuchLifecycleConfiguration'],
+  ['GetBucketEncryption', c => c.send(new GetBucketEncryptionCommand({ Bucket: 'demo' })), 'ServerSideEncryptionConfigurationNotFoundError'],
+  ['GetBucketWebsite', c => c.send(new GetBucketWebsiteCommand({ Bucket: 'demo' })), 'NoSuchWebsiteConfiguration'],
+  ['GetPublicAccessBlock', c => c.send(new GetPublicAccessBlockCommand({ Bucket: 'demo' })), 'NoSuchPublicAccessBlockConfiguration'],
+  ['GetObjectLockConfiguration', c => c.send(new GetObjectLockConfigurationCommand({ Bucket: 'demo' })), 'ObjectLockConfigurationNotFoundError'],
+  ['GetBucketOwnershipControls', c => c.send(new GetBucketOwnershipControlsCommand({ Bucket: 'demo' })), 'OwnershipControlsNotFoundError'],
+  ['GetBucketReplication', c => c.send(new GetBucketReplicationCommand({ Bucket: 'demo' })), 'ReplicationConfigurationNotFoundError'],
+]
+
+const deletes: Array<[string, Send]> = [
+  ['DeleteBucketLifecycle', c => c.send(new DeleteBucketLifecycleCommand({ Bucket: 'demo' }))],
+  ['DeleteBucketEncryption', c => c.send(new DeleteBucketEncryptionCommand({ Bucket: 'demo' }))],
+  ['DeleteBucketWebsite', c => c.send(new DeleteBucketWebsiteCommand({ Bucket: 'demo' }))],
+  ['DeletePublicAccessBlock', c => c.send(new DeletePublicAccessBlockCommand({ Bucket: 'demo' }))],
+  ['DeleteBucketOwnershipControls', c => c.send(new DeleteBucketOwnershipControlsCommand({ Bucket: 'demo' }))],
+  ['DeleteBucketReplication', c => c.send(new DeleteBucketReplicationCommand({ Bucket: 'demo' }))],
+]
+
+t.test('reads of configurations a bucket does not have are AWS\'s 404s, with the codes clients test for', async t => {
+  const bridge = await startBridge(t)
+  const other = bridge.client(await bridge.addUser('other', 2001, 2001))
+  for (const [op, send, code] of notFound) {
+    await t.rejects(send(bridge.s3), { name: code, $metadata: { httpStatusCode: 404 } }, `${op}: ${code}`)
+    await t.rejects(send(other), { name: 'AccessDenied' }, `${op}: only the owner may read it`)
+  }
+})
+
+t.test('request payment, accelerate, logging and notification read as their defaults', async t => {
+  const { s3 } = await startBridge(t)
+  t.equal((await s3.send(new GetBucketRequestPaymentCommand({ Bucket: 'demo' }))).Payer, 'BucketOwner')
+  const accelerate = await s3.send(new GetBucketAccelerateConfigurationCommand({ Bucket: 'demo' }))
+  t.equal(accelerate.$metadata.httpStatusCode, 200)
+  t.equal(accelerate.Status, undefined, 'never configured: no Status')
+  const logging = await s3.send(new GetBucketLoggingCommand({ Bucket: 'demo' }))
+  t.equal(logging.$metadata.httpStatusCode, 200)
+  t.equal(logging.LoggingEnabled, undefined)
+  const notification = await s3.send(new GetBucketNotificationConfigurationCommand({ Bucket: 'demo' }))
+  t.equal(notification.$metadata.httpStatusCode, 200)
+  t.equal(notification.TopicConfigurations, undefined)
+  await t.rejects(s3.send(new GetBucketRequestPaymentCommand({ Bucket: 'nosuchbucket' })), { name: 'NoSuchBucket' })
+})
+
+t.test('deleting a configuration that is not there succeeds with 204; setting one is 501 NotImplemented', async t => {
+  const bridge = await startBridge(t)
+  for (const [op, send] of deletes) {
+    const out = await send(bridge.s3) as { $metadata: { httpStatusCode?: number } }
+    t.equal(out.$metadata.httpStatusCode, 204, op)
+  }
+  const other = bridge.client(await bridge.addUser('other', 2001, 2001))
+  await t.rejects(other.send(new DeleteBucketLifecycleCommand({ Bucket: 'demo' })), { name: 'AccessDenied' }, 'only the owner may delete')
+  await t.rejects(bridge.s3.send(new PutBucketLifecycleConfigurationCommand({
+    Bucket: 'demo',
+    LifecycleConfiguration: { Rules: [{ ID: 'r', Status: 'Enabled', Filter: { Prefix: '' }, Expiration: { Days: 1 } }] },
+  })), { name: 'NotImplemented', $metadata: { httpStatusCode: 501 } })
+  await t.rejects(bridge.s3.send(new PutBucketEncryptionCommand({
+    Bucket: 'demo',
+    ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+  })), { name: 'NotImplemented', $metadata: { httpStatusCode: 501 } })
+})

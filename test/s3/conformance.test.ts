@@ -1,0 +1,59 @@
+// AWS behaviours found missing by a conformance sweep (s3-tests/mint style), checked through the AWS SDK:
+// conditional PutObject, max-keys=0 listings, and response-* overrides on anonymous GETs.
+import t from 'tap'
+import { GetObjectCommand, HeadObjectCommand, ListObjectsCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3'
+import { anonymousClient, startBridge } from '../fixtures/daemon.js'
+
+t.test('PutObject If-None-Match: * creates a key only when it does not exist', async t => {
+  const { s3 } = await startBridge(t)
+  const first = await s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'once', Body: 'first', IfNoneMatch: '*' }))
+  t.ok(first.ETag)
+  await t.rejects(s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'once', Body: 'second', IfNoneMatch: '*' })),
+    { name: 'PreconditionFailed', $metadata: { httpStatusCode: 412 } })
+  const got = await s3.send(new GetObjectCommand({ Bucket: 'demo', Key: 'once' }))
+  t.equal(await got.Body?.transformToString(), 'first', 'the refused PUT left the object alone')
+  t.equal(got.ETag, first.ETag)
+})
+
+t.test('PutObject If-Match replaces only the version with that ETag; a missing key is NoSuchKey', async t => {
+  const { s3 } = await startBridge(t)
+  const v1 = await s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'k', Body: 'v1' }))
+  await t.rejects(s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'k', Body: 'stale', IfMatch: '"0123456789abcdef0123456789abcdef"' })),
+    { name: 'PreconditionFailed', $metadata: { httpStatusCode: 412 } })
+  const v2 = await s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'k', Body: 'v2', IfMatch: v1.ETag }))
+  t.not(v2.ETag, v1.ETag)
+  await t.rejects(s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'k', Body: 'v3', IfMatch: v1.ETag })), { name: 'PreconditionFailed' }, 'the old ETag no longer matches')
+  t.equal(await (await s3.send(new GetObjectCommand({ Bucket: 'demo', Key: 'k' }))).Body?.transformToString(), 'v2')
+  await t.rejects(s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'absent', Body: 'x', IfMatch: v1.ETag })),
+    { name: 'NoSuchKey', $metadata: { httpStatusCode: 404 } })
+  await t.rejects(s3.send(new HeadObjectCommand({ Bucket: 'demo', Key: 'absent' })), { name: 'NotFound' }, 'nothing was stored')
+})
+
+t.test('max-keys=0 lists nothing and is not truncated (v1 and v2)', async t => {
+  const { s3 } = await startBridge(t)
+  for (const k of ['bar', 'baz', 'foo', 'quxx']) await s3.send(new PutObjectCommand({ Bucket: 'demo', Key: k, Body: k }))
+  const v1 = await s3.send(new ListObjectsCommand({ Bucket: 'demo', MaxKeys: 0 }))
+  t.equal(v1.IsTruncated, false)
+  t.equal(v1.Contents, undefined)
+  t.equal(v1.MaxKeys, 0)
+  const v2 = await s3.send(new ListObjectsV2Command({ Bucket: 'demo', MaxKeys: 0 }))
+  t.equal(v2.IsTruncated, false)
+  t.equal(v2.KeyCount, 0)
+  t.equal(v2.NextContinuationToken, undefined)
+  const one = await s3.send(new ListObjectsV2Command({ Bucket: 'demo', MaxKeys: 1 }))
+  t.equal(one.IsTruncated, true, 'a real page limit still truncates')
+})
+
+t.test('response-* overrides apply to signed GETs and are refused on anonymous ones', async t => {
+  const { s3, endpoint } = await startBridge(t)
+  await s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'public.txt', Body: 'hello', ContentType: 'text/plain', ACL: 'public-read' }))
+  const signed = await s3.send(new GetObjectCommand({ Bucket: 'demo', Key: 'public.txt', ResponseContentType: 'application/x-override', ResponseContentDisposition: 'attachment; filename="a.txt"', ResponseCacheControl: 'no-cache' }))
+  t.equal(signed.ContentType, 'application/x-override')
+  t.equal(signed.ContentDisposition, 'attachment; filename="a.txt"')
+  t.equal(signed.CacheControl, 'no-cache')
+  const anon = anonymousClient(endpoint, t)
+  const plain = await anon.send(new GetObjectCommand({ Bucket: 'demo', Key: 'public.txt' }))
+  t.equal(await plain.Body?.transformToString(), 'hello', 'the object is readable anonymously')
+  await t.rejects(anon.send(new GetObjectCommand({ Bucket: 'demo', Key: 'public.txt', ResponseContentType: 'application/x-override' })),
+    { name: 'InvalidRequest', $metadata: { httpStatusCode: 400 } })
+})

@@ -1,0 +1,136 @@
+// Object and bucket tagging through the AWS SDK: x-amz-tagging on PUT, copy and multipart, the Tagging
+// sub-resource, AWS's limits, x-amz-tagging-count on GET/HEAD, and who may read or change tags.
+import t from 'tap'
+import { chownSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import {
+  CompleteMultipartUploadCommand, CopyObjectCommand, CreateMultipartUploadCommand, DeleteBucketTaggingCommand, DeleteObjectTaggingCommand,
+  GetBucketTaggingCommand, GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand, PutBucketTaggingCommand, PutObjectCommand,
+  PutObjectTaggingCommand, UploadPartCommand,
+} from '@aws-sdk/client-s3'
+import { startBridge } from '../fixtures/daemon.js'
+
+const tagSet = (n: number, prefix = 'k'): Array<{ Key: string, Value: string }> => Array.from({ length: n }, (_, i) => ({ Key: `${prefix}${i}`, Value: `v${i}` }))
+
+t.test('x-amz-tagging on PutObject is returned by GetObjectTagging, in order, and counted on HEAD and GET', async t => {
+  const { s3 } = await startBridge(t)
+  await s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'tagged.txt', Body: 'x', Tagging: 'project=blue&note=two%20words&empty=' }))
+  const got = await s3.send(new GetObjectTaggingCommand({ Bucket: 'demo', Key: 'tagged.txt' }))
+  t.same(got.TagSet, [{ Key: 'project', Value: 'blue' }, { Key: 'note', Value: 'two words' }, { Key: 'empty', Value: '' }])
+  t.equal((await s3.send(new HeadObjectCommand({ Bucket: 'demo', Key: 'tagged.txt' }))).TagCount, 3, 'HEAD: x-amz-tagging-count')
+  t.equal((await s3.send(new GetObjectCommand({ Bucket: 'demo', Key: 'tagged.txt' }))).TagCount, 3, 'GET: x-amz-tagging-count')
+
+  await s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'plain.txt', Body: 'x' }))
+  t.same((await s3.send(new GetObjectTaggingCommand({ Bucket: 'demo', Key: 'plain.txt' }))).TagSet, [], 'no tags: an empty TagSet')
+  t.equal((await s3.send(new HeadObjectCommand({ Bucket: 'demo', Key: 'plain.txt' }))).TagCount, undefined, 'no count header without tags')
+
+  await s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'tagged.txt', Body: 'new version' }))
+  t.same((await s3.send(new GetObjectTaggingCommand({ Bucket: 'demo', Key: 'tagged.txt' }))).TagSet, [], 'a new PUT replaces the tags with its own (none)')
+})
+
+t.test('PutObjectTagging replaces the set, DeleteObjectTagging empties it, and the ETag and body never change', async t => {
+  const { s3 } = await startBridge(t)
+  const put = await s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'a/b.txt', Body: 'content', Tagging: 'old=1' }))
+  await s3.send(new PutObjectTaggingCommand({ Bucket: 'demo', Key: 'a/b.txt', Tagging: { TagSet: tagSet(10) } }))
+  t.same((await s3.send(new GetObjectTaggingCommand({ Bucket: 'demo', Key: 'a/b.txt' }))).TagSet, tagSet(10), 'ten tags are allowed')
+  const head = await s3.send(new HeadObjectCommand({ Bucket: 'demo', Key: 'a/b.txt' }))
+  t.equal(head.ETag, put.ETag)
+  t.equal(head.TagCount, 10)
+  const del = await s3.send(new DeleteObjectTaggingCommand({ Bucket: 'demo', Key: 'a/b.txt' }))
+  t.equal(del.$metadata.httpStatusCode, 204)
+  t.same((await s3.send(new GetObjectTaggingCommand({ Bucket: 'demo', Key: 'a/b.txt' }))).TagSet, [])
+  const got = await s3.send(new GetObjectCommand({ Bucket: 'demo', Key: 'a/b.txt' }))
+  t.equal(await got.Body?.transformToString(), 'content')
+  t.equal(got.ETag, put.ETag)
+  t.equal(got.TagCount, undefined)
+})
+
+t.test('AWS limits: 11 tags, a 129-character key, a 257-character value, duplicate keys and aws: keys are InvalidTag', async t => {
+  const { s3 } = await startBridge(t)
+  await s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'k', Body: 'x' }))
+  const put = (TagSet: Array<{ Key: string, Value: string }>): Promise<unknown> => s3.send(new PutObjectTaggingCommand({ Bucket: 'demo', Key: 'k', Tagging: { TagSet } }))
+  await put([{ Key: 'k'.repeat(128), Value: 'v'.repeat(256) }])
+  t.same((await s3.send(new GetObjectTaggingCommand({ Bucket: 'demo', Key: 'k' }))).TagSet, [{ Key: 'k'.repeat(128), Value: 'v'.repeat(256) }], 'the largest key and value fit')
+  const invalid = { name: 'InvalidTag', $metadata: { httpStatusCode: 400 } }
+  await t.rejects(put(tagSet(11)), invalid, '11 tags')
+  await t.rejects(put([{ Key: 'k'.repeat(129), Value: 'v' }]), invalid, 'key too long')
+  await t.rejects(put([{ Key: 'k', Value: 'v'.repeat(257) }]), invalid, 'value too long')
+  await t.rejects(put([{ Key: 'same', Value: '1' }, { Key: 'same', Value: '2' }]), invalid, 'duplicate key')
+  await t.rejects(put([{ Key: 'aws:reserved', Value: '1' }]), invalid, 'aws: prefix')
+  await t.rejects(s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'k2', Body: 'x', Tagging: tagSet(11).map(x => `${x.Key}=${x.Value}`).join('&') })), invalid, '11 tags in x-amz-tagging')
+  t.same((await s3.send(new GetObjectTaggingCommand({ Bucket: 'demo', Key: 'k' }))).TagSet, [{ Key: 'k'.repeat(128), Value: 'v'.repeat(256) }], 'refused sets change nothing')
+  await t.rejects(s3.send(new HeadObjectCommand({ Bucket: 'demo', Key: 'k2' })), { name: 'NotFound' }, 'a PUT with bad tags stores nothing')
+})
+
+t.test('missing keys are NoSuchKey; a version other than null is NoSuchVersion', async t => {
+  const { s3 } = await startBridge(t)
+  await t.rejects(s3.send(new GetObjectTaggingCommand({ Bucket: 'demo', Key: 'nope' })), { name: 'NoSuchKey' })
+  await t.rejects(s3.send(new PutObjectTaggingCommand({ Bucket: 'demo', Key: 'nope', Tagging: { TagSet: [] } })), { name: 'NoSuchKey' })
+  await t.rejects(s3.send(new DeleteObjectTaggingCommand({ Bucket: 'demo', Key: 'nope' })), { name: 'NoSuchKey' })
+  await s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'v', Body: 'x', Tagging: 'a=1' }))
+  t.same((await s3.send(new GetObjectTaggingCommand({ Bucket: 'demo', Key: 'v', VersionId: 'null' }))).TagSet, [{ Key: 'a', Value: '1' }])
+  await t.rejects(s3.send(new GetObjectTaggingCommand({ Bucket: 'demo', Key: 'v', VersionId: 'abc' })), { name: 'NoSuchVersion' })
+})
+
+t.test('CopyObject copies tags by default and takes x-amz-tagging with TaggingDirective REPLACE', async t => {
+  const { s3 } = await startBridge(t)
+  await s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'src', Body: 'x', Tagging: 'a=1&b=2' }))
+  await s3.send(new CopyObjectCommand({ Bucket: 'demo', Key: 'copied', CopySource: 'demo/src' }))
+  t.same((await s3.send(new GetObjectTaggingCommand({ Bucket: 'demo', Key: 'copied' }))).TagSet, [{ Key: 'a', Value: '1' }, { Key: 'b', Value: '2' }])
+  await s3.send(new CopyObjectCommand({ Bucket: 'demo', Key: 'meta-replaced', CopySource: 'demo/src', MetadataDirective: 'REPLACE', Metadata: { m: '1' } }))
+  t.same((await s3.send(new GetObjectTaggingCommand({ Bucket: 'demo', Key: 'meta-replaced' }))).TagSet, [{ Key: 'a', Value: '1' }, { Key: 'b', Value: '2' }], 'the metadata directive does not touch tags')
+  await s3.send(new CopyObjectCommand({ Bucket: 'demo', Key: 'replaced', CopySource: 'demo/src', TaggingDirective: 'REPLACE', Tagging: 'c=3' }))
+  t.same((await s3.send(new GetObjectTaggingCommand({ Bucket: 'demo', Key: 'replaced' }))).TagSet, [{ Key: 'c', Value: '3' }])
+  await s3.send(new CopyObjectCommand({ Bucket: 'demo', Key: 'cleared', CopySource: 'demo/src', TaggingDirective: 'REPLACE' }))
+  t.same((await s3.send(new GetObjectTaggingCommand({ Bucket: 'demo', Key: 'cleared' }))).TagSet, [], 'REPLACE without x-amz-tagging: no tags')
+})
+
+t.test('x-amz-tagging on CreateMultipartUpload tags the completed object', async t => {
+  const { s3 } = await startBridge(t)
+  const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'demo', Key: 'mp', Tagging: 'stage=done' }))
+  const part = await s3.send(new UploadPartCommand({ Bucket: 'demo', Key: 'mp', UploadId, PartNumber: 1, Body: 'only part' }))
+  await s3.send(new CompleteMultipartUploadCommand({ Bucket: 'demo', Key: 'mp', UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] } }))
+  t.same((await s3.send(new GetObjectTaggingCommand({ Bucket: 'demo', Key: 'mp' }))).TagSet, [{ Key: 'stage', Value: 'done' }])
+})
+
+t.test('a file written over NFS can be tagged and keeps the ETag it showed', async t => {
+  const { s3, bucketDir } = await startBridge(t)
+  writeFileSync(join(bucketDir, 'nfs.txt'), 'made over nfs')
+  chownSync(join(bucketDir, 'nfs.txt'), 2000, 2000)
+  const before = await s3.send(new HeadObjectCommand({ Bucket: 'demo', Key: 'nfs.txt' }))
+  await s3.send(new PutObjectTaggingCommand({ Bucket: 'demo', Key: 'nfs.txt', Tagging: { TagSet: [{ Key: 'from', Value: 'nfs' }] } }))
+  const after = await s3.send(new HeadObjectCommand({ Bucket: 'demo', Key: 'nfs.txt' }))
+  t.equal(after.ETag, before.ETag)
+  t.equal(after.TagCount, 1)
+  writeFileSync(join(bucketDir, 'nfs.txt'), 'rewritten over nfs')
+  t.not((await s3.send(new HeadObjectCommand({ Bucket: 'demo', Key: 'nfs.txt' }))).ETag, before.ETag, 'a later NFS write still changes the ETag')
+})
+
+t.test('tagging an object needs write access to it; reading tags needs read access', async t => {
+  const bridge = await startBridge(t)
+  await bridge.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'mine', Body: 'x', ACL: 'private', Tagging: 'a=1' }))
+  const other = bridge.client(await bridge.addUser('other', 2001, 2001))
+  await t.rejects(other.send(new GetObjectTaggingCommand({ Bucket: 'demo', Key: 'mine' })), { name: 'AccessDenied' })
+  await t.rejects(other.send(new PutObjectTaggingCommand({ Bucket: 'demo', Key: 'mine', Tagging: { TagSet: [] } })), { name: 'AccessDenied' })
+  await t.rejects(other.send(new DeleteObjectTaggingCommand({ Bucket: 'demo', Key: 'mine' })), { name: 'AccessDenied' })
+  t.same((await bridge.s3.send(new GetObjectTaggingCommand({ Bucket: 'demo', Key: 'mine' }))).TagSet, [{ Key: 'a', Value: '1' }])
+})
+
+t.test('bucket tagging: NoSuchTagSet until set, Put replaces, Delete removes; 50 tags at most; owner only', async t => {
+  const bridge = await startBridge(t)
+  const { s3 } = bridge
+  await t.rejects(s3.send(new GetBucketTaggingCommand({ Bucket: 'demo' })), { name: 'NoSuchTagSet', $metadata: { httpStatusCode: 404 } })
+  const put = await s3.send(new PutBucketTaggingCommand({ Bucket: 'demo', Tagging: { TagSet: [{ Key: 'env', Value: 'prod' }, { Key: 'team', Value: 'nas' }] } }))
+  t.equal(put.$metadata.httpStatusCode, 204)
+  t.same((await s3.send(new GetBucketTaggingCommand({ Bucket: 'demo' }))).TagSet, [{ Key: 'env', Value: 'prod' }, { Key: 'team', Value: 'nas' }])
+  await s3.send(new PutBucketTaggingCommand({ Bucket: 'demo', Tagging: { TagSet: tagSet(50) } }))
+  t.same((await s3.send(new GetBucketTaggingCommand({ Bucket: 'demo' }))).TagSet, tagSet(50))
+  await t.rejects(s3.send(new PutBucketTaggingCommand({ Bucket: 'demo', Tagging: { TagSet: tagSet(51) } })), { name: 'InvalidTag' })
+  const other = bridge.client(await bridge.addUser('other', 2001, 2001))
+  await t.rejects(other.send(new GetBucketTaggingCommand({ Bucket: 'demo' })), { name: 'AccessDenied' })
+  await t.rejects(other.send(new PutBucketTaggingCommand({ Bucket: 'demo', Tagging: { TagSet: [] } })), { name: 'AccessDenied' })
+  const del = await s3.send(new DeleteBucketTaggingCommand({ Bucket: 'demo' }))
+  t.equal(del.$metadata.httpStatusCode, 204)
+  await t.rejects(s3.send(new GetBucketTaggingCommand({ Bucket: 'demo' })), { name: 'NoSuchTagSet' })
+  await t.rejects(s3.send(new GetBucketTaggingCommand({ Bucket: 'nosuchbucket' })), { name: 'NoSuchBucket' })
+})
