@@ -91,6 +91,9 @@ function resourceCandidates(input: SigV2Input): string[] {
   const prefix = input.virtualHostedBucket === undefined ? '' : '/' + input.virtualHostedBucket
   const decoded = safeDecode(input.rawPath)
   const paths = new Set([input.rawPath, ...(decoded === undefined ? [] : [uriEncode(decoded, { isPath: true }), decoded])])
+  // A path-style bucket request (/bucket) is signed as the bucket's resource, "/bucket/", by botocore and
+  // AWS alike (the virtual-hosted form of the same request is "/" under the bucket).
+  if (input.virtualHostedBucket === undefined && /^\/[^/]+$/.test(input.rawPath)) paths.add(input.rawPath + '/')
   const resources: string[] = []
   for (const subresources of [SIGV2_SUBRESOURCES, EXTENDED_SUBRESOURCES]) {
     for (const path of paths) resources.push(prefix + path + subresourceSuffix(input.query, subresources))

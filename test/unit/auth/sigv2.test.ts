@@ -24,6 +24,17 @@ t.test('a header-signed request with sub-resources verifies and ignores other qu
   await t.rejects(authenticate({ ...req, rawUrl: '/b/my%20key?versionId=v%202&acl' }, lookup, opts), { code: 'SignatureDoesNotMatch', fields: { AWSAccessKeyId: AKID } })
 })
 
+t.test('a path-style bucket request signed over "/bucket/" (as botocore signs it) verifies; other keys do not', async t => {
+  const date = now.toUTCString()
+  const sts = `GET\n\n\n${date}\n/b/?acl`
+  const req = { method: 'GET', rawUrl: '/b?acl&max-keys=1', headers: { host: 'h', date, authorization: `AWS ${AKID}:${sign(sts)}` } }
+  t.match(await authenticate(req, lookup, opts), { signatureVersion: 'AWS', authType: 'REST-HEADER' })
+  await t.rejects(authenticate({ ...req, rawUrl: '/c?acl' }, lookup, opts), { code: 'SignatureDoesNotMatch' })
+  const onKey = `GET\n\n\n${date}\n/b/k/`
+  await t.rejects(authenticate({ method: 'GET', rawUrl: '/b/k', headers: { host: 'h', date, authorization: `AWS ${AKID}:${sign(onKey)}` } }, lookup, opts),
+    { code: 'SignatureDoesNotMatch' }, 'only the bucket form gains a slash')
+})
+
 t.test('x-amz-date takes precedence over Date and leaves the Date line empty', async t => {
   const amzDate = now.toUTCString()
   const sts = `GET\n\n\n\nx-amz-date:${amzDate}\n/b/k`
