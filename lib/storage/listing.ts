@@ -5,7 +5,8 @@ import { join } from 'node:path'
 import { compareKeys } from './key-order.js'
 import { STAGING_DIR } from './paths.js'
 import { objectInfo, type BucketRef } from './objects.js'
-import { readStoredMeta } from './xattrs.js'
+import { META_XATTR, parseStoredMeta, readStoredMeta, type StoredMeta } from './xattrs.js'
+import { nativeAddon, STAT_DEV, STAT_FIELDS, STAT_GID, STAT_INO, STAT_MTIME_NS, STAT_SIZE, STAT_UID, type NativeAddon } from './native.js'
 import type { ObjectInfo, ObjectKey } from './types.js'
 
 export interface ListParams {
@@ -28,7 +29,67 @@ export interface ListPage {
 
 type Entry = { kind: 'object', info: ObjectInfo } | { kind: 'dir', key: string, path: string }
 
+/** Without the addon: lstat + getxattr per file, this many at a time so the thread pool works in parallel. */
 const STAT_BATCH = 64
+/** With the addon: one job stats this many names (a full page of 1,000 keys plus the one that says "truncated"). */
+const NATIVE_STAT_BATCH = 1024
+/** ...split into jobs of about this many, run at once. */
+const NATIVE_CHUNK = 256
+
+/** The stat fields objectInfo reads, from lstat or from the addon. */
+type EntryStat = Parameters<typeof objectInfo>[1]
+/** What the walk learns about one name: its lstat and, for files and folders, its stored metadata. */
+interface Stated { st: EntryStat, isFile: boolean, isDirectory: boolean, stored: StoredMeta | undefined }
+
+/** How many more entries the page can take (one more than its room: the next entry makes it truncated). */
+interface Budget { need: number }
+
+class NativeStat {
+  constructor (readonly size: bigint, readonly mtimeNs: bigint, readonly dev: bigint, readonly ino: bigint, readonly uid: bigint, readonly gid: bigint, private readonly kind: number) {}
+  isDirectory (): boolean { return this.kind === 2 }
+  isFile (): boolean { return this.kind === 1 }
+}
+
+type StatEntries = NonNullable<NativeAddon['statEntries']>
+
+/** The addon's batched stat, unless it is missing or S3BRIDGE_NO_NATIVE_STAT=1 (read at each call). */
+function nativeStat (): StatEntries | undefined {
+  if (process.env.S3BRIDGE_NO_NATIVE_STAT === '1') return undefined
+  return nativeAddon()?.statEntries
+}
+
+/** lstat and stored metadata of names in dirPath, in order; undefined for a name that is gone or neither file nor folder. */
+async function statNames (dirPath: string, names: string[], native: StatEntries | undefined): Promise<Array<Stated | undefined>> {
+  if (native === undefined) {
+    return Promise.all(names.map(async name => {
+      const path = join(dirPath, name)
+      const st = await lstat(path, { bigint: true }).catch(() => undefined)
+      if (st === undefined) return undefined
+      const isFile = st.isFile()
+      const isDirectory = st.isDirectory()
+      if (!isFile && !isDirectory) return undefined
+      return { st, isFile, isDirectory, stored: await readStoredMeta(path) }
+    }))
+  }
+  const b = await native(dirPath, names.join('/'), META_XATTR)
+  const out: Array<Stated | undefined> = new Array(names.length)
+  let metaAt = 0
+  for (let i = 0; i < names.length; i++) {
+    const kind = b.kinds[i]!
+    const len = b.metaLens[i]!
+    let stored: StoredMeta | undefined
+    if (len >= 0) {
+      stored = parseStoredMeta(b.meta.toString('utf8', metaAt, metaAt + len))
+      metaAt += len
+    }
+    if (kind !== 1 && kind !== 2) { out[i] = undefined; continue }
+    const f = i * STAT_FIELDS
+    const v = b.stats
+    const st = new NativeStat(v[f + STAT_SIZE]!, v[f + STAT_MTIME_NS]!, v[f + STAT_DEV]!, v[f + STAT_INO]!, v[f + STAT_UID]!, v[f + STAT_GID]!, kind)
+    out[i] = { st, isFile: kind === 1, isDirectory: kind === 2, stored }
+  }
+  return out
+}
 
 /** Where to start in a sorted folder: skip entries below the prefix and the lower bound, by binary search. */
 function startIndex (keys: readonly string[], isDir: Uint8Array, dirKey: string, p: ListParams): number {
@@ -55,7 +116,7 @@ function folderMayMatch (d: string, prefix: string, after: string | undefined): 
   return false
 }
 
-async function * walk (bucket: BucketRef, dirPath: string, dirKey: string, p: ListParams, collapse: boolean): AsyncGenerator<Entry> {
+async function * walk (bucket: BucketRef, dirPath: string, dirKey: string, p: ListParams, collapse: boolean, budget: Budget): AsyncGenerator<Entry> {
   const { sortKeys, isDir } = await sortedDir(dirPath, dirKey === '' ? STAGING_DIR : undefined)
   const entries = { length: sortKeys.length }
   const entryAt = (i: number): { name: string, sortKey: string, isDir: boolean } => {
@@ -63,6 +124,7 @@ async function * walk (bucket: BucketRef, dirPath: string, dirKey: string, p: Li
     const dir = isDir[i] === 1
     return { name: dir ? sortKey.slice(0, -1) : sortKey, sortKey, isDir: dir }
   }
+  let floor = 1
   for (let i = startIndex(sortKeys, isDir, dirKey, p); i < entries.length; i++) {
     const e = entryAt(i)
     const key = dirKey + e.sortKey
@@ -78,31 +140,46 @@ async function * walk (bucket: BucketRef, dirPath: string, dirKey: string, p: Li
         continue
       }
       if (p.canEnter && !await p.canEnter(path)) continue
-      const st = await lstat(path, { bigint: true }).catch(() => undefined)
-      if (!st?.isDirectory()) continue
-      const stored = await readStoredMeta(path)
-      if (stored && key.startsWith(p.prefix) && (p.after === undefined || compareKeys(key, p.after) > 0)) {
-        yield { kind: 'object', info: objectInfo(key as ObjectKey, st, stored) }
+      const [d] = await statNames(dirPath, [e.name], nativeStat())
+      if (!d?.isDirectory) continue
+      if (d.stored && key.startsWith(p.prefix) && (p.after === undefined || compareKeys(key, p.after) > 0)) {
+        yield { kind: 'object', info: objectInfo(key as ObjectKey, d.st, d.stored) }
       }
-      yield * walk(bucket, path, key, p, collapse)
+      yield * walk(bucket, path, key, p, collapse, budget)
       continue
     }
     if (!key.startsWith(p.prefix) || (p.after !== undefined && compareKeys(key, p.after) <= 0)) continue
-    // Stat a run of files together so the thread pool works in parallel.
+    // Stat a run of files together: one addon job (or one parallel round of the thread pool) for the run, sized
+    // to what the page still needs, or larger when the last runs were mostly dropped (missing files, or keys
+    // collapsed into one common prefix).
+    const native = nativeStat()
+    const cap = native ? NATIVE_STAT_BATCH : STAT_BATCH
+    const size = Math.min(cap, Math.max(budget.need, floor))
     const run = [e]
-    while (run.length < STAT_BATCH && i + 1 < entries.length && isDir[i + 1] === 0) {
+    while (run.length < size && i + 1 < entries.length && isDir[i + 1] === 0) {
       const next = entryAt(i + 1)
       if (!(dirKey + next.sortKey).startsWith(p.prefix)) break
       run.push(next)
       i++
     }
-    const infos = await Promise.all(run.map(async f => {
-      const path = join(dirPath, f.name)
-      const st = await lstat(path, { bigint: true }).catch(() => undefined)
-      if (!st?.isFile()) return undefined
-      return objectInfo((dirKey + f.sortKey) as ObjectKey, st, await readStoredMeta(path))
-    }))
-    for (const info of infos) if (info) yield { kind: 'object', info }
+    // A big run goes out as a few jobs at once: the pool threads stat on both cores while this thread turns the
+    // first answers into objects.
+    const chunk = native && run.length > NATIVE_CHUNK ? Math.ceil(run.length / Math.ceil(run.length / NATIVE_CHUNK)) : run.length
+    const jobs: Array<Promise<Array<Stated | undefined>>> = []
+    for (let c = 0; c < run.length; c += chunk) {
+      const job = statNames(dirPath, run.slice(c, c + chunk).map(f => f.name), native)
+      job.catch(() => undefined) // awaited below, unless the page fills first
+      jobs.push(job)
+    }
+    const needBefore = budget.need
+    for (let c = 0; c < jobs.length; c++) {
+      const stated = await jobs[c]!
+      for (let j = 0; j < stated.length; j++) {
+        const s = stated[j]
+        if (s?.isFile) yield { kind: 'object', info: objectInfo((dirKey + run[c * chunk + j]!.sortKey) as ObjectKey, s.st, s.stored) }
+      }
+    }
+    floor = (needBefore - budget.need) * 2 < run.length ? Math.min(cap, run.length * 2) : 1
   }
 }
 
@@ -128,7 +205,8 @@ export async function listObjects (bucket: BucketRef, p: ListParams): Promise<Li
   const collapse = p.delimiter === '/'
   let lastPrefix: string | undefined
   let count = 0
-  for await (const entry of walk(bucket, dirPath, folderKey, p, collapse)) {
+  const budget: Budget = { need: p.maxKeys + 1 }
+  for await (const entry of walk(bucket, dirPath, folderKey, p, collapse, budget)) {
     const key = entry.kind === 'object' ? entry.info.key : entry.key
     let commonPrefix: string | undefined
     if (p.delimiter) {
@@ -152,6 +230,7 @@ export async function listObjects (bucket: BucketRef, p: ListParams): Promise<Li
       continue
     }
     count++
+    budget.need = p.maxKeys - count + 1
   }
   return page
 }

@@ -1,5 +1,5 @@
 // Object metadata in the file's user.* xattrs, and the ETag rule for files changed behind the bridge's back.
-import { createHash } from 'node:crypto'
+import * as crypto from 'node:crypto'
 import { createRequire } from 'node:module'
 import type { BigIntStats } from 'node:fs'
 import type { ObjectMeta } from './types.js'
@@ -10,6 +10,11 @@ const xattr = require('fs-xattr') as {
   setAttribute (path: string, name: string, value: Buffer | string): Promise<void>
   removeAttribute (path: string, name: string): Promise<void>
 }
+
+/** MD5 hex of a string: crypto.hash (Node 20.12+, a quarter of createHash's cost, which listings pay per key), else createHash. */
+const md5Hex: (s: string) => string = typeof crypto.hash === 'function'
+  ? s => crypto.hash('md5', s)
+  : s => crypto.createHash('md5').update(s).digest('hex')
 
 export const META_XATTR = 'user.s3bridge.meta'
 /** Set on directories the bridge made only to hold a key, so deletes may remove them again when empty. */
@@ -82,7 +87,7 @@ export function effectiveETag (st: Pick<BigIntStats, 'size' | 'mtimeNs' | 'dev' 
   if (stored && stored.stampSize === st.size.toString() && stored.stampMtimeNs === st.mtimeNs.toString()) {
     return stored.etag
   }
-  const digest = createHash('md5').update(`${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}`).digest('hex')
+  const digest = md5Hex(`${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}`)
   return `${digest}-1`
 }
 

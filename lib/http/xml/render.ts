@@ -1,37 +1,55 @@
 // XML rendering: a tiny builder so every handler emits well-formed, escaped S3 XML the same way.
 
-export type XmlValue = string | number | boolean | Date | undefined | null | XmlNode | XmlValue[]
+export type XmlValue = string | number | boolean | Date | undefined | null | XmlNode | RawXml | XmlValue[]
 export interface XmlNode { [name: string]: XmlValue }
+
+/**
+ * Elements rendered already (by a hot path such as a listing's 1,000 <Contents>): emitted as they are, in place
+ * of the element(s) the property would name. Whoever builds one escapes its text with escapeXml.
+ */
+export class RawXml {
+  constructor (readonly xml: string) {}
+}
 
 const S3_NS = 'http://s3.amazonaws.com/doc/2006-03-01/'
 
+const NEEDS_ESCAPE = /[&<>"']/
+const ESCAPES = /[&<>"']/g
+const ENTITY: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' }
+const entity = (c: string): string => ENTITY[c]!
+
 export function escapeXml (s: string): string {
-  return s.replace(/[&<>"']/g, c => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' }[c] as string))
+  return NEEDS_ESCAPE.test(s) ? s.replace(ESCAPES, entity) : s
 }
 
 function scalar (v: string | number | boolean | Date): string {
   return v instanceof Date ? v.toISOString() : escapeXml(String(v))
 }
 
-function renderValue (name: string, value: XmlValue, out: string[]): void {
-  if (value === undefined || value === null) return
+function renderValue (name: string, value: XmlValue): string {
+  if (value === undefined || value === null) return ''
   if (Array.isArray(value)) {
-    for (const v of value) renderValue(name, v, out)
-    return
+    let out = ''
+    for (const v of value) out += renderValue(name, v)
+    return out
   }
+  if (value instanceof RawXml) return value.xml
   if (typeof value === 'object' && !(value instanceof Date)) {
-    out.push(`<${name}>`)
-    for (const [k, v] of Object.entries(value)) renderValue(k, v, out)
-    out.push(`</${name}>`)
-    return
+    let out = `<${name}>`
+    for (const k in value) out += renderValue(k, value[k])
+    return out + `</${name}>`
   }
-  out.push(`<${name}>${scalar(value)}</${name}>`)
+  return `<${name}>${scalar(value)}</${name}>`
+}
+
+/** One element (or, for an array, one per item) as renderXml would write it inside a document. */
+export function renderElement (name: string, value: XmlValue): string {
+  return renderValue(name, value)
 }
 
 /** Renders a document with the S3 namespace on its root element (unless ns is null). */
 export function renderXml (root: string, body: XmlNode, ns: string | null = S3_NS): string {
-  const out: string[] = ['<?xml version="1.0" encoding="UTF-8"?>\n', ns ? `<${root} xmlns="${ns}">` : `<${root}>`]
-  for (const [k, v] of Object.entries(body)) renderValue(k, v, out)
-  out.push(`</${root}>`)
-  return out.join('')
+  let out = '<?xml version="1.0" encoding="UTF-8"?>\n' + (ns ? `<${root} xmlns="${ns}">` : `<${root}>`)
+  for (const k in body) out += renderValue(k, body[k])
+  return out + `</${root}>`
 }
