@@ -12,8 +12,14 @@ function header (headers: IncomingHttpHeaders, name: string): string | undefined
   return Array.isArray(v) ? v.join(',') : v
 }
 
+/** The storage classes AWS names; the bridge stores every object alike, but refuses names AWS would refuse. */
+const STORAGE_CLASSES = new Set(['STANDARD', 'REDUCED_REDUNDANCY', 'STANDARD_IA', 'ONEZONE_IA', 'INTELLIGENT_TIERING', 'GLACIER',
+  'DEEP_ARCHIVE', 'OUTPOSTS', 'GLACIER_IR', 'SNOW', 'EXPRESS_ONEZONE'])
+
 /** Standard headers and x-amz-meta-* of a PUT/POST/copy with REPLACE. */
 export function metaFromHeaders (headers: IncomingHttpHeaders): ObjectMeta {
+  const storageClass = header(headers, 'x-amz-storage-class')
+  if (storageClass !== undefined && !STORAGE_CLASSES.has(storageClass)) throw new S3Error('InvalidStorageClass', { StorageClassRequested: storageClass })
   const user: Record<string, string> = {}
   let size = 0
   for (const [name, value] of Object.entries(headers)) {

@@ -1,7 +1,11 @@
 // AWS behaviours found missing by a conformance sweep (s3-tests/mint style), checked through the AWS SDK:
-// conditional PutObject, max-keys=0 listings, and response-* overrides on anonymous GETs.
+// conditional PutObject, max-keys=0 listings, response-* overrides on anonymous GETs, version ids other than
+// "null", and storage class names.
 import t from 'tap'
-import { GetObjectCommand, HeadObjectCommand, ListObjectsCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3'
+import {
+  CopyObjectCommand, DeleteObjectCommand, DeleteObjectsCommand, GetObjectAclCommand, GetObjectCommand, HeadObjectCommand, ListObjectsCommand,
+  ListObjectsV2Command, PutObjectCommand,
+} from '@aws-sdk/client-s3'
 import { anonymousClient, startBridge } from '../fixtures/daemon.js'
 
 t.test('PutObject If-None-Match: * creates a key only when it does not exist', async t => {
@@ -56,4 +60,36 @@ t.test('response-* overrides apply to signed GETs and are refused on anonymous o
   t.equal(await plain.Body?.transformToString(), 'hello', 'the object is readable anonymously')
   await t.rejects(anon.send(new GetObjectCommand({ Bucket: 'demo', Key: 'public.txt', ResponseContentType: 'application/x-override' })),
     { name: 'InvalidRequest', $metadata: { httpStatusCode: 400 } })
+})
+
+t.test('only the null version exists: other version ids are NoSuchVersion, and deleting one leaves the object alone', async t => {
+  const { s3 } = await startBridge(t)
+  await s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'k', Body: 'kept' }))
+  t.equal(await (await s3.send(new GetObjectCommand({ Bucket: 'demo', Key: 'k', VersionId: 'null' }))).Body?.transformToString(), 'kept')
+  await t.rejects(s3.send(new GetObjectCommand({ Bucket: 'demo', Key: 'k', VersionId: 'v123' })), { name: 'NoSuchVersion', $metadata: { httpStatusCode: 404 } })
+  await t.rejects(s3.send(new HeadObjectCommand({ Bucket: 'demo', Key: 'k', VersionId: 'v123' })), { $metadata: { httpStatusCode: 404 } })
+  await t.rejects(s3.send(new GetObjectAclCommand({ Bucket: 'demo', Key: 'k', VersionId: 'v123' })), { name: 'NoSuchVersion' })
+
+  const del = await s3.send(new DeleteObjectCommand({ Bucket: 'demo', Key: 'k', VersionId: 'v123' }))
+  t.equal(del.$metadata.httpStatusCode, 204)
+  const batch = await s3.send(new DeleteObjectsCommand({ Bucket: 'demo', Delete: { Objects: [{ Key: 'k', VersionId: 'v456' }] } }))
+  t.same(batch.Deleted, [{ Key: 'k', VersionId: 'v456' }])
+  t.equal(await (await s3.send(new GetObjectCommand({ Bucket: 'demo', Key: 'k' }))).Body?.transformToString(), 'kept', 'deleting another version kept the object')
+
+  const batchNull = await s3.send(new DeleteObjectsCommand({ Bucket: 'demo', Delete: { Objects: [{ Key: 'k', VersionId: 'null' }] } }))
+  t.same(batchNull.Deleted, [{ Key: 'k', VersionId: 'null' }])
+  await t.rejects(s3.send(new HeadObjectCommand({ Bucket: 'demo', Key: 'k' })), { name: 'NotFound' }, 'the null version is the object')
+  await s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'k2', Body: 'x' }))
+  await s3.send(new DeleteObjectCommand({ Bucket: 'demo', Key: 'k2', VersionId: 'null' }))
+  await t.rejects(s3.send(new HeadObjectCommand({ Bucket: 'demo', Key: 'k2' })), { name: 'NotFound' })
+})
+
+t.test('storage classes AWS names are accepted; others are InvalidStorageClass', async t => {
+  const { s3 } = await startBridge(t)
+  await s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'ia', Body: 'x', StorageClass: 'STANDARD_IA' }))
+  await t.rejects(s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'bad', Body: 'x', StorageClass: 'FAST' as 'STANDARD' })),
+    { name: 'InvalidStorageClass', $metadata: { httpStatusCode: 400 } })
+  await t.rejects(s3.send(new CopyObjectCommand({ Bucket: 'demo', Key: 'bad', CopySource: 'demo/ia', MetadataDirective: 'REPLACE', StorageClass: 'FAST' as 'STANDARD' })),
+    { name: 'InvalidStorageClass' })
+  await t.rejects(s3.send(new HeadObjectCommand({ Bucket: 'demo', Key: 'bad' })), { name: 'NotFound' })
 })

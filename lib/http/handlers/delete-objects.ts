@@ -24,15 +24,17 @@ export async function deleteObjects (req: S3Request, s: Services): Promise<S3Rep
   for (const obj of objects) {
     const raw = texts(obj, 'Key')[0]
     if (raw === undefined) throw new S3Error('MalformedXML')
+    const version = texts(obj, 'VersionId')[0]
     try {
       const key = parseObjectKey(raw)
       const d = await decide(req, s, { operation: 'DeleteObject', bucket: record, key, fs: [{ check: 'delete', path: relPath(key), bucketRoot: record.path }] })
       if (!d.allowed && !d.isMissing) throw new S3Error('AccessDenied')
-      await deleteObject(bucket, key)
-      if (!quiet) deleted.push({ Key: raw })
+      // Only the null version exists: any other named version is already gone, and the object stays.
+      if (version === undefined || version === 'null') await deleteObject(bucket, key)
+      if (!quiet) deleted.push({ Key: raw, VersionId: version })
     } catch (err) {
       const e = err instanceof S3Error ? err : new S3Error('InternalError')
-      errors.push({ Key: raw, Code: e.code, Message: e.message })
+      errors.push({ Key: raw, VersionId: version, Code: e.code, Message: e.message })
     }
   }
   return { xml: renderXml('DeleteResult', { Deleted: deleted, Error: errors }) }

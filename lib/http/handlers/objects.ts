@@ -110,6 +110,9 @@ export async function deleteObject (req: S3Request, s: Services): Promise<S3Repl
   const record = bucketRecord(req, s)
   const key = requestKey(req)
   await requireAccess(req, s, { operation: 'DeleteObject', bucket: record, key, fs: [{ check: 'delete', path: relPath(key), bucketRoot: record.path }] })
+  const version = req.query.get('versionId')
+  // Only the null version exists: deleting any other is deleting nothing (and must not touch the object).
+  if (version !== null && version !== 'null') return { status: 204, headers: { 'x-amz-version-id': version } }
   await removeObject(bucketRef(record), key)
   return { status: 204 }
 }

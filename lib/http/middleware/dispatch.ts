@@ -66,6 +66,17 @@ export function writeReply (ctx: Context, reply: S3Reply): void {
   ctx.status = status
 }
 
+/**
+ * Objects here have one version, "null" (an unversioned bucket's). Any other versionId names a version that
+ * does not exist: reads are NoSuchVersion, never the current object. DeleteObject decides for itself (a
+ * delete of a version that does not exist succeeds and must leave the current object alone).
+ */
+function checkVersionId (operation: string, target: ResolvedTarget, query: URLSearchParams): void {
+  const version = query.get('versionId')
+  if (target.target !== 'object' || version === null || version === 'null' || operation === 'DeleteObject') return
+  throw new S3Error('NoSuchVersion', { Key: target.rawKey, VersionId: version })
+}
+
 export function dispatch (s: Services) {
   return async (ctx: Context, _next: Next): Promise<void> => {
     if (!ALLOWED_METHODS.has(ctx.method)) throw new S3Error('MethodNotAllowed', { Method: ctx.method, ResourceType: 'OBJECT' })
@@ -73,6 +84,7 @@ export function dispatch (s: Services) {
     const op = matchOperation(ctx.method, target.target, new URLSearchParams(ctx.querystring), ctx.req.headers)
     if (!op) throw new S3Error('NotImplemented', {}, { message: 'A header or query you provided implies functionality that is not implemented.' })
     ctx.state.operation = op.name
+    checkVersionId(op.name, target, new URLSearchParams(ctx.querystring))
     const reply = await op.handle(buildRequest(ctx, op.name, s), s)
     writeReply(ctx, reply)
   }
