@@ -147,18 +147,16 @@ export function checkConditions (c: ConditionHeaders, info: ObjectInfo, opts: { 
 }
 
 /**
- * Conditional writes (PutObject): If-None-Match: * holds only while the key does not exist; If-Match only
- * while it exists with a listed ETag (a missing key is NoSuchKey, as AWS answers). Other If-None-Match
- * values are not supported by AWS for writes.
+ * Conditional writes (PutObject), evaluated as RFC 7232 does against the current version: If-None-Match (`*`,
+ * which AWS documents, or ETags) fails when the key exists with a listed ETag; If-Match fails unless it exists
+ * with one, so a missing key is 412 too (RFC 7232, s3-tests, MinIO).
  */
 export function checkWriteConditions (c: ConditionHeaders, existing: ObjectInfo | undefined, key: string): void {
-  if (c.ifNoneMatch !== undefined) {
-    if (c.ifNoneMatch.trim() !== '*') throw new S3Error('NotImplemented', { Header: 'If-None-Match' }, { message: 'A header you provided implies functionality that is not implemented.' })
-    if (existing) throw new S3Error('PreconditionFailed', { Condition: 'If-None-Match', Key: key })
+  if (c.ifMatch !== undefined && (!existing || !etagMatches(c.ifMatch, existing.etag))) {
+    throw new S3Error('PreconditionFailed', { Condition: 'If-Match', Key: key })
   }
-  if (c.ifMatch !== undefined) {
-    if (!existing) throw new S3Error('NoSuchKey', { Key: key })
-    if (!etagMatches(c.ifMatch, existing.etag)) throw new S3Error('PreconditionFailed', { Condition: 'If-Match', Key: key })
+  if (c.ifNoneMatch !== undefined && existing && etagMatches(c.ifNoneMatch, existing.etag)) {
+    throw new S3Error('PreconditionFailed', { Condition: 'If-None-Match', Key: key })
   }
 }
 

@@ -7,6 +7,7 @@ import {
   ListObjectsV2Command, PutObjectCommand,
 } from '@aws-sdk/client-s3'
 import { anonymousClient, startBridge } from '../fixtures/daemon.js'
+import { rejectsWithStatus } from '../fixtures/expect.js'
 
 t.test('PutObject If-None-Match: * creates a key only when it does not exist', async t => {
   const { s3 } = await startBridge(t)
@@ -19,7 +20,7 @@ t.test('PutObject If-None-Match: * creates a key only when it does not exist', a
   t.equal(got.ETag, first.ETag)
 })
 
-t.test('PutObject If-Match replaces only the version with that ETag; a missing key is NoSuchKey', async t => {
+t.test('PutObject If-Match replaces only the version with that ETag; a missing key fails the condition (412)', async t => {
   const { s3 } = await startBridge(t)
   const v1 = await s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'k', Body: 'v1' }))
   await t.rejects(s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'k', Body: 'stale', IfMatch: '"0123456789abcdef0123456789abcdef"' })),
@@ -29,8 +30,23 @@ t.test('PutObject If-Match replaces only the version with that ETag; a missing k
   await t.rejects(s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'k', Body: 'v3', IfMatch: v1.ETag })), { name: 'PreconditionFailed' }, 'the old ETag no longer matches')
   t.equal(await (await s3.send(new GetObjectCommand({ Bucket: 'demo', Key: 'k' }))).Body?.transformToString(), 'v2')
   await t.rejects(s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'absent', Body: 'x', IfMatch: v1.ETag })),
-    { name: 'NoSuchKey', $metadata: { httpStatusCode: 404 } })
+    { name: 'PreconditionFailed', $metadata: { httpStatusCode: 412 } })
+  await t.rejects(s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'absent', Body: 'x', IfMatch: '*' })),
+    { name: 'PreconditionFailed', $metadata: { httpStatusCode: 412 } }, 'If-Match: * needs an existing object')
   await t.rejects(s3.send(new HeadObjectCommand({ Bucket: 'demo', Key: 'absent' })), { name: 'NotFound' }, 'nothing was stored')
+  await s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'k', Body: 'v4', IfMatch: '*' }))
+  t.equal(await (await s3.send(new GetObjectCommand({ Bucket: 'demo', Key: 'k' }))).Body?.transformToString(), 'v4', 'If-Match: * on an existing key')
+})
+
+t.test('PutObject If-None-Match with ETags fails only when the current ETag is listed', async t => {
+  const { s3 } = await startBridge(t)
+  const v1 = await s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'k', Body: 'v1' }))
+  await t.rejects(s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'k', Body: 'v2', IfNoneMatch: v1.ETag })),
+    { name: 'PreconditionFailed', $metadata: { httpStatusCode: 412 } })
+  await s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'k', Body: 'v2', IfNoneMatch: '"0123456789abcdef0123456789abcdef"' }))
+  t.equal(await (await s3.send(new GetObjectCommand({ Bucket: 'demo', Key: 'k' }))).Body?.transformToString(), 'v2')
+  await s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'new', Body: 'n', IfNoneMatch: v1.ETag }))
+  t.equal(await (await s3.send(new GetObjectCommand({ Bucket: 'demo', Key: 'new' }))).Body?.transformToString(), 'n', 'a missing key matches no ETag')
 })
 
 t.test('max-keys=0 lists nothing and is not truncated (v1 and v2)', async t => {
@@ -67,7 +83,7 @@ t.test('only the null version exists: other version ids are NoSuchVersion, and d
   await s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'k', Body: 'kept' }))
   t.equal(await (await s3.send(new GetObjectCommand({ Bucket: 'demo', Key: 'k', VersionId: 'null' }))).Body?.transformToString(), 'kept')
   await t.rejects(s3.send(new GetObjectCommand({ Bucket: 'demo', Key: 'k', VersionId: 'v123' })), { name: 'NoSuchVersion', $metadata: { httpStatusCode: 404 } })
-  await t.rejects(s3.send(new HeadObjectCommand({ Bucket: 'demo', Key: 'k', VersionId: 'v123' })), { $metadata: { httpStatusCode: 404 } })
+  await rejectsWithStatus(t, s3.send(new HeadObjectCommand({ Bucket: 'demo', Key: 'k', VersionId: 'v123' })), 404, 'HEAD of another version')
   await t.rejects(s3.send(new GetObjectAclCommand({ Bucket: 'demo', Key: 'k', VersionId: 'v123' })), { name: 'NoSuchVersion' })
 
   const del = await s3.send(new DeleteObjectCommand({ Bucket: 'demo', Key: 'k', VersionId: 'v123' }))
