@@ -37,6 +37,15 @@ async function run (): Promise<void> {
   })
   const out = createWriteStream('', { fd: 3 })
   out.end(JSON.stringify({ endpoint: daemon.endpoint, accessKeyId: key.accessKeyId, secretAccessKey: key.secret }) + '\n')
+  // BENCH_MEMLOG=N: report where the daemon's memory is every N seconds (heap vs external vs RSS).
+  const every = Number(process.env.BENCH_MEMLOG ?? 0)
+  if (every > 0) {
+    setInterval(() => {
+      const m = process.memoryUsage()
+      const mib = (n: number): string => (n / 2 ** 20).toFixed(0)
+      process.stderr.write(`[daemon memory] rss ${mib(m.rss)} heapTotal ${mib(m.heapTotal)} heapUsed ${mib(m.heapUsed)} external ${mib(m.external)} arrayBuffers ${mib(m.arrayBuffers)} MiB\n`)
+    }, every * 1000).unref()
+  }
   process.once('SIGTERM', () => { void daemon.close().then(() => process.exit(0)) })
 }
 

@@ -13,6 +13,12 @@ export const OFFLOAD_AFTER_BYTES = 1024 * 1024
 /** Bytes sent to a worker per message, and how far hashing may lag behind the file before the upload waits. */
 const BATCH_BYTES = 1024 * 1024
 const MAX_LAG_BYTES = 4 * 1024 * 1024
+/**
+ * Copies for the workers go through reused buffers that travel there and back (transferred, not cloned):
+ * allocating a fresh megabyte per message left the workers' isolates holding garbage they collect lazily.
+ */
+const POOLED_BYTES = 2 * 1024 * 1024
+const POOL_KEEP = 32
 
 // CommonJS source run with `eval`, so the worker needs no file of its own next to the compiled code.
 const WORKER_SOURCE = `
@@ -22,7 +28,10 @@ const hashes = new Map()
 parentPort.on('message', m => {
   let h = hashes.get(m.id)
   if (h === undefined) { h = createHash('md5'); hashes.set(m.id, h) }
-  if (m.data) { h.update(m.data); parentPort.postMessage({ id: m.id, ack: m.data.byteLength }) }
+  if (m.data) {
+    h.update(new Uint8Array(m.data, 0, m.length))
+    parentPort.postMessage({ id: m.id, ack: m.length, buffer: m.data }, [m.data]) // back to the pool
+  }
   if (m.done) { hashes.delete(m.id); parentPort.postMessage({ id: m.id, hex: h.digest('hex') }) }
   if (m.drop) hashes.delete(m.id)
 })
@@ -37,12 +46,14 @@ class HashPool {
   private readonly busy = new Map<Worker, number>()
   private nextId = 1
   private turn = 0
+  private readonly free: ArrayBuffer[] = []
 
   private worker (): Worker {
     const size = Math.max(1, Math.min(4, availableParallelism()))
     if (this.workers.length < size) {
       const w = new Worker(WORKER_SOURCE, { eval: true })
-      w.on('message', (m: { id: number, ack?: number, hex?: string }) => {
+      w.on('message', (m: { id: number, ack?: number, hex?: string, buffer?: ArrayBuffer }) => {
+        if (m.buffer?.byteLength === POOLED_BYTES && this.free.length < POOL_KEEP) this.free.push(m.buffer)
         const p = this.pending.get(m.id)
         if (!p) return
         if (m.ack !== undefined) p.ack(m.ack)
@@ -88,10 +99,12 @@ class HashPool {
     return {
       // A fresh copy whose memory is transferred: the original chunks still go on to the file.
       send: chunks => {
-        const copy = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0))
+        const length = chunks.reduce((n, c) => n + c.length, 0)
+        const buffer = length <= POOLED_BYTES ? (this.free.pop() ?? new ArrayBuffer(POOLED_BYTES)) : new ArrayBuffer(length)
+        const view = new Uint8Array(buffer)
         let at = 0
-        for (const c of chunks) { copy.set(c, at); at += c.length }
-        w.postMessage({ id, data: copy }, [copy.buffer])
+        for (const c of chunks) { view.set(c, at); at += c.length }
+        w.postMessage({ id, data: buffer, length }, [buffer])
       },
       finish: () => w.postMessage({ id, done: true }),
       drop: () => { this.release(id); w.postMessage({ id, drop: true }) },
