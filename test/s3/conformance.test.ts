@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/client-s3'
 import { anonymousClient, startBridge } from '../fixtures/daemon.js'
 import { rejectsWithStatus } from '../fixtures/expect.js'
+import { sendSigned } from '../fixtures/clients/raw-request.js'
 
 t.test('PutObject If-None-Match: * creates a key only when it does not exist', async t => {
   const { s3 } = await startBridge(t)
@@ -108,4 +109,16 @@ t.test('storage classes AWS names are accepted; others are InvalidStorageClass',
   await t.rejects(s3.send(new CopyObjectCommand({ Bucket: 'demo', Key: 'bad', CopySource: 'demo/ia', MetadataDirective: 'REPLACE', StorageClass: 'FAST' as 'STANDARD' })),
     { name: 'InvalidStorageClass' })
   await t.rejects(s3.send(new HeadObjectCommand({ Bucket: 'demo', Key: 'bad' })), { name: 'NotFound' })
+})
+
+t.test('answers without a body carry no Content-Type (Koa would say text/plain)', async t => {
+  const { endpoint, creds } = await startBridge(t)
+  const put = await sendSigned(endpoint, creds, { method: 'PUT', path: '/demo/typed', body: 'x' })
+  t.equal(put.status, 200)
+  t.ok(put.headers.etag)
+  t.equal(put.headers['content-type'], undefined)
+  t.equal(put.headers['content-length'], '0')
+  const acl = await sendSigned(endpoint, creds, { method: 'PUT', path: '/demo/typed?acl', headers: { 'x-amz-acl': 'private' } })
+  t.equal(acl.status, 200)
+  t.equal(acl.headers['content-type'], undefined)
 })

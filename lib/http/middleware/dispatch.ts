@@ -62,6 +62,8 @@ export function writeReply (ctx: Context, reply: S3Reply): void {
     if (reply.length !== undefined) ctx.set('Content-Length', String(reply.length))
   } else {
     ctx.body = ''
+    // An empty answer has no type (Koa would call it text/plain; AWS sends none).
+    ctx.remove('Content-Type')
   }
   ctx.status = status
 }
