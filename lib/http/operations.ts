@@ -14,6 +14,7 @@ import { deleteBucketCors, getBucketCors, putBucketCors } from './handlers/cors.
 import { postObject } from './handlers/post-object.js'
 import { deleteBucketTagging, deleteObjectTagging, getBucketTagging, getObjectTagging, putBucketTagging, putObjectTagging } from './handlers/tagging.js'
 import * as config from './handlers/bucket-config.js'
+import { getObjectAttributes } from './handlers/object-attributes.js'
 import { abortMultipartUpload, completeMultipartUpload, createMultipartUpload, listMultipartUploads, listParts, uploadPart, uploadPartCopy } from './handlers/multipart.js'
 
 export type Target = 'service' | 'bucket' | 'object'
@@ -82,6 +83,7 @@ export const OPERATIONS: Operation[] = [
   { method: 'PUT', target: 'bucket', query: 'tagging', name: 'PutBucketTagging', handle: putBucketTagging },
   { method: 'DELETE', target: 'bucket', query: 'tagging', name: 'DeleteBucketTagging', handle: deleteBucketTagging },
   { method: 'GET', target: 'object', query: 'tagging', name: 'GetObjectTagging', handle: getObjectTagging },
+  { method: 'GET', target: 'object', query: 'attributes', name: 'GetObjectAttributes', handle: getObjectAttributes },
   { method: 'PUT', target: 'object', query: 'tagging', name: 'PutObjectTagging', handle: putObjectTagging },
   { method: 'DELETE', target: 'object', query: 'tagging', name: 'DeleteObjectTagging', handle: deleteObjectTagging },
 

@@ -3,8 +3,8 @@
 // "null", and storage class names.
 import t from 'tap'
 import {
-  CopyObjectCommand, DeleteObjectCommand, DeleteObjectsCommand, GetObjectAclCommand, GetObjectCommand, HeadObjectCommand, ListObjectsCommand,
-  ListObjectsV2Command, PutObjectCommand,
+  CompleteMultipartUploadCommand, CopyObjectCommand, CreateMultipartUploadCommand, DeleteObjectCommand, DeleteObjectsCommand, GetObjectAclCommand,
+  GetObjectAttributesCommand, GetObjectCommand, HeadObjectCommand, ListObjectsCommand, ListObjectsV2Command, PutObjectCommand, UploadPartCommand,
 } from '@aws-sdk/client-s3'
 import { anonymousClient, startBridge } from '../fixtures/daemon.js'
 import { rejectsWithStatus } from '../fixtures/expect.js'
@@ -121,4 +121,28 @@ t.test('answers without a body carry no Content-Type (Koa would say text/plain)'
   const acl = await sendSigned(endpoint, creds, { method: 'PUT', path: '/demo/typed?acl', headers: { 'x-amz-acl': 'private' } })
   t.equal(acl.status, 200)
   t.equal(acl.headers['content-type'], undefined)
+})
+
+t.test('GetObjectAttributes answers the attributes asked for, with GetObject\'s conditions', async t => {
+  const { s3 } = await startBridge(t)
+  const put = await s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'a.txt', Body: 'hello', ChecksumAlgorithm: 'SHA256' }))
+  const all = await s3.send(new GetObjectAttributesCommand({ Bucket: 'demo', Key: 'a.txt', ObjectAttributes: ['ETag', 'Checksum', 'ObjectParts', 'StorageClass', 'ObjectSize'] }))
+  t.equal(all.ETag, put.ETag?.replace(/"/g, ''), 'the ETag, unquoted')
+  t.equal(all.ObjectSize, 5)
+  t.equal(all.StorageClass, 'STANDARD')
+  t.equal(all.Checksum?.ChecksumSHA256, put.ChecksumSHA256)
+  t.equal(all.ObjectParts, undefined, 'a single-part object has no parts')
+  t.ok(all.LastModified instanceof Date)
+  const some = await s3.send(new GetObjectAttributesCommand({ Bucket: 'demo', Key: 'a.txt', ObjectAttributes: ['ObjectSize'] }))
+  t.equal(some.ObjectSize, 5)
+  t.equal(some.ETag, undefined, 'only what was asked for')
+  await t.rejects(s3.send(new GetObjectAttributesCommand({ Bucket: 'demo', Key: 'nope', ObjectAttributes: ['ETag'] })), { name: 'NoSuchKey' })
+  await t.rejects(s3.send(new GetObjectAttributesCommand({ Bucket: 'demo', Key: 'a.txt', ObjectAttributes: ['Colour' as 'ETag'] })), { name: 'InvalidArgument' })
+
+  const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'demo', Key: 'mp' }))
+  const part = await s3.send(new UploadPartCommand({ Bucket: 'demo', Key: 'mp', UploadId, PartNumber: 1, Body: 'one part' }))
+  await s3.send(new CompleteMultipartUploadCommand({ Bucket: 'demo', Key: 'mp', UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] } }))
+  const mp = await s3.send(new GetObjectAttributesCommand({ Bucket: 'demo', Key: 'mp', ObjectAttributes: ['ObjectParts', 'ETag'] }))
+  t.equal(mp.ObjectParts?.TotalPartsCount, 1)
+  t.match(mp.ETag, /-1$/)
 })

@@ -1,0 +1,50 @@
+// GetObjectAttributes: the attributes x-amz-object-attributes names (ETag, Checksum, ObjectParts, StorageClass,
+// ObjectSize) of one object, without its body; the read conditions of GetObject apply.
+import { S3Error } from '../../errors/s3-error.js'
+import { headObject as statObject } from '../../storage/objects.js'
+import { requireAccess } from '../authorize.js'
+import { bucketRecord, bucketRef } from '../bucket-access.js'
+import { checkConditions, conditionsFrom } from '../s3-headers.js'
+import type { S3Reply, S3Request, Services } from '../types.js'
+import { renderXml, type XmlNode } from '../xml/render.js'
+import { readNeeds, requestKey } from './objects.js'
+
+const ATTRIBUTES = new Set(['ETag', 'Checksum', 'ObjectParts', 'StorageClass', 'ObjectSize'])
+const CHECKSUM_ELEMENTS: Record<string, string> = {
+  crc32: 'ChecksumCRC32', crc32c: 'ChecksumCRC32C', crc64nvme: 'ChecksumCRC64NVME', sha1: 'ChecksumSHA1', sha256: 'ChecksumSHA256',
+}
+
+/** The attribute names asked for; AWS refuses a request without any, or with one it does not know. */
+function requestedAttributes (req: S3Request): Set<string> {
+  const raw = req.headers['x-amz-object-attributes']
+  const names = (Array.isArray(raw) ? raw.join(',') : raw ?? '').split(',').map(s => s.trim()).filter(Boolean)
+  if (names.length === 0) throw new S3Error('InvalidArgument', { ArgumentName: 'x-amz-object-attributes' }, { message: 'Invalid attribute name specified.' })
+  for (const name of names) {
+    if (!ATTRIBUTES.has(name)) throw new S3Error('InvalidArgument', { ArgumentName: 'x-amz-object-attributes', ArgumentValue: name }, { message: 'Invalid attribute name specified.' })
+  }
+  return new Set(names)
+}
+
+export async function getObjectAttributes (req: S3Request, s: Services): Promise<S3Reply> {
+  const record = bucketRecord(req, s)
+  const key = requestKey(req)
+  const wanted = requestedAttributes(req)
+  await requireAccess(req, s, readNeeds('GetObjectAttributes', record, key), { missingIsNoSuchKey: true })
+  const info = await statObject(bucketRef(record), key)
+  checkConditions(conditionsFrom(req.headers), info, { isRead: true, notModified: 'NotModified' })
+  const body: XmlNode = {}
+  if (wanted.has('ETag')) body.ETag = info.etag
+  if (wanted.has('Checksum')) {
+    const checksums = Object.entries(info.meta.checksums ?? {}).filter(([alg]) => CHECKSUM_ELEMENTS[alg] !== undefined)
+    if (checksums.length > 0) {
+      const checksum: XmlNode = {}
+      for (const [alg, value] of checksums) checksum[CHECKSUM_ELEMENTS[alg]!] = value
+      checksum.ChecksumType = info.partCount !== undefined ? 'COMPOSITE' : 'FULL_OBJECT'
+      body.Checksum = checksum
+    }
+  }
+  if (wanted.has('ObjectParts') && info.partCount !== undefined) body.ObjectParts = { PartsCount: info.partCount }
+  if (wanted.has('StorageClass')) body.StorageClass = 'STANDARD'
+  if (wanted.has('ObjectSize')) body.ObjectSize = info.size
+  return { headers: { 'Last-Modified': info.lastModified.toUTCString() }, xml: renderXml('GetObjectAttributesResponse', body) }
+}
