@@ -33,6 +33,11 @@ export interface NativeAddon {
    * and directories the extended attribute xattrName (lgetxattr). `joinedNames` holds the names joined by '/'.
    */
   statEntries?: (dirPath: string, joinedNames: string, xattrName?: string) => Promise<StatBatch>
+  /**
+   * A whole folder in one libuv job: its names joined by '/', and a kind per name as statEntries' kinds (an
+   * unknown d_type is lstat'ed). Rejects with an errno error; ENOMEM when the names would not fit one string.
+   */
+  readDirTypes?: (dirPath: string) => Promise<{ names: string, types: Uint8Array }>
 }
 
 const debug = debuglog('s3bridge')

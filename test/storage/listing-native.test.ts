@@ -1,10 +1,11 @@
 // Listing with the addon's batched stat (statEntries) and with the lstat + getxattr fallback
 // (S3BRIDGE_NO_NATIVE_STAT=1) gives the same pages, object for object, over real files: S3-written objects
 // (metadata xattr, current or stale), NFS-written files, folders, folder markers, symlinks, a FIFO, an
-// unreadable folder. Also: the addon itself on a batch of 1,000 names and on an attribute past 4 KiB, and the
+// unreadable folder. Also: the addon itself on a batch of 1,000 names and on an attribute past 4 KiB, readDirTypes
+// against readdir, and the
 // listing's fast <Contents> rendering against the generic XML renderer.
 import t from 'tap'
-import { chownSync, lstatSync, mkdirSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs'
+import { chownSync, lstatSync, mkdirSync, readdirSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs'
 import { execFileSync } from 'node:child_process'
 import { join } from 'node:path'
 import { listObjects, type ListPage, type ListParams } from '../../lib/storage/listing.js'
@@ -163,6 +164,25 @@ t.test('statEntries: a batch of 1,000 names, missing names, and an attribute pas
   t.equal(r.metaLens[0], Buffer.byteLength(big), 'the whole attribute (retried with its size)')
   t.equal(r.meta.toString('utf8'), big)
   t.equal(r.metaLens[1], -1)
+})
+
+t.test('readDirTypes: the same names and types as readdir withFileTypes', { skip: typeof addon?.readDirTypes !== 'function' && 'addon without readDirTypes' }, async t => {
+  const root = t.testdir({})
+  writeFileSync(join(root, 'plain'), '')
+  writeFileSync(join(root, 'ünïcödé 日本 😀'), '')
+  writeFileSync(Buffer.from(join(root, 'bad-\xff-utf8'), 'latin1'), '') // not UTF-8: both decode it the same way
+  mkdirSync(join(root, 'sub'))
+  symlinkSync('plain', join(root, 'link'))
+  execFileSync('mkfifo', [join(root, 'fifo')])
+  const got = await addon!.readDirTypes!(root)
+  const names = got.names.split('/')
+  const kind = (d: import('node:fs').Dirent): number => d.isFile() ? 1 : d.isDirectory() ? 2 : 3
+  const want = readdirSync(root, { withFileTypes: true }).map(d => [d.name, kind(d)] as const).sort()
+  t.same(names.map((n, i) => [n, got.types[i]] as const).sort(), want)
+  const empty = await addon!.readDirTypes!(join(root, 'sub'))
+  t.same([empty.names, empty.types.length], ['', 0], 'an empty folder')
+  await t.rejects(addon!.readDirTypes!(join(root, 'missing')), { code: 'ENOENT' })
+  await t.rejects(addon!.readDirTypes!(join(root, 'plain')), { code: 'ENOTDIR' })
 })
 
 t.test('the listing <Contents> renders as the generic XML renderer would', async t => {
