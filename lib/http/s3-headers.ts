@@ -16,8 +16,25 @@ function header (headers: IncomingHttpHeaders, name: string): string | undefined
 const STORAGE_CLASSES = new Set(['STANDARD', 'REDUCED_REDUNDANCY', 'STANDARD_IA', 'ONEZONE_IA', 'INTELLIGENT_TIERING', 'GLACIER',
   'DEEP_ARCHIVE', 'OUTPOSTS', 'GLACIER_IR', 'SNOW', 'EXPRESS_ONEZONE'])
 
+/**
+ * Server-side encryption headers. Objects are plain files on the NAS: SSE-S3 (AES256) is accepted as the
+ * request of encryption at rest the storage provides, but SSE-C and SSE-KMS cannot be honoured, and storing the
+ * data in the clear while the client believes it encrypted would be worse than refusing: 501 NotImplemented.
+ */
+export function checkEncryptionHeaders (headers: IncomingHttpHeaders): void {
+  const sse = header(headers, 'x-amz-server-side-encryption')
+  if (sse !== undefined && sse !== 'AES256') {
+    if (sse === 'aws:kms' || sse === 'aws:kms:dsse') throw new S3Error('NotImplemented', { Header: 'x-amz-server-side-encryption' }, { message: 'Server-side encryption with KMS keys is not implemented.' })
+    throw new S3Error('InvalidArgument', { ArgumentName: 'x-amz-server-side-encryption', ArgumentValue: sse }, { message: 'The encryption method specified is not supported' })
+  }
+  for (const name of ['x-amz-server-side-encryption-customer-algorithm', 'x-amz-copy-source-server-side-encryption-customer-algorithm']) {
+    if (header(headers, name) !== undefined) throw new S3Error('NotImplemented', { Header: name }, { message: 'Server-side encryption with customer-provided keys is not implemented.' })
+  }
+}
+
 /** Standard headers and x-amz-meta-* of a PUT/POST/copy with REPLACE. */
 export function metaFromHeaders (headers: IncomingHttpHeaders): ObjectMeta {
+  checkEncryptionHeaders(headers)
   const storageClass = header(headers, 'x-amz-storage-class')
   if (storageClass !== undefined && !STORAGE_CLASSES.has(storageClass)) throw new S3Error('InvalidStorageClass', { StorageClassRequested: storageClass })
   const user: Record<string, string> = {}

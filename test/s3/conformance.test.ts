@@ -146,3 +146,18 @@ t.test('GetObjectAttributes answers the attributes asked for, with GetObject\'s 
   t.equal(mp.ObjectParts?.TotalPartsCount, 1)
   t.match(mp.ETag, /-1$/)
 })
+
+t.test('SSE-S3 (AES256) is accepted; SSE-KMS and SSE-C, which a NAS file cannot honour, are 501 and store nothing', async t => {
+  const { s3 } = await startBridge(t)
+  await s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'sse-s3', Body: 'x', ServerSideEncryption: 'AES256' }))
+  t.equal(await (await s3.send(new GetObjectCommand({ Bucket: 'demo', Key: 'sse-s3' }))).Body?.transformToString(), 'x')
+  const notImplemented = { name: 'NotImplemented', $metadata: { httpStatusCode: 501 } }
+  await t.rejects(s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'kms', Body: 'x', ServerSideEncryption: 'aws:kms' })), notImplemented)
+  await t.rejects(s3.send(new PutObjectCommand({
+    Bucket: 'demo', Key: 'ssec', Body: 'x', SSECustomerAlgorithm: 'AES256', SSECustomerKey: 'k'.repeat(32),
+  })), notImplemented)
+  await t.rejects(s3.send(new CreateMultipartUploadCommand({ Bucket: 'demo', Key: 'ssec-mp', SSECustomerAlgorithm: 'AES256', SSECustomerKey: 'k'.repeat(32) })), notImplemented)
+  await t.rejects(s3.send(new CopyObjectCommand({ Bucket: 'demo', Key: 'kms-copy', CopySource: 'demo/sse-s3', ServerSideEncryption: 'aws:kms' })), notImplemented)
+  await t.rejects(s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'odd', Body: 'x', ServerSideEncryption: 'ROT13' as 'AES256' })), { name: 'InvalidArgument' })
+  for (const key of ['kms', 'ssec', 'kms-copy', 'odd']) await t.rejects(s3.send(new HeadObjectCommand({ Bucket: 'demo', Key: key })), { name: 'NotFound' }, `${key} not stored`)
+})

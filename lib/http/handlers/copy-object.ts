@@ -6,7 +6,7 @@ import type { ObjectKey } from '../../storage/types.js'
 import { bucketRecord, bucketRef, writeOptions } from '../bucket-access.js'
 import { checkAclHeadersAllowed } from '../acl-headers.js'
 import { relPath, requireAccess } from '../authorize.js'
-import { checkConditions, conditionsFrom, metaFromHeaders } from '../s3-headers.js'
+import { checkConditions, checkEncryptionHeaders, conditionsFrom, metaFromHeaders } from '../s3-headers.js'
 import { renderXml } from '../xml/render.js'
 import { tagsFromHeader } from '../tagging.js'
 import type { S3Reply, S3Request, Services } from '../types.js'
@@ -40,6 +40,7 @@ export async function copyObject (req: S3Request, s: Services): Promise<S3Reply>
   const destKey = requestKey(req)
   const src = parseCopySource(req.headers['x-amz-copy-source'])
   const srcRecord = bucketRecord({ ...req, bucketName: src.bucket }, s)
+  checkEncryptionHeaders(req.headers)
   const directive = String(req.headers['x-amz-metadata-directive'] ?? 'COPY').toUpperCase()
   if (directive !== 'COPY' && directive !== 'REPLACE') throw new S3Error('InvalidArgument', {}, { message: 'Unknown metadata directive.' })
   const taggingDirective = String(req.headers['x-amz-tagging-directive'] ?? 'COPY').toUpperCase()
