@@ -5,11 +5,15 @@ export interface XmlNode { [name: string]: XmlValue }
 
 /**
  * Elements rendered already (by a hot path such as a listing's 1,000 <Contents>): emitted as they are, in place
- * of the element(s) the property would name. Whoever builds one escapes its text with escapeXml.
+ * of the element(s) the property would name. Whoever builds one escapes its text with escapeXml. A Buffer holds
+ * UTF-8, and renderXmlBuffer copies it into the document as it is.
  */
 export class RawXml {
-  constructor (readonly xml: string) {}
+  constructor (readonly xml: string | Buffer) {}
 }
+
+/** Where rendering goes: text, and (for renderXmlBuffer) the finished parts before it. */
+interface Sink { s: string, parts: Buffer[] | undefined }
 
 const S3_NS = 'http://s3.amazonaws.com/doc/2006-03-01/'
 
@@ -26,30 +30,57 @@ function scalar (v: string | number | boolean | Date): string {
   return v instanceof Date ? v.toISOString() : escapeXml(String(v))
 }
 
-function renderValue (name: string, value: XmlValue): string {
-  if (value === undefined || value === null) return ''
+function renderValue (name: string, value: XmlValue, out: Sink): void {
+  if (value === undefined || value === null) return
   if (Array.isArray(value)) {
-    let out = ''
-    for (const v of value) out += renderValue(name, v)
-    return out
+    for (const v of value) renderValue(name, v, out)
+    return
   }
-  if (value instanceof RawXml) return value.xml
+  if (value instanceof RawXml) {
+    const xml = value.xml
+    if (typeof xml === 'string') {
+      out.s += xml
+    } else if (out.parts) {
+      out.parts.push(Buffer.from(out.s, 'utf8'), xml)
+      out.s = ''
+    } else {
+      out.s += xml.toString('utf8')
+    }
+    return
+  }
   if (typeof value === 'object' && !(value instanceof Date)) {
-    let out = `<${name}>`
-    for (const k in value) out += renderValue(k, value[k])
-    return out + `</${name}>`
+    out.s += `<${name}>`
+    for (const k in value) renderValue(k, value[k], out)
+    out.s += `</${name}>`
+    return
   }
-  return `<${name}>${scalar(value)}</${name}>`
+  out.s += `<${name}>${scalar(value)}</${name}>`
 }
 
 /** One element (or, for an array, one per item) as renderXml would write it inside a document. */
 export function renderElement (name: string, value: XmlValue): string {
-  return renderValue(name, value)
+  const out: Sink = { s: '', parts: undefined }
+  renderValue(name, value, out)
+  return out.s
+}
+
+function render (root: string, body: XmlNode, ns: string | null, out: Sink): void {
+  out.s += '<?xml version="1.0" encoding="UTF-8"?>\n' + (ns ? `<${root} xmlns="${ns}">` : `<${root}>`)
+  for (const k in body) renderValue(k, body[k], out)
+  out.s += `</${root}>`
 }
 
 /** Renders a document with the S3 namespace on its root element (unless ns is null). */
 export function renderXml (root: string, body: XmlNode, ns: string | null = S3_NS): string {
-  let out = '<?xml version="1.0" encoding="UTF-8"?>\n' + (ns ? `<${root} xmlns="${ns}">` : `<${root}>`)
-  for (const k in body) out += renderValue(k, body[k])
-  return out + `</${root}>`
+  const out: Sink = { s: '', parts: undefined }
+  render(root, body, ns, out)
+  return out.s
+}
+
+/** renderXml's document as UTF-8 bytes; RawXml buffers go in without passing through a string. */
+export function renderXmlBuffer (root: string, body: XmlNode, ns: string | null = S3_NS): Buffer {
+  const out: Sink = { s: '', parts: [] }
+  render(root, body, ns, out)
+  out.parts!.push(Buffer.from(out.s, 'utf8'))
+  return Buffer.concat(out.parts!)
 }
