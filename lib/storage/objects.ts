@@ -125,7 +125,7 @@ export async function openObjectToServe (bucket: BucketRef, key: ObjectKey, rang
 function readStream (fh: FileHandle, info: ObjectInfo, served: ByteRange | undefined): Readable {
   // Size the read buffer to what is served: a 256 KiB buffer per small GET is mostly garbage to collect.
   const bytes = served ? served.end - served.start + 1 : info.size
-  const highWaterMark = Math.min(256 * 1024, Math.max(16 * 1024, bytes))
+  const highWaterMark = Math.min(1024 * 1024, Math.max(16 * 1024, bytes))
   return fh.createReadStream(served ? { start: served.start, end: served.end, highWaterMark } : { highWaterMark })
 }
 
