@@ -19,6 +19,8 @@ const MAX_LAG_BYTES = 4 * 1024 * 1024
  */
 const POOLED_BYTES = 2 * 1024 * 1024
 const POOL_KEEP = 32
+/** A worker with nothing to hash for this long exits, giving back its thread, memory and descriptors. */
+const IDLE_EXIT_MS = 10_000
 
 // CommonJS source run with `eval`, so the worker needs no file of its own next to the compiled code.
 const WORKER_SOURCE = `
@@ -44,6 +46,7 @@ class HashPool {
   private readonly pending = new Map<number, Pending & { worker: Worker }>()
   /** Hashes open per worker: a worker keeps the process alive only while it has work. */
   private readonly busy = new Map<Worker, number>()
+  private readonly idleTimers = new Map<Worker, NodeJS.Timeout>()
   private nextId = 1
   private turn = 0
   private readonly free: ArrayBuffer[] = []
@@ -75,6 +78,9 @@ class HashPool {
     if (i < 0) return
     this.workers.splice(i, 1)
     this.busy.delete(w)
+    clearTimeout(this.idleTimers.get(w))
+    this.idleTimers.delete(w)
+    if (this.workers.length === 0) this.free.length = 0
     for (const [id, p] of this.pending) {
       if (p.worker === w) { this.pending.delete(id); p.fail(err) }
     }
@@ -86,7 +92,19 @@ class HashPool {
     this.pending.delete(id)
     const n = (this.busy.get(p.worker) ?? 1) - 1
     this.busy.set(p.worker, n)
-    if (n === 0) p.worker.unref()
+    if (n === 0) {
+      const w = p.worker
+      w.unref()
+      const timer = setTimeout(() => {
+        this.idleTimers.delete(w)
+        if (this.busy.get(w) !== 0) return
+        // Out of the rotation first, so no new hash is given to a worker on its way out.
+        this.lost(w, new Error('MD5 worker retired while idle'))
+        void w.terminate()
+      }, IDLE_EXIT_MS)
+      timer.unref()
+      this.idleTimers.set(w, timer)
+    }
   }
 
   open (handlers: Pending): { send (chunks: Buffer[]): void, finish (): void, drop (): void } {
@@ -95,7 +113,11 @@ class HashPool {
     this.pending.set(id, { ...handlers, worker: w })
     const n = (this.busy.get(w) ?? 0) + 1
     this.busy.set(w, n)
-    if (n === 1) w.ref()
+    if (n === 1) {
+      w.ref()
+      clearTimeout(this.idleTimers.get(w))
+      this.idleTimers.delete(w)
+    }
     return {
       // A fresh copy whose memory is transferred: the original chunks still go on to the file.
       send: chunks => {

@@ -59,3 +59,17 @@ t.test('a source that fails part-way fails the pipeline; the tap can be dropped 
   })
   await t.rejects(pipeline(src, new Md5Tap(), new Writable({ write (_c, _e, cb) { cb() } })), /client went away/)
 })
+
+t.test('idle hash workers exit and give back their descriptors', async t => {
+  const { readdirSync } = await import('node:fs')
+  const fds = (): number => readdirSync('/proc/self/fd').length
+  await run(body(4 * 1024 * 1024, 65536)) // make sure the pool exists
+  await new Promise(resolve => setTimeout(resolve, 11_000))
+  const idle = fds()
+  await run(body(4 * 1024 * 1024, 65536))
+  t.ok(fds() > idle, 'a large body starts a worker again')
+  await new Promise(resolve => setTimeout(resolve, 11_000))
+  t.equal(fds(), idle, 'ten seconds after the last hash the workers are gone')
+  const { tap } = await run(body(3 * 1024 * 1024, 65536))
+  t.match(tap.digestHex(), /^[0-9a-f]{32}$/, 'and hashing still works afterwards')
+})
