@@ -27,6 +27,7 @@
 #endif
 
 #include "stat_entries.h"
+#include "xattr.h"
 
 /* One kernel call copies at most this much (Linux caps a single copy near 2 GiB anyway). */
 #define MAX_CHUNK ((int64_t)1 << 30)
@@ -239,6 +240,7 @@ static napi_value init (napi_env env, napi_value exports) {
   napi_set_named_property(env, exports, "copyRange", fn);
   register_stat_entries(env, exports);
   register_read_dir_types(env, exports);
+  register_xattr(env, exports);
   return exports;
 }
 

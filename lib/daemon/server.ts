@@ -11,6 +11,7 @@ import { startAdminServer, type AdminServer } from './admin-server.js'
 import { RequestTracker } from './drain.js'
 import { openListeners, type Listeners } from './listeners.js'
 import { openStagingTmpFiles, removeFiles, sweepStaleStagingFiles } from './staging-cleanup.js'
+import { xattrFallbackInUse } from '../storage/xattr.js'
 
 export interface RunningDaemon {
   services: Services
@@ -71,6 +72,9 @@ export async function startDaemon (config: Config, opts: StartOptions = {}): Pro
   const services: Services = { config, state, log, now: opts.now ?? (() => new Date()) }
   const swept = await sweepStaleStagingFiles(Object.values(state.snapshot().buckets), { minIdleMs: STALE_TMP_IDLE_MS, nowMs: Date.now() })
   if (swept.length > 0) log.info({ files: swept }, 'removed stale upload temp files')
+  if (xattrFallbackInUse()) {
+    log.warn('native addon not built (native/, needs a C compiler at npm install): extended attributes go through fs-xattr, which leaks memory per call, listings and multipart assembly are slower')
+  }
   const metrics = new Metrics({ state: () => state.snapshot(), hasProcessMetrics: true })
   const tracker = new RequestTracker()
   const app = createApp(services, { metrics })

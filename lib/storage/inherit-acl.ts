@@ -1,13 +1,8 @@
 // Default ACLs for objects made over S3: staged files are created elsewhere, so we apply what the kernel's posix_acl_create would.
-import { createRequire } from 'node:module'
 import { chmod } from 'node:fs/promises'
 import { ACL_ACCESS_XATTR, ACL_DEFAULT_XATTR, decodePosixAcl, encodePosixAcl, isMinimalAcl, modeFromAcl, type AclEntry } from '../access/posix-acl.js'
+import * as xattr from './xattr.js'
 
-const require = createRequire(import.meta.url)
-const xattr = require('fs-xattr') as {
-  getAttribute (path: string, name: string): Promise<Buffer>
-  setAttribute (path: string, name: string, value: Buffer): Promise<void>
-}
 
 /** Requested create modes when a default ACL applies (what NFS applications pass to open/mkdir). */
 const FILE_CREATE_MODE = 0o666

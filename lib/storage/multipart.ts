@@ -2,7 +2,6 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { constants } from 'node:fs'
 import { lstat, mkdir, open, readdir, readFile, rename, rm, unlink, writeFile, type FileHandle } from 'node:fs/promises'
-import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
@@ -13,12 +12,8 @@ import { fdPath, type StoredMeta } from './xattrs.js'
 import type { ObjectKey, ObjectMeta, PosixOwner } from './types.js'
 import { fileSink } from './file-sink.js'
 import { Md5Tap } from './md5-tap.js'
+import * as xattr from './xattr.js'
 
-const require = createRequire(import.meta.url)
-const xattr = require('fs-xattr') as {
-  getAttribute (path: string, name: string): Promise<Buffer>
-  setAttribute (path: string, name: string, value: Buffer | string): Promise<void>
-}
 
 export const MIN_PART_NUMBER = 1
 export const MAX_PART_NUMBER = 10_000

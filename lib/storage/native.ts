@@ -38,6 +38,10 @@ export interface NativeAddon {
    * unknown d_type is lstat'ed). Rejects with an errno error; ENOMEM when the names would not fit one string.
    */
   readDirTypes?: (dirPath: string) => Promise<{ names: string, types: Uint8Array }>
+  /** Extended attributes (native/xattr.c), each call one libuv job; reject with an errno error (`code`). */
+  getXattr?: (path: string, name: string) => Promise<Buffer>
+  setXattr?: (path: string, name: string, value: Buffer | string) => Promise<void>
+  removeXattr?: (path: string, name: string) => Promise<void>
 }
 
 const debug = debuglog('s3bridge')

@@ -3,18 +3,12 @@ import { constants } from 'node:fs'
 import { chmod, lstat, open, stat, type FileHandle } from 'node:fs/promises'
 import type { Stats } from 'node:fs'
 import { join } from 'node:path'
-import { createRequire } from 'node:module'
 import { S3Error, s3ErrorFromErrno } from '../errors/s3-error.js'
 import { ACL_ACCESS_XATTR, aclFromMode, decodePosixAcl, encodePosixAcl, isMinimalAcl, modeFromAcl, type AclEntry } from '../access/posix-acl.js'
 import { checkAccess, type PermissionOptions, type PosixCredentials } from '../access/posix-permission.js'
 import { parseAcpGrants, type AcpGrant } from '../access/s3-acl-posix.js'
+import * as xattr from './xattr.js'
 
-const require = createRequire(import.meta.url)
-const xattr = require('fs-xattr') as {
-  getAttribute (path: string, name: string): Promise<Buffer>
-  setAttribute (path: string, name: string, value: Buffer | string): Promise<void>
-  removeAttribute (path: string, name: string): Promise<void>
-}
 
 /** Only CAP_SYS_ADMIN reads or writes trusted.*, so NFS clients cannot forge ACP grants. */
 export const ACP_XATTR = 'trusted.s3bridge.acp'

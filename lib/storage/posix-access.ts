@@ -2,7 +2,7 @@
 import { lstat, stat } from 'node:fs/promises'
 import type { Stats } from 'node:fs'
 import { join } from 'node:path'
-import { getAttribute } from 'fs-xattr'
+import { getAttribute } from './xattr.js'
 import { ACL_ACCESS_XATTR, decodePosixAcl } from '../access/posix-acl.js'
 import {
   checkAccess, checkSticky, describeWant,

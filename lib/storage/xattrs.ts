@@ -1,15 +1,8 @@
 // Object metadata in the file's user.* xattrs, and the ETag rule for files changed behind the bridge's back.
 import * as crypto from 'node:crypto'
-import { createRequire } from 'node:module'
 import type { BigIntStats } from 'node:fs'
 import type { ObjectMeta } from './types.js'
-
-const require = createRequire(import.meta.url)
-const xattr = require('fs-xattr') as {
-  getAttribute (path: string, name: string): Promise<Buffer>
-  setAttribute (path: string, name: string, value: Buffer | string): Promise<void>
-  removeAttribute (path: string, name: string): Promise<void>
-}
+import * as xattr from './xattr.js'
 
 /** MD5 hex of a string: crypto.hash (Node 20.12+, a quarter of createHash's cost, which listings pay per key), else createHash. */
 const md5Hex: (s: string) => string = typeof crypto.hash === 'function'
