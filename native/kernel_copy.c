@@ -26,6 +26,7 @@
 #include <linux/fs.h>
 #endif
 
+#include "common.h"
 #include "stat_entries.h"
 #include "xattr.h"
 
@@ -44,36 +45,6 @@ typedef struct {
   const char *syscall;   /* which call failed */
   int cloned;            /* 1 when FICLONERANGE did the whole range */
 } copy_job;
-
-static const char *errno_name (int e) {
-  switch (e) {
-    case EXDEV: return "EXDEV";
-    case ENOSPC: return "ENOSPC";
-    case EOPNOTSUPP: return "EOPNOTSUPP";
-    case ENOSYS: return "ENOSYS";
-    case EINVAL: return "EINVAL";
-    case EIO: return "EIO";
-    case EBADF: return "EBADF";
-    case EFBIG: return "EFBIG";
-    case EISDIR: return "EISDIR";
-    case EOVERFLOW: return "EOVERFLOW";
-    case EPERM: return "EPERM";
-    case EACCES: return "EACCES";
-    case ETXTBSY: return "ETXTBSY";
-#ifdef EDQUOT
-    case EDQUOT: return "EDQUOT";
-#endif
-    case ENOMEM: return "ENOMEM";
-    case EINTR: return "EINTR";
-    case EAGAIN: return "EAGAIN";
-    case ESPIPE: return "ESPIPE";
-    case EROFS: return "EROFS";
-    case EFAULT: return "EFAULT";
-    case ENOENT: return "ENOENT";
-    case ESTALE: return "ESTALE";
-    default: return "UNKNOWN";
-  }
-}
 
 #ifdef __linux__
 /* Tries a reflink of the whole range. Returns 1 when done, 0 to fall through to copying, -1 on a real error. */
@@ -162,22 +133,11 @@ static void complete (napi_env env, napi_status status, void *data) {
     napi_create_string_utf8(env, job->cloned ? "clone" : "copy", NAPI_AUTO_LENGTH, &method);
     napi_resolve_deferred(env, job->deferred, method);
   } else {
-    const char *name = errno_name(job->err);
-    char msg[256];
     if (job->err == EIO && job->syscall != NULL && strcmp(job->syscall, "copy_file_range") == 0) {
-      snprintf(msg, sizeof msg, "%s: unexpected end of file or i/o error, %s", name, job->syscall);
+      s3b_reject_errno(env, job->deferred, EIO, job->syscall, NULL, "EIO: unexpected end of file or i/o error, copy_file_range");
     } else {
-      snprintf(msg, sizeof msg, "%s: %s, %s", name, strerror(job->err), job->syscall);
+      s3b_reject_errno(env, job->deferred, job->err, job->syscall, NULL, NULL);
     }
-    napi_value code, text, error, num, sc;
-    napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &code);
-    napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &text);
-    napi_create_error(env, code, text, &error);
-    napi_create_int32(env, -job->err, &num);
-    napi_set_named_property(env, error, "errno", num);
-    napi_create_string_utf8(env, job->syscall, NAPI_AUTO_LENGTH, &sc);
-    napi_set_named_property(env, error, "syscall", sc);
-    napi_reject_deferred(env, job->deferred, error);
   }
   napi_delete_async_work(env, job->work);
   free(job);
@@ -215,20 +175,10 @@ static napi_value copy_range (napi_env env, napi_callback_info info) {
   job->fd_out = (int)v[2];
   job->off_out = v[3];
   job->length = v[4];
-  napi_value promise, name;
+  napi_value promise;
   if (napi_create_promise(env, &job->deferred, &promise) != napi_ok) { free(job); return NULL; }
-  napi_create_string_utf8(env, "s3bridge:copyRange", NAPI_AUTO_LENGTH, &name);
-  napi_status st = napi_create_async_work(env, NULL, name, execute, complete, job, &job->work);
-  if (st == napi_ok && napi_queue_async_work(env, job->work) != napi_ok) {
-    napi_delete_async_work(env, job->work);
-    st = napi_generic_failure;
-  }
-  if (st != napi_ok) {
-    napi_value err, code, text;
-    napi_create_string_utf8(env, "ENOMEM", NAPI_AUTO_LENGTH, &code);
-    napi_create_string_utf8(env, "copyRange: cannot queue the copy", NAPI_AUTO_LENGTH, &text);
-    napi_create_error(env, code, text, &err);
-    napi_reject_deferred(env, job->deferred, err);
+  if (s3b_queue(env, "s3bridge:copyRange", execute, complete, job, &job->work) != napi_ok) {
+    s3b_reject_code(env, job->deferred, "ENOMEM", "copyRange: cannot queue the copy");
     free(job);
   }
   return promise;

@@ -40,6 +40,7 @@
 #endif
 #endif
 
+#include "common.h"
 #include "stat_entries.h"
 
 #define STAT_FIELDS 7
@@ -191,13 +192,6 @@ static napi_value typed (napi_env env, napi_typedarray_type type, size_t count, 
   return arr;
 }
 
-static void reject_code (napi_env env, napi_deferred d, const char *code, const char *msg) {
-  napi_value c, t, e;
-  napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &c);
-  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &t);
-  napi_create_error(env, c, t, &e);
-  napi_reject_deferred(env, d, e);
-}
 
 static void complete (napi_env env, napi_status status, void *data) {
   stat_job *job = (stat_job *)data;
@@ -218,8 +212,8 @@ static void complete (napi_env env, napi_status status, void *data) {
     }
   }
   if (result != NULL) napi_resolve_deferred(env, job->deferred, result);
-  else if (job->err == ENOSYS) reject_code(env, job->deferred, "ENOSYS", "ENOSYS: statEntries needs Linux");
-  else reject_code(env, job->deferred, "ENOMEM", "ENOMEM: statEntries could not build its result");
+  else if (job->err == ENOSYS) s3b_reject_code(env, job->deferred, "ENOSYS", "ENOSYS: statEntries needs Linux");
+  else s3b_reject_code(env, job->deferred, "ENOMEM", "ENOMEM: statEntries could not build its result");
   napi_delete_async_work(env, job->work);
   job_free(job);
 }
@@ -283,16 +277,10 @@ static napi_value stat_entries (napi_env env, napi_callback_info info) {
       if (job->names[i] == '/') { job->names[i] = '\0'; job->name_off[k++] = (uint32_t)(i + 1); }
     }
   }
-  napi_value promise, rname;
+  napi_value promise;
   if (napi_create_promise(env, &job->deferred, &promise) != napi_ok) { job_free(job); return NULL; }
-  napi_create_string_utf8(env, "s3bridge:statEntries", NAPI_AUTO_LENGTH, &rname);
-  napi_status st = napi_create_async_work(env, NULL, rname, execute, complete, job, &job->work);
-  if (st == napi_ok && napi_queue_async_work(env, job->work) != napi_ok) {
-    napi_delete_async_work(env, job->work);
-    st = napi_generic_failure;
-  }
-  if (st != napi_ok) {
-    reject_code(env, job->deferred, "ENOMEM", "statEntries: cannot queue the job");
+  if (s3b_queue(env, "s3bridge:statEntries", execute, complete, job, &job->work) != napi_ok) {
+    s3b_reject_code(env, job->deferred, "ENOMEM", "statEntries: cannot queue the job");
     job_free(job);
   }
   return promise;
@@ -393,18 +381,7 @@ static void rd_complete (napi_env env, napi_status status, void *data) {
     napi_is_exception_pending(env, &pending);
     if (pending) { napi_value ex; napi_get_and_clear_last_exception(env, &ex); }
     int e = job->err ? job->err : ENOMEM; /* a string past V8's limit: the caller falls back to Node's readdir */
-    char msg[256];
-    snprintf(msg, sizeof msg, "%s, scandir '%.200s'", strerror(e), job->dir);
-    napi_value c, t, err, num, sc;
-    const char *name = e == ENOENT ? "ENOENT" : e == ENOTDIR ? "ENOTDIR" : e == EACCES ? "EACCES" : e == EPERM ? "EPERM" : e == ENOMEM ? "ENOMEM" : "EIO";
-    napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &c);
-    napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &t);
-    napi_create_error(env, c, t, &err);
-    napi_create_int32(env, -e, &num);
-    napi_set_named_property(env, err, "errno", num);
-    napi_create_string_utf8(env, "scandir", NAPI_AUTO_LENGTH, &sc);
-    napi_set_named_property(env, err, "syscall", sc);
-    napi_reject_deferred(env, job->deferred, err);
+    s3b_reject_errno(env, job->deferred, e, "scandir", job->dir, NULL);
   }
   napi_delete_async_work(env, job->work);
   free(job->dir);
@@ -421,16 +398,10 @@ static napi_value read_dir_types (napi_env env, napi_callback_info info) {
   if (job == NULL) { napi_throw_error(env, "ENOMEM", "readDirTypes: out of memory"); return NULL; }
   job->dir = argc >= 1 ? get_string(env, argv[0], 0, NULL) : NULL;
   if (job->dir == NULL) { free(job); napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "readDirTypes(dirPath) takes a string"); return NULL; }
-  napi_value promise, rname;
+  napi_value promise;
   if (napi_create_promise(env, &job->deferred, &promise) != napi_ok) { free(job->dir); free(job); return NULL; }
-  napi_create_string_utf8(env, "s3bridge:readDirTypes", NAPI_AUTO_LENGTH, &rname);
-  napi_status st = napi_create_async_work(env, NULL, rname, rd_execute, rd_complete, job, &job->work);
-  if (st == napi_ok && napi_queue_async_work(env, job->work) != napi_ok) {
-    napi_delete_async_work(env, job->work);
-    st = napi_generic_failure;
-  }
-  if (st != napi_ok) {
-    reject_code(env, job->deferred, "ENOMEM", "readDirTypes: cannot queue the job");
+  if (s3b_queue(env, "s3bridge:readDirTypes", rd_execute, rd_complete, job, &job->work) != napi_ok) {
+    s3b_reject_code(env, job->deferred, "ENOMEM", "readDirTypes: cannot queue the job");
     free(job->dir);
     free(job);
   }

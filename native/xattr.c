@@ -17,6 +17,7 @@
 #include <sys/types.h>
 #include <sys/xattr.h>
 
+#include "common.h"
 #include "xattr.h"
 
 enum op { OP_GET, OP_SET, OP_REMOVE };
@@ -31,32 +32,6 @@ typedef struct {
   size_t length;
   int err;
 } xattr_job;
-
-static const char *code_of (int e) {
-  switch (e) {
-    case ENODATA: return "ENODATA";
-    case ENOTSUP: return "ENOTSUP";
-    case ENOENT: return "ENOENT";
-    case ENOTDIR: return "ENOTDIR";
-    case EACCES: return "EACCES";
-    case EPERM: return "EPERM";
-    case ERANGE: return "ERANGE";
-    case E2BIG: return "E2BIG";
-    case ENOSPC: return "ENOSPC";
-#ifdef EDQUOT
-    case EDQUOT: return "EDQUOT";
-#endif
-    case EROFS: return "EROFS";
-    case ELOOP: return "ELOOP";
-    case ENAMETOOLONG: return "ENAMETOOLONG";
-    case EINVAL: return "EINVAL";
-    case EIO: return "EIO";
-    case ENOMEM: return "ENOMEM";
-    case EBADF: return "EBADF";
-    case ESTALE: return "ESTALE";
-    default: return "UNKNOWN";
-  }
-}
 
 static const char *syscall_of (enum op op) {
   return op == OP_GET ? "getxattr" : op == OP_SET ? "setxattr" : "removexattr";
@@ -97,32 +72,18 @@ static void job_free (xattr_job *job) {
   free(job);
 }
 
-static void reject_errno (napi_env env, napi_deferred deferred, int e, const char *syscall, const char *path) {
-  char msg[512];
-  snprintf(msg, sizeof msg, "%s: %s, %s '%s'", code_of(e), strerror(e), syscall, path != NULL ? path : "");
-  napi_value code, text, error, num, sc;
-  napi_create_string_utf8(env, code_of(e), NAPI_AUTO_LENGTH, &code);
-  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &text);
-  napi_create_error(env, code, text, &error);
-  napi_create_int32(env, -e, &num);
-  napi_set_named_property(env, error, "errno", num);
-  napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &sc);
-  napi_set_named_property(env, error, "syscall", sc);
-  napi_reject_deferred(env, deferred, error);
-}
-
 static void complete (napi_env env, napi_status status, void *data) {
   xattr_job *job = (xattr_job *)data;
   if (status != napi_ok && job->err == 0) job->err = EINTR;
   if (job->err != 0) {
-    reject_errno(env, job->deferred, job->err, syscall_of(job->op), job->path);
+    s3b_reject_errno(env, job->deferred, job->err, syscall_of(job->op), job->path, NULL);
   } else if (job->op == OP_GET) {
     napi_value buffer;
     void *unused;
     if (napi_create_buffer_copy(env, job->length, job->value != NULL ? job->value : "", &unused, &buffer) == napi_ok) {
       napi_resolve_deferred(env, job->deferred, buffer);
     } else {
-      reject_errno(env, job->deferred, ENOMEM, "getxattr", job->path);
+      s3b_reject_errno(env, job->deferred, ENOMEM, "getxattr", job->path, NULL);
     }
   } else {
     napi_value undefined;
@@ -183,16 +144,10 @@ static napi_value start (napi_env env, napi_callback_info info, enum op op) {
       job->length = strlen(job->value);
     }
   }
-  napi_value promise, name;
+  napi_value promise;
   if (napi_create_promise(env, &job->deferred, &promise) != napi_ok) { job_free(job); return NULL; }
-  napi_create_string_utf8(env, "s3bridge:xattr", NAPI_AUTO_LENGTH, &name);
-  napi_status st = napi_create_async_work(env, NULL, name, execute, complete, job, &job->work);
-  if (st == napi_ok && napi_queue_async_work(env, job->work) != napi_ok) {
-    napi_delete_async_work(env, job->work);
-    st = napi_generic_failure;
-  }
-  if (st != napi_ok) {
-    reject_errno(env, job->deferred, ENOMEM, syscall_of(op), job->path);
+  if (s3b_queue(env, "s3bridge:xattr", execute, complete, job, &job->work) != napi_ok) {
+    s3b_reject_errno(env, job->deferred, ENOMEM, syscall_of(op), job->path, NULL);
     job_free(job);
   }
   return promise;
