@@ -10,6 +10,7 @@ import { startDaemon, type RunningDaemon } from './server.js'
 import { handleSignals, rereadConfig } from './signals.js'
 import { answerMetricRequests } from './worker-metrics.js'
 import { LISTENING_MESSAGE, runPrimary, type ListeningMessage } from './workers.js'
+import { createServer as createNetServer, type AddressInfo } from 'node:net'
 
 export async function main (argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } } })
@@ -30,16 +31,57 @@ export async function main (argv: string[]): Promise<number> {
     throw err
   }
   const log = createLogger(config.logLevel)
-  if (cluster.isWorker) return runWorker(configPath, config, log)
-  if (config.workers > 1) return runPrimary(configPath, config, log)
+  if (cluster.isWorker) return runWorker(configPath, withPinnedPorts(config), log)
+  if (config.workers > 1) {
+    await pinEphemeralPorts(config)
+    return runPrimary(configPath, withPinnedPorts(config), log)
+  }
   return runSingle(configPath, config, log)
+}
+
+/** Ports chosen once by the primary for listeners configured on port 0 (JSON { http?, https? }). */
+const PINNED_PORTS_ENV = 'S3BRIDGE_PINNED_PORTS'
+
+function freePort (host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createNetServer()
+    probe.once('error', reject)
+    probe.listen(0, host, () => {
+      const { port } = probe.address() as AddressInfo
+      probe.close(() => resolve(port))
+    })
+  })
+}
+
+/**
+ * With workers, a listener on port 0 would get a new random port whenever every worker holding it has died
+ * and a replacement listens again, so the printed endpoint would stop working. The primary picks the port
+ * once and every worker, first or replacement, listens on it.
+ */
+async function pinEphemeralPorts (config: Config): Promise<void> {
+  const pinned: { http?: number, https?: number } = {}
+  if (config.http?.port === 0) pinned.http = await freePort(config.http.host)
+  if (config.https?.port === 0) pinned.https = await freePort(config.https.host)
+  if (pinned.http !== undefined || pinned.https !== undefined) process.env[PINNED_PORTS_ENV] = JSON.stringify(pinned)
+}
+
+function withPinnedPorts (config: Config): Config {
+  const raw = process.env[PINNED_PORTS_ENV]
+  if (raw === undefined) return config
+  const pinned = JSON.parse(raw) as { http?: number, https?: number }
+  return {
+    ...config,
+    http: config.http && pinned.http !== undefined ? { ...config.http, port: pinned.http } : config.http,
+    https: config.https && pinned.https !== undefined ? { ...config.https, port: pinned.https } : config.https,
+  }
 }
 
 /** Serves until SIGTERM/SIGINT, reloading on SIGHUP; then drains and returns the exit status. */
 async function serveUntilStopped (configPath: string, daemon: RunningDaemon, log: Logger): Promise<number> {
   const signal = await handleSignals(() => {
-    const next = rereadConfig(configPath, log)
-    if (!next) return
+    const reread = rereadConfig(configPath, log)
+    if (!reread) return
+    const next = withPinnedPorts(reread)
     const needRestart = daemon.reload(next)
     log.info({ needRestart }, needRestart.length > 0 ? 'reloaded; some changes apply after a restart' : 'reloaded')
   })

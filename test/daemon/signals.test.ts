@@ -134,6 +134,20 @@ t.test('workers share the port, a killed worker is replaced, and SIGTERM stops t
     })
   }
   t.equal(got?.body, 'worker test 3', `status ${got?.status} body ${got?.body?.slice(0, 200)}`)
+  // Every worker killed at once: the port was 0 in the config, and the replacements must listen on the
+  // port the banner printed (the primary pins it), not on a new random one.
+  const before = childrenOf(pid)
+  for (const w of before) process.kill(w, 'SIGKILL')
+  t.ok(await waitFor(() => childrenOf(pid).length === 2 && childrenOf(pid).every(w => !before.includes(w)), 20_000), 'both are replaced')
+  got = undefined
+  for (let i = 0; i < 150 && got === undefined; i++) {
+    got = await signedRequest(bridged.endpoint, creds, { method: 'GET', path: '/demo/w4.txt' }).catch(async (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ECONNREFUSED') throw err
+      await new Promise(resolve => setTimeout(resolve, 100))
+      return undefined
+    })
+  }
+  t.equal(got?.body, 'worker test 4', `after losing every worker the same endpoint serves again (status ${got?.status})`)
   const workers = childrenOf(pid)
   bridged.child.kill('SIGTERM')
   t.equal(await bridged.exited, 0)
