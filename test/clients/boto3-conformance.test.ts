@@ -2,22 +2,13 @@
 // object and bucket tagging, AWS's answers for unkept bucket configurations, conditional PUT, max-keys=0.
 import t from 'tap'
 import type { Test } from 'tap'
-import { execFileSync } from 'node:child_process'
 import { mkdirSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { startBridge } from '../fixtures/daemon.js'
-import { awsEnv, runClient } from '../fixtures/clients/run-client.js'
+import { awsEnv, findBoto3Python, runClient } from '../fixtures/clients/run-client.js'
 
 const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), '../fixtures/clients/boto3_conformance.py')
-
-function findBoto3Python (): string | undefined {
-  try {
-    return execFileSync('python3', ['-c', 'import boto3, sys; print(sys.executable)'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()
-  } catch {
-    return undefined
-  }
-}
 
 const PYTHON = findBoto3Python()
 

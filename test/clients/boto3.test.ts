@@ -2,23 +2,13 @@
 import t from 'tap'
 import type { Test } from 'tap'
 import { createHash } from 'node:crypto'
-import { execFileSync } from 'node:child_process'
 import { mkdirSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { startBridge, type Bridge } from '../fixtures/daemon.js'
-import { awsEnv, runClient } from '../fixtures/clients/run-client.js'
+import { awsEnv, findBoto3Python, runClient } from '../fixtures/clients/run-client.js'
 
 const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), '../fixtures/clients/boto3_scenarios.py')
-
-/** The interpreter behind `python3` on PATH that can import boto3 (a pyenv shim resolves to its real binary), if any. */
-function findBoto3Python (): string | undefined {
-  try {
-    return execFileSync('python3', ['-c', 'import boto3, sys; print(sys.executable)'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()
-  } catch {
-    return undefined
-  }
-}
 
 const PYTHON = findBoto3Python()
 

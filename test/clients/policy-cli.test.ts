@@ -1,7 +1,8 @@
 // AWS CLI and boto3 against a real bridge: bucket policy commands, STS temporary credentials, a narrowed service account.
 import t from 'tap'
+import { findBoto3Python } from '../fixtures/clients/run-client.js'
 import type { Test } from 'tap'
-import { execFile, execFileSync } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { accessSync, chmodSync, constants, mkdirSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { main } from '../../lib/admin/main.js'
@@ -132,15 +133,6 @@ if (!hasProgram(AWS)) {
     await b.json(['s3api', 'put-object', '--bucket', 'demo', '--key', 'top.txt', '--body', 'f.txt'], credentialsOf(plain))
     t.pass('without a session policy the session has the user\'s full rights')
   })
-}
-
-/** The interpreter behind `python3` on PATH that can import boto3 (a pyenv shim resolves to its real binary), if any. */
-function findBoto3Python (): string | undefined {
-  try {
-    return execFileSync('python3', ['-c', 'import boto3, sys; print(sys.executable)'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()
-  } catch {
-    return undefined
-  }
 }
 
 const BOTO3_SCRIPT = `
