@@ -189,7 +189,7 @@ static napi_value init (napi_env env, napi_value exports) {
   napi_create_function(env, "copyRange", NAPI_AUTO_LENGTH, copy_range, NULL, &fn);
   napi_set_named_property(env, exports, "copyRange", fn);
   register_stat_entries(env, exports);
-  register_read_dir_types(env, exports);
+  register_read_dir_sorted(env, exports);
   register_xattr(env, exports);
   return exports;
 }

@@ -293,11 +293,14 @@ void register_stat_entries (napi_env env, napi_value exports) {
 }
 
 /*
- * readDirTypes(dirPath) -> Promise<{ names: string, types: Uint8Array }>: every entry of the folder (not "." and
- * ".."), names joined by '/' in one string, types as statEntries' kinds (1 file, 2 directory, 3 other; an entry
- * whose d_type is unknown is lstat'ed, as Node's readdir withFileTypes does; one gone meanwhile is 0). One worker
- * job and two JavaScript values for a whole folder: Node's Dirent per entry cost ~100 bytes of garbage each,
- * which for a million-file folder set the daemon's peak RSS. Rejects with an errno error (ENOENT, EACCES...).
+ * readDirSorted(dirPath, skip?) -> Promise<{ keys: Buffer, offsets: Uint32Array, isDir: Uint8Array }>: the folder's
+ * files and subfolders as S3 sort keys (a file's name, a folder's name + '/'), sorted in byte order (strcmp, which
+ * is S3's UTF-8 order), packed back to back in one Buffer: key i is keys[offsets[i] .. offsets[i + 1]). Symlinks,
+ * sockets, devices, FIFOs, "." and ".." and the entry named `skip` are left out; an entry whose d_type is unknown
+ * is lstat'ed, as Node's readdir withFileTypes does. Reading, filtering and sorting happen in one worker job, and
+ * the event loop gets three values for a whole folder: a million names as JavaScript strings in an array cost
+ * ~60 MiB of heap and a second of main-thread sorting, which set the daemon's peak RSS listing huge folders.
+ * Rejects with an errno error (ENOENT, EACCES, ENOTDIR...), ENOMEM when the keys pass 4 GiB.
  */
 #include <dirent.h>
 
@@ -305,14 +308,20 @@ typedef struct {
   napi_async_work work;
   napi_deferred deferred;
   char *dir;
-  char *names;
+  char *skip;           /* NULL: nothing to skip */
+  char *names;          /* NUL-terminated sort keys as read */
   size_t used, cap;
-  uint8_t *types;
-  size_t count, tcap;
+  size_t *starts;       /* start of each key in `names` */
+  size_t count, scap;
+  char *packed;         /* sorted keys back to back, no NULs (the Buffer's memory once resolved) */
+  size_t packed_len;
+  uint32_t *offsets;    /* count + 1 */
+  uint8_t *is_dir;
   int err;
 } readdir_job;
 
-static int rd_grow (readdir_job *job, size_t add) {
+static int rd_add (readdir_job *job, const char *n, size_t len, int dir) {
+  size_t add = len + (dir ? 2 : 1);
   if (job->used + add > job->cap) {
     size_t cap = job->cap ? job->cap : 65536;
     while (cap < job->used + add) cap *= 2;
@@ -321,14 +330,23 @@ static int rd_grow (readdir_job *job, size_t add) {
     job->names = m;
     job->cap = cap;
   }
-  if (job->count + 1 > job->tcap) {
-    size_t cap = job->tcap ? job->tcap * 2 : 4096;
-    uint8_t *t = (uint8_t *)realloc(job->types, cap);
+  if (job->count + 1 > job->scap) {
+    size_t cap = job->scap ? job->scap * 2 : 4096;
+    size_t *t = (size_t *)realloc(job->starts, cap * sizeof *t);
     if (t == NULL) return 0;
-    job->types = t;
-    job->tcap = cap;
+    job->starts = t;
+    job->scap = cap;
   }
+  job->starts[job->count++] = job->used;
+  memcpy(job->names + job->used, n, len);
+  job->used += len;
+  if (dir) job->names[job->used++] = '/';
+  job->names[job->used++] = '\0';
   return 1;
+}
+
+static int rd_compare (const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 static void rd_execute (napi_env env, void *data) {
@@ -343,73 +361,130 @@ static void rd_execute (napi_env env, void *data) {
     if (e == NULL) { if (errno != 0) job->err = errno; break; }
     const char *n = e->d_name;
     if (n[0] == '.' && (n[1] == '\0' || (n[1] == '.' && n[2] == '\0'))) continue;
-    uint8_t kind;
-    switch (e->d_type) {
-      case DT_REG: kind = 1; break;
-      case DT_DIR: kind = 2; break;
-      case DT_UNKNOWN: {
-        struct stat st;
-        if (fstatat(dfd, n, &st, AT_SYMLINK_NOFOLLOW) != 0) kind = 0;
-        else kind = S_ISREG(st.st_mode) ? 1 : S_ISDIR(st.st_mode) ? 2 : 3;
-        break;
-      }
-      default: kind = 3;
+    if (job->skip != NULL && strcmp(n, job->skip) == 0) continue;
+    unsigned char type = e->d_type;
+    if (type == DT_UNKNOWN) {
+      struct stat st;
+      if (fstatat(dfd, n, &st, AT_SYMLINK_NOFOLLOW) != 0) continue; /* gone meanwhile */
+      type = S_ISREG(st.st_mode) ? DT_REG : S_ISDIR(st.st_mode) ? DT_DIR : DT_LNK;
     }
-    size_t len = strlen(n);
-    if (!rd_grow(job, len + 1)) { job->err = ENOMEM; break; }
-    if (job->count > 0) job->names[job->used++] = '/';
-    memcpy(job->names + job->used, n, len);
-    job->used += len;
-    job->types[job->count++] = kind;
+    if (type != DT_REG && type != DT_DIR) continue; /* not objects */
+    if (!rd_add(job, n, strlen(n), type == DT_DIR)) { job->err = ENOMEM; break; }
   }
   closedir(d);
+  if (job->err != 0) return;
+  /* Sort pointers to the keys, then pack them in that order. */
+  size_t n = job->count;
+  size_t packed_len = job->used - n; /* less the NULs */
+  if (packed_len > UINT32_MAX) { job->err = ENOMEM; return; }
+  char **order = (char **)malloc((n ? n : 1) * sizeof *order);
+  job->packed = (char *)malloc(packed_len ? packed_len : 1);
+  job->offsets = (uint32_t *)malloc((n + 1) * sizeof *job->offsets);
+  job->is_dir = (uint8_t *)malloc(n ? n : 1);
+  if (order == NULL || job->packed == NULL || job->offsets == NULL || job->is_dir == NULL) {
+    free(order);
+    job->err = ENOMEM;
+    return;
+  }
+  for (size_t i = 0; i < n; i++) order[i] = job->names + job->starts[i];
+  qsort(order, n, sizeof *order, rd_compare);
+  size_t at = 0;
+  for (size_t i = 0; i < n; i++) {
+    size_t len = strlen(order[i]);
+    job->offsets[i] = (uint32_t)at;
+    memcpy(job->packed + at, order[i], len);
+    at += len;
+    job->is_dir[i] = len > 0 && order[i][len - 1] == '/';
+  }
+  job->offsets[n] = (uint32_t)at;
+  job->packed_len = at;
+  free(order);
+  /* The unsorted copy is no longer needed: free it here, on the worker, not after the event loop took the rest. */
+  free(job->names);
+  job->names = NULL;
+  free(job->starts);
+  job->starts = NULL;
+}
+
+static void rd_free_packed (napi_env env, void *data, void *hint) {
+  (void)env; (void)hint;
+  free(data);
 }
 
 static void rd_complete (napi_env env, napi_status status, void *data) {
   readdir_job *job = (readdir_job *)data;
   if (status != napi_ok && job->err == 0) job->err = EINTR;
-  napi_value result = NULL, names, types;
+  napi_value result = NULL, keys, offsets, is_dir;
+  int ok = 0;
   if (job->err == 0 &&
-      napi_create_string_utf8(env, job->used ? job->names : "", job->used, &names) == napi_ok &&
-      (types = typed(env, napi_uint8_array, job->count, 1, job->types)) != NULL &&
+      (offsets = typed(env, napi_uint32_array, job->count + 1, sizeof(uint32_t), job->offsets)) != NULL &&
+      (is_dir = typed(env, napi_uint8_array, job->count, 1, job->is_dir)) != NULL &&
       napi_create_object(env, &result) == napi_ok) {
-    napi_set_named_property(env, result, "names", names);
-    napi_set_named_property(env, result, "types", types);
+    /* The packed keys become the Buffer's own memory (no copy of a folder's worth of names). */
+    if (napi_create_external_buffer(env, job->packed_len, job->packed, rd_free_packed, NULL, &keys) == napi_ok) {
+      job->packed = NULL; /* owned by the Buffer now */
+      ok = 1;
+    } else {
+      bool pending = false;
+      napi_is_exception_pending(env, &pending);
+      if (pending) { napi_value ex; napi_get_and_clear_last_exception(env, &ex); }
+      void *copy = NULL;
+      ok = napi_create_buffer_copy(env, job->packed_len, job->packed_len ? job->packed : "", &copy, &keys) == napi_ok;
+    }
+  }
+  if (ok) {
+    napi_set_named_property(env, result, "keys", keys);
+    napi_set_named_property(env, result, "offsets", offsets);
+    napi_set_named_property(env, result, "isDir", is_dir);
     napi_resolve_deferred(env, job->deferred, result);
   } else {
     bool pending = false;
     napi_is_exception_pending(env, &pending);
     if (pending) { napi_value ex; napi_get_and_clear_last_exception(env, &ex); }
-    int e = job->err ? job->err : ENOMEM; /* a string past V8's limit: the caller falls back to Node's readdir */
-    s3b_reject_errno(env, job->deferred, e, "scandir", job->dir, NULL);
+    s3b_reject_errno(env, job->deferred, job->err ? job->err : ENOMEM, "scandir", job->dir, NULL);
   }
   napi_delete_async_work(env, job->work);
   free(job->dir);
+  free(job->skip);
   free(job->names);
-  free(job->types);
+  free(job->starts);
+  free(job->packed);
+  free(job->offsets);
+  free(job->is_dir);
   free(job);
 }
 
-static napi_value read_dir_types (napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
+static napi_value read_dir_sorted (napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
   readdir_job *job = (readdir_job *)calloc(1, sizeof *job);
-  if (job == NULL) { napi_throw_error(env, "ENOMEM", "readDirTypes: out of memory"); return NULL; }
+  if (job == NULL) { napi_throw_error(env, "ENOMEM", "readDirSorted: out of memory"); return NULL; }
   job->dir = argc >= 1 ? get_string(env, argv[0], 0, NULL) : NULL;
-  if (job->dir == NULL) { free(job); napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "readDirTypes(dirPath) takes a string"); return NULL; }
+  if (job->dir == NULL) { free(job); napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "readDirSorted(dirPath, skip?) takes a string"); return NULL; }
+  napi_valuetype t = napi_undefined;
+  if (argc >= 2) napi_typeof(env, argv[1], &t);
+  if (t == napi_string) {
+    job->skip = get_string(env, argv[1], 0, NULL);
+    if (job->skip == NULL) { free(job->dir); free(job); napi_throw_error(env, "ENOMEM", "readDirSorted: out of memory"); return NULL; }
+  } else if (t != napi_undefined) {
+    free(job->dir); free(job);
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "readDirSorted: skip must be a string");
+    return NULL;
+  }
   napi_value promise;
-  if (napi_create_promise(env, &job->deferred, &promise) != napi_ok) { free(job->dir); free(job); return NULL; }
-  if (s3b_queue(env, "s3bridge:readDirTypes", rd_execute, rd_complete, job, &job->work) != napi_ok) {
-    s3b_reject_code(env, job->deferred, "ENOMEM", "readDirTypes: cannot queue the job");
+  if (napi_create_promise(env, &job->deferred, &promise) != napi_ok) { free(job->dir); free(job->skip); free(job); return NULL; }
+  if (s3b_queue(env, "s3bridge:readDirSorted", rd_execute, rd_complete, job, &job->work) != napi_ok) {
+    s3b_reject_code(env, job->deferred, "ENOMEM", "readDirSorted: cannot queue the job");
     free(job->dir);
+    free(job->skip);
     free(job);
   }
   return promise;
 }
 
-void register_read_dir_types (napi_env env, napi_value exports) {
+void register_read_dir_sorted (napi_env env, napi_value exports) {
   napi_value fn;
-  napi_create_function(env, "readDirTypes", NAPI_AUTO_LENGTH, read_dir_types, NULL, &fn);
-  napi_set_named_property(env, exports, "readDirTypes", fn);
+  napi_create_function(env, "readDirSorted", NAPI_AUTO_LENGTH, read_dir_sorted, NULL, &fn);
+  napi_set_named_property(env, exports, "readDirSorted", fn);
 }

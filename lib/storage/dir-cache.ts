@@ -4,11 +4,61 @@ import { readdir, stat } from 'node:fs/promises'
 import { compareKeys } from './key-order.js'
 import { nativeAddon } from './native.js'
 
+/** A folder's entries in S3 key order. Sort keys: a file's name, or a folder's name + '/'. */
 export interface SortedDir {
-  /** Sort keys in S3 order: a file's name, or a folder's name + '/'. */
-  readonly sortKeys: readonly string[]
+  readonly length: number
   readonly isDir: Uint8Array
+  /** The sort key at index i. */
+  key: (i: number) => string
+  /** First index whose sort key is >= target in S3 order (binary search). */
+  lowerBound: (target: string) => number
 }
+
+/** Keys as JavaScript strings: the path without the addon. */
+class StringDir implements SortedDir {
+  readonly isDir: Uint8Array
+  constructor (private readonly keys: readonly string[]) {
+    this.isDir = new Uint8Array(keys.length)
+    for (let i = 0; i < keys.length; i++) this.isDir[i] = keys[i]!.endsWith('/') ? 1 : 0
+  }
+
+  get length (): number { return this.keys.length }
+  key (i: number): string { return this.keys[i]! }
+  lowerBound (target: string): number {
+    let lo = 0
+    let hi = this.keys.length
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if (compareKeys(this.keys[mid]!, target) < 0) lo = mid + 1
+      else hi = mid
+    }
+    return lo
+  }
+}
+
+/**
+ * Keys packed as UTF-8 in one Buffer, sorted by the addon: a million-name folder is ~25 MiB of bytes and offsets
+ * instead of a million strings, and a page decodes only the keys it returns.
+ */
+class PackedDir implements SortedDir {
+  constructor (private readonly keys: Buffer, private readonly offsets: Uint32Array, readonly isDir: Uint8Array) {}
+  get length (): number { return this.isDir.length }
+  key (i: number): string { return this.keys.toString('utf8', this.offsets[i], this.offsets[i + 1]) }
+  lowerBound (target: string): number {
+    const t = Buffer.from(target, 'utf8')
+    let lo = 0
+    let hi = this.isDir.length
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      // Byte order of the raw name against the UTF-8 target: S3's order, even for names that are not UTF-8.
+      if (this.keys.compare(t, 0, t.length, this.offsets[mid], this.offsets[mid + 1]) < 0) lo = mid + 1
+      else hi = mid
+    }
+    return lo
+  }
+}
+
+const EMPTY: SortedDir = new StringDir([])
 
 const MAX_CACHED_ENTRIES = 1_500_000
 /** Smaller folders are cheap to read again; caching them would only churn the budget. */
@@ -23,37 +73,13 @@ function evictFor (size: number): void {
   for (const [path, hit] of cache) {
     if (cachedEntries + size <= MAX_CACHED_ENTRIES) break
     cache.delete(path)
-    cachedEntries -= hit.dir.sortKeys.length
+    cachedEntries -= hit.dir.length
   }
 }
 
-/** The folder's sort keys, unsorted: through the addon (one job, no Dirent per entry) when it is there. */
-async function readKeys (dirPath: string, skip: string | undefined): Promise<string[]> {
+/** Node's readdir, one Dirent per entry, sorted here: the path without the addon (or if it runs out of memory). */
+async function readStrings (dirPath: string, skip: string | undefined): Promise<SortedDir> {
   const keys: string[] = []
-  const native = process.env.S3BRIDGE_NO_NATIVE_STAT === '1' ? undefined : nativeAddon()?.readDirTypes
-  if (native) {
-    let read: { names: string, types: Uint8Array } | undefined
-    try {
-      read = await native(dirPath)
-    } catch (err) {
-      // ENOMEM: the names would not fit one string; anything else (ENOENT, EACCES...) is the folder's answer.
-      if ((err as NodeJS.ErrnoException).code !== 'ENOMEM') throw err
-    }
-    if (read) {
-      // split, not indexOf + slice in a loop: that peaked ~100 MiB higher over a million names (measured).
-      const names = read.names === '' ? [] : read.names.split('/')
-      const types = read.types
-      for (let i = 0; i < names.length; i++) {
-        const name = names[i]!
-        if (name === skip) continue
-        const type = types[i]
-        if (type === 2) keys.push(name + '/')
-        else if (type === 1) keys.push(name)
-        // symlinks, sockets, devices and FIFOs are not objects
-      }
-      return keys
-    }
-  }
   const dirents = await readdir(dirPath, { withFileTypes: true })
   for (const d of dirents) {
     if (d.name === skip) continue
@@ -61,19 +87,26 @@ async function readKeys (dirPath: string, skip: string | undefined): Promise<str
     else if (d.isFile()) keys.push(d.name)
     // symlinks, sockets, devices and FIFOs are not objects
   }
-  return keys
-}
-
-async function readSorted (dirPath: string, skip: string | undefined): Promise<SortedDir> {
-  const keys = await readKeys(dirPath, skip)
   let isPlain = true
   for (let i = 0; i < keys.length && isPlain; i++) if (/[\uD800-\uFFFF]/.test(keys[i]!)) isPlain = false
   // UTF-16 order equals UTF-8 byte order unless a name holds characters past U+D7FF.
   if (isPlain) keys.sort()
   else keys.sort(compareKeys)
-  const isDir = new Uint8Array(keys.length)
-  for (let i = 0; i < keys.length; i++) isDir[i] = keys[i]!.endsWith('/') ? 1 : 0
-  return { sortKeys: keys, isDir }
+  return new StringDir(keys)
+}
+
+async function readSorted (dirPath: string, skip: string | undefined): Promise<SortedDir> {
+  const native = process.env.S3BRIDGE_NO_NATIVE_STAT === '1' ? undefined : nativeAddon()?.readDirSorted
+  if (native) {
+    try {
+      const r = await native(dirPath, skip)
+      return new PackedDir(r.keys, r.offsets, r.isDir)
+    } catch (err) {
+      // ENOMEM: past 4 GiB of names; anything else (ENOENT, EACCES...) is the folder's answer.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOMEM') throw err
+    }
+  }
+  return readStrings(dirPath, skip)
 }
 
 /** The folder's entries in S3 key order (empty when it vanished or cannot be read). */
@@ -91,27 +124,15 @@ export async function sortedDir (dirPath: string, skip?: string): Promise<Sorted
     const isStable = BigInt(Date.now()) * 1_000_000n - st.mtimeNs > RACY_WINDOW_NS
     if (hit) {
       cache.delete(dirPath)
-      cachedEntries -= hit.dir.sortKeys.length
+      cachedEntries -= hit.dir.length
     }
-    if (isStable && dir.sortKeys.length >= MIN_CACHED_ENTRIES && dir.sortKeys.length <= MAX_CACHED_ENTRIES) {
-      evictFor(dir.sortKeys.length)
+    if (isStable && dir.length >= MIN_CACHED_ENTRIES && dir.length <= MAX_CACHED_ENTRIES) {
+      evictFor(dir.length)
       cache.set(dirPath, { stamp, dir })
-      cachedEntries += dir.sortKeys.length
+      cachedEntries += dir.length
     }
     return dir
   } catch {
-    return { sortKeys: [], isDir: new Uint8Array(0) }
+    return EMPTY
   }
-}
-
-/** First index whose sort key is >= target (binary search in S3 order). */
-export function lowerBound (keys: readonly string[], target: string): number {
-  let lo = 0
-  let hi = keys.length
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1
-    if (compareKeys(keys[mid]!, target) < 0) lo = mid + 1
-    else hi = mid
-  }
-  return lo
 }

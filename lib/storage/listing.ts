@@ -1,6 +1,6 @@
 // Listing: walks bucket directories depth-first in S3 key order, with prefix, delimiter and markers.
 import { lstat } from 'node:fs/promises'
-import { lowerBound, sortedDir } from './dir-cache.js'
+import { sortedDir, type SortedDir } from './dir-cache.js'
 import { join } from 'node:path'
 import { compareKeys } from './key-order.js'
 import { STAGING_DIR } from './paths.js'
@@ -92,18 +92,19 @@ async function statNames (dirPath: string, names: string[], native: StatEntries 
 }
 
 /** Where to start in a sorted folder: skip entries below the prefix and the lower bound, by binary search. */
-function startIndex (keys: readonly string[], isDir: Uint8Array, dirKey: string, p: ListParams): number {
+function startIndex (dir: SortedDir, dirKey: string, p: ListParams): number {
+  const isDir = dir.isDir
   let start = 0
   if (p.prefix.length > dirKey.length && p.prefix.startsWith(dirKey)) {
     const rest = p.prefix.slice(dirKey.length)
-    start = lowerBound(keys, rest)
+    start = dir.lowerBound(rest)
     // A folder whose key is a prefix of the wanted prefix ("a/" for "a/b") sorts just before it.
-    if (start > 0 && isDir[start - 1] === 1 && rest.startsWith(keys[start - 1]!)) start--
+    if (start > 0 && isDir[start - 1] === 1 && rest.startsWith(dir.key(start - 1))) start--
   }
   if (p.after !== undefined && p.after.startsWith(dirKey) && p.after.length > dirKey.length) {
     const rest = p.after.slice(dirKey.length)
-    let i = lowerBound(keys, rest)
-    if (i > 0 && isDir[i - 1] === 1 && rest.startsWith(keys[i - 1]!)) i--
+    let i = dir.lowerBound(rest)
+    if (i > 0 && isDir[i - 1] === 1 && rest.startsWith(dir.key(i - 1))) i--
     start = Math.max(start, i)
   }
   return start
@@ -117,15 +118,16 @@ function folderMayMatch (d: string, prefix: string, after: string | undefined): 
 }
 
 async function * walk (bucket: BucketRef, dirPath: string, dirKey: string, p: ListParams, collapse: boolean, budget: Budget): AsyncGenerator<Entry> {
-  const { sortKeys, isDir } = await sortedDir(dirPath, dirKey === '' ? STAGING_DIR : undefined)
-  const entries = { length: sortKeys.length }
+  const dir = await sortedDir(dirPath, dirKey === '' ? STAGING_DIR : undefined)
+  const isDir = dir.isDir
+  const entries = { length: dir.length }
   const entryAt = (i: number): { name: string, sortKey: string, isDir: boolean } => {
-    const sortKey = sortKeys[i]!
-    const dir = isDir[i] === 1
-    return { name: dir ? sortKey.slice(0, -1) : sortKey, sortKey, isDir: dir }
+    const sortKey = dir.key(i)
+    const folder = isDir[i] === 1
+    return { name: folder ? sortKey.slice(0, -1) : sortKey, sortKey, isDir: folder }
   }
   let floor = 1
-  for (let i = startIndex(sortKeys, isDir, dirKey, p); i < entries.length; i++) {
+  for (let i = startIndex(dir, dirKey, p); i < entries.length; i++) {
     const e = entryAt(i)
     const key = dirKey + e.sortKey
     if (!key.startsWith(p.prefix) && !p.prefix.startsWith(key)) {

@@ -34,10 +34,11 @@ export interface NativeAddon {
    */
   statEntries?: (dirPath: string, joinedNames: string, xattrName?: string) => Promise<StatBatch>
   /**
-   * A whole folder in one libuv job: its names joined by '/', and a kind per name as statEntries' kinds (an
-   * unknown d_type is lstat'ed). Rejects with an errno error; ENOMEM when the names would not fit one string.
+   * A whole folder in one libuv job: its files and subfolders as S3 sort keys (name, or name + '/'), without
+   * `skip`, sorted in byte order and packed: key i is keys[offsets[i] .. offsets[i + 1]). Rejects with an errno
+   * error; ENOMEM past 4 GiB of names.
    */
-  readDirTypes?: (dirPath: string) => Promise<{ names: string, types: Uint8Array }>
+  readDirSorted?: (dirPath: string, skip?: string) => Promise<{ keys: Buffer, offsets: Uint32Array, isDir: Uint8Array }>
   /** Extended attributes (native/xattr.c), each call one libuv job; reject with an errno error (`code`). */
   getXattr?: (path: string, name: string) => Promise<Buffer>
   setXattr?: (path: string, name: string, value: Buffer | string) => Promise<void>

@@ -1,9 +1,8 @@
 // Listing with the addon's batched stat (statEntries) and with the lstat + getxattr fallback
 // (S3BRIDGE_NO_NATIVE_STAT=1) gives the same pages, object for object, over real files: S3-written objects
 // (metadata xattr, current or stale), NFS-written files, folders, folder markers, symlinks, a FIFO, an
-// unreadable folder. Also: the addon itself on a batch of 1,000 names and on an attribute past 4 KiB, readDirTypes
-// against readdir, and the
-// listing's fast <Contents> rendering against the generic XML renderer.
+// unreadable folder. Also: the addon itself on a batch of 1,000 names and on an attribute past 4 KiB, readDirSorted
+// against readdir, and the listing's fast <Contents> rendering against the generic XML renderer.
 import t from 'tap'
 import { chownSync, lstatSync, mkdirSync, readdirSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs'
 import { execFileSync } from 'node:child_process'
@@ -166,23 +165,34 @@ t.test('statEntries: a batch of 1,000 names, missing names, and an attribute pas
   t.equal(r.metaLens[1], -1)
 })
 
-t.test('readDirTypes: the same names and types as readdir withFileTypes', { skip: typeof addon?.readDirTypes !== 'function' && 'addon without readDirTypes' }, async t => {
+t.test('readDirSorted: the files and folders readdir sees, as sort keys in byte order, packed', { skip: typeof addon?.readDirSorted !== 'function' && 'addon without readDirSorted' }, async t => {
   const root = t.testdir({})
   writeFileSync(join(root, 'plain'), '')
   writeFileSync(join(root, 'ünïcödé 日本 😀'), '')
-  writeFileSync(Buffer.from(join(root, 'bad-\xff-utf8'), 'latin1'), '') // not UTF-8: both decode it the same way
+  writeFileSync(join(root, '\uFF61 after U+D7FF'), '') // sorts after the emoji in UTF-16 order, before it in UTF-8
+  writeFileSync(Buffer.from(join(root, 'bad-\xff-utf8'), 'latin1'), '') // not UTF-8: raw bytes sort as bytes
+  writeFileSync(join(root, 'a'), '')
+  writeFileSync(join(root, 'a.b'), '') // '.' (0x2e) sorts before the '/' (0x2f) of folder "a/"
+  mkdirSync(join(root, 'a-'))
   mkdirSync(join(root, 'sub'))
+  mkdirSync(join(root, '.s3bridge'))
   symlinkSync('plain', join(root, 'link'))
   execFileSync('mkfifo', [join(root, 'fifo')])
-  const got = await addon!.readDirTypes!(root)
-  const names = got.names.split('/')
-  const kind = (d: import('node:fs').Dirent): number => d.isFile() ? 1 : d.isDirectory() ? 2 : 3
-  const want = readdirSync(root, { withFileTypes: true }).map(d => [d.name, kind(d)] as const).sort()
-  t.same(names.map((n, i) => [n, got.types[i]] as const).sort(), want)
-  const empty = await addon!.readDirTypes!(join(root, 'sub'))
-  t.same([empty.names, empty.types.length], ['', 0], 'an empty folder')
-  await t.rejects(addon!.readDirTypes!(join(root, 'missing')), { code: 'ENOENT' })
-  await t.rejects(addon!.readDirTypes!(join(root, 'plain')), { code: 'ENOTDIR' })
+  const got = await addon!.readDirSorted!(root, '.s3bridge')
+  const keyAt = (i: number): Buffer => got.keys.subarray(got.offsets[i], got.offsets[i + 1])
+  const raw = readdirSync(root, { withFileTypes: true, encoding: 'buffer' })
+    .filter(d => (d.isFile() || d.isDirectory()) && d.name.toString('latin1') !== '.s3bridge')
+    .map(d => d.isDirectory() ? Buffer.concat([d.name, Buffer.from('/')]) : d.name)
+    .sort(Buffer.compare)
+  t.equal(got.isDir.length, raw.length, 'files and folders only: no symlink, no FIFO, no skipped name')
+  t.equal(got.offsets.length, raw.length + 1)
+  t.same(raw.map((_, i) => keyAt(i).toString('latin1')), raw.map(k => k.toString('latin1')), 'byte order of the raw names')
+  t.same([...got.isDir], raw.map(k => k[k.length - 1] === 0x2f ? 1 : 0), 'folders end in / and are marked')
+  t.same(raw.map((_, i) => keyAt(i).toString('utf8')).slice(0, 4), ['a', 'a-/', 'a.b', 'bad-\ufffd-utf8'])
+  const empty = await addon!.readDirSorted!(join(root, 'sub'))
+  t.same([empty.keys.length, [...empty.offsets], empty.isDir.length], [0, [0], 0], 'an empty folder')
+  await t.rejects(addon!.readDirSorted!(join(root, 'missing')), { code: 'ENOENT' })
+  await t.rejects(addon!.readDirSorted!(join(root, 'plain')), { code: 'ENOTDIR' })
 })
 
 t.test('the listing <Contents> renders as the generic XML renderer would', async t => {
