@@ -27,6 +27,7 @@
 #endif
 
 #include "common.h"
+#include "object_path.h"
 #include "stat_entries.h"
 #include "xattr.h"
 
@@ -191,6 +192,7 @@ static napi_value init (napi_env env, napi_value exports) {
   register_stat_entries(env, exports);
   register_read_dir_sorted(env, exports);
   register_xattr(env, exports);
+  register_object_path(env, exports);
   return exports;
 }
 

@@ -16,6 +16,29 @@ export interface StatBatch {
   meta: Buffer
 }
 
+/** walkPath's answer (native/object_path.c): the components found, root first, with what the walk reads of them. */
+export interface PathWalk {
+  count: number
+  /** errno of the first name that could not be lstat'ed (0: none, the walk stopped at a non-folder or the end). */
+  stopErrno: number
+  stats: BigInt64Array
+  /** Byte length of each component's access ACL in `acls`; -1 none, -2 not read (the caller reads it if needed). */
+  aclLens: Int32Array
+  acls: Buffer
+  /** Length of the last component's metadata attribute in `meta`; -1 none. */
+  metaLen: number
+  meta: Buffer
+}
+
+/** readObject's answer: status 0 read (data), 1 not a regular file reached without symlinks, 2 too large to read inline. */
+export interface ObjectRead {
+  status: 0 | 1 | 2
+  stats: BigInt64Array
+  metaLen: number
+  meta: Buffer
+  data?: Buffer
+}
+
 export const STAT_FIELDS = 7
 export const STAT_SIZE = 0
 export const STAT_MTIME_NS = 1
@@ -39,6 +62,10 @@ export interface NativeAddon {
    * error; ENOMEM past 4 GiB of names.
    */
   readDirSorted?: (dirPath: string, skip?: string) => Promise<{ keys: Buffer, offsets: Uint32Array, isDir: Uint8Array }>
+  /** One job: stat of root, lstat of each component of rel, their access ACLs and the last one's metadata. */
+  walkPath?: (root: string, rel: string, aclXattr: string | null, metaXattr: string | null) => Promise<PathWalk>
+  /** One job: GetObject's open + checks + metadata + whole content up to inlineMax bytes (see object_path.c). */
+  readObject?: (path: string, metaXattr: string | null, inlineMax: number) => Promise<ObjectRead>
   /** Extended attributes (native/xattr.c), each call one libuv job; reject with an errno error (`code`). */
   getXattr?: (path: string, name: string) => Promise<Buffer>
   setXattr?: (path: string, name: string, value: Buffer | string) => Promise<void>

@@ -7,10 +7,12 @@ import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { S3Error, s3ErrorFromErrno } from '../errors/s3-error.js'
 import { isDirectoryKey, keySegments, keyToPath, stagingDir } from './paths.js'
-import { clearImplicitDir, effectiveETag, fdPath, isImplicitDir, markImplicitDir, readStoredMeta, removeStoredMeta, stampOf, writeStoredMeta, type StoredMeta } from './xattrs.js'
+import { clearImplicitDir, effectiveETag, fdPath, isImplicitDir, markImplicitDir, META_XATTR, parseStoredMeta, readStoredMeta, removeStoredMeta, stampOf, writeStoredMeta, type StoredMeta } from './xattrs.js'
 import type { ObjectInfo, ObjectKey, ObjectMeta, ObjectStream, PosixOwner, ServedObject } from './types.js'
 import { fileSink } from './file-sink.js'
 import { Md5Tap } from './md5-tap.js'
+import { nativeAddon, STAT_DEV, STAT_GID, STAT_INO, STAT_MODE, STAT_MTIME_NS, STAT_SIZE, STAT_UID, type ObjectRead } from './native.js'
+import { walkPath, WalkStat } from './path-walk.js'
 
 const S_ISGID = 0o2000n
 
@@ -58,7 +60,10 @@ export async function resolveObject (bucket: BucketRef, key: ObjectKey): Promise
   return { path, st, stored }
 }
 
-export function objectInfo (key: ObjectKey, st: Pick<BigIntStats, 'isDirectory' | 'size' | 'mtimeNs' | 'dev' | 'ino' | 'uid' | 'gid'>, stored: StoredMeta | undefined): ObjectInfo {
+/** The stat fields an object's info is made of (Node's bigint stats, or the addon's). */
+export type ObjectStat = Pick<BigIntStats, 'isDirectory' | 'size' | 'mtimeNs' | 'dev' | 'ino'> & { uid: bigint | number, gid: bigint | number }
+
+export function objectInfo (key: ObjectKey, st: ObjectStat, stored: StoredMeta | undefined): ObjectInfo {
   const isDirectoryMarker = st.isDirectory()
   return {
     key,
@@ -73,9 +78,17 @@ export function objectInfo (key: ObjectKey, st: Pick<BigIntStats, 'isDirectory' 
   }
 }
 
+/** resolveObject's answer as ObjectInfo, from one walk of the key's path (one thread-pool job with the addon). */
 export async function headObject (bucket: BucketRef, key: ObjectKey): Promise<ObjectInfo> {
-  const r = await resolveObject(bucket, key)
-  return objectInfo(key, r.st, r.stored)
+  const names = keySegments(key)
+  const w = await walkPath(bucket.root, names, { metaXattr: META_XATTR }).catch(() => undefined)
+  // Every folder on the way must be a real folder (the walk stops at a symlink or file), the key itself a
+  // file, or a folder someone made an object (PUT "k/").
+  const last = w?.found.length === names.length + 1 ? w.found[names.length]!.stats : undefined
+  if (last === undefined || (isDirectoryKey(key) ? !last.isDirectory() : !last.isFile())) throw notFound(bucket, key)
+  const stored = w?.meta === undefined ? undefined : parseStoredMeta(w.meta.toString('utf8'))
+  if (isDirectoryKey(key) && !stored) throw notFound(bucket, key)
+  return objectInfo(key, last, stored)
 }
 
 export type ByteRange = { start: number, end: number }
@@ -101,6 +114,8 @@ export async function openObject (bucket: BucketRef, key: ObjectKey, range?: Ran
  * single read(2), which costs a fraction of a file stream (profile of 4 KiB GETs) and holds no descriptor.
  */
 export async function openObjectToServe (bucket: BucketRef, key: ObjectKey, range?: RangeChoice): Promise<ServedObject> {
+  const small = await readSmallObject(bucket, key, range)
+  if (small !== undefined) return small
   const opened = await openChecked(bucket, key, range)
   const { fh, info, served } = opened
   if (fh === undefined) return { info, body: Buffer.alloc(0) }
@@ -120,6 +135,33 @@ export async function openObjectToServe (bucket: BucketRef, key: ObjectKey, rang
   } finally {
     await fh.close()
   }
+}
+
+/**
+ * The addon's one-job GetObject read (open, the same checks as openChecked, metadata, and the whole content of a
+ * file up to INLINE_READ_MAX): undefined when the addon is missing, the key is a folder, or the file is larger
+ * (then openChecked streams it).
+ */
+async function readSmallObject (bucket: BucketRef, key: ObjectKey, range?: RangeChoice): Promise<ServedObject | undefined> {
+  const native = process.env.S3BRIDGE_NO_NATIVE_STAT === '1' ? undefined : nativeAddon()?.readObject
+  if (native === undefined || isDirectoryKey(key)) return undefined
+  const path = keyToPath(bucket.root, key)
+  let r: ObjectRead
+  try {
+    r = await native(path, META_XATTR, INLINE_READ_MAX)
+  } catch (err) {
+    if (MISSING_ON_OPEN.has((err as NodeJS.ErrnoException).code ?? '')) throw notFound(bucket, key)
+    throw s3ErrorFromErrno(err, { Key: key }) ?? err
+  }
+  if (r.status === 1) throw notFound(bucket, key)
+  if (r.status === 2 || r.data === undefined) return undefined
+  const v = r.stats
+  const st = new WalkStat(v[STAT_SIZE]!, v[STAT_MTIME_NS]!, v[STAT_DEV]!, v[STAT_INO]!, Number(v[STAT_UID]), Number(v[STAT_GID]), Number(v[STAT_MODE]))
+  const info = objectInfo(key, st, r.metaLen >= 0 ? parseStoredMeta(r.meta.toString('utf8', 0, r.metaLen)) : undefined)
+  const served = typeof range === 'function' ? range(info) : range
+  // Truncated by someone else between fstat and read: the headers would promise bytes that no longer exist.
+  if (r.data.length < info.size) throw new S3Error('InternalError', { Key: key }, { message: 'The object changed while it was read; please retry.' })
+  return { info, body: served ? r.data.subarray(served.start, served.end + 1) : r.data, range: served }
 }
 
 function readStream (fh: FileHandle, info: ObjectInfo, served: ByteRange | undefined): Readable {

@@ -1,8 +1,6 @@
 // Answers "may this principal read/write/create/delete/list this path?" by walking the bucket the way the kernel would.
-import { lstat, stat } from 'node:fs/promises'
-import type { Stats } from 'node:fs'
-import { join } from 'node:path'
 import { getAttribute } from './xattr.js'
+import { walkPath, type WalkStat } from './path-walk.js'
 import { ACL_ACCESS_XATTR, decodePosixAcl } from '../access/posix-acl.js'
 import {
   checkAccess, checkSticky, describeWant,
@@ -43,7 +41,7 @@ export interface PosixAccess {
 interface Component {
   readonly label: string
   readonly path: string
-  readonly stats: Stats
+  readonly stats: WalkStat
   acl?: InodeFacts['acl'] | null
 }
 
@@ -79,28 +77,31 @@ export function posixAccess(options: PosixAccessOptions): PosixAccess {
   async function walk(path: string): Promise<Walk> {
     const names = path.split('/').filter(n => n !== '' && n !== '.')
     if (names.some(n => n === '..' || n.includes('\0'))) return { denied: deny(`path ${path}: '..' or NUL in a component`) }
-    const root: Component = { label: '. (bucket root)', path: options.bucketRoot, stats: await stat(options.bucketRoot) }
+    // Everything the checks below may need, read at once (one thread-pool job with the addon); then the checks
+    // run in the kernel's order, so the answer is the one a walk that stops at the first refusal would give.
+    const read = await walkPath(options.bucketRoot, names, { aclXattr: ACL_ACCESS_XATTR })
+    const components: Component[] = read.found.map((c, i) => ({
+      label: i === 0 ? '. (bucket root)' : names.slice(0, i).join('/'),
+      path: c.path,
+      stats: c.stats,
+      acl: c.acl === undefined ? undefined : c.acl === null ? null : decodeAcl(c.acl),
+    }))
+    const root = components[0] as Component
     if (!root.stats.isDirectory()) return { denied: deny('bucket root is not a directory') }
-    const found = [root]
-    for (const [i, name] of names.entries()) {
-      const dir = found[found.length - 1] as Component
+    for (let i = 0; i < names.length; i++) {
+      const dir = components[i] as Component
       // A file where a directory should be: ENOTDIR, which S3 reports like a missing key.
-      if (!dir.stats.isDirectory()) return { found, missing: names.slice(i) }
+      if (!dir.stats.isDirectory()) return { found: components.slice(0, i + 1), missing: names.slice(i) }
       const noSearch = await check(dir, { execute: true }, 'search (x)')
       if (noSearch) return { denied: noSearch }
-      const label = names.slice(0, i + 1).join('/')
-      const childPath = join(dir.path, name)
-      let stats: Stats
-      try {
-        stats = await lstat(childPath)
-      } catch (err) {
-        if (errnoOf(err) === 'ENOENT') return { found, missing: names.slice(i) }
-        throw err
+      const child = components[i + 1]
+      if (child === undefined) {
+        if (errnoOf(read.stopError) === 'ENOENT') return { found: components.slice(0, i + 1), missing: names.slice(i) }
+        throw read.stopError ?? new Error(`posix walk: ${names.slice(0, i + 1).join('/')} was not read`)
       }
-      if (stats.isSymbolicLink()) return { denied: deny(`${label}: is a symbolic link, which is never followed`) }
-      found.push({ label, path: childPath, stats })
+      if (child.stats.isSymbolicLink()) return { denied: deny(`${child.label}: is a symbolic link, which is never followed`) }
     }
-    return { found, missing: [] }
+    return { found: components, missing: [] }
   }
 
   async function existing(path: string, what: 'file' | 'any'): Promise<{ parent: Component, target: Component } | PosixAccessAnswer> {
@@ -164,6 +165,15 @@ export function posixAccess(options: PosixAccessOptions): PosixAccess {
       const denied = await check(target, { execute: true }, 'search (x)') ?? await check(target, { read: true }, 'read (r)')
       return denied ?? allow(`dir ${target.label}: read and search allowed ${forUid}`)
     },
+  }
+}
+
+/** An ACL value the codec refuses is left unread: facts() reads it again and readAcl reports the error, as before. */
+function decodeAcl(raw: Buffer): InodeFacts['acl'] | undefined {
+  try {
+    return decodePosixAcl(raw)
+  } catch {
+    return undefined // read again (and fail loudly) by facts() if the check needs it
   }
 }
 
