@@ -172,13 +172,17 @@ t.test('the first matching rule answers', async t => {
   t.equal(r.headers.get('access-control-allow-methods'), 'GET')
 })
 
-t.test('a preflight no rule allows is 403 CORSForbidden with AWS\'s message', async t => {
+t.test('a preflight no rule allows is 403 AccessForbidden with AWS\'s message and the request id', async t => {
   const b = await startBridge(t)
   await putCors(b, [rule()])
   const r = await preflight(b, '/demo/k', { Origin: 'https://evil.example.net', 'Access-Control-Request-Method': 'GET' })
   t.equal(r.status, 403)
   const body = r.body
-  t.match(body, /<Code>CORSForbidden<\/Code>/)
+  // S3's code for a refused preflight (LocalStack's AWS-recorded test_s3_cors snapshots; Versity's gateway).
+  t.match(body, /<Code>AccessForbidden<\/Code>/)
+  const requestId = r.headers.get('x-amz-request-id')
+  t.ok(requestId, 'the refusal carries x-amz-request-id')
+  t.match(body, `<RequestId>${requestId}</RequestId>`, 'and the same id in the XML')
   t.match(body, /CORSResponse: This CORS request is not allowed\. This is usually because the evalution of Origin, request method \/ Access-Control-Request-Method or Access-Control-Request-Headers are not whitelisted by the resource.{1,6}s CORS spec\./)
   t.match(body, /<Method>OPTIONS<\/Method><ResourceType>OBJECT<\/ResourceType>/)
   t.equal(r.headers.get('access-control-allow-origin'), null)
@@ -191,7 +195,8 @@ t.test('a preflight on a bucket without CORS is 403; on a missing bucket 404; wi
   const none = await preflight(b, '/demo', { Origin: PAGE, 'Access-Control-Request-Method': 'GET' })
   t.equal(none.status, 403)
   const noneBody = none.body
-  t.match(noneBody, /CORSResponse: CORS is not enabled for this bucket\./)
+  t.match(noneBody, /<Code>AccessForbidden<\/Code><Message>CORSResponse: CORS is not enabled for this bucket\.<\/Message>/)
+  t.match(noneBody, `<RequestId>${none.headers.get('x-amz-request-id')}</RequestId>`)
   t.match(noneBody, /<ResourceType>BUCKET<\/ResourceType>/)
   const missing = await preflight(b, '/nosuchbucket/k', { Origin: PAGE, 'Access-Control-Request-Method': 'GET' })
   t.equal(missing.status, 404)

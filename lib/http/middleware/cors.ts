@@ -44,10 +44,10 @@ function preflight (ctx: Context, s: Services, target: ResolvedTarget, fallback:
   const resourceType = target.rawKey === undefined ? 'BUCKET' : 'OBJECT'
   if (target.bucketName !== undefined && !s.state.snapshot().buckets[target.bucketName]) throw new S3Error('NoSuchBucket', { BucketName: target.bucketName })
   const config = configFor(s, target.bucketName, fallback)
-  if (!config) throw new S3Error('CORSForbidden', { ...NOT_ALLOWED, ResourceType: resourceType }, { message: 'CORSResponse: CORS is not enabled for this bucket.' })
+  if (!config) throw new S3Error('AccessForbidden', { ...NOT_ALLOWED, ResourceType: resourceType }, { message: 'CORSResponse: CORS is not enabled for this bucket.' })
   const query = { origin, method, requestHeaders: requestedHeaders(ctx.get('access-control-request-headers')) }
   const match = findCorsRule(config, query)
-  if (!match) throw new S3Error('CORSForbidden', { ...NOT_ALLOWED, ResourceType: resourceType })
+  if (!match) throw new S3Error('AccessForbidden', { ...NOT_ALLOWED, ResourceType: resourceType })
   ctx.set(corsResponseHeaders(match, query))
   ctx.status = 200
   ctx.body = ''
