@@ -13,6 +13,8 @@
  *   Resolves to { count, stopErrno, stats: BigInt64Array (7 per component: size, mtimeNs, dev, ino, uid, gid,
  *   mode), aclLens: Int32Array (-1 none, -2 unreadable: the caller reads it itself), acls: Buffer, metaLen
  *   (-1 none), meta: Buffer }. Rejects with an errno error only when the root cannot be stat'ed.
+ *   With readMax (a number), a walk that reached a regular file also reads it as readObject(path, metaXattr,
+ *   readMax) would, in the same job, and adds `read`: readObject's answer, or the Error its open failed with.
  *
  * readObject(path, metaXattr, inlineMax) -> Promise<Read>
  *   GetObject's open: open(O_RDONLY | O_NOFOLLOW | O_NONBLOCK), fstat, and the descriptor's own path
@@ -128,6 +130,167 @@ static void clear_exception (napi_env env) {
   if (pending) { napi_value ex; napi_get_and_clear_last_exception(env, &ex); }
 }
 
+/* ---- readObject ---- */
+
+/* GetObject's read of one path, shared by readObject and walkPath's optional read. */
+typedef struct {
+  int status;
+  int64_t stats[STAT_FIELDS];
+  bytes meta;
+  int32_t meta_len;
+  char *data;
+  size_t data_len;
+  int err;
+  const char *syscall;
+} file_read;
+
+static void read_file (file_read *r, const char *path, const char *meta_name, size_t inline_max) {
+  r->meta_len = -1;
+  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) { r->err = errno; r->syscall = "open"; return; }
+  struct stat st;
+  if (fstat(fd, &st) != 0) { r->err = errno; r->syscall = "fstat"; close(fd); return; }
+  put_stat(r->stats, &st);
+  if (!S_ISREG(st.st_mode)) { r->status = 1; close(fd); return; }
+  char proc[64], where[PATH_MAX + 16];
+  snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+  ssize_t n = readlink(proc, where, sizeof where - 1);
+  size_t plen = strlen(path);
+  bool same = false;
+  if (n >= 0) {
+    where[n] = '\0';
+    same = (size_t)n == plen ? memcmp(where, path, plen) == 0
+      : (size_t)n == plen + 10 && memcmp(where, path, plen) == 0 && memcmp(where + plen, " (deleted)", 10) == 0;
+  }
+  if (!same) { r->status = 1; close(fd); return; }
+  if (meta_name != NULL) {
+    r->meta_len = append_attr(&r->meta, NULL, fd, meta_name);
+    if (r->meta_len == -2) r->meta_len = -1;
+  }
+  if ((uint64_t)st.st_size > inline_max) { r->status = 2; close(fd); return; }
+  size_t size = (size_t)st.st_size;
+  r->data = (char *)malloc(size ? size : 1);
+  if (r->data == NULL) { r->err = ENOMEM; r->syscall = "read"; close(fd); return; }
+  size_t got = 0;
+  while (got < size) {
+    ssize_t k = pread(fd, r->data + got, size - got, (off_t)got);
+    if (k < 0) {
+      if (errno == EINTR) continue;
+      r->err = errno; r->syscall = "read"; close(fd); return;
+    }
+    if (k == 0) break; /* shrank since fstat: the caller sees fewer bytes than the size */
+    got += (size_t)k;
+  }
+  r->data_len = got;
+  close(fd);
+}
+
+static void free_data (napi_env env, void *data, void *hint) {
+  (void)env; (void)hint;
+  free(data);
+}
+
+static void file_read_free (file_read *r) {
+  free(r->meta.data);
+  free(r->data);
+}
+
+/* The read as a JavaScript object, or an errno Error for a failed open; NULL when a value cannot be made. */
+static napi_value file_read_value (napi_env env, file_read *r, const char *path) {
+  napi_value result, v, body = NULL;
+  if (r->err != 0) {
+    napi_value code, msg;
+    char text[512];
+    const char *name = s3b_errno_code(r->err);
+    snprintf(text, sizeof text, "%s: %s, %s '%s'", name, strerror(r->err), r->syscall, path);
+    if (napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &code) != napi_ok ||
+        napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &msg) != napi_ok ||
+        napi_create_error(env, code, msg, &result) != napi_ok) return NULL;
+    napi_set_named_property(env, result, "code", code);
+    if (napi_create_int32(env, -r->err, &v) == napi_ok) napi_set_named_property(env, result, "errno", v);
+    if (napi_create_string_utf8(env, r->syscall, NAPI_AUTO_LENGTH, &v) == napi_ok) napi_set_named_property(env, result, "syscall", v);
+    return result;
+  }
+  if (r->data != NULL) {
+    /* The bytes read become the Buffer's memory: no second copy of the object. */
+    if (napi_create_external_buffer(env, r->data_len, r->data, free_data, NULL, &body) == napi_ok) r->data = NULL;
+    else { clear_exception(env); body = buffer_of(env, r->data, r->data_len); }
+  } else {
+    napi_get_undefined(env, &body);
+  }
+  if (body != NULL && napi_create_object(env, &result) == napi_ok &&
+      napi_create_int32(env, r->status, &v) == napi_ok && napi_set_named_property(env, result, "status", v) == napi_ok &&
+      (v = typed(env, napi_bigint64_array, STAT_FIELDS, sizeof(int64_t), r->stats)) != NULL && napi_set_named_property(env, result, "stats", v) == napi_ok &&
+      napi_create_int32(env, r->meta_len, &v) == napi_ok && napi_set_named_property(env, result, "metaLen", v) == napi_ok &&
+      (v = buffer_of(env, r->meta.data, r->meta.used)) != NULL && napi_set_named_property(env, result, "meta", v) == napi_ok &&
+      napi_set_named_property(env, result, "data", body) == napi_ok) return result;
+  return NULL;
+}
+
+typedef struct {
+  napi_async_work work;
+  napi_deferred deferred;
+  char *path, *meta_name;
+  size_t inline_max;
+  file_read r;
+} read_job;
+
+static void read_execute (napi_env env, void *data) {
+  (void)env;
+  read_job *job = (read_job *)data;
+  read_file(&job->r, job->path, job->meta_name, job->inline_max);
+}
+
+static void read_free (read_job *job) {
+  free(job->path); free(job->meta_name);
+  file_read_free(&job->r);
+  free(job);
+}
+
+static void read_complete (napi_env env, napi_status status, void *data) {
+  read_job *job = (read_job *)data;
+  if (status != napi_ok && job->r.err == 0) { job->r.err = EINTR; job->r.syscall = "open"; }
+  napi_value result = file_read_value(env, &job->r, job->path);
+  if (result == NULL) {
+    clear_exception(env);
+    s3b_reject_code(env, job->deferred, "ENOMEM", "readObject: cannot build the result");
+  } else if (job->r.err != 0) {
+    napi_reject_deferred(env, job->deferred, result);
+  } else {
+    napi_resolve_deferred(env, job->deferred, result);
+  }
+  napi_delete_async_work(env, job->work);
+  read_free(job);
+}
+
+static napi_value read_object (napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc < 3) { napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "readObject(path, metaXattr, inlineMax)"); return NULL; }
+  read_job *job = (read_job *)calloc(1, sizeof *job);
+  if (job == NULL) { napi_throw_error(env, "ENOMEM", "readObject: out of memory"); return NULL; }
+  int bad = 0;
+  double max = 0;
+  job->path = get_string(env, argv[0]);
+  job->meta_name = opt_string(env, argv[1], &bad);
+  if (napi_get_value_double(env, argv[2], &max) != napi_ok || !(max >= 0) || max > 1024.0 * 1024 * 1024) bad = 1;
+  if (job->path == NULL || bad) {
+    clear_exception(env);
+    read_free(job);
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "readObject(path: string, metaXattr: string | null, inlineMax: number <= 1 GiB)");
+    return NULL;
+  }
+  job->inline_max = (size_t)max;
+  napi_value promise;
+  if (napi_create_promise(env, &job->deferred, &promise) != napi_ok) { read_free(job); return NULL; }
+  if (s3b_queue(env, "s3bridge:readObject", read_execute, read_complete, job, &job->work) != napi_ok) {
+    s3b_reject_code(env, job->deferred, "ENOMEM", "readObject: cannot queue the job");
+    read_free(job);
+  }
+  return promise;
+}
+
 /* ---- walkPath ---- */
 
 typedef struct {
@@ -140,6 +303,9 @@ typedef struct {
   int32_t *acl_lens;
   bytes acls, meta;
   int32_t meta_len;
+  double read_max;  /* < 0: no read; else read the file the walk reached as readObject would, up to this size */
+  bool did_read;
+  file_read r;
   int err;          /* rejects: the root's stat failed, or too many components */
 } walk_job;
 
@@ -181,7 +347,11 @@ static void walk_execute (napi_env env, void *data) {
     next += len;
     if (lstat(path, &st) != 0) { job->stop_errno = errno; all_found = false; break; }
   }
-  if (all_found && job->meta_name != NULL && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))) {
+  if (all_found && job->read_max >= 0 && S_ISREG(st.st_mode)) {
+    /* GetObject: open and read the file in this same job (its metadata comes with the read). */
+    read_file(&job->r, path, job->meta_name, (size_t)job->read_max);
+    job->did_read = true;
+  } else if (all_found && job->meta_name != NULL && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))) {
     job->meta_len = append_attr(&job->meta, path, -1, job->meta_name);
     if (job->meta_len == -2) job->meta_len = -1; /* as readStoredMeta: any failure is "no metadata" */
   }
@@ -192,6 +362,7 @@ static void walk_free (walk_job *job) {
   free(job->root); free(job->rel); free(job->acl_name); free(job->meta_name);
   free(job->acls.data); free(job->meta.data);
   free(job->stats); free(job->acl_lens);
+  file_read_free(&job->r);
   free(job);
 }
 
@@ -208,7 +379,8 @@ static void walk_complete (napi_env env, napi_status status, void *data) {
              (v = typed(env, napi_int32_array, job->count, sizeof(int32_t), job->acl_lens)) != NULL && napi_set_named_property(env, result, "aclLens", v) == napi_ok &&
              (v = buffer_of(env, job->acls.data, job->acls.used)) != NULL && napi_set_named_property(env, result, "acls", v) == napi_ok &&
              napi_create_int32(env, job->meta_len, &v) == napi_ok && napi_set_named_property(env, result, "metaLen", v) == napi_ok &&
-             (v = buffer_of(env, job->meta.data, job->meta.used)) != NULL && napi_set_named_property(env, result, "meta", v) == napi_ok) {
+             (v = buffer_of(env, job->meta.data, job->meta.used)) != NULL && napi_set_named_property(env, result, "meta", v) == napi_ok &&
+             (!job->did_read || ((v = file_read_value(env, &job->r, job->root)) != NULL && napi_set_named_property(env, result, "read", v) == napi_ok))) {
     napi_resolve_deferred(env, job->deferred, result);
   } else {
     clear_exception(env);
@@ -219,10 +391,10 @@ static void walk_complete (napi_env env, napi_status status, void *data) {
 }
 
 static napi_value walk_path (napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
+  size_t argc = 5;
+  napi_value argv[5];
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
-  if (argc < 2) { napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "walkPath(root, rel, aclXattr?, metaXattr?)"); return NULL; }
+  if (argc < 2) { napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "walkPath(root, rel, aclXattr?, metaXattr?, readMax?)"); return NULL; }
   walk_job *job = (walk_job *)calloc(1, sizeof *job);
   if (job == NULL) { napi_throw_error(env, "ENOMEM", "walkPath: out of memory"); return NULL; }
   int bad = 0;
@@ -230,10 +402,18 @@ static napi_value walk_path (napi_env env, napi_callback_info info) {
   job->rel = get_string(env, argv[1]);
   if (argc >= 3) job->acl_name = opt_string(env, argv[2], &bad);
   if (argc >= 4) job->meta_name = opt_string(env, argv[3], &bad);
+  job->read_max = -1;
+  if (argc >= 5) {
+    napi_valuetype t;
+    if (napi_typeof(env, argv[4], &t) != napi_ok) bad = 1;
+    else if (t == napi_number) {
+      if (napi_get_value_double(env, argv[4], &job->read_max) != napi_ok || !(job->read_max >= 0) || job->read_max > 1024.0 * 1024 * 1024) bad = 1;
+    } else if (t != napi_undefined && t != napi_null) bad = 1;
+  }
   if (job->root == NULL || job->rel == NULL || bad) {
     clear_exception(env);
     walk_free(job);
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "walkPath(root: string, rel: string, aclXattr?: string, metaXattr?: string)");
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "walkPath(root: string, rel: string, aclXattr?: string, metaXattr?: string, readMax?: number <= 1 GiB)");
     return NULL;
   }
   napi_value promise;
@@ -241,135 +421,6 @@ static napi_value walk_path (napi_env env, napi_callback_info info) {
   if (s3b_queue(env, "s3bridge:walkPath", walk_execute, walk_complete, job, &job->work) != napi_ok) {
     s3b_reject_code(env, job->deferred, "ENOMEM", "walkPath: cannot queue the job");
     walk_free(job);
-  }
-  return promise;
-}
-
-/* ---- readObject ---- */
-
-typedef struct {
-  napi_async_work work;
-  napi_deferred deferred;
-  char *path, *meta_name;
-  size_t inline_max;
-  int status;
-  int64_t stats[STAT_FIELDS];
-  bytes meta;
-  int32_t meta_len;
-  char *data;
-  size_t data_len;
-  int err;
-  const char *syscall;
-} read_job;
-
-static void read_execute (napi_env env, void *data) {
-  (void)env;
-  read_job *job = (read_job *)data;
-  job->meta_len = -1;
-  int fd = open(job->path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) { job->err = errno; job->syscall = "open"; return; }
-  struct stat st;
-  if (fstat(fd, &st) != 0) { job->err = errno; job->syscall = "fstat"; close(fd); return; }
-  put_stat(job->stats, &st);
-  if (!S_ISREG(st.st_mode)) { job->status = 1; close(fd); return; }
-  char proc[64], where[PATH_MAX + 16];
-  snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-  ssize_t n = readlink(proc, where, sizeof where - 1);
-  size_t plen = strlen(job->path);
-  bool same = false;
-  if (n >= 0) {
-    where[n] = '\0';
-    same = (size_t)n == plen ? memcmp(where, job->path, plen) == 0
-      : (size_t)n == plen + 10 && memcmp(where, job->path, plen) == 0 && memcmp(where + plen, " (deleted)", 10) == 0;
-  }
-  if (!same) { job->status = 1; close(fd); return; }
-  if (job->meta_name != NULL) {
-    job->meta_len = append_attr(&job->meta, NULL, fd, job->meta_name);
-    if (job->meta_len == -2) job->meta_len = -1;
-  }
-  if ((uint64_t)st.st_size > job->inline_max) { job->status = 2; close(fd); return; }
-  size_t size = (size_t)st.st_size;
-  job->data = (char *)malloc(size ? size : 1);
-  if (job->data == NULL) { job->err = ENOMEM; job->syscall = "read"; close(fd); return; }
-  size_t got = 0;
-  while (got < size) {
-    ssize_t r = pread(fd, job->data + got, size - got, (off_t)got);
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      job->err = errno; job->syscall = "read"; close(fd); return;
-    }
-    if (r == 0) break; /* shrank since fstat: the caller sees fewer bytes than the size */
-    got += (size_t)r;
-  }
-  job->data_len = got;
-  close(fd);
-}
-
-static void free_data (napi_env env, void *data, void *hint) {
-  (void)env; (void)hint;
-  free(data);
-}
-
-static void read_free (read_job *job) {
-  free(job->path); free(job->meta_name); free(job->meta.data); free(job->data);
-  free(job);
-}
-
-static void read_complete (napi_env env, napi_status status, void *data) {
-  read_job *job = (read_job *)data;
-  if (status != napi_ok && job->err == 0) { job->err = EINTR; job->syscall = "open"; }
-  napi_value result, v, body = NULL;
-  if (job->err != 0) {
-    s3b_reject_errno(env, job->deferred, job->err, job->syscall, job->path, NULL);
-    goto done;
-  }
-  if (job->data != NULL) {
-    /* The bytes read become the Buffer's memory: no second copy of the object. */
-    if (napi_create_external_buffer(env, job->data_len, job->data, free_data, NULL, &body) == napi_ok) job->data = NULL;
-    else { clear_exception(env); body = buffer_of(env, job->data, job->data_len); }
-  } else {
-    napi_get_undefined(env, &body);
-  }
-  if (body != NULL && napi_create_object(env, &result) == napi_ok &&
-      napi_create_int32(env, job->status, &v) == napi_ok && napi_set_named_property(env, result, "status", v) == napi_ok &&
-      (v = typed(env, napi_bigint64_array, STAT_FIELDS, sizeof(int64_t), job->stats)) != NULL && napi_set_named_property(env, result, "stats", v) == napi_ok &&
-      napi_create_int32(env, job->meta_len, &v) == napi_ok && napi_set_named_property(env, result, "metaLen", v) == napi_ok &&
-      (v = buffer_of(env, job->meta.data, job->meta.used)) != NULL && napi_set_named_property(env, result, "meta", v) == napi_ok &&
-      napi_set_named_property(env, result, "data", body) == napi_ok) {
-    napi_resolve_deferred(env, job->deferred, result);
-  } else {
-    clear_exception(env);
-    s3b_reject_code(env, job->deferred, "ENOMEM", "readObject: cannot build the result");
-  }
-done:
-  napi_delete_async_work(env, job->work);
-  read_free(job);
-}
-
-static napi_value read_object (napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
-  if (argc < 3) { napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "readObject(path, metaXattr, inlineMax)"); return NULL; }
-  read_job *job = (read_job *)calloc(1, sizeof *job);
-  if (job == NULL) { napi_throw_error(env, "ENOMEM", "readObject: out of memory"); return NULL; }
-  int bad = 0;
-  double max = 0;
-  job->path = get_string(env, argv[0]);
-  job->meta_name = opt_string(env, argv[1], &bad);
-  if (napi_get_value_double(env, argv[2], &max) != napi_ok || !(max >= 0) || max > 1024.0 * 1024 * 1024) bad = 1;
-  if (job->path == NULL || bad) {
-    clear_exception(env);
-    read_free(job);
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "readObject(path: string, metaXattr: string | null, inlineMax: number <= 1 GiB)");
-    return NULL;
-  }
-  job->inline_max = (size_t)max;
-  napi_value promise;
-  if (napi_create_promise(env, &job->deferred, &promise) != napi_ok) { read_free(job); return NULL; }
-  if (s3b_queue(env, "s3bridge:readObject", read_execute, read_complete, job, &job->work) != napi_ok) {
-    s3b_reject_code(env, job->deferred, "ENOMEM", "readObject: cannot queue the job");
-    read_free(job);
   }
   return promise;
 }

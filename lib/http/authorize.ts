@@ -4,6 +4,7 @@ import { identityPolicies } from '../access/policy-cache.js'
 import { S3Error } from '../errors/s3-error.js'
 import type { BucketRecord } from '../state/types.js'
 import { posixAccess } from '../storage/posix-access.js'
+import type { PrefetchedWalk } from '../storage/path-walk.js'
 import { gidOfGroup } from '../auth/groups.js'
 import type { S3Request, Services } from './types.js'
 
@@ -43,6 +44,8 @@ export interface AccessNeeds {
   key?: string
   fs?: FsNeed[]
   action?: string
+  /** A walk of the key's path already started by the handler (GetObject): the filesystem check uses it. */
+  prefetched?: PrefetchedWalk
 }
 
 export async function decide (req: S3Request, s: Services, needs: AccessNeeds): Promise<AccessDecision> {
@@ -60,7 +63,7 @@ export async function decide (req: S3Request, s: Services, needs: AccessNeeds): 
     sessionPolicy: req.sessionPolicy,
     fs: needs.fs ?? [],
     gidOf: gidOfGroup,
-    posix: bucketRoot => posixAccess({ bucketRoot, principal: p, rootHasRights: p.hasRootRights }),
+    posix: bucketRoot => posixAccess({ bucketRoot, principal: p, rootHasRights: p.hasRootRights, prefetched: needs.prefetched }),
   })
 }
 

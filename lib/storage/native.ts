@@ -28,6 +28,8 @@ export interface PathWalk {
   /** Length of the last component's metadata attribute in `meta`; -1 none. */
   metaLen: number
   meta: Buffer
+  /** With readMax: the read of the regular file the walk reached (readObject's answer, or the Error its open failed with). */
+  read?: ObjectRead | NodeJS.ErrnoException
 }
 
 /** readObject's answer: status 0 read (data), 1 not a regular file reached without symlinks, 2 too large to read inline. */
@@ -62,8 +64,8 @@ export interface NativeAddon {
    * error; ENOMEM past 4 GiB of names.
    */
   readDirSorted?: (dirPath: string, skip?: string) => Promise<{ keys: Buffer, offsets: Uint32Array, isDir: Uint8Array }>
-  /** One job: stat of root, lstat of each component of rel, their access ACLs and the last one's metadata. */
-  walkPath?: (root: string, rel: string, aclXattr: string | null, metaXattr: string | null) => Promise<PathWalk>
+  /** One job: stat of root, lstat of each component of rel, their access ACLs and the last one's metadata (or, with readMax, readObject of the file reached). */
+  walkPath?: (root: string, rel: string, aclXattr: string | null, metaXattr: string | null, readMax?: number) => Promise<PathWalk>
   /** One job: GetObject's open + checks + metadata + whole content up to inlineMax bytes (see object_path.c). */
   readObject?: (path: string, metaXattr: string | null, inlineMax: number) => Promise<ObjectRead>
   /** Extended attributes (native/xattr.c), each call one libuv job; reject with an errno error (`code`). */

@@ -12,7 +12,8 @@ import type { ObjectInfo, ObjectKey, ObjectMeta, ObjectStream, PosixOwner, Serve
 import { fileSink } from './file-sink.js'
 import { Md5Tap } from './md5-tap.js'
 import { nativeAddon, STAT_DEV, STAT_GID, STAT_INO, STAT_MODE, STAT_MTIME_NS, STAT_SIZE, STAT_UID, type ObjectRead } from './native.js'
-import { walkPath, WalkStat } from './path-walk.js'
+import { walkPath, WalkStat, type PrefetchedWalk } from './path-walk.js'
+import { ACL_ACCESS_XATTR } from '../access/posix-acl.js'
 
 const S_ISGID = 0o2000n
 
@@ -113,8 +114,8 @@ export async function openObject (bucket: BucketRef, key: ObjectKey, range?: Ran
  * GetObject's variant: like openObject, but a small object or range comes back as one buffer read with a
  * single read(2), which costs a fraction of a file stream (profile of 4 KiB GETs) and holds no descriptor.
  */
-export async function openObjectToServe (bucket: BucketRef, key: ObjectKey, range?: RangeChoice): Promise<ServedObject> {
-  const small = await readSmallObject(bucket, key, range)
+export async function openObjectToServe (bucket: BucketRef, key: ObjectKey, range?: RangeChoice, prefetched?: PrefetchedWalk): Promise<ServedObject> {
+  const small = await readSmallObject(bucket, key, prefetched, range)
   if (small !== undefined) return small
   const opened = await openChecked(bucket, key, range)
   const { fh, info, served } = opened
@@ -138,17 +139,34 @@ export async function openObjectToServe (bucket: BucketRef, key: ObjectKey, rang
 }
 
 /**
+ * GetObject's walk of the key's path, started before the permission check so that one addon job reads what the
+ * check needs and the file itself (undefined without the addon, or for a folder key).
+ */
+export function prefetchForRead (bucket: BucketRef, key: ObjectKey): PrefetchedWalk | undefined {
+  if (isDirectoryKey(key) || process.env.S3BRIDGE_NO_NATIVE_STAT === '1' || nativeAddon()?.walkPath === undefined) return undefined
+  const names = keySegments(key)
+  const walk = walkPath(bucket.root, names, { aclXattr: ACL_ACCESS_XATTR, metaXattr: META_XATTR, readMax: INLINE_READ_MAX })
+  walk.catch(() => undefined) // awaited by the permission check, unless a policy refuses first
+  return { root: bucket.root, rel: names.join('/'), walk }
+}
+
+/**
  * The addon's one-job GetObject read (open, the same checks as openChecked, metadata, and the whole content of a
  * file up to INLINE_READ_MAX): undefined when the addon is missing, the key is a folder, or the file is larger
  * (then openChecked streams it).
  */
-async function readSmallObject (bucket: BucketRef, key: ObjectKey, range?: RangeChoice): Promise<ServedObject | undefined> {
+async function readSmallObject (bucket: BucketRef, key: ObjectKey, prefetched: PrefetchedWalk | undefined, range?: RangeChoice): Promise<ServedObject | undefined> {
   const native = process.env.S3BRIDGE_NO_NATIVE_STAT === '1' ? undefined : nativeAddon()?.readObject
   if (native === undefined || isDirectoryKey(key)) return undefined
   const path = keyToPath(bucket.root, key)
   let r: ObjectRead
   try {
-    r = await native(path, META_XATTR, INLINE_READ_MAX)
+    // The read the permission walk already did in its job, when it reached this file; else one job now.
+    const early = prefetched !== undefined && prefetched.root === bucket.root && prefetched.rel === keySegments(key).join('/')
+      ? (await prefetched.walk.catch(() => undefined))?.read
+      : undefined
+    if (early instanceof Error) throw early
+    r = early ?? await native(path, META_XATTR, INLINE_READ_MAX)
   } catch (err) {
     if (MISSING_ON_OPEN.has((err as NodeJS.ErrnoException).code ?? '')) throw notFound(bucket, key)
     throw s3ErrorFromErrno(err, { Key: key }) ?? err

@@ -7,7 +7,7 @@ import { lstat, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { getSystemErrorName } from 'node:util'
 import { getAttribute } from './xattr.js'
-import { nativeAddon, STAT_DEV, STAT_FIELDS, STAT_GID, STAT_INO, STAT_MODE, STAT_MTIME_NS, STAT_SIZE, STAT_UID } from './native.js'
+import { nativeAddon, type ObjectRead, STAT_DEV, STAT_FIELDS, STAT_GID, STAT_INO, STAT_MODE, STAT_MTIME_NS, STAT_SIZE, STAT_UID } from './native.js'
 
 /** What a walk knows of an inode: its lstat (stat for the root) in the shapes posix checks and objectInfo read. */
 export class WalkStat {
@@ -35,6 +35,8 @@ export interface WalkedPath {
   readonly stopError?: NodeJS.ErrnoException
   /** The last component's metadata attribute, read when every name was found and it is a file or folder. */
   readonly meta?: Buffer
+  /** With readMax and the addon, when the walk reached a regular file: GetObject's read of it in the same job. */
+  readonly read?: ObjectRead | NodeJS.ErrnoException
 }
 
 export interface WalkOptions {
@@ -42,6 +44,8 @@ export interface WalkOptions {
   aclXattr?: string
   /** Read this attribute of the last component. */
   metaXattr?: string
+  /** GetObject: also read the file the walk reaches, as the addon's readObject(path, metaXattr, readMax). */
+  readMax?: number
 }
 
 function errnoError (errno: number, syscall: string, path: string): NodeJS.ErrnoException {
@@ -54,11 +58,19 @@ function errnoError (errno: number, syscall: string, path: string): NodeJS.Errno
   return err
 }
 
+/** A walk started before the permission check, handed to it (posix-access) and to the read (objects.ts). */
+export interface PrefetchedWalk {
+  readonly root: string
+  /** The names walked, joined by '/'. */
+  readonly rel: string
+  readonly walk: Promise<WalkedPath>
+}
+
 /** The path's components as described above. Rejects only when the root cannot be stat'ed. */
 export async function walkPath (root: string, names: readonly string[], opts: WalkOptions = {}): Promise<WalkedPath> {
   const native = process.env.S3BRIDGE_NO_NATIVE_STAT === '1' ? undefined : nativeAddon()?.walkPath
   if (native === undefined) return walkWithNode(root, names, opts)
-  const w = await native(root, names.join('/'), opts.aclXattr ?? null, opts.metaXattr ?? null)
+  const w = await native(root, names.join('/'), opts.aclXattr ?? null, opts.metaXattr ?? null, opts.readMax)
   const found: WalkedComponent[] = []
   let path = root
   let aclAt = 0
@@ -78,7 +90,7 @@ export async function walkPath (root: string, names: readonly string[], opts: Wa
     found.push({ path, stats, acl })
   }
   const stopError = w.stopErrno !== 0 ? errnoError(w.stopErrno, 'lstat', join(path, names[w.count - 1] ?? '')) : undefined
-  return { found, stopError, meta: w.metaLen >= 0 ? w.meta.subarray(0, w.metaLen) : undefined }
+  return { found, stopError, meta: w.metaLen >= 0 ? w.meta.subarray(0, w.metaLen) : undefined, read: w.read }
 }
 
 async function walkWithNode (root: string, names: readonly string[], opts: WalkOptions): Promise<WalkedPath> {

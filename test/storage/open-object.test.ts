@@ -5,7 +5,7 @@ import t from 'tap'
 import { mkdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
-import { headObject, INLINE_READ_MAX, openObject, openObjectToServe } from '../../lib/storage/objects.js'
+import { headObject, INLINE_READ_MAX, openObject, openObjectToServe, prefetchForRead } from '../../lib/storage/objects.js'
 import { nativeAddon } from '../../lib/storage/native.js'
 import { parseObjectKey } from '../../lib/storage/paths.js'
 
@@ -38,6 +38,12 @@ for (const native of modes) {
       writeFileSync(join(root, 'big'), Buffer.alloc(INLINE_READ_MAX + 1, 'z'))
       const tail = await openObjectToServe(bucket, parseObjectKey('big'), { start: INLINE_READ_MAX - 1, end: INLINE_READ_MAX })
       t.equal(await text(tail.body), 'zz', 'a small range of a large object')
+      for (const k of ['plain.txt', 'real/inside.txt', 'big']) {
+        const direct = await openObjectToServe(bucket, parseObjectKey(k))
+        const early = await openObjectToServe(bucket, parseObjectKey(k), { start: 1, end: 3 }, prefetchForRead(bucket, parseObjectKey(k)))
+        t.same(early.info, direct.info, `${k}: the walk's read gives the same info`)
+        t.equal(await text(early.body), (await text(direct.body)).slice(1, 4), `${k}: and the same bytes`)
+      }
       const big = await openObjectToServe(bucket, parseObjectKey('big'))
       t.notOk(Buffer.isBuffer(big.body), 'a large object is streamed')
       t.equal((await text(big.body)).length, INLINE_READ_MAX + 1)
@@ -49,6 +55,9 @@ for (const native of modes) {
         await t.rejects(openObjectToServe(bucket, parseObjectKey(key)), { code: 'NoSuchKey' })
         await t.rejects(openObject(bucket, parseObjectKey(key)), { code: 'NoSuchKey' })
         await t.rejects(headObject(bucket, parseObjectKey(key)), { code: 'NoSuchKey' })
+      const pre = prefetchForRead(bucket, parseObjectKey(key))
+      t.equal(pre === undefined, !native, 'GetObject prefetches its walk and read only with the addon')
+      await t.rejects(openObjectToServe(bucket, parseObjectKey(key), undefined, pre), { code: 'NoSuchKey' }, 'with the walk\'s own read')
       })
     }
 

@@ -1,6 +1,6 @@
 // Object handlers: PutObject, GetObject, HeadObject, DeleteObject.
 import { S3Error } from '../../errors/s3-error.js'
-import { deleteObject as removeObject, headObject as statObject, openObjectToServe, putObject as storeObject } from '../../storage/objects.js'
+import { deleteObject as removeObject, headObject as statObject, openObjectToServe, prefetchForRead, putObject as storeObject } from '../../storage/objects.js'
 import { parseObjectKey } from '../../storage/paths.js'
 import type { ObjectKey } from '../../storage/types.js'
 import type { BucketRecord } from '../../state/types.js'
@@ -70,14 +70,17 @@ export async function getObject (req: S3Request, s: Services): Promise<S3Reply> 
   const record = bucketRecord(req, s)
   const key = requestKey(req)
   const bucket = bucketRef(record)
-  await requireAccess(req, s, readNeeds(req.operation, record, key), { missingIsNoSuchKey: true })
+  // One filesystem job reads what the permission check needs and, for a small file, the object itself; the
+  // bytes are only served once every layer has allowed.
+  const prefetched = prefetchForRead(bucket, key)
+  await requireAccess(req, s, { ...readNeeds(req.operation, record, key), prefetched }, { missingIsNoSuchKey: true })
   checkResponseOverrides(req)
   const part = await requestedPart(req, bucket, key)
   // Conditions and the range are decided on the version actually opened (NFS users may replace it meanwhile).
   const opened = await openObjectToServe(bucket, key, info => {
     checkConditions(conditionsFrom(req.headers), info, { isRead: true, notModified: 'NotModified' })
     return part ? part.range : parseRange(req.headers.range, info.size)
-  })
+  }, prefetched)
   const range = opened.range
   const headers = { ...objectHeaders(opened.info, req.query), ...checksumHeaders(opened.info, { headers: req.headers, isRanged: range !== undefined }) }
   if (part?.partCount !== undefined) headers['x-amz-mp-parts-count'] = part.partCount
