@@ -164,13 +164,17 @@ export function checkConditions (c: ConditionHeaders, info: ObjectInfo, opts: { 
 }
 
 /**
- * Conditional writes (PutObject), evaluated as RFC 7232 does against the current version: If-None-Match (`*`,
- * which AWS documents, or ETags) fails when the key exists with a listed ETag; If-Match fails unless it exists
- * with one, so a missing key is 412 too (RFC 7232, s3-tests, MinIO).
+ * Conditional writes (PutObject), evaluated against the current version: If-None-Match (`*`, which AWS documents,
+ * or ETags) fails with 412 when the key exists with a listed ETag; If-Match fails with 412 when the key exists
+ * without a listed ETag, and with 404 NoSuchKey when there is no object at all. Not RFC 7232's 412: the S3 user
+ * guide (conditional-writes.html, "Conditional write behavior") says of If-Match "If there's no current object
+ * version with the same name, or if the current object version is a delete marker, the operation fails with a
+ * 404 Not Found error." Read conditions (checkConditions) never get here: a missing key is NoSuchKey before them.
  */
 export function checkWriteConditions (c: ConditionHeaders, existing: ObjectInfo | undefined, key: string): void {
-  if (c.ifMatch !== undefined && (!existing || !etagMatches(c.ifMatch, existing.etag))) {
-    throw new S3Error('PreconditionFailed', { Condition: 'If-Match', Key: key })
+  if (c.ifMatch !== undefined) {
+    if (!existing) throw new S3Error('NoSuchKey', { Key: key })
+    if (!etagMatches(c.ifMatch, existing.etag)) throw new S3Error('PreconditionFailed', { Condition: 'If-Match', Key: key })
   }
   if (c.ifNoneMatch !== undefined && existing && etagMatches(c.ifNoneMatch, existing.etag)) {
     throw new S3Error('PreconditionFailed', { Condition: 'If-None-Match', Key: key })

@@ -73,7 +73,7 @@ if (PYTHON === undefined) {
       if_none_match_new: 'ok',
       if_match_wrong: [412, 'PreconditionFailed'],
       if_match_right: 'ok',
-      if_match_missing: [412, 'PreconditionFailed'],
+      if_match_missing: [404, 'NoSuchKey'],
       foo: 'newer',
     })
   })

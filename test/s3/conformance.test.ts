@@ -21,8 +21,11 @@ t.test('PutObject If-None-Match: * creates a key only when it does not exist', a
   t.equal(got.ETag, first.ETag)
 })
 
-t.test('PutObject If-Match replaces only the version with that ETag; a missing key fails the condition (412)', async t => {
-  const { s3 } = await startBridge(t)
+// S3 user guide, "How to prevent object overwrites with conditional writes", Conditional write behavior: for If-Match,
+// "If there's no current object version with the same name, or if the current object version is a delete marker,
+// the operation fails with a 404 Not Found error." (NoSuchKey, as moto's AWS-verified test_put_object_if_match records.)
+t.test('PutObject If-Match replaces only the version with that ETag; a missing key is 404 NoSuchKey', async t => {
+  const { s3, endpoint, creds } = await startBridge(t)
   const v1 = await s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'k', Body: 'v1' }))
   await t.rejects(s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'k', Body: 'stale', IfMatch: '"0123456789abcdef0123456789abcdef"' })),
     { name: 'PreconditionFailed', $metadata: { httpStatusCode: 412 } })
@@ -31,9 +34,13 @@ t.test('PutObject If-Match replaces only the version with that ETag; a missing k
   await t.rejects(s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'k', Body: 'v3', IfMatch: v1.ETag })), { name: 'PreconditionFailed' }, 'the old ETag no longer matches')
   t.equal(await (await s3.send(new GetObjectCommand({ Bucket: 'demo', Key: 'k' }))).Body?.transformToString(), 'v2')
   await t.rejects(s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'absent', Body: 'x', IfMatch: v1.ETag })),
-    { name: 'PreconditionFailed', $metadata: { httpStatusCode: 412 } })
+    { name: 'NoSuchKey', $metadata: { httpStatusCode: 404 } }, 'no current object to compare the ETag with')
   await t.rejects(s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'absent', Body: 'x', IfMatch: '*' })),
-    { name: 'PreconditionFailed', $metadata: { httpStatusCode: 412 } }, 'If-Match: * needs an existing object')
+    { name: 'NoSuchKey', $metadata: { httpStatusCode: 404 } }, 'If-Match: * needs an existing object')
+  const raw = await sendSigned(endpoint, creds, { method: 'PUT', path: '/demo/absent', headers: { 'if-match': '*' }, body: 'x' })
+  t.equal(raw.status, 404)
+  t.match(raw.body, /<Code>NoSuchKey<\/Code><Message>The specified key does not exist\.<\/Message><Key>absent<\/Key>/)
+  t.match(raw.body, `<RequestId>${String(raw.headers['x-amz-request-id'])}</RequestId>`)
   await t.rejects(s3.send(new HeadObjectCommand({ Bucket: 'demo', Key: 'absent' })), { name: 'NotFound' }, 'nothing was stored')
   await s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'k', Body: 'v4', IfMatch: '*' }))
   t.equal(await (await s3.send(new GetObjectCommand({ Bucket: 'demo', Key: 'k' }))).Body?.transformToString(), 'v4', 'If-Match: * on an existing key')
