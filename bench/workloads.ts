@@ -1,4 +1,5 @@
 // The workloads: each runs against bridged (and, where there is one, against the machine's limit) and returns rows.
+import { execFileSync } from 'node:child_process'
 import { createWriteStream, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { lstat, readdir, unlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -149,9 +150,13 @@ export async function largeObjects (ctx: Ctx): Promise<Row[]> {
   const key = (i: number): string => `/bench/large/${i}`
   const rows: Row[] = []
   const total = C * SIZE
+  // Each measured phase starts with the page cache clean (sync): otherwise the writeback of the previous phase's
+  // gigabyte lands on whichever side runs next (bridged's GET ran while 2 GiB of PUTs were still being flushed).
   ctx.log('256 MiB: PUT ×4')
+  execFileSync('sync')
   const put = await measured(ctx, () => pool(C, C, async i => expect(await s3.request('PUT', key(i), { body: { chunk, size: SIZE }, text: true }), 200, 'PUT 256 MiB')))
   mkdirSync(ctx.scratch, { recursive: true })
+  execFileSync('sync')
   const limPut = await pool(C, C, i => plainWrite(join(ctx.scratch, `large-${i}`), SIZE, chunk))
   for (let i = 0; i < C; i++) rmSync(join(ctx.scratch, `large-${i}`), { force: true })
   const putRow: Row = {
@@ -161,24 +166,43 @@ export async function largeObjects (ctx: Ctx): Promise<Row[]> {
   putRow.target = { text: '≥ 60% of plain write; RSS < 200 MiB', pass: putRow.bridged >= 0.6 * (putRow.limit ?? 0) && put.peakMiB < 200 }
   rows.push(putRow)
 
+  // Two rounds in alternating order (bridged, nginx, nginx, bridged); each side's better round is reported.
   ctx.log('256 MiB: GET ×4')
-  const get = await measured(ctx, () => pool(C, C, async i => {
-    const r = await s3.request('GET', key(i))
-    expect(r, 200, 'GET 256 MiB')
-    if (r.bytes !== SIZE) throw new Error(`GET 256 MiB: ${r.bytes} bytes`)
-  }))
+  const bridgedGet = async (): Promise<Awaited<ReturnType<typeof measured<PoolResult>>>> => {
+    execFileSync('sync')
+    return measured(ctx, () => pool(C, C, async i => {
+      const r = await s3.request('GET', key(i))
+      expect(r, 200, 'GET 256 MiB')
+      if (r.bytes !== SIZE) throw new Error(`GET 256 MiB: ${r.bytes} bytes`)
+    }))
+  }
+  const nginxGet = async (): Promise<{ ms: number, cpuUs: number } | undefined> => {
+    if (!ctx.nginx) return undefined
+    const ng = ctx.nginx(C)
+    execFileSync('sync')
+    const n0 = ctx.nginxPid ? cpuUs(ctx.nginxPid) : 0
+    const lim = await pool(C, C, async i => {
+      const r = await ng.request('GET', key(i))
+      expect(r, 200, 'nginx GET 256 MiB')
+      if (r.bytes !== SIZE) throw new Error(`nginx GET 256 MiB: ${r.bytes} bytes`)
+    })
+    ng.close()
+    return { ms: lim.elapsedMs, cpuUs: (ctx.nginxPid ? cpuUs(ctx.nginxPid) : 0) - n0 }
+  }
+  const gets = [await bridgedGet()]
+  const limits = [await nginxGet(), await nginxGet()]
+  gets.push(await bridgedGet())
+  const get = gets.reduce((a, b) => (b.value.elapsedMs < a.value.elapsedMs ? b : a))
   const getRow: Row = {
     group: '256 MiB', name: 'GET c=4', unit: 'MB/s', bridged: total / MB / (get.value.elapsedMs / 1000),
-    serverCpu: `${(get.daemonCpuUs / 1e6).toFixed(2)} s`, genCpu: `${(get.genCpuUs / 1e6).toFixed(2)} s`, peakMiB: get.peakMiB,
+    serverCpu: `${(get.daemonCpuUs / 1e6).toFixed(2)} s`, genCpu: `${(get.genCpuUs / 1e6).toFixed(2)} s`, peakMiB: Math.max(...gets.map(g => g.peakMiB)),
+    note: `bridged rounds ${gets.map(g => (total / MB / (g.value.elapsedMs / 1000)).toFixed(0)).join(', ')} MB/s`,
   }
-  if (ctx.nginx) {
-    const ng = ctx.nginx(C)
-    const n0 = ctx.nginxPid ? cpuUs(ctx.nginxPid) : 0
-    const lim = await pool(C, C, async i => expect(await ng.request('GET', key(i)), 200, 'nginx GET 256 MiB'))
-    getRow.limit = total / MB / (lim.elapsedMs / 1000)
-    getRow.note = `limit: nginx sendfile (${((ctx.nginxPid ? cpuUs(ctx.nginxPid) : 0) - n0) / 1e6} s CPU)`
+  const lim = limits.filter((l): l is { ms: number, cpuUs: number } => l !== undefined).sort((a, b) => a.ms - b.ms)[0]
+  if (lim) {
+    getRow.limit = total / MB / (lim.ms / 1000)
+    getRow.note = `limit: nginx sendfile (${(lim.cpuUs / 1e6).toFixed(2)} s CPU; rounds ${limits.map(l => l ? (total / MB / (l.ms / 1000)).toFixed(0) : '-').join(', ')} MB/s); ${getRow.note}`
     getRow.target = { text: '≥ 80% of nginx', pass: getRow.bridged >= 0.8 * getRow.limit }
-    ng.close()
   }
   rows.push(getRow)
   s3.close()
