@@ -18,3 +18,14 @@ export function createLogger (level: 'debug' | 'info' | 'warn' | 'error', destin
 export function redactUrl (url: string): string {
   return url.replace(/([?&](?:X-Amz-Signature|Signature|X-Amz-Security-Token|X-Amz-Credential|AWSAccessKeyId)=)[^&]*/gi, '$1[redacted]')
 }
+
+/**
+ * The access log's writer: the same destination as `log`, written when `log` is at `info` or below (its level
+ * changes on SIGHUP), without the redaction pass. An access line holds only scalar fields (its URL goes through
+ * redactUrl), which no redaction path can match, and the pass cost ~4% of a small GET's CPU (profile).
+ */
+export function accessLogWriter (log: Logger): (line: Record<string, string | number | undefined>) => void {
+  const stream = (log as unknown as Record<symbol, pino.DestinationStream>)[pino.symbols.streamSym]
+  const plain = pino({ level: 'trace', base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, stream)
+  return line => { if (log.isLevelEnabled('info')) plain.info(line, 'request') }
+}

@@ -1,9 +1,10 @@
 // One structured line per request: id, principal, operation, bucket, key, status, bytes, duration.
 import type { Context, Next } from 'koa'
-import { redactUrl, type Logger } from '../../log.js'
+import { accessLogWriter, redactUrl, type Logger } from '../../log.js'
 import { bodyBytesIn, bodyBytesOut } from './metrics.js'
 
 export function accessLog (log: Logger) {
+  const write = accessLogWriter(log)
   return async (ctx: Context, next: Next): Promise<void> => {
     const started = process.hrtime.bigint()
     const bytesInBefore = ctx.req.socket.bytesRead
@@ -11,7 +12,7 @@ export function accessLog (log: Logger) {
       await next()
     } finally {
       const done = (): void => {
-        log.info({
+        write({
           requestId: ctx.state.requestId,
           principal: ctx.state.principalName ?? 'anonymous',
           operation: ctx.state.operation ?? 'unknown',
@@ -25,7 +26,7 @@ export function accessLog (log: Logger) {
           bytesOut: bodyBytesOut(ctx),
           ms: Number(process.hrtime.bigint() - started) / 1e6,
           sourceIp: ctx.ip,
-        }, 'request')
+        })
       }
       if (ctx.res.writableFinished) done()
       else ctx.res.once('close', done)
