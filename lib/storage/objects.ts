@@ -80,9 +80,10 @@ export function objectInfo (key: ObjectKey, st: ObjectStat, stored: StoredMeta |
 }
 
 /** resolveObject's answer as ObjectInfo, from one walk of the key's path (one thread-pool job with the addon). */
-export async function headObject (bucket: BucketRef, key: ObjectKey): Promise<ObjectInfo> {
+export async function headObject (bucket: BucketRef, key: ObjectKey, prefetched?: PrefetchedWalk): Promise<ObjectInfo> {
   const names = keySegments(key)
-  const w = await walkPath(bucket.root, names, { metaXattr: META_XATTR }).catch(() => undefined)
+  const early = prefetched !== undefined && prefetched.root === bucket.root && prefetched.rel === names.join('/') ? prefetched.walk : undefined
+  const w = await (early ?? walkPath(bucket.root, names, { metaXattr: META_XATTR })).catch(() => undefined)
   // Every folder on the way must be a real folder (the walk stops at a symlink or file), the key itself a
   // file, or a folder someone made an object (PUT "k/").
   const last = w?.found.length === names.length + 1 ? w.found[names.length]!.stats : undefined
@@ -139,13 +140,14 @@ export async function openObjectToServe (bucket: BucketRef, key: ObjectKey, rang
 }
 
 /**
- * GetObject's walk of the key's path, started before the permission check so that one addon job reads what the
- * check needs and the file itself (undefined without the addon, or for a folder key).
+ * GetObject's (and HeadObject's, with read: false) walk of the key's path, started before the permission check so
+ * that one addon job reads what the check needs, the metadata and the file itself (undefined without the addon, or
+ * for a folder key).
  */
-export function prefetchForRead (bucket: BucketRef, key: ObjectKey): PrefetchedWalk | undefined {
+export function prefetchForRead (bucket: BucketRef, key: ObjectKey, opts: { read: boolean } = { read: true }): PrefetchedWalk | undefined {
   if (isDirectoryKey(key) || process.env.S3BRIDGE_NO_NATIVE_STAT === '1' || nativeAddon()?.walkPath === undefined) return undefined
   const names = keySegments(key)
-  const walk = walkPath(bucket.root, names, { aclXattr: ACL_ACCESS_XATTR, metaXattr: META_XATTR, readMax: INLINE_READ_MAX })
+  const walk = walkPath(bucket.root, names, { aclXattr: ACL_ACCESS_XATTR, metaXattr: META_XATTR, readMax: opts.read ? INLINE_READ_MAX : undefined })
   walk.catch(() => undefined) // awaited by the permission check, unless a policy refuses first
   return { root: bucket.root, rel: names.join('/'), walk }
 }

@@ -43,6 +43,7 @@ for (const native of modes) {
         const early = await openObjectToServe(bucket, parseObjectKey(k), { start: 1, end: 3 }, prefetchForRead(bucket, parseObjectKey(k)))
         t.same(early.info, direct.info, `${k}: the walk's read gives the same info`)
         t.equal(await text(early.body), (await text(direct.body)).slice(1, 4), `${k}: and the same bytes`)
+        t.same(await headObject(bucket, parseObjectKey(k), prefetchForRead(bucket, parseObjectKey(k), { read: false })), direct.info, `${k}: HeadObject from the walk`)
       }
       const big = await openObjectToServe(bucket, parseObjectKey('big'))
       t.notOk(Buffer.isBuffer(big.body), 'a large object is streamed')
@@ -58,6 +59,7 @@ for (const native of modes) {
       const pre = prefetchForRead(bucket, parseObjectKey(key))
       t.equal(pre === undefined, !native, 'GetObject prefetches its walk and read only with the addon')
       await t.rejects(openObjectToServe(bucket, parseObjectKey(key), undefined, pre), { code: 'NoSuchKey' }, 'with the walk\'s own read')
+      await t.rejects(headObject(bucket, parseObjectKey(key), prefetchForRead(bucket, parseObjectKey(key), { read: false })), { code: 'NoSuchKey' }, 'HeadObject from the walk')
       })
     }
 

@@ -94,9 +94,10 @@ export async function getObject (req: S3Request, s: Services): Promise<S3Reply> 
 export async function headObject (req: S3Request, s: Services): Promise<S3Reply> {
   const record = bucketRecord(req, s)
   const key = requestKey(req)
-  await requireAccess(req, s, readNeeds(req.operation, record, key), { missingIsNoSuchKey: true })
   const bucket = bucketRef(record)
-  const info = await statObject(bucket, key)
+  const prefetched = prefetchForRead(bucket, key, { read: false }) // one job for the permission walk and the stat
+  await requireAccess(req, s, { ...readNeeds(req.operation, record, key), prefetched }, { missingIsNoSuchKey: true })
+  const info = await statObject(bucket, key, prefetched)
   checkConditions(conditionsFrom(req.headers), info, { isRead: true, notModified: 'NotModified' })
   const part = await requestedPart(req, bucket, key)
   const range = part ? part.range : parseRange(req.headers.range, info.size)
