@@ -171,3 +171,70 @@ t.test('UploadPartCopy copies byte ranges of an object into parts, and GetObject
   t.equal((await plain.Body?.transformToByteArray())?.length, source.length)
   t.equal(plain.PartsCount, undefined)
 })
+
+// API reference, CompleteMultipartUpload request headers: If-None-Match "Uploads the object only if the object key name
+// does not already exist in the bucket specified. Otherwise, Amazon S3 returns a 412 Precondition Failed error."; If-Match
+// "If the ETag values do not match, the operation returns a 412 Precondition Failed error." Only a 409
+// ConditionalRequestConflict asks the client to re-initiate the upload: a 412 leaves it to be completed or aborted.
+// A missing key with If-Match is 404 NoSuchKey (user guide, conditional-writes.html, "Conditional write behavior").
+t.test('Complete honours If-None-Match and If-Match against the current object, and a refusal keeps the upload', async t => {
+  const { s3 } = await startBridge(t)
+  const key = 'cond.bin'
+  const v1 = await s3.send(new PutObjectCommand({ Bucket: 'demo', Key: key, Body: 'v1' }))
+  const uploadId = await create(s3, key)
+  const etag = await part(s3, key, uploadId, 1, Buffer.from('assembled'))
+  const complete = (cond: { IfMatch?: string, IfNoneMatch?: string }, k = key, id = uploadId, e = etag): Promise<{ ETag?: string }> =>
+    s3.send(new CompleteMultipartUploadCommand({ Bucket: 'demo', Key: k, UploadId: id, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: e }] }, ...cond }))
+  const current = async (k = key): Promise<string | undefined> => (await s3.send(new GetObjectCommand({ Bucket: 'demo', Key: k }))).Body?.transformToString()
+
+  await t.rejects(complete({ IfNoneMatch: '*' }), { name: 'PreconditionFailed', $metadata: { httpStatusCode: 412 } }, 'the key exists')
+  await t.rejects(complete({ IfMatch: '"0123456789abcdef0123456789abcdef"' }), { name: 'PreconditionFailed', $metadata: { httpStatusCode: 412 } }, 'another ETag')
+  t.equal(await current(), 'v1', 'the refused Completes left the object alone')
+  const parts = await s3.send(new ListPartsCommand({ Bucket: 'demo', Key: key, UploadId: uploadId }))
+  t.same(parts.Parts?.map(p => p.ETag), [etag], 'the upload survives a failed condition')
+  const done = await complete({ IfMatch: v1.ETag })
+  t.match(done.ETag, /-1"$/)
+  t.equal(await current(), 'assembled', 'If-Match with the current ETag completes')
+
+  const missing = 'absent.bin'
+  const id2 = await create(s3, missing)
+  const etag2 = await part(s3, missing, id2, 1, Buffer.from('new'))
+  await t.rejects(complete({ IfMatch: v1.ETag }, missing, id2, etag2), { name: 'NoSuchKey', $metadata: { httpStatusCode: 404 } }, 'If-Match with no object')
+  await t.rejects(s3.send(new HeadObjectCommand({ Bucket: 'demo', Key: missing })), { name: 'NotFound' }, 'nothing was published')
+  await complete({ IfNoneMatch: '*' }, missing, id2, etag2)
+  t.equal(await current(missing), 'new', 'If-None-Match: * completes when the key does not exist, with the same upload')
+})
+
+t.test('Complete checks If-None-Match again when the assembled object is published', async t => {
+  const { s3, bucketDir } = await startBridge(t)
+  const { existsSync, readdirSync, writeFileSync } = await import('node:fs')
+  const key = 'late.bin'
+  const uploadId = await create(s3, key)
+  const bodies = [randomBytes(5 * MiB), randomBytes(5 * MiB), randomBytes(5 * MiB)]
+  const etags = []
+  for (const [i, b] of bodies.entries()) etags.push(await part(s3, key, uploadId, i + 1, b))
+  const lockDir = `${bucketDir}/.s3bridge/uploads/${uploadId}.completing`
+  const completing = s3.send(new CompleteMultipartUploadCommand({
+    Bucket: 'demo', Key: key, UploadId: uploadId, IfNoneMatch: '*',
+    MultipartUpload: { Parts: etags.map((ETag, i) => ({ PartNumber: i + 1, ETag })) },
+  }))
+  // The daemon runs in this process: polling once per event-loop turn sees the assembly start (the key was absent
+  // at the first check) well before the parts are copied, and a file then appears as an NFS client would make it.
+  let settled = false
+  completing.then(() => { settled = true }, () => { settled = true })
+  let raced = false
+  while (!raced && !settled) {
+    await new Promise(resolve => setImmediate(resolve))
+    if (existsSync(lockDir) && readdirSync(lockDir).some(n => n.startsWith('assembled-'))) {
+      writeFileSync(`${bucketDir}/${key}`, 'written meanwhile')
+      raced = true
+    }
+  }
+  t.ok(raced, 'the file was written while the parts were being assembled')
+  await t.rejects(completing, { name: 'PreconditionFailed', $metadata: { httpStatusCode: 412 } })
+  const got = await s3.send(new GetObjectCommand({ Bucket: 'demo', Key: key }))
+  t.equal(got.ContentLength, 'written meanwhile'.length, 'the file written meanwhile was not replaced')
+  const parts = await s3.send(new ListPartsCommand({ Bucket: 'demo', Key: key, UploadId: uploadId }))
+  t.equal(parts.Parts?.length, 3, 'the upload is back for a retry or an abort')
+  t.same(readdirSync(lockDir.replace(/\/[^/]+$/, '')).filter(n => n.includes(uploadId)), [uploadId], 'no assembled file left behind')
+})
