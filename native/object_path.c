@@ -24,6 +24,11 @@
  *   (7 fields as above), metaLen, meta, data }: status 0 read (data holds size bytes, fewer if the file shrank
  *   meanwhile), 1 not this file (not regular, or reached through a symlink), 2 larger than inlineMax (no data:
  *   the caller streams it). Rejects with the open's errno error (ENOENT, ELOOP, ...).
+ *
+ * publishFile(fd, tmp, target, uid, gid, metaXattr, metaValue, fsync) -> Promise<undefined>
+ *   PutObject's last steps on its staged file, in order: fchown(fd, uid, gid), fsync(fd) when asked,
+ *   fsetxattr(fd, metaXattr, metaValue), rename(tmp, target). The descriptor stays open (its FileHandle closes
+ *   it). Rejects with the failing call's errno error (`syscall` names it; rename's EISDIR/ENOENT as Node's).
  */
 #define _GNU_SOURCE
 #include <node_api.h>
@@ -425,10 +430,97 @@ static napi_value walk_path (napi_env env, napi_callback_info info) {
   return promise;
 }
 
+/* ---- publishFile ---- */
+
+typedef struct {
+  napi_async_work work;
+  napi_deferred deferred;
+  int fd;
+  char *tmp, *target, *meta_name;
+  char *meta;
+  size_t meta_len;
+  int64_t uid, gid;
+  bool sync;
+  int err;
+  const char *syscall;
+} publish_job;
+
+static void publish_execute (napi_env env, void *data) {
+  (void)env;
+  publish_job *job = (publish_job *)data;
+  if (fchown(job->fd, (uid_t)job->uid, (gid_t)job->gid) != 0) { job->err = errno; job->syscall = "fchown"; return; }
+  if (job->sync && fsync(job->fd) != 0) { job->err = errno; job->syscall = "fsync"; return; }
+  if (fsetxattr(job->fd, job->meta_name, job->meta, job->meta_len, 0) != 0) { job->err = errno; job->syscall = "fsetxattr"; return; }
+  if (rename(job->tmp, job->target) != 0) { job->err = errno; job->syscall = "rename"; return; }
+}
+
+static void publish_free (publish_job *job) {
+  free(job->tmp); free(job->target); free(job->meta_name); free(job->meta);
+  free(job);
+}
+
+static void publish_complete (napi_env env, napi_status status, void *data) {
+  publish_job *job = (publish_job *)data;
+  if (status != napi_ok && job->err == 0) { job->err = EINTR; job->syscall = "rename"; }
+  if (job->err != 0) {
+    s3b_reject_errno(env, job->deferred, job->err, job->syscall, strcmp(job->syscall, "rename") == 0 ? job->tmp : NULL, NULL);
+  } else {
+    napi_value undef;
+    napi_get_undefined(env, &undef);
+    napi_resolve_deferred(env, job->deferred, undef);
+  }
+  napi_delete_async_work(env, job->work);
+  publish_free(job);
+}
+
+static napi_value publish_file (napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  publish_job *job = (publish_job *)calloc(1, sizeof *job);
+  if (job == NULL) { napi_throw_error(env, "ENOMEM", "publishFile: out of memory"); return NULL; }
+  int32_t fd = -1;
+  bool sync = false;
+  bool ok = argc == 8 &&
+    napi_get_value_int32(env, argv[0], &fd) == napi_ok && fd >= 0 &&
+    (job->tmp = get_string(env, argv[1])) != NULL &&
+    (job->target = get_string(env, argv[2])) != NULL &&
+    napi_get_value_int64(env, argv[3], &job->uid) == napi_ok && job->uid >= 0 && job->uid <= UINT32_MAX - 1 &&
+    napi_get_value_int64(env, argv[4], &job->gid) == napi_ok && job->gid >= 0 && job->gid <= UINT32_MAX - 1 &&
+    (job->meta_name = get_string(env, argv[5])) != NULL &&
+    napi_get_value_bool(env, argv[7], &sync) == napi_ok;
+  if (ok) {
+    void *bytes = NULL;
+    size_t len = 0;
+    bool is_buffer = false;
+    ok = napi_is_buffer(env, argv[6], &is_buffer) == napi_ok && is_buffer &&
+      napi_get_buffer_info(env, argv[6], &bytes, &len) == napi_ok &&
+      (job->meta = (char *)malloc(len ? len : 1)) != NULL;
+    if (ok) { memcpy(job->meta, bytes, len); job->meta_len = len; }
+  }
+  if (!ok) {
+    clear_exception(env);
+    publish_free(job);
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "publishFile(fd, tmp, target, uid, gid, metaXattr, metaValue: Buffer, fsync: boolean)");
+    return NULL;
+  }
+  job->fd = fd;
+  job->sync = sync;
+  napi_value promise;
+  if (napi_create_promise(env, &job->deferred, &promise) != napi_ok) { publish_free(job); return NULL; }
+  if (s3b_queue(env, "s3bridge:publishFile", publish_execute, publish_complete, job, &job->work) != napi_ok) {
+    s3b_reject_code(env, job->deferred, "ENOMEM", "publishFile: cannot queue the job");
+    publish_free(job);
+  }
+  return promise;
+}
+
 void register_object_path (napi_env env, napi_value exports) {
   napi_value fn;
   napi_create_function(env, "walkPath", NAPI_AUTO_LENGTH, walk_path, NULL, &fn);
   napi_set_named_property(env, exports, "walkPath", fn);
   napi_create_function(env, "readObject", NAPI_AUTO_LENGTH, read_object, NULL, &fn);
   napi_set_named_property(env, exports, "readObject", fn);
+  napi_create_function(env, "publishFile", NAPI_AUTO_LENGTH, publish_file, NULL, &fn);
+  napi_set_named_property(env, exports, "publishFile", fn);
 }

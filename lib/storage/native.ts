@@ -68,6 +68,8 @@ export interface NativeAddon {
   walkPath?: (root: string, rel: string, aclXattr: string | null, metaXattr: string | null, readMax?: number) => Promise<PathWalk>
   /** One job: GetObject's open + checks + metadata + whole content up to inlineMax bytes (see object_path.c). */
   readObject?: (path: string, metaXattr: string | null, inlineMax: number) => Promise<ObjectRead>
+  /** One job: fchown, fsync (when asked), fsetxattr of the metadata, rename(tmp, target); the fd stays open. */
+  publishFile?: (fd: number, tmp: string, target: string, uid: number, gid: number, metaXattr: string, metaValue: Buffer, fsync: boolean) => Promise<void>
   /** Extended attributes (native/xattr.c), each call one libuv job; reject with an errno error (`code`). */
   getXattr?: (path: string, name: string) => Promise<Buffer>
   setXattr?: (path: string, name: string, value: Buffer | string) => Promise<void>

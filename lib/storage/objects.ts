@@ -11,7 +11,7 @@ import { clearImplicitDir, effectiveETag, fdPath, isImplicitDir, markImplicitDir
 import type { ObjectInfo, ObjectKey, ObjectMeta, ObjectStream, PosixOwner, ServedObject } from './types.js'
 import { fileSink } from './file-sink.js'
 import { Md5Tap } from './md5-tap.js'
-import { nativeAddon, STAT_DEV, STAT_GID, STAT_INO, STAT_MODE, STAT_MTIME_NS, STAT_SIZE, STAT_UID, type ObjectRead } from './native.js'
+import { nativeAddon, STAT_DEV, STAT_GID, STAT_INO, STAT_MODE, STAT_MTIME_NS, STAT_SIZE, STAT_UID, type NativeAddon, type ObjectRead } from './native.js'
 import { walkPath, WalkStat, type PrefetchedWalk } from './path-walk.js'
 import { ACL_ACCESS_XATTR } from '../access/posix-acl.js'
 
@@ -137,6 +137,11 @@ export async function openObjectToServe (bucket: BucketRef, key: ObjectKey, rang
   } finally {
     await fh.close()
   }
+}
+
+/** The addon's one-job publish of a staged upload, unless it is missing or S3BRIDGE_NO_NATIVE_STAT=1. */
+function nativePublish (): NativeAddon['publishFile'] {
+  return process.env.S3BRIDGE_NO_NATIVE_STAT === '1' ? undefined : nativeAddon()?.publishFile
 }
 
 /**
@@ -350,21 +355,31 @@ export async function putObject (bucket: BucketRef, key: ObjectKey, body: Readab
     const parentSt = await ensureParents(bucket, key, opts)
     const target = keyToPath(bucket.root, key)
     const setgid = (parentSt.mode & S_ISGID) !== 0n
-    await fh.chown(opts.owner.uid, setgid ? Number(parentSt.gid) : opts.owner.gid)
-    if (mode !== opts.fileMode) await fh.chmod(opts.fileMode)
+    const uid = opts.owner.uid
+    const gid = setgid ? Number(parentSt.gid) : opts.owner.gid
+    // With the addon, owner, fsync, metadata and rename are one job at the end (a chown changes neither size
+    // nor mtime, so the stamp read below still holds).
+    const publish = nativePublish()
+    if (publish === undefined) await fh.chown(uid, gid)
+    if (mode !== opts.fileMode) await fh.chmod(opts.fileMode) // before inheriting an ACL: chmod rewrites its mask
     await opts.onCreated?.(fdPath(fh.fd), dirname(target), false)
-    if (opts.fsync) await fh.sync()
+    if (opts.fsync && publish === undefined) await fh.sync()
     const st = await fh.stat({ bigint: true })
     const stored: StoredMeta = { ...meta, etag: extra.etag ?? md5Hex, partCount: extra.partCount, ...stampOf(st) }
-    await writeStoredMeta(fdPath(fh.fd), stored)
     try {
-      await rename(tmp, target)
+      if (publish !== undefined) {
+        await publish(fh.fd, tmp, target, uid, gid, META_XATTR, Buffer.from(JSON.stringify(stored)), opts.fsync)
+      } else {
+        await writeStoredMeta(fdPath(fh.fd), stored)
+        await rename(tmp, target)
+      }
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code
+      const e = err as NodeJS.ErrnoException
+      if (e.syscall !== 'rename') throw err
       // A folder of that name (rename(2) will not put a file over a directory).
-      if (code === 'EISDIR') throw new S3Error('InvalidRequest', { Key: key }, { message: 'Cannot store the key: a folder of that name exists.' })
+      if (e.code === 'EISDIR') throw new S3Error('InvalidRequest', { Key: key }, { message: 'Cannot store the key: a folder of that name exists.' })
       // Another daemon on the same filesystem replaced a folder on the way while it was empty: make it again.
-      if (code !== 'ENOENT') throw err
+      if (e.code !== 'ENOENT') throw err
       await ensureParents(bucket, key, opts)
       await rename(tmp, target)
     }
