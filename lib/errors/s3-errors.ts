@@ -1,7 +1,7 @@
 // The one S3 error catalogue: code -> HTTP status and AWS's message. Nothing else defines S3 errors.
 export const S3_ERRORS = {
   AccessDenied: { status: 403, message: 'Access Denied' },
-  // A refused CORS preflight (no CORS configuration, or no rule matches): S3 answers 403 AccessForbidden.
+  // A refused CORS preflight (missing bucket, no CORS configuration, or no rule matches): S3 answers 403 AccessForbidden.
   AccessForbidden: { status: 403, message: 'CORSResponse: This CORS request is not allowed. This is usually because the evalution of Origin, request method / Access-Control-Request-Method or Access-Control-Request-Headers are not whitelisted by the resource\'s CORS spec.' },
   AccountProblem: { status: 403, message: 'There is a problem with your AWS account that prevents the action from completing successfully.' },
   AllAccessDisabled: { status: 403, message: 'All access to this Amazon S3 resource has been disabled.' },

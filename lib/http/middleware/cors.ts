@@ -6,8 +6,6 @@ import { CORS_METHODS, corsResponseHeaders, findCorsRule, parseCorsJson, request
 import type { Services } from '../types.js'
 import type { ResolvedTarget } from './resolve-target.js'
 
-const NOT_ALLOWED = { Method: 'OPTIONS' }
-
 /**
  * The daemon-wide rules for buckets that have none; null config means no cross-origin access.
  * Parsed once per config object (SIGHUP swaps s.config); a reload with bad rules keeps the last good ones.
@@ -36,18 +34,27 @@ function configFor (s: Services, bucketName: string | undefined, fallback: CorsC
   return record ? storedCors(record.cors) ?? fallback : undefined
 }
 
+/**
+ * A preflight's answer, in the order S3 decides it (LocalStack's test_s3_cors snapshots, recorded against AWS):
+ * no Origin is 400; a missing bucket or a bucket without CORS is 403 AccessForbidden whatever the
+ * Access-Control-Request-Method (absent included), with ResourceType BUCKET even when the URL names an object;
+ * then the method must be one CORS knows; then a rule must allow the request, or 403 with the URL's ResourceType.
+ * <Method> in a refusal is the method the preflight asks about, OPTIONS when it names none.
+ */
 function preflight (ctx: Context, s: Services, target: ResolvedTarget, fallback: CorsConfiguration | undefined): void {
   const origin = ctx.get('origin')
   if (origin === '') throw new S3Error('BadRequest', {}, { message: 'Insufficient information. Origin request header needed.' })
   const method = ctx.get('access-control-request-method')
-  if (!(CORS_METHODS as readonly string[]).includes(method)) throw new S3Error('BadRequest', {}, { message: `Invalid Access-Control-Request-Method: ${method}` })
-  const resourceType = target.rawKey === undefined ? 'BUCKET' : 'OBJECT'
-  if (target.bucketName !== undefined && !s.state.snapshot().buckets[target.bucketName]) throw new S3Error('NoSuchBucket', { BucketName: target.bucketName })
+  const asked = { Method: method === '' ? 'OPTIONS' : method }
+  if (target.bucketName !== undefined && !s.state.snapshot().buckets[target.bucketName]) {
+    throw new S3Error('AccessForbidden', { ...asked, ResourceType: 'BUCKET' }, { message: 'CORSResponse: Bucket not found' })
+  }
   const config = configFor(s, target.bucketName, fallback)
-  if (!config) throw new S3Error('AccessForbidden', { ...NOT_ALLOWED, ResourceType: resourceType }, { message: 'CORSResponse: CORS is not enabled for this bucket.' })
+  if (!config) throw new S3Error('AccessForbidden', { ...asked, ResourceType: 'BUCKET' }, { message: 'CORSResponse: CORS is not enabled for this bucket.' })
+  if (!(CORS_METHODS as readonly string[]).includes(method)) throw new S3Error('BadRequest', {}, { message: `Invalid Access-Control-Request-Method: ${method}` })
   const query = { origin, method, requestHeaders: requestedHeaders(ctx.get('access-control-request-headers')) }
   const match = findCorsRule(config, query)
-  if (!match) throw new S3Error('AccessForbidden', { ...NOT_ALLOWED, ResourceType: resourceType })
+  if (!match) throw new S3Error('AccessForbidden', { ...asked, ResourceType: target.rawKey === undefined ? 'BUCKET' : 'OBJECT' })
   ctx.set(corsResponseHeaders(match, query))
   ctx.status = 200
   ctx.body = ''
