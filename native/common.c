@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common.h"
@@ -69,8 +70,8 @@ void s3b_reject_code (napi_env env, napi_deferred deferred, const char *code, co
   napi_reject_deferred(env, deferred, e);
 }
 
-napi_status s3b_queue (napi_env env, const char *resource, napi_async_execute_callback execute,
-                       napi_async_complete_callback complete, void *data, napi_async_work *work) {
+static napi_status queue (napi_env env, const char *resource, napi_async_execute_callback execute,
+                          napi_async_complete_callback complete, void *data, napi_async_work *work) {
   napi_value name;
   napi_status st = napi_create_string_utf8(env, resource, NAPI_AUTO_LENGTH, &name);
   if (st == napi_ok) st = napi_create_async_work(env, NULL, name, execute, complete, data, work);
@@ -79,4 +80,47 @@ napi_status s3b_queue (napi_env env, const char *resource, napi_async_execute_ca
     st = napi_generic_failure;
   }
   return st;
+}
+
+napi_value s3b_start (napi_env env, const char *resource, napi_async_execute_callback execute,
+                      napi_async_complete_callback complete, void *data, napi_async_work *work,
+                      napi_deferred *deferred, bool *queued) {
+  napi_value promise;
+  *queued = false;
+  if (napi_create_promise(env, deferred, &promise) != napi_ok) return NULL;
+  if (queue(env, resource, execute, complete, data, work) != napi_ok) {
+    char message[160];
+    snprintf(message, sizeof message, "%s: cannot queue the job", resource);
+    s3b_reject_code(env, *deferred, "ENOMEM", message);
+    return promise;
+  }
+  *queued = true;
+  return promise;
+}
+
+char *s3b_string (napi_env env, napi_value v, size_t extra, size_t *len_out) {
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_string) return NULL;
+  size_t len;
+  if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) return NULL;
+  char *s = (char *)malloc(len + 1 + extra);
+  if (s == NULL) return NULL;
+  if (napi_get_value_string_utf8(env, v, s, len + 1, &len) != napi_ok) { free(s); return NULL; }
+  if (len_out) *len_out = len;
+  return s;
+}
+
+napi_value s3b_typed (napi_env env, napi_typedarray_type type, size_t count, size_t elem, const void *src) {
+  void *dst;
+  napi_value ab, arr;
+  if (napi_create_arraybuffer(env, count * elem, &dst, &ab) != napi_ok) return NULL;
+  if (count > 0) memcpy(dst, src, count * elem);
+  if (napi_create_typedarray(env, type, count, ab, 0, &arr) != napi_ok) return NULL;
+  return arr;
+}
+
+void s3b_clear_exception (napi_env env) {
+  bool pending = false;
+  napi_is_exception_pending(env, &pending);
+  if (pending) { napi_value ex; napi_get_and_clear_last_exception(env, &ex); }
 }

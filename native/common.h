@@ -1,6 +1,8 @@
 #ifndef S3BRIDGE_COMMON_H
 #define S3BRIDGE_COMMON_H
 #include <node_api.h>
+#include <stdbool.h>
+#include <stddef.h>
 /* What every job of the addon shares: errno names, rejections shaped like Node's fs errors, queuing. */
 
 /* 'ENOENT', 'EXDEV', ... ("UNKNOWN" for a value not listed). */
@@ -10,7 +12,17 @@ const char *s3b_errno_code (int e);
 void s3b_reject_errno (napi_env env, napi_deferred deferred, int e, const char *syscall, const char *detail, const char *message);
 /* Rejects with an Error carrying only a code and a message (failures that are not a system call's). */
 void s3b_reject_code (napi_env env, napi_deferred deferred, const char *code, const char *message);
-/* Creates and queues a libuv job; on failure nothing stays queued and the caller rejects and frees. */
-napi_status s3b_queue (napi_env env, const char *resource, napi_async_execute_callback execute,
-                       napi_async_complete_callback complete, void *data, napi_async_work *work);
+/* The end of every entry point: creates the job's promise and queues the job on libuv's pool. Returns the
+ * promise to hand back to JavaScript. When *queued is false nothing was queued and the caller frees the job: the
+ * promise is then already rejected with ENOMEM, or NULL when not even the promise could be made. */
+napi_value s3b_start (napi_env env, const char *resource, napi_async_execute_callback execute,
+                      napi_async_complete_callback complete, void *data, napi_async_work *work,
+                      napi_deferred *deferred, bool *queued);
+/* A string argument as a malloc'ed UTF-8 copy with `extra` spare bytes after its NUL; NULL when it is not a
+ * string or memory is short. *len_out (optional) gets its length. */
+char *s3b_string (napi_env env, napi_value v, size_t extra, size_t *len_out);
+/* A typed array of `count` elements of `elem` bytes copied from `src`; NULL on failure. */
+napi_value s3b_typed (napi_env env, napi_typedarray_type type, size_t count, size_t elem, const void *src);
+/* Clears a pending JavaScript exception (before rejecting a promise instead). */
+void s3b_clear_exception (napi_env env);
 #endif

@@ -176,12 +176,9 @@ static napi_value copy_range (napi_env env, napi_callback_info info) {
   job->fd_out = (int)v[2];
   job->off_out = v[3];
   job->length = v[4];
-  napi_value promise;
-  if (napi_create_promise(env, &job->deferred, &promise) != napi_ok) { free(job); return NULL; }
-  if (s3b_queue(env, "s3bridge:copyRange", execute, complete, job, &job->work) != napi_ok) {
-    s3b_reject_code(env, job->deferred, "ENOMEM", "copyRange: cannot queue the copy");
-    free(job);
-  }
+  bool queued;
+  napi_value promise = s3b_start(env, "s3bridge:copyRange", execute, complete, job, &job->work, &job->deferred, &queued);
+  if (!queued) { free(job); }
   return promise;
 }
 

@@ -93,14 +93,6 @@ static int32_t append_attr (bytes *b, const char *path, int fd, const char *name
   return -2;
 }
 
-static napi_value typed (napi_env env, napi_typedarray_type type, size_t count, size_t elem, const void *src) {
-  void *dst;
-  napi_value ab, arr;
-  if (napi_create_arraybuffer(env, count * elem, &dst, &ab) != napi_ok) return NULL;
-  if (count > 0) memcpy(dst, src, count * elem);
-  if (napi_create_typedarray(env, type, count, ab, 0, &arr) != napi_ok) return NULL;
-  return arr;
-}
 
 static napi_value buffer_of (napi_env env, const char *data, size_t len) {
   napi_value v;
@@ -109,14 +101,6 @@ static napi_value buffer_of (napi_env env, const char *data, size_t len) {
   return v;
 }
 
-static char *get_string (napi_env env, napi_value v) {
-  size_t len = 0;
-  if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) return NULL;
-  char *s = (char *)malloc(len + 1);
-  if (s == NULL) return NULL;
-  if (napi_get_value_string_utf8(env, v, s, len + 1, &len) != napi_ok) { free(s); return NULL; }
-  return s;
-}
 
 /* An optional string argument: NULL for undefined/null, *bad set for anything else that is not a string. */
 static char *opt_string (napi_env env, napi_value v, int *bad) {
@@ -124,16 +108,11 @@ static char *opt_string (napi_env env, napi_value v, int *bad) {
   if (napi_typeof(env, v, &t) != napi_ok) { *bad = 1; return NULL; }
   if (t == napi_undefined || t == napi_null) return NULL;
   if (t != napi_string) { *bad = 1; return NULL; }
-  char *s = get_string(env, v);
+  char *s = s3b_string(env, v, 0, NULL);
   if (s == NULL) *bad = 1;
   return s;
 }
 
-static void clear_exception (napi_env env) {
-  bool pending = false;
-  napi_is_exception_pending(env, &pending);
-  if (pending) { napi_value ex; napi_get_and_clear_last_exception(env, &ex); }
-}
 
 /* ---- readObject ---- */
 
@@ -219,13 +198,13 @@ static napi_value file_read_value (napi_env env, file_read *r, const char *path)
   if (r->data != NULL) {
     /* The bytes read become the Buffer's memory: no second copy of the object. */
     if (napi_create_external_buffer(env, r->data_len, r->data, free_data, NULL, &body) == napi_ok) r->data = NULL;
-    else { clear_exception(env); body = buffer_of(env, r->data, r->data_len); }
+    else { s3b_clear_exception(env); body = buffer_of(env, r->data, r->data_len); }
   } else {
     napi_get_undefined(env, &body);
   }
   if (body != NULL && napi_create_object(env, &result) == napi_ok &&
       napi_create_int32(env, r->status, &v) == napi_ok && napi_set_named_property(env, result, "status", v) == napi_ok &&
-      (v = typed(env, napi_bigint64_array, STAT_FIELDS, sizeof(int64_t), r->stats)) != NULL && napi_set_named_property(env, result, "stats", v) == napi_ok &&
+      (v = s3b_typed(env, napi_bigint64_array, STAT_FIELDS, sizeof(int64_t), r->stats)) != NULL && napi_set_named_property(env, result, "stats", v) == napi_ok &&
       napi_create_int32(env, r->meta_len, &v) == napi_ok && napi_set_named_property(env, result, "metaLen", v) == napi_ok &&
       (v = buffer_of(env, r->meta.data, r->meta.used)) != NULL && napi_set_named_property(env, result, "meta", v) == napi_ok &&
       napi_set_named_property(env, result, "data", body) == napi_ok) return result;
@@ -257,7 +236,7 @@ static void read_complete (napi_env env, napi_status status, void *data) {
   if (status != napi_ok && job->r.err == 0) { job->r.err = EINTR; job->r.syscall = "open"; }
   napi_value result = file_read_value(env, &job->r, job->path);
   if (result == NULL) {
-    clear_exception(env);
+    s3b_clear_exception(env);
     s3b_reject_code(env, job->deferred, "ENOMEM", "readObject: cannot build the result");
   } else if (job->r.err != 0) {
     napi_reject_deferred(env, job->deferred, result);
@@ -277,22 +256,19 @@ static napi_value read_object (napi_env env, napi_callback_info info) {
   if (job == NULL) { napi_throw_error(env, "ENOMEM", "readObject: out of memory"); return NULL; }
   int bad = 0;
   double max = 0;
-  job->path = get_string(env, argv[0]);
+  job->path = s3b_string(env, argv[0], 0, NULL);
   job->meta_name = opt_string(env, argv[1], &bad);
   if (napi_get_value_double(env, argv[2], &max) != napi_ok || !(max >= 0) || max > 1024.0 * 1024 * 1024) bad = 1;
   if (job->path == NULL || bad) {
-    clear_exception(env);
+    s3b_clear_exception(env);
     read_free(job);
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "readObject(path: string, metaXattr: string | null, inlineMax: number <= 1 GiB)");
     return NULL;
   }
   job->inline_max = (size_t)max;
-  napi_value promise;
-  if (napi_create_promise(env, &job->deferred, &promise) != napi_ok) { read_free(job); return NULL; }
-  if (s3b_queue(env, "s3bridge:readObject", read_execute, read_complete, job, &job->work) != napi_ok) {
-    s3b_reject_code(env, job->deferred, "ENOMEM", "readObject: cannot queue the job");
-    read_free(job);
-  }
+  bool queued;
+  napi_value promise = s3b_start(env, "s3bridge:readObject", read_execute, read_complete, job, &job->work, &job->deferred, &queued);
+  if (!queued) { read_free(job); }
   return promise;
 }
 
@@ -380,15 +356,15 @@ static void walk_complete (napi_env env, napi_status status, void *data) {
   } else if (napi_create_object(env, &result) == napi_ok &&
              napi_create_uint32(env, job->count, &v) == napi_ok && napi_set_named_property(env, result, "count", v) == napi_ok &&
              napi_create_int32(env, job->stop_errno, &v) == napi_ok && napi_set_named_property(env, result, "stopErrno", v) == napi_ok &&
-             (v = typed(env, napi_bigint64_array, job->count * STAT_FIELDS, sizeof(int64_t), job->stats)) != NULL && napi_set_named_property(env, result, "stats", v) == napi_ok &&
-             (v = typed(env, napi_int32_array, job->count, sizeof(int32_t), job->acl_lens)) != NULL && napi_set_named_property(env, result, "aclLens", v) == napi_ok &&
+             (v = s3b_typed(env, napi_bigint64_array, job->count * STAT_FIELDS, sizeof(int64_t), job->stats)) != NULL && napi_set_named_property(env, result, "stats", v) == napi_ok &&
+             (v = s3b_typed(env, napi_int32_array, job->count, sizeof(int32_t), job->acl_lens)) != NULL && napi_set_named_property(env, result, "aclLens", v) == napi_ok &&
              (v = buffer_of(env, job->acls.data, job->acls.used)) != NULL && napi_set_named_property(env, result, "acls", v) == napi_ok &&
              napi_create_int32(env, job->meta_len, &v) == napi_ok && napi_set_named_property(env, result, "metaLen", v) == napi_ok &&
              (v = buffer_of(env, job->meta.data, job->meta.used)) != NULL && napi_set_named_property(env, result, "meta", v) == napi_ok &&
              (!job->did_read || ((v = file_read_value(env, &job->r, job->root)) != NULL && napi_set_named_property(env, result, "read", v) == napi_ok))) {
     napi_resolve_deferred(env, job->deferred, result);
   } else {
-    clear_exception(env);
+    s3b_clear_exception(env);
     s3b_reject_code(env, job->deferred, "ENOMEM", "walkPath: cannot build the result");
   }
   napi_delete_async_work(env, job->work);
@@ -403,8 +379,8 @@ static napi_value walk_path (napi_env env, napi_callback_info info) {
   walk_job *job = (walk_job *)calloc(1, sizeof *job);
   if (job == NULL) { napi_throw_error(env, "ENOMEM", "walkPath: out of memory"); return NULL; }
   int bad = 0;
-  job->root = get_string(env, argv[0]);
-  job->rel = get_string(env, argv[1]);
+  job->root = s3b_string(env, argv[0], 0, NULL);
+  job->rel = s3b_string(env, argv[1], 0, NULL);
   if (argc >= 3) job->acl_name = opt_string(env, argv[2], &bad);
   if (argc >= 4) job->meta_name = opt_string(env, argv[3], &bad);
   job->read_max = -1;
@@ -416,17 +392,14 @@ static napi_value walk_path (napi_env env, napi_callback_info info) {
     } else if (t != napi_undefined && t != napi_null) bad = 1;
   }
   if (job->root == NULL || job->rel == NULL || bad) {
-    clear_exception(env);
+    s3b_clear_exception(env);
     walk_free(job);
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "walkPath(root: string, rel: string, aclXattr?: string, metaXattr?: string, readMax?: number <= 1 GiB)");
     return NULL;
   }
-  napi_value promise;
-  if (napi_create_promise(env, &job->deferred, &promise) != napi_ok) { walk_free(job); return NULL; }
-  if (s3b_queue(env, "s3bridge:walkPath", walk_execute, walk_complete, job, &job->work) != napi_ok) {
-    s3b_reject_code(env, job->deferred, "ENOMEM", "walkPath: cannot queue the job");
-    walk_free(job);
-  }
+  bool queued;
+  napi_value promise = s3b_start(env, "s3bridge:walkPath", walk_execute, walk_complete, job, &job->work, &job->deferred, &queued);
+  if (!queued) { walk_free(job); }
   return promise;
 }
 
@@ -483,11 +456,11 @@ static napi_value publish_file (napi_env env, napi_callback_info info) {
   bool sync = false;
   bool ok = argc == 8 &&
     napi_get_value_int32(env, argv[0], &fd) == napi_ok && fd >= 0 &&
-    (job->tmp = get_string(env, argv[1])) != NULL &&
-    (job->target = get_string(env, argv[2])) != NULL &&
+    (job->tmp = s3b_string(env, argv[1], 0, NULL)) != NULL &&
+    (job->target = s3b_string(env, argv[2], 0, NULL)) != NULL &&
     napi_get_value_int64(env, argv[3], &job->uid) == napi_ok && job->uid >= 0 && job->uid <= UINT32_MAX - 1 &&
     napi_get_value_int64(env, argv[4], &job->gid) == napi_ok && job->gid >= 0 && job->gid <= UINT32_MAX - 1 &&
-    (job->meta_name = get_string(env, argv[5])) != NULL &&
+    (job->meta_name = s3b_string(env, argv[5], 0, NULL)) != NULL &&
     napi_get_value_bool(env, argv[7], &sync) == napi_ok;
   if (ok) {
     void *bytes = NULL;
@@ -499,19 +472,16 @@ static napi_value publish_file (napi_env env, napi_callback_info info) {
     if (ok) { memcpy(job->meta, bytes, len); job->meta_len = len; }
   }
   if (!ok) {
-    clear_exception(env);
+    s3b_clear_exception(env);
     publish_free(job);
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "publishFile(fd, tmp, target, uid, gid, metaXattr, metaValue: Buffer, fsync: boolean)");
     return NULL;
   }
   job->fd = fd;
   job->sync = sync;
-  napi_value promise;
-  if (napi_create_promise(env, &job->deferred, &promise) != napi_ok) { publish_free(job); return NULL; }
-  if (s3b_queue(env, "s3bridge:publishFile", publish_execute, publish_complete, job, &job->work) != napi_ok) {
-    s3b_reject_code(env, job->deferred, "ENOMEM", "publishFile: cannot queue the job");
-    publish_free(job);
-  }
+  bool queued;
+  napi_value promise = s3b_start(env, "s3bridge:publishFile", publish_execute, publish_complete, job, &job->work, &job->deferred, &queued);
+  if (!queued) { publish_free(job); }
   return promise;
 }
 

@@ -183,23 +183,13 @@ static void execute (napi_env env, void *data) {
 #endif
 }
 
-static napi_value typed (napi_env env, napi_typedarray_type type, size_t count, size_t elem, const void *src) {
-  void *dst;
-  napi_value ab, arr;
-  if (napi_create_arraybuffer(env, count * elem, &dst, &ab) != napi_ok) return NULL;
-  if (count > 0) memcpy(dst, src, count * elem);
-  if (napi_create_typedarray(env, type, count, ab, 0, &arr) != napi_ok) return NULL;
-  return arr;
-}
-
-
 static void complete (napi_env env, napi_status status, void *data) {
   stat_job *job = (stat_job *)data;
   napi_value result = NULL, kinds = NULL, stats = NULL, lens = NULL, meta = NULL;
   if (status == napi_ok && job->err == 0) {
-    kinds = typed(env, napi_uint8_array, job->n, 1, job->kinds);
-    stats = typed(env, napi_bigint64_array, (size_t)job->n * STAT_FIELDS, 8, job->stats);
-    lens = typed(env, napi_int32_array, job->n, 4, job->meta_lens);
+    kinds = s3b_typed(env, napi_uint8_array, job->n, 1, job->kinds);
+    stats = s3b_typed(env, napi_bigint64_array, (size_t)job->n * STAT_FIELDS, 8, job->stats);
+    lens = s3b_typed(env, napi_int32_array, job->n, 4, job->meta_lens);
     void *copy;
     if (napi_create_buffer_copy(env, job->meta_used, job->meta_used ? job->meta : "", &copy, &meta) != napi_ok) meta = NULL;
     if (kinds && stats && lens && meta && napi_create_object(env, &result) == napi_ok) {
@@ -218,19 +208,6 @@ static void complete (napi_env env, napi_status status, void *data) {
   job_free(job);
 }
 
-/* A string argument as a malloc'ed UTF-8 copy with `extra` spare bytes after the NUL. NULL on a type error. */
-static char *get_string (napi_env env, napi_value v, size_t extra, size_t *len_out) {
-  napi_valuetype t;
-  if (napi_typeof(env, v, &t) != napi_ok || t != napi_string) return NULL;
-  size_t len;
-  if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) return NULL;
-  char *s = (char *)malloc(len + 1 + extra);
-  if (s == NULL) return NULL;
-  if (napi_get_value_string_utf8(env, v, s, len + 1, &len) != napi_ok) { free(s); return NULL; }
-  if (len_out) *len_out = len;
-  return s;
-}
-
 static napi_value stat_entries (napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
@@ -242,13 +219,13 @@ static napi_value stat_entries (napi_env env, napi_callback_info info) {
   stat_job *job = (stat_job *)calloc(1, sizeof *job);
   if (job == NULL) { napi_throw_error(env, "ENOMEM", "statEntries: out of memory"); return NULL; }
   size_t names_len = 0;
-  job->dir = get_string(env, argv[0], 1 + PATH_MAX + 1, &job->dir_len);
-  job->names = get_string(env, argv[1], 0, &names_len);
+  job->dir = s3b_string(env, argv[0], 1 + PATH_MAX + 1, &job->dir_len);
+  job->names = s3b_string(env, argv[1], 0, &names_len);
   if (argc >= 3) {
     napi_valuetype t;
     napi_typeof(env, argv[2], &t);
     if (t != napi_undefined && t != napi_null) {
-      job->xattr = get_string(env, argv[2], 0, NULL);
+      job->xattr = s3b_string(env, argv[2], 0, NULL);
       if (job->xattr == NULL) { job_free(job); napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "statEntries: xattrName must be a string"); return NULL; }
     }
   }
@@ -277,12 +254,9 @@ static napi_value stat_entries (napi_env env, napi_callback_info info) {
       if (job->names[i] == '/') { job->names[i] = '\0'; job->name_off[k++] = (uint32_t)(i + 1); }
     }
   }
-  napi_value promise;
-  if (napi_create_promise(env, &job->deferred, &promise) != napi_ok) { job_free(job); return NULL; }
-  if (s3b_queue(env, "s3bridge:statEntries", execute, complete, job, &job->work) != napi_ok) {
-    s3b_reject_code(env, job->deferred, "ENOMEM", "statEntries: cannot queue the job");
-    job_free(job);
-  }
+  bool queued;
+  napi_value promise = s3b_start(env, "s3bridge:statEntries", execute, complete, job, &job->work, &job->deferred, &queued);
+  if (!queued) { job_free(job); }
   return promise;
 }
 
@@ -417,17 +391,15 @@ static void rd_complete (napi_env env, napi_status status, void *data) {
   napi_value result = NULL, keys, offsets, is_dir;
   int ok = 0;
   if (job->err == 0 &&
-      (offsets = typed(env, napi_uint32_array, job->count + 1, sizeof(uint32_t), job->offsets)) != NULL &&
-      (is_dir = typed(env, napi_uint8_array, job->count, 1, job->is_dir)) != NULL &&
+      (offsets = s3b_typed(env, napi_uint32_array, job->count + 1, sizeof(uint32_t), job->offsets)) != NULL &&
+      (is_dir = s3b_typed(env, napi_uint8_array, job->count, 1, job->is_dir)) != NULL &&
       napi_create_object(env, &result) == napi_ok) {
     /* The packed keys become the Buffer's own memory (no copy of a folder's worth of names). */
     if (napi_create_external_buffer(env, job->packed_len, job->packed, rd_free_packed, NULL, &keys) == napi_ok) {
       job->packed = NULL; /* owned by the Buffer now */
       ok = 1;
     } else {
-      bool pending = false;
-      napi_is_exception_pending(env, &pending);
-      if (pending) { napi_value ex; napi_get_and_clear_last_exception(env, &ex); }
+      s3b_clear_exception(env);
       void *copy = NULL;
       ok = napi_create_buffer_copy(env, job->packed_len, job->packed_len ? job->packed : "", &copy, &keys) == napi_ok;
     }
@@ -438,9 +410,7 @@ static void rd_complete (napi_env env, napi_status status, void *data) {
     napi_set_named_property(env, result, "isDir", is_dir);
     napi_resolve_deferred(env, job->deferred, result);
   } else {
-    bool pending = false;
-    napi_is_exception_pending(env, &pending);
-    if (pending) { napi_value ex; napi_get_and_clear_last_exception(env, &ex); }
+    s3b_clear_exception(env);
     s3b_reject_errno(env, job->deferred, job->err ? job->err : ENOMEM, "scandir", job->dir, NULL);
   }
   napi_delete_async_work(env, job->work);
@@ -460,26 +430,21 @@ static napi_value read_dir_sorted (napi_env env, napi_callback_info info) {
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
   readdir_job *job = (readdir_job *)calloc(1, sizeof *job);
   if (job == NULL) { napi_throw_error(env, "ENOMEM", "readDirSorted: out of memory"); return NULL; }
-  job->dir = argc >= 1 ? get_string(env, argv[0], 0, NULL) : NULL;
+  job->dir = argc >= 1 ? s3b_string(env, argv[0], 0, NULL) : NULL;
   if (job->dir == NULL) { free(job); napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "readDirSorted(dirPath, skip?) takes a string"); return NULL; }
   napi_valuetype t = napi_undefined;
   if (argc >= 2) napi_typeof(env, argv[1], &t);
   if (t == napi_string) {
-    job->skip = get_string(env, argv[1], 0, NULL);
+    job->skip = s3b_string(env, argv[1], 0, NULL);
     if (job->skip == NULL) { free(job->dir); free(job); napi_throw_error(env, "ENOMEM", "readDirSorted: out of memory"); return NULL; }
   } else if (t != napi_undefined) {
     free(job->dir); free(job);
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "readDirSorted: skip must be a string");
     return NULL;
   }
-  napi_value promise;
-  if (napi_create_promise(env, &job->deferred, &promise) != napi_ok) { free(job->dir); free(job->skip); free(job); return NULL; }
-  if (s3b_queue(env, "s3bridge:readDirSorted", rd_execute, rd_complete, job, &job->work) != napi_ok) {
-    s3b_reject_code(env, job->deferred, "ENOMEM", "readDirSorted: cannot queue the job");
-    free(job->dir);
-    free(job->skip);
-    free(job);
-  }
+  bool queued;
+  napi_value promise = s3b_start(env, "s3bridge:readDirSorted", rd_execute, rd_complete, job, &job->work, &job->deferred, &queued);
+  if (!queued) { free(job->dir); free(job->skip); free(job); }
   return promise;
 }
 

@@ -144,12 +144,9 @@ static napi_value start (napi_env env, napi_callback_info info, enum op op) {
       job->length = strlen(job->value);
     }
   }
-  napi_value promise;
-  if (napi_create_promise(env, &job->deferred, &promise) != napi_ok) { job_free(job); return NULL; }
-  if (s3b_queue(env, "s3bridge:xattr", execute, complete, job, &job->work) != napi_ok) {
-    s3b_reject_errno(env, job->deferred, ENOMEM, syscall_of(op), job->path, NULL);
-    job_free(job);
-  }
+  bool queued;
+  napi_value promise = s3b_start(env, "s3bridge:xattr", execute, complete, job, &job->work, &job->deferred, &queued);
+  if (!queued) { job_free(job); }
   return promise;
 }
 
