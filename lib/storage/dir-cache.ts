@@ -2,7 +2,7 @@
 // re-read and re-sort it for every page. Bounded by a total entry budget.
 import { readdir, stat } from 'node:fs/promises'
 import { compareKeys } from './key-order.js'
-import { nativeAddon } from './native.js'
+import { nativeJobs } from './native.js'
 
 /** A folder's entries in S3 key order. Sort keys: a file's name, or a folder's name + '/'. */
 export interface SortedDir {
@@ -96,7 +96,7 @@ async function readStrings (dirPath: string, skip: string | undefined): Promise<
 }
 
 async function readSorted (dirPath: string, skip: string | undefined): Promise<SortedDir> {
-  const native = process.env.S3BRIDGE_NO_NATIVE_STAT === '1' ? undefined : nativeAddon()?.readDirSorted
+  const native = nativeJobs()?.readDirSorted
   if (native) {
     try {
       const r = await native(dirPath, skip)

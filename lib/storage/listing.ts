@@ -6,7 +6,7 @@ import { compareKeys } from './key-order.js'
 import { STAGING_DIR } from './paths.js'
 import { objectInfo, type BucketRef } from './objects.js'
 import { META_XATTR, parseStoredMeta, readStoredMeta, type StoredMeta } from './xattrs.js'
-import { nativeAddon, STAT_DEV, STAT_FIELDS, STAT_GID, STAT_INO, STAT_MTIME_NS, STAT_SIZE, STAT_UID, type NativeAddon } from './native.js'
+import { nativeJobs, STAT_DEV, STAT_FIELDS, STAT_GID, STAT_INO, STAT_MTIME_NS, STAT_SIZE, STAT_UID, type NativeAddon } from './native.js'
 import type { ObjectInfo, ObjectKey } from './types.js'
 
 export interface ListParams {
@@ -54,8 +54,7 @@ type StatEntries = NonNullable<NativeAddon['statEntries']>
 
 /** The addon's batched stat, unless it is missing or S3BRIDGE_NO_NATIVE_STAT=1 (read at each call). */
 function nativeStat (): StatEntries | undefined {
-  if (process.env.S3BRIDGE_NO_NATIVE_STAT === '1') return undefined
-  return nativeAddon()?.statEntries
+  return nativeJobs()?.statEntries
 }
 
 /** lstat and stored metadata of names in dirPath, in order; undefined for a name that is gone or neither file nor folder. */

@@ -92,3 +92,11 @@ export function nativeAddon (): NativeAddon | null {
   }
   return addon
 }
+
+/**
+ * The addon for the listing and per-request jobs (statEntries, readDirSorted, walkPath, readObject, publishFile),
+ * unless S3BRIDGE_NO_NATIVE_STAT=1: read at each call, so tests can run both paths in one process.
+ */
+export function nativeJobs (): NativeAddon | undefined {
+  return process.env.S3BRIDGE_NO_NATIVE_STAT === '1' ? undefined : nativeAddon() ?? undefined
+}

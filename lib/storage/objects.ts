@@ -11,7 +11,7 @@ import { clearImplicitDir, effectiveETag, fdPath, isImplicitDir, markImplicitDir
 import type { ObjectInfo, ObjectKey, ObjectMeta, ObjectStream, PosixOwner, ServedObject } from './types.js'
 import { fileSink } from './file-sink.js'
 import { Md5Tap } from './md5-tap.js'
-import { nativeAddon, STAT_DEV, STAT_GID, STAT_INO, STAT_MODE, STAT_MTIME_NS, STAT_SIZE, STAT_UID, type NativeAddon, type ObjectRead } from './native.js'
+import { nativeJobs, STAT_DEV, STAT_GID, STAT_INO, STAT_MODE, STAT_MTIME_NS, STAT_SIZE, STAT_UID, type NativeAddon, type ObjectRead } from './native.js'
 import { walkPath, WalkStat, type PrefetchedWalk } from './path-walk.js'
 import { ACL_ACCESS_XATTR } from '../access/posix-acl.js'
 
@@ -141,7 +141,7 @@ export async function openObjectToServe (bucket: BucketRef, key: ObjectKey, rang
 
 /** The addon's one-job publish of a staged upload, unless it is missing or S3BRIDGE_NO_NATIVE_STAT=1. */
 function nativePublish (): NativeAddon['publishFile'] {
-  return process.env.S3BRIDGE_NO_NATIVE_STAT === '1' ? undefined : nativeAddon()?.publishFile
+  return nativeJobs()?.publishFile
 }
 
 /**
@@ -150,7 +150,7 @@ function nativePublish (): NativeAddon['publishFile'] {
  * for a folder key).
  */
 export function prefetchForRead (bucket: BucketRef, key: ObjectKey, opts: { read: boolean } = { read: true }): PrefetchedWalk | undefined {
-  if (isDirectoryKey(key) || process.env.S3BRIDGE_NO_NATIVE_STAT === '1' || nativeAddon()?.walkPath === undefined) return undefined
+  if (isDirectoryKey(key) || nativeJobs()?.walkPath === undefined) return undefined
   const names = keySegments(key)
   const walk = walkPath(bucket.root, names, { aclXattr: ACL_ACCESS_XATTR, metaXattr: META_XATTR, readMax: opts.read ? INLINE_READ_MAX : undefined })
   walk.catch(() => undefined) // awaited by the permission check, unless a policy refuses first
@@ -163,7 +163,7 @@ export function prefetchForRead (bucket: BucketRef, key: ObjectKey, opts: { read
  * (then openChecked streams it).
  */
 async function readSmallObject (bucket: BucketRef, key: ObjectKey, prefetched: PrefetchedWalk | undefined, range?: RangeChoice): Promise<ServedObject | undefined> {
-  const native = process.env.S3BRIDGE_NO_NATIVE_STAT === '1' ? undefined : nativeAddon()?.readObject
+  const native = nativeJobs()?.readObject
   if (native === undefined || isDirectoryKey(key)) return undefined
   const path = keyToPath(bucket.root, key)
   let r: ObjectRead

@@ -7,7 +7,7 @@ import { lstat, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { getSystemErrorName } from 'node:util'
 import { getAttribute } from './xattr.js'
-import { nativeAddon, type ObjectRead, STAT_DEV, STAT_FIELDS, STAT_GID, STAT_INO, STAT_MODE, STAT_MTIME_NS, STAT_SIZE, STAT_UID } from './native.js'
+import { nativeJobs, type ObjectRead, STAT_DEV, STAT_FIELDS, STAT_GID, STAT_INO, STAT_MODE, STAT_MTIME_NS, STAT_SIZE, STAT_UID } from './native.js'
 
 /** What a walk knows of an inode: its lstat (stat for the root) in the shapes posix checks and objectInfo read. */
 export class WalkStat {
@@ -68,7 +68,7 @@ export interface PrefetchedWalk {
 
 /** The path's components as described above. Rejects only when the root cannot be stat'ed. */
 export async function walkPath (root: string, names: readonly string[], opts: WalkOptions = {}): Promise<WalkedPath> {
-  const native = process.env.S3BRIDGE_NO_NATIVE_STAT === '1' ? undefined : nativeAddon()?.walkPath
+  const native = nativeJobs()?.walkPath
   if (native === undefined) return walkWithNode(root, names, opts)
   const w = await native(root, names.join('/'), opts.aclXattr ?? null, opts.metaXattr ?? null, opts.readMax)
   const found: WalkedComponent[] = []
