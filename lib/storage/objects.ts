@@ -28,7 +28,7 @@ export interface WriteOptions {
   onCreated?: (path: string, parentPath: string, isDirectory: boolean) => Promise<void>
 }
 
-export interface ResolvedObject { path: string, st: BigIntStats, stored: StoredMeta | undefined }
+export interface ResolvedObject { path: string, st: WalkStat, stored: StoredMeta | undefined }
 
 function notFound (bucket: BucketRef, key: ObjectKey): S3Error {
   return new S3Error('NoSuchKey', { Key: key, Resource: `/${bucket.name}/${key}` })
@@ -38,27 +38,21 @@ function notFound (bucket: BucketRef, key: ObjectKey): S3Error {
  * lstat every directory from the bucket root down to the key's parent: a symlink or non-directory
  * on the way means the key does not exist (we never follow links planted over NFS).
  */
-async function checkAncestors (root: string, segments: string[]): Promise<boolean> {
-  let path = root
-  for (const seg of segments.slice(0, -1)) {
-    path = join(path, seg)
-    const st = await lstat(path).catch(() => undefined)
-    if (!st?.isDirectory()) return false
-  }
-  return true
-}
-
-export async function resolveObject (bucket: BucketRef, key: ObjectKey): Promise<ResolvedObject> {
-  const segments = keySegments(key)
-  if (!await checkAncestors(bucket.root, segments)) throw notFound(bucket, key)
-  const path = keyToPath(bucket.root, key)
-  const st = await lstat(path, { bigint: true }).catch(() => undefined)
-  if (!st) throw notFound(bucket, key)
-  if (isDirectoryKey(key) ? !st.isDirectory() : !st.isFile()) throw notFound(bucket, key)
-  const stored = await readStoredMeta(path)
-  // A directory is an object only if someone made it one (PUT "k/"); otherwise it is just a prefix.
+/**
+ * The key's file (or folder marker) and its stored metadata, from one walk of its path (one thread-pool job with
+ * the addon, or the walk GetObject/HeadObject/DeleteObject started before their permission check). Every folder
+ * on the way must be a real folder (the walk stops at a symlink or a file), the key itself a file, or a folder
+ * someone made an object (PUT "k/").
+ */
+export async function resolveObject (bucket: BucketRef, key: ObjectKey, prefetched?: PrefetchedWalk): Promise<ResolvedObject> {
+  const names = keySegments(key)
+  const early = prefetched !== undefined && prefetched.root === bucket.root && prefetched.rel === names.join('/') ? prefetched.walk : undefined
+  const w = await (early ?? walkPath(bucket.root, names, { metaXattr: META_XATTR })).catch(() => undefined)
+  const st = w?.found.length === names.length + 1 ? w.found[names.length]!.stats : undefined
+  if (st === undefined || (isDirectoryKey(key) ? !st.isDirectory() : !st.isFile())) throw notFound(bucket, key)
+  const stored = w?.meta === undefined ? undefined : parseStoredMeta(w.meta.toString('utf8'))
   if (isDirectoryKey(key) && !stored) throw notFound(bucket, key)
-  return { path, st, stored }
+  return { path: keyToPath(bucket.root, key), st, stored }
 }
 
 /** The stat fields an object's info is made of (Node's bigint stats, or the addon's). */
@@ -79,18 +73,10 @@ export function objectInfo (key: ObjectKey, st: ObjectStat, stored: StoredMeta |
   }
 }
 
-/** resolveObject's answer as ObjectInfo, from one walk of the key's path (one thread-pool job with the addon). */
+/** resolveObject's answer as ObjectInfo. */
 export async function headObject (bucket: BucketRef, key: ObjectKey, prefetched?: PrefetchedWalk): Promise<ObjectInfo> {
-  const names = keySegments(key)
-  const early = prefetched !== undefined && prefetched.root === bucket.root && prefetched.rel === names.join('/') ? prefetched.walk : undefined
-  const w = await (early ?? walkPath(bucket.root, names, { metaXattr: META_XATTR })).catch(() => undefined)
-  // Every folder on the way must be a real folder (the walk stops at a symlink or file), the key itself a
-  // file, or a folder someone made an object (PUT "k/").
-  const last = w?.found.length === names.length + 1 ? w.found[names.length]!.stats : undefined
-  if (last === undefined || (isDirectoryKey(key) ? !last.isDirectory() : !last.isFile())) throw notFound(bucket, key)
-  const stored = w?.meta === undefined ? undefined : parseStoredMeta(w.meta.toString('utf8'))
-  if (isDirectoryKey(key) && !stored) throw notFound(bucket, key)
-  return objectInfo(key, last, stored)
+  const r = await resolveObject(bucket, key, prefetched)
+  return objectInfo(key, r.st, r.stored)
 }
 
 export type ByteRange = { start: number, end: number }
@@ -145,7 +131,7 @@ function nativePublish (): NativeAddon['publishFile'] {
 }
 
 /**
- * GetObject's (and HeadObject's, with read: false) walk of the key's path, started before the permission check so
+ * GetObject's (and HeadObject's and DeleteObject's, with read: false) walk of the key's path, started before the permission check so
  * that one addon job reads what the check needs, the metadata and the file itself (undefined without the addon, or
  * for a folder key).
  */
@@ -414,10 +400,10 @@ async function putDirectoryMarker (bucket: BucketRef, key: ObjectKey, body: Read
 }
 
 /** Deletes a key; a missing key is not an error (S3 answers 204 either way). */
-export async function deleteObject (bucket: BucketRef, key: ObjectKey): Promise<void> {
+export async function deleteObject (bucket: BucketRef, key: ObjectKey, prefetched?: PrefetchedWalk): Promise<void> {
   let r: ResolvedObject
   try {
-    r = await resolveObject(bucket, key)
+    r = await resolveObject(bucket, key, prefetched)
   } catch (err) {
     if (err instanceof S3Error && err.code === 'NoSuchKey') return
     throw err

@@ -84,6 +84,6 @@ export function effectiveETag (st: Pick<BigIntStats, 'size' | 'mtimeNs' | 'dev' 
   return `${digest}-1`
 }
 
-export function isStoredMetaCurrent (st: BigIntStats, stored: StoredMeta | undefined): boolean {
+export function isStoredMetaCurrent (st: Pick<BigIntStats, 'size' | 'mtimeNs'>, stored: StoredMeta | undefined): boolean {
   return stored !== undefined && stored.stampSize === st.size.toString() && stored.stampMtimeNs === st.mtimeNs.toString()
 }

@@ -113,10 +113,12 @@ export async function headObject (req: S3Request, s: Services): Promise<S3Reply>
 export async function deleteObject (req: S3Request, s: Services): Promise<S3Reply> {
   const record = bucketRecord(req, s)
   const key = requestKey(req)
-  await requireAccess(req, s, { operation: 'DeleteObject', bucket: record, key, fs: [{ check: 'delete', path: relPath(key), bucketRoot: record.path }] })
+  const bucket = bucketRef(record)
+  const prefetched = prefetchForRead(bucket, key, { read: false }) // one job for the permission walk and the lookup
+  await requireAccess(req, s, { operation: 'DeleteObject', bucket: record, key, fs: [{ check: 'delete', path: relPath(key), bucketRoot: record.path }], prefetched })
   const version = req.query.get('versionId')
   // Only the null version exists: deleting any other is deleting nothing (and must not touch the object).
   if (version !== null && version !== 'null') return { status: 204, headers: { 'x-amz-version-id': version } }
-  await removeObject(bucketRef(record), key)
+  await removeObject(bucket, key, prefetched)
   return { status: 204 }
 }
