@@ -12,7 +12,7 @@ import type { ObjectInfo, ObjectKey, ObjectMeta, ObjectStream, PosixOwner, Serve
 import { fileSink } from './file-sink.js'
 import { Md5Tap } from './md5-tap.js'
 import { nativeJobs, STAT_DEV, STAT_GID, STAT_INO, STAT_MODE, STAT_MTIME_NS, STAT_SIZE, STAT_UID, type NativeAddon, type ObjectRead } from './native.js'
-import { walkPath, WalkStat, type PrefetchedWalk } from './path-walk.js'
+import { prefetchedWalk, walkPath, WalkStat, type PrefetchedWalk } from './path-walk.js'
 import { ACL_ACCESS_XATTR } from '../access/posix-acl.js'
 
 const S_ISGID = 0o2000n
@@ -46,7 +46,7 @@ function notFound (bucket: BucketRef, key: ObjectKey): S3Error {
  */
 export async function resolveObject (bucket: BucketRef, key: ObjectKey, prefetched?: PrefetchedWalk): Promise<ResolvedObject> {
   const names = keySegments(key)
-  const early = prefetched !== undefined && prefetched.root === bucket.root && prefetched.rel === names.join('/') ? prefetched.walk : undefined
+  const early = prefetchedWalk(prefetched, bucket.root, names)
   const w = await (early ?? walkPath(bucket.root, names, { metaXattr: META_XATTR })).catch(() => undefined)
   const st = w?.found.length === names.length + 1 ? w.found[names.length]!.stats : undefined
   if (st === undefined || (isDirectoryKey(key) ? !st.isDirectory() : !st.isFile())) throw notFound(bucket, key)
@@ -155,9 +155,7 @@ async function readSmallObject (bucket: BucketRef, key: ObjectKey, prefetched: P
   let r: ObjectRead
   try {
     // The read the permission walk already did in its job, when it reached this file; else one job now.
-    const early = prefetched !== undefined && prefetched.root === bucket.root && prefetched.rel === keySegments(key).join('/')
-      ? (await prefetched.walk.catch(() => undefined))?.read
-      : undefined
+    const early = (await prefetchedWalk(prefetched, bucket.root, keySegments(key))?.catch(() => undefined))?.read
     if (early instanceof Error) throw early
     r = early ?? await native(path, META_XATTR, INLINE_READ_MAX)
   } catch (err) {

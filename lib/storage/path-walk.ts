@@ -66,6 +66,11 @@ export interface PrefetchedWalk {
   readonly walk: Promise<WalkedPath>
 }
 
+/** The prefetched walk when it is the walk of these names under this root, else undefined. */
+export function prefetchedWalk (p: PrefetchedWalk | undefined, root: string, names: readonly string[]): Promise<WalkedPath> | undefined {
+  return p !== undefined && p.root === root && p.rel === names.join('/') ? p.walk : undefined
+}
+
 /** The path's components as described above. Rejects only when the root cannot be stat'ed. */
 export async function walkPath (root: string, names: readonly string[], opts: WalkOptions = {}): Promise<WalkedPath> {
   const native = nativeJobs()?.walkPath

@@ -1,6 +1,6 @@
 // Answers "may this principal read/write/create/delete/list this path?" by walking the bucket the way the kernel would.
 import { getAttribute } from './xattr.js'
-import { walkPath, type PrefetchedWalk, type WalkStat } from './path-walk.js'
+import { prefetchedWalk, walkPath, type PrefetchedWalk, type WalkStat } from './path-walk.js'
 import { ACL_ACCESS_XATTR, decodePosixAcl } from '../access/posix-acl.js'
 import {
   checkAccess, checkSticky, describeWant,
@@ -81,10 +81,8 @@ export function posixAccess(options: PosixAccessOptions): PosixAccess {
     if (names.some(n => n === '..' || n.includes('\0'))) return { denied: deny(`path ${path}: '..' or NUL in a component`) }
     // Everything the checks below may need, read at once (one thread-pool job with the addon); then the checks
     // run in the kernel's order, so the answer is the one a walk that stops at the first refusal would give.
-    const pre = options.prefetched
-    const read = pre !== undefined && pre.root === options.bucketRoot && pre.rel === names.join('/')
-      ? await pre.walk
-      : await walkPath(options.bucketRoot, names, { aclXattr: ACL_ACCESS_XATTR })
+    const read = await (prefetchedWalk(options.prefetched, options.bucketRoot, names) ??
+      walkPath(options.bucketRoot, names, { aclXattr: ACL_ACCESS_XATTR }))
     const components: Component[] = read.found.map((c, i) => ({
       label: i === 0 ? '. (bucket root)' : names.slice(0, i).join('/'),
       path: c.path,
