@@ -6,7 +6,8 @@ import { compareKeys } from './key-order.js'
 import { STAGING_DIR } from './paths.js'
 import { objectInfo, type BucketRef } from './objects.js'
 import { META_XATTR, parseStoredMeta, readStoredMeta, type StoredMeta } from './xattrs.js'
-import { nativeJobs, STAT_DEV, STAT_FIELDS, STAT_GID, STAT_INO, STAT_MTIME_NS, STAT_SIZE, STAT_UID, type NativeAddon } from './native.js'
+import { nativeJobs, type NativeAddon } from './native.js'
+import { WalkStat } from './path-walk.js'
 import type { ObjectInfo, ObjectKey } from './types.js'
 
 export interface ListParams {
@@ -44,12 +45,6 @@ interface Stated { st: EntryStat, isFile: boolean, isDirectory: boolean, stored:
 /** How many more entries the page can take (one more than its room: the next entry makes it truncated). */
 interface Budget { need: number }
 
-class NativeStat {
-  constructor (readonly size: bigint, readonly mtimeNs: bigint, readonly dev: bigint, readonly ino: bigint, readonly uid: bigint, readonly gid: bigint, private readonly kind: number) {}
-  isDirectory (): boolean { return this.kind === 2 }
-  isFile (): boolean { return this.kind === 1 }
-}
-
 type StatEntries = NonNullable<NativeAddon['statEntries']>
 
 /** The addon's batched stat, unless it is missing or S3BRIDGE_NO_NATIVE_STAT=1 (read at each call). */
@@ -82,9 +77,7 @@ async function statNames (dirPath: string, names: string[], native: StatEntries 
       metaAt += len
     }
     if (kind !== 1 && kind !== 2) { out[i] = undefined; continue }
-    const f = i * STAT_FIELDS
-    const v = b.stats
-    const st = new NativeStat(v[f + STAT_SIZE]!, v[f + STAT_MTIME_NS]!, v[f + STAT_DEV]!, v[f + STAT_INO]!, v[f + STAT_UID]!, v[f + STAT_GID]!, kind)
+    const st = WalkStat.at(b.stats, i)
     out[i] = { st, isFile: kind === 1, isDirectory: kind === 2, stored }
   }
   return out

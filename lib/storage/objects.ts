@@ -11,7 +11,7 @@ import { clearImplicitDir, effectiveETag, fdPath, isImplicitDir, markImplicitDir
 import type { ObjectInfo, ObjectKey, ObjectMeta, ObjectStream, PosixOwner, ServedObject } from './types.js'
 import { fileSink } from './file-sink.js'
 import { Md5Tap } from './md5-tap.js'
-import { nativeJobs, STAT_DEV, STAT_GID, STAT_INO, STAT_MODE, STAT_MTIME_NS, STAT_SIZE, STAT_UID, type NativeAddon, type ObjectRead } from './native.js'
+import { nativeJobs, type NativeAddon, type ObjectRead } from './native.js'
 import { prefetchedWalk, walkPath, WalkStat, type PrefetchedWalk } from './path-walk.js'
 import { ACL_ACCESS_XATTR } from '../access/posix-acl.js'
 
@@ -164,8 +164,7 @@ async function readSmallObject (bucket: BucketRef, key: ObjectKey, prefetched: P
   }
   if (r.status === 1) throw notFound(bucket, key)
   if (r.status === 2 || r.data === undefined) return undefined
-  const v = r.stats
-  const st = new WalkStat(v[STAT_SIZE]!, v[STAT_MTIME_NS]!, v[STAT_DEV]!, v[STAT_INO]!, Number(v[STAT_UID]), Number(v[STAT_GID]), Number(v[STAT_MODE]))
+  const st = WalkStat.at(r.stats, 0)
   const info = objectInfo(key, st, r.metaLen >= 0 ? parseStoredMeta(r.meta.toString('utf8', 0, r.metaLen)) : undefined)
   const served = typeof range === 'function' ? range(info) : range
   // Truncated by someone else between fstat and read: the headers would promise bytes that no longer exist.

@@ -9,12 +9,18 @@ import { getSystemErrorName } from 'node:util'
 import { getAttribute } from './xattr.js'
 import { nativeJobs, type ObjectRead, STAT_DEV, STAT_FIELDS, STAT_GID, STAT_INO, STAT_MODE, STAT_MTIME_NS, STAT_SIZE, STAT_UID } from './native.js'
 
-/** What a walk knows of an inode: its lstat (stat for the root) in the shapes posix checks and objectInfo read. */
+/** What a walk or the addon knows of an inode: its lstat (stat for the root) in the shapes posix checks and objectInfo read. */
 export class WalkStat {
   constructor (
     readonly size: bigint, readonly mtimeNs: bigint, readonly dev: bigint, readonly ino: bigint,
     readonly uid: number, readonly gid: number, readonly mode: number,
   ) {}
+
+  /** Entry `index` of the addon's stat arrays (STAT_FIELDS per entry: statEntries, walkPath, readObject). */
+  static at (v: BigInt64Array, index: number): WalkStat {
+    const f = index * STAT_FIELDS
+    return new WalkStat(v[f + STAT_SIZE]!, v[f + STAT_MTIME_NS]!, v[f + STAT_DEV]!, v[f + STAT_INO]!, Number(v[f + STAT_UID]), Number(v[f + STAT_GID]), Number(v[f + STAT_MODE]))
+  }
 
   isDirectory (): boolean { return (this.mode & 0o170000) === 0o040000 }
   isFile (): boolean { return (this.mode & 0o170000) === 0o100000 }
@@ -81,9 +87,7 @@ export async function walkPath (root: string, names: readonly string[], opts: Wa
   let aclAt = 0
   for (let i = 0; i < w.count; i++) {
     if (i > 0) path = join(path, names[i - 1]!)
-    const f = i * STAT_FIELDS
-    const v = w.stats
-    const stats = new WalkStat(v[f + STAT_SIZE]!, v[f + STAT_MTIME_NS]!, v[f + STAT_DEV]!, v[f + STAT_INO]!, Number(v[f + STAT_UID]), Number(v[f + STAT_GID]), Number(v[f + STAT_MODE]))
+    const stats = WalkStat.at(w.stats, i)
     const len = w.aclLens[i]!
     let acl: Buffer | null | undefined
     if (len >= 0) {
