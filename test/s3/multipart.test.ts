@@ -188,6 +188,10 @@ t.test('Complete honours If-None-Match and If-Match against the current object, 
   const current = async (k = key): Promise<string | undefined> => (await s3.send(new GetObjectCommand({ Bucket: 'demo', Key: k }))).Body?.transformToString()
 
   await t.rejects(complete({ IfNoneMatch: '*' }), { name: 'PreconditionFailed', $metadata: { httpStatusCode: 412 } }, 'the key exists')
+  // Values AWS does not implement (LocalStack's AWS-recorded snapshots): 501 NotImplemented, and the upload stays.
+  await t.rejects(complete({ IfNoneMatch: v1.ETag }), { name: 'NotImplemented', $metadata: { httpStatusCode: 501 } }, 'an ETag in If-None-Match')
+  await t.rejects(complete({ IfMatch: '*' }), { name: 'NotImplemented', $metadata: { httpStatusCode: 501 } }, 'If-Match: * on Complete')
+  await t.rejects(complete({ IfMatch: v1.ETag, IfNoneMatch: '*' }), { name: 'NotImplemented', $metadata: { httpStatusCode: 501 } }, 'both headers')
   await t.rejects(complete({ IfMatch: '"0123456789abcdef0123456789abcdef"' }), { name: 'PreconditionFailed', $metadata: { httpStatusCode: 412 } }, 'another ETag')
   t.equal(await current(), 'v1', 'the refused Completes left the object alone')
   const parts = await s3.send(new ListPartsCommand({ Bucket: 'demo', Key: key, UploadId: uploadId }))

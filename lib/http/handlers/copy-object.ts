@@ -6,6 +6,7 @@ import type { ObjectKey } from '../../storage/types.js'
 import { bucketRecord, bucketRef, writeOptions } from '../bucket-access.js'
 import { checkAclHeadersAllowed } from '../acl-headers.js'
 import { relPath, requireAccess } from '../authorize.js'
+import { checkWriteConditionHeaders, guardConditionalWrite } from '../conditional-write.js'
 import { checkConditions, checkEncryptionHeaders, conditionsFrom, metaFromHeaders } from '../s3-headers.js'
 import { renderXml } from '../xml/render.js'
 import { tagsFromHeader } from '../tagging.js'
@@ -51,6 +52,9 @@ export async function copyObject (req: S3Request, s: Services): Promise<S3Reply>
   await requireAccess(req, s, readNeeds('GetObject', srcRecord, src.key), { missingIsNoSuchKey: true })
   await requireAccess(req, s, { operation: 'CopyObject', bucket: destRecord, key: destKey, fs: [{ check: 'create', path: relPath(destKey), bucketRoot: destRecord.path }] })
   checkAclHeadersAllowed(req, destRecord)
+  // If-Match / If-None-Match (no prefix) are conditions on the destination, as for PutObject.
+  const destConditions = conditionsFrom(req.headers)
+  checkWriteConditionHeaders(destConditions, 'CopyObject')
   const opened = await openObject(bucketRef(srcRecord), src.key)
   try {
     checkConditions(conditionsFrom(req.headers, 'x-amz-copy-source-'), opened.info, { isRead: false, notModified: 'PreconditionFailed' })
@@ -61,7 +65,14 @@ export async function copyObject (req: S3Request, s: Services): Promise<S3Reply>
   const meta = directive === 'REPLACE' ? metaFromHeaders(req.headers) : { ...opened.info.meta }
   // Tags follow x-amz-tagging-directive, independently of the metadata directive: COPY keeps the source's.
   meta.tags = taggingDirective === 'REPLACE' ? nonEmptyTags(tagsFromHeader(req.headers['x-amz-tagging'])) : opened.info.meta.tags
-  const result = await putObject(bucketRef(destRecord), destKey, opened.body, meta, writeOptions(req, s, destRecord))
+  const options = writeOptions(req, s, destRecord)
+  try {
+    await guardConditionalWrite(bucketRef(destRecord), destKey, destConditions, options)
+  } catch (err) {
+    opened.body.destroy()
+    throw err
+  }
+  const result = await putObject(bucketRef(destRecord), destKey, opened.body, meta, options)
   return {
     xml: renderXml('CopyObjectResult', { LastModified: result.info.lastModified, ETag: `"${result.info.etag}"` }),
   }

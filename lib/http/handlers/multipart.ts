@@ -14,9 +14,10 @@ import { isDirectoryKey, parseObjectKey } from '../../storage/paths.js'
 import type { ObjectKey } from '../../storage/types.js'
 import { relPath, requireAccess } from '../authorize.js'
 import { bucketRecord, bucketRef, ownerXml, writeOptions } from '../bucket-access.js'
-import { checkConditions, checkDeclaredLength, checkWriteConditions, conditionsFrom, metaFromHeaders, quoteETag, type ConditionHeaders } from '../s3-headers.js'
+import { checkConditions, checkDeclaredLength, conditionsFrom, metaFromHeaders, quoteETag } from '../s3-headers.js'
 import { children, parseXml, texts } from '../xml/parse.js'
 import { checkAclHeadersAllowed } from '../acl-headers.js'
+import { checkWriteConditionHeaders, guardConditionalWrite } from '../conditional-write.js'
 import { renderXml, type XmlNode } from '../xml/render.js'
 import type { S3Reply, S3Request, Services } from '../types.js'
 import { parseCopySource } from './copy-object.js'
@@ -144,31 +145,18 @@ export async function completeMultipartUpload (req: S3Request, s: Services): Pro
   const aclReq = { ...req, headers: { ...(upload?.aclHeaders ?? {}) } }
   const options = writeOptions(aclReq, s, record)
   const conditions = conditionsFrom(req.headers)
-  if (upload && (conditions.ifMatch !== undefined || conditions.ifNoneMatch !== undefined)) {
-    // Conditional Complete (API reference, CompleteMultipartUpload, If-Match / If-None-Match): checked against the
-    // current object before the parts are assembled, and again just before the assembled file is renamed over the
-    // key, as PutObject does. A failure throws from inside completeUpload, which puts the upload back: AWS answers
-    // 412 and keeps the upload (only its 409 ConditionalRequestConflict asks the client to start a new one).
-    // A retried Complete of an upload already completed is answered from the tombstone, not re-evaluated.
-    await checkCompleteConditions(bucket, key, conditions)
-    const created = options.onCreated
-    options.onCreated = async (path, parentPath, isDirectory) => {
-      await created?.(path, parentPath, isDirectory)
-      if (!isDirectory) await checkCompleteConditions(bucket, key, conditions)
-    }
+  // Conditional Complete (API reference, CompleteMultipartUpload, If-Match / If-None-Match): a failure throws from
+  // inside completeUpload, which puts the upload back: AWS answers 412 and keeps the upload (only its 409
+  // ConditionalRequestConflict asks the client to start a new one). A retried Complete of an upload already
+  // completed is answered from the tombstone, not re-evaluated.
+  if (upload) {
+    checkWriteConditionHeaders(conditions, 'CompleteMultipartUpload')
+    await guardConditionalWrite(bucket, key, conditions, options)
   }
   const result = await completeUpload(bucket, key, uploadId, refs, options)
   return {
     xml: renderXml('CompleteMultipartUploadResult', { Location: objectUrl(req, record.name, key), Bucket: record.name, Key: key, ETag: quoteETag(result.etag) }),
   }
-}
-
-async function checkCompleteConditions (bucket: BucketRef, key: ObjectKey, conditions: ConditionHeaders): Promise<void> {
-  const existing = await statObject(bucket, key).catch((err: unknown) => {
-    if (err instanceof S3Error && err.code === 'NoSuchKey') return undefined
-    throw err
-  })
-  checkWriteConditions(conditions, existing, key)
 }
 
 export async function abortMultipartUpload (req: S3Request, s: Services): Promise<S3Reply> {

@@ -7,9 +7,9 @@ import type { BucketRecord } from '../../state/types.js'
 import type { AccessNeeds } from '../authorize.js'
 import { bucketRecord, bucketRef, writeOptions } from '../bucket-access.js'
 import { checkAclHeadersAllowed } from '../acl-headers.js'
+import { checkWriteConditionHeaders, guardConditionalWrite } from '../conditional-write.js'
 import { relPath, requireAccess } from '../authorize.js'
-import { checkConditions, checkDeclaredLength, checksumHeaders, checkWriteConditions, conditionsFrom, metaFromHeaders, objectHeaders, parseRange, quoteETag, type ConditionHeaders } from '../s3-headers.js'
-import type { BucketRef } from '../../storage/objects.js'
+import { checkConditions, checkDeclaredLength, checksumHeaders, conditionsFrom, metaFromHeaders, objectHeaders, parseRange, quoteETag } from '../s3-headers.js'
 import type { S3Reply, S3Request, Services } from '../types.js'
 import { requestedPart } from './multipart.js'
 
@@ -34,26 +34,11 @@ export async function putObject (req: S3Request, s: Services): Promise<S3Reply> 
   const meta = metaFromHeaders(req.headers)
   const bucket = bucketRef(record)
   const conditions = conditionsFrom(req.headers)
+  checkWriteConditionHeaders(conditions, 'PutObject')
   const options = writeOptions(req, s, record)
-  if (conditions.ifMatch !== undefined || conditions.ifNoneMatch !== undefined) {
-    // Checked before the body is read, and again just before the new version is published.
-    await checkPutConditions(bucket, key, conditions)
-    const created = options.onCreated
-    options.onCreated = async (path, parentPath, isDirectory) => {
-      await created?.(path, parentPath, isDirectory)
-      if (!isDirectory) await checkPutConditions(bucket, key, conditions)
-    }
-  }
+  await guardConditionalWrite(bucket, key, conditions, options)
   const result = await storeObject(bucket, key, req.body(), meta, options)
   return { headers: { ETag: quoteETag(result.info.etag), ...checksumHeaders(result.info) } }
-}
-
-async function checkPutConditions (bucket: BucketRef, key: ObjectKey, conditions: ConditionHeaders): Promise<void> {
-  const existing = await statObject(bucket, key).catch((err: unknown) => {
-    if (err instanceof S3Error && err.code === 'NoSuchKey') return undefined
-    throw err
-  })
-  checkWriteConditions(conditions, existing, key)
 }
 
 const RESPONSE_OVERRIDES = ['response-content-type', 'response-content-language', 'response-expires', 'response-cache-control', 'response-content-disposition', 'response-content-encoding']
