@@ -15,8 +15,18 @@ function header (req: S3Request, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v
 }
 
-/** Policy condition keys for this request (lower-case names). */
-export function conditionKeys (req: S3Request, now: Date): Record<string, string | string[] | undefined> {
+/**
+ * s3:ObjectCreationOperation (S3 user guide, "Enforce conditional writes"): true for the operations that publish an
+ * object and take If-Match / If-None-Match, false for the multipart steps that need s3:PutObject but cannot carry
+ * them, so that a policy demanding s3:if-none-match can exempt those.
+ */
+const OBJECT_CREATION: Record<string, string> = {
+  PutObject: 'true', CopyObject: 'true', CompleteMultipartUpload: 'true', PostObject: 'true',
+  CreateMultipartUpload: 'false', UploadPart: 'false', UploadPartCopy: 'false',
+}
+
+/** Policy condition keys for this request (lower-case names); operation is the one being authorized. */
+export function conditionKeys (req: S3Request, now: Date, operation?: string): Record<string, string | string[] | undefined> {
   const auth = req.auth
   return {
     'aws:sourceip': req.sourceIp.replace(/^::ffff:/, ''),
@@ -35,6 +45,9 @@ export function conditionKeys (req: S3Request, now: Date): Record<string, string
     's3:signatureage': auth ? String(Math.max(0, now.getTime() - auth.signedAt.getTime())) : undefined,
     's3:x-amz-copy-source': header(req, 'x-amz-copy-source'),
     's3:x-amz-metadata-directive': header(req, 'x-amz-metadata-directive'),
+    's3:if-match': header(req, 'if-match'),
+    's3:if-none-match': header(req, 'if-none-match'),
+    's3:objectcreationoperation': operation === undefined ? undefined : OBJECT_CREATION[operation],
   }
 }
 
@@ -58,7 +71,7 @@ export async function decide (req: S3Request, s: Services, needs: AccessNeeds): 
     bucket: needs.bucket,
     key: needs.key,
     principal: p,
-    conditionKeys: conditionKeys(req, s.now()),
+    conditionKeys: conditionKeys(req, s.now(), needs.operation),
     identityPolicies: identity,
     sessionPolicy: req.sessionPolicy,
     fs: needs.fs ?? [],

@@ -172,3 +172,30 @@ t.test('ListBuckets shows a plain user only the buckets it owns, and an admin ev
   const all = await admin.send(new ListBucketsCommand({}))
   t.same((all.Buckets ?? []).map(x => x.Name), ['carols', 'demo'])
 })
+
+// S3 user guide, "Enforce conditional writes on Amazon S3 buckets": a policy can demand If-None-Match with the
+// s3:if-none-match key, and exempt the multipart steps that cannot carry it with s3:ObjectCreationOperation.
+t.test('a bucket policy can demand conditional writes (s3:if-none-match, s3:ObjectCreationOperation)', async t => {
+  const b = await startBridge(t)
+  const { CompleteMultipartUploadCommand, CopyObjectCommand, CreateMultipartUploadCommand, UploadPartCommand } = await import('@aws-sdk/client-s3')
+  await b.s3.send(new PutBucketPolicyCommand({
+    Bucket: 'demo',
+    Policy: JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [{
+        Sid: 'DenyUnconditionalWrites', Effect: 'Deny', Principal: '*', Action: 's3:PutObject', Resource: 'arn:aws:s3:::demo/*',
+        Condition: { Null: { 's3:if-none-match': 'true' }, Bool: { 's3:ObjectCreationOperation': 'true' } },
+      }],
+    }),
+  }))
+  await t.rejects(b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'plain', Body: 'x' })), { name: 'AccessDenied' }, 'a PUT without If-None-Match')
+  await b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'guarded', Body: 'x', IfNoneMatch: '*' }))
+  await t.rejects(b.s3.send(new CopyObjectCommand({ Bucket: 'demo', Key: 'copy', CopySource: 'demo/guarded' })), { name: 'AccessDenied' }, 'a copy without If-None-Match')
+  const { UploadId } = await b.s3.send(new CreateMultipartUploadCommand({ Bucket: 'demo', Key: 'mpu' }))
+  const { ETag } = await b.s3.send(new UploadPartCommand({ Bucket: 'demo', Key: 'mpu', UploadId, PartNumber: 1, Body: 'part' }))
+  t.ok(ETag, 'Create and UploadPart are not object-creation operations')
+  const complete = (IfNoneMatch?: string): Promise<unknown> => b.s3.send(new CompleteMultipartUploadCommand({ Bucket: 'demo', Key: 'mpu', UploadId, IfNoneMatch, MultipartUpload: { Parts: [{ PartNumber: 1, ETag }] } }))
+  await t.rejects(complete(), { name: 'AccessDenied' }, 'Complete without If-None-Match')
+  await complete('*')
+  t.equal(await (await b.s3.send(new GetObjectCommand({ Bucket: 'demo', Key: 'mpu' }))).Body?.transformToString(), 'part')
+})
