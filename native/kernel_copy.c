@@ -28,6 +28,7 @@
 
 #include "common.h"
 #include "object_path.h"
+#include "memory.h"
 #include "stat_entries.h"
 #include "xattr.h"
 
@@ -190,6 +191,7 @@ static napi_value init (napi_env env, napi_value exports) {
   register_read_dir_sorted(env, exports);
   register_xattr(env, exports);
   register_object_path(env, exports);
+  register_memory(env, exports);
   return exports;
 }
 

@@ -5,12 +5,18 @@ export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => Prom
 
 export class RequestTracker {
   private pending = 0
+  private done = 0
   private waiters = new Set<() => void>()
   /** Called each time a request settles (the stop uses it to close connections that just went idle). */
   onSettled: (() => void) | undefined
 
   get inFlight (): number {
     return this.pending
+  }
+
+  /** Requests settled since the process started. */
+  get settled (): number {
+    return this.done
   }
 
   /**
@@ -24,6 +30,7 @@ export class RequestTracker {
       const settle = (): void => {
         if (--outstanding > 0) return
         this.pending--
+        this.done++
         this.onSettled?.()
         if (this.pending === 0) for (const w of this.waiters) w()
       }

@@ -9,6 +9,7 @@ import { StateStore } from '../state/store.js'
 import { startJobs } from './scheduled-jobs.js'
 import { startAdminServer, type AdminServer } from './admin-server.js'
 import { RequestTracker } from './drain.js'
+import { startMemoryTrimmer } from './memory-trim.js'
 import { openListeners, type Listeners } from './listeners.js'
 import { openStagingTmpFiles, removeFiles, sweepStaleStagingFiles } from './staging-cleanup.js'
 import { xattrFallbackInUse } from '../storage/xattr.js'
@@ -97,7 +98,8 @@ export async function startDaemon (config: Config, opts: StartOptions = {}): Pro
     throw err
   }
   const jobs = opts.hasJobs === false ? undefined : startJobs(services)
-  return running({ services, metrics, tracker, listeners, admin, setDraining: () => { isDraining = true; jobs?.stop() } })
+  const trimmer = startMemoryTrimmer(() => tracker.settled)
+  return running({ services, metrics, tracker, listeners, admin, setDraining: () => { isDraining = true; jobs?.stop(); trimmer.stop() } })
 }
 
 interface Parts {

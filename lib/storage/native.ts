@@ -74,6 +74,8 @@ export interface NativeAddon {
   getXattr?: (path: string, name: string) => Promise<Buffer>
   setXattr?: (path: string, name: string, value: Buffer | string) => Promise<void>
   removeXattr?: (path: string, name: string) => Promise<void>
+  /** malloc_trim(0) on a pool thread (native/memory.c): resolves whether memory went back to the kernel. */
+  trimMemory?: () => Promise<boolean>
 }
 
 const debug = debuglog('s3bridge')
