@@ -39,6 +39,8 @@ export interface AccessDecision {
   allowed: boolean
   /** The filesystem denial was because the path does not exist. */
   isMissing: boolean
+  /** The filesystem denial was because a folder or file is in the way of the path (PutObject of "a" over folder "a"). */
+  isConflict?: boolean
   layers: LayerVerdict[]
 }
 
@@ -118,7 +120,7 @@ export async function authorize (q: AccessQuery): Promise<AccessDecision> {
   for (const need of q.fs) {
     const answer = await fsAnswer(q, need)
     layers.push({ layer: 'filesystem', verdict: answer.allowed ? 'allow' : 'deny', reason: `${need.check} ${need.path || '(bucket root)'}: ${answer.layer}` })
-    if (!answer.allowed) return { allowed: false, isMissing: answer.isMissing, layers }
+    if (!answer.allowed) return { allowed: false, isMissing: answer.isMissing, isConflict: answer.isConflict === true, layers }
   }
   return { allowed: true, isMissing: false, layers }
 }

@@ -24,6 +24,11 @@ export function isS3Error(err: unknown): err is S3Error {
   return err instanceof S3Error
 }
 
+/** A key the filesystem cannot hold beside what is there: "a" over a folder "a", or "f/x" under a file "f". */
+export function keyConflictError(fields: S3ErrorFields = {}, cause?: unknown): S3Error {
+  return new S3Error('InvalidRequest', fields, { message: 'The key conflicts with an existing directory or file.', cause })
+}
+
 /** Maps a filesystem errno to the S3 error a client should see; undefined when none fits. */
 export function s3ErrorFromErrno(err: unknown, fields: S3ErrorFields = {}): S3Error | undefined {
   const code = (err as NodeJS.ErrnoException | undefined)?.code
@@ -32,7 +37,7 @@ export function s3ErrorFromErrno(err: unknown, fields: S3ErrorFields = {}): S3Er
     case 'ENOENT': case 'ENOTDIR': return new S3Error('NoSuchKey', fields, { cause: err })
     case 'ENOSPC': case 'EDQUOT': return new S3Error('InsufficientStorage', fields, { cause: err })
     case 'ENAMETOOLONG': return new S3Error('KeyTooLongError', fields, { cause: err })
-    case 'EISDIR': case 'EEXIST': case 'ENOTEMPTY': return new S3Error('InvalidRequest', fields, { message: 'The key conflicts with an existing directory or file.', cause: err })
+    case 'EISDIR': case 'EEXIST': case 'ENOTEMPTY': return keyConflictError(fields, err)
     default: return undefined
   }
 }

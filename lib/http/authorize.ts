@@ -1,7 +1,7 @@
 // The HTTP side of the permission model: builds the access query from a request and turns a denial into AccessDenied.
 import { authorize, type AccessDecision, type FsNeed, type LabelledPolicy } from '../access/authorize.js'
 import { identityPolicies } from '../access/policy-cache.js'
-import { S3Error } from '../errors/s3-error.js'
+import { keyConflictError, S3Error } from '../errors/s3-error.js'
 import type { BucketRecord } from '../state/types.js'
 import { posixAccess } from '../storage/posix-access.js'
 import type { PrefetchedWalk } from '../storage/path-walk.js'
@@ -92,6 +92,11 @@ export async function requireAccess (req: S3Request, s: Services, needs: AccessN
     if (list.allowed) throw new S3Error('NoSuchKey', { Key: needs.key })
   }
   if (d.isMissing && !opts.missingIsNoSuchKey) return // the operation itself reports what is missing
+  if (d.isConflict === true && needs.bucket) {
+    // Like NoSuchKey: only a caller who may list the bucket learns what is in the way.
+    const list = await decide(req, s, { operation: 'ListObjects', bucket: needs.bucket })
+    if (list.allowed) throw keyConflictError({ Key: needs.key })
+  }
   throw new S3Error('AccessDenied', { Resource: needs.bucket ? `/${needs.bucket.name}${needs.key !== undefined ? '/' + needs.key : ''}` : '/' })
 }
 

@@ -1,7 +1,7 @@
 // Listing: walks bucket directories depth-first in S3 key order, with prefix, delimiter and markers.
 import { lstat } from 'node:fs/promises'
 import { sortedDir, type SortedDir } from './dir-cache.js'
-import { join } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 import { compareKeys } from './key-order.js'
 import { STAGING_DIR } from './paths.js'
 import { objectInfo, type BucketRef } from './objects.js'
@@ -177,6 +177,18 @@ async function * walk (bucket: BucketRef, dirPath: string, dirKey: string, p: Li
   }
 }
 
+/**
+ * A prefix that names a folder ("x/") starts the walk inside it, but the folder's own marker object, key "x/",
+ * begins with the prefix too and sorts before everything in the folder: it comes first.
+ */
+async function * withMarker (folderKey: string, dirPath: string, p: ListParams, rest: AsyncGenerator<Entry>): AsyncGenerator<Entry> {
+  if (folderKey !== '' && folderKey === p.prefix && (p.after === undefined || compareKeys(folderKey, p.after) > 0)) {
+    const [d] = await statNames(dirname(dirPath), [basename(dirPath)], nativeStat())
+    if (d?.isDirectory && d.stored) yield { kind: 'object', info: objectInfo(folderKey as ObjectKey, d.st, d.stored) }
+  }
+  yield * rest
+}
+
 /** Folder that holds every key with this prefix: the prefix up to its last '/'. */
 function startFolder (prefix: string): string {
   const cut = prefix.lastIndexOf('/')
@@ -200,7 +212,7 @@ export async function listObjects (bucket: BucketRef, p: ListParams): Promise<Li
   let lastPrefix: string | undefined
   let count = 0
   const budget: Budget = { need: p.maxKeys + 1 }
-  for await (const entry of walk(bucket, dirPath, folderKey, p, collapse, budget)) {
+  for await (const entry of withMarker(folderKey, dirPath, p, walk(bucket, dirPath, folderKey, p, collapse, budget))) {
     const key = entry.kind === 'object' ? entry.info.key : entry.key
     let commonPrefix: string | undefined
     if (p.delimiter) {

@@ -23,6 +23,8 @@ export interface PosixAccessAnswer {
   readonly layer: string
   /** True when the denial is because the path (or one of its directories) does not exist. */
   readonly isMissing: boolean
+  /** True when the path cannot be created because a folder is where the file would go, or a file where a folder would. */
+  readonly isConflict?: boolean
 }
 
 /**
@@ -52,6 +54,7 @@ type Walk = { readonly found: Component[], readonly missing: string[] } | { read
 
 const allow = (layer: string): PosixAccessAnswer => ({ allowed: true, layer, isMissing: false })
 const deny = (layer: string, isMissing = false): PosixAccessAnswer => ({ allowed: false, layer, isMissing })
+const conflict = (layer: string): PosixAccessAnswer => ({ allowed: false, layer, isMissing: false, isConflict: true })
 const kindOf = (c: Component): string => (c.stats.isDirectory() ? 'dir' : 'file')
 
 function errnoOf(err: unknown): string | undefined {
@@ -112,7 +115,8 @@ export function posixAccess(options: PosixAccessOptions): PosixAccess {
     if ('denied' in result) return result.denied
     const target = result.found[result.found.length - 1] as Component
     if (result.missing.length > 0) return deny(`${path}: does not exist`, true)
-    if (what === 'file' && !target.stats.isFile()) return deny(`${target.label}: not a regular file`)
+    // A folder (or a link, a FIFO) under the key's name: there is no object by that name.
+    if (what === 'file' && !target.stats.isFile()) return deny(`${target.label}: not a regular file`, true)
     const parent = result.found[result.found.length - 2] ?? target
     return { parent, target }
   }
@@ -150,10 +154,15 @@ export function posixAccess(options: PosixAccessOptions): PosixAccess {
       const deepest = result.found[result.found.length - 1] as Component
       if (result.missing.length === 0) {
         const parent = result.found[result.found.length - 2]
-        if (parent === undefined || deepest.stats.isDirectory()) return deny(`${deepest.label}: is a directory`)
+        if (parent === undefined) return deny(`${deepest.label}: is the bucket root`)
+        if (deepest.stats.isDirectory()) {
+          // A conflict only for a caller who could otherwise have written there.
+          const noWrite = await check(parent, { write: true, execute: true }, `write+search (-wx) to replace ${deepest.label}`)
+          return noWrite ?? conflict(`${deepest.label}: is a directory`)
+        }
         return removal(parent, deepest, 'replace')
       }
-      if (!deepest.stats.isDirectory()) return deny(`${deepest.label}: not a directory`)
+      if (!deepest.stats.isDirectory()) return conflict(`${deepest.label}: not a directory`)
       const noWrite = await check(deepest, { write: true, execute: true }, 'write+search (-wx) to create entries')
       if (noWrite) return noWrite
       const made = result.missing.length > 1 ? ` (new dirs ${result.missing.slice(0, -1).join('/')} belong to the caller)` : ''

@@ -1,0 +1,72 @@
+// Keys that meet folders on disk: a folder is not an object under its bare name, a folder marker ("x/") is listed
+// under its own prefix, and a key that cannot be a file because of a folder (or the reverse) is refused as a conflict.
+import t from 'tap'
+import { mkdirSync, writeFileSync, existsSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+import {
+  CopyObjectCommand, DeleteObjectCommand, GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand, ListObjectsCommand,
+  ListObjectsV2Command, PutObjectCommand,
+} from '@aws-sdk/client-s3'
+import { anonymousClient, startBridge } from '../fixtures/daemon.js'
+import { rejectsWithStatus } from '../fixtures/expect.js'
+
+// API reference, GetObject: "If the object you request doesn't exist, the error that Amazon S3 returns depends on
+// whether you also have the s3:ListBucket permission": 404 NoSuchKey with it, 403 AccessDenied without.
+t.test('a folder read as an object is NoSuchKey for a lister and AccessDenied for others', async t => {
+  const b = await startBridge(t)
+  mkdirSync(join(b.bucketDir, 'dir'))
+  writeFileSync(join(b.bucketDir, 'dir', 'x'), 'x')
+  await b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'marked/', Body: '' }))
+  for (const Key of ['dir', 'marked']) {
+    await t.rejects(b.s3.send(new GetObjectCommand({ Bucket: 'demo', Key })), { name: 'NoSuchKey', $metadata: { httpStatusCode: 404 } }, `GET ${Key}`)
+    await t.rejects(b.s3.send(new HeadObjectCommand({ Bucket: 'demo', Key })), { name: 'NotFound', $metadata: { httpStatusCode: 404 } }, `HEAD ${Key}`)
+  }
+  await t.rejects(b.s3.send(new GetObjectTaggingCommand({ Bucket: 'demo', Key: 'dir' })), { name: 'NoSuchKey' }, 'GET ?tagging')
+  await t.rejects(b.s3.send(new CopyObjectCommand({ Bucket: 'demo', Key: 'copy', CopySource: 'demo/dir' })), { name: 'NoSuchKey' }, 'as a copy source')
+  const anon = anonymousClient(b.endpoint, t)
+  await rejectsWithStatus(t, anon.send(new HeadObjectCommand({ Bucket: 'demo', Key: 'dir' })), 403, 'no probing without ListBucket')
+  await b.s3.send(new DeleteObjectCommand({ Bucket: 'demo', Key: 'dir' }))
+  t.ok(existsSync(join(b.bucketDir, 'dir', 'x')), 'DeleteObject of the bare name deletes no folder')
+})
+
+// S3 would hold both "a" and "a/b"; a filesystem cannot, so the second is refused before its body is read with
+// 400 InvalidRequest naming the conflict (docs/design.md), not a permission error.
+t.test('a key that conflicts with a folder or a file is 400 InvalidRequest, and nothing changes', async t => {
+  const b = await startBridge(t)
+  await b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'a/b', Body: 'b' }))
+  await b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'f', Body: 'f' }))
+  for (const Key of ['a', 'f/x', 'f/x/y']) {
+    await t.rejects(b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key, Body: 'new' })),
+      { name: 'InvalidRequest', message: 'The key conflicts with an existing directory or file.', $metadata: { httpStatusCode: 400 } }, `PUT ${Key}`)
+  }
+  t.ok(statSync(join(b.bucketDir, 'a')).isDirectory())
+  t.equal(await (await b.s3.send(new GetObjectCommand({ Bucket: 'demo', Key: 'f' }))).Body?.transformToString(), 'f', 'the file is intact')
+  const anon = anonymousClient(b.endpoint, t)
+  await t.rejects(anon.send(new PutObjectCommand({ Bucket: 'demo', Key: 'a', Body: 'x' })), { name: 'AccessDenied' }, 'without ListBucket a conflict is not revealed')
+})
+
+// API reference, ListObjectsV2, Prefix: "Limits the response to keys that begin with the specified prefix." A folder
+// marker "x/" begins with the prefix "x/".
+t.test('a folder marker is listed under its own prefix, before what it holds', async t => {
+  const b = await startBridge(t)
+  await b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'x/', Body: '' }))
+  await b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'x/y', Body: 'y' }))
+  await b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'x/sub/', Body: '' }))
+  mkdirSync(join(b.bucketDir, 'plain')) // a folder made over NFS is no marker
+  writeFileSync(join(b.bucketDir, 'plain', 'p'), 'p')
+  const keys = async (Prefix: string, Delimiter?: string, StartAfter?: string): Promise<unknown> => {
+    const r = await b.s3.send(new ListObjectsV2Command({ Bucket: 'demo', Prefix, Delimiter, StartAfter }))
+    return { keys: (r.Contents ?? []).map(c => c.Key), prefixes: (r.CommonPrefixes ?? []).map(p => p.Prefix) }
+  }
+  t.same(await keys('x/'), { keys: ['x/', 'x/sub/', 'x/y'], prefixes: [] })
+  t.same(await keys('x/', '/'), { keys: ['x/', 'x/y'], prefixes: ['x/sub/'] })
+  t.same(await keys('x/sub/', '/'), { keys: ['x/sub/'], prefixes: [] })
+  t.same(await keys('x/', undefined, 'x/'), { keys: ['x/sub/', 'x/y'], prefixes: [] }, 'start-after the marker')
+  t.same(await keys('plain/'), { keys: ['plain/p'], prefixes: [] })
+  const v1 = await b.s3.send(new ListObjectsCommand({ Bucket: 'demo', Prefix: 'x/', Delimiter: '/' }))
+  t.same((v1.Contents ?? []).map(c => c.Key), ['x/', 'x/y'], 'ListObjects v1 too')
+  const paged = await b.s3.send(new ListObjectsV2Command({ Bucket: 'demo', Prefix: 'x/', MaxKeys: 1 }))
+  t.same((paged.Contents ?? []).map(c => c.Key), ['x/'])
+  const next = await b.s3.send(new ListObjectsV2Command({ Bucket: 'demo', Prefix: 'x/', MaxKeys: 5, ContinuationToken: paged.NextContinuationToken }))
+  t.same((next.Contents ?? []).map(c => c.Key), ['x/sub/', 'x/y'], 'the next page goes on after the marker')
+})
