@@ -7,7 +7,7 @@ import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { S3Error, s3ErrorFromErrno } from '../errors/s3-error.js'
 import { isDirectoryKey, keySegments, keyToPath, stagingDir } from './paths.js'
-import { clearImplicitDir, effectiveETag, fdPath, isImplicitDir, markImplicitDir, META_XATTR, parseStoredMeta, readStoredMeta, removeStoredMeta, stampOf, writeStoredMeta, type StoredMeta } from './xattrs.js'
+import { effectiveETag, fdPath, isImplicitDir, markImplicitDir, META_XATTR, parseStoredMeta, readStoredMeta, removeStoredMeta, stampOf, writeStoredMeta, type StoredMeta } from './xattrs.js'
 import type { ObjectInfo, ObjectKey, ObjectMeta, ObjectStream, PosixOwner, ServedObject } from './types.js'
 import { fileSink } from './file-sink.js'
 import { Md5Tap } from './md5-tap.js'
@@ -387,9 +387,10 @@ async function putDirectoryMarker (bucket: BucketRef, key: ObjectKey, body: Read
     await ensureParents(bucket, `${key}x` as ObjectKey, opts)
     const st = await lstat(path, { bigint: true })
     const stored: StoredMeta = { ...meta, etag: md5Hex, ...stampOf(st) }
+    // A folder the bridge made keeps its implicit mark: while the marker is there, pruneImplicitParents leaves it
+    // (it has stored metadata); once the marker is deleted, it goes when it empties, as any folder the bridge
+    // made. A folder made over NFS never had the mark and is never removed by S3 deletes.
     await writeStoredMeta(path, stored)
-    // An explicit marker is the user's folder now: deleting its contents must not remove it.
-    await clearImplicitDir(path)
     return { info: objectInfo(key, st, stored), md5Hex }
   } catch (err) {
     throw s3ErrorFromErrno(err, { Key: key }) ?? err

@@ -59,10 +59,6 @@ export async function markImplicitDir (path: string): Promise<void> {
   await xattr.setAttribute(path, IMPLICIT_DIR_XATTR, '1').catch(() => undefined)
 }
 
-export async function clearImplicitDir (path: string): Promise<void> {
-  await xattr.removeAttribute(path, IMPLICIT_DIR_XATTR).catch(() => undefined)
-}
-
 export async function isImplicitDir (path: string): Promise<boolean> {
   return xattr.getAttribute(path, IMPLICIT_DIR_XATTR).then(() => true, () => false)
 }

@@ -131,6 +131,17 @@ if (!hasProgram(AWS)) {
     t.same(readdirSync(bucketDir).filter(n => n !== '.s3bridge'), ['keep.txt'], 'the folders the bridge made are gone too')
   })
 
+  t.test('aws s3 rm --recursive removes folder markers too, so aws s3 rb then succeeds', async t => {
+    const { run, bucketDir } = await setup(t)
+    assertExitZero(t, await run(['s3api', 'create-bucket', '--bucket', 'scratch']), 'create-bucket')
+    for (const key of ['x/', 'x/y', 'x/sub/']) assertExitZero(t, await run(['s3api', 'put-object', '--bucket', 'scratch', '--key', key]), `put ${key}`)
+    const rm = await run(['s3', 'rm', '--recursive', 's3://scratch/x/'])
+    assertExitZero(t, rm, 'awscli rm')
+    t.equal(rm.stdout.split('\n').filter(l => l.startsWith('delete:')).length, 3, 'the markers x/ and x/sub/ and the key x/y')
+    assertExitZero(t, await run(['s3', 'rb', 's3://scratch']), 'the bucket is empty')
+    t.ok(bucketDir)
+  })
+
   t.test('aws s3api put-object, head-object, get-object and copy-object round-trip body, type, metadata and ETag', async t => {
     const { run, json, work } = await setup(t)
     writeFileSync(join(work, 'body.txt'), 'api body\n')

@@ -1,7 +1,7 @@
 // Keys that meet folders on disk: a folder is not an object under its bare name, a folder marker ("x/") is listed
 // under its own prefix, and a key that cannot be a file because of a folder (or the reverse) is refused as a conflict.
 import t from 'tap'
-import { mkdirSync, writeFileSync, existsSync, statSync } from 'node:fs'
+import { chownSync, mkdirSync, writeFileSync, existsSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import {
   CopyObjectCommand, DeleteObjectCommand, GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand, ListObjectsCommand,
@@ -52,8 +52,9 @@ t.test('a folder marker is listed under its own prefix, before what it holds', a
   await b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'x/', Body: '' }))
   await b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'x/y', Body: 'y' }))
   await b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'x/sub/', Body: '' }))
-  mkdirSync(join(b.bucketDir, 'plain')) // a folder made over NFS is no marker
+  mkdirSync(join(b.bucketDir, 'plain')) // a folder made over NFS (by the bucket's owner) is no marker
   writeFileSync(join(b.bucketDir, 'plain', 'p'), 'p')
+  chownSync(join(b.bucketDir, 'plain'), 2000, 2000)
   const keys = async (Prefix: string, Delimiter?: string, StartAfter?: string): Promise<unknown> => {
     const r = await b.s3.send(new ListObjectsV2Command({ Bucket: 'demo', Prefix, Delimiter, StartAfter }))
     return { keys: (r.Contents ?? []).map(c => c.Key), prefixes: (r.CommonPrefixes ?? []).map(p => p.Prefix) }
@@ -69,4 +70,13 @@ t.test('a folder marker is listed under its own prefix, before what it holds', a
   t.same((paged.Contents ?? []).map(c => c.Key), ['x/'])
   const next = await b.s3.send(new ListObjectsV2Command({ Bucket: 'demo', Prefix: 'x/', MaxKeys: 5, ContinuationToken: paged.NextContinuationToken }))
   t.same((next.Contents ?? []).map(c => c.Key), ['x/sub/', 'x/y'], 'the next page goes on after the marker')
+  // A marker keeps its folder while it exists; once deleted, the folder the bridge made goes when it empties.
+  await b.s3.send(new DeleteObjectCommand({ Bucket: 'demo', Key: 'x/y' }))
+  t.same(await keys('x/'), { keys: ['x/', 'x/sub/'], prefixes: [] }, 'deleting a key leaves the marker')
+  await b.s3.send(new DeleteObjectCommand({ Bucket: 'demo', Key: 'x/' }))
+  t.ok(existsSync(join(b.bucketDir, 'x', 'sub')), 'a marker deleted before its contents leaves them')
+  await b.s3.send(new DeleteObjectCommand({ Bucket: 'demo', Key: 'x/sub/' }))
+  t.notOk(existsSync(join(b.bucketDir, 'x')), 'and its folder goes with the last of them')
+  await b.s3.send(new DeleteObjectCommand({ Bucket: 'demo', Key: 'plain/p' }))
+  t.ok(existsSync(join(b.bucketDir, 'plain')), 'a folder made over NFS stays')
 })
