@@ -8,7 +8,7 @@ import { type QueryPair, parseRawQuery, splitRawUrl } from './sigv4/canonical-re
 import { type ParsedSigV4, parseAuthorizationHeader, parsePresignedQuery } from './sigv4/parse.js'
 import { EMPTY_SHA256_HEX, SIGV4_ALGORITHM } from './sigv4/string-to-sign.js'
 import { assertRequiredHeadersSigned, verifySigV4Signature } from './sigv4/verify.js'
-import { createVerifiedBody } from './verified-body.js'
+import { createVerifiedBody, type VerifiedBody } from './verified-body.js'
 
 export interface SignedRequestInput {
   method: string
@@ -172,6 +172,6 @@ function payloadPlan(payloadHash: string, parsed: ParsedSigV4, match: { signingK
 }
 
 /** Wraps the raw request body: decodes aws-chunked framing and verifies every declared signature and checksum. Verification failures surface as a stream error emitted before 'end'. Header-level problems (malformed Content-MD5 or checksum header, missing x-amz-decoded-content-length) throw synchronously. */
-export function verifiedBody(raw: Readable, auth: Authenticated | null, headers: IncomingHttpHeaders, opts: { idleTimeoutMs?: number } = {}): { body: Readable, checksums(): Record<string, string> } {
+export function verifiedBody(raw: Readable, auth: Authenticated | null, headers: IncomingHttpHeaders, opts: { idleTimeoutMs?: number } = {}): VerifiedBody {
   return createVerifiedBody(raw, auth?.payload ?? { kind: 'none-declared' }, headers, opts)
 }

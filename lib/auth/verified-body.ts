@@ -81,6 +81,8 @@ function decoderFor(plan: PayloadPlan, headers: IncomingHttpHeaders): AwsChunked
 /** Hashes every payload byte and, in flush, compares each declared digest before letting 'end' through. */
 class DigestVerifier extends Transform {
   readonly results: Record<string, string> = {}
+  /** The checksum the client sent in its trailer, once it has been verified. */
+  trailerChecksum: Record<string, string> | undefined
   private readonly hashers = new Map<DigestAlgorithm, StreamingHasher>()
 
   constructor(private readonly expected: Expectations, private readonly decoder: AwsChunkedDecoder | undefined) {
@@ -118,6 +120,7 @@ class DigestVerifier extends Transform {
         throw new S3Error('InvalidRequest', {}, { message: `The x-amz-checksum-${trailerChecksum} trailer declared in x-amz-trailer was not sent.` })
       }
       this.compareChecksum(trailerChecksum, value)
+      this.trailerChecksum = { [trailerChecksum]: value }
     }
   }
 
@@ -164,7 +167,15 @@ export function markBodyTruncated(raw: Readable): void {
 }
 
 /** Builds the verified body stream; header-level problems throw synchronously, payload problems error the stream. */
-export function createVerifiedBody(raw: Readable, plan: PayloadPlan, headers: IncomingHttpHeaders, opts: { idleTimeoutMs?: number } = {}): { body: Readable, checksums(): Record<string, string> } {
+export interface VerifiedBody {
+  body: Readable
+  /** Every digest computed over the payload (base64), complete once the body has ended. */
+  checksums (): Record<string, string>
+  /** The x-amz-checksum-* the client sent as a trailer, verified, once the body has ended (else undefined). */
+  trailerChecksum (): Record<string, string> | undefined
+}
+
+export function createVerifiedBody(raw: Readable, plan: PayloadPlan, headers: IncomingHttpHeaders, opts: { idleTimeoutMs?: number } = {}): VerifiedBody {
   const expected = expectations(plan, headers)
   const decoder = decoderFor(plan, headers)
   const verifier = new DigestVerifier(expected, decoder)
@@ -190,5 +201,5 @@ export function createVerifiedBody(raw: Readable, plan: PayloadPlan, headers: In
     })
     raw.pipe(decoder).pipe(verifier)
   }
-  return { body: verifier, checksums: () => ({ ...verifier.results }) }
+  return { body: verifier, checksums: () => ({ ...verifier.results }), trailerChecksum: () => verifier.trailerChecksum }
 }

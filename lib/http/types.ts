@@ -28,6 +28,8 @@ export interface S3Request {
   isSecure: boolean
   /** The verified request body (aws-chunked decoded, digests checked at its end). */
   body (): Readable
+  /** The x-amz-checksum-* sent as a trailer of the body, verified; only once the body has ended. */
+  trailerChecksum (): Record<string, string> | undefined
   /** Reads the whole verified body as text, refusing more than maxBytes. */
   readText (maxBytes: number): Promise<string>
 }

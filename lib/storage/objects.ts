@@ -5,7 +5,7 @@ import { chmod, chown, lstat, mkdir, open, readlink, rename, rmdir, unlink, type
 import { dirname, join } from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import { S3Error, s3ErrorFromErrno } from '../errors/s3-error.js'
+import { keyConflictError, S3Error, s3ErrorFromErrno } from '../errors/s3-error.js'
 import { isDirectoryKey, keySegments, keyToPath, stagingDir } from './paths.js'
 import { effectiveETag, fdPath, isImplicitDir, markImplicitDir, META_XATTR, parseStoredMeta, readStoredMeta, removeStoredMeta, stampOf, writeStoredMeta, type StoredMeta } from './xattrs.js'
 import type { ObjectInfo, ObjectKey, ObjectMeta, ObjectStream, PosixOwner, ServedObject } from './types.js'
@@ -323,11 +323,18 @@ async function makeFolder (bucket: BucketRef, path: string, parent: string, pare
 
 export interface PutResult { info: ObjectInfo, md5Hex: string }
 
+export interface PutExtra {
+  etag?: string
+  partCount?: number
+  /** Checksums known only once the body has ended (sent as a trailer): stored with the others. */
+  lateChecksums?: () => Record<string, string> | undefined
+}
+
 /**
  * Streams the body into a hidden temp file, sets owner, mode and metadata, then renames it over the
  * key: NFS readers see the old file or the new one, never a partial one. Any failure removes the temp file.
  */
-export async function putObject (bucket: BucketRef, key: ObjectKey, body: Readable, meta: ObjectMeta, opts: WriteOptions, extra: { etag?: string, partCount?: number } = {}): Promise<PutResult> {
+export async function putObject (bucket: BucketRef, key: ObjectKey, body: Readable, meta: ObjectMeta, opts: WriteOptions, extra: PutExtra = {}): Promise<PutResult> {
   if (isDirectoryKey(key)) return putDirectoryMarker(bucket, key, body, meta, opts)
   const { tmp, fh, mode } = await openTemp(bucket.root, opts.fileMode)
   let published = false
@@ -348,7 +355,9 @@ export async function putObject (bucket: BucketRef, key: ObjectKey, body: Readab
     await opts.onCreated?.(fdPath(fh.fd), dirname(target), false)
     if (opts.fsync && publish === undefined) await fh.sync()
     const st = await fh.stat({ bigint: true })
-    const stored: StoredMeta = { ...meta, etag: extra.etag ?? md5Hex, partCount: extra.partCount, ...stampOf(st) }
+    const late = extra.lateChecksums?.()
+    const checksums = late === undefined ? meta.checksums : { ...meta.checksums, ...late }
+    const stored: StoredMeta = { ...meta, checksums, etag: extra.etag ?? md5Hex, partCount: extra.partCount, ...stampOf(st) }
     try {
       if (publish !== undefined) {
         await publish(fh.fd, tmp, target, uid, gid, META_XATTR, Buffer.from(JSON.stringify(stored)), opts.fsync)
@@ -360,7 +369,7 @@ export async function putObject (bucket: BucketRef, key: ObjectKey, body: Readab
       const e = err as NodeJS.ErrnoException
       if (e.syscall !== 'rename') throw err
       // A folder of that name (rename(2) will not put a file over a directory).
-      if (e.code === 'EISDIR') throw new S3Error('InvalidRequest', { Key: key }, { message: 'Cannot store the key: a folder of that name exists.' })
+      if (e.code === 'EISDIR') throw keyConflictError({ Key: key }, err)
       // Another daemon on the same filesystem replaced a folder on the way while it was empty: make it again.
       if (e.code !== 'ENOENT') throw err
       await ensureParents(bucket, key, opts)

@@ -218,3 +218,31 @@ t.test('SSE-S3 (AES256) is accepted; SSE-KMS and SSE-C, which a NAS file cannot 
   await t.rejects(s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'odd', Body: 'x', ServerSideEncryption: 'ROT13' as 'AES256' })), { name: 'InvalidArgument' })
   for (const key of ['kms', 'ssec', 'kms-copy', 'odd']) await t.rejects(s3.send(new HeadObjectCommand({ Bucket: 'demo', Key: key })), { name: 'NotFound' }, `${key} not stored`)
 })
+
+// API reference, PutObject response x-amz-checksum-crc32, and "Checking object integrity": a checksum the SDKs send
+// as a trailer of an aws-chunked body (their default over HTTPS) is kept like one sent as a header.
+t.test('a checksum sent as a trailer is verified, echoed, stored and returned with checksum mode', async t => {
+  const { s3, endpoint, creds } = await startBridge(t)
+  const trailered = (crc: string): Promise<{ status: number, headers: Record<string, string | string[] | undefined>, body: string }> => sendSigned(endpoint, creds, {
+    method: 'PUT',
+    path: '/demo/trailed',
+    headers: {
+      'x-amz-content-sha256': 'STREAMING-UNSIGNED-PAYLOAD-TRAILER',
+      'content-encoding': 'aws-chunked',
+      'x-amz-decoded-content-length': '11',
+      'x-amz-trailer': 'x-amz-checksum-crc32',
+    },
+    body: `b\r\nhello world\r\n0\r\nx-amz-checksum-crc32:${crc}\r\n\r\n`,
+  })
+  const bad = await trailered('AAAAAA==')
+  t.equal(bad.status, 400)
+  t.match(bad.body, /<Code>BadDigest<\/Code>/)
+  const put = await trailered('DUoRhQ==')
+  t.equal(put.status, 200, put.body)
+  t.equal(put.headers['x-amz-checksum-crc32'], 'DUoRhQ==', 'the PUT echoes it')
+  const head = await s3.send(new HeadObjectCommand({ Bucket: 'demo', Key: 'trailed', ChecksumMode: 'ENABLED' }))
+  t.equal(head.ChecksumCRC32, 'DUoRhQ==', 'HEAD returns it')
+  const attrs = await s3.send(new GetObjectAttributesCommand({ Bucket: 'demo', Key: 'trailed', ObjectAttributes: ['Checksum'] }))
+  t.equal(attrs.Checksum?.ChecksumCRC32, 'DUoRhQ==', 'GetObjectAttributes returns it')
+  t.equal(await (await s3.send(new GetObjectCommand({ Bucket: 'demo', Key: 'trailed' }))).Body?.transformToString(), 'hello world')
+})

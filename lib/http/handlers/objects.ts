@@ -37,7 +37,7 @@ export async function putObject (req: S3Request, s: Services): Promise<S3Reply> 
   checkWriteConditionHeaders(conditions, 'PutObject')
   const options = writeOptions(req, s, record)
   await guardConditionalWrite(bucket, key, conditions, options)
-  const result = await storeObject(bucket, key, req.body(), meta, options)
+  const result = await storeObject(bucket, key, req.body(), meta, options, { lateChecksums: () => req.trailerChecksum() })
   return { headers: { ETag: quoteETag(result.info.etag), ...checksumHeaders(result.info) } }
 }
 

@@ -3,6 +3,7 @@ import type { Context, Next } from 'koa'
 import { Readable } from 'node:stream'
 import type { LabelledPolicy } from '../../access/authorize.js'
 import { verifiedBody, type Authenticated } from '../../auth/authenticate.js'
+import type { VerifiedBody } from '../../auth/verified-body.js'
 import type { Principal } from '../../auth/principal.js'
 import { S3Error } from '../../errors/s3-error.js'
 import { matchOperation } from '../operations.js'
@@ -14,12 +15,12 @@ const ALLOWED_METHODS = new Set(['GET', 'PUT', 'POST', 'DELETE', 'HEAD'])
 export function buildRequest (ctx: Context, operation: string, s: Services): S3Request {
   const target = ctx.state.target as ResolvedTarget
   const auth = ctx.state.auth as Authenticated | null
-  let body: Readable | undefined
+  let verified: VerifiedBody | undefined
   // The query API's form body was read (and hashed) during authentication.
   const formBody = ctx.state.formBody as Buffer | undefined
   const getBody = (): Readable => {
-    body ??= verifiedBody(formBody === undefined ? ctx.req : Readable.from([formBody]), auth, ctx.req.headers, { idleTimeoutMs: s.config.requestIdleTimeoutMs }).body
-    return body
+    verified ??= verifiedBody(formBody === undefined ? ctx.req : Readable.from([formBody]), auth, ctx.req.headers, { idleTimeoutMs: s.config.requestIdleTimeoutMs })
+    return verified.body
   }
   return {
     requestId: ctx.state.requestId as string,
@@ -35,6 +36,7 @@ export function buildRequest (ctx: Context, operation: string, s: Services): S3R
     sourceIp: ctx.ip,
     isSecure: ctx.secure,
     body: getBody,
+    trailerChecksum: () => verified?.trailerChecksum(),
     readText: async (maxBytes: number): Promise<string> => {
       const chunks: Buffer[] = []
       let size = 0
