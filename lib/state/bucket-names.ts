@@ -1,12 +1,16 @@
 // S3's bucket naming rules (general purpose buckets), shared by bridgectl and CreateBucket.
 import { S3Error } from '../errors/s3-error.js'
 
+// S3 user guide, "General purpose bucket naming rules".
+const RESERVED_PREFIXES = ['xn--', 'sthree-', 'amzn-s3-demo-']
+const RESERVED_SUFFIXES = ['-s3alias', '--ol-s3', '.mrap', '--x-s3', '--table-s3']
+
 export function bucketNameProblem (name: string): string | undefined {
   if (name.length < 3 || name.length > 63) return 'must be 3 to 63 characters long'
   if (!/^[a-z0-9][a-z0-9.-]*[a-z0-9]$/.test(name)) return 'may contain only lower-case letters, digits, dots and hyphens, and must begin and end with a letter or digit'
   if (name.includes('..')) return 'must not contain two adjacent dots'
   if (/^\d+\.\d+\.\d+\.\d+$/.test(name)) return 'must not be formatted as an IP address'
-  if (name.startsWith('xn--') || name.startsWith('sthree-') || name.endsWith('-s3alias') || name.endsWith('--ol-s3')) return 'must not use a reserved prefix or suffix'
+  if (RESERVED_PREFIXES.some(p => name.startsWith(p)) || RESERVED_SUFFIXES.some(s => name.endsWith(s))) return 'must not use a reserved prefix or suffix'
   return undefined
 }
 

@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { S3Error, s3ErrorFromErrno } from '../errors/s3-error.js'
 import type { BucketRef } from './objects.js'
-import { stagingDir } from './paths.js'
+import { checkStorableKey, stagingDir } from './paths.js'
 import { fdPath, type StoredMeta } from './xattrs.js'
 import type { ObjectKey, ObjectMeta, PosixOwner } from './types.js'
 import { fileSink } from './file-sink.js'
@@ -123,6 +123,7 @@ async function ensureUploadsDir (root: string): Promise<string> {
  * other daemons never see an upload without its record.
  */
 export async function createUpload (bucket: BucketRef, key: ObjectKey, meta: ObjectMeta, initiator: UploadInitiator, now: Date, aclHeaders?: Record<string, string>): Promise<UploadRecord> {
+  checkStorableKey(key)
   const dir = await ensureUploadsDir(bucket.root)
   const uploadId = newUploadId(now)
   const record: UploadRecord = { uploadId, key, initiated: now.toISOString(), initiator, meta: { ...meta, checksums: undefined }, aclHeaders }

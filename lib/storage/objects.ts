@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { keyConflictError, S3Error, s3ErrorFromErrno } from '../errors/s3-error.js'
-import { isDirectoryKey, keySegments, keyToPath, stagingDir } from './paths.js'
+import { checkStorableKey, isDirectoryKey, keySegments, keyToPath, stagingDir } from './paths.js'
 import { effectiveETag, fdPath, isImplicitDir, markImplicitDir, META_XATTR, parseStoredMeta, readStoredMeta, removeStoredMeta, stampOf, writeStoredMeta, type StoredMeta } from './xattrs.js'
 import type { ObjectInfo, ObjectKey, ObjectMeta, ObjectStream, PosixOwner, ServedObject } from './types.js'
 import { fileSink } from './file-sink.js'
@@ -335,6 +335,7 @@ export interface PutExtra {
  * key: NFS readers see the old file or the new one, never a partial one. Any failure removes the temp file.
  */
 export async function putObject (bucket: BucketRef, key: ObjectKey, body: Readable, meta: ObjectMeta, opts: WriteOptions, extra: PutExtra = {}): Promise<PutResult> {
+  checkStorableKey(key)
   if (isDirectoryKey(key)) return putDirectoryMarker(bucket, key, body, meta, opts)
   const { tmp, fh, mode } = await openTemp(bucket.root, opts.fileMode)
   let published = false

@@ -26,6 +26,21 @@ export function parseObjectKey (raw: string): ObjectKey {
   return raw as ObjectKey
 }
 
+/** The longest file or folder name most filesystems hold (NAME_MAX). */
+export const MAX_SEGMENT_BYTES = 255
+
+/**
+ * Before anything is created for a new key: a segment longer than a file name can be would fail only at its
+ * own mkdir or rename, after the folders above it were made. (Reads of such a key simply find nothing.)
+ */
+export function checkStorableKey (key: ObjectKey): void {
+  for (const seg of keySegments(key)) {
+    if (Buffer.byteLength(seg) > MAX_SEGMENT_BYTES) {
+      throw new S3Error('KeyTooLongError', {}, { message: `A segment of the key between slashes is longer than ${MAX_SEGMENT_BYTES} bytes, the most a file or folder name can hold.` })
+    }
+  }
+}
+
 export function isDirectoryKey (key: ObjectKey): boolean {
   return key.endsWith('/')
 }

@@ -277,6 +277,12 @@ t.test('key length limits', async t => {
   const longSegment = await sendSigned(b.endpoint, b.creds, { method: 'PUT', path: `/demo/${'s'.repeat(300)}`, body: 'x' })
   t.not(longSegment.status, 500, `a 300-byte segment is not a 500 (got ${longSegment.status})`)
   if (longSegment.status >= 400) assertS3Error(t, longSegment, ['KeyTooLongError', 'InvalidArgument', 'InvalidRequest'], 400, '300-byte segment:')
+  // Refused before any folder is made: a long last segment under new folders leaves no folders behind.
+  const nested = await sendSigned(b.endpoint, b.creds, { method: 'PUT', path: `/demo/new1/new2/${'s'.repeat(256)}`, body: 'x' })
+  assertS3Error(t, nested, 'KeyTooLongError', 400, '256-byte last segment:')
+  t.notOk(existsSync(join(b.bucketDir, 'new1')), 'no folder was made for the refused key')
+  const mpu = await sendSigned(b.endpoint, b.creds, { method: 'POST', path: `/demo/new1/${'m'.repeat(256)}?uploads` })
+  assertS3Error(t, mpu, 'KeyTooLongError', 400, 'CreateMultipartUpload with a 256-byte segment:')
   await assertStillServing(t, b.endpoint, b.creds, b.bucketDir)
 })
 

@@ -195,6 +195,8 @@ t.test('GetObjectAttributes answers the attributes asked for, with GetObject\'s 
   t.equal(some.ETag, undefined, 'only what was asked for')
   await t.rejects(s3.send(new GetObjectAttributesCommand({ Bucket: 'demo', Key: 'nope', ObjectAttributes: ['ETag'] })), { name: 'NoSuchKey' })
   await t.rejects(s3.send(new GetObjectAttributesCommand({ Bucket: 'demo', Key: 'a.txt', ObjectAttributes: ['Colour' as 'ETag'] })), { name: 'InvalidArgument' })
+  await t.rejects(s3.send(new GetObjectAttributesCommand({ Bucket: 'demo', Key: 'a.txt', ObjectAttributes: [] })),
+    { name: 'InvalidRequest', message: 'The x-amz-object-attributes header specifying the attributes to be retrieved is either missing or empty' })
 
   const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'demo', Key: 'mp' }))
   const part = await s3.send(new UploadPartCommand({ Bucket: 'demo', Key: 'mp', UploadId, PartNumber: 1, Body: 'one part' }))

@@ -18,7 +18,8 @@ const CHECKSUM_ELEMENTS: Record<string, string> = {
 function requestedAttributes (req: S3Request): Set<string> {
   const raw = req.headers['x-amz-object-attributes']
   const names = (Array.isArray(raw) ? raw.join(',') : raw ?? '').split(',').map(s => s.trim()).filter(Boolean)
-  if (names.length === 0) throw new S3Error('InvalidArgument', { ArgumentName: 'x-amz-object-attributes' }, { message: 'Invalid attribute name specified.' })
+  // AWS's answer to a missing or empty header (as versitygw#915 records it).
+  if (names.length === 0) throw new S3Error('InvalidRequest', {}, { message: 'The x-amz-object-attributes header specifying the attributes to be retrieved is either missing or empty' })
   for (const name of names) {
     if (!ATTRIBUTES.has(name)) throw new S3Error('InvalidArgument', { ArgumentName: 'x-amz-object-attributes', ArgumentValue: name }, { message: 'Invalid attribute name specified.' })
   }
