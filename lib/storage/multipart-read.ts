@@ -6,7 +6,7 @@ import { isStoredMetaCurrent } from './xattrs.js'
 import type { ObjectKey } from './types.js'
 
 export interface PartSelection {
-  /** Inclusive byte range of the part; undefined means the whole object (part 1 of a single-part object). */
+  /** Inclusive byte range of the part; undefined means the whole object (part 1 of an empty single-part object). */
   range?: { start: number, end: number }
   /** Parts of a multipart object; undefined for a single-part object. */
   partCount?: number
@@ -25,7 +25,10 @@ export async function selectObjectPart (bucket: BucketRef, key: ObjectKey, partN
   const stored = r.stored as MultipartStoredMeta | undefined
   if (!isStoredMetaCurrent(r.st, stored) || stored?.partCount === undefined) {
     if (partNumber !== 1) throw notSatisfiable(partNumber)
-    return {}
+    // Still a ranged read, as AWS answers it: 206 with Content-Range over the whole object (versitygw#2074
+    // records AWS's reply), and no parts count. An empty object has no byte range to name.
+    const size = Number(r.st.size)
+    return size > 0 ? { range: { start: 0, end: size - 1 } } : {}
   }
   // Part sizes are dropped when they do not fit in an xattr; such an object can only be read whole.
   if (!stored.parts) throw new S3Error('NotImplemented', {}, { message: 'The part sizes of this object were not recorded; read it without partNumber.' })

@@ -147,7 +147,10 @@ t.test('UploadPartCopy copies byte ranges of an object into parts, and GetObject
   t.equal(copy1.CopyPartResult?.ETag, `"${md5(source.subarray(0, cut))}"`)
   t.ok(copy1.CopyPartResult?.LastModified instanceof Date)
   await t.rejects(s3.send(new UploadPartCopyCommand({ Bucket: 'demo', Key: 'copied.bin', UploadId: uploadId, PartNumber: 2, CopySource: 'demo/src.bin', CopySourceIfMatch: '"0000"' })), { name: 'PreconditionFailed' })
-  await t.rejects(s3.send(new UploadPartCopyCommand({ Bucket: 'demo', Key: 'copied.bin', UploadId: uploadId, PartNumber: 2, CopySource: 'demo/src.bin', CopySourceRange: `bytes=0-${source.length}` })), { name: 'InvalidRequest' })
+  const badRange = (range: string): Promise<unknown> => s3.send(new UploadPartCopyCommand({ Bucket: 'demo', Key: 'copied.bin', UploadId: uploadId, PartNumber: 2, CopySource: 'demo/src.bin', CopySourceRange: range }))
+  await t.rejects(badRange(`bytes=0-${source.length}`), { name: 'InvalidArgument', message: `Range specified is not valid for source object of size: ${source.length}` }, 'an end past the source')
+  await t.rejects(badRange(`bytes=${source.length}-${source.length + 1}`), { name: 'InvalidRequest', message: 'The specified copy range is invalid for the source object size' }, 'a start past the source')
+  await t.rejects(badRange('bytes=5-2'), { name: 'InvalidArgument', message: /must be of the form bytes=first-last/ }, 'first after last')
   const copy2 = await s3.send(new UploadPartCopyCommand({ Bucket: 'demo', Key: 'copied.bin', UploadId: uploadId, PartNumber: 2, CopySource: 'demo/src.bin', CopySourceRange: `bytes=${cut}-${source.length - 1}`, CopySourceIfMatch: put.ETag }))
   await s3.send(new CompleteMultipartUploadCommand({
     Bucket: 'demo', Key: 'copied.bin', UploadId: uploadId,
@@ -170,6 +173,11 @@ t.test('UploadPartCopy copies byte ranges of an object into parts, and GetObject
   t.equal(plain.ContentLength, source.length, 'part 1 of a single-part object is the whole object')
   t.equal((await plain.Body?.transformToByteArray())?.length, source.length)
   t.equal(plain.PartsCount, undefined)
+  t.equal(plain.$metadata.httpStatusCode, 206, 'a ranged read, as AWS answers it')
+  t.equal(plain.ContentRange, `bytes 0-${source.length - 1}/${source.length}`)
+  const plainHead = await s3.send(new HeadObjectCommand({ Bucket: 'demo', Key: 'src.bin', PartNumber: 1 }))
+  t.equal(plainHead.$metadata.httpStatusCode, 206)
+  t.equal(plainHead.ContentLength, source.length)
 })
 
 // API reference, CompleteMultipartUpload request headers: If-None-Match "Uploads the object only if the object key name

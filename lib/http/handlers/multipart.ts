@@ -83,11 +83,16 @@ export async function uploadPart (req: S3Request, s: Services): Promise<S3Reply>
 /** x-amz-copy-source-range: "bytes=first-last", both offsets inside the source. */
 function copyRange (value: string | string[] | undefined, size: number): { start: number, end: number } | undefined {
   if (value === undefined) return undefined
+  // AWS's three answers, as LocalStack's AWS-recorded tests (parse_copy_source_range_header) and versitygw#610 show them.
+  const argument = { ArgumentName: 'x-amz-copy-source-range', ArgumentValue: String(value) }
+  const malformed = (): S3Error => new S3Error('InvalidArgument', argument, { message: 'The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy' })
   const m = typeof value === 'string' ? /^bytes=(\d+)-(\d+)$/.exec(value.trim()) : null
-  if (!m) throw new S3Error('InvalidArgument', { ArgumentName: 'x-amz-copy-source-range', ArgumentValue: String(value) }, { message: 'The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy' })
+  if (!m) throw malformed()
   const start = Number(m[1])
   const end = Number(m[2])
-  if (start > end || end >= size) throw new S3Error('InvalidRequest', {}, { message: `Range specified is not valid for source object of size: ${size}` })
+  if (start > end) throw malformed()
+  if (start >= size) throw new S3Error('InvalidRequest', {}, { message: 'The specified copy range is invalid for the source object size' })
+  if (end >= size) throw new S3Error('InvalidArgument', argument, { message: `Range specified is not valid for source object of size: ${size}` })
   return { start, end }
 }
 
