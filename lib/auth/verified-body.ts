@@ -129,7 +129,7 @@ class DigestVerifier extends Transform {
       throw new S3Error('InvalidRequest', {}, { message: `Value for x-amz-checksum-${algorithm} trailing header is invalid.` })
     }
     if (this.results[algorithm] !== value) {
-      throw new S3Error('BadDigest', {}, { message: `The x-amz-checksum-${algorithm} you specified did not match the calculated checksum.` })
+      throw new S3Error('BadDigest', {}, { message: `The ${algorithm.toUpperCase()} you specified did not match the calculated checksum.` }) // AWS wording, as LocalStack records it
     }
   }
 }

@@ -121,7 +121,7 @@ t.test('a tampered trailer signature is SignatureDoesNotMatch; a correctly signe
   await t.rejects(collect([badSig], signedAuth(true), headers), { code: 'SignatureDoesNotMatch' })
   const wrongCrc = signedWire(payload, { 'x-amz-checksum-crc32': crc32Base64(Buffer.from('other')) })
   await t.rejects(collect([wrongCrc], signedAuth(true), headers), {
-    code: 'BadDigest', message: 'The x-amz-checksum-crc32 you specified did not match the calculated checksum.',
+    code: 'BadDigest', message: 'The CRC32 you specified did not match the calculated checksum.',
   })
 })
 

@@ -63,7 +63,7 @@ t.test('every x-amz-checksum algorithm is verified against its header', async t 
     const wrong = Buffer.from(value, 'base64')
     wrong[0] = (wrong[0] ?? 0) ^ 1
     await t.rejects(read(auth({ kind: 'unsigned' }), { [`x-amz-checksum-${algorithm}`]: wrong.toString('base64') }), {
-      code: 'BadDigest', message: `The x-amz-checksum-${algorithm} you specified did not match the calculated checksum.`,
+      code: 'BadDigest', message: `The ${algorithm.toUpperCase()} you specified did not match the calculated checksum.`,
     }, algorithm)
   }
 })
