@@ -70,6 +70,14 @@ errorCase('DeleteObjects with 1001 keys is MalformedXML', 'MalformedXML', 400, (
   return sendSigned(b.endpoint, b.creds, { method: 'POST', path: '/demo?delete', headers: { 'content-md5': md5(body) }, body })
 })
 
+// API reference, DeleteObjects: Content-MD5 (or a checksum) is required; AWS answers its absence with this message.
+errorCase('DeleteObjects without Content-MD5 or a checksum is InvalidRequest', 'InvalidRequest', 400, async () => {
+  const res = await sendSigned(b.endpoint, b.creds, { method: 'POST', path: '/demo?delete', body: '<Delete><Object><Key>existing</Key></Object></Delete>' })
+  if (!res.body.includes('<Message>Missing required header for this request: Content-MD5</Message>')) throw new Error(`unexpected body ${res.body}`)
+  if (!existsSync(objectFile('existing'))) throw new Error('the key was deleted')
+  return res
+})
+
 t.test('a 20 KB header is refused and the daemon keeps serving', async t => {
   const headers = await signHeaders(b.endpoint, b.creds, { method: 'GET', path: '/demo/existing', headers: { 'x-amz-meta-big': 'x'.repeat(20 * 1024) } })
   const res = await exchange(b.endpoint, [requestHead('GET', '/demo/existing', headers)])
