@@ -248,3 +248,21 @@ t.test('a checksum sent as a trailer is verified, echoed, stored and returned wi
   t.equal(attrs.Checksum?.ChecksumCRC32, 'DUoRhQ==', 'GetObjectAttributes returns it')
   t.equal(await (await s3.send(new GetObjectCommand({ Bucket: 'demo', Key: 'trailed' }))).Body?.transformToString(), 'hello world')
 })
+
+t.test('UploadPart echoes a checksum sent as a trailer, as it does one sent as a header', async t => {
+  const { s3, endpoint, creds } = await startBridge(t)
+  const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'demo', Key: 'mp-trailer' }))
+  const part = await sendSigned(endpoint, creds, {
+    method: 'PUT',
+    path: `/demo/mp-trailer?partNumber=1&uploadId=${encodeURIComponent(UploadId ?? '')}`,
+    headers: {
+      'x-amz-content-sha256': 'STREAMING-UNSIGNED-PAYLOAD-TRAILER',
+      'content-encoding': 'aws-chunked',
+      'x-amz-decoded-content-length': '11',
+      'x-amz-trailer': 'x-amz-checksum-crc32',
+    },
+    body: 'b\r\nhello world\r\n0\r\nx-amz-checksum-crc32:DUoRhQ==\r\n\r\n',
+  })
+  t.equal(part.status, 200, part.body)
+  t.equal(part.headers['x-amz-checksum-crc32'], 'DUoRhQ==')
+})

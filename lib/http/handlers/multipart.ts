@@ -72,11 +72,13 @@ export async function uploadPart (req: S3Request, s: Services): Promise<S3Reply>
   checkDeclaredLength(req.headers, MAX_PART_SIZE_BYTES)
   const part = await storePart(bucketRef(record), key, uploadId, partNumber, req.body())
   const headers: Record<string, string> = { ETag: quoteETag(part.etag) }
-  // The body was verified against these; echoing them lets SDKs carry them into Complete.
+  // The body was verified against these (sent as headers or as its trailer); echoing them lets SDKs carry them
+  // into Complete.
   for (const name of CHECKSUM_HEADERS) {
     const v = req.headers[name]
     if (typeof v === 'string') headers[name] = v
   }
+  for (const [alg, v] of Object.entries(req.trailerChecksum() ?? {})) headers[`x-amz-checksum-${alg}`] = v
   return { headers }
 }
 
