@@ -112,7 +112,11 @@ export function objectHeaders (info: ObjectInfo, query: URLSearchParams): Record
 export function checksumHeaders (info: ObjectInfo, request?: { headers: IncomingHttpHeaders, isRanged: boolean }): Record<string, string> {
   const out: Record<string, string> = {}
   if (request && (request.isRanged || String(request.headers['x-amz-checksum-mode'] ?? '').toUpperCase() !== 'ENABLED')) return out
-  for (const [alg, v] of Object.entries(info.meta.checksums ?? {})) out[`x-amz-checksum-${alg}`] = v
+  for (const [alg, v] of Object.entries(info.meta.checksums ?? {})) {
+    out[`x-amz-checksum-${alg}`] = v
+    // A multipart upload's checksum of its parts' checksums ends in "-N"; any other covers the whole body.
+    out['x-amz-checksum-type'] = /-\d+$/.test(v) ? 'COMPOSITE' : 'FULL_OBJECT'
+  }
   return out
 }
 

@@ -4,10 +4,10 @@ import { constants } from 'node:fs'
 import { lstat, open, readFile, rename, rm, unlink, writeFile, type FileHandle } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { debuglog } from 'node:util'
-import { S3Error, s3ErrorFromErrno } from '../errors/s3-error.js'
+import { keyConflictError, S3Error, s3ErrorFromErrno } from '../errors/s3-error.js'
 import { copyFileRange } from './kernel-copy.js'
 import {
-  encodePartSizes, MIN_PART_SIZE_BYTES, multipartETag, parseUploadId, partFileName, readPart, readUploadRecord,
+  compositeChecksum, encodePartSizes, MIN_PART_SIZE_BYTES, multipartETag, parseUploadId, partFileName, readPart, readUploadRecord,
   uploadPath, uploadsDir, type MultipartStoredMeta, type PartRecord, type UploadRecord,
 } from './multipart.js'
 import { ensureParents, objectInfo, type BucketRef, type WriteOptions } from './objects.js'
@@ -18,8 +18,8 @@ import type { ObjectInfo, ObjectKey } from './types.js'
 const S_ISGID = 0o2000n
 const debug = debuglog('s3bridge')
 
-/** One <Part> of the client's CompleteMultipartUpload body. */
-export interface CompletedPartRef { partNumber: number, etag: string }
+/** One <Part> of the client's CompleteMultipartUpload body; checksums by algorithm (ChecksumSHA256 → sha256). */
+export interface CompletedPartRef { partNumber: number, etag: string, checksums?: Record<string, string> }
 
 export interface CompleteResult {
   etag: string
@@ -63,12 +63,22 @@ async function readTombstone (root: string, uploadId: string, key: ObjectKey): P
   }
 }
 
-/** Every listed part must exist with that ETag; every part but the last must be at least 5 MiB. */
-async function checkParts (dir: string, uploadId: string, refs: CompletedPartRef[]): Promise<PartRecord[]> {
+/**
+ * Every listed part must exist with that ETag; every part but the last must be at least 5 MiB. An upload created
+ * with a checksum algorithm needs each part's checksum in the list too, equal to the one kept for the part
+ * (AWS's message for a missing one, as aws-sdk-php#2648 quotes it).
+ */
+async function checkParts (dir: string, upload: UploadRecord, refs: CompletedPartRef[]): Promise<PartRecord[]> {
+  const uploadId = upload.uploadId
+  const algorithm = upload.checksumAlgorithm
   const parts: PartRecord[] = []
   for (const [i, ref] of refs.entries()) {
+    if (algorithm !== undefined && ref.checksums?.[algorithm] === undefined) {
+      throw new S3Error('InvalidRequest', {}, { message: `The upload was created using a ${algorithm} checksum. The complete request must include the checksum for each part. It was missing for part ${ref.partNumber} in the request.` })
+    }
     const part = await readPart(dir, ref.partNumber)
     if (!part || part.etag !== normalizeETag(ref.etag)) throw new S3Error('InvalidPart', { UploadId: uploadId, PartNumber: ref.partNumber, ETag: ref.etag })
+    if (algorithm !== undefined && part.checksum !== ref.checksums?.[algorithm]) throw new S3Error('InvalidPart', { UploadId: uploadId, PartNumber: ref.partNumber, ETag: ref.etag })
     if (i < refs.length - 1 && part.size < MIN_PART_SIZE_BYTES) {
       throw new S3Error('EntityTooSmall', { ProposedSize: part.size, MinSizeAllowed: MIN_PART_SIZE_BYTES, PartNumber: ref.partNumber, ETag: ref.etag })
     }
@@ -104,7 +114,7 @@ async function publish (bucket: BucketRef, key: ObjectKey, tmp: string, fh: File
   const parentSt = await ensureParents(bucket, key, opts)
   const target = keyToPath(bucket.root, key)
   const existing = await lstat(target).catch(() => undefined)
-  if (existing?.isDirectory()) throw new S3Error('InvalidRequest', { Key: key }, { message: 'Cannot store the key: a folder of that name exists.' })
+  if (existing?.isDirectory()) throw keyConflictError({ Key: key })
   const isSetgid = (parentSt.mode & S_ISGID) !== 0n
   await fh.chown(opts.owner.uid, isSetgid ? Number(parentSt.gid) : opts.owner.gid)
   await fh.chmod(opts.fileMode)
@@ -132,7 +142,9 @@ async function assembleAndPublish (bucket: BucketRef, record: UploadRecord, lock
   try {
     await assemble(lockDir, parts, fh)
     const etag = multipartETag(parts.map(p => p.etag))
-    const meta = { ...record.meta, etag, partCount: parts.length, parts: encodePartSizes(parts.map(p => p.size)) }
+    const algorithm = record.checksumAlgorithm
+    const checksums = algorithm === undefined ? record.meta.checksums : { [algorithm]: await compositeChecksum(algorithm, parts.map(p => p.checksum ?? '')) }
+    const meta = { ...record.meta, checksums, etag, partCount: parts.length, parts: encodePartSizes(parts.map(p => p.size)) }
     const info = await publish(bucket, record.key, tmp, fh, meta, opts)
     isPublished = true
     return { etag, info }
@@ -170,7 +182,7 @@ export async function completeUpload (bucket: BucketRef, key: ObjectKey, uploadI
   }
   let result: CompleteResult
   try {
-    result = await assembleAndPublish(bucket, record, lockDir, await checkParts(lockDir, uploadId, refs), opts)
+    result = await assembleAndPublish(bucket, record, lockDir, await checkParts(lockDir, record, refs), opts)
   } catch (err) {
     await rename(lockDir, live).catch(() => undefined)
     throw s3ErrorFromErrno(err, { Key: key }) ?? err

@@ -3,8 +3,9 @@ import { createHash, randomBytes } from 'node:crypto'
 import { constants } from 'node:fs'
 import { lstat, mkdir, open, readdir, readFile, rename, rm, unlink, writeFile, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { Readable } from 'node:stream'
+import { Transform, type Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
+import { createHasher } from '../auth/checksums.js'
 import { S3Error, s3ErrorFromErrno } from '../errors/s3-error.js'
 import type { BucketRef } from './objects.js'
 import { checkStorableKey, stagingDir } from './paths.js'
@@ -40,9 +41,37 @@ export interface UploadRecord {
   meta: ObjectMeta
   /** x-amz-acl / x-amz-grant-* sent with CreateMultipartUpload, applied to the object at Complete. */
   aclHeaders?: Record<string, string>
+  /** x-amz-checksum-algorithm of CreateMultipartUpload: every part keeps one, the object a COMPOSITE one. */
+  checksumAlgorithm?: CompositeAlgorithm
 }
 
-export interface PartRecord { partNumber: number, etag: string, size: number, lastModified: Date }
+/**
+ * Algorithms a multipart upload keeps as a COMPOSITE checksum: the checksum of the parts' binary checksums,
+ * then "-N" (S3 user guide, "Checking object integrity", multipart uploads). CRC64NVME and FULL_OBJECT
+ * checksums of a whole multipart object are not kept.
+ */
+export const COMPOSITE_ALGORITHMS = ['crc32', 'crc32c', 'sha1', 'sha256'] as const
+export type CompositeAlgorithm = typeof COMPOSITE_ALGORITHMS[number]
+
+export function isCompositeAlgorithm (v: string): v is CompositeAlgorithm {
+  return (COMPOSITE_ALGORITHMS as readonly string[]).includes(v)
+}
+
+/** The COMPOSITE checksum of parts whose base64 checksums are given, in part order. */
+export async function compositeChecksum (algorithm: CompositeAlgorithm, partChecksums: string[]): Promise<string> {
+  const hasher = createHasher(algorithm)
+  for (const c of partChecksums) hasher.update(Buffer.from(c, 'base64'))
+  return `${await hasher.digestBase64()}-${partChecksums.length}`
+}
+
+export interface PartRecord {
+  partNumber: number
+  etag: string
+  size: number
+  lastModified: Date
+  /** Base64 checksum under the upload's checksumAlgorithm, when it has one. */
+  checksum?: string
+}
 
 /** Part sizes of a multipart object, run-length encoded ([size, count] pairs) so they fit in one xattr. */
 export type PartSizeRuns = Array<[number, number]>
@@ -122,11 +151,11 @@ async function ensureUploadsDir (root: string): Promise<string> {
  * Creates the upload folder under a hidden name, writes upload.json, then renames it to its id:
  * other daemons never see an upload without its record.
  */
-export async function createUpload (bucket: BucketRef, key: ObjectKey, meta: ObjectMeta, initiator: UploadInitiator, now: Date, aclHeaders?: Record<string, string>): Promise<UploadRecord> {
+export async function createUpload (bucket: BucketRef, key: ObjectKey, meta: ObjectMeta, initiator: UploadInitiator, now: Date, aclHeaders?: Record<string, string>, checksumAlgorithm?: CompositeAlgorithm): Promise<UploadRecord> {
   checkStorableKey(key)
   const dir = await ensureUploadsDir(bucket.root)
   const uploadId = newUploadId(now)
-  const record: UploadRecord = { uploadId, key, initiated: now.toISOString(), initiator, meta: { ...meta, checksums: undefined }, aclHeaders }
+  const record: UploadRecord = { uploadId, key, initiated: now.toISOString(), initiator, meta: { ...meta, checksums: undefined }, aclHeaders, checksumAlgorithm }
   const building = join(dir, `.new-${uploadId}`)
   await mkdir(building, { mode: 0o700 })
   try {
@@ -144,8 +173,9 @@ export async function createUpload (bucket: BucketRef, key: ObjectKey, meta: Obj
  * renames it to part-NNNNN. If the upload was completed or aborted meanwhile, the rename finds no folder:
  * NoSuchUpload. Any failure (including a client that disconnects) removes the temp file.
  */
-export async function uploadPart (bucket: BucketRef, key: ObjectKey, uploadId: string, partNumber: number, body: Readable): Promise<PartRecord> {
-  await getUpload(bucket, key, uploadId)
+export async function uploadPart (bucket: BucketRef, key: ObjectKey, uploadId: string, partNumber: number, body: Readable): Promise<PartRecord & { checksumAlgorithm?: CompositeAlgorithm }> {
+  const upload = await getUpload(bucket, key, uploadId)
+  const algorithm = upload.checksumAlgorithm
   const dir = uploadPath(bucket.root, uploadId)
   const tmp = join(dir, `${partFileName(partNumber)}.${randomBytes(8).toString('hex')}.tmp`)
   let fh: FileHandle
@@ -162,15 +192,19 @@ export async function uploadPart (bucket: BucketRef, key: ObjectKey, uploadId: s
       maxBytes: MAX_PART_SIZE_BYTES,
       tooLarge: bytes => new S3Error('EntityTooLarge', { ProposedSize: bytes, MaxSizeAllowed: MAX_PART_SIZE_BYTES }),
     })
-    await pipeline(body, counter, fileSink(fh))
+    // The upload's checksum of the part, whether or not the client sent one (a sent one was verified already).
+    const hasher = algorithm === undefined ? undefined : createHasher(algorithm)
+    if (hasher === undefined) await pipeline(body, counter, fileSink(fh))
+    else await pipeline(body, new Transform({ transform (chunk: Buffer, _enc, cb) { hasher.update(chunk); cb(null, chunk) } }), counter, fileSink(fh))
     const etag = counter.digestHex()
-    await xattr.setAttribute(fdPath(fh.fd), PART_XATTR, JSON.stringify({ etag, size: counter.bytes }))
+    const checksum = await hasher?.digestBase64()
+    await xattr.setAttribute(fdPath(fh.fd), PART_XATTR, JSON.stringify({ etag, size: counter.bytes, checksum }))
     const st = await fh.stat()
     await rename(tmp, join(dir, partFileName(partNumber))).catch((err: NodeJS.ErrnoException) => {
       throw err.code === 'ENOENT' ? noSuchUpload(uploadId) : err
     })
     isPublished = true
-    return { partNumber, etag, size: counter.bytes, lastModified: st.mtime }
+    return { partNumber, etag, size: counter.bytes, lastModified: st.mtime, checksum, checksumAlgorithm: algorithm }
   } finally {
     await fh.close().catch(() => undefined)
     if (!isPublished) await unlink(tmp).catch(() => undefined)
@@ -182,9 +216,9 @@ export async function readPart (dir: string, partNumber: number): Promise<PartRe
   const path = join(dir, partFileName(partNumber))
   try {
     const [raw, st] = await Promise.all([xattr.getAttribute(path, PART_XATTR), lstat(path)])
-    const v = JSON.parse(raw.toString('utf8')) as { etag?: unknown, size?: unknown }
+    const v = JSON.parse(raw.toString('utf8')) as { etag?: unknown, size?: unknown, checksum?: unknown }
     if (typeof v.etag !== 'string' || typeof v.size !== 'number' || !st.isFile() || st.size !== v.size) return undefined
-    return { partNumber, etag: v.etag, size: v.size, lastModified: st.mtime }
+    return { partNumber, etag: v.etag, size: v.size, lastModified: st.mtime, checksum: typeof v.checksum === 'string' ? v.checksum : undefined }
   } catch {
     return undefined
   }

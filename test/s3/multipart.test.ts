@@ -250,3 +250,60 @@ t.test('Complete checks If-None-Match again when the assembled object is publish
   t.equal(parts.Parts?.length, 3, 'the upload is back for a retry or an abort')
   t.same(readdirSync(lockDir.replace(/\/[^/]+$/, '')).filter(n => n.includes(uploadId)), [uploadId], 'no assembled file left behind')
 })
+
+// S3 user guide, "Checking object integrity", multipart uploads: an upload created with a checksum algorithm keeps
+// each part's checksum (ListParts), needs them all in Complete, and gives the object a COMPOSITE checksum: the
+// checksum of the parts' binary checksums, then "-N".
+t.test('a multipart upload created with ChecksumAlgorithm SHA256 keeps part checksums and a COMPOSITE object checksum', async t => {
+  const { s3 } = await startBridge(t)
+  const key = 'summed.bin'
+  const created = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'demo', Key: key, ChecksumAlgorithm: 'SHA256' }))
+  t.equal(created.ChecksumAlgorithm, 'SHA256')
+  t.equal(created.ChecksumType, 'COMPOSITE')
+  const UploadId = created.UploadId
+  const bodies = [randomBytes(5 * MiB), randomBytes(5 * MiB), randomBytes(1234)]
+  const sha = (b: Buffer): string => createHash('sha256').update(b).digest('base64')
+  const parts: Array<{ PartNumber: number, ETag?: string, ChecksumSHA256?: string }> = []
+  for (const [i, Body] of bodies.entries()) {
+    // Part 2 without a checksum from the client: the bridge computes it.
+    const up = await s3.send(new UploadPartCommand({ Bucket: 'demo', Key: key, UploadId, PartNumber: i + 1, Body, ...(i === 1 ? {} : { ChecksumAlgorithm: 'SHA256' as const }) }))
+    t.equal(up.ChecksumSHA256, sha(Body), `part ${i + 1}'s checksum is echoed`)
+    parts.push({ PartNumber: i + 1, ETag: up.ETag, ChecksumSHA256: up.ChecksumSHA256 })
+  }
+  const listed = await s3.send(new ListPartsCommand({ Bucket: 'demo', Key: key, UploadId }))
+  t.equal(listed.ChecksumAlgorithm, 'SHA256')
+  t.same(listed.Parts?.map(p => p.ChecksumSHA256), bodies.map(sha), 'ListParts shows each part\'s checksum')
+  const complete = (Parts: typeof parts): Promise<{ ChecksumSHA256?: string, ChecksumType?: string }> =>
+    s3.send(new CompleteMultipartUploadCommand({ Bucket: 'demo', Key: key, UploadId, MultipartUpload: { Parts } }))
+  await t.rejects(complete(parts.map(({ PartNumber, ETag }) => ({ PartNumber, ETag }))), {
+    name: 'InvalidRequest',
+    message: 'The upload was created using a sha256 checksum. The complete request must include the checksum for each part. It was missing for part 1 in the request.',
+  })
+  await t.rejects(complete(parts.map((p, i) => i === 2 ? { ...p, ChecksumSHA256: sha(Buffer.from('other')) } : p)), { name: 'InvalidPart' }, 'a wrong part checksum')
+  const done = await complete(parts)
+  const composite = `${createHash('sha256').update(Buffer.concat(bodies.map(b => createHash('sha256').update(b).digest()))).digest('base64')}-3`
+  t.equal(done.ChecksumSHA256, composite, 'Complete answers the COMPOSITE checksum')
+  t.equal(done.ChecksumType, 'COMPOSITE')
+  const head = await s3.send(new HeadObjectCommand({ Bucket: 'demo', Key: key, ChecksumMode: 'ENABLED' }))
+  t.equal(head.ChecksumSHA256, composite, 'HEAD with checksum mode returns it')
+  t.equal(head.ChecksumType, 'COMPOSITE')
+  const got = await s3.send(new GetObjectCommand({ Bucket: 'demo', Key: key, ChecksumMode: 'ENABLED' }))
+  t.ok(Buffer.from(await got.Body?.transformToByteArray() ?? []).equals(Buffer.concat(bodies)), 'the object reads back whole')
+  const { CopyObjectCommand } = await import('@aws-sdk/client-s3')
+  await s3.send(new CopyObjectCommand({ Bucket: 'demo', Key: 'copy.bin', CopySource: `demo/${key}` }))
+  const copied = await s3.send(new HeadObjectCommand({ Bucket: 'demo', Key: 'copy.bin', ChecksumMode: 'ENABLED' }))
+  t.equal(copied.ChecksumSHA256, undefined, 'a copy, which has no parts, does not inherit the composite checksum')
+})
+
+t.test('CreateMultipartUpload checksum headers: FULL_OBJECT CRC64NVME is accepted but not kept; bad combinations are refused', async t => {
+  const { s3 } = await startBridge(t)
+  const full = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'demo', Key: 'full', ChecksumAlgorithm: 'CRC64NVME' }))
+  t.equal(full.ChecksumAlgorithm, undefined, 'no checksum is promised')
+  const p1 = await s3.send(new UploadPartCommand({ Bucket: 'demo', Key: 'full', UploadId: full.UploadId, PartNumber: 1, Body: 'only part' }))
+  await s3.send(new CompleteMultipartUploadCommand({ Bucket: 'demo', Key: 'full', UploadId: full.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: p1.ETag }] } }))
+  t.equal(await (await s3.send(new GetObjectCommand({ Bucket: 'demo', Key: 'full' }))).Body?.transformToString(), 'only part')
+  await t.rejects(s3.send(new CreateMultipartUploadCommand({ Bucket: 'demo', Key: 'x', ChecksumAlgorithm: 'SHA256', ChecksumType: 'FULL_OBJECT' })),
+    { name: 'InvalidRequest', message: 'The FULL_OBJECT checksum type cannot be used with the sha256 checksum algorithm.' })
+  await t.rejects(s3.send(new CreateMultipartUploadCommand({ Bucket: 'demo', Key: 'x', ChecksumAlgorithm: 'CRC64NVME', ChecksumType: 'COMPOSITE' })),
+    { name: 'InvalidRequest' })
+})

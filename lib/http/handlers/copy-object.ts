@@ -63,6 +63,11 @@ export async function copyObject (req: S3Request, s: Services): Promise<S3Reply>
     throw err
   }
   const meta = directive === 'REPLACE' ? metaFromHeaders(req.headers) : { ...opened.info.meta }
+  // A multipart source's COMPOSITE checksum ("...-N") describes its parts, which the copy does not have.
+  if (meta.checksums !== undefined) {
+    const whole = Object.entries(meta.checksums).filter(([, v]) => !/-\d+$/.test(v))
+    meta.checksums = whole.length > 0 ? Object.fromEntries(whole) : undefined
+  }
   // Tags follow x-amz-tagging-directive, independently of the metadata directive: COPY keeps the source's.
   meta.tags = taggingDirective === 'REPLACE' ? nonEmptyTags(tagsFromHeader(req.headers['x-amz-tagging'])) : opened.info.meta.tags
   const options = writeOptions(req, s, destRecord)

@@ -7,8 +7,9 @@ import { selectObjectPart, type PartSelection } from '../../storage/multipart-re
 import {
   getUpload,
   abortUpload, createUpload, listParts as readParts, MAX_PART_NUMBER, MAX_PART_SIZE_BYTES, parsePartNumber,
-  parseUploadId, uploadPart as storePart, type UploadRecord,
+  parseUploadId, uploadPart as storePart, isCompositeAlgorithm, type CompositeAlgorithm, type UploadRecord,
 } from '../../storage/multipart.js'
+import { CHECKSUM_ALGORITHMS, isChecksumAlgorithm } from '../../auth/checksums.js'
 import { headObject as statObject, openObject, type BucketRef } from '../../storage/objects.js'
 import { isDirectoryKey, parseObjectKey } from '../../storage/paths.js'
 import type { ObjectKey } from '../../storage/types.js'
@@ -51,6 +52,40 @@ function initiatorXml (u: UploadRecord): { Initiator: XmlNode, Owner: XmlNode } 
   return { Initiator: ownerXml(u.initiator.name), Owner: ownerXml(u.initiator.name) }
 }
 
+/**
+ * x-amz-checksum-algorithm (and x-amz-checksum-type) of CreateMultipartUpload: a COMPOSITE checksum is kept for
+ * CRC32, CRC32C, SHA1 and SHA256. A FULL_OBJECT checksum of a multipart object (CRC64NVME's only kind) is not:
+ * such an upload proceeds without one, and the reply does not claim it.
+ */
+function uploadChecksumAlgorithm (req: S3Request): CompositeAlgorithm | undefined {
+  const rawAlgorithm = req.headers['x-amz-checksum-algorithm']
+  const rawType = req.headers['x-amz-checksum-type']
+  const type = typeof rawType === 'string' ? rawType.trim().toUpperCase() : undefined
+  if (type !== undefined && type !== 'COMPOSITE' && type !== 'FULL_OBJECT') {
+    throw new S3Error('InvalidRequest', {}, { message: 'Value for x-amz-checksum-type header is invalid.' })
+  }
+  if (typeof rawAlgorithm !== 'string') {
+    if (type !== undefined) throw new S3Error('InvalidRequest', {}, { message: 'The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.' })
+    return undefined
+  }
+  const algorithm = rawAlgorithm.trim().toLowerCase()
+  if (!isChecksumAlgorithm(algorithm)) {
+    throw new S3Error('InvalidRequest', {}, { message: 'Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]' })
+  }
+  if ((algorithm === 'sha1' || algorithm === 'sha256') && type === 'FULL_OBJECT') {
+    throw new S3Error('InvalidRequest', {}, { message: `The FULL_OBJECT checksum type cannot be used with the ${algorithm} checksum algorithm.` })
+  }
+  if (algorithm === 'crc64nvme' && type === 'COMPOSITE') {
+    throw new S3Error('InvalidRequest', {}, { message: 'The COMPOSITE checksum type cannot be used with the crc64nvme checksum algorithm.' })
+  }
+  return isCompositeAlgorithm(algorithm) && type !== 'FULL_OBJECT' ? algorithm : undefined
+}
+
+/** XML element of a checksum: sha256 → ChecksumSHA256. */
+export function checksumElement (algorithm: string): string {
+  return `Checksum${algorithm.toUpperCase()}`
+}
+
 export async function createMultipartUpload (req: S3Request, s: Services): Promise<S3Reply> {
   const record = bucketRecord(req, s)
   const key = uploadKey(req)
@@ -59,8 +94,12 @@ export async function createMultipartUpload (req: S3Request, s: Services): Promi
   checkAclHeadersAllowed(req, record)
   const initiator = { name: req.principal.name, uid: req.principal.uid, gid: req.principal.gid }
   const aclHeaders = Object.fromEntries(Object.entries(req.headers).filter(([k, v]) => (k === 'x-amz-acl' || k.startsWith('x-amz-grant-')) && typeof v === 'string')) as Record<string, string>
-  const upload = await createUpload(bucketRef(record), key, metaFromHeaders(req.headers), initiator, s.now(), Object.keys(aclHeaders).length ? aclHeaders : undefined)
-  return { xml: renderXml('InitiateMultipartUploadResult', { Bucket: record.name, Key: key, UploadId: upload.uploadId }) }
+  const algorithm = uploadChecksumAlgorithm(req)
+  const upload = await createUpload(bucketRef(record), key, metaFromHeaders(req.headers), initiator, s.now(), Object.keys(aclHeaders).length ? aclHeaders : undefined, algorithm)
+  return {
+    headers: algorithm === undefined ? {} : { 'x-amz-checksum-algorithm': algorithm.toUpperCase(), 'x-amz-checksum-type': 'COMPOSITE' },
+    xml: renderXml('InitiateMultipartUploadResult', { Bucket: record.name, Key: key, UploadId: upload.uploadId }),
+  }
 }
 
 export async function uploadPart (req: S3Request, s: Services): Promise<S3Reply> {
@@ -79,6 +118,8 @@ export async function uploadPart (req: S3Request, s: Services): Promise<S3Reply>
     if (typeof v === 'string') headers[name] = v
   }
   for (const [alg, v] of Object.entries(req.trailerChecksum() ?? {})) headers[`x-amz-checksum-${alg}`] = v
+  // The upload's own checksum of the part, which Complete will ask for.
+  if (part.checksumAlgorithm !== undefined && part.checksum !== undefined) headers[`x-amz-checksum-${part.checksumAlgorithm}`] = part.checksum
   return { headers }
 }
 
@@ -128,7 +169,12 @@ export async function parseCompleteBody (text: string): Promise<CompletedPartRef
     const [number] = texts(part, 'PartNumber')
     const [etag] = texts(part, 'ETag')
     if (number === undefined || etag === undefined || etag.trim() === '') throw new S3Error('MalformedXML')
-    return { partNumber: parsePartNumber(number.trim()), etag: etag.trim() }
+    const checksums: Record<string, string> = {}
+    for (const algorithm of CHECKSUM_ALGORITHMS) {
+      const [value] = texts(part, checksumElement(algorithm))
+      if (value !== undefined) checksums[algorithm] = value.trim()
+    }
+    return { partNumber: parsePartNumber(number.trim()), etag: etag.trim(), checksums }
   })
   if (refs.length > MAX_PART_NUMBER) throw new S3Error('MalformedXML')
   checkPartOrder(refs)
@@ -138,6 +184,12 @@ export async function parseCompleteBody (text: string): Promise<CompletedPartRef
 function objectUrl (req: S3Request, bucket: string, key: string): string {
   const path = key.split('/').map(encodeURIComponent).join('/')
   return `${req.isSecure ? 'https' : 'http'}://${req.headers.host ?? 'localhost'}/${bucket}/${path}`
+}
+
+/** The object's COMPOSITE checksum ("...-N") as CompleteMultipartUploadResult elements. */
+function compositeXml (checksums: Record<string, string> | undefined): Record<string, string> {
+  const entry = Object.entries(checksums ?? {}).find(([, v]) => /-\d+$/.test(v))
+  return entry === undefined ? {} : { [checksumElement(entry[0])]: entry[1], ChecksumType: 'COMPOSITE' }
 }
 
 export async function completeMultipartUpload (req: S3Request, s: Services): Promise<S3Reply> {
@@ -162,7 +214,10 @@ export async function completeMultipartUpload (req: S3Request, s: Services): Pro
   }
   const result = await completeUpload(bucket, key, uploadId, refs, options)
   return {
-    xml: renderXml('CompleteMultipartUploadResult', { Location: objectUrl(req, record.name, key), Bucket: record.name, Key: key, ETag: quoteETag(result.etag) }),
+    xml: renderXml('CompleteMultipartUploadResult', {
+      Location: objectUrl(req, record.name, key), Bucket: record.name, Key: key, ETag: quoteETag(result.etag),
+      ...compositeXml(result.info?.meta.checksums),
+    }),
   }
 }
 
@@ -194,7 +249,12 @@ export async function listParts (req: S3Request, s: Services): Promise<S3Reply> 
       NextPartNumberMarker: page.nextMarker,
       MaxParts: maxParts,
       IsTruncated: page.isTruncated,
-      Part: page.parts.map(p => ({ PartNumber: p.partNumber, LastModified: p.lastModified, ETag: quoteETag(p.etag), Size: p.size })),
+      ChecksumAlgorithm: page.upload.checksumAlgorithm?.toUpperCase(),
+      ChecksumType: page.upload.checksumAlgorithm === undefined ? undefined : 'COMPOSITE',
+      Part: page.parts.map(p => ({
+        PartNumber: p.partNumber, LastModified: p.lastModified, ETag: quoteETag(p.etag), Size: p.size,
+        ...(page.upload.checksumAlgorithm !== undefined && p.checksum !== undefined ? { [checksumElement(page.upload.checksumAlgorithm)]: p.checksum } : {}),
+      })),
     }),
   }
 }
