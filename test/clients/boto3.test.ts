@@ -78,6 +78,12 @@ if (PYTHON === undefined) {
     t.equal(out.down, out.up)
   })
 
+  t.test('boto3 upload_file with ChecksumAlgorithm SHA256 goes multipart and the object keeps the COMPOSITE checksum', async t => {
+    const { out } = await scenario(t, PYTHON, 'multipart_checksum')
+    t.equal(out.etag_parts, '3', 'three parts')
+    t.equal(out.checksum, out.expected, 'HEAD with checksum mode returns SHA256 of the part SHA256s, -3')
+  })
+
   t.test('boto3 stores, lists and reads nested unicode keys, with and without url encoding', async t => {
     const { out, bridge } = await scenario(t, PYTHON, 'unicode_keys')
     const sorted = [...(out.keys as string[])].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))
