@@ -65,3 +65,10 @@ export function writeOptions (req: S3Request, s: Services, record?: BucketRecord
 export function ownerXml (name: string): { ID: string, DisplayName: string } {
   return { ID: name, DisplayName: name }
 }
+
+/** The URL of an object as the client addressed the bucket: bucket in the host (virtual-hosted) or in the path. */
+export function objectUrl (req: S3Request, bucket: string, key: string): string {
+  const path = key.split('/').map(encodeURIComponent).join('/')
+  const base = `${req.isSecure ? 'https' : 'http'}://${req.headers.host ?? 'localhost'}`
+  return req.isVirtualHost ? `${base}/${path}` : `${base}/${encodeURIComponent(bucket)}/${path}`
+}

@@ -26,6 +26,8 @@ export interface S3Request {
   operation: string
   sourceIp: string
   isSecure: boolean
+  /** The bucket came from the Host header (bucket.<base-domain>), not the path. */
+  isVirtualHost: boolean
   /** The verified request body (aws-chunked decoded, digests checked at its end). */
   body (): Readable
   /** The x-amz-checksum-* sent as a trailer of the body, verified; only once the body has ended. */

@@ -178,7 +178,7 @@ function fakeRequest (headers: Record<string, string>): S3Request {
   return {
     requestId: 'test', operation: 'PutObject', method: 'PUT', bucketName: 'demo', rawKey: 'new.txt', query: new URLSearchParams(), headers,
     principal: anonymousPrincipal(65534, 65534), auth: null, sourceIp: '127.0.0.1', isSecure: false,
-    body: () => Readable.from([]), trailerChecksum: () => undefined, readText: async () => '',
+    body: () => Readable.from([]), trailerChecksum: () => undefined, isVirtualHost: false, readText: async () => '',
   }
 }
 

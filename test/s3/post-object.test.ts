@@ -168,3 +168,58 @@ t.test('a POST that is not multipart/form-data is refused; a 20 MiB upload strea
   t.equal(ok.status, 204, ok.body)
   t.equal(readFileSync(join(b.bucketDir, 'big.bin')).length, big.length)
 })
+
+// RESTObjectPOST: the acl, tagging, x-amz-server-side-encryption and x-amz-storage-class fields mean what the
+// PutObject headers mean. A POST with acl=private was stored world-readable, and aws:kms was stored in the clear.
+t.test('the acl, tagging, encryption and storage class fields act as PutObject\'s headers do', async t => {
+  const b = await startBridge(t)
+  const { anonymousClient } = await import('../fixtures/daemon.js')
+  const { GetObjectCommand, GetObjectTaggingCommand } = await import('@aws-sdk/client-s3')
+  const post = (key: string, extra: FormPairs): Promise<Reply> => postForm(url(b), signedPostFields(b.creds, {
+    fields: [['key', key], ...extra],
+    conditions: [{ bucket: 'demo' }, { key }, ...extra.map(([k, v]) => ({ [k]: v }))],
+  }), { data: 'form data' })
+  const anon = anonymousClient(b.endpoint, t)
+  const open = await post('public.txt', [['acl', 'public-read']])
+  t.equal(open.status, 204, open.body)
+  t.equal(await (await anon.send(new GetObjectCommand({ Bucket: 'demo', Key: 'public.txt' }))).Body?.transformToString(), 'form data', 'acl=public-read: anyone reads it')
+  const closed = await post('private.txt', [['acl', 'private']])
+  t.equal(closed.status, 204, closed.body)
+  await t.rejects(anon.send(new GetObjectCommand({ Bucket: 'demo', Key: 'private.txt' })), { name: 'AccessDenied' }, 'acl=private: only the owner')
+  const bogus = await post('bogus.txt', [['acl', 'bogus']])
+  t.equal(bogus.status, 400)
+  t.equal(errorOf(bogus).code, 'InvalidArgument')
+  assertNothingStored(t, b, 'bogus.txt')
+  const kms = await post('kms.txt', [['x-amz-server-side-encryption', 'aws:kms']])
+  t.equal(kms.status, 501, 'KMS encryption cannot be honoured, so it is refused as on PutObject')
+  assertNothingStored(t, b, 'kms.txt')
+  const cold = await post('cold.txt', [['x-amz-storage-class', 'NOT_A_CLASS']])
+  t.equal(errorOf(cold).code, 'InvalidStorageClass')
+  const tagged = await post('tagged.txt', [['tagging', '<Tagging><TagSet><Tag><Key>project</Key><Value>blue</Value></Tag></TagSet></Tagging>']])
+  t.equal(tagged.status, 204, tagged.body)
+  const tags = await b.s3.send(new GetObjectTaggingCommand({ Bucket: 'demo', Key: 'tagged.txt' }))
+  t.same(tags.TagSet, [{ Key: 'project', Value: 'blue' }])
+})
+
+t.test('the Location of a POST to a virtual-hosted bucket is the object\'s virtual-hosted URL', async t => {
+  const b = await startBridge(t, { baseDomains: ['s3.localhost'] })
+  const { request } = await import('node:http')
+  const port = new URL(b.endpoint).port
+  const pairs = signedPostFields(b.creds, { fields: [['key', 'v h.txt'], ['success_action_status', '201']], conditions: [{ bucket: 'demo' }, { key: 'v h.txt' }, { success_action_status: '201' }] })
+  // fetch will not send another Host: a hand-made multipart body over node:http.
+  const boundary = 'vhostboundary'
+  const parts = [...pairs, ['file', 'x']].map(([k, v]) => `--${boundary}\r\nContent-Disposition: form-data; name="${k}"${k === 'file' ? '; filename="x.txt"' : ''}\r\n\r\n${v}\r\n`)
+  const body = parts.join('') + `--${boundary}--\r\n`
+  const r = await new Promise<{ status: number, location?: string, text: string }>((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/', headers: { host: `demo.s3.localhost:${port}`, 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': Buffer.byteLength(body) } }, res => {
+      let text = ''
+      res.on('data', (c: Buffer) => { text += c.toString() })
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, location: res.headers.location, text }))
+    })
+    req.on('error', reject)
+    req.end(body)
+  })
+  t.equal(r.status, 201, r.text)
+  t.equal(r.location, `http://demo.s3.localhost:${port}/v%20h.txt`)
+  t.match(r.text, `<Location>http://demo.s3.localhost:${port}/v%20h.txt</Location>`)
+})

@@ -14,7 +14,7 @@ import { headObject as statObject, openObject, type BucketRef } from '../../stor
 import { isDirectoryKey, parseObjectKey } from '../../storage/paths.js'
 import type { ObjectKey } from '../../storage/types.js'
 import { relPath, requireAccess } from '../authorize.js'
-import { bucketRecord, bucketRef, ownerXml, writeOptions } from '../bucket-access.js'
+import { bucketRecord, bucketRef, objectUrl, ownerXml, writeOptions } from '../bucket-access.js'
 import { checkConditions, checkDeclaredLength, conditionsFrom, metaFromHeaders, quoteETag } from '../s3-headers.js'
 import { children, parseXml, texts } from '../xml/parse.js'
 import { checkAclHeadersAllowed } from '../acl-headers.js'
@@ -179,11 +179,6 @@ export async function parseCompleteBody (text: string): Promise<CompletedPartRef
   if (refs.length > MAX_PART_NUMBER) throw new S3Error('MalformedXML')
   checkPartOrder(refs)
   return refs
-}
-
-function objectUrl (req: S3Request, bucket: string, key: string): string {
-  const path = key.split('/').map(encodeURIComponent).join('/')
-  return `${req.isSecure ? 'https' : 'http'}://${req.headers.host ?? 'localhost'}/${bucket}/${path}`
 }
 
 /** The object's COMPOSITE checksum ("...-N") as CompleteMultipartUploadResult elements. */

@@ -10,9 +10,11 @@ import { S3Error } from '../../errors/s3-error.js'
 import { putObject as storeObject } from '../../storage/objects.js'
 import { parseObjectKey } from '../../storage/paths.js'
 import { relPath, requireAccess } from '../authorize.js'
-import { bucketRecord, bucketRef, writeOptions } from '../bucket-access.js'
+import { bucketRecord, bucketRef, objectUrl, writeOptions } from '../bucket-access.js'
 import { principalFor } from '../middleware/authenticate.js'
 import { metaFromHeaders, quoteETag } from '../s3-headers.js'
+import { checkAclHeadersAllowed } from '../acl-headers.js'
+import { MAX_OBJECT_TAGS, tagsFromXml } from '../tagging.js'
 import { renderXml } from '../xml/render.js'
 import type { S3Reply, S3Request, Services } from '../types.js'
 
@@ -20,8 +22,14 @@ import type { S3Reply, S3Request, Services } from '../types.js'
 const MAX_PRE_DATA_BYTES = 20 * 1024
 /** The largest single POST upload AWS accepts. */
 const MAX_POST_OBJECT_BYTES = 5 * 1024 ** 3
-/** Form fields that become object metadata, as the same-named headers do on PutObject. */
-const META_FIELDS = new Set(['content-type', 'cache-control', 'content-disposition', 'content-encoding', 'content-language', 'expires'])
+/**
+ * Form fields that mean what the same-named headers mean on PutObject (RESTObjectPOST): metadata, and the
+ * encryption and storage class requests, which are checked as PutObject checks them.
+ */
+const META_FIELDS = new Set([
+  'content-type', 'cache-control', 'content-disposition', 'content-encoding', 'content-language', 'expires',
+  'x-amz-server-side-encryption', 'x-amz-server-side-encryption-customer-algorithm', 'x-amz-storage-class',
+])
 
 interface PostForm {
   fields: Map<string, string>
@@ -131,16 +139,18 @@ function formKey (fields: PostFields, filename: string): string {
   return raw.split('${filename}').join(filename)
 }
 
-function metaHeaders (fields: PostFields): IncomingHttpHeaders {
+/** The form's fields as the headers a PutObject would carry: metadata, `acl` as x-amz-acl. */
+function formHeaders (fields: PostFields): IncomingHttpHeaders {
   const headers: IncomingHttpHeaders = {}
   for (const [name, value] of fields) if (META_FIELDS.has(name) || name.startsWith('x-amz-meta-')) headers[name] = value
+  const acl = fields.get('acl')
+  if (acl !== undefined) headers['x-amz-acl'] = acl
   return headers
 }
 
 function successReply (req: S3Request, fields: PostFields, where: { bucket: string, key: string, etag: string }): S3Reply {
   const etag = quoteETag(where.etag)
-  const host = req.headers.host ?? 'localhost'
-  const location = `${req.isSecure ? 'https' : 'http'}://${host}/${encodeURIComponent(where.bucket)}/${where.key.split('/').map(encodeURIComponent).join('/')}`
+  const location = objectUrl(req, where.bucket, where.key)
   const headers = { ETag: etag, Location: location }
   const redirect = fields.get('success_action_redirect') ?? fields.get('redirect')
   if (redirect !== undefined && URL.canParse(redirect)) {
@@ -171,7 +181,17 @@ export async function postObject (req: S3Request, s: Services): Promise<S3Reply>
     const signer: S3Request = sig ? { ...req, auth, principal: await principalFor(auth, s) } : req
     await requireAccess(signer, s, { operation: 'PostObject', bucket: record, key, fs: [{ check: 'create', path: relPath(key), bucketRoot: record.path }] })
     const limits = { min: range?.min ?? 0, max: Math.min(range?.max ?? MAX_POST_OBJECT_BYTES, MAX_POST_OBJECT_BYTES) }
-    const result = await storeObject(bucketRef(record), key, Readable.from(sizeLimited(form.file, limits)), metaFromHeaders(metaHeaders(form.fields)), writeOptions(signer, s))
+    // The form's acl, encryption, storage class and tagging count as PutObject's headers do: checked before the
+    // file is read, the ACL applied to the new file before it is published.
+    const asPut: S3Request = { ...signer, headers: formHeaders(form.fields) }
+    checkAclHeadersAllowed(asPut, record)
+    const meta = metaFromHeaders(asPut.headers)
+    const tagging = form.fields.get('tagging')
+    if (tagging !== undefined) {
+      await requireAccess(signer, s, { operation: 'PostObject', action: 's3:PutObjectTagging', bucket: record, key })
+      meta.tags = await tagsFromXml(tagging, MAX_OBJECT_TAGS)
+    }
+    const result = await storeObject(bucketRef(record), key, Readable.from(sizeLimited(form.file, limits)), meta, writeOptions(asPut, s, record))
     await form.finished
     return successReply(req, form.fields, { bucket: record.name, key, etag: result.info.etag })
   } catch (err) {

@@ -35,6 +35,7 @@ export function buildRequest (ctx: Context, operation: string, s: Services): S3R
     sessionPolicy: ctx.state.sessionPolicy as LabelledPolicy | undefined,
     sourceIp: ctx.ip,
     isSecure: ctx.secure,
+    isVirtualHost: target.isVirtualHost === true,
     body: getBody,
     trailerChecksum: () => verified?.trailerChecksum(),
     readText: async (maxBytes: number): Promise<string> => {
