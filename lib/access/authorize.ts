@@ -112,7 +112,12 @@ export async function authorize (q: AccessQuery): Promise<AccessDecision> {
   const layers: LayerVerdict[] = []
   const policy = policyLayer(q)
   layers.push(policy.layer)
-  const isAdminPolicyEscape = q.principal.kind === 'user' && q.principal.role === 'admin' && /BucketPolicy$/.test(q.operation)
+  // Get/Put/DeleteBucketPolicy stay open to admins and to the bucket's owner (with its own long-term keys, not a
+  // narrowed session) whatever the policies say, as AWS keeps them open to the owning account's root user "to
+  // ensure that bucket owners don't inadvertently lock themselves out" (API_PutBucketPolicy).
+  const isPolicyCall = /BucketPolicy$/.test(q.operation)
+  const isOwnerOfBucket = q.principal.kind === 'user' && q.bucket !== undefined && q.bucket.owner === q.principal.name && q.sessionPolicy === undefined
+  const isAdminPolicyEscape = isPolicyCall && q.principal.kind === 'user' && (q.principal.role === 'admin' || isOwnerOfBucket)
   if (policy.verdict.decision === 'Deny' && !isAdminPolicyEscape) return { allowed: false, isMissing: false, layers }
   const acl = aclLayer(q, policy.verdict.decision === 'Allow')
   layers.push(acl)

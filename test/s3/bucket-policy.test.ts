@@ -199,3 +199,20 @@ t.test('a bucket policy can demand conditional writes (s3:if-none-match, s3:Obje
   await complete('*')
   t.equal(await (await b.s3.send(new GetObjectCommand({ Bucket: 'demo', Key: 'mpu' }))).Body?.transformToString(), 'part')
 })
+
+// API reference, PutBucketPolicy/DeleteBucketPolicy: the bucket owner's root user can always call them, "to ensure
+// that bucket owners don't inadvertently lock themselves out of their own buckets". Here: the bucket's owner.
+t.test('a Deny-everything policy cannot lock the bucket owner out of the policy calls', async t => {
+  const b = await startBridge(t)
+  await b.s3.send(new PutBucketPolicyCommand({
+    Bucket: 'demo',
+    Policy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Deny', Principal: '*', Action: 's3:*', Resource: ['arn:aws:s3:::demo', 'arn:aws:s3:::demo/*'] }] }),
+  }))
+  await t.rejects(b.s3.send(new ListObjectsV2Command({ Bucket: 'demo' })), { name: 'AccessDenied' }, 'the Deny applies to the owner elsewhere')
+  const got = await b.s3.send(new GetBucketPolicyCommand({ Bucket: 'demo' }))
+  t.match(got.Policy, /"Deny"/, 'the owner can still read the policy')
+  const other = await b.addUser('other', 2001, 2001)
+  await t.rejects(b.client(other).send(new DeleteBucketPolicyCommand({ Bucket: 'demo' })), { name: 'AccessDenied' }, 'another user cannot remove it')
+  await b.s3.send(new DeleteBucketPolicyCommand({ Bucket: 'demo' }))
+  t.equal((await b.s3.send(new ListObjectsV2Command({ Bucket: 'demo' }))).KeyCount, 0, 'and removing it restores access')
+})
