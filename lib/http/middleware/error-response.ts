@@ -32,6 +32,7 @@ export function errorResponse (log: Logger) {
         ...e.fields,
         Resource: e.fields.Resource ?? ctx.path,
         RequestId: ctx.state.requestId as string,
+        HostId: ctx.state.hostId as string | undefined, // as AWS's error bodies carry it, equal to x-amz-id-2
       }, null)
       ctx.status = e.status
     }

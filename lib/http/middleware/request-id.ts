@@ -14,6 +14,7 @@ export function requestId () {
     counter = (counter + 1) >>> 0
     const id = prefix + counter.toString(16).toUpperCase().padStart(8, '0')
     ctx.state.requestId = id
+    ctx.state.hostId = hostId
     ctx.set('x-amz-request-id', id)
     ctx.set('x-amz-id-2', hostId)
     ctx.set('Server', 's3bridge')
