@@ -1,6 +1,7 @@
 // S3 headers: metadata in, object headers out, conditional requests and byte ranges.
 import type { IncomingHttpHeaders } from 'node:http'
 import { S3Error } from '../errors/s3-error.js'
+import { isCompositeChecksum } from '../storage/multipart.js'
 import type { ObjectInfo, ObjectMeta } from '../storage/types.js'
 import { tagsFromHeader } from './tagging.js'
 
@@ -114,8 +115,7 @@ export function checksumHeaders (info: ObjectInfo, request?: { headers: Incoming
   if (request && (request.isRanged || String(request.headers['x-amz-checksum-mode'] ?? '').toUpperCase() !== 'ENABLED')) return out
   for (const [alg, v] of Object.entries(info.meta.checksums ?? {})) {
     out[`x-amz-checksum-${alg}`] = v
-    // A multipart upload's checksum of its parts' checksums ends in "-N"; any other covers the whole body.
-    out['x-amz-checksum-type'] = /-\d+$/.test(v) ? 'COMPOSITE' : 'FULL_OBJECT'
+    out['x-amz-checksum-type'] = isCompositeChecksum(v) ? 'COMPOSITE' : 'FULL_OBJECT'
   }
   return out
 }

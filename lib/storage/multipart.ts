@@ -57,6 +57,11 @@ export function isCompositeAlgorithm (v: string): v is CompositeAlgorithm {
   return (COMPOSITE_ALGORITHMS as readonly string[]).includes(v)
 }
 
+/** A stored checksum that is a COMPOSITE one ("...-N"), not one over the whole body. */
+export function isCompositeChecksum (value: string): boolean {
+  return /-\d+$/.test(value)
+}
+
 /** The COMPOSITE checksum of parts whose base64 checksums are given, in part order. */
 export async function compositeChecksum (algorithm: CompositeAlgorithm, partChecksums: string[]): Promise<string> {
   const hasher = createHasher(algorithm)

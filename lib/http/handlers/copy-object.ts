@@ -1,6 +1,7 @@
 // CopyObject: same or another bucket, metadata COPY or REPLACE, x-amz-copy-source-if-* conditions.
 import { S3Error } from '../../errors/s3-error.js'
 import { openObject, putObject } from '../../storage/objects.js'
+import { isCompositeChecksum } from '../../storage/multipart.js'
 import { parseObjectKey } from '../../storage/paths.js'
 import type { ObjectKey } from '../../storage/types.js'
 import { bucketRecord, bucketRef, writeOptions } from '../bucket-access.js'
@@ -65,7 +66,7 @@ export async function copyObject (req: S3Request, s: Services): Promise<S3Reply>
   const meta = directive === 'REPLACE' ? metaFromHeaders(req.headers) : { ...opened.info.meta }
   // A multipart source's COMPOSITE checksum ("...-N") describes its parts, which the copy does not have.
   if (meta.checksums !== undefined) {
-    const whole = Object.entries(meta.checksums).filter(([, v]) => !/-\d+$/.test(v))
+    const whole = Object.entries(meta.checksums).filter(([, v]) => !isCompositeChecksum(v))
     meta.checksums = whole.length > 0 ? Object.fromEntries(whole) : undefined
   }
   // Tags follow x-amz-tagging-directive, independently of the metadata directive: COPY keeps the source's.

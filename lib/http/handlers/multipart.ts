@@ -7,7 +7,7 @@ import { selectObjectPart, type PartSelection } from '../../storage/multipart-re
 import {
   getUpload,
   abortUpload, createUpload, listParts as readParts, MAX_PART_NUMBER, MAX_PART_SIZE_BYTES, parsePartNumber,
-  parseUploadId, uploadPart as storePart, isCompositeAlgorithm, type CompositeAlgorithm, type UploadRecord,
+  parseUploadId, uploadPart as storePart, isCompositeAlgorithm, isCompositeChecksum, type CompositeAlgorithm, type UploadRecord,
 } from '../../storage/multipart.js'
 import { CHECKSUM_ALGORITHMS, isChecksumAlgorithm } from '../../auth/checksums.js'
 import { headObject as statObject, openObject, type BucketRef } from '../../storage/objects.js'
@@ -183,7 +183,7 @@ export async function parseCompleteBody (text: string): Promise<CompletedPartRef
 
 /** The object's COMPOSITE checksum ("...-N") as CompleteMultipartUploadResult elements. */
 function compositeXml (checksums: Record<string, string> | undefined): Record<string, string> {
-  const entry = Object.entries(checksums ?? {}).find(([, v]) => /-\d+$/.test(v))
+  const entry = Object.entries(checksums ?? {}).find(([, v]) => isCompositeChecksum(v))
   return entry === undefined ? {} : { [checksumElement(entry[0])]: entry[1], ChecksumType: 'COMPOSITE' }
 }
 
