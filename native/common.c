@@ -124,3 +124,8 @@ void s3b_clear_exception (napi_env env) {
   napi_is_exception_pending(env, &pending);
   if (pending) { napi_value ex; napi_get_and_clear_last_exception(env, &ex); }
 }
+
+void s3b_export (napi_env env, napi_value exports, const char *name, napi_callback cb) {
+  napi_value fn;
+  if (napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, NULL, &fn) == napi_ok) napi_set_named_property(env, exports, name, fn);
+}

@@ -23,6 +23,8 @@ napi_value s3b_start (napi_env env, const char *resource, napi_async_execute_cal
 char *s3b_string (napi_env env, napi_value v, size_t extra, size_t *len_out);
 /* A typed array of `count` elements of `elem` bytes copied from `src`; NULL on failure. */
 napi_value s3b_typed (napi_env env, napi_typedarray_type type, size_t count, size_t elem, const void *src);
+/* Adds exports[name] = a JavaScript function calling cb (every entry point of the addon is added this way). */
+void s3b_export (napi_env env, napi_value exports, const char *name, napi_callback cb);
 /* Clears a pending JavaScript exception (before rejecting a promise instead). */
 void s3b_clear_exception (napi_env env);
 #endif

@@ -184,9 +184,7 @@ static napi_value copy_range (napi_env env, napi_callback_info info) {
 }
 
 static napi_value init (napi_env env, napi_value exports) {
-  napi_value fn;
-  napi_create_function(env, "copyRange", NAPI_AUTO_LENGTH, copy_range, NULL, &fn);
-  napi_set_named_property(env, exports, "copyRange", fn);
+  s3b_export(env, exports, "copyRange", copy_range);
   register_stat_entries(env, exports);
   register_read_dir_sorted(env, exports);
   register_xattr(env, exports);

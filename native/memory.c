@@ -45,7 +45,5 @@ static napi_value trim_memory (napi_env env, napi_callback_info info) {
 }
 
 void register_memory (napi_env env, napi_value exports) {
-  napi_value fn;
-  napi_create_function(env, "trimMemory", NAPI_AUTO_LENGTH, trim_memory, NULL, &fn);
-  napi_set_named_property(env, exports, "trimMemory", fn);
+  s3b_export(env, exports, "trimMemory", trim_memory);
 }

@@ -486,11 +486,7 @@ static napi_value publish_file (napi_env env, napi_callback_info info) {
 }
 
 void register_object_path (napi_env env, napi_value exports) {
-  napi_value fn;
-  napi_create_function(env, "walkPath", NAPI_AUTO_LENGTH, walk_path, NULL, &fn);
-  napi_set_named_property(env, exports, "walkPath", fn);
-  napi_create_function(env, "readObject", NAPI_AUTO_LENGTH, read_object, NULL, &fn);
-  napi_set_named_property(env, exports, "readObject", fn);
-  napi_create_function(env, "publishFile", NAPI_AUTO_LENGTH, publish_file, NULL, &fn);
-  napi_set_named_property(env, exports, "publishFile", fn);
+  s3b_export(env, exports, "walkPath", walk_path);
+  s3b_export(env, exports, "readObject", read_object);
+  s3b_export(env, exports, "publishFile", publish_file);
 }

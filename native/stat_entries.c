@@ -261,9 +261,7 @@ static napi_value stat_entries (napi_env env, napi_callback_info info) {
 }
 
 void register_stat_entries (napi_env env, napi_value exports) {
-  napi_value fn;
-  napi_create_function(env, "statEntries", NAPI_AUTO_LENGTH, stat_entries, NULL, &fn);
-  napi_set_named_property(env, exports, "statEntries", fn);
+  s3b_export(env, exports, "statEntries", stat_entries);
 }
 
 /*
@@ -449,7 +447,5 @@ static napi_value read_dir_sorted (napi_env env, napi_callback_info info) {
 }
 
 void register_read_dir_sorted (napi_env env, napi_value exports) {
-  napi_value fn;
-  napi_create_function(env, "readDirSorted", NAPI_AUTO_LENGTH, read_dir_sorted, NULL, &fn);
-  napi_set_named_property(env, exports, "readDirSorted", fn);
+  s3b_export(env, exports, "readDirSorted", read_dir_sorted);
 }

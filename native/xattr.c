@@ -155,11 +155,7 @@ static napi_value set_xattr (napi_env env, napi_callback_info info) { return sta
 static napi_value remove_xattr (napi_env env, napi_callback_info info) { return start(env, info, OP_REMOVE); }
 
 void register_xattr (napi_env env, napi_value exports) {
-  napi_value fn;
-  napi_create_function(env, "getXattr", NAPI_AUTO_LENGTH, get_xattr, NULL, &fn);
-  napi_set_named_property(env, exports, "getXattr", fn);
-  napi_create_function(env, "setXattr", NAPI_AUTO_LENGTH, set_xattr, NULL, &fn);
-  napi_set_named_property(env, exports, "setXattr", fn);
-  napi_create_function(env, "removeXattr", NAPI_AUTO_LENGTH, remove_xattr, NULL, &fn);
-  napi_set_named_property(env, exports, "removeXattr", fn);
+  s3b_export(env, exports, "getXattr", get_xattr);
+  s3b_export(env, exports, "setXattr", set_xattr);
+  s3b_export(env, exports, "removeXattr", remove_xattr);
 }
