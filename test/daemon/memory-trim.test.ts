@@ -15,15 +15,21 @@ t.test('trimMemory hands freed malloc memory back to the kernel', async t => {
   let held: Buffer[] = []
   for (let i = 0; i < 100_000; i++) held.push(Buffer.allocUnsafeSlow(2048).fill(i))
   held = held.filter((_, i) => i % 50 === 0)
-  // A full collection frees the dropped buffers; their memory then sits free inside glibc's heap.
+  // A full collection frees the dropped buffers; their memory then sits free inside glibc's heap. On a busy
+  // machine V8 may hand some backing stores back late, so collect and trim a few times and count what every
+  // trim itself gave back (without malloc_trim none of these holes would return to the kernel).
   v8.setFlagsFromString('--expose-gc')
   const gc = vm.runInNewContext('gc') as () => void
-  gc()
-  await sleep(10)
-  const before = process.memoryUsage().rss
-  t.equal(await trim(), true, 'memory was released')
-  const after = process.memoryUsage().rss
-  t.ok(before - after > 64 * 2 ** 20, `RSS fell by ${((before - after) / 2 ** 20).toFixed(0)} MiB (from ${(before / 2 ** 20).toFixed(0)})`)
+  let released = 0
+  const start = process.memoryUsage().rss
+  for (let round = 0; round < 5 && released <= 64 * 2 ** 20; round++) {
+    gc()
+    await sleep(100)
+    const before = process.memoryUsage().rss
+    t.equal(await trim(), true, `round ${round + 1}: malloc_trim ran`)
+    released += before - process.memoryUsage().rss
+  }
+  t.ok(released > 64 * 2 ** 20, `trims gave back ${(released / 2 ** 20).toFixed(0)} MiB (RSS was ${(start / 2 ** 20).toFixed(0)})`)
   t.ok(held.length > 0)
 })
 
