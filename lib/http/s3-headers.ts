@@ -1,8 +1,10 @@
 // S3 headers: metadata in, object headers out, conditional requests and byte ranges.
+import { isUtf8 } from 'node:buffer'
 import type { IncomingHttpHeaders } from 'node:http'
 import { S3Error } from '../errors/s3-error.js'
 import { isCompositeChecksum } from '../storage/multipart.js'
 import type { ObjectInfo, ObjectMeta } from '../storage/types.js'
+import { decodeHeaderValue, encodeHeaderValue } from './mime-words.js'
 import { tagsFromHeader } from './tagging.js'
 
 const MAX_USER_META_BYTES = 2048
@@ -33,8 +35,24 @@ export function checkEncryptionHeaders (headers: IncomingHttpHeaders): void {
   }
 }
 
-/** Standard headers and x-amz-meta-* of a PUT/POST/copy with REPLACE. */
-export function metaFromHeaders (headers: IncomingHttpHeaders): ObjectMeta {
+/**
+ * A metadata value as its sender meant it. Header bytes reach us as latin-1 characters; when they are valid UTF-8
+ * (boto3, the SDKs and curl send non-ASCII that way) they are read as UTF-8, so the NFS side's xattr and a GET
+ * give back the characters that were sent. AWS reads them as latin-1 and returns mojibake (minio/minio#21282);
+ * bytes that are not UTF-8 stay latin-1, as there. Form fields (POST Object) are text already.
+ */
+function metaValue (raw: string, fromForm: boolean): string {
+  let v = raw
+  if (!fromForm && /[\x80-\xff]/.test(v)) {
+    const bytes = Buffer.from(v, 'latin1')
+    if (isUtf8(bytes)) v = bytes.toString('utf8')
+  }
+  // Encoded-words are decoded before storing, as S3 does; GET and HEAD encode again what is not plain ASCII.
+  return decodeHeaderValue(v)
+}
+
+/** Standard headers and x-amz-meta-* of a PUT/POST/copy with REPLACE (fromForm: the fields of a POST Object form). */
+export function metaFromHeaders (headers: IncomingHttpHeaders, opts: { fromForm?: boolean } = {}): ObjectMeta {
   checkEncryptionHeaders(headers)
   const storageClass = header(headers, 'x-amz-storage-class')
   if (storageClass !== undefined && !STORAGE_CLASSES.has(storageClass)) throw new S3Error('InvalidStorageClass', { StorageClassRequested: storageClass })
@@ -42,7 +60,7 @@ export function metaFromHeaders (headers: IncomingHttpHeaders): ObjectMeta {
   let size = 0
   for (const [name, value] of Object.entries(headers)) {
     if (!name.startsWith('x-amz-meta-') || value === undefined) continue
-    const v = Array.isArray(value) ? value.join(',') : value
+    const v = metaValue(Array.isArray(value) ? value.join(',') : value, opts.fromForm === true)
     const k = name.slice('x-amz-meta-'.length)
     user[k] = v
     size += Buffer.byteLength(k) + Buffer.byteLength(v)
@@ -86,6 +104,9 @@ export function quoteETag (etag: string): string {
   return `"${etag}"`
 }
 
+/** What node:http refuses in a header value (its checkInvalidHeaderChar): controls other than tab, and past latin-1. */
+const UNSENDABLE = /[^\t\x20-\x7e\x80-\xff]/
+
 /** Headers describing an object, as GET and HEAD send them. */
 export function objectHeaders (info: ObjectInfo, query: URLSearchParams): Record<string, string | number | undefined> {
   const m = info.meta
@@ -100,7 +121,13 @@ export function objectHeaders (info: ObjectInfo, query: URLSearchParams): Record
     'Cache-Control': query.get('response-cache-control') ?? m.cacheControl,
     Expires: query.get('response-expires') ?? m.expires,
   }
-  for (const [k, v] of Object.entries(m.user)) h[`x-amz-meta-${k}`] = v
+  // A value Node cannot put in a header (from a POST form, or written by another tool) is sent RFC 2047-encoded,
+  // never refused with a 500; user metadata is encoded whenever it is not plain ASCII, as S3 does.
+  for (const name of ['Content-Type', 'Content-Encoding', 'Content-Disposition', 'Content-Language', 'Cache-Control', 'Expires']) {
+    const v = h[name]
+    if (typeof v === 'string' && UNSENDABLE.test(v)) h[name] = encodeHeaderValue(v)
+  }
+  for (const [k, v] of Object.entries(m.user)) h[`x-amz-meta-${k}`] = encodeHeaderValue(v)
   if (info.partCount !== undefined) h['x-amz-mp-parts-count'] = info.partCount
   if (m.tags !== undefined && m.tags.length > 0) h['x-amz-tagging-count'] = m.tags.length
   return h

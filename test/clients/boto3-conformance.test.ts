@@ -1,11 +1,13 @@
 // boto3 against a real bridge, for behaviours a conformance sweep found missing or wrong: SigV2 bucket requests,
-// object and bucket tagging, AWS's answers for unkept bucket configurations, conditional PUT, max-keys=0.
+// object and bucket tagging, RFC 2047 metadata, AWS's answers for unkept bucket configurations, conditional PUT, max-keys=0.
 import t from 'tap'
 import type { Test } from 'tap'
 import { mkdirSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { startBridge } from '../fixtures/daemon.js'
+import { startBridge, type Bridge } from '../fixtures/daemon.js'
+import { getAttribute } from '../../lib/storage/xattr.js'
+import { META_XATTR } from '../../lib/storage/xattrs.js'
 import { awsEnv, findBoto3Python, runClient } from '../fixtures/clients/run-client.js'
 
 const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), '../fixtures/clients/boto3_conformance.py')
@@ -13,7 +15,10 @@ const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), '../fixtures/client
 const PYTHON = findBoto3Python()
 
 async function scenario (t: Test, python: string, name: string): Promise<Record<string, unknown>> {
-  const bridge = await startBridge(t)
+  return scenarioOn(t, await startBridge(t), python, name)
+}
+
+async function scenarioOn (t: Test, bridge: Bridge, python: string, name: string): Promise<Record<string, unknown>> {
   const work = join(bridge.dir, 'client')
   mkdirSync(work, { recursive: true })
   const env = { ...awsEnv(work, bridge.creds), S3_ENDPOINT: bridge.endpoint, PYTHONIOENCODING: 'utf-8' }
@@ -45,6 +50,18 @@ if (PYTHON === undefined) {
       bucket_tags: [{ Key: 'env', Value: 'test' }],
       bucket_tags_deleted: [404, 'NoSuchTagSet'],
     })
+  })
+
+  t.test('boto3: non-ASCII metadata comes back RFC 2047-encoded, and encoded values are stored decoded', async t => {
+    const bridge = await startBridge(t)
+    const out = await scenarioOn(t, bridge, PYTHON, 'unicode_metadata')
+    t.same(out, {
+      raw: '=?UTF-8?Q?Hello_World=C3=A9?=',
+      raw_decoded: 'Hello World\u00e9',
+      head: { title: '=?UTF-8?B?w7Y=?=', plain: 'blue' },
+    })
+    const stored = JSON.parse((await getAttribute(join(bridge.bucketDir, 'm/encoded'), META_XATTR)).toString('utf8')) as { user: Record<string, string> }
+    t.equal(stored.user.title, '\u00f6', 'the xattr holds the decoded value')
   })
 
   t.test('boto3 reads of unkept bucket configurations get AWS\'s answers', async t => {

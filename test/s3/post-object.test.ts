@@ -3,7 +3,7 @@ import t from 'tap'
 import type { Test } from 'tap'
 import { chmodSync, existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { HeadObjectCommand } from '@aws-sdk/client-s3'
+import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3'
 import { startBridge, type Bridge } from '../fixtures/daemon.js'
 import { postForm, signedPostFields, type FormPairs, type Reply } from '../fixtures/post-form.js'
 
@@ -222,4 +222,18 @@ t.test('the Location of a POST to a virtual-hosted bucket is the object\'s virtu
   t.equal(r.status, 201, r.text)
   t.equal(r.location, `http://demo.s3.localhost:${port}/v%20h.txt`)
   t.match(r.text, `<Location>http://demo.s3.localhost:${port}/v%20h.txt</Location>`)
+})
+
+t.test('form fields outside ASCII are stored as text and come back RFC 2047-encoded, never as a 500', async t => {
+  const b = await startBridge(t)
+  const fields: FormPairs = [['key', 'intl.txt'], ['x-amz-meta-title', '\u65e5\u672c\u8a9e'], ['x-amz-meta-note', 'caf\u00e9 au lait'],
+    ['Content-Disposition', 'attachment; filename="r\u00e9sum\u00e9 \u2713.txt"']]
+  const r = await postForm(url(b), signedPostFields(b.creds, { fields, conditions: [{ bucket: 'demo' }, ['starts-with', '$key', ''], ['starts-with', '$x-amz-meta-title', ''], ['starts-with', '$x-amz-meta-note', ''], ['starts-with', '$Content-Disposition', '']] }), { data: 'x' })
+  t.equal(r.status, 204, r.body)
+  const head = await b.s3.send(new HeadObjectCommand({ Bucket: 'demo', Key: 'intl.txt' }))
+  t.same(head.Metadata, { title: '=?UTF-8?B?5pel5pys6Kqe?=', note: '=?UTF-8?Q?caf=C3=A9_au_lait?=' })
+  // U+2713 cannot travel in a header at all; it is encoded rather than failing the read
+  t.equal(head.ContentDisposition, '=?UTF-8?Q?attachment;_filename=3D"r=C3=A9sum=C3=A9_=E2=9C=93.txt"?=')
+  const get = await b.s3.send(new GetObjectCommand({ Bucket: 'demo', Key: 'intl.txt' }))
+  t.equal(await get.Body?.transformToString(), 'x')
 })

@@ -8,13 +8,22 @@ export function sha256Hex(data: string | Buffer): string {
   return createHash('sha256').update(data).digest('hex')
 }
 
+/**
+ * The bytes a client signed, from a string built of what node:http read. Node reads header (and URL) bytes as
+ * latin-1 characters, one per byte, so a raw non-ASCII header value (boto3 sends metadata as UTF-8) must be hashed
+ * as those same bytes, as AWS does, not re-encoded as UTF-8. Anything past latin-1 cannot have come off the wire.
+ */
+export function wireBytes(text: string): Buffer {
+  return Buffer.from(text, /[^\x00-\xff]/.test(text) ? 'utf8' : 'latin1')
+}
+
 /** `<date>/<region>/<service>/aws4_request` */
 export function credentialScope(date: string, region: string, service: string): string {
   return `${date}/${region}/${service}/aws4_request`
 }
 
 export function requestStringToSign(amzDate: string, scope: string, canonicalRequest: string): string {
-  return [SIGV4_ALGORITHM, amzDate, scope, sha256Hex(canonicalRequest)].join('\n')
+  return [SIGV4_ALGORITHM, amzDate, scope, sha256Hex(wireBytes(canonicalRequest))].join('\n')
 }
 
 /** Each aws-chunked chunk signs the previous signature (the seed for the first chunk) and its data's hash. */

@@ -7,7 +7,7 @@ import {
 } from './canonical-request.js'
 import type { ParsedSigV4 } from './parse.js'
 import { signHex, signingKey } from './signing-key.js'
-import { credentialScope, requestStringToSign } from './string-to-sign.js'
+import { credentialScope, requestStringToSign, wireBytes } from './string-to-sign.js'
 
 export interface SigV4VerifyInput {
   method: string
@@ -75,7 +75,7 @@ export function verifySigV4Signature(input: SigV4VerifyInput, secrets: readonly 
 }
 
 function hexBytes(text: string): string {
-  return Buffer.from(text, 'utf8').toString('hex').replace(/(..)(?!$)/g, '$1 ')
+  return wireBytes(text).toString('hex').replace(/(..)(?!$)/g, '$1 ')
 }
 
 /** Host must be signed; a presigned URL must also sign every x-amz-* header the request carries. */

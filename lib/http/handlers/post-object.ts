@@ -185,7 +185,7 @@ export async function postObject (req: S3Request, s: Services): Promise<S3Reply>
     // file is read, the ACL applied to the new file before it is published.
     const asPut: S3Request = { ...signer, headers: formHeaders(form.fields) }
     checkAclHeadersAllowed(asPut, record)
-    const meta = metaFromHeaders(asPut.headers)
+    const meta = metaFromHeaders(asPut.headers, { fromForm: true })
     const tagging = form.fields.get('tagging')
     if (tagging !== undefined) {
       await requireAccess(signer, s, { operation: 'PostObject', action: 's3:PutObjectTagging', bucket: record, key })
