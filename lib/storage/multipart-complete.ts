@@ -5,9 +5,10 @@ import { lstat, open, readFile, rename, rm, unlink, writeFile, type FileHandle }
 import { dirname, join } from 'node:path'
 import { debuglog } from 'node:util'
 import { keyConflictError, S3Error, s3ErrorFromErrno } from '../errors/s3-error.js'
+import { combineCrcs, isCombinable } from './crc-combine.js'
 import { copyFileRange } from './kernel-copy.js'
 import {
-  compositeChecksum, encodePartSizes, MIN_PART_SIZE_BYTES, multipartETag, parseUploadId, partFileName, readPart, readUploadRecord,
+  compositeChecksum, encodePartSizes, isCompositeAlgorithm, MIN_PART_SIZE_BYTES, multipartETag, parseUploadId, partFileName, readPart, readUploadRecord,
   uploadPath, uploadsDir, type MultipartStoredMeta, type PartRecord, type UploadRecord,
 } from './multipart.js'
 import { ensureParents, objectInfo, type BucketRef, type WriteOptions } from './objects.js'
@@ -73,12 +74,13 @@ async function checkParts (dir: string, upload: UploadRecord, refs: CompletedPar
   const algorithm = upload.checksumAlgorithm
   const parts: PartRecord[] = []
   for (const [i, ref] of refs.entries()) {
-    if (algorithm !== undefined && ref.checksums?.[algorithm] === undefined) {
+    // A FULL_OBJECT upload's parts may be listed without their checksums (they are checked when given).
+    if (algorithm !== undefined && upload.checksumType !== 'FULL_OBJECT' && ref.checksums?.[algorithm] === undefined) {
       throw new S3Error('InvalidRequest', {}, { message: `The upload was created using a ${algorithm} checksum. The complete request must include the checksum for each part. It was missing for part ${ref.partNumber} in the request.` })
     }
     const part = await readPart(dir, ref.partNumber)
     if (!part || part.etag !== normalizeETag(ref.etag)) throw new S3Error('InvalidPart', { UploadId: uploadId, PartNumber: ref.partNumber, ETag: ref.etag })
-    if (algorithm !== undefined && part.checksum !== ref.checksums?.[algorithm]) throw new S3Error('InvalidPart', { UploadId: uploadId, PartNumber: ref.partNumber, ETag: ref.etag })
+    if (algorithm !== undefined && ref.checksums?.[algorithm] !== undefined && part.checksum !== ref.checksums[algorithm]) throw new S3Error('InvalidPart', { UploadId: uploadId, PartNumber: ref.partNumber, ETag: ref.etag })
     if (i < refs.length - 1 && part.size < MIN_PART_SIZE_BYTES) {
       throw new S3Error('EntityTooSmall', { ProposedSize: part.size, MinSizeAllowed: MIN_PART_SIZE_BYTES, PartNumber: ref.partNumber, ETag: ref.etag })
     }
@@ -135,15 +137,33 @@ async function publish (bucket: BucketRef, key: ObjectKey, tmp: string, fh: File
   return objectInfo(key, st, stored)
 }
 
-async function assembleAndPublish (bucket: BucketRef, record: UploadRecord, lockDir: string, parts: PartRecord[], opts: WriteOptions): Promise<CompleteResult> {
+/**
+ * The object's checksum under the upload's algorithm: COMPOSITE ("-N") or FULL_OBJECT (the parts' CRCs combined).
+ * A full-object checksum the client sent with Complete must equal the combined one, or nothing is published.
+ */
+async function objectChecksums (record: UploadRecord, parts: PartRecord[], sent: Record<string, string>): Promise<Record<string, string> | undefined> {
+  const algorithm = record.checksumAlgorithm
+  if (algorithm === undefined) return record.meta.checksums
+  if (record.checksumType !== 'FULL_OBJECT') {
+    return isCompositeAlgorithm(algorithm) ? { [algorithm]: await compositeChecksum(algorithm, parts.map(p => p.checksum ?? '')) } : undefined
+  }
+  if (!isCombinable(algorithm)) return undefined
+  const whole = combineCrcs(algorithm, parts.map(p => ({ checksum: p.checksum ?? '', size: p.size })))
+  const claimed = sent[algorithm]
+  if (claimed !== undefined && claimed !== whole) {
+    throw new S3Error('BadDigest', {}, { message: `The ${algorithm.toUpperCase()} you specified did not match the calculated checksum.` })
+  }
+  return { [algorithm]: whole }
+}
+
+async function assembleAndPublish (bucket: BucketRef, record: UploadRecord, lockDir: string, parts: PartRecord[], opts: WriteOptions, sentChecksums: Record<string, string>): Promise<CompleteResult> {
+  const checksums = await objectChecksums(record, parts, sentChecksums)
   const tmp = join(lockDir, `assembled-${randomBytes(8).toString('hex')}`)
   const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600)
   let isPublished = false
   try {
     await assemble(lockDir, parts, fh)
     const etag = multipartETag(parts.map(p => p.etag))
-    const algorithm = record.checksumAlgorithm
-    const checksums = algorithm === undefined ? record.meta.checksums : { [algorithm]: await compositeChecksum(algorithm, parts.map(p => p.checksum ?? '')) }
     const meta = { ...record.meta, checksums, etag, partCount: parts.length, parts: encodePartSizes(parts.map(p => p.size)) }
     const info = await publish(bucket, record.key, tmp, fh, meta, opts)
     isPublished = true
@@ -160,7 +180,7 @@ async function assembleAndPublish (bucket: BucketRef, record: UploadRecord, lock
  * back so the client can retry with a corrected list; a retried Complete after success is answered from
  * the tombstone.
  */
-export async function completeUpload (bucket: BucketRef, key: ObjectKey, uploadId: string, refs: CompletedPartRef[], opts: WriteOptions): Promise<CompleteResult> {
+export async function completeUpload (bucket: BucketRef, key: ObjectKey, uploadId: string, refs: CompletedPartRef[], opts: WriteOptions, sentChecksums: Record<string, string> = {}): Promise<CompleteResult> {
   parseUploadId(uploadId)
   checkPartOrder(refs)
   const live = uploadPath(bucket.root, uploadId)
@@ -182,7 +202,7 @@ export async function completeUpload (bucket: BucketRef, key: ObjectKey, uploadI
   }
   let result: CompleteResult
   try {
-    result = await assembleAndPublish(bucket, record, lockDir, await checkParts(lockDir, record, refs), opts)
+    result = await assembleAndPublish(bucket, record, lockDir, await checkParts(lockDir, record, refs), opts, sentChecksums)
   } catch (err) {
     await rename(lockDir, live).catch(() => undefined)
     throw s3ErrorFromErrno(err, { Key: key }) ?? err

@@ -41,17 +41,23 @@ export interface UploadRecord {
   meta: ObjectMeta
   /** x-amz-acl / x-amz-grant-* sent with CreateMultipartUpload, applied to the object at Complete. */
   aclHeaders?: Record<string, string>
-  /** x-amz-checksum-algorithm of CreateMultipartUpload: every part keeps one, the object a COMPOSITE one. */
-  checksumAlgorithm?: CompositeAlgorithm
+  /** x-amz-checksum-algorithm of CreateMultipartUpload: every part keeps one, and so does the object. */
+  checksumAlgorithm?: UploadChecksumAlgorithm
+  /** How the object's checksum is made: absent for COMPOSITE (a checksum of the part checksums, "-N"). */
+  checksumType?: 'FULL_OBJECT'
 }
 
+/** x-amz-checksum-algorithm and x-amz-checksum-type of CreateMultipartUpload. */
+export interface UploadChecksum { algorithm: UploadChecksumAlgorithm, type: 'COMPOSITE' | 'FULL_OBJECT' }
+
 /**
- * Algorithms a multipart upload keeps as a COMPOSITE checksum: the checksum of the parts' binary checksums,
- * then "-N" (S3 user guide, "Checking object integrity", multipart uploads). CRC64NVME and FULL_OBJECT
- * checksums of a whole multipart object are not kept.
+ * Algorithms a multipart upload can keep as a COMPOSITE checksum: the checksum of the parts' binary checksums,
+ * then "-N" (S3 user guide, "Checking object integrity", multipart uploads). The CRCs can instead be FULL_OBJECT
+ * (CRC64NVME only that way): the CRC of the whole object, combined from the parts' CRCs (crc-combine.ts).
  */
 export const COMPOSITE_ALGORITHMS = ['crc32', 'crc32c', 'sha1', 'sha256'] as const
 export type CompositeAlgorithm = typeof COMPOSITE_ALGORITHMS[number]
+export type UploadChecksumAlgorithm = CompositeAlgorithm | 'crc64nvme'
 
 export function isCompositeAlgorithm (v: string): v is CompositeAlgorithm {
   return (COMPOSITE_ALGORITHMS as readonly string[]).includes(v)
@@ -156,11 +162,14 @@ async function ensureUploadsDir (root: string): Promise<string> {
  * Creates the upload folder under a hidden name, writes upload.json, then renames it to its id:
  * other daemons never see an upload without its record.
  */
-export async function createUpload (bucket: BucketRef, key: ObjectKey, meta: ObjectMeta, initiator: UploadInitiator, now: Date, aclHeaders?: Record<string, string>, checksumAlgorithm?: CompositeAlgorithm): Promise<UploadRecord> {
+export async function createUpload (bucket: BucketRef, key: ObjectKey, meta: ObjectMeta, initiator: UploadInitiator, now: Date, aclHeaders?: Record<string, string>, checksum?: UploadChecksum): Promise<UploadRecord> {
   checkStorableKey(key)
   const dir = await ensureUploadsDir(bucket.root)
   const uploadId = newUploadId(now)
-  const record: UploadRecord = { uploadId, key, initiated: now.toISOString(), initiator, meta: { ...meta, checksums: undefined }, aclHeaders, checksumAlgorithm }
+  const record: UploadRecord = {
+    uploadId, key, initiated: now.toISOString(), initiator, meta: { ...meta, checksums: undefined }, aclHeaders,
+    checksumAlgorithm: checksum?.algorithm, checksumType: checksum?.type === 'FULL_OBJECT' ? 'FULL_OBJECT' : undefined,
+  }
   const building = join(dir, `.new-${uploadId}`)
   await mkdir(building, { mode: 0o700 })
   try {
@@ -178,7 +187,7 @@ export async function createUpload (bucket: BucketRef, key: ObjectKey, meta: Obj
  * renames it to part-NNNNN. If the upload was completed or aborted meanwhile, the rename finds no folder:
  * NoSuchUpload. Any failure (including a client that disconnects) removes the temp file.
  */
-export async function uploadPart (bucket: BucketRef, key: ObjectKey, uploadId: string, partNumber: number, body: Readable): Promise<PartRecord & { checksumAlgorithm?: CompositeAlgorithm }> {
+export async function uploadPart (bucket: BucketRef, key: ObjectKey, uploadId: string, partNumber: number, body: Readable): Promise<PartRecord & { checksumAlgorithm?: UploadChecksumAlgorithm }> {
   const upload = await getUpload(bucket, key, uploadId)
   const algorithm = upload.checksumAlgorithm
   const dir = uploadPath(bucket.root, uploadId)

@@ -84,6 +84,15 @@ if (PYTHON === undefined) {
     t.equal(out.checksum, out.expected, 'HEAD with checksum mode returns SHA256 of the part SHA256s, -3')
   })
 
+  t.test('boto3 upload_file with a whole-file ChecksumCRC32 makes a FULL_OBJECT upload the bridge verifies', async t => {
+    const { out } = await scenario(t, PYTHON, 'full_object_checksum')
+    t.equal(out.parts, '3', 'three parts')
+    t.equal(out.checksum, out.expected, 'the object keeps the CRC32 of the whole file, combined from the parts')
+    t.equal(out.type, 'FULL_OBJECT')
+    t.equal(out.wrong, 'BadDigest', 'a wrong whole-file CRC32 is refused at Complete')
+    t.same(out.wrong_listed, [], 'and nothing is published')
+  })
+
   t.test('boto3 stores, lists and reads nested unicode keys, with and without url encoding', async t => {
     const { out, bridge } = await scenario(t, PYTHON, 'unicode_keys')
     const sorted = [...(out.keys as string[])].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))

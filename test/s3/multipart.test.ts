@@ -1,5 +1,6 @@
 // Multipart calls through @aws-sdk/client-s3: create, parts, copy parts, list, complete, abort, and reading a part.
 import t from 'tap'
+import { createHasher } from '../../lib/auth/checksums.js'
 import { createHash, randomBytes } from 'node:crypto'
 import {
   AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, GetObjectCommand,
@@ -295,13 +296,46 @@ t.test('a multipart upload created with ChecksumAlgorithm SHA256 keeps part chec
   t.equal(copied.ChecksumSHA256, undefined, 'a copy, which has no parts, does not inherit the composite checksum')
 })
 
-t.test('CreateMultipartUpload checksum headers: FULL_OBJECT CRC64NVME is accepted but not kept; bad combinations are refused', async t => {
+// FULL_OBJECT checksums (S3 user guide, "Checking object integrity"): the CRC of the whole object, which S3 combines
+// from the parts' CRCs; CRC64NVME uploads are always FULL_OBJECT, CRC32/CRC32C when asked.
+t.test('FULL_OBJECT multipart checksums: CRC64NVME and CRC32 combined from the parts, checked against the one sent', async t => {
   const { s3 } = await startBridge(t)
-  const full = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'demo', Key: 'full', ChecksumAlgorithm: 'CRC64NVME' }))
-  t.equal(full.ChecksumAlgorithm, undefined, 'no checksum is promised')
-  const p1 = await s3.send(new UploadPartCommand({ Bucket: 'demo', Key: 'full', UploadId: full.UploadId, PartNumber: 1, Body: 'only part' }))
-  await s3.send(new CompleteMultipartUploadCommand({ Bucket: 'demo', Key: 'full', UploadId: full.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: p1.ETag }] } }))
-  t.equal(await (await s3.send(new GetObjectCommand({ Bucket: 'demo', Key: 'full' }))).Body?.transformToString(), 'only part')
+  const bodies = [randomBytes(5 * MiB), randomBytes(5 * MiB + 17), randomBytes(999)]
+  const whole = Buffer.concat(bodies)
+  const crc = async (algorithm: 'crc32' | 'crc64nvme', b: Buffer): Promise<string> => {
+    const h = createHasher(algorithm)
+    h.update(b)
+    return h.digestBase64()
+  }
+  for (const [algorithm, sdkName, typeAsked] of [['crc64nvme', 'CRC64NVME', undefined], ['crc32', 'CRC32', 'FULL_OBJECT']] as const) {
+    const key = `full-${algorithm}.bin`
+    const created = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'demo', Key: key, ChecksumAlgorithm: sdkName, ...(typeAsked ? { ChecksumType: typeAsked } : {}) }))
+    t.equal(created.ChecksumAlgorithm, sdkName)
+    t.equal(created.ChecksumType, 'FULL_OBJECT', `${sdkName} upload is FULL_OBJECT`)
+    const UploadId = created.UploadId
+    const parts: Array<{ PartNumber: number, ETag?: string }> = []
+    for (const [i, Body] of bodies.entries()) {
+      const up = await s3.send(new UploadPartCommand({ Bucket: 'demo', Key: key, UploadId, PartNumber: i + 1, Body, ChecksumAlgorithm: sdkName }))
+      parts.push({ PartNumber: i + 1, ETag: up.ETag })
+    }
+    const listed = await s3.send(new ListPartsCommand({ Bucket: 'demo', Key: key, UploadId }))
+    t.equal(listed.ChecksumType, 'FULL_OBJECT')
+    const field = algorithm === 'crc32' ? 'ChecksumCRC32' : 'ChecksumCRC64NVME'
+    const expected = await crc(algorithm, whole)
+    // A wrong full-object checksum is refused and the upload stays for a retry.
+    await t.rejects(s3.send(new CompleteMultipartUploadCommand({ Bucket: 'demo', Key: key, UploadId, MultipartUpload: { Parts: parts }, ChecksumType: 'FULL_OBJECT', [field]: await crc(algorithm, Buffer.from('other')) })),
+      { name: 'BadDigest', message: `The ${algorithm.toUpperCase()} you specified did not match the calculated checksum.` })
+    await t.rejects(s3.send(new HeadObjectCommand({ Bucket: 'demo', Key: key })), { name: 'NotFound' }, 'nothing was published')
+    // Part checksums are optional in a FULL_OBJECT Complete; the right full-object checksum is accepted.
+    const done = await s3.send(new CompleteMultipartUploadCommand({ Bucket: 'demo', Key: key, UploadId, MultipartUpload: { Parts: parts }, ChecksumType: 'FULL_OBJECT', [field]: expected }))
+    t.equal(done[field], expected, 'Complete answers the CRC of the whole object')
+    t.equal(done.ChecksumType, 'FULL_OBJECT')
+    const head = await s3.send(new HeadObjectCommand({ Bucket: 'demo', Key: key, ChecksumMode: 'ENABLED' }))
+    t.equal(head[field], expected, 'HEAD with checksum mode returns it')
+    t.equal(head.ChecksumType, 'FULL_OBJECT')
+    const got = await s3.send(new GetObjectCommand({ Bucket: 'demo', Key: key, ChecksumMode: 'ENABLED' }))
+    t.ok(Buffer.from(await got.Body?.transformToByteArray() ?? []).equals(whole), 'the object reads back whole (and the SDK validated its checksum)')
+  }
   await t.rejects(s3.send(new CreateMultipartUploadCommand({ Bucket: 'demo', Key: 'x', ChecksumAlgorithm: 'SHA256', ChecksumType: 'FULL_OBJECT' })),
     { name: 'InvalidRequest', message: 'The FULL_OBJECT checksum type cannot be used with the sha256 checksum algorithm.' })
   await t.rejects(s3.send(new CreateMultipartUploadCommand({ Bucket: 'demo', Key: 'x', ChecksumAlgorithm: 'CRC64NVME', ChecksumType: 'COMPOSITE' })),

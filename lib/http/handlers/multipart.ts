@@ -7,7 +7,7 @@ import { selectObjectPart, type PartSelection } from '../../storage/multipart-re
 import {
   getUpload,
   abortUpload, createUpload, listParts as readParts, MAX_PART_NUMBER, MAX_PART_SIZE_BYTES, parsePartNumber,
-  parseUploadId, uploadPart as storePart, isCompositeAlgorithm, isCompositeChecksum, type CompositeAlgorithm, type UploadRecord,
+  parseUploadId, uploadPart as storePart, isCompositeChecksum, type UploadChecksum, type UploadRecord,
 } from '../../storage/multipart.js'
 import { CHECKSUM_ALGORITHMS, isChecksumAlgorithm } from '../../auth/checksums.js'
 import { headObject as statObject, openObject, type BucketRef } from '../../storage/objects.js'
@@ -53,11 +53,10 @@ function initiatorXml (u: UploadRecord): { Initiator: XmlNode, Owner: XmlNode } 
 }
 
 /**
- * x-amz-checksum-algorithm (and x-amz-checksum-type) of CreateMultipartUpload: a COMPOSITE checksum is kept for
- * CRC32, CRC32C, SHA1 and SHA256. A FULL_OBJECT checksum of a multipart object (CRC64NVME's only kind) is not:
- * such an upload proceeds without one, and the reply does not claim it.
+ * x-amz-checksum-algorithm (and x-amz-checksum-type) of CreateMultipartUpload. CRC32, CRC32C, SHA1 and SHA256 are
+ * COMPOSITE unless FULL_OBJECT is asked for (the CRCs only); CRC64NVME is always FULL_OBJECT.
  */
-function uploadChecksumAlgorithm (req: S3Request): CompositeAlgorithm | undefined {
+function uploadChecksum (req: S3Request): UploadChecksum | undefined {
   const rawAlgorithm = req.headers['x-amz-checksum-algorithm']
   const rawType = req.headers['x-amz-checksum-type']
   const type = typeof rawType === 'string' ? rawType.trim().toUpperCase() : undefined
@@ -75,10 +74,17 @@ function uploadChecksumAlgorithm (req: S3Request): CompositeAlgorithm | undefine
   if ((algorithm === 'sha1' || algorithm === 'sha256') && type === 'FULL_OBJECT') {
     throw new S3Error('InvalidRequest', {}, { message: `The FULL_OBJECT checksum type cannot be used with the ${algorithm} checksum algorithm.` })
   }
-  if (algorithm === 'crc64nvme' && type === 'COMPOSITE') {
-    throw new S3Error('InvalidRequest', {}, { message: 'The COMPOSITE checksum type cannot be used with the crc64nvme checksum algorithm.' })
+  if (algorithm === 'crc64nvme') {
+    if (type === 'COMPOSITE') throw new S3Error('InvalidRequest', {}, { message: 'The COMPOSITE checksum type cannot be used with the crc64nvme checksum algorithm.' })
+    return { algorithm, type: 'FULL_OBJECT' }
   }
-  return isCompositeAlgorithm(algorithm) && type !== 'FULL_OBJECT' ? algorithm : undefined
+  return { algorithm, type: type === 'FULL_OBJECT' ? 'FULL_OBJECT' : 'COMPOSITE' }
+}
+
+/** x-amz-checksum-type of an upload's record. */
+function checksumTypeOf (upload: UploadRecord): 'COMPOSITE' | 'FULL_OBJECT' | undefined {
+  if (upload.checksumAlgorithm === undefined) return undefined
+  return upload.checksumType ?? 'COMPOSITE'
 }
 
 /** XML element of a checksum: sha256 → ChecksumSHA256. */
@@ -94,10 +100,10 @@ export async function createMultipartUpload (req: S3Request, s: Services): Promi
   checkAclHeadersAllowed(req, record)
   const initiator = { name: req.principal.name, uid: req.principal.uid, gid: req.principal.gid }
   const aclHeaders = Object.fromEntries(Object.entries(req.headers).filter(([k, v]) => (k === 'x-amz-acl' || k.startsWith('x-amz-grant-')) && typeof v === 'string')) as Record<string, string>
-  const algorithm = uploadChecksumAlgorithm(req)
-  const upload = await createUpload(bucketRef(record), key, metaFromHeaders(req.headers), initiator, s.now(), Object.keys(aclHeaders).length ? aclHeaders : undefined, algorithm)
+  const checksum = uploadChecksum(req)
+  const upload = await createUpload(bucketRef(record), key, metaFromHeaders(req.headers), initiator, s.now(), Object.keys(aclHeaders).length ? aclHeaders : undefined, checksum)
   return {
-    headers: algorithm === undefined ? {} : { 'x-amz-checksum-algorithm': algorithm.toUpperCase(), 'x-amz-checksum-type': 'COMPOSITE' },
+    headers: checksum === undefined ? {} : { 'x-amz-checksum-algorithm': checksum.algorithm.toUpperCase(), 'x-amz-checksum-type': checksum.type },
     xml: renderXml('InitiateMultipartUploadResult', { Bucket: record.name, Key: key, UploadId: upload.uploadId }),
   }
 }
@@ -181,10 +187,22 @@ export async function parseCompleteBody (text: string): Promise<CompletedPartRef
   return refs
 }
 
-/** The object's COMPOSITE checksum ("...-N") as CompleteMultipartUploadResult elements. */
-function compositeXml (checksums: Record<string, string> | undefined): Record<string, string> {
-  const entry = Object.entries(checksums ?? {}).find(([, v]) => isCompositeChecksum(v))
-  return entry === undefined ? {} : { [checksumElement(entry[0])]: entry[1], ChecksumType: 'COMPOSITE' }
+/** The checksum Complete made (COMPOSITE "...-N" or FULL_OBJECT) as CompleteMultipartUploadResult elements. */
+function checksumXml (upload: UploadRecord | undefined, checksums: Record<string, string> | undefined): Record<string, string> {
+  const algorithm = upload?.checksumAlgorithm
+  const value = algorithm === undefined ? undefined : checksums?.[algorithm]
+  if (algorithm === undefined || value === undefined) return {}
+  return { [checksumElement(algorithm)]: value, ChecksumType: isCompositeChecksum(value) ? 'COMPOSITE' : 'FULL_OBJECT' }
+}
+
+/** The full-object checksums sent as Complete's headers (x-amz-checksum-crc32 ...), by algorithm. */
+function sentChecksums (req: S3Request): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const name of CHECKSUM_HEADERS) {
+    const v = req.headers[name]
+    if (typeof v === 'string') out[name.slice('x-amz-checksum-'.length)] = v.trim()
+  }
+  return out
 }
 
 export async function completeMultipartUpload (req: S3Request, s: Services): Promise<S3Reply> {
@@ -207,11 +225,11 @@ export async function completeMultipartUpload (req: S3Request, s: Services): Pro
     checkWriteConditionHeaders(conditions, 'CompleteMultipartUpload')
     await guardConditionalWrite(bucket, key, conditions, options)
   }
-  const result = await completeUpload(bucket, key, uploadId, refs, options)
+  const result = await completeUpload(bucket, key, uploadId, refs, options, sentChecksums(req))
   return {
     xml: renderXml('CompleteMultipartUploadResult', {
       Location: objectUrl(req, record.name, key), Bucket: record.name, Key: key, ETag: quoteETag(result.etag),
-      ...compositeXml(result.info?.meta.checksums),
+      ...checksumXml(upload, result.info?.meta.checksums),
     }),
   }
 }
@@ -245,7 +263,7 @@ export async function listParts (req: S3Request, s: Services): Promise<S3Reply> 
       MaxParts: maxParts,
       IsTruncated: page.isTruncated,
       ChecksumAlgorithm: page.upload.checksumAlgorithm?.toUpperCase(),
-      ChecksumType: page.upload.checksumAlgorithm === undefined ? undefined : 'COMPOSITE',
+      ChecksumType: checksumTypeOf(page.upload),
       Part: page.parts.map(p => ({
         PartNumber: p.partNumber, LastModified: p.lastModified, ETag: quoteETag(p.etag), Size: p.size,
         ...(page.upload.checksumAlgorithm !== undefined && p.checksum !== undefined ? { [checksumElement(page.upload.checksumAlgorithm)]: p.checksum } : {}),

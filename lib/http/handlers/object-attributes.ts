@@ -2,6 +2,7 @@
 // ObjectSize) of one object, without its body; the read conditions of GetObject apply.
 import { S3Error } from '../../errors/s3-error.js'
 import { headObject as statObject } from '../../storage/objects.js'
+import { isCompositeChecksum } from '../../storage/multipart.js'
 import { requireAccess } from '../authorize.js'
 import { bucketRecord, bucketRef } from '../bucket-access.js'
 import { checkConditions, conditionsFrom } from '../s3-headers.js'
@@ -40,7 +41,7 @@ export async function getObjectAttributes (req: S3Request, s: Services): Promise
     if (checksums.length > 0) {
       const checksum: XmlNode = {}
       for (const [alg, value] of checksums) checksum[CHECKSUM_ELEMENTS[alg]!] = value
-      checksum.ChecksumType = info.partCount !== undefined ? 'COMPOSITE' : 'FULL_OBJECT'
+      checksum.ChecksumType = checksums.some(([, v]) => isCompositeChecksum(v)) ? 'COMPOSITE' : 'FULL_OBJECT'
       body.Checksum = checksum
     }
   }

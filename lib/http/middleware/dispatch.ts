@@ -18,8 +18,12 @@ export function buildRequest (ctx: Context, operation: string, s: Services): S3R
   let verified: VerifiedBody | undefined
   // The query API's form body was read (and hashed) during authentication.
   const formBody = ctx.state.formBody as Buffer | undefined
+  // CompleteMultipartUpload's x-amz-checksum-* headers are the whole object's checksum, not its XML body's.
+  const bodyHeaders = operation === 'CompleteMultipartUpload'
+    ? Object.fromEntries(Object.entries(ctx.req.headers).filter(([name]) => !name.startsWith('x-amz-checksum-')))
+    : ctx.req.headers
   const getBody = (): Readable => {
-    verified ??= verifiedBody(formBody === undefined ? ctx.req : Readable.from([formBody]), auth, ctx.req.headers, { idleTimeoutMs: s.config.requestIdleTimeoutMs })
+    verified ??= verifiedBody(formBody === undefined ? ctx.req : Readable.from([formBody]), auth, bodyHeaders, { idleTimeoutMs: s.config.requestIdleTimeoutMs })
     return verified.body
   }
   return {
