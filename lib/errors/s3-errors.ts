@@ -33,6 +33,7 @@ export const S3_ERRORS = {
   InvalidPolicyDocument: { status: 400, message: 'The content of the form does not meet the conditions specified in the policy document.' },
   InvalidRange: { status: 416, message: 'The requested range is not satisfiable' },
   InvalidRequest: { status: 400, message: 'Invalid Request' },
+  InvalidRedirectLocation: { status: 400, message: 'The website redirect location must have a prefix of \'http://\' or \'https://\' or \'/\'.' },
   InvalidStorageClass: { status: 400, message: 'The storage class you specified is not valid' },
   InvalidTag: { status: 400, message: 'The tag provided was not a valid tag.' },
   InvalidSecurity: { status: 403, message: 'The provided security credentials are not valid.' },

@@ -36,6 +36,17 @@ export function checkEncryptionHeaders (headers: IncomingHttpHeaders): void {
 }
 
 /**
+ * x-amz-website-redirect-location of a PUT, POST, copy or CreateMultipartUpload: must start with "/", "http://"
+ * or "https://" (API reference, PutObject; AWS's InvalidRedirectLocation otherwise) and be at most 2 KB.
+ */
+export function websiteRedirectFrom (headers: IncomingHttpHeaders): string | undefined {
+  const v = header(headers, 'x-amz-website-redirect-location')
+  if (v === undefined) return undefined
+  if (!/^(\/|http:\/\/|https:\/\/)/.test(v) || Buffer.byteLength(v) > 2048) throw new S3Error('InvalidRedirectLocation')
+  return v
+}
+
+/**
  * A metadata value as its sender meant it. Header bytes reach us as latin-1 characters; when they are valid UTF-8
  * (boto3, the SDKs and curl send non-ASCII that way) they are read as UTF-8, so the NFS side's xattr and a GET
  * give back the characters that were sent. AWS reads them as latin-1 and returns mojibake (minio/minio#21282);
@@ -81,6 +92,7 @@ export function metaFromHeaders (headers: IncomingHttpHeaders, opts: { fromForm?
     expires: header(headers, 'expires'),
     checksums: Object.keys(checksums).length ? checksums : undefined,
     tags: nonEmpty(tagsFromHeader(headers['x-amz-tagging'])),
+    websiteRedirectLocation: websiteRedirectFrom(headers),
   }
 }
 
@@ -128,6 +140,7 @@ export function objectHeaders (info: ObjectInfo, query: URLSearchParams): Record
     if (typeof v === 'string' && UNSENDABLE.test(v)) h[name] = encodeHeaderValue(v)
   }
   for (const [k, v] of Object.entries(m.user)) h[`x-amz-meta-${k}`] = encodeHeaderValue(v)
+  if (m.websiteRedirectLocation !== undefined) h['x-amz-website-redirect-location'] = encodeHeaderValue(m.websiteRedirectLocation)
   if (info.partCount !== undefined) h['x-amz-mp-parts-count'] = info.partCount
   if (m.tags !== undefined && m.tags.length > 0) h['x-amz-tagging-count'] = m.tags.length
   return h

@@ -66,7 +66,7 @@ export function objectInfo (key: ObjectKey, st: ObjectStat, stored: StoredMeta |
     etag: isDirectoryMarker ? (stored?.etag ?? 'd41d8cd98f00b204e9800998ecf8427e') : effectiveETag(st, stored),
     lastModified: new Date(Number(st.mtimeNs / 1_000_000n)),
     isDirectoryMarker,
-    meta: { user: stored?.user ?? {}, contentType: stored?.contentType, contentEncoding: stored?.contentEncoding, contentDisposition: stored?.contentDisposition, contentLanguage: stored?.contentLanguage, cacheControl: stored?.cacheControl, expires: stored?.expires, checksums: stored?.checksums, tags: stored?.tags },
+    meta: { user: stored?.user ?? {}, contentType: stored?.contentType, contentEncoding: stored?.contentEncoding, contentDisposition: stored?.contentDisposition, contentLanguage: stored?.contentLanguage, cacheControl: stored?.cacheControl, expires: stored?.expires, checksums: stored?.checksums, tags: stored?.tags, websiteRedirectLocation: stored?.websiteRedirectLocation },
     partCount: stored?.partCount,
     ownerUid: Number(st.uid),
     ownerGid: Number(st.gid),

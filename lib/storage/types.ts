@@ -19,6 +19,8 @@ export interface ObjectMeta extends StandardHeaders {
   checksums?: Record<string, string>
   /** The object's tag set (x-amz-tagging, PutObjectTagging), in the order it was given. */
   tags?: ObjectTag[]
+  /** x-amz-website-redirect-location: kept and returned; the bridge serves no website endpoint to act on it. */
+  websiteRedirectLocation?: string
 }
 
 export interface ObjectTag { key: string, value: string }

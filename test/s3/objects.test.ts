@@ -55,3 +55,22 @@ t.test('the stored file gets the configured create modes, whatever the umask all
   }
 })
 
+
+t.test('x-amz-website-redirect-location is kept, checked, and not copied with the metadata', async t => {
+  const { s3 } = await startBridge(t)
+  const { CopyObjectCommand, CreateMultipartUploadCommand, UploadPartCommand, CompleteMultipartUploadCommand } = await import('@aws-sdk/client-s3')
+  await s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'r.html', Body: 'x', WebsiteRedirectLocation: '/elsewhere.html' }))
+  t.equal((await s3.send(new HeadObjectCommand({ Bucket: 'demo', Key: 'r.html' }))).WebsiteRedirectLocation, '/elsewhere.html')
+  t.equal((await s3.send(new GetObjectCommand({ Bucket: 'demo', Key: 'r.html' }))).WebsiteRedirectLocation, '/elsewhere.html')
+  await t.rejects(s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'bad.html', Body: 'x', WebsiteRedirectLocation: 'elsewhere.html' })),
+    { name: 'InvalidRedirectLocation', message: "The website redirect location must have a prefix of 'http://' or 'https://' or '/'.", $metadata: { httpStatusCode: 400 } })
+  await s3.send(new CopyObjectCommand({ Bucket: 'demo', Key: 'copy.html', CopySource: 'demo/r.html' }))
+  t.equal((await s3.send(new HeadObjectCommand({ Bucket: 'demo', Key: 'copy.html' }))).WebsiteRedirectLocation, undefined, 'a copy does not inherit it')
+  // Setting only a redirect location makes a copy onto itself legal.
+  await s3.send(new CopyObjectCommand({ Bucket: 'demo', Key: 'copy.html', CopySource: 'demo/copy.html', WebsiteRedirectLocation: 'https://example.com/' }))
+  t.equal((await s3.send(new HeadObjectCommand({ Bucket: 'demo', Key: 'copy.html' }))).WebsiteRedirectLocation, 'https://example.com/')
+  const up = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'demo', Key: 'mp.html', WebsiteRedirectLocation: 'http://example.org/x' }))
+  const part = await s3.send(new UploadPartCommand({ Bucket: 'demo', Key: 'mp.html', UploadId: up.UploadId, PartNumber: 1, Body: 'only' }))
+  await s3.send(new CompleteMultipartUploadCommand({ Bucket: 'demo', Key: 'mp.html', UploadId: up.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] } }))
+  t.equal((await s3.send(new HeadObjectCommand({ Bucket: 'demo', Key: 'mp.html' }))).WebsiteRedirectLocation, 'http://example.org/x', 'kept through a multipart upload')
+})

@@ -8,7 +8,7 @@ import { bucketRecord, bucketRef, writeOptions } from '../bucket-access.js'
 import { checkAclHeadersAllowed } from '../acl-headers.js'
 import { relPath, requireAccess } from '../authorize.js'
 import { checkWriteConditionHeaders, guardConditionalWrite } from '../conditional-write.js'
-import { checkConditions, checkEncryptionHeaders, conditionsFrom, metaFromHeaders } from '../s3-headers.js'
+import { checkConditions, checkEncryptionHeaders, conditionsFrom, metaFromHeaders, websiteRedirectFrom } from '../s3-headers.js'
 import { renderXml } from '../xml/render.js'
 import { tagsFromHeader } from '../tagging.js'
 import type { S3Reply, S3Request, Services } from '../types.js'
@@ -43,11 +43,12 @@ export async function copyObject (req: S3Request, s: Services): Promise<S3Reply>
   const src = parseCopySource(req.headers['x-amz-copy-source'])
   const srcRecord = bucketRecord({ ...req, bucketName: src.bucket }, s)
   checkEncryptionHeaders(req.headers)
+  const redirect = websiteRedirectFrom(req.headers) // checked before the source is opened
   const directive = String(req.headers['x-amz-metadata-directive'] ?? 'COPY').toUpperCase()
   if (directive !== 'COPY' && directive !== 'REPLACE') throw new S3Error('InvalidArgument', {}, { message: 'Unknown metadata directive.' })
   const taggingDirective = String(req.headers['x-amz-tagging-directive'] ?? 'COPY').toUpperCase()
   if (taggingDirective !== 'COPY' && taggingDirective !== 'REPLACE') throw new S3Error('InvalidArgument', { ArgumentName: 'x-amz-tagging-directive', ArgumentValue: taggingDirective }, { message: 'Unknown tagging directive.' })
-  if (srcRecord.name === destRecord.name && src.key === destKey && directive === 'COPY') {
+  if (srcRecord.name === destRecord.name && src.key === destKey && directive === 'COPY' && redirect === undefined) {
     throw new S3Error('InvalidRequest', {}, { message: 'This copy request is illegal because it is trying to copy an object to itself without changing the object\'s metadata, storage class, website redirect location or encryption attributes.' })
   }
   await requireAccess(req, s, readNeeds('GetObject', srcRecord, src.key), { missingIsNoSuchKey: true })
@@ -63,7 +64,8 @@ export async function copyObject (req: S3Request, s: Services): Promise<S3Reply>
     opened.body.destroy()
     throw err
   }
-  const meta = directive === 'REPLACE' ? metaFromHeaders(req.headers) : { ...opened.info.meta }
+  // The redirect location is never copied with the metadata (API reference, CopyObject): only a new one is set.
+  const meta = directive === 'REPLACE' ? metaFromHeaders(req.headers) : { ...opened.info.meta, websiteRedirectLocation: redirect }
   // A multipart source's COMPOSITE checksum ("...-N") describes its parts, which the copy does not have.
   if (meta.checksums !== undefined) {
     const whole = Object.entries(meta.checksums).filter(([, v]) => !isCompositeChecksum(v))

@@ -29,6 +29,7 @@ const MAX_POST_OBJECT_BYTES = 5 * 1024 ** 3
 const META_FIELDS = new Set([
   'content-type', 'cache-control', 'content-disposition', 'content-encoding', 'content-language', 'expires',
   'x-amz-server-side-encryption', 'x-amz-server-side-encryption-customer-algorithm', 'x-amz-storage-class',
+  'x-amz-website-redirect-location',
 ])
 
 interface PostForm {
