@@ -46,7 +46,8 @@ export interface AccessDecision {
 
 export function requestPrincipal (p: Principal): RequestPrincipal {
   if (p.kind === 'anonymous') return { arn: '*', type: 'Anonymous' }
-  return { arn: `arn:aws:iam::${ACCOUNT_ID}:user/${p.name}`, username: p.name, userid: p.name, accountId: ACCOUNT_ID, type: 'User' }
+  // The canonical ID is the user name: what ListBuckets' Owner and the ACL XML show as <ID>.
+  return { arn: `arn:aws:iam::${ACCOUNT_ID}:user/${p.name}`, username: p.name, userid: p.name, accountId: ACCOUNT_ID, canonicalId: p.name, type: 'User' }
 }
 
 /** Bucket ACL grants held by a principal: the owner has FULL_CONTROL; ACEs by user, group or well-known group. */

@@ -202,7 +202,8 @@ function parsePrincipal(v: Json, isNegated: boolean): PrincipalList {
   }
   const aws = lists.aws ?? []
   for (const name of aws) if (!isValidAwsPrincipal(name)) throw malformed('Invalid principal in policy')
-  for (const id of lists.canonicalUser ?? []) if (!/^[0-9a-f]{64}$/i.test(id)) throw malformed('Invalid principal in policy')
+  // AWS's canonical IDs are 64 hex digits; the bridge's are the IDs its ACL XML shows (user names, "uid:<n>").
+  for (const id of lists.canonicalUser ?? []) if (!/^([0-9a-f]{64}|[\w+=,.@:-]{1,128})$/i.test(id)) throw malformed('Invalid principal in policy')
   return {
     isNegated,
     isWildcard: aws.includes('*'),

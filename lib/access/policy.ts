@@ -8,7 +8,7 @@ export interface RequestPrincipal {
   username?: string
   userid?: string
   accountId?: string
-  /** The 64-hex canonical ID, matched by `{"CanonicalUser": …}` principals. */
+  /** The canonical ID (the bridge user name, as the ACL XML shows it), matched by `{"CanonicalUser": …}` principals. */
   canonicalId?: string
   type: 'User' | 'AssumedRole' | 'Anonymous' | 'FederatedUser'
 }
@@ -85,7 +85,9 @@ function principalMatches(list: PrincipalList, principal: RequestPrincipal): boo
 function principalListed(list: PrincipalList, principal: RequestPrincipal): boolean {
   if (list.isWildcard) return true
   if (principal.type === 'Anonymous') return false
-  if (principal.canonicalId !== undefined && list.canonicalUser.some(id => id.toLowerCase() === principal.canonicalId?.toLowerCase())) return true
+  const canonical = principal.canonicalId
+  // Hex canonical IDs compare without case; user names (the bridge's IDs) exactly.
+  if (canonical !== undefined && list.canonicalUser.some(id => id === canonical || (/^[0-9a-f]{64}$/i.test(id) && id.toLowerCase() === canonical.toLowerCase()))) return true
   return list.aws.some(name => awsPrincipalNames(name, principal))
 }
 

@@ -216,3 +216,21 @@ t.test('a Deny-everything policy cannot lock the bucket owner out of the policy 
   await b.s3.send(new DeleteBucketPolicyCommand({ Bucket: 'demo' }))
   t.equal((await b.s3.send(new ListObjectsV2Command({ Bucket: 'demo' }))).KeyCount, 0, 'and removing it restores access')
 })
+
+t.test('a CanonicalUser principal names a user by the ID that ListBuckets and the ACL XML show', async t => {
+  const b = await startBridge(t)
+  const erin = b.client(await b.addUser('erin', 1006, 1006))
+  const frank = b.client(await b.addUser('frank', 1007, 1007))
+  const shown = (await erin.send(new ListBucketsCommand({}))).Owner?.ID
+  t.equal(shown, 'erin', 'the ID a client sees for itself')
+  // Listing needs a bucket grant (the bucket ACL is empty), so only the policy can allow it.
+  const policy = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { CanonicalUser: shown }, Action: 's3:ListBucket', Resource: 'arn:aws:s3:::demo' }] }
+  await b.s3.send(new PutBucketPolicyCommand({ Bucket: 'demo', Policy: JSON.stringify(policy) }))
+  t.equal((await erin.send(new ListObjectsV2Command({ Bucket: 'demo' }))).$metadata.httpStatusCode, 200, 'the named user lists')
+  await t.rejects(frank.send(new ListObjectsV2Command({ Bucket: 'demo' })), { name: 'AccessDenied' }, 'another user does not')
+  const upper = { ...policy, Statement: [{ ...policy.Statement[0], Principal: { CanonicalUser: 'ERIN' } }] }
+  await b.s3.send(new PutBucketPolicyCommand({ Bucket: 'demo', Policy: JSON.stringify(upper) }))
+  await t.rejects(erin.send(new ListObjectsV2Command({ Bucket: 'demo' })), { name: 'AccessDenied' }, 'user-name IDs match exactly')
+  await t.rejects(b.s3.send(new PutBucketPolicyCommand({ Bucket: 'demo', Policy: JSON.stringify({ ...policy, Statement: [{ ...policy.Statement[0], Principal: { CanonicalUser: 'not an id' } }] }) })),
+    { name: 'MalformedPolicy' })
+})

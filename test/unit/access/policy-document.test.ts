@@ -70,7 +70,7 @@ const badCases: BadCase[] = [
   bad('a wildcard in a principal name', doc(bucketStatement({ Principal: { AWS: 'ali*' } })), 'Invalid principal in policy'),
   bad('a principal ARN of another service', doc(bucketStatement({ Principal: { AWS: 'arn:aws:s3:::examplebucket' } })), 'Invalid principal in policy'),
   bad('an empty principal list', doc(bucketStatement({ Principal: { AWS: [] } })), 'Invalid principal in policy'),
-  bad('a CanonicalUser that is not 64 hex digits', doc(bucketStatement({ Principal: { CanonicalUser: 'alice' } })), 'Invalid principal in policy'),
+  bad('a CanonicalUser that is neither 64 hex digits nor a user ID', doc(bucketStatement({ Principal: { CanonicalUser: 'not an id' } })), 'Invalid principal in policy'),
   bad('NotPrincipal with Allow', doc({ Effect: 'Allow', NotPrincipal: { AWS: 'alice' }, Action: 's3:GetObject', Resource: OBJECTS }), /NotPrincipal is supported only/),
   bad('an unknown condition operator', withCondition({ StringEqualz: { 's3:prefix': 'a' } }), 'Invalid Condition operator'),
   bad('NullIfExists', withCondition({ NullIfExists: { 's3:prefix': 'true' } }), 'Invalid Condition operator'),
