@@ -141,7 +141,6 @@ export function objectHeaders (info: ObjectInfo, query: URLSearchParams): Record
   }
   for (const [k, v] of Object.entries(m.user)) h[`x-amz-meta-${k}`] = encodeHeaderValue(v)
   if (m.websiteRedirectLocation !== undefined) h['x-amz-website-redirect-location'] = encodeHeaderValue(m.websiteRedirectLocation)
-  if (info.partCount !== undefined) h['x-amz-mp-parts-count'] = info.partCount
   if (m.tags !== undefined && m.tags.length > 0) h['x-amz-tagging-count'] = m.tags.length
   return h
 }
@@ -170,10 +169,18 @@ function parseHttpDate (v: string | undefined): number | undefined {
   return Number.isNaN(t) ? undefined : t
 }
 
-export interface ConditionHeaders { ifMatch?: string, ifNoneMatch?: string, ifModifiedSince?: string, ifUnmodifiedSince?: string }
+export interface ConditionHeaders {
+  ifMatch?: string
+  ifNoneMatch?: string
+  ifModifiedSince?: string
+  ifUnmodifiedSince?: string
+  /** Prefix of the header names, as the <Condition> of a 412 names them ("x-amz-copy-source-If-Match"). */
+  prefix?: string
+}
 
 export function conditionsFrom (headers: IncomingHttpHeaders, prefix = ''): ConditionHeaders {
   return {
+    prefix: prefix === '' ? undefined : prefix,
     ifMatch: header(headers, `${prefix}if-match`),
     ifNoneMatch: header(headers, `${prefix}if-none-match`),
     ifModifiedSince: header(headers, `${prefix}if-modified-since`),
@@ -187,24 +194,37 @@ export function conditionsFrom (headers: IncomingHttpHeaders, prefix = ''): Cond
  */
 export function checkConditions (c: ConditionHeaders, info: ObjectInfo, opts: { isRead: boolean, notModified: 'NotModified' | 'PreconditionFailed' }): void {
   const modified = Math.floor(info.lastModified.getTime() / 1000) * 1000
+  const failed = (name: string): S3Error => new S3Error('PreconditionFailed', { Condition: (c.prefix ?? '') + name })
   if (c.ifMatch !== undefined) {
-    if (!etagMatches(c.ifMatch, info.etag)) throw new S3Error('PreconditionFailed', { Condition: 'If-Match' })
+    if (!etagMatches(c.ifMatch, info.etag)) throw failed('If-Match')
   } else {
     const t = parseHttpDate(c.ifUnmodifiedSince)
-    if (t !== undefined && modified > t) throw new S3Error('PreconditionFailed', { Condition: 'If-Unmodified-Since' })
+    if (t !== undefined && modified > t) throw failed('If-Unmodified-Since')
   }
   if (c.ifNoneMatch !== undefined) {
     if (etagMatches(c.ifNoneMatch, info.etag)) {
-      if (opts.isRead && opts.notModified === 'NotModified') throw new S3Error('NotModified', {}, { headers: { ETag: quoteETag(info.etag) } })
-      throw new S3Error('PreconditionFailed', { Condition: 'If-None-Match' })
+      if (opts.isRead && opts.notModified === 'NotModified') throw notModified(info)
+      throw failed('If-None-Match')
     }
   } else {
     const t = parseHttpDate(c.ifModifiedSince)
     if (t !== undefined && t <= Date.now() && modified <= t) {
-      if (opts.notModified === 'NotModified') throw new S3Error('NotModified', {}, { headers: { ETag: quoteETag(info.etag) } })
-      throw new S3Error('PreconditionFailed', { Condition: 'If-Modified-Since' })
+      if (opts.notModified === 'NotModified') throw notModified(info)
+      throw failed('If-Modified-Since')
     }
   }
+}
+
+/**
+ * 304 Not Modified with the validators and freshness headers the 200 would have carried (RFC 9110 section
+ * 15.4.5: ETag, Cache-Control, Expires; and Last-Modified, as S3 sends it), so caches can refresh their copy.
+ */
+function notModified (info: ObjectInfo): S3Error {
+  const headers: Record<string, string> = { ETag: quoteETag(info.etag), 'Last-Modified': info.lastModified.toUTCString() }
+  if (info.meta.cacheControl !== undefined) headers['Cache-Control'] = info.meta.cacheControl
+  if (info.meta.expires !== undefined) headers.Expires = info.meta.expires
+  for (const [name, value] of Object.entries(headers)) if (UNSENDABLE.test(value)) headers[name] = encodeHeaderValue(value)
+  return new S3Error('NotModified', {}, { headers })
 }
 
 /**
@@ -232,9 +252,13 @@ export function parseRange (value: string | undefined, size: number): { start: n
   if (!m || (m[1] === '' && m[2] === '')) return undefined
   let start: number
   let end: number
+  // 416 carries the size in Content-Range (RFC 9110 section 15.5.17), which clients read it from.
+  const unsatisfiable = (): S3Error => new S3Error('InvalidRange', { RangeRequested: value, ActualObjectSize: size }, { headers: { 'Content-Range': `bytes */${size}` } })
   if (m[1] === '') {
     const suffix = Number(m[2])
-    if (suffix === 0) throw new S3Error('InvalidRange', { RangeRequested: value, ActualObjectSize: size })
+    if (suffix === 0) throw unsatisfiable()
+    // The last N bytes of an empty object are the whole (empty) object: 200, as S3 answers (arrow-rs-object-store#846).
+    if (size === 0) return undefined
     start = Math.max(0, size - suffix)
     end = size - 1
   } else {
@@ -242,6 +266,6 @@ export function parseRange (value: string | undefined, size: number): { start: n
     end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1)
     if (m[2] !== '' && Number(m[2]) < start) return undefined
   }
-  if (start >= size || size === 0) throw new S3Error('InvalidRange', { RangeRequested: value, ActualObjectSize: size })
+  if (start >= size || size === 0) throw unsatisfiable()
   return { start, end }
 }

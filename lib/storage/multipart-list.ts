@@ -46,6 +46,7 @@ export async function listUploads (bucket: BucketRef, q: UploadsQuery): Promise<
   const all = (await liveUploads(bucket.root)).filter(u => u.key.startsWith(q.prefix) && isAfterMarkers(u, q))
   const page: UploadsPage = { uploads: [], commonPrefixes: [], isTruncated: false }
   let last: UploadRecord | undefined
+  if (q.maxUploads === 0) return page // as ListObjects answers max-keys=0: nothing, and not truncated
   for (let i = 0; i < all.length; i++) {
     const u = all[i] as UploadRecord
     if (page.uploads.length + page.commonPrefixes.length === q.maxUploads) {

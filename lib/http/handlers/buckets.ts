@@ -14,16 +14,45 @@ function requireSigned (req: S3Request): void {
   if (req.principal.kind !== 'user') throw new S3Error('AccessDenied')
 }
 
+/** max-buckets: 1 to 10000 (API reference, ListBuckets), AWS's two InvalidArgument messages otherwise. */
+function maxBuckets (raw: string | null): number | undefined {
+  if (raw === null) return undefined
+  const argument = { ArgumentName: 'max-buckets', ArgumentValue: raw }
+  if (!/^-?\d{1,10}$/.test(raw.trim())) throw new S3Error('InvalidArgument', argument, { message: 'Provided max-buckets not an integer or within integer range.' })
+  const n = Number(raw.trim())
+  if (n < 1 || n > 10000) throw new S3Error('InvalidArgument', argument, { message: 'Argument max-buckets must be an integer between 1 and 10000.' })
+  return n
+}
+
+/** The continuation token is opaque to clients: the last name of the previous page, so buckets made meanwhile still show. */
+function afterToken (raw: string | null): string | undefined {
+  if (raw === null) return undefined
+  const name = Buffer.from(raw, 'base64url').toString('utf8')
+  if (raw === '' || Buffer.from(name, 'utf8').toString('base64url') !== raw) {
+    throw new S3Error('InvalidArgument', { ArgumentName: 'continuation-token', ArgumentValue: raw }, { message: 'The continuation token provided is incorrect' })
+  }
+  return name
+}
+
 export async function listBuckets (req: S3Request, s: Services): Promise<S3Reply> {
   requireSigned(req)
   const p = req.principal
+  const prefix = req.query.get('prefix') ?? undefined
+  const max = maxBuckets(req.query.get('max-buckets'))
+  const after = afterToken(req.query.get('continuation-token'))
+  const region = req.query.get('bucket-region')
   const visible = Object.values(s.state.snapshot().buckets)
     .filter(b => p.role === 'admin' || principalBucketGrants(b, p).size > 0)
+    .filter(b => (prefix === undefined || b.name.startsWith(prefix)) && (after === undefined || b.name > after) && (region === null || region === s.config.region))
     .sort((a, b) => a.name < b.name ? -1 : 1)
+  const page = max === undefined ? visible : visible.slice(0, max)
+  const last = page[page.length - 1]
   return {
     xml: renderXml('ListAllMyBucketsResult', {
       Owner: ownerXml(p.name),
-      Buckets: { Bucket: visible.map(b => ({ Name: b.name, CreationDate: new Date(b.createdAt) })) },
+      Buckets: { Bucket: page.map(b => ({ Name: b.name, CreationDate: new Date(b.createdAt), BucketRegion: s.config.region })) },
+      ContinuationToken: page.length < visible.length && last !== undefined ? Buffer.from(last.name, 'utf8').toString('base64url') : undefined,
+      Prefix: prefix,
     }),
   }
 }

@@ -26,6 +26,11 @@ function encodingType (q: URLSearchParams): 'url' | undefined {
   return 'url'
 }
 
+/** The key encoder a listing's encoding-type asks for (ListObjects, ListObjectVersions, ListMultipartUploads). */
+export function keyEncoder (q: URLSearchParams): (s: string) => string {
+  return encoder(encodingType(q))
+}
+
 /** AWS's encoding-type=url: percent-encoding with spaces as '+', '/' kept (clients decode with unquote_plus). */
 function encoder (type: 'url' | undefined): (s: string) => string {
   if (!type) return s => s
@@ -152,6 +157,13 @@ export async function listObjectsV2 (req: S3Request, s: Services): Promise<S3Rep
 export async function listObjectVersions (req: S3Request, s: Services): Promise<S3Reply> {
   const enc = encoder(encodingType(req.query))
   const keyMarker = req.query.get('key-marker') ?? ''
+  // Every object has the one version "null": any other marker names no version (AWS's two answers, versitygw#2174, #1811).
+  const versionMarker = req.query.get('version-id-marker') ?? ''
+  if (versionMarker !== '') {
+    const argument = { ArgumentName: 'version-id-marker', ArgumentValue: versionMarker }
+    if (keyMarker === '') throw new S3Error('InvalidArgument', argument, { message: 'A version-id marker cannot be specified without a key marker.' })
+    if (versionMarker !== 'null') throw new S3Error('InvalidArgument', argument, { message: 'Invalid version id specified' })
+  }
   const { result, prefix, delimiter, max } = await page(req, s, keyMarker || undefined)
   return xmlReply(renderXmlBuffer('ListVersionsResult', {
     Name: req.bucketName,

@@ -1,6 +1,7 @@
 // Multipart handlers: Create, UploadPart(Copy), Complete, Abort, ListParts, ListMultipartUploads, and ?partNumber reads.
 import type { FsNeed } from '../../access/authorize.js'
 import { S3Error } from '../../errors/s3-error.js'
+import { keyEncoder } from './listing.js'
 import { checkPartOrder, completeUpload, type CompletedPartRef } from '../../storage/multipart-complete.js'
 import { listUploads } from '../../storage/multipart-list.js'
 import { selectObjectPart, type PartSelection } from '../../storage/multipart-read.js'
@@ -272,12 +273,10 @@ export async function listParts (req: S3Request, s: Services): Promise<S3Reply> 
   }
 }
 
-/** AWS's encoding-type=url: percent-encoding with '/' kept. */
+/** encoding-type=url as ListObjects encodes (AWS encodes uploads' keys the same way, versitygw#2156). */
 function encoderFor (q: URLSearchParams): (s: string | undefined) => string | undefined {
-  const type = q.get('encoding-type')
-  if (type === null) return s => s
-  if (type.toLowerCase() !== 'url') throw new S3Error('InvalidArgument', { ArgumentName: 'encoding-type', ArgumentValue: type }, { message: 'Invalid Encoding Method specified in Request' })
-  return s => s === undefined ? undefined : encodeURIComponent(s).replace(/%2F/g, '/')
+  const enc = keyEncoder(q)
+  return s => s === undefined ? undefined : enc(s)
 }
 
 export async function listMultipartUploads (req: S3Request, s: Services): Promise<S3Reply> {
