@@ -124,3 +124,16 @@ t.test('ListMultipartUploads encodes keys as ListObjects does; max-uploads=0 is 
   t.equal(zero.IsTruncated, false)
   t.equal(zero.Uploads, undefined)
 })
+
+t.test('HeadBucket names the region on 200 and on 403', async t => {
+  const b = await startBridge(t)
+  const other = await b.addUser('outsider', 1009, 1009)
+  const ok = await sendSigned(b.endpoint, b.creds, { method: 'HEAD', path: '/demo' })
+  t.equal(ok.status, 200)
+  t.equal(ok.headers['x-amz-bucket-region'], 'us-east-1')
+  const refused = await sendSigned(b.endpoint, other, { method: 'HEAD', path: '/demo' })
+  t.equal(refused.status, 403)
+  t.equal(refused.headers['x-amz-bucket-region'], 'us-east-1')
+  const missing = await sendSigned(b.endpoint, b.creds, { method: 'HEAD', path: '/nobucket' })
+  t.equal(missing.status, 404)
+})

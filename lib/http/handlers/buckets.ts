@@ -100,8 +100,15 @@ export async function createBucket (req: S3Request, s: Services): Promise<S3Repl
 
 export async function headBucket (req: S3Request, s: Services): Promise<S3Reply> {
   const record = bucketRecord(req, s)
-  await requireAccess(req, s, { operation: req.operation, bucket: record })
-  return { headers: { 'x-amz-bucket-region': s.config.region } }
+  const region = { 'x-amz-bucket-region': s.config.region }
+  try {
+    await requireAccess(req, s, { operation: req.operation, bucket: record })
+  } catch (err) {
+    // AWS names the region on a refused HeadBucket too: SDKs use it to find where a bucket lives.
+    if (err instanceof S3Error && err.code === 'AccessDenied') throw new S3Error('AccessDenied', err.fields, { message: err.message, headers: { ...err.headers, ...region } })
+    throw err
+  }
+  return { headers: region }
 }
 
 /** Anything left in the bucket directory except the staging folder counts as content. */
