@@ -64,6 +64,18 @@ if (PYTHON === undefined) {
     t.equal(stored.user.title, '\u00f6', 'the xattr holds the decoded value')
   })
 
+  t.test('boto3: a presigned POST signed with STS session credentials uploads within the session policy only', async t => {
+    const out = await scenario(t, PYTHON, 'post_with_session')
+    t.same(out, {
+      token_field: true,
+      inside: [204, null],
+      stored: 'from the browser',
+      outside_policy: [403, 'AccessDenied'],
+      other_listed: [],
+      bad_token: [400, 'InvalidToken'],
+    })
+  })
+
   t.test('boto3 reads of unkept bucket configurations get AWS\'s answers', async t => {
     const out = await scenario(t, PYTHON, 'bucket_configs')
     t.same(out, {

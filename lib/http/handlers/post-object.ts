@@ -4,14 +4,13 @@ import type { IncomingHttpHeaders } from 'node:http'
 import { basename } from 'node:path'
 import { Readable } from 'node:stream'
 import type { Authenticated } from '../../auth/authenticate.js'
-import { secretsFor } from '../../auth/credential-store.js'
 import { checkPostConditions, parsePostPolicy, verifyPostSignature, type PostFields, type PostSignature, type SizeRange } from '../../auth/post-policy.js'
 import { S3Error } from '../../errors/s3-error.js'
 import { putObject as storeObject } from '../../storage/objects.js'
 import { parseObjectKey } from '../../storage/paths.js'
 import { relPath, requireAccess } from '../authorize.js'
 import { bucketRecord, bucketRef, objectUrl, writeOptions } from '../bucket-access.js'
-import { principalFor } from '../middleware/authenticate.js'
+import { credentialResolver } from '../middleware/authenticate.js'
 import { metaFromHeaders, quoteETag } from '../s3-headers.js'
 import { checkAclHeadersAllowed } from '../acl-headers.js'
 import { MAX_OBJECT_TAGS, tagsFromXml } from '../tagging.js'
@@ -174,12 +173,15 @@ export async function postObject (req: S3Request, s: Services): Promise<S3Reply>
   const form = await readFormUntilFile(req)
   try {
     const now = s.now()
-    const sig = await verifyPostSignature(form.fields, async id => secretsFor(s.state.snapshot(), id, now), now)
+    // A user's key, a service account (its policy narrows the upload) or an STS session (x-amz-security-token field).
+    const credentials = credentialResolver(s, form.fields.get('x-amz-security-token'), now)
+    const sig = await verifyPostSignature(form.fields, credentials.lookup, now)
     const key = parseObjectKey(formKey(form.fields, form.filename))
     const policy = sig ? parsePostPolicy(form.fields.get('policy') ?? '', now) : undefined
     const range = policy ? checkPostConditions(policy, form.fields, { bucket: record.name, key }) : undefined
     const auth = sig ? asAuthenticated(sig) : null
-    const signer: S3Request = sig ? { ...req, auth, principal: await principalFor(auth, s) } : req
+    const signed = sig ? await credentials.resolve(auth) : undefined
+    const signer: S3Request = signed ? { ...req, auth, principal: signed.principal, sessionPolicy: signed.sessionPolicy } : req
     await requireAccess(signer, s, { operation: 'PostObject', bucket: record, key, fs: [{ check: 'create', path: relPath(key), bucketRoot: record.path }] })
     const limits = { min: range?.min ?? 0, max: Math.min(range?.max ?? MAX_POST_OBJECT_BYTES, MAX_POST_OBJECT_BYTES) }
     // The form's acl, encryption, storage class and tagging count as PutObject's headers do: checked before the

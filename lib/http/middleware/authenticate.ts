@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto'
 import type { Context, Next } from 'koa'
 import type { LabelledPolicy } from '../../access/authorize.js'
 import { identityPolicyDoc } from '../../access/policy-cache.js'
-import { authenticate as verifySignature, type Authenticated } from '../../auth/authenticate.js'
+import { authenticate as verifySignature, type Authenticated, type SecretLookup } from '../../auth/authenticate.js'
 import { secretsFor, findKey } from '../../auth/credential-store.js'
 import { supplementaryGroups } from '../../auth/identity.js'
 import { anonymousPrincipal, type Principal } from '../../auth/principal.js'
@@ -45,10 +45,33 @@ function credentialFor (auth: Authenticated, s: Services): Credential {
     : { user: service.user, sessionPolicy: { label: `policy of service account ${auth.accessKeyId}`, doc: identityPolicyDoc(policy) } }
 }
 
-export async function principalFor (auth: Authenticated | null, s: Services): Promise<Principal> {
-  if (auth === null) return anonymousPrincipal(s.config.anonymousUid, s.config.anonymousGid)
-  return principalOf(credentialFor(auth, s).user, auth.accessKeyId, s)
+/**
+ * Secrets for a signature check and, once it passed, who the key acts as: a user's key, a service account, or,
+ * with a security token, the STS session it names (its secret is the only one tried). Shared by the header/query
+ * forms and by POST Object, whose token and signature travel in the form.
+ */
+export function credentialResolver (s: Services, token: string | undefined, now: Date): { lookup: SecretLookup, resolve: (auth: Authenticated | null) => Promise<SignedPrincipal> } {
+  const state = s.state.snapshot()
+  let session: Credential | undefined
+  const lookup = async (id: string): Promise<string[] | undefined> => {
+    if (token === undefined) return secretsFor(state, id, now) ?? serviceAccountSecrets(state, id, now)
+    const { claims, user } = resolveSession(state, token, now, sessionKey(s.state.dir))
+    if (claims.accessKeyId !== id) throw new S3Error('InvalidToken', {}, { message: 'The security token does not belong to this access key.' })
+    session = claims.policy === undefined
+      ? { user }
+      : { user, sessionPolicy: { label: 'session policy', doc: identityPolicyDoc(claims.policy) } }
+    return [claims.secretAccessKey]
+  }
+  const resolve = async (auth: Authenticated | null): Promise<SignedPrincipal> => {
+    const credential = auth === null ? undefined : session ?? credentialFor(auth, s)
+    if (auth === null || credential === undefined) return { principal: anonymousPrincipal(s.config.anonymousUid, s.config.anonymousGid) }
+    return { principal: await principalOf(credential.user, auth.accessKeyId, s), sessionPolicy: credential.sessionPolicy }
+  }
+  return { lookup, resolve }
 }
+
+/** The principal of a verified signature, with the policy that narrows it (service account or session), if any. */
+export interface SignedPrincipal { principal: Principal, sessionPolicy?: LabelledPolicy }
 
 function securityToken (ctx: Context): string | undefined {
   const header = ctx.req.headers['x-amz-security-token']
@@ -60,18 +83,7 @@ function securityToken (ctx: Context): string | undefined {
 async function authenticateRequest (ctx: Context, s: Services, opts: { services?: readonly string[], bodySha256Hex?: string }): Promise<void> {
   const target = ctx.state.target as ResolvedTarget
   const now = s.now()
-  const state = s.state.snapshot()
-  const token = securityToken(ctx)
-  let session: Credential | undefined
-  const lookup = async (id: string): Promise<string[] | undefined> => {
-    if (token === undefined) return secretsFor(state, id, now) ?? serviceAccountSecrets(state, id, now)
-    const { claims, user } = resolveSession(state, token, now, sessionKey(s.state.dir))
-    if (claims.accessKeyId !== id) throw new S3Error('InvalidToken', {}, { message: 'The security token does not belong to this access key.' })
-    session = claims.policy === undefined
-      ? { user }
-      : { user, sessionPolicy: { label: 'session policy', doc: identityPolicyDoc(claims.policy) } }
-    return [claims.secretAccessKey]
-  }
+  const { lookup, resolve } = credentialResolver(s, securityToken(ctx), now)
   const auth = await verifySignature(
     {
       method: ctx.method,
@@ -83,12 +95,10 @@ async function authenticateRequest (ctx: Context, s: Services, opts: { services?
     lookup,
     { now, maxClockSkewMs: s.config.maxClockSkewMs, maxPresignExpirySeconds: 7 * 24 * 3600, ...(opts.services === undefined ? {} : { services: opts.services }) },
   )
-  const credential = auth === null ? undefined : session ?? credentialFor(auth, s)
+  const signed = await resolve(auth)
   ctx.state.auth = auth
-  ctx.state.principal = auth === null || credential === undefined
-    ? anonymousPrincipal(s.config.anonymousUid, s.config.anonymousGid)
-    : await principalOf(credential.user, auth.accessKeyId, s)
-  ctx.state.sessionPolicy = credential?.sessionPolicy
+  ctx.state.principal = signed.principal
+  ctx.state.sessionPolicy = signed.sessionPolicy
   ctx.state.principalName = (ctx.state.principal as Principal).name
 }
 
