@@ -137,3 +137,14 @@ t.test('HeadBucket names the region on 200 and on 403', async t => {
   const missing = await sendSigned(b.endpoint, b.creds, { method: 'HEAD', path: '/nobucket' })
   t.equal(missing.status, 404)
 })
+
+t.test('x-amz-expected-bucket-owner naming another account is 403; the bridge account passes', async t => {
+  const b = await startBridge(t)
+  const { ACCOUNT_ID } = await import('../../lib/access/authorize.js')
+  await b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'owned', Body: 'x', ExpectedBucketOwner: ACCOUNT_ID }))
+  await t.rejects(b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'sniped', Body: 'x', ExpectedBucketOwner: '111122223333' })), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } })
+  await t.rejects(b.s3.send(new GetObjectCommand({ Bucket: 'demo', Key: 'owned', ExpectedBucketOwner: '111122223333' })), { name: 'AccessDenied' })
+  await t.rejects(b.s3.send(new CopyObjectCommand({ Bucket: 'demo', Key: 'copy', CopySource: 'demo/owned', ExpectedSourceBucketOwner: '111122223333' })), { name: 'AccessDenied' })
+  await b.s3.send(new CopyObjectCommand({ Bucket: 'demo', Key: 'copy', CopySource: 'demo/owned', ExpectedSourceBucketOwner: ACCOUNT_ID, ExpectedBucketOwner: ACCOUNT_ID }))
+  await t.rejects(b.s3.send(new HeadObjectCommand({ Bucket: 'demo', Key: 'sniped' })), { name: 'NotFound' }, 'the refused PUT stored nothing')
+})

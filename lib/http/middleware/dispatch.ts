@@ -1,7 +1,8 @@
 // Picks the operation from the route table, builds the S3Request, runs the handler and writes its reply.
 import type { Context, Next } from 'koa'
+import type { IncomingHttpHeaders } from 'node:http'
 import { Readable } from 'node:stream'
-import type { LabelledPolicy } from '../../access/authorize.js'
+import { ACCOUNT_ID, type LabelledPolicy } from '../../access/authorize.js'
 import { verifiedBody, type Authenticated } from '../../auth/authenticate.js'
 import type { VerifiedBody } from '../../auth/verified-body.js'
 import type { Principal } from '../../auth/principal.js'
@@ -86,6 +87,18 @@ function checkVersionId (operation: string, target: ResolvedTarget, query: URLSe
   throw new S3Error('NoSuchVersion', { Key: target.rawKey, VersionId: version })
 }
 
+/**
+ * x-amz-expected-bucket-owner (and x-amz-source-expected-bucket-owner for a copy's source): a request that
+ * names another account as the bucket's owner is refused with 403, as AWS does; every bucket here belongs to
+ * the bridge's one account.
+ */
+function checkExpectedOwners (headers: IncomingHttpHeaders): void {
+  for (const name of ['x-amz-expected-bucket-owner', 'x-amz-source-expected-bucket-owner']) {
+    const v = headers[name]
+    if (v !== undefined && String(v).trim() !== ACCOUNT_ID) throw new S3Error('AccessDenied')
+  }
+}
+
 export function dispatch (s: Services) {
   return async (ctx: Context, _next: Next): Promise<void> => {
     if (!ALLOWED_METHODS.has(ctx.method)) throw new S3Error('MethodNotAllowed', { Method: ctx.method, ResourceType: 'OBJECT' })
@@ -94,6 +107,7 @@ export function dispatch (s: Services) {
     if (!op) throw new S3Error('NotImplemented', {}, { message: 'A header or query you provided implies functionality that is not implemented.' })
     ctx.state.operation = op.name
     checkVersionId(op.name, target, new URLSearchParams(ctx.querystring))
+    checkExpectedOwners(ctx.req.headers)
     const reply = await op.handle(buildRequest(ctx, op.name, s), s)
     writeReply(ctx, reply)
   }
