@@ -1,6 +1,6 @@
 // The route table: which S3 operation a request is, by method, target and sub-resource, in AWS's names.
 import type { Handler } from './types.js'
-import { createBucket, deleteBucket, getBucketLocation, getBucketVersioning, headBucket, listBuckets } from './handlers/buckets.js'
+import { createBucket, deleteBucket, getBucketLocation, getBucketVersioning, headBucket, listBuckets, putBucketVersioning } from './handlers/buckets.js'
 import { deleteObject, getObject, headObject, putObject } from './handlers/objects.js'
 import { copyObject } from './handlers/copy-object.js'
 import { deleteObjects } from './handlers/delete-objects.js'
@@ -51,6 +51,7 @@ export const OPERATIONS: Operation[] = [
 
   { method: 'GET', target: 'bucket', query: 'location', name: 'GetBucketLocation', handle: getBucketLocation },
   { method: 'GET', target: 'bucket', query: 'versioning', name: 'GetBucketVersioning', handle: getBucketVersioning },
+  { method: 'PUT', target: 'bucket', query: 'versioning', name: 'PutBucketVersioning', handle: putBucketVersioning },
   { method: 'GET', target: 'bucket', query: 'versions', name: 'ListObjectVersions', handle: listObjectVersions },
   { method: 'GET', target: 'bucket', query: 'list-type', queryValue: '2', name: 'ListObjectsV2', handle: listObjectsV2 },
   { method: 'POST', target: 'bucket', query: 'delete', name: 'DeleteObjects', handle: deleteObjects },

@@ -22,6 +22,8 @@ export interface BucketRecord {
   cors?: unknown
   /** Bucket tags (PutBucketTagging), in the order given. */
   tags?: Array<{ key: string, value: string }>
+  /** Set by PutBucketVersioning Suspended: GetBucketVersioning then says so (objects have the "null" version either way). */
+  versioningSuspended?: true
 }
 
 export interface AccessKeyRecord {

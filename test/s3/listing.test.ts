@@ -108,3 +108,20 @@ t.test('ListObjectVersions and GetBucketVersioning answer as an unversioned buck
   const st = await s3.send(new GetBucketVersioningCommand({ Bucket: 'demo' }))
   t.equal(st.Status, undefined)
 })
+
+t.test('PutBucketVersioning: Suspended is kept and reported, Enabled is 501, bad XML is MalformedXML', async t => {
+  const { s3, endpoint, creds } = await startBridge(t)
+  const { PutBucketVersioningCommand } = await import('@aws-sdk/client-s3')
+  await t.rejects(s3.send(new PutBucketVersioningCommand({ Bucket: 'demo', VersioningConfiguration: { Status: 'Enabled' } })),
+    { name: 'NotImplemented', $metadata: { httpStatusCode: 501 } })
+  t.equal((await s3.send(new GetBucketVersioningCommand({ Bucket: 'demo' }))).Status, undefined, 'a refused Enabled changes nothing')
+  await s3.send(new PutBucketVersioningCommand({ Bucket: 'demo', VersioningConfiguration: { Status: 'Suspended' } }))
+  t.equal((await s3.send(new GetBucketVersioningCommand({ Bucket: 'demo' }))).Status, 'Suspended')
+  await putAll(s3, ['after'])
+  const v = await s3.send(new ListObjectVersionsCommand({ Bucket: 'demo' }))
+  t.same(v.Versions?.map(x => x.VersionId), ['null'], 'objects keep the one null version')
+  const { sendSigned } = await import('../fixtures/clients/raw-request.js')
+  const bad = await sendSigned(endpoint, creds, { method: 'PUT', path: '/demo?versioning', body: '<VersioningConfiguration><Status>Sometimes</Status></VersioningConfiguration>' })
+  t.equal(bad.status, 400)
+  t.match(bad.body, /<Code>MalformedXML<\/Code>/)
+})

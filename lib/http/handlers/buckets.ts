@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { S3Error } from '../../errors/s3-error.js'
 import { validateBucketName } from '../../state/bucket-names.js'
 import { STAGING_DIR } from '../../storage/paths.js'
-import { bucketRecord, ownerXml, principalBucketGrants } from '../bucket-access.js'
+import { bucketRecord, ownerXml, principalBucketGrants, updateBucket } from '../bucket-access.js'
 import { decide, requireAccess } from '../authorize.js'
 import { renderXml } from '../xml/render.js'
 import { parseXml, rootElement, texts } from '../xml/parse.js'
@@ -139,5 +139,23 @@ export async function getBucketVersioning (req: S3Request, s: Services): Promise
   const record = bucketRecord(req, s)
   await requireAccess(req, s, { operation: req.operation, bucket: record })
   // Buckets here are never versioned: AWS answers an empty configuration for a never-versioned bucket.
-  return { xml: renderXml('VersioningConfiguration', {}) }
+  return { xml: renderXml('VersioningConfiguration', record.versioningSuspended ? { Status: 'Suspended' } : {}) }
+}
+
+/**
+ * PutBucketVersioning: Suspended is what every bucket here already is (each object has the one version "null",
+ * a PUT replaces it), so it is kept and reported; Enabled would need versions a POSIX folder cannot hold: 501.
+ */
+export async function putBucketVersioning (req: S3Request, s: Services): Promise<S3Reply> {
+  const record = bucketRecord(req, s)
+  await requireAccess(req, s, { operation: 'PutBucketVersioning', bucket: record })
+  const doc = await parseXml(await req.readText(64 * 1024))
+  const root = rootElement(doc, 'VersioningConfiguration')
+  const status = texts(root, 'Status')[0]
+  const mfaDelete = texts(root, 'MfaDelete')[0]
+  if (status === undefined || (status !== 'Enabled' && status !== 'Suspended') || (mfaDelete !== undefined && mfaDelete !== 'Enabled' && mfaDelete !== 'Disabled')) throw new S3Error('MalformedXML')
+  if (status === 'Enabled') throw new S3Error('NotImplemented', {}, { message: 'Object versioning cannot be enabled: each key is one file on the NAS.' })
+  if (mfaDelete === 'Enabled') throw new S3Error('NotImplemented', {}, { message: 'MFA Delete is not implemented.' })
+  await updateBucket(s, record.name, bucket => { bucket.versioningSuspended = true })
+  return { status: 200 }
 }
