@@ -76,6 +76,7 @@ export interface SignedPrincipal { principal: Principal, sessionPolicy?: Labelle
 function securityToken (ctx: Context): string | undefined {
   const header = ctx.req.headers['x-amz-security-token']
   if (header !== undefined) return Array.isArray(header) ? header[0] : header
+  if (!/security-token/i.test(ctx.querystring)) return undefined // most requests: no query to parse
   const query = new URLSearchParams(ctx.querystring)
   return query.get('X-Amz-Security-Token') ?? query.get('x-amz-security-token') ?? undefined
 }

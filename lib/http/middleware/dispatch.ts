@@ -13,7 +13,7 @@ import type { ResolvedTarget } from './resolve-target.js'
 
 const ALLOWED_METHODS = new Set(['GET', 'PUT', 'POST', 'DELETE', 'HEAD'])
 
-export function buildRequest (ctx: Context, operation: string, s: Services): S3Request {
+export function buildRequest (ctx: Context, operation: string, s: Services, query = new URLSearchParams(ctx.querystring)): S3Request {
   const target = ctx.state.target as ResolvedTarget
   const auth = ctx.state.auth as Authenticated | null
   let verified: VerifiedBody | undefined
@@ -33,7 +33,7 @@ export function buildRequest (ctx: Context, operation: string, s: Services): S3R
     method: ctx.method,
     bucketName: target.bucketName,
     rawKey: target.rawKey,
-    query: new URLSearchParams(ctx.querystring),
+    query,
     headers: ctx.req.headers,
     principal: ctx.state.principal as Principal,
     auth,
@@ -103,12 +103,13 @@ export function dispatch (s: Services) {
   return async (ctx: Context, _next: Next): Promise<void> => {
     if (!ALLOWED_METHODS.has(ctx.method)) throw new S3Error('MethodNotAllowed', { Method: ctx.method, ResourceType: 'OBJECT' })
     const target = ctx.state.target as ResolvedTarget
-    const op = matchOperation(ctx.method, target.target, new URLSearchParams(ctx.querystring), ctx.req.headers)
+    const query = new URLSearchParams(ctx.querystring) // parsed once for routing, checks and the handler
+    const op = matchOperation(ctx.method, target.target, query, ctx.req.headers)
     if (!op) throw new S3Error('NotImplemented', {}, { message: 'A header or query you provided implies functionality that is not implemented.' })
     ctx.state.operation = op.name
-    checkVersionId(op.name, target, new URLSearchParams(ctx.querystring))
+    checkVersionId(op.name, target, query)
     checkExpectedOwners(ctx.req.headers)
-    const reply = await op.handle(buildRequest(ctx, op.name, s), s)
+    const reply = await op.handle(buildRequest(ctx, op.name, s, query), s)
     writeReply(ctx, reply)
   }
 }
