@@ -16,10 +16,10 @@ interface SessionCredentials extends Credentials { sessionToken: string }
 interface QueryResult { status: number, body: string }
 
 /** A query-API POST signed for `sts` without x-amz-content-sha256, as botocore sends it. */
-async function sts (endpoint: string, creds: Credentials & { sessionToken?: string }, params: Record<string, string>): Promise<QueryResult> {
+async function sts (endpoint: string, creds: Credentials & { sessionToken?: string }, params: Record<string, string>, service = 'sts'): Promise<QueryResult> {
   const url = new URL(endpoint)
-  const body = new URLSearchParams({ Version: '2011-06-15', ...params }).toString()
-  const signer = new SignatureV4({ credentials: creds, region: 'us-east-1', service: 'sts', sha256: Sha256, applyChecksum: false })
+  const body = new URLSearchParams({ Version: service === 'iam' ? '2010-05-08' : '2011-06-15', ...params }).toString()
+  const signer = new SignatureV4({ credentials: creds, region: 'us-east-1', service, sha256: Sha256, applyChecksum: false })
   const signed = await signer.sign({
     method: 'POST', protocol: 'http:', hostname: url.hostname, port: Number(url.port), path: '/', query: {},
     headers: { host: url.host, 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' }, body,
@@ -130,6 +130,31 @@ t.test('session and service-account credentials cannot mint further sessions', a
   await b.daemon.services.state.mutate(s => { s.users.tester!.serviceAccounts = [{ ...svc, secret: svc.secretAccessKey, createdAt: new Date().toISOString(), status: 'Active' }] })
   const fromService = await sts(b.endpoint, svc, { Action: 'AssumeRole', RoleArn: 'arn:aws:iam::000000000000:role/x', RoleSessionName: 's1' })
   t.equal(fromService.status, 403)
+})
+
+t.test('session and service-account credentials cannot manage the parent user\'s keys over IAM, nor can an identity policy\'s Deny', async t => {
+  const b = await startBridge(t)
+  const narrow = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::demo/pub.txt' }] })
+  const session = sessionOf(await sts(b.endpoint, b.creds, { Action: 'AssumeRole', RoleArn: 'arn:aws:iam::000000000000:role/x', RoleSessionName: 'narrow', Policy: narrow }))
+  const svc = { accessKeyId: 'SBSERVICEACCOUNT0002', secretAccessKey: 't'.repeat(40) }
+  await b.daemon.services.state.mutate(s => { s.users.tester!.serviceAccounts = [{ ...svc, secret: svc.secretAccessKey, createdAt: new Date().toISOString(), status: 'Active', policy: narrow }] })
+  const keysBefore = b.daemon.services.state.snapshot().users.tester!.keys.length
+  for (const [who, creds] of [['a session', session], ['a service account', svc]] as const) {
+    for (const params of [{ Action: 'CreateAccessKey' }, { Action: 'ListAccessKeys' }, { Action: 'DeleteAccessKey', AccessKeyId: b.creds.accessKeyId }] as Array<Record<string, string>>) {
+      const r = await sts(b.endpoint, creds, params, 'iam')
+      t.equal(r.status, 403, `${who}: ${params.Action}`)
+      t.match(r.body, /<Code>AccessDenied<\/Code>/)
+    }
+  }
+  t.equal(b.daemon.services.state.snapshot().users.tester!.keys.length, keysBefore, 'no key was made or removed')
+  const own = await sts(b.endpoint, b.creds, { Action: 'ListAccessKeys' }, 'iam')
+  t.equal(own.status, 200, 'the user\'s own long-term key still manages its keys')
+  await b.daemon.services.state.mutate(s => {
+    s.policies['no-keys'] = { name: 'no-keys', text: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Deny', Action: 'iam:CreateAccessKey', Resource: '*' }] }), createdAt: new Date().toISOString() }
+    s.users.tester!.policies = ['no-keys']
+  })
+  const denied = await sts(b.endpoint, b.creds, { Action: 'CreateAccessKey' }, 'iam')
+  t.equal(denied.status, 403, 'an explicit Deny of iam:CreateAccessKey holds')
 })
 
 t.test('S3 answers ExpiredToken once the session has expired', async t => {

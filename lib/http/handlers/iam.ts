@@ -1,6 +1,9 @@
 // IAM self-service over the query API: a user manages its own access keys (admins may name another user).
 import { newAccessKey } from '../../auth/keys.js'
-import { ACCOUNT_ID } from '../../access/authorize.js'
+import { ACCOUNT_ID, requestPrincipal } from '../../access/authorize.js'
+import { evaluatePolicy } from '../../access/policy.js'
+import { identityPolicies } from '../../access/policy-cache.js'
+import { findKey } from '../../auth/credential-store.js'
 import { S3Error } from '../../errors/s3-error.js'
 import type { AccessKeyRecord, State, UserRecord } from '../../state/types.js'
 import type { QueryAction, QueryActions } from '../query-api.js'
@@ -10,18 +13,35 @@ export const IAM_NAMESPACE = 'https://iam.amazonaws.com/doc/2010-05-08/'
 /** AWS's quota: two access keys per user. */
 const MAX_KEYS_PER_USER = 2
 
-/** The user the call is about: UserName when given (admins only, unless it is the caller), else the caller. */
-function targetUser (params: URLSearchParams, req: S3Request, state: State): UserRecord {
+/**
+ * The user the call is about: UserName when given (admins only, unless it is the caller), else the caller.
+ * Keys are managed only with a user's own long-term key: a session or a service account, whose policy may only
+ * narrow the user's rights, must not mint, list, change or remove the user's keys (as STS refuses them sessions).
+ * An explicit Deny of iam:<action> in the caller's identity policies holds too.
+ */
+function targetUser (params: URLSearchParams, req: S3Request, state: State, action: string): UserRecord {
   const p = req.principal
   if (p.kind !== 'user') throw new S3Error('AccessDenied', {}, { message: 'IAM calls must be signed.' })
+  const caller = `arn:aws:iam::${ACCOUNT_ID}:user/${p.name}`
+  if (req.auth?.securityToken !== undefined || p.accessKeyId === undefined || !findKey(state, p.accessKeyId)) {
+    throw new S3Error('AccessDenied', {}, { message: `User: ${caller} is not authorized to perform: iam:${action} with temporary credentials or a service account key` })
+  }
   const name = params.get('UserName') ?? p.name
   if (name !== p.name && p.role !== 'admin') {
-    throw new S3Error('AccessDenied', {}, { message: `User: arn:aws:iam::${ACCOUNT_ID}:user/${p.name} is not authorized to perform this action on user ${name}` })
+    throw new S3Error('AccessDenied', {}, { message: `User: ${caller} is not authorized to perform this action on user ${name}` })
+  }
+  const ctx = { action: `iam:${action}`, resource: userArn(name), principal: requestPrincipal(p), keys: {} }
+  for (const policy of identityPolicies(state, p.name)) {
+    if (evaluatePolicy(policy.doc, ctx, policy.label).decision === 'Deny') {
+      throw new S3Error('AccessDenied', {}, { message: `User: ${caller} is not authorized to perform: iam:${action} on resource: ${userArn(name)} with an explicit deny in an identity-based policy` })
+    }
   }
   const user = state.users[name]
   if (!user) throw new S3Error('NoSuchEntity', {}, { message: `The user with name ${name} cannot be found.` })
   return user
 }
+
+const userArn = (name: string): string => `arn:aws:iam::${ACCOUNT_ID}:user/${name}`
 
 function keyOf (user: UserRecord, id: string | null): AccessKeyRecord {
   const key = user.keys.find(k => k.accessKeyId === id)
@@ -29,15 +49,13 @@ function keyOf (user: UserRecord, id: string | null): AccessKeyRecord {
   return key
 }
 
-const userArn = (name: string): string => `arn:aws:iam::${ACCOUNT_ID}:user/${name}`
-
 const createAccessKey: QueryAction = {
   namespace: IAM_NAMESPACE,
   async handle (params, req, s) {
-    const name = targetUser(params, req, s.state.snapshot()).name
+    const name = targetUser(params, req, s.state.snapshot(), 'CreateAccessKey').name
     const key = newAccessKey(s.now())
     await s.state.mutate(state => {
-      const user = targetUser(params, req, state)
+      const user = targetUser(params, req, state, 'CreateAccessKey')
       if (user.keys.length >= MAX_KEYS_PER_USER) throw new S3Error('LimitExceeded', {}, { message: `Cannot exceed quota for AccessKeysPerUser: ${MAX_KEYS_PER_USER}` })
       user.keys.push(key)
     })
@@ -48,7 +66,7 @@ const createAccessKey: QueryAction = {
 const listAccessKeys: QueryAction = {
   namespace: IAM_NAMESPACE,
   async handle (params, req, s) {
-    const user = targetUser(params, req, s.state.snapshot())
+    const user = targetUser(params, req, s.state.snapshot(), 'ListAccessKeys')
     return {
       UserName: user.name,
       AccessKeyMetadata: { member: user.keys.map(k => ({ UserName: user.name, AccessKeyId: k.accessKeyId, Status: k.status, CreateDate: new Date(k.createdAt) })) },
@@ -64,7 +82,7 @@ const updateAccessKey: QueryAction = {
     if (status !== 'Active' && status !== 'Inactive') {
       throw new S3Error('ValidationError', {}, { message: `1 validation error detected: Value '${status ?? ''}' at 'status' failed to satisfy constraint: Member must satisfy enum value set: [Active, Inactive]` })
     }
-    await s.state.mutate(state => { keyOf(targetUser(params, req, state), params.get('AccessKeyId')).status = status })
+    await s.state.mutate(state => { keyOf(targetUser(params, req, state, 'UpdateAccessKey'), params.get('AccessKeyId')).status = status })
     return null
   },
 }
@@ -73,7 +91,7 @@ const deleteAccessKey: QueryAction = {
   namespace: IAM_NAMESPACE,
   async handle (params, req, s) {
     await s.state.mutate(state => {
-      const user = targetUser(params, req, state)
+      const user = targetUser(params, req, state, 'DeleteAccessKey')
       const key = keyOf(user, params.get('AccessKeyId'))
       user.keys = user.keys.filter(k => k !== key)
     })
@@ -84,7 +102,7 @@ const deleteAccessKey: QueryAction = {
 const getUser: QueryAction = {
   namespace: IAM_NAMESPACE,
   async handle (params, req, s) {
-    const user = targetUser(params, req, s.state.snapshot())
+    const user = targetUser(params, req, s.state.snapshot(), 'GetUser')
     return { User: { Path: '/', UserName: user.name, UserId: user.name, Arn: userArn(user.name), CreateDate: new Date(user.createdAt) } }
   },
 }
