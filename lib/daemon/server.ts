@@ -11,7 +11,7 @@ import { startAdminServer, type AdminServer } from './admin-server.js'
 import { RequestTracker } from './drain.js'
 import { startMemoryTrimmer } from './memory-trim.js'
 import { openListeners, type Listeners } from './listeners.js'
-import { openStagingTmpFiles, removeFiles, sweepStaleStagingFiles } from './staging-cleanup.js'
+import { openStagingTmpFiles, removeStagingFiles, sweepStaleStagingFiles } from './staging-cleanup.js'
 import { xattrFallbackInUse } from '../storage/xattr.js'
 
 export interface RunningDaemon {
@@ -145,7 +145,7 @@ function running ({ services, metrics, tracker, listeners, admin, setDraining }:
       for (const s of servers) s.closeAllConnections()
       await tracker.waitIdle(CUT_SETTLE_MS)
       for (const path of await openStagingTmpFiles()) held.add(path)
-      const removed = await removeFiles(held)
+      const removed = await removeStagingFiles(Object.values(services.state.snapshot().buckets), held)
       if (removed.length > 0) log.info({ files: removed }, 'removed temp files of cut uploads')
     }
     await allClosed

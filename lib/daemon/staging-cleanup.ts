@@ -1,8 +1,8 @@
 // Removes upload temp files from the buckets' staging tmp folders: stale ones at start, this process's own at stop.
-import { readdir, readlink, stat, unlink } from 'node:fs/promises'
+import { lstat, readdir, readlink, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { BucketRecord } from '../state/types.js'
-import { STAGING_DIR, stagingDir } from '../storage/paths.js'
+import { STAGING_DIR, stagingDir, stagingRealPath } from '../storage/paths.js'
 
 /** Where PUTs stream before the rename; multipart uploads live in a sibling folder this module never touches. */
 export function stagingTmpDir (bucketPath: string): string {
@@ -43,18 +43,40 @@ export interface SweepOptions {
  * Returns the paths removed.
  */
 export async function sweepStaleStagingFiles (buckets: readonly BucketRecord[], opts: SweepOptions): Promise<string[]> {
-  const candidates: string[] = []
+  const candidates: Array<{ path: string, real: string }> = []
   for (const bucket of buckets) {
+    // Read and removed through the verified staging folder (never a path an NFS user could redirect);
+    // matched against other processes' open files by the real path their /proc links show.
     const dir = stagingTmpDir(bucket.path)
+    const real = join(stagingRealPath(bucket.path), 'tmp')
     for (const name of await readdir(dir).catch(() => [] as string[])) {
-      const path = join(dir, name)
-      const st = await stat(path).catch(() => undefined)
-      if (st?.isFile() && opts.nowMs - st.mtimeMs >= opts.minIdleMs) candidates.push(path)
+      const st = await lstat(join(dir, name)).catch(() => undefined)
+      if (st?.isFile() && opts.nowMs - st.mtimeMs >= opts.minIdleMs) candidates.push({ path: join(dir, name), real: join(real, name) })
     }
   }
   if (candidates.length === 0) return []
   const open = await openOnThisHost()
-  return removeFiles(candidates.filter(p => !open.has(p)))
+  const stale = candidates.filter(c => !open.has(c.real))
+  const removed = new Set(await removeFiles(stale.map(c => c.path)))
+  return stale.filter(c => removed.has(c.path)).map(c => c.real)
+}
+
+/**
+ * Unlinks staging temp files named by their real paths (as /proc links show them), each through its bucket's
+ * verified staging folder; paths outside every bucket's staging tmp are left alone. Returns the real paths removed.
+ */
+export async function removeStagingFiles (buckets: readonly BucketRecord[], realPaths: Iterable<string>): Promise<string[]> {
+  const removed: string[] = []
+  for (const real of realPaths) {
+    for (const bucket of buckets) {
+      const prefix = join(stagingRealPath(bucket.path), 'tmp') + '/'
+      const name = real.startsWith(prefix) ? real.slice(prefix.length) : ''
+      if (name === '' || name.includes('/')) continue
+      if ((await removeFiles([join(stagingTmpDir(bucket.path), name)])).length > 0) removed.push(real)
+      break
+    }
+  }
+  return removed
 }
 
 /** Unlinks each path, ignoring those already gone; returns the ones removed. */

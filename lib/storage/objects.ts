@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { keyConflictError, S3Error, s3ErrorFromErrno } from '../errors/s3-error.js'
-import { checkStorableKey, isDirectoryKey, keySegments, keyToPath, stagingDir } from './paths.js'
+import { checkStorableKey, forgetStaging, isDirectoryKey, keySegments, keyToPath, stagingDir } from './paths.js'
 import { effectiveETag, fdPath, isImplicitDir, markImplicitDir, META_XATTR, parseStoredMeta, readStoredMeta, removeStoredMeta, stampOf, writeStoredMeta, type StoredMeta } from './xattrs.js'
 import type { ObjectInfo, ObjectKey, ObjectMeta, ObjectStream, PosixOwner, ServedObject } from './types.js'
 import { fileSink } from './file-sink.js'
@@ -250,7 +250,9 @@ async function openTemp (root: string, fileMode = 0o600): Promise<{ tmp: string,
     return { tmp, fh: await open(tmp, flags, mode), mode }
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+    // The folder (or its tmp) vanished: open it afresh (a new descriptor), then make tmp again.
     stagingReady.delete(join(stagingDir(root), 'tmp'))
+    forgetStaging(root)
     tmp = join(await ensureStaging(root), randomUUID())
     return { tmp, fh: await open(tmp, flags, mode), mode }
   }
