@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto'
 import { constants } from 'node:fs'
 import { lstat, open, readFile, rename, rm, unlink, writeFile, type FileHandle } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
+import { join } from 'node:path'
 import { debuglog } from 'node:util'
 import { keyConflictError, S3Error, s3ErrorFromErrno } from '../errors/s3-error.js'
 import { combineCrcs, isCombinable } from './crc-combine.js'
@@ -12,7 +12,7 @@ import {
   uploadPath, uploadsDir, type MultipartStoredMeta, type PartRecord, type UploadRecord,
 } from './multipart.js'
 import { ensureParents, objectInfo, type BucketRef, type WriteOptions } from './objects.js'
-import { keyToPath } from './paths.js'
+import { keySegments } from './paths.js'
 import { fdPath, stampOf, writeStoredMeta } from './xattrs.js'
 import type { ObjectInfo, ObjectKey } from './types.js'
 
@@ -111,30 +111,37 @@ async function assemble (dir: string, parts: PartRecord[], fh: FileHandle): Prom
   if (st.size !== expected) throw new Error(`assembled ${st.size} bytes, expected ${expected}`)
 }
 
-/** Sets owner, mode and metadata on the assembled file, then renames it over the key (same steps as putObject). */
+/**
+ * Sets owner, mode and metadata on the assembled file, then renames it over the key (same steps as putObject),
+ * into the key's parent folder held open (pinned-dir.ts), never through a path an NFS user could re-link.
+ */
 async function publish (bucket: BucketRef, key: ObjectKey, tmp: string, fh: FileHandle, meta: Omit<MultipartStoredMeta, 'stampSize' | 'stampMtimeNs'>, opts: WriteOptions): Promise<ObjectInfo> {
-  const parentSt = await ensureParents(bucket, key, opts)
-  const target = keyToPath(bucket.root, key)
-  const existing = await lstat(target).catch(() => undefined)
-  if (existing?.isDirectory()) throw keyConflictError({ Key: key })
-  const isSetgid = (parentSt.mode & S_ISGID) !== 0n
-  await fh.chown(opts.owner.uid, isSetgid ? Number(parentSt.gid) : opts.owner.gid)
-  await fh.chmod(opts.fileMode)
-  await opts.onCreated?.(fdPath(fh.fd), dirname(target), false)
-  if (opts.fsync) await fh.sync()
-  const st = await fh.stat({ bigint: true })
-  const stored: MultipartStoredMeta = { ...meta, ...stampOf(st) }
+  const parent = await ensureParents(bucket, key, opts)
   try {
-    await writeStoredMeta(fdPath(fh.fd), stored)
-  } catch (err) {
-    // ext4 keeps all xattrs of a file in one 4 KiB block: drop the part sizes rather than the ETag.
-    const code = (err as NodeJS.ErrnoException).code
-    if ((code !== 'E2BIG' && code !== 'ENOSPC') || stored.parts === undefined) throw err
-    delete stored.parts
-    await writeStoredMeta(fdPath(fh.fd), stored)
+    const target = join(parent.path, keySegments(key).at(-1) as string)
+    const existing = await lstat(target).catch(() => undefined)
+    if (existing?.isDirectory()) throw keyConflictError({ Key: key })
+    const isSetgid = (parent.stat.mode & S_ISGID) !== 0n
+    await fh.chown(opts.owner.uid, isSetgid ? Number(parent.stat.gid) : opts.owner.gid)
+    await fh.chmod(opts.fileMode)
+    await opts.onCreated?.(fdPath(fh.fd), parent.path, false)
+    if (opts.fsync) await fh.sync()
+    const st = await fh.stat({ bigint: true })
+    const stored: MultipartStoredMeta = { ...meta, ...stampOf(st) }
+    try {
+      await writeStoredMeta(fdPath(fh.fd), stored)
+    } catch (err) {
+      // ext4 keeps all xattrs of a file in one 4 KiB block: drop the part sizes rather than the ETag.
+      const code = (err as NodeJS.ErrnoException).code
+      if ((code !== 'E2BIG' && code !== 'ENOSPC') || stored.parts === undefined) throw err
+      delete stored.parts
+      await writeStoredMeta(fdPath(fh.fd), stored)
+    }
+    await rename(tmp, target)
+    return objectInfo(key, st, stored)
+  } finally {
+    await parent.close()
   }
-  await rename(tmp, target)
-  return objectInfo(key, st, stored)
 }
 
 /**

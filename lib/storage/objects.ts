@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto'
 import { constants, readFileSync, type BigIntStats } from 'node:fs'
 import { chmod, chown, lstat, mkdir, open, readlink, rename, rmdir, unlink, type FileHandle } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
+import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { keyConflictError, S3Error, s3ErrorFromErrno } from '../errors/s3-error.js'
@@ -14,6 +14,7 @@ import { Md5Tap } from './md5-tap.js'
 import { nativeJobs, type NativeAddon, type ObjectRead } from './native.js'
 import { prefetchedWalk, walkPath, WalkStat, type PrefetchedWalk } from './path-walk.js'
 import { ACL_ACCESS_XATTR } from '../access/posix-acl.js'
+import { isNotAFolder, openBeneath, openChild, openRoot, type PinnedDir } from './pinned-dir.js'
 
 const S_ISGID = 0o2000n
 
@@ -259,42 +260,51 @@ async function openTemp (root: string, fileMode = 0o600): Promise<{ tmp: string,
 }
 
 /**
- * Creates the key's missing parent directories as the writer, honouring setgid parents.
- * Returns the parent directory's stat. Refuses to pass through symlinks or files.
+ * The key's parent folder, held open (pinned-dir.ts), creating missing folders as the writer and honouring
+ * setgid parents. Each folder is opened from the one above without following links, so whatever an NFS user
+ * renames or links meanwhile, the entry is made in a folder of this bucket. A symlink or file on the way is
+ * InvalidRequest. The caller closes the result after its last use of `path`.
  */
-export async function ensureParents (bucket: BucketRef, key: ObjectKey, opts: WriteOptions): Promise<BigIntStats> {
+export async function ensureParents (bucket: BucketRef, key: ObjectKey, opts: WriteOptions): Promise<PinnedDir> {
   const segments = keySegments(key)
-  let path = bucket.root
-  let st = await lstat(path, { bigint: true })
-  for (const seg of segments.slice(0, -1)) {
-    const parent = path
-    const parentSt = st
-    path = join(path, seg)
-    let cur = await lstat(path, { bigint: true }).catch(() => undefined)
-    if (!cur) {
-      await makeFolderOnce(bucket, path, parent, parentSt, opts).catch((err: unknown) => { throw s3ErrorFromErrno(err, { Key: key }) ?? err })
-      cur = await lstat(path, { bigint: true })
+  const inTheWay = (i: number, cause: unknown): S3Error => new S3Error('InvalidRequest', { Key: key }, {
+    message: `Cannot store the key: "${segments.slice(0, i + 1).join('/')}" is a file (or link), not a folder.`, cause,
+  })
+  let dir = await openRoot(bucket.root)
+  try {
+    for (const [i, seg] of segments.slice(0, -1).entries()) {
+      let child = await openChild(dir, seg).catch((err: unknown) => {
+        if (isNotAFolder(err)) throw inTheWay(i, err)
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+        throw err
+      })
+      if (!child) {
+        await makeFolderOnce(bucket, dir, seg, opts).catch((err: unknown) => { throw s3ErrorFromErrno(err, { Key: key }) ?? err })
+        child = await openChild(dir, seg).catch((err: unknown) => { throw isNotAFolder(err) ? inTheWay(i, err) : err })
+      }
+      await dir.close()
+      dir = child
     }
-    if (!cur.isDirectory()) {
-      throw new S3Error('InvalidRequest', { Key: key }, { message: `Cannot store the key: "${segments.slice(0, segments.indexOf(seg) + 1).join('/')}" is a file (or link), not a folder.` })
-    }
-    st = cur
+    return dir
+  } catch (err) {
+    await dir.close()
+    throw err
   }
-  return st
 }
 
-/** Folders being made by this process: concurrent requests for the same folder wait for one maker. */
+/** Folders being made by this process, by real path: concurrent requests for the same folder wait for one maker. */
 const making = new Map<string, Promise<void>>()
 
 /**
  * One maker per folder: a second rename of a staged folder would replace the first while it is still empty,
  * and a request resolving a path through the replaced folder gets ENOENT.
  */
-async function makeFolderOnce (bucket: BucketRef, path: string, parent: string, parentSt: BigIntStats, opts: WriteOptions): Promise<void> {
-  let pending = making.get(path)
+async function makeFolderOnce (bucket: BucketRef, parent: PinnedDir, name: string, opts: WriteOptions): Promise<void> {
+  const key = join(parent.realPath, name)
+  let pending = making.get(key)
   if (!pending) {
-    pending = makeFolder(bucket, path, parent, parentSt, opts).finally(() => making.delete(path))
-    making.set(path, pending)
+    pending = makeFolder(bucket, parent, name, opts).finally(() => making.delete(key))
+    making.set(key, pending)
   }
   await pending
 }
@@ -304,17 +314,17 @@ async function makeFolderOnce (bucket: BucketRef, path: string, parent: string, 
  * it is built in staging and renamed into place, so a concurrent request never sees it half made (owned
  * by root). Losing a race to another request's identical folder is fine.
  */
-async function makeFolder (bucket: BucketRef, path: string, parent: string, parentSt: BigIntStats, opts: WriteOptions): Promise<void> {
+async function makeFolder (bucket: BucketRef, parent: PinnedDir, name: string, opts: WriteOptions): Promise<void> {
   const staged = join(await ensureStaging(bucket.root), `dir-${randomUUID()}`)
-  const setgid = (parentSt.mode & S_ISGID) !== 0n
+  const setgid = (parent.stat.mode & S_ISGID) !== 0n
   await mkdir(staged, { mode: opts.dirMode })
   try {
-    await chown(staged, opts.owner.uid, setgid ? Number(parentSt.gid) : opts.owner.gid)
+    await chown(staged, opts.owner.uid, setgid ? Number(parent.stat.gid) : opts.owner.gid)
     // mkdir(2) in a setgid folder makes a setgid folder; the staged one must match.
     if (setgid) await chmod(staged, opts.dirMode | 0o2000)
     await markImplicitDir(staged)
-    await opts.onCreated?.(staged, parent, true)
-    await rename(staged, path)
+    await opts.onCreated?.(staged, parent.path, true)
+    await rename(staged, join(parent.path, name))
   } catch (err) {
     await rmdir(staged).catch(() => undefined)
     const code = (err as NodeJS.ErrnoException).code
@@ -341,21 +351,22 @@ export async function putObject (bucket: BucketRef, key: ObjectKey, body: Readab
   if (isDirectoryKey(key)) return putDirectoryMarker(bucket, key, body, meta, opts)
   const { tmp, fh, mode } = await openTemp(bucket.root, opts.fileMode)
   let published = false
+  let parent: PinnedDir | undefined
   try {
     const tap = new Md5Tap()
     await pipeline(body, tap, fileSink(fh))
     const md5Hex = tap.digestHex()
-    const parentSt = await ensureParents(bucket, key, opts)
-    const target = keyToPath(bucket.root, key)
-    const setgid = (parentSt.mode & S_ISGID) !== 0n
+    parent = await ensureParents(bucket, key, opts)
+    const name = keySegments(key).at(-1) as string
+    const setgid = (parent.stat.mode & S_ISGID) !== 0n
     const uid = opts.owner.uid
-    const gid = setgid ? Number(parentSt.gid) : opts.owner.gid
+    const gid = setgid ? Number(parent.stat.gid) : opts.owner.gid
     // With the addon, owner, fsync, metadata and rename are one job at the end (a chown changes neither size
     // nor mtime, so the stamp read below still holds).
     const publish = nativePublish()
     if (publish === undefined) await fh.chown(uid, gid)
     if (mode !== opts.fileMode) await fh.chmod(opts.fileMode) // before inheriting an ACL: chmod rewrites its mask
-    await opts.onCreated?.(fdPath(fh.fd), dirname(target), false)
+    await opts.onCreated?.(fdPath(fh.fd), parent.path, false)
     if (opts.fsync && publish === undefined) await fh.sync()
     const st = await fh.stat({ bigint: true })
     const late = extra.lateChecksums?.()
@@ -363,10 +374,10 @@ export async function putObject (bucket: BucketRef, key: ObjectKey, body: Readab
     const stored: StoredMeta = { ...meta, checksums, etag: extra.etag ?? md5Hex, partCount: extra.partCount, ...stampOf(st) }
     try {
       if (publish !== undefined) {
-        await publish(fh.fd, tmp, target, uid, gid, META_XATTR, Buffer.from(JSON.stringify(stored)), opts.fsync)
+        await publish(fh.fd, tmp, join(parent.path, name), uid, gid, META_XATTR, Buffer.from(JSON.stringify(stored)), opts.fsync)
       } else {
         await writeStoredMeta(fdPath(fh.fd), stored)
-        await rename(tmp, target)
+        await rename(tmp, join(parent.path, name))
       }
     } catch (err) {
       const e = err as NodeJS.ErrnoException
@@ -375,8 +386,9 @@ export async function putObject (bucket: BucketRef, key: ObjectKey, body: Readab
       if (e.code === 'EISDIR') throw keyConflictError({ Key: key }, err)
       // Another daemon on the same filesystem replaced a folder on the way while it was empty: make it again.
       if (e.code !== 'ENOENT') throw err
-      await ensureParents(bucket, key, opts)
-      await rename(tmp, target)
+      await parent.close()
+      parent = await ensureParents(bucket, key, opts)
+      await rename(tmp, join(parent.path, name))
     }
     published = true
     return { info: objectInfo(key, st, stored), md5Hex }
@@ -385,6 +397,7 @@ export async function putObject (bucket: BucketRef, key: ObjectKey, body: Readab
   } finally {
     await fh.close().catch(() => undefined)
     if (!published) await unlink(tmp).catch(() => undefined)
+    await parent?.close()
   }
 }
 
@@ -393,11 +406,12 @@ async function putDirectoryMarker (bucket: BucketRef, key: ObjectKey, body: Read
   for await (const chunk of body) bytes += (chunk as Buffer).length
   if (bytes > 0) throw new S3Error('InvalidRequest', { Key: key }, { message: 'A key ending in "/" is a folder on this bridge and cannot hold data.' })
   const md5Hex = 'd41d8cd98f00b204e9800998ecf8427e'
-  const path = keyToPath(bucket.root, key)
+  let folder: PinnedDir | undefined
   try {
-    // The marker is the last folder of "<key>x": ensureParents creates it like any parent.
-    await ensureParents(bucket, `${key}x` as ObjectKey, opts)
-    const st = await lstat(path, { bigint: true })
+    // The marker is the last folder of "<key>x": ensureParents creates it like any parent, and holds it open.
+    folder = await ensureParents(bucket, `${key}x` as ObjectKey, opts)
+    const st = folder.stat
+    const path = folder.path
     const stored: StoredMeta = { ...meta, etag: md5Hex, ...stampOf(st) }
     // A folder the bridge made keeps its implicit mark: while the marker is there, pruneImplicitParents leaves it
     // (it has stored metadata); once the marker is deleted, it goes when it empties, as any folder the bridge
@@ -406,42 +420,78 @@ async function putDirectoryMarker (bucket: BucketRef, key: ObjectKey, body: Read
     return { info: objectInfo(key, st, stored), md5Hex }
   } catch (err) {
     throw s3ErrorFromErrno(err, { Key: key }) ?? err
+  } finally {
+    await folder?.close()
   }
 }
 
-/** Deletes a key; a missing key is not an error (S3 answers 204 either way). */
+/**
+ * Deletes a key; a missing key is not an error (S3 answers 204 either way). The entry is removed from its parent
+ * folder held open (pinned-dir.ts), never through a path an NFS user could have re-linked since the check.
+ */
 export async function deleteObject (bucket: BucketRef, key: ObjectKey, prefetched?: PrefetchedWalk): Promise<void> {
-  let r: ResolvedObject
   try {
-    r = await resolveObject(bucket, key, prefetched)
+    await resolveObject(bucket, key, prefetched)
   } catch (err) {
     if (err instanceof S3Error && err.code === 'NoSuchKey') return
     throw err
   }
+  const segments = keySegments(key)
+  const name = segments.at(-1) as string
+  let parent: PinnedDir
   try {
+    parent = await openBeneath(bucket.root, segments.slice(0, -1))
+  } catch (err) {
+    if (isNotAFolder(err) || (err as NodeJS.ErrnoException).code === 'ENOENT') return // gone, or no longer a key of ours
+    throw s3ErrorFromErrno(err, { Key: key }) ?? err
+  }
+  try {
+    const entry = join(parent.path, name)
     if (isDirectoryKey(key)) {
-      await rmdir(r.path).catch(async (err: NodeJS.ErrnoException) => {
-        if (err.code === 'ENOTEMPTY' || err.code === 'EEXIST') return removeStoredMeta(r.path)
+      await rmdir(entry).catch(async (err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOTEMPTY' || err.code === 'EEXIST') {
+          // Only a folder keeps the marker's metadata: never set or clear xattrs through a planted link.
+          const st = await lstat(entry).catch(() => undefined)
+          if (st?.isDirectory()) await removeStoredMeta(entry)
+          return
+        }
+        if (err.code === 'ENOENT') return
         throw err
       })
     } else {
-      await unlink(r.path)
+      const st = await lstat(entry).catch(() => undefined)
+      if (st?.isDirectory()) throw keyConflictError({ Key: key }) // a folder took the file's place meanwhile
+      await unlink(entry).catch((err: NodeJS.ErrnoException) => { if (err.code !== 'ENOENT') throw err })
     }
   } catch (err) {
     throw s3ErrorFromErrno(err, { Key: key }) ?? err
+  } finally {
+    await parent.close()
   }
-  await pruneImplicitParents(bucket, dirname(r.path))
+  await pruneImplicitParents(bucket, segments.slice(0, -1))
 }
 
-/** Removes now-empty folders the bridge made implicitly, up to (not including) the bucket root. */
-async function pruneImplicitParents (bucket: BucketRef, dir: string): Promise<void> {
-  while (dir.startsWith(bucket.root + '/')) {
-    if (!await isImplicitDir(dir) || await readStoredMeta(dir)) return
+/**
+ * Removes now-empty folders the bridge made implicitly, deepest first, up to (not including) the bucket root.
+ * Each is looked at and removed through its parent held open, as deleteObject removes the key.
+ */
+async function pruneImplicitParents (bucket: BucketRef, folders: readonly string[]): Promise<void> {
+  for (let depth = folders.length; depth > 0; depth--) {
+    let parent: PinnedDir
     try {
-      await rmdir(dir)
+      parent = await openBeneath(bucket.root, folders.slice(0, depth - 1))
     } catch {
       return
     }
-    dir = dirname(dir)
+    try {
+      const dir = join(parent.path, folders[depth - 1] as string)
+      const st = await lstat(dir).catch(() => undefined)
+      if (!st?.isDirectory() || !await isImplicitDir(dir) || await readStoredMeta(dir)) return
+      await rmdir(dir)
+    } catch {
+      return
+    } finally {
+      await parent.close()
+    }
   }
 }

@@ -1,11 +1,12 @@
-// The staging folder (<bucket>/.s3bridge) sits in a bucket root an NFS user may own, and the daemon runs as root:
+// Write paths against an NFS user who re-links what the daemon (root) works on. The staging folder (<bucket>/.s3bridge) sits in a bucket root an NFS user may own, and the daemon runs as root:
 // an NFS user who renames it away and plants a symlink must not make root create, keep or delete files outside the
 // bucket (temp files of PUTs, the stale-upload sweep, the start-up tmp sweep). Found by a security sweep.
 import t from 'tap'
-import { execFileSync } from 'node:child_process'
-import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
-import { PutObjectCommand, GetObjectCommand, CreateMultipartUploadCommand } from '@aws-sdk/client-s3'
+import { execFileSync, spawn } from 'node:child_process'
+import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { CreateMultipartUploadCommand, DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3'
 import { startBridge } from '../fixtures/daemon.js'
 import { abortStaleUploads } from '../../lib/storage/multipart-list.js'
 import { sweepStaleStagingFiles } from '../../lib/daemon/staging-cleanup.js'
@@ -57,4 +58,32 @@ t.test('a daemon that meets a planted staging folder at start sets it aside and 
   await abortStaleUploads(root, 0, Date.now() + 365 * 86400_000)
   t.same(readdirSync(v), ['precious.db'])
   t.ok(existsSync(join(v, 'precious.db')))
+})
+
+t.test('PUTs and DELETEs racing an NFS user who swaps their folder with a symlink never touch anything outside the bucket', async t => {
+  const b = await startBridge(t)
+  const v = join(b.dir, 'outside')
+  mkdirSync(v)
+  writeFileSync(join(v, 'target.txt'), 'root secret')
+  chmodSync(v, 0o755)
+  asNfsUser(`cd '${b.bucketDir}' && mkdir d && echo mine > d/target.txt && ln -s '${v}' dsym`)
+  // The racer runs as the NFS user, so its script and interpreter must be readable by that uid.
+  const swap = join(b.bucketDir, '..', 'swap.py')
+  copyFileSync(join(dirname(fileURLToPath(import.meta.url)), '../fixtures/robustness/swap.py'), swap)
+  chmodSync(swap, 0o644)
+  const racer = spawn('setpriv', ['--reuid=2000', '--regid=2000', '--clear-groups', '/usr/bin/python3', swap, join(b.bucketDir, 'd'), join(b.bucketDir, 'dsym'), '4'], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const done = new Promise<number>(resolve => racer.on('exit', code => resolve(code ?? -1)))
+  let requests = 0
+  const until = Date.now() + 3500
+  while (Date.now() < until) {
+    await b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'd/target.txt', Body: 'attacker content' })).catch(() => undefined)
+    await b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: `d/planted-${requests}.txt`, Body: 'planted' })).catch(() => undefined)
+    await b.s3.send(new DeleteObjectCommand({ Bucket: 'demo', Key: 'd/target.txt' })).catch(() => undefined)
+    requests++
+  }
+  t.equal(await done, 0, 'the swapper ran')
+  t.ok(requests > 10, `${requests} rounds of PUT, PUT, DELETE raced the swaps`)
+  t.same(readdirSync(v), ['target.txt'], 'nothing was planted outside the bucket')
+  t.equal(readFileSync(join(v, 'target.txt'), 'utf8'), 'root secret', 'nothing outside was replaced or deleted')
+  t.equal(statSync(join(v, 'target.txt')).uid, 0)
 })
