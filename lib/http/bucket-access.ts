@@ -1,7 +1,8 @@
 // Finding the request's bucket and deciding bucket-level access; the one gate every handler calls.
 import { S3Error } from '../errors/s3-error.js'
 import type { BucketPermission, BucketRecord } from '../state/types.js'
-import type { BucketRef, WriteOptions } from '../storage/objects.js'
+import type { BucketRef, FolderCheck, WriteOptions } from '../storage/objects.js'
+import { checkFolderForWrite } from '../storage/posix-access.js'
 import type { Principal } from '../auth/principal.js'
 import type { S3Request, Services } from './types.js'
 import { bucketGrants } from '../access/authorize.js'
@@ -59,6 +60,15 @@ export function writeOptions (req: S3Request, s: Services, record?: BucketRecord
       await inheritDefaultAcl(path, parentPath, isDirectory)
       if (!isDirectory && record) await applyAclHeaders(req, s, record, path)
     },
+    checkFolder: folderCheck(req),
+  }
+}
+
+/** The request's rights on the very folder a write or delete lands in (storage holds it open; see WriteOptions). */
+export function folderCheck (req: S3Request): FolderCheck {
+  return async (dir, entry) => {
+    const answer = await checkFolderForWrite(req.principal, req.principal.hasRootRights, dir, entry)
+    if (!answer.allowed) throw new S3Error('AccessDenied')
   }
 }
 

@@ -118,7 +118,9 @@ async function assemble (dir: string, parts: PartRecord[], fh: FileHandle): Prom
 async function publish (bucket: BucketRef, key: ObjectKey, tmp: string, fh: FileHandle, meta: Omit<MultipartStoredMeta, 'stampSize' | 'stampMtimeNs'>, opts: WriteOptions): Promise<ObjectInfo> {
   const parent = await ensureParents(bucket, key, opts)
   try {
-    const target = join(parent.path, keySegments(key).at(-1) as string)
+    const name = keySegments(key).at(-1) as string
+    await opts.checkFolder?.(parent, name)
+    const target = join(parent.path, name)
     const existing = await lstat(target).catch(() => undefined)
     if (existing?.isDirectory()) throw keyConflictError({ Key: key })
     const isSetgid = (parent.stat.mode & S_ISGID) !== 0n

@@ -27,7 +27,14 @@ export interface WriteOptions {
   fsync: boolean
   /** Called on each directory created for the key, to apply inherited ACLs (permission model). */
   onCreated?: (path: string, parentPath: string, isDirectory: boolean) => Promise<void>
+  /**
+   * The last permission check, on a folder held open just before an entry is created in it (and, with `entry`,
+   * replaced or removed): throws when the request may not. See posix-access.ts checkFolderForWrite.
+   */
+  checkFolder?: FolderCheck
 }
+
+export type FolderCheck = (dir: PinnedDir, entry?: string) => Promise<void>
 
 export interface ResolvedObject { path: string, st: WalkStat, stored: StoredMeta | undefined }
 
@@ -279,6 +286,7 @@ export async function ensureParents (bucket: BucketRef, key: ObjectKey, opts: Wr
         throw err
       })
       if (!child) {
+        await opts.checkFolder?.(dir)
         await makeFolderOnce(bucket, dir, seg, opts).catch((err: unknown) => { throw s3ErrorFromErrno(err, { Key: key }) ?? err })
         child = await openChild(dir, seg).catch((err: unknown) => { throw isNotAFolder(err) ? inTheWay(i, err) : err })
       }
@@ -358,6 +366,7 @@ export async function putObject (bucket: BucketRef, key: ObjectKey, body: Readab
     const md5Hex = tap.digestHex()
     parent = await ensureParents(bucket, key, opts)
     const name = keySegments(key).at(-1) as string
+    await opts.checkFolder?.(parent, name)
     const setgid = (parent.stat.mode & S_ISGID) !== 0n
     const uid = opts.owner.uid
     const gid = setgid ? Number(parent.stat.gid) : opts.owner.gid
@@ -388,6 +397,7 @@ export async function putObject (bucket: BucketRef, key: ObjectKey, body: Readab
       if (e.code !== 'ENOENT') throw err
       await parent.close()
       parent = await ensureParents(bucket, key, opts)
+      await opts.checkFolder?.(parent, name)
       await rename(tmp, join(parent.path, name))
     }
     published = true
@@ -429,7 +439,7 @@ async function putDirectoryMarker (bucket: BucketRef, key: ObjectKey, body: Read
  * Deletes a key; a missing key is not an error (S3 answers 204 either way). The entry is removed from its parent
  * folder held open (pinned-dir.ts), never through a path an NFS user could have re-linked since the check.
  */
-export async function deleteObject (bucket: BucketRef, key: ObjectKey, prefetched?: PrefetchedWalk): Promise<void> {
+export async function deleteObject (bucket: BucketRef, key: ObjectKey, prefetched?: PrefetchedWalk, checkFolder?: FolderCheck): Promise<void> {
   try {
     await resolveObject(bucket, key, prefetched)
   } catch (err) {
@@ -446,6 +456,7 @@ export async function deleteObject (bucket: BucketRef, key: ObjectKey, prefetche
     throw s3ErrorFromErrno(err, { Key: key }) ?? err
   }
   try {
+    await checkFolder?.(parent, name)
     const entry = join(parent.path, name)
     if (isDirectoryKey(key)) {
       await rmdir(entry).catch(async (err: NodeJS.ErrnoException) => {

@@ -1,4 +1,7 @@
 // Answers "may this principal read/write/create/delete/list this path?" by walking the bucket the way the kernel would.
+import type { BigIntStats } from 'node:fs'
+import { lstat } from 'node:fs/promises'
+import { join } from 'node:path'
 import { getAttribute } from './xattr.js'
 import { prefetchedWalk, walkPath, type PrefetchedWalk, type WalkStat } from './path-walk.js'
 import { ACL_ACCESS_XATTR, decodePosixAcl } from '../access/posix-acl.js'
@@ -187,6 +190,30 @@ function decodeAcl(raw: Buffer): InodeFacts['acl'] | undefined {
   } catch {
     return undefined // read again (and fail loudly) by facts() if the check needs it
   }
+}
+
+/**
+ * The last word on a write, said of the folder the write will really use (held open, pinned-dir.ts): may the
+ * principal create and remove entries in it (write+search), and, when `entry` names an existing entry to replace
+ * or remove, does the sticky rule let it? A folder an NFS user swapped in since the permission walk is judged on
+ * its own, so renaming folders around cannot lend the caller another folder's rights.
+ */
+export async function checkFolderForWrite(principal: PosixCredentials, rootHasRights: boolean, dir: { path: string, stat: BigIntStats }, entry?: string): Promise<PosixAccessAnswer> {
+  const opts = { rootHasRights }
+  const { uid, gid, mode } = dir.stat
+  const folder: InodeFacts = { uid: Number(uid), gid: Number(gid), mode: Number(mode) }
+  const acl = principal.uid !== folder.uid && (folder.mode & 0o070) !== 0 ? await readAcl(dir.path) : null
+  const facts: InodeFacts = acl ? { ...folder, acl } : folder
+  const write = checkAccess(facts, principal, { write: true, execute: true }, opts)
+  if (!write.allowed) return deny(`dir: no write+search (-wx) for uid ${principal.uid}: ${write.reason}`)
+  if (entry !== undefined) {
+    const target = await lstat(join(dir.path, entry)).catch(() => undefined)
+    if (target) {
+      const sticky = checkSticky(facts, { uid: target.uid, gid: target.gid, mode: target.mode }, principal, opts)
+      if (!sticky.allowed) return deny(`dir: replace or remove ${entry} denied for uid ${principal.uid}: ${sticky.reason}`)
+    }
+  }
+  return allow(`dir: write+search allowed for uid ${principal.uid}`)
 }
 
 async function readAcl(path: string): Promise<InodeFacts['acl'] | null> {

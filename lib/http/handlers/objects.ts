@@ -5,7 +5,7 @@ import { parseObjectKey } from '../../storage/paths.js'
 import type { ObjectKey } from '../../storage/types.js'
 import type { BucketRecord } from '../../state/types.js'
 import type { AccessNeeds } from '../authorize.js'
-import { bucketRecord, bucketRef, writeOptions } from '../bucket-access.js'
+import { bucketRecord, bucketRef, folderCheck, writeOptions } from '../bucket-access.js'
 import { checkAclHeadersAllowed } from '../acl-headers.js'
 import { checkWriteConditionHeaders, guardConditionalWrite } from '../conditional-write.js'
 import { relPath, requireAccess } from '../authorize.js'
@@ -104,6 +104,6 @@ export async function deleteObject (req: S3Request, s: Services): Promise<S3Repl
   const version = req.query.get('versionId')
   // Only the null version exists: deleting any other is deleting nothing (and must not touch the object).
   if (version !== null && version !== 'null') return { status: 204, headers: { 'x-amz-version-id': version } }
-  await removeObject(bucket, key, prefetched)
+  await removeObject(bucket, key, prefetched, folderCheck(req))
   return { status: 204 }
 }

@@ -1,13 +1,15 @@
-// Write paths against an NFS user who re-links what the daemon (root) works on. The staging folder (<bucket>/.s3bridge) sits in a bucket root an NFS user may own, and the daemon runs as root:
+// Write paths against an NFS user who renames or re-links what the daemon (root) works on. The staging folder (<bucket>/.s3bridge) sits
 // an NFS user who renames it away and plants a symlink must not make root create, keep or delete files outside the
 // bucket (temp files of PUTs, the stale-upload sweep, the start-up tmp sweep). Found by a security sweep.
 import t from 'tap'
 import { execFileSync, spawn } from 'node:child_process'
-import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs'
+import { chmodSync, chownSync, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { CreateMultipartUploadCommand, DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3'
+import { request } from 'node:http'
 import { startBridge } from '../fixtures/daemon.js'
+import { signHeaders } from '../fixtures/robustness/wire.js'
 import { abortStaleUploads } from '../../lib/storage/multipart-list.js'
 import { sweepStaleStagingFiles } from '../../lib/daemon/staging-cleanup.js'
 
@@ -86,4 +88,35 @@ t.test('PUTs and DELETEs racing an NFS user who swaps their folder with a symlin
   t.same(readdirSync(v), ['target.txt'], 'nothing was planted outside the bucket')
   t.equal(readFileSync(join(v, 'target.txt'), 'utf8'), 'root secret', 'nothing outside was replaced or deleted')
   t.equal(statSync(join(v, 'target.txt')).uid, 0)
+})
+
+t.test('a folder renamed into the path during an upload is judged on its own: no writing into another user\'s folder', async t => {
+  const b = await startBridge(t)
+  // A shared, non-sticky folder where the attacker (uid 1001) and bob (uid 1002) each keep a folder.
+  const shared = join(b.bucketDir, 'shared')
+  mkdirSync(shared)
+  chmodSync(shared, 0o777)
+  mkdirSync(join(shared, 'mine'))
+  chownSync(join(shared, 'mine'), 1001, 1001)
+  mkdirSync(join(shared, 'bobs'))
+  chownSync(join(shared, 'bobs'), 1002, 1002)
+  chmodSync(join(shared, 'bobs'), 0o755)
+  const attacker = await b.addUser('mallory', 1001, 1001)
+  await b.daemon.services.state.mutate(s => { s.buckets.demo!.acl.push({ name: 'mallory', type: 'user', permission: 'FULL_CONTROL' }) })
+  const url = new URL(b.endpoint)
+  const path = '/demo/shared/mine/x.txt'
+  const headers = await signHeaders(b.endpoint, attacker, { method: 'PUT', path, headers: { 'content-length': '8' } })
+  const reply = new Promise<number>((resolve, reject) => {
+    const req = request({ host: url.hostname, port: Number(url.port), method: 'PUT', path, headers }, res => { res.resume(); res.on('end', () => resolve(res.statusCode ?? 0)) })
+    req.on('error', reject)
+    req.write('half')
+    // The permission walk has seen mallory's own folder; now bob's takes its name, then the body ends.
+    setTimeout(() => {
+      execFileSync('setpriv', ['--reuid=1001', '--regid=1001', '--clear-groups', 'sh', '-c', `cd '${shared}' && mv mine mine.old && mv bobs mine`])
+      req.end('rest')
+    }, 300)
+  })
+  t.equal(await reply, 403, 'the upload is refused at the folder it would land in')
+  t.same(readdirSync(join(shared, 'mine')), [], 'nothing was written into bob\'s folder')
+  t.equal(statSync(join(shared, 'mine')).uid, 1002)
 })
