@@ -1,6 +1,7 @@
-// Write paths against an NFS user who renames or re-links what the daemon (root) works on. The staging folder (<bucket>/.s3bridge) sits
-// an NFS user who renames it away and plants a symlink must not make root create, keep or delete files outside the
-// bucket (temp files of PUTs, the stale-upload sweep, the start-up tmp sweep). Found by a security sweep.
+// Write paths against an NFS user who renames or re-links what the daemon (root) works on (found by a security
+// sweep): the staging folder (<bucket>/.s3bridge) in a bucket root the user owns, a folder swapped with a symlink
+// while PUTs and DELETEs run, and another user's folder renamed into the path during an upload. Root must never
+// create, keep, replace or delete anything outside the bucket, nor lend one folder's rights to another.
 import t from 'tap'
 import { execFileSync, spawn } from 'node:child_process'
 import { chmodSync, chownSync, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs'
