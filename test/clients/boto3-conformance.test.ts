@@ -76,6 +76,11 @@ if (PYTHON === undefined) {
     })
   })
 
+  t.test('python-requests sending a whole over-limit body first gets the 400 at once, and the connection closes', async t => {
+    const out = await scenario(t, PYTHON, 'early_error_body')
+    t.same(out, { status: 400, code: 'MaxMessageLengthExceeded', connection: 'close', prompt: true })
+  })
+
   t.test('boto3 reads of unkept bucket configurations get AWS\'s answers', async t => {
     const out = await scenario(t, PYTHON, 'bucket_configs')
     t.same(out, {

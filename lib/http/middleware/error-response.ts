@@ -16,6 +16,7 @@ export function errorResponse (log: Logger) {
         ctx.req.socket.destroy()
         return
       }
+      if (!ctx.req.complete) discardRestOfBody(ctx)
       // Keep CORS and request-id headers; drop what the failed handler may have set.
       for (const h of ['etag', 'last-modified', 'content-range', 'content-disposition', 'content-encoding']) ctx.remove(h)
       for (const [k, v] of Object.entries(e.headers)) ctx.set(k, v)
@@ -37,6 +38,32 @@ export function errorResponse (log: Logger) {
       ctx.status = e.status
     }
   }
+}
+
+/** How much of an unwanted request body is read and thrown away, and for how long, before the socket is cut. */
+const DISCARD_BYTES = 16 * 1024 * 1024
+const DISCARD_MS = 5_000
+
+/**
+ * An error answered before the request body was read whole (a refused upload, a body over a limit): the
+ * connection closes after the answer, as AWS's does, and the rest of the body is read and dropped for a moment so
+ * a client still sending it (many send the whole body before reading) gets the answer instead of waiting for a
+ * timeout; a client that keeps sending past the allowance is cut off.
+ */
+function discardRestOfBody (ctx: Context): void {
+  ctx.set('Connection', 'close')
+  const req = ctx.req
+  ctx.res.once('finish', () => {
+    if (req.complete) return
+    let bytes = 0
+    const cut = (): void => { req.socket.destroy() }
+    const timer = setTimeout(cut, DISCARD_MS)
+    timer.unref()
+    req.on('data', (chunk: Buffer) => { bytes += chunk.length; if (bytes > DISCARD_BYTES) cut() })
+    req.once('end', () => clearTimeout(timer))
+    req.socket.once('close', () => clearTimeout(timer))
+    req.resume()
+  })
 }
 
 function toS3Error (err: unknown, ctx: Context): S3Error {
