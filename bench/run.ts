@@ -101,6 +101,12 @@ async function main (): Promise<void> {
       log,
     })
     const ctx = ctxFor(bridged)
+    // One PUT and DELETE first: the daemon keeps one descriptor per bucket it has written to (its verified
+    // staging folder, lib/storage/paths.ts) for its lifetime. Counted after that, growth means a leak.
+    const warm = ctx.s3(1)
+    await warm.request('PUT', '/bench/.warm-up', { body: { chunk: Buffer.from('w'), size: 1 }, text: true })
+    await warm.request('DELETE', '/bench/.warm-up', { text: true })
+    warm.close()
     const fdsBefore = fdCount(bridged.pid)
     const rssStart = sample(bridged.pid).rssKiB / 1024
     log(`bridged pid ${bridged.pid} at ${bridged.endpoint}: ${fdsBefore} fds, RSS ${rssStart.toFixed(0)} MiB; nginx pid ${nginx.pid}`)

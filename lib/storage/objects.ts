@@ -14,7 +14,7 @@ import { Md5Tap } from './md5-tap.js'
 import { nativeJobs, type NativeAddon, type ObjectRead } from './native.js'
 import { prefetchedWalk, walkPath, WalkStat, type PrefetchedWalk } from './path-walk.js'
 import { ACL_ACCESS_XATTR } from '../access/posix-acl.js'
-import { isNotAFolder, openBeneath, openChild, openRoot, type PinnedDir } from './pinned-dir.js'
+import { isNotAFolder, openChain, openChild, openRoot, type PinnedDir } from './pinned-dir.js'
 
 const S_ISGID = 0o2000n
 
@@ -437,7 +437,8 @@ async function putDirectoryMarker (bucket: BucketRef, key: ObjectKey, body: Read
 
 /**
  * Deletes a key; a missing key is not an error (S3 answers 204 either way). The entry is removed from its parent
- * folder held open (pinned-dir.ts), never through a path an NFS user could have re-linked since the check.
+ * folder held open (pinned-dir.ts), never through a path an NFS user could have re-linked since the check; the
+ * folders above stay open too, for pruning the ones the bridge made that the delete empties.
  */
 export async function deleteObject (bucket: BucketRef, key: ObjectKey, prefetched?: PrefetchedWalk, checkFolder?: FolderCheck): Promise<void> {
   try {
@@ -448,61 +449,56 @@ export async function deleteObject (bucket: BucketRef, key: ObjectKey, prefetche
   }
   const segments = keySegments(key)
   const name = segments.at(-1) as string
-  let parent: PinnedDir
+  let chain: PinnedDir[]
   try {
-    parent = await openBeneath(bucket.root, segments.slice(0, -1))
+    chain = await openChain(bucket.root, segments.slice(0, -1))
   } catch (err) {
     if (isNotAFolder(err) || (err as NodeJS.ErrnoException).code === 'ENOENT') return // gone, or no longer a key of ours
     throw s3ErrorFromErrno(err, { Key: key }) ?? err
   }
   try {
+    const parent = chain[chain.length - 1] as PinnedDir
     await checkFolder?.(parent, name)
     const entry = join(parent.path, name)
-    if (isDirectoryKey(key)) {
-      await rmdir(entry).catch(async (err: NodeJS.ErrnoException) => {
-        if (err.code === 'ENOTEMPTY' || err.code === 'EEXIST') {
-          // Only a folder keeps the marker's metadata: never set or clear xattrs through a planted link.
-          const st = await lstat(entry).catch(() => undefined)
-          if (st?.isDirectory()) await removeStoredMeta(entry)
-          return
-        }
-        if (err.code === 'ENOENT') return
-        throw err
-      })
-    } else {
-      const st = await lstat(entry).catch(() => undefined)
-      if (st?.isDirectory()) throw keyConflictError({ Key: key }) // a folder took the file's place meanwhile
-      await unlink(entry).catch((err: NodeJS.ErrnoException) => { if (err.code !== 'ENOENT') throw err })
+    try {
+      if (isDirectoryKey(key)) {
+        await rmdir(entry).catch(async (err: NodeJS.ErrnoException) => {
+          if (err.code === 'ENOTEMPTY' || err.code === 'EEXIST') {
+            // Only a folder keeps the marker's metadata: never set or clear xattrs through a planted link.
+            const st = await lstat(entry).catch(() => undefined)
+            if (st?.isDirectory()) await removeStoredMeta(entry)
+            return
+          }
+          if (err.code === 'ENOENT') return
+          throw err
+        })
+      } else {
+        await unlink(entry).catch((err: NodeJS.ErrnoException) => {
+          if (err.code === 'EISDIR') throw keyConflictError({ Key: key }, err) // a folder took the file's place meanwhile
+          if (err.code !== 'ENOENT') throw err
+        })
+      }
+    } catch (err) {
+      throw s3ErrorFromErrno(err, { Key: key }) ?? err
     }
-  } catch (err) {
-    throw s3ErrorFromErrno(err, { Key: key }) ?? err
+    await pruneImplicitParents(chain, segments.slice(0, -1))
   } finally {
-    await parent.close()
+    for (const dir of chain) await dir.close()
   }
-  await pruneImplicitParents(bucket, segments.slice(0, -1))
 }
 
 /**
- * Removes now-empty folders the bridge made implicitly, deepest first, up to (not including) the bucket root.
- * Each is looked at and removed through its parent held open, as deleteObject removes the key.
+ * Removes now-empty folders the bridge made implicitly, deepest first, up to (not including) the bucket root:
+ * chain[i] holds folders[0..i) open, so each folder is looked at and removed through its parent's descriptor.
  */
-async function pruneImplicitParents (bucket: BucketRef, folders: readonly string[]): Promise<void> {
+async function pruneImplicitParents (chain: readonly PinnedDir[], folders: readonly string[]): Promise<void> {
   for (let depth = folders.length; depth > 0; depth--) {
-    let parent: PinnedDir
+    const held = (chain[depth] as PinnedDir).path // the folder itself: its marks are read through its own descriptor
     try {
-      parent = await openBeneath(bucket.root, folders.slice(0, depth - 1))
+      if (!await isImplicitDir(held) || await readStoredMeta(held)) return
+      await rmdir(join((chain[depth - 1] as PinnedDir).path, folders[depth - 1] as string))
     } catch {
       return
-    }
-    try {
-      const dir = join(parent.path, folders[depth - 1] as string)
-      const st = await lstat(dir).catch(() => undefined)
-      if (!st?.isDirectory() || !await isImplicitDir(dir) || await readStoredMeta(dir)) return
-      await rmdir(dir)
-    } catch {
-      return
-    } finally {
-      await parent.close()
     }
   }
 }

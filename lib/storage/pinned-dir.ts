@@ -43,18 +43,24 @@ export async function openChild (dir: PinnedDir, name: string): Promise<PinnedDi
 
 /** The folder root/names[0]/…, each step as openChild. */
 export async function openBeneath (root: string, names: readonly string[]): Promise<PinnedDir> {
-  let dir = await openRoot(root)
-  for (const name of names) {
-    try {
-      const next = await openChild(dir, name)
-      await dir.close()
-      dir = next
-    } catch (err) {
-      await dir.close()
-      throw err
-    }
+  const chain = await openChain(root, names)
+  for (const dir of chain.slice(0, -1)) await dir.close()
+  return chain[chain.length - 1] as PinnedDir
+}
+
+/**
+ * Every folder from the bucket root to root/names…, all held open, root first (for a caller that also acts one
+ * level up, as pruning does). The caller closes them all.
+ */
+export async function openChain (root: string, names: readonly string[]): Promise<PinnedDir[]> {
+  const chain = [await openRoot(root)]
+  try {
+    for (const name of names) chain.push(await openChild(chain[chain.length - 1] as PinnedDir, name))
+    return chain
+  } catch (err) {
+    for (const dir of chain) await dir.close()
+    throw err
   }
-  return dir
 }
 
 /** True for the errors openChild gives when something other than a folder is in the way. */

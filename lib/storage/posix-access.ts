@@ -206,7 +206,8 @@ export async function checkFolderForWrite(principal: PosixCredentials, rootHasRi
   const facts: InodeFacts = acl ? { ...folder, acl } : folder
   const write = checkAccess(facts, principal, { write: true, execute: true }, opts)
   if (!write.allowed) return deny(`dir: no write+search (-wx) for uid ${principal.uid}: ${write.reason}`)
-  if (entry !== undefined) {
+  // Only a sticky folder asks who owns the entry (saves an lstat on every other write).
+  if (entry !== undefined && (folder.mode & 0o1000) !== 0) {
     const target = await lstat(join(dir.path, entry)).catch(() => undefined)
     if (target) {
       const sticky = checkSticky(facts, { uid: target.uid, gid: target.gid, mode: target.mode }, principal, opts)
