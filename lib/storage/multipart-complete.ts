@@ -123,8 +123,9 @@ async function publish (bucket: BucketRef, key: ObjectKey, tmp: string, fh: File
     const target = join(parent.path, name)
     const existing = await lstat(target).catch(() => undefined)
     if (existing?.isDirectory()) throw keyConflictError({ Key: key })
-    const isSetgid = (parent.stat.mode & S_ISGID) !== 0n
-    await fh.chown(opts.owner.uid, isSetgid ? Number(parent.stat.gid) : opts.owner.gid)
+    const parentSt = await parent.stat()
+    const isSetgid = (parentSt.mode & S_ISGID) !== 0n
+    await fh.chown(opts.owner.uid, isSetgid ? Number(parentSt.gid) : opts.owner.gid)
     await fh.chmod(opts.fileMode)
     await opts.onCreated?.(fdPath(fh.fd), parent.path, false)
     if (opts.fsync) await fh.sync()

@@ -324,10 +324,11 @@ async function makeFolderOnce (bucket: BucketRef, parent: PinnedDir, name: strin
  */
 async function makeFolder (bucket: BucketRef, parent: PinnedDir, name: string, opts: WriteOptions): Promise<void> {
   const staged = join(await ensureStaging(bucket.root), `dir-${randomUUID()}`)
-  const setgid = (parent.stat.mode & S_ISGID) !== 0n
+  const parentSt = await parent.stat()
+  const setgid = (parentSt.mode & S_ISGID) !== 0n
   await mkdir(staged, { mode: opts.dirMode })
   try {
-    await chown(staged, opts.owner.uid, setgid ? Number(parent.stat.gid) : opts.owner.gid)
+    await chown(staged, opts.owner.uid, setgid ? Number(parentSt.gid) : opts.owner.gid)
     // mkdir(2) in a setgid folder makes a setgid folder; the staged one must match.
     if (setgid) await chmod(staged, opts.dirMode | 0o2000)
     await markImplicitDir(staged)
@@ -367,9 +368,10 @@ export async function putObject (bucket: BucketRef, key: ObjectKey, body: Readab
     parent = await ensureParents(bucket, key, opts)
     const name = keySegments(key).at(-1) as string
     await opts.checkFolder?.(parent, name)
-    const setgid = (parent.stat.mode & S_ISGID) !== 0n
+    const parentSt = await parent.stat()
+    const setgid = (parentSt.mode & S_ISGID) !== 0n
     const uid = opts.owner.uid
-    const gid = setgid ? Number(parent.stat.gid) : opts.owner.gid
+    const gid = setgid ? Number(parentSt.gid) : opts.owner.gid
     // With the addon, owner, fsync, metadata and rename are one job at the end (a chown changes neither size
     // nor mtime, so the stamp read below still holds).
     const publish = nativePublish()
@@ -420,7 +422,7 @@ async function putDirectoryMarker (bucket: BucketRef, key: ObjectKey, body: Read
   try {
     // The marker is the last folder of "<key>x": ensureParents creates it like any parent, and holds it open.
     folder = await ensureParents(bucket, `${key}x` as ObjectKey, opts)
-    const st = folder.stat
+    const st = await folder.stat()
     const path = folder.path
     const stored: StoredMeta = { ...meta, etag: md5Hex, ...stampOf(st) }
     // A folder the bridge made keeps its implicit mark: while the marker is there, pruneImplicitParents leaves it

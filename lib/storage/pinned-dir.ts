@@ -17,17 +17,18 @@ export interface PinnedDir {
   readonly path: string
   /** The folder's path as it was walked (messages, cache keys), never for file operations. */
   readonly realPath: string
-  readonly stat: BigIntStats
+  /** fstat of the held folder, read on first use (most folders of a walk are only passed through). */
+  stat (): Promise<BigIntStats>
   close (): Promise<void>
 }
 
-async function pinned (fh: FileHandle, realPath: string): Promise<PinnedDir> {
-  try {
-    const stat = await fh.stat({ bigint: true })
-    return { path: `/proc/self/fd/${fh.fd}`, realPath, stat, close: async () => { await fh.close().catch(() => undefined) } }
-  } catch (err) {
-    await fh.close().catch(() => undefined)
-    throw err
+function pinned (fh: FileHandle, realPath: string): PinnedDir {
+  let stat: Promise<BigIntStats> | undefined
+  return {
+    path: `/proc/self/fd/${fh.fd}`,
+    realPath,
+    stat: () => (stat ??= fh.stat({ bigint: true })),
+    close: async () => { await fh.close().catch(() => undefined) },
   }
 }
 

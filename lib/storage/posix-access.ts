@@ -198,9 +198,9 @@ function decodeAcl(raw: Buffer): InodeFacts['acl'] | undefined {
  * or remove, does the sticky rule let it? A folder an NFS user swapped in since the permission walk is judged on
  * its own, so renaming folders around cannot lend the caller another folder's rights.
  */
-export async function checkFolderForWrite(principal: PosixCredentials, rootHasRights: boolean, dir: { path: string, stat: BigIntStats }, entry?: string): Promise<PosixAccessAnswer> {
+export async function checkFolderForWrite(principal: PosixCredentials, rootHasRights: boolean, dir: { path: string, stat: () => Promise<BigIntStats> }, entry?: string): Promise<PosixAccessAnswer> {
   const opts = { rootHasRights }
-  const { uid, gid, mode } = dir.stat
+  const { uid, gid, mode } = await dir.stat()
   const folder: InodeFacts = { uid: Number(uid), gid: Number(gid), mode: Number(mode) }
   const acl = principal.uid !== folder.uid && (folder.mode & 0o070) !== 0 ? await readAcl(dir.path) : null
   const facts: InodeFacts = acl ? { ...folder, acl } : folder

@@ -59,6 +59,7 @@ if (PYTHON === undefined) {
       raw: '=?UTF-8?Q?Hello_World=C3=A9?=',
       raw_decoded: 'Hello World\u00e9',
       head: { title: '=?UTF-8?B?w7Y=?=', plain: 'blue' },
+      nbsp: 'voil\u00e0 \u9801',
     })
     const stored = JSON.parse((await getAttribute(join(bridge.bucketDir, 'm/encoded'), META_XATTR)).toString('utf8')) as { user: Record<string, string> }
     t.equal(stored.user.title, '\u00f6', 'the xattr holds the decoded value')

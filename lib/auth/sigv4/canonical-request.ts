@@ -86,10 +86,14 @@ function compareCodeUnits(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0
 }
 
-/** A header value as SigV4 canonicalises it: trimmed, runs of spaces collapsed; repeated headers joined by ','. */
+/**
+ * A header value as SigV4 canonicalises it: trimmed, runs of spaces collapsed; repeated headers joined by ','.
+ * Only ASCII spaces and tabs count: the value holds raw bytes as latin-1 characters, and 0xA0 (U+00A0 to a JS
+ * regex's \s) is the second byte of many UTF-8 characters ("à" is C3 A0).
+ */
 export function canonicalHeaderValue(value: string | string[] | undefined): string {
   const values = Array.isArray(value) ? value : [value ?? '']
-  return values.map(v => v.trim().replace(/\s+/g, ' ')).join(',')
+  return values.map(v => v.replace(/^[ \t]+|[ \t]+$/g, '').replace(/[ \t]+/g, ' ')).join(',')
 }
 
 /** The canonical request text, exactly as it is hashed into the string to sign. */
