@@ -2,7 +2,7 @@
 import { readdir } from 'node:fs/promises'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { State } from './state/types.js'
-import { isUploadId, uploadsDir } from './storage/multipart.js'
+import { existingUploadsDir, isUploadId } from './storage/multipart.js'
 
 export interface RequestSample {
   operation: string
@@ -78,7 +78,8 @@ export class Metrics {
 async function countUploads (state: State): Promise<number> {
   let n = 0
   for (const bucket of Object.values(state.buckets)) {
-    const names = await readdir(uploadsDir(bucket.path)).catch(() => [] as string[])
+    const dir = existingUploadsDir(bucket.path) // a scrape never makes a staging folder
+    const names = dir === undefined ? [] : await readdir(dir).catch(() => [] as string[])
     n += names.filter(isUploadId).length
   }
   return n

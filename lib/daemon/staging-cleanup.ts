@@ -2,11 +2,16 @@
 import { lstat, readdir, readlink, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { BucketRecord } from '../state/types.js'
-import { STAGING_DIR, stagingDir, stagingRealPath } from '../storage/paths.js'
+import { existingStagingDir, STAGING_DIR, stagingRealPath } from '../storage/paths.js'
 
-/** Where PUTs stream before the rename; multipart uploads live in a sibling folder this module never touches. */
-export function stagingTmpDir (bucketPath: string): string {
-  return join(stagingDir(bucketPath), 'tmp')
+/**
+ * Where PUTs stream before the rename, if the bucket has a trusted staging folder (the sweeps never make one, and
+ * a missing or unmounted bucket directory is skipped); multipart uploads live in a sibling folder this module
+ * never touches.
+ */
+export function stagingTmpDir (bucketPath: string): string | undefined {
+  const staging = existingStagingDir(bucketPath)
+  return staging === undefined ? undefined : join(staging, 'tmp')
 }
 
 const TMP_MARKER = `/${STAGING_DIR}/tmp/`
@@ -48,6 +53,7 @@ export async function sweepStaleStagingFiles (buckets: readonly BucketRecord[], 
     // Read and removed through the verified staging folder (never a path an NFS user could redirect);
     // matched against other processes' open files by the real path their /proc links show.
     const dir = stagingTmpDir(bucket.path)
+    if (dir === undefined) continue
     const real = join(stagingRealPath(bucket.path), 'tmp')
     for (const name of await readdir(dir).catch(() => [] as string[])) {
       const st = await lstat(join(dir, name)).catch(() => undefined)
@@ -72,7 +78,8 @@ export async function removeStagingFiles (buckets: readonly BucketRecord[], real
       const prefix = join(stagingRealPath(bucket.path), 'tmp') + '/'
       const name = real.startsWith(prefix) ? real.slice(prefix.length) : ''
       if (name === '' || name.includes('/')) continue
-      if ((await removeFiles([join(stagingTmpDir(bucket.path), name)])).length > 0) removed.push(real)
+      const dir = stagingTmpDir(bucket.path)
+      if (dir !== undefined && (await removeFiles([join(dir, name)])).length > 0) removed.push(real)
       break
     }
   }

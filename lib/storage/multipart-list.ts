@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto'
 import { lstat, readdir, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { compareKeys } from './key-order.js'
-import { isUploadId, partNumbers, readPart, readUploadRecord, uploadPath, uploadsDir, type UploadRecord } from './multipart.js'
+import { existingUploadsDir, isUploadId, partNumbers, readPart, readUploadRecord, uploadPath, type UploadRecord } from './multipart.js'
 import type { BucketRef } from './objects.js'
 
 export interface UploadsQuery {
@@ -24,7 +24,8 @@ export interface UploadsPage {
 
 /** Live uploads of a bucket (not those being completed or aborted), by key then by id (= by initiation). */
 async function liveUploads (root: string): Promise<UploadRecord[]> {
-  const names = await readdir(uploadsDir(root)).catch(() => [] as string[])
+  const dir = existingUploadsDir(root)
+  const names = dir === undefined ? [] : await readdir(dir).catch(() => [] as string[])
   const records: UploadRecord[] = []
   for (const name of names.filter(isUploadId)) {
     const record = await readUploadRecord(uploadPath(root, name))
@@ -110,8 +111,9 @@ async function entryTimeMs (dir: string, name: string): Promise<number | undefin
  * from several daemons at once: each upload is renamed away before it is deleted.
  */
 export async function abortStaleUploads (bucketRoot: string, olderThanMs: number, nowMs: number = Date.now()): Promise<SweepResult> {
-  const dir = uploadsDir(bucketRoot)
+  const dir = existingUploadsDir(bucketRoot)
   const result: SweepResult = { abortedUploadIds: [], removedEntries: [] }
+  if (dir === undefined) return result
   const names = await readdir(dir).catch(() => [] as string[])
   for (const name of names) {
     const t = await entryTimeMs(dir, name)

@@ -8,7 +8,7 @@ import { pipeline } from 'node:stream/promises'
 import { createHasher } from '../auth/checksums.js'
 import { S3Error, s3ErrorFromErrno } from '../errors/s3-error.js'
 import type { BucketRef } from './objects.js'
-import { checkStorableKey, stagingDir } from './paths.js'
+import { checkStorableKey, existingStagingDir, stagingDir } from './paths.js'
 import { fdPath, type StoredMeta } from './xattrs.js'
 import type { ObjectKey, ObjectMeta, PosixOwner } from './types.js'
 import { fileSink } from './file-sink.js'
@@ -92,6 +92,12 @@ export interface MultipartStoredMeta extends StoredMeta { parts?: PartSizeRuns }
 
 export function uploadsDir (root: string): string {
   return join(stagingDir(root), 'uploads')
+}
+
+/** uploadsDir for readers (listings, sweeps, metrics): undefined when the bucket has no trusted staging folder. */
+export function existingUploadsDir (root: string): string | undefined {
+  const staging = existingStagingDir(root)
+  return staging === undefined ? undefined : join(staging, 'uploads')
 }
 
 /** Throws NoSuchUpload for anything that is not an id we could have made: it never reaches the filesystem. */

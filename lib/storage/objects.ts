@@ -323,6 +323,9 @@ async function makeFolderOnce (bucket: BucketRef, parent: PinnedDir, name: strin
  * by root). Losing a race to another request's identical folder is fine.
  */
 async function makeFolder (bucket: BucketRef, parent: PinnedDir, name: string, opts: WriteOptions): Promise<void> {
+  // A maker that finished just before this one registered has made it: renaming another folder over it would
+  // replace it while it is empty (rename(2) allows that), under requests already holding it open.
+  if (await lstat(join(parent.path, name)).then(() => true, () => false)) return
   const staged = join(await ensureStaging(bucket.root), `dir-${randomUUID()}`)
   const parentSt = await parent.stat()
   const setgid = (parentSt.mode & S_ISGID) !== 0n

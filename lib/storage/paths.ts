@@ -1,6 +1,6 @@
 // Keys to filesystem paths: the only place a key becomes a path, and the rules that keep it inside its bucket.
 import { randomBytes } from 'node:crypto'
-import { closeSync, constants, fchmodSync, fstatSync, mkdirSync, openSync, renameSync } from 'node:fs'
+import { closeSync, constants, fstatSync, mkdirSync, openSync, renameSync } from 'node:fs'
 import { join } from 'node:path'
 import { S3Error } from '../errors/s3-error.js'
 import type { ObjectKey } from './types.js'
@@ -69,30 +69,62 @@ const pinned = new Map<string, number>()
 
 /**
  * The staging folder as a path through a descriptor of it, `/proc/self/fd/N`. The folder sits in a bucket root
- * that an NFS user may own, who could rename it away and put a symlink to anywhere in its place between a check
- * and a use; the daemon runs as root. So the folder is opened once without following links and checked (a
- * directory of the daemon's own user that nobody else may write), and every file operation below it resolves
- * through that descriptor: whatever later happens to the name, temp files, uploads and sweeps stay inside the
- * folder the daemon made (which, being 0700 and root's, nobody else can change).
+ * that an NFS user may own, who could rename it away and put a symlink, or another folder, in its place between
+ * a check and a use; the daemon runs as root. So the folder is opened once without following links and checked
+ * (a directory of the daemon's own user with mode exactly 0700), and every file
+ * operation below it resolves through that descriptor: whatever later happens to the name, temp files, uploads
+ * and sweeps stay inside the folder the daemon made, which nobody else can change.
  *
- * Descriptors are never closed, so a path computed from one can never come to name something else through a
- * reused descriptor number; a bucket re-pinned after its folder vanished keeps one stale descriptor.
+ * Descriptors are never closed while a request may still use a path made from one, so such a path can never come
+ * to name something else through a reused descriptor number (see forgetStaging).
  */
 export function stagingDir (root: string): string {
   let fd = pinned.get(root)
   if (fd === undefined) {
-    fd = openStaging(root)
+    fd = openStaging(root, true) as number
     pinned.set(root, fd)
   }
   return `/proc/self/fd/${fd}`
 }
 
-/** Drops the verified folder of a bucket (gone, or deleted with its bucket): the next use opens it again. */
-export function forgetStaging (root: string): void {
-  pinned.delete(root)
+/**
+ * stagingDir for readers (sweeps, metrics, upload listings): undefined when the bucket has no trusted staging
+ * folder (none yet, the bucket directory missing or unmounted, or something planted there), and nothing is
+ * made or moved.
+ */
+export function existingStagingDir (root: string): string | undefined {
+  const fd = pinned.get(root)
+  if (fd !== undefined) return `/proc/self/fd/${fd}`
+  let opened: number | undefined
+  try {
+    opened = openStaging(root, false)
+  } catch {
+    return undefined
+  }
+  if (opened === undefined) return undefined
+  pinned.set(root, opened)
+  return `/proc/self/fd/${opened}`
 }
 
-function openStaging (root: string): number {
+/** Descriptors of deleted buckets' staging folders, closed once no request can still be using them. */
+const retired: Array<{ fd: number, at: number }> = []
+const RETIRE_AFTER_MS = 6 * 3600_000
+
+/**
+ * Drops the verified folder of a bucket (gone, or deleted with its bucket): the next use opens it again. Its
+ * descriptor is closed only hours later (a request that began before may still hold a path made from it), so
+ * creating and deleting buckets in a loop cannot exhaust descriptors.
+ */
+export function forgetStaging (root: string, now = Date.now()): void {
+  const fd = pinned.get(root)
+  pinned.delete(root)
+  while (retired.length > 0 && now - (retired[0] as { at: number }).at >= RETIRE_AFTER_MS) {
+    try { closeSync((retired.shift() as { fd: number }).fd) } catch { /* already closed */ }
+  }
+  if (fd !== undefined) retired.push({ fd, at: now })
+}
+
+function openStaging (root: string, create: boolean): number | undefined {
   const path = stagingRealPath(root)
   for (let attempt = 0; attempt < 4; attempt++) {
     let fd: number
@@ -100,6 +132,7 @@ function openStaging (root: string): number {
       fd = openSync(path, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW)
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code
+      if (!create) return undefined
       if (code === 'ENOENT') {
         try {
           mkdirSync(path, 0o700)
@@ -107,18 +140,20 @@ function openStaging (root: string): number {
           if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
         }
         continue
+      } else {
+        if (code !== 'ELOOP' && code !== 'ENOTDIR') throw err
+        setAside(root, path) // a symlink or a file where the folder should be
+        continue
       }
-      if (code !== 'ELOOP' && code !== 'ENOTDIR') throw err
-      setAside(root, path) // a symlink or a file where the folder should be
-      continue
     }
     const st = fstatSync(fd)
-    if (st.isDirectory() && st.uid === process.geteuid?.()) {
-      if ((st.mode & 0o077) !== 0) fchmodSync(fd, 0o700) // ours, with a looser mode than it was made with
-      return fd
-    }
+    // A directory of the daemon's own user with mode exactly 0700, as the daemon makes it: nobody else can have
+    // put anything inside, whatever it was renamed from (a looser mode is never repaired: a root-owned 1777 drop
+    // box renamed into place must not be adopted).
+    if (st.isDirectory() && st.uid === process.geteuid?.() && (st.mode & 0o7777) === 0o700) return fd
     closeSync(fd) // not handed out yet, so closing cannot orphan a path
-    setAside(root, path) // a folder someone else made: not ours to trust
+    if (!create) return undefined
+    setAside(root, path) // a folder the daemon did not make: not to be trusted
   }
   throw new Error(`staging folder ${path} keeps being replaced; refusing to use it`)
 }

@@ -90,6 +90,7 @@ t.test('stale temp files are removed at start; recent ones and multipart uploads
   const { bucketDir } = await seedState(join(dir, 'state'), join(dir, 'data'))
   const tmp = join(bucketDir, '.s3bridge', 'tmp')
   const uploads = join(bucketDir, '.s3bridge', 'uploads', 'someupload')
+  mkdirSync(join(bucketDir, '.s3bridge'), { mode: 0o700 }) // as a crashed daemon left it (the daemon makes it 0700)
   mkdirSync(tmp, { recursive: true })
   mkdirSync(uploads, { recursive: true })
   const hourAgo = new Date(Date.now() - 3_600_000)

@@ -47,20 +47,35 @@ t.test('a staging folder swapped for the NFS user\'s own, with tmp and uploads l
   t.equal(lstatSync(join(b.bucketDir, '.s3bridge', 'tmp')).isSymbolicLink(), true, 'the user\'s own links are left alone')
 })
 
-t.test('a daemon that meets a planted staging folder at start sets it aside and makes its own', async t => {
+t.test('a planted staging folder is never used: the sweeps skip it, the next write sets it aside and makes its own', async t => {
   const b = await startBridge(t)
   const v = victim(b.dir)
   asNfsUser(`cd '${b.bucketDir}' && rm -rf .s3bridge && mkdir .s3bridge && ln -s '${v}' .s3bridge/tmp && ln -s '${v}' .s3bridge/uploads`)
-  // Spelled with a trailing slash, the root is one this process has not opened a staging folder for yet: what a
-  // freshly started daemon meets.
-  const root = b.bucketDir + '/'
-  await sweepStaleStagingFiles([{ ...b.daemon.services.state.snapshot().buckets.demo!, path: root }], { minIdleMs: 0, nowMs: Date.now() + 86400_000 })
-  t.same(readdirSync(v), ['precious.db'], 'the start-up sweep deleted nothing outside the bucket')
-  t.equal(statSync(join(root, '.s3bridge')).uid, 0, 'the folder now at the name is the daemon\'s')
+  const bucket = b.daemon.services.state.snapshot().buckets.demo!
+  await sweepStaleStagingFiles([bucket], { minIdleMs: 0, nowMs: Date.now() + 86400_000 })
+  await abortStaleUploads(b.bucketDir, 0, Date.now() + 365 * 86400_000)
+  t.same(readdirSync(v), ['precious.db'], 'the sweeps deleted nothing outside the bucket')
+  t.equal(lstatSync(join(b.bucketDir, '.s3bridge')).uid, 2000, 'and, being read-only, left the planted folder where it was')
+  await b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'x', Body: 'staged in a folder of the daemon\'s own' }))
+  t.equal(statSync(join(b.bucketDir, '.s3bridge')).uid, 0, 'the folder now at the name is the daemon\'s')
+  t.equal(statSync(join(b.bucketDir, '.s3bridge')).mode & 0o7777, 0o700)
   t.ok(readdirSync(b.bucketDir).some(n => n.startsWith('.s3bridge.untrusted-')), 'the planted one was set aside, not deleted')
-  await abortStaleUploads(root, 0, Date.now() + 365 * 86400_000)
   t.same(readdirSync(v), ['precious.db'])
-  t.ok(existsSync(join(v, 'precious.db')))
+})
+
+t.test('a root-owned folder renamed into the staging folder\'s place (a 1777 drop box) is not adopted', async t => {
+  const b = await startBridge(t)
+  const v = victim(b.dir)
+  // An admin's world-writable drop box in the bucket root: root's, like the daemon's own staging folder.
+  const drop = join(b.bucketDir, 'drop')
+  mkdirSync(drop)
+  chmodSync(drop, 0o1777)
+  asNfsUser(`cd '${b.bucketDir}' && ln -s '${v}' drop/tmp && ln -s '${v}' drop/uploads && rm -rf .s3bridge && mv drop .s3bridge`)
+  await b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'y', Body: 'y' }))
+  await b.s3.send(new CreateMultipartUploadCommand({ Bucket: 'demo', Key: 'mp' }))
+  t.same(readdirSync(v), ['precious.db'], 'nothing was made in the linked folder')
+  t.equal(statSync(join(b.bucketDir, '.s3bridge')).mode & 0o7777, 0o700, 'a fresh staging folder replaced the drop box')
+  t.equal(lstatSync(join(b.bucketDir, '.s3bridge', 'tmp')).isDirectory(), true)
 })
 
 t.test('PUTs and DELETEs racing an NFS user who swaps their folder with a symlink never touch anything outside the bucket', async t => {

@@ -3,7 +3,7 @@ import { chown, mkdir, readdir, rmdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { S3Error } from '../../errors/s3-error.js'
 import { validateBucketName } from '../../state/bucket-names.js'
-import { forgetStaging, STAGING_DIR, stagingDir } from '../../storage/paths.js'
+import { existingStagingDir, forgetStaging, STAGING_DIR } from '../../storage/paths.js'
 import { bucketRecord, ownerXml, principalBucketGrants, updateBucket } from '../bucket-access.js'
 import { decide, requireAccess } from '../authorize.js'
 import { renderXml } from '../xml/render.js'
@@ -123,8 +123,8 @@ export async function deleteBucket (req: S3Request, s: Services): Promise<S3Repl
   if (await hasContent(record.path)) throw new S3Error('BucketNotEmpty', { BucketName: record.name })
   await s.state.mutate(state => { delete state.buckets[record.name] })
   // The staging folder's contents go through its verified descriptor; its name may by now be anything.
-  const staging = stagingDir(record.path)
-  for (const name of await readdir(staging).catch(() => [] as string[])) await rm(join(staging, name), { recursive: true, force: true })
+  const staging = existingStagingDir(record.path)
+  if (staging !== undefined) for (const name of await readdir(staging).catch(() => [] as string[])) await rm(join(staging, name), { recursive: true, force: true })
   forgetStaging(record.path)
   await rmdir(join(record.path, STAGING_DIR)).catch(() => undefined)
   // Only a directory S3 created is removed; a mapped directory that held user data before stays.
