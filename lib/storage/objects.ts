@@ -34,7 +34,8 @@ export interface WriteOptions {
   checkFolder?: FolderCheck
 }
 
-export type FolderCheck = (dir: PinnedDir, entry?: string) => Promise<void>
+/** With searchOnly, only search (x) is asked: a folder the path passes through, above the one written in. */
+export type FolderCheck = (dir: PinnedDir, entry?: string, searchOnly?: boolean) => Promise<void>
 
 export interface ResolvedObject { path: string, st: WalkStat, stored: StoredMeta | undefined }
 
@@ -280,6 +281,9 @@ export async function ensureParents (bucket: BucketRef, key: ObjectKey, opts: Wr
   let dir = await openRoot(bucket.root)
   try {
     for (const [i, seg] of segments.slice(0, -1).entries()) {
+      // Each folder below the root is judged as it is passed through (one renamed into the path since the
+      // permission walk must not lend its contents); the root was checked by the walk and cannot be swapped.
+      if (i > 0) await opts.checkFolder?.(dir, undefined, true)
       let child = await openChild(dir, seg).catch((err: unknown) => {
         if (isNotAFolder(err)) throw inTheWay(i, err)
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
@@ -463,15 +467,22 @@ export async function deleteObject (bucket: BucketRef, key: ObjectKey, prefetche
   }
   try {
     const parent = chain[chain.length - 1] as PinnedDir
+    for (const folder of chain.slice(1, -1)) await checkFolder?.(folder, undefined, true)
     await checkFolder?.(parent, name)
     const entry = join(parent.path, name)
     try {
       if (isDirectoryKey(key)) {
         await rmdir(entry).catch(async (err: NodeJS.ErrnoException) => {
           if (err.code === 'ENOTEMPTY' || err.code === 'EEXIST') {
-            // Only a folder keeps the marker's metadata: never set or clear xattrs through a planted link.
-            const st = await lstat(entry).catch(() => undefined)
-            if (st?.isDirectory()) await removeStoredMeta(entry)
+            // The marker's metadata is cleared on the folder itself, held open without following links: a
+            // symlink planted at the name meanwhile fails to open rather than lead the xattr call elsewhere.
+            const folder = await openChild(parent, name).catch(() => undefined)
+            if (folder === undefined) return
+            try {
+              await removeStoredMeta(folder.path)
+            } finally {
+              await folder.close()
+            }
             return
           }
           if (err.code === 'ENOENT') return

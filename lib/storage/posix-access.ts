@@ -198,12 +198,17 @@ function decodeAcl(raw: Buffer): InodeFacts['acl'] | undefined {
  * or remove, does the sticky rule let it? A folder an NFS user swapped in since the permission walk is judged on
  * its own, so renaming folders around cannot lend the caller another folder's rights.
  */
-export async function checkFolderForWrite(principal: PosixCredentials, rootHasRights: boolean, dir: { path: string, stat: () => Promise<BigIntStats> }, entry?: string): Promise<PosixAccessAnswer> {
+export async function checkFolderForWrite(principal: PosixCredentials, rootHasRights: boolean, dir: { path: string, stat: () => Promise<BigIntStats> }, entry?: string, searchOnly = false): Promise<PosixAccessAnswer> {
   const opts = { rootHasRights }
   const { uid, gid, mode } = await dir.stat()
   const folder: InodeFacts = { uid: Number(uid), gid: Number(gid), mode: Number(mode) }
   const acl = principal.uid !== folder.uid && (folder.mode & 0o070) !== 0 ? await readAcl(dir.path) : null
   const facts: InodeFacts = acl ? { ...folder, acl } : folder
+  if (searchOnly) {
+    // A folder passed through on the way: search (x) is all the kernel would ask of it.
+    const search = checkAccess(facts, principal, { execute: true }, opts)
+    return search.allowed ? allow(`dir: search allowed for uid ${principal.uid}`) : deny(`dir: no search (x) for uid ${principal.uid}: ${search.reason}`)
+  }
   const write = checkAccess(facts, principal, { write: true, execute: true }, opts)
   if (!write.allowed) return deny(`dir: no write+search (-wx) for uid ${principal.uid}: ${write.reason}`)
   // Only a sticky folder asks who owns the entry (saves an lstat on every other write).

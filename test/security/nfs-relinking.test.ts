@@ -136,3 +136,32 @@ t.test('a folder renamed into the path during an upload is judged on its own: no
   t.same(readdirSync(join(shared, 'mine')), [], 'nothing was written into bob\'s folder')
   t.equal(statSync(join(shared, 'mine')).uid, 1002)
 })
+
+t.test('a folder renamed into the path above the one written in is judged too: no search, no entry', async t => {
+  const b = await startBridge(t)
+  const shared = join(b.bucketDir, 'shared')
+  mkdirSync(shared)
+  chmodSync(shared, 0o777)
+  // mallory's folder with a world-writable subfolder; bob's private folder with one of the same name.
+  for (const [dir, uid, mode] of [['mine', 1001, 0o755], ['mine/open', 1001, 0o777], ['bobs', 1002, 0o700], ['bobs/open', 1002, 0o777]] as const) {
+    mkdirSync(join(shared, dir))
+    chownSync(join(shared, dir), uid, uid)
+    chmodSync(join(shared, dir), mode)
+  }
+  const attacker = await b.addUser('mallory', 1001, 1001)
+  await b.daemon.services.state.mutate(s => { s.buckets.demo!.acl.push({ name: 'mallory', type: 'user', permission: 'FULL_CONTROL' }) })
+  const url = new URL(b.endpoint)
+  const path = '/demo/shared/mine/open/x.txt'
+  const headers = await signHeaders(b.endpoint, attacker, { method: 'PUT', path, headers: { 'content-length': '8' } })
+  const reply = new Promise<number>((resolve, reject) => {
+    const req = request({ host: url.hostname, port: Number(url.port), method: 'PUT', path, headers }, res => { res.resume(); res.on('end', () => resolve(res.statusCode ?? 0)) })
+    req.on('error', reject)
+    req.write('half')
+    setTimeout(() => {
+      execFileSync('setpriv', ['--reuid=1001', '--regid=1001', '--clear-groups', 'sh', '-c', `cd '${shared}' && mv mine mine.old && mv bobs mine`])
+      req.end('rest')
+    }, 300)
+  })
+  t.equal(await reply, 403, 'bob\'s 0700 folder cannot be passed through')
+  t.same(readdirSync(join(shared, 'mine', 'open')), [], 'nothing was written below bob\'s folder')
+})
