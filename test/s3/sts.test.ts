@@ -155,6 +155,12 @@ t.test('session and service-account credentials cannot manage the parent user\'s
   })
   const denied = await sts(b.endpoint, b.creds, { Action: 'CreateAccessKey' }, 'iam')
   t.equal(denied.status, 403, 'an explicit Deny of iam:CreateAccessKey holds')
+  // A conditional Deny sees the request's condition keys (here: calls from loopback).
+  await b.daemon.services.state.mutate(s => {
+    s.policies['no-keys'] = { name: 'no-keys', text: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Deny', Action: 'iam:ListAccessKeys', Resource: '*', Condition: { IpAddress: { 'aws:SourceIp': '127.0.0.0/8' } } }] }), createdAt: new Date().toISOString() }
+  })
+  t.equal((await sts(b.endpoint, b.creds, { Action: 'ListAccessKeys' }, 'iam')).status, 403, 'a Deny conditioned on aws:SourceIp applies')
+  t.equal((await sts(b.endpoint, b.creds, { Action: 'CreateAccessKey' }, 'iam')).status, 200, 'and only to the action it names')
 })
 
 t.test('S3 answers ExpiredToken once the session has expired', async t => {

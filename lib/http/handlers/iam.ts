@@ -4,6 +4,7 @@ import { ACCOUNT_ID, requestPrincipal } from '../../access/authorize.js'
 import { evaluatePolicy } from '../../access/policy.js'
 import { identityPolicies } from '../../access/policy-cache.js'
 import { findKey } from '../../auth/credential-store.js'
+import { conditionKeys } from '../authorize.js'
 import { S3Error } from '../../errors/s3-error.js'
 import type { AccessKeyRecord, State, UserRecord } from '../../state/types.js'
 import type { QueryAction, QueryActions } from '../query-api.js'
@@ -30,7 +31,7 @@ function targetUser (params: URLSearchParams, req: S3Request, state: State, acti
   if (name !== p.name && p.role !== 'admin') {
     throw new S3Error('AccessDenied', {}, { message: `User: ${caller} is not authorized to perform this action on user ${name}` })
   }
-  const ctx = { action: `iam:${action}`, resource: userArn(name), principal: requestPrincipal(p), keys: {} }
+  const ctx = { action: `iam:${action}`, resource: userArn(name), principal: requestPrincipal(p), keys: conditionKeys(req, new Date()) }
   for (const policy of identityPolicies(state, p.name)) {
     if (evaluatePolicy(policy.doc, ctx, policy.label).decision === 'Deny') {
       throw new S3Error('AccessDenied', {}, { message: `User: ${caller} is not authorized to perform: iam:${action} on resource: ${userArn(name)} with an explicit deny in an identity-based policy` })
