@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { CreateMultipartUploadCommand, DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3'
 import { request } from 'node:http'
-import { startBridge } from '../fixtures/daemon.js'
+import { startBridge, type Bridge, type Credentials } from '../fixtures/daemon.js'
 import { signHeaders } from '../fixtures/robustness/wire.js'
 import { abortStaleUploads } from '../../lib/storage/multipart-list.js'
 import { sweepStaleStagingFiles } from '../../lib/daemon/staging-cleanup.js'
@@ -106,62 +106,54 @@ t.test('PUTs and DELETEs racing an NFS user who swaps their folder with a symlin
   t.equal(statSync(join(v, 'target.txt')).uid, 0)
 })
 
-t.test('a folder renamed into the path during an upload is judged on its own: no writing into another user\'s folder', async t => {
-  const b = await startBridge(t)
-  // A shared, non-sticky folder where the attacker (uid 1001) and bob (uid 1002) each keep a folder.
+/**
+ * A shared, non-sticky folder holding mallory's (uid 1001) and bob's (uid 1002) folders, laid out as given
+ * (relative path, owner, mode); mallory may write the bucket.
+ */
+async function sharedFolders (b: Bridge, layout: ReadonlyArray<readonly [string, number, number]>): Promise<{ shared: string, mallory: Credentials }> {
   const shared = join(b.bucketDir, 'shared')
   mkdirSync(shared)
   chmodSync(shared, 0o777)
-  mkdirSync(join(shared, 'mine'))
-  chownSync(join(shared, 'mine'), 1001, 1001)
-  mkdirSync(join(shared, 'bobs'))
-  chownSync(join(shared, 'bobs'), 1002, 1002)
-  chmodSync(join(shared, 'bobs'), 0o755)
-  const attacker = await b.addUser('mallory', 1001, 1001)
+  for (const [dir, uid, mode] of layout) {
+    mkdirSync(join(shared, dir))
+    chownSync(join(shared, dir), uid, uid)
+    chmodSync(join(shared, dir), mode)
+  }
+  const mallory = await b.addUser('mallory', 1001, 1001)
   await b.daemon.services.state.mutate(s => { s.buckets.demo!.acl.push({ name: 'mallory', type: 'user', permission: 'FULL_CONTROL' }) })
+  return { shared, mallory }
+}
+
+/**
+ * mallory PUTs to `path`, pausing mid-body: the permission walk has seen her own folder "mine"; she then renames
+ * bob's folder into its name, and the body ends. Resolves with the status.
+ */
+async function putWithFolderSwap (b: Bridge, mallory: Credentials, shared: string, path: string): Promise<number> {
   const url = new URL(b.endpoint)
-  const path = '/demo/shared/mine/x.txt'
-  const headers = await signHeaders(b.endpoint, attacker, { method: 'PUT', path, headers: { 'content-length': '8' } })
-  const reply = new Promise<number>((resolve, reject) => {
+  const headers = await signHeaders(b.endpoint, mallory, { method: 'PUT', path, headers: { 'content-length': '8' } })
+  return new Promise<number>((resolve, reject) => {
     const req = request({ host: url.hostname, port: Number(url.port), method: 'PUT', path, headers }, res => { res.resume(); res.on('end', () => resolve(res.statusCode ?? 0)) })
     req.on('error', reject)
     req.write('half')
-    // The permission walk has seen mallory's own folder; now bob's takes its name, then the body ends.
     setTimeout(() => {
       execFileSync('setpriv', ['--reuid=1001', '--regid=1001', '--clear-groups', 'sh', '-c', `cd '${shared}' && mv mine mine.old && mv bobs mine`])
       req.end('rest')
     }, 300)
   })
-  t.equal(await reply, 403, 'the upload is refused at the folder it would land in')
+}
+
+t.test('a folder renamed into the path during an upload is judged on its own: no writing into another user\'s folder', async t => {
+  const b = await startBridge(t)
+  const { shared, mallory } = await sharedFolders(b, [['mine', 1001, 0o755], ['bobs', 1002, 0o755]])
+  t.equal(await putWithFolderSwap(b, mallory, shared, '/demo/shared/mine/x.txt'), 403, 'the upload is refused at the folder it would land in')
   t.same(readdirSync(join(shared, 'mine')), [], 'nothing was written into bob\'s folder')
   t.equal(statSync(join(shared, 'mine')).uid, 1002)
 })
 
 t.test('a folder renamed into the path above the one written in is judged too: no search, no entry', async t => {
   const b = await startBridge(t)
-  const shared = join(b.bucketDir, 'shared')
-  mkdirSync(shared)
-  chmodSync(shared, 0o777)
   // mallory's folder with a world-writable subfolder; bob's private folder with one of the same name.
-  for (const [dir, uid, mode] of [['mine', 1001, 0o755], ['mine/open', 1001, 0o777], ['bobs', 1002, 0o700], ['bobs/open', 1002, 0o777]] as const) {
-    mkdirSync(join(shared, dir))
-    chownSync(join(shared, dir), uid, uid)
-    chmodSync(join(shared, dir), mode)
-  }
-  const attacker = await b.addUser('mallory', 1001, 1001)
-  await b.daemon.services.state.mutate(s => { s.buckets.demo!.acl.push({ name: 'mallory', type: 'user', permission: 'FULL_CONTROL' }) })
-  const url = new URL(b.endpoint)
-  const path = '/demo/shared/mine/open/x.txt'
-  const headers = await signHeaders(b.endpoint, attacker, { method: 'PUT', path, headers: { 'content-length': '8' } })
-  const reply = new Promise<number>((resolve, reject) => {
-    const req = request({ host: url.hostname, port: Number(url.port), method: 'PUT', path, headers }, res => { res.resume(); res.on('end', () => resolve(res.statusCode ?? 0)) })
-    req.on('error', reject)
-    req.write('half')
-    setTimeout(() => {
-      execFileSync('setpriv', ['--reuid=1001', '--regid=1001', '--clear-groups', 'sh', '-c', `cd '${shared}' && mv mine mine.old && mv bobs mine`])
-      req.end('rest')
-    }, 300)
-  })
-  t.equal(await reply, 403, 'bob\'s 0700 folder cannot be passed through')
+  const { shared, mallory } = await sharedFolders(b, [['mine', 1001, 0o755], ['mine/open', 1001, 0o777], ['bobs', 1002, 0o700], ['bobs/open', 1002, 0o777]])
+  t.equal(await putWithFolderSwap(b, mallory, shared, '/demo/shared/mine/open/x.txt'), 403, 'bob\'s 0700 folder cannot be passed through')
   t.same(readdirSync(join(shared, 'mine', 'open')), [], 'nothing was written below bob\'s folder')
 })
