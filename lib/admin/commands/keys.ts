@@ -1,10 +1,10 @@
 // bridgectl keys: create (secret shown once), list, view (masked), rotate with an old-key window, delete.
 import { maskSecret, newAccessKey } from '../../auth/keys.js'
 import { rotateKey } from '../../auth/rotation.js'
-import type { AccessKeyRecord, State } from '../../state/types.js'
+import type { AccessKeyRecord } from '../../state/types.js'
 import { AdminError, emit, table, UsageError } from '../output.js'
 import { intOption, parse } from '../parse-args.js'
-import type { AdminServices, Command } from '../services.js'
+import type { Command } from '../services.js'
 import { futureDate, userOf } from '../lookups.js'
 
 const MAX_KEYS_PER_USER = 2

@@ -1,7 +1,6 @@
 // bridgectl users svcacct: a user's service accounts (add with the secret shown once, list, remove).
 import { maskSecret } from '../../auth/keys.js'
 import { MAX_SERVICE_ACCOUNTS_PER_USER, newServiceAccount } from '../../auth/service-accounts.js'
-import type { State, UserRecord } from '../../state/types.js'
 import { AdminError, emit, table, UsageError } from '../output.js'
 import { parse } from '../parse-args.js'
 import type { AdminServices, Command } from '../services.js'

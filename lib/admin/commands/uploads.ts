@@ -5,7 +5,7 @@ import { parseObjectKey } from '../../storage/paths.js'
 import { bucketOf } from '../lookups.js'
 import { AdminError, emit, table } from '../output.js'
 import { parse } from '../parse-args.js'
-import type { AdminServices, Command } from '../services.js'
+import type { Command } from '../services.js'
 
 const list: Command = {
   summary: 'list multipart uploads in progress',
