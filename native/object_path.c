@@ -28,7 +28,18 @@
  * publishFile(fd, tmp, target, uid, gid, metaXattr, metaValue, fsync) -> Promise<undefined>
  *   PutObject's last steps on its staged file, in order: fchown(fd, uid, gid), fsync(fd) when asked,
  *   fsetxattr(fd, metaXattr, metaValue), rename(tmp, target). The descriptor stays open (its FileHandle closes
- *   it). Rejects with the failing call's errno error (`syscall` names it; rename's EISDIR/ENOENT as Node's).
+ *   it). Rejects with the failing call's errno error (`syscall` names it; rename's EISDIR/ENOENT as Node's). *
+ * openFolders(root, rel, aclXattr, everyXattr, lastXattr) -> Promise<Folders>
+ *   The folders a write or delete acts through, held open: open(root, O_DIRECTORY | O_NOFOLLOW), then
+ *   openat(previous, name, O_DIRECTORY | O_NOFOLLOW) for each '/'-separated name of `rel`, so no symlink is
+ *   followed below the root and each descriptor is the very folder the next name was looked up in. Stops at the
+ *   first name that cannot be opened (`stopErrno`: ENOENT, ELOOP for a symlink, ENOTDIR for a file; EINVAL for
+ *   an empty, "." or ".." name). Of every folder opened it reads fstat, the access ACL `aclXattr` when its group
+ *   bits are not all zero, and `everyXattr` (below the root only); of the last folder opened, `lastXattr` (the
+ *   default ACL new entries inherit). Resolves to { count, stopErrno, fds: Int32Array, stats (7 per folder as
+ *   above), aclLens, acls, everyLens, every, lastLen, last }: lengths -1 none, -2 not read or unreadable (the
+ *   caller reads it itself). The descriptors are the caller's to close. Rejects with open's errno error when
+ *   the root itself cannot be opened.
  */
 #define _GNU_SOURCE
 #include <node_api.h>
@@ -485,7 +496,129 @@ static napi_value publish_file (napi_env env, napi_callback_info info) {
   return promise;
 }
 
+/* ---- openFolders ---- */
+
+typedef struct {
+  napi_async_work work;
+  napi_deferred deferred;
+  char *root, *rel, *acl_name, *every_name, *last_name;
+  uint32_t count;
+  int stop_errno;
+  int32_t *fds;
+  int64_t *stats;
+  int32_t *acl_lens, *every_lens;
+  bytes acls, every, last;
+  int32_t last_len;
+  int err;
+} folders_job;
+
+static void folders_execute (napi_env env, void *data) {
+  (void)env;
+  folders_job *job = (folders_job *)data;
+  job->last_len = -2;
+  size_t most = 2;
+  for (const char *c = job->rel; *c; c++) if (*c == '/') most++;
+  if (most > MAX_COMPONENTS) { job->err = ENAMETOOLONG; return; }
+  job->fds = (int32_t *)malloc(most * sizeof *job->fds);
+  job->stats = (int64_t *)malloc(most * STAT_FIELDS * sizeof *job->stats);
+  job->acl_lens = (int32_t *)malloc(most * sizeof *job->acl_lens);
+  job->every_lens = (int32_t *)malloc(most * sizeof *job->every_lens);
+  if (job->fds == NULL || job->stats == NULL || job->acl_lens == NULL || job->every_lens == NULL) { job->err = ENOMEM; return; }
+  const int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+  int fd = open(job->root, flags);
+  if (fd < 0) { job->err = errno; return; }
+  const char *next = job->rel;
+  char name[NAME_MAX + 1];
+  for (;;) {
+    struct stat st;
+    if (fstat(fd, &st) != 0) { /* cannot happen on an open descriptor; report it as the name's failure */
+      job->stop_errno = errno;
+      close(fd);
+      break;
+    }
+    uint32_t i = job->count++;
+    job->fds[i] = fd;
+    put_stat(job->stats + i * STAT_FIELDS, &st);
+    job->acl_lens[i] = job->acl_name != NULL && (st.st_mode & 0070) != 0 ? append_attr(&job->acls, NULL, fd, job->acl_name) : -2;
+    job->every_lens[i] = job->every_name != NULL && i > 0 ? append_attr(&job->every, NULL, fd, job->every_name) : -2;
+    while (*next == '/') next++;
+    if (*next == '\0') break;
+    const char *end = strchr(next, '/');
+    size_t len = end ? (size_t)(end - next) : strlen(next);
+    if (len > NAME_MAX) { job->stop_errno = ENAMETOOLONG; break; }
+    memcpy(name, next, len);
+    name[len] = '\0';
+    next += len;
+    if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0) { job->stop_errno = EINVAL; break; }
+    fd = openat(job->fds[i], name, flags);
+    if (fd < 0) { job->stop_errno = errno; break; }
+  }
+  if (job->last_name != NULL && job->count > 0) job->last_len = append_attr(&job->last, NULL, job->fds[job->count - 1], job->last_name);
+}
+
+static void folders_free (folders_job *job) {
+  free(job->root); free(job->rel); free(job->acl_name); free(job->every_name); free(job->last_name);
+  free(job->fds); free(job->stats); free(job->acl_lens); free(job->every_lens);
+  free(job->acls.data); free(job->every.data); free(job->last.data);
+  free(job);
+}
+
+static void folders_complete (napi_env env, napi_status status, void *data) {
+  folders_job *job = (folders_job *)data;
+  if (status != napi_ok && job->err == 0) job->err = EINTR;
+  napi_value result, v;
+  if (job->err != 0) {
+    s3b_reject_errno(env, job->deferred, job->err, "open", job->root, NULL);
+  } else if (napi_create_object(env, &result) == napi_ok &&
+             napi_create_uint32(env, job->count, &v) == napi_ok && napi_set_named_property(env, result, "count", v) == napi_ok &&
+             napi_create_int32(env, job->stop_errno, &v) == napi_ok && napi_set_named_property(env, result, "stopErrno", v) == napi_ok &&
+             (v = s3b_typed(env, napi_int32_array, job->count, sizeof(int32_t), job->fds)) != NULL && napi_set_named_property(env, result, "fds", v) == napi_ok &&
+             (v = s3b_typed(env, napi_bigint64_array, job->count * STAT_FIELDS, sizeof(int64_t), job->stats)) != NULL && napi_set_named_property(env, result, "stats", v) == napi_ok &&
+             (v = s3b_typed(env, napi_int32_array, job->count, sizeof(int32_t), job->acl_lens)) != NULL && napi_set_named_property(env, result, "aclLens", v) == napi_ok &&
+             (v = buffer_of(env, job->acls.data, job->acls.used)) != NULL && napi_set_named_property(env, result, "acls", v) == napi_ok &&
+             (v = s3b_typed(env, napi_int32_array, job->count, sizeof(int32_t), job->every_lens)) != NULL && napi_set_named_property(env, result, "everyLens", v) == napi_ok &&
+             (v = buffer_of(env, job->every.data, job->every.used)) != NULL && napi_set_named_property(env, result, "every", v) == napi_ok &&
+             napi_create_int32(env, job->last_len, &v) == napi_ok && napi_set_named_property(env, result, "lastLen", v) == napi_ok &&
+             (v = buffer_of(env, job->last.data, job->last.used)) != NULL && napi_set_named_property(env, result, "last", v) == napi_ok) {
+    napi_resolve_deferred(env, job->deferred, result);
+  } else {
+    /* Nobody will own the descriptors: close them here. */
+    for (uint32_t i = 0; i < job->count; i++) close(job->fds[i]);
+    s3b_clear_exception(env);
+    s3b_reject_code(env, job->deferred, "ENOMEM", "openFolders: cannot build the result");
+  }
+  napi_delete_async_work(env, job->work);
+  folders_free(job);
+}
+
+static napi_value open_folders (napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  folders_job *job = (folders_job *)calloc(1, sizeof *job);
+  if (job == NULL) { napi_throw_error(env, "ENOMEM", "openFolders: out of memory"); return NULL; }
+  int bad = argc != 5;
+  if (!bad) {
+    job->root = s3b_string(env, argv[0], 0, NULL);
+    job->rel = s3b_string(env, argv[1], 0, NULL);
+    job->acl_name = opt_string(env, argv[2], &bad);
+    job->every_name = opt_string(env, argv[3], &bad);
+    job->last_name = opt_string(env, argv[4], &bad);
+  }
+  if (bad || job->root == NULL || job->rel == NULL) {
+    s3b_clear_exception(env);
+    folders_free(job);
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "openFolders(root: string, rel: string, aclXattr: string | null, everyXattr: string | null, lastXattr: string | null)");
+    return NULL;
+  }
+  bool queued;
+  napi_value promise = s3b_start(env, "s3bridge:openFolders", folders_execute, folders_complete, job, &job->work, &job->deferred, &queued);
+  if (!queued) { folders_free(job); }
+  return promise;
+}
+
 void register_object_path (napi_env env, napi_value exports) {
+  s3b_export(env, exports, "openFolders", open_folders);
   s3b_export(env, exports, "walkPath", walk_path);
   s3b_export(env, exports, "readObject", read_object);
   s3b_export(env, exports, "publishFile", publish_file);

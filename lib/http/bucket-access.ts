@@ -56,8 +56,8 @@ export function writeOptions (req: S3Request, s: Services, record?: BucketRecord
     fileMode: s.config.fileCreateMode,
     dirMode: s.config.dirCreateMode,
     fsync: s.config.fsync,
-    onCreated: async (path, parentPath, isDirectory) => {
-      await inheritDefaultAcl(path, parentPath, isDirectory)
+    onCreated: async (path, parent, isDirectory) => {
+      await inheritDefaultAcl(path, parent, isDirectory)
       if (!isDirectory && record) await applyAclHeaders(req, s, record, path)
     },
     checkFolder: folderCheck(req),

@@ -37,8 +37,8 @@ export async function guardConditionalWrite (bucket: BucketRef, key: ObjectKey, 
   if (c.ifMatch === undefined && c.ifNoneMatch === undefined) return
   checkWriteConditions(c, await currentObject(bucket, key), key)
   const created = options.onCreated
-  options.onCreated = async (path, parentPath, isDirectory) => {
-    await created?.(path, parentPath, isDirectory)
+  options.onCreated = async (path, parent, isDirectory) => {
+    await created?.(path, parent, isDirectory)
     if (isDirectory) return
     const existing = await currentObject(bucket, key)
     if (c.ifMatch !== undefined && existing === undefined) {

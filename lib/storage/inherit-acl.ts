@@ -2,17 +2,19 @@
 import { chmod } from 'node:fs/promises'
 import { ACL_ACCESS_XATTR, ACL_DEFAULT_XATTR, decodePosixAcl, encodePosixAcl, isMinimalAcl, modeFromAcl, type AclEntry } from '../access/posix-acl.js'
 import * as xattr from './xattr.js'
+import type { PinnedDir } from './pinned-dir.js'
 
 
 /** Requested create modes when a default ACL applies (what NFS applications pass to open/mkdir). */
 const FILE_CREATE_MODE = 0o666
 const DIR_CREATE_MODE = 0o777
 
-async function defaultAclOf (dir: string): Promise<AclEntry[] | undefined> {
+async function defaultAclOf (dir: Pick<PinnedDir, 'xattr'>): Promise<AclEntry[] | undefined> {
   try {
-    return decodePosixAcl(await xattr.getAttribute(dir, ACL_DEFAULT_XATTR))
+    const raw = await dir.xattr(ACL_DEFAULT_XATTR)
+    return raw === null ? undefined : decodePosixAcl(raw)
   } catch {
-    return undefined // no default ACL (ENODATA) or no ACL support
+    return undefined // no ACL support, or a value the codec refuses
   }
 }
 
@@ -32,7 +34,7 @@ function maskByMode (acl: AclEntry[], mode: number): AclEntry[] {
  * If the parent folder has a default ACL, gives the new file or folder the access ACL the kernel would
  * (and folders inherit the default ACL itself). Returns whether a default ACL applied.
  */
-export async function inheritDefaultAcl (path: string, parentDir: string, isDirectory: boolean): Promise<boolean> {
+export async function inheritDefaultAcl (path: string, parentDir: Pick<PinnedDir, 'xattr'>, isDirectory: boolean): Promise<boolean> {
   const def = await defaultAclOf(parentDir)
   if (!def) return false
   const access = maskByMode(def, isDirectory ? DIR_CREATE_MODE : FILE_CREATE_MODE)

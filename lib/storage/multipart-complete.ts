@@ -16,7 +16,7 @@ import { keySegments } from './paths.js'
 import { fdPath, stampOf, writeStoredMeta } from './xattrs.js'
 import type { ObjectInfo, ObjectKey } from './types.js'
 
-const S_ISGID = 0o2000n
+const S_ISGID = 0o2000
 const debug = debuglog('s3bridge')
 
 /** One <Part> of the client's CompleteMultipartUpload body; checksums by algorithm (ChecksumSHA256 → sha256). */
@@ -124,10 +124,10 @@ async function publish (bucket: BucketRef, key: ObjectKey, tmp: string, fh: File
     const existing = await lstat(target).catch(() => undefined)
     if (existing?.isDirectory()) throw keyConflictError({ Key: key })
     const parentSt = await parent.stat()
-    const isSetgid = (parentSt.mode & S_ISGID) !== 0n
+    const isSetgid = (parentSt.mode & S_ISGID) !== 0
     await fh.chown(opts.owner.uid, isSetgid ? Number(parentSt.gid) : opts.owner.gid)
     await fh.chmod(opts.fileMode)
-    await opts.onCreated?.(fdPath(fh.fd), parent.path, false)
+    await opts.onCreated?.(fdPath(fh.fd), parent, false)
     if (opts.fsync) await fh.sync()
     const st = await fh.stat({ bigint: true })
     const stored: MultipartStoredMeta = { ...meta, ...stampOf(st) }

@@ -32,6 +32,24 @@ export interface PathWalk {
   read?: ObjectRead | NodeJS.ErrnoException
 }
 
+/** openFolders' answer (native/object_path.c): the folders opened, root first; the descriptors are the caller's. */
+export interface OpenedFolders {
+  count: number
+  /** errno of the first name that could not be opened (0: all were). */
+  stopErrno: number
+  fds: Int32Array
+  stats: BigInt64Array
+  /** Per folder: length of its access ACL in `acls` (-1 none, -2 not read). */
+  aclLens: Int32Array
+  acls: Buffer
+  /** Per folder below the root: length of everyXattr's value in `every` (-1 none, -2 not read). */
+  everyLens: Int32Array
+  every: Buffer
+  /** The last folder's lastXattr: length in `last` (-1 none, -2 not read). */
+  lastLen: number
+  last: Buffer
+}
+
 /** readObject's answer: status 0 read (data), 1 not a regular file reached without symlinks, 2 too large to read inline. */
 export interface ObjectRead {
   status: 0 | 1 | 2
@@ -70,6 +88,8 @@ export interface NativeAddon {
   readObject?: (path: string, metaXattr: string | null, inlineMax: number) => Promise<ObjectRead>
   /** One job: fchown, fsync (when asked), fsetxattr of the metadata, rename(tmp, target); the fd stays open. */
   publishFile?: (fd: number, tmp: string, target: string, uid: number, gid: number, metaXattr: string, metaValue: Buffer, fsync: boolean) => Promise<void>
+  /** One job: open root, then each folder of rel with openat(O_DIRECTORY | O_NOFOLLOW), fstat and the asked attributes of each. */
+  openFolders?: (root: string, rel: string, aclXattr: string | null, everyXattr: string | null, lastXattr: string | null) => Promise<OpenedFolders>
   /** Extended attributes (native/xattr.c), each call one libuv job; reject with an errno error (`code`). */
   getXattr?: (path: string, name: string) => Promise<Buffer>
   setXattr?: (path: string, name: string, value: Buffer | string) => Promise<void>

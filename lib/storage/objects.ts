@@ -7,16 +7,16 @@ import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { keyConflictError, S3Error, s3ErrorFromErrno } from '../errors/s3-error.js'
 import { checkStorableKey, forgetStaging, isDirectoryKey, keySegments, keyToPath, stagingDir } from './paths.js'
-import { effectiveETag, fdPath, isImplicitDir, markImplicitDir, META_XATTR, parseStoredMeta, readStoredMeta, removeStoredMeta, stampOf, writeStoredMeta, type StoredMeta } from './xattrs.js'
+import { effectiveETag, fdPath, IMPLICIT_DIR_XATTR, markImplicitDir, META_XATTR, parseStoredMeta, readStoredMeta, removeStoredMeta, stampOf, writeStoredMeta, type StoredMeta } from './xattrs.js'
 import type { ObjectInfo, ObjectKey, ObjectMeta, ObjectStream, PosixOwner, ServedObject } from './types.js'
 import { fileSink } from './file-sink.js'
 import { Md5Tap } from './md5-tap.js'
 import { nativeJobs, type NativeAddon, type ObjectRead } from './native.js'
 import { prefetchedWalk, walkPath, WalkStat, type PrefetchedWalk } from './path-walk.js'
-import { ACL_ACCESS_XATTR } from '../access/posix-acl.js'
-import { isNotAFolder, openChain, openChild, openRoot, type PinnedDir } from './pinned-dir.js'
+import { ACL_ACCESS_XATTR, ACL_DEFAULT_XATTR } from '../access/posix-acl.js'
+import { closeAll, isNotAFolder, openChain, openChild, openPrefix, type FolderReads, type PinnedDir } from './pinned-dir.js'
 
-const S_ISGID = 0o2000n
+const S_ISGID = 0o2000
 
 export interface BucketRef { name: string, root: string }
 
@@ -25,8 +25,11 @@ export interface WriteOptions {
   fileMode: number
   dirMode: number
   fsync: boolean
-  /** Called on each directory created for the key, to apply inherited ACLs (permission model). */
-  onCreated?: (path: string, parentPath: string, isDirectory: boolean) => Promise<void>
+  /**
+   * Called on each new file or folder before it takes its name in `parent` (held open), to apply inherited ACLs
+   * (permission model) and the request's ACL headers.
+   */
+  onCreated?: (path: string, parent: PinnedDir, isDirectory: boolean) => Promise<void>
   /**
    * The last permission check, on a folder held open just before an entry is created in it (and, with `entry`,
    * replaced or removed): throws when the request may not. See posix-access.ts checkFolderForWrite.
@@ -273,22 +276,41 @@ async function openTemp (root: string, fileMode = 0o600): Promise<{ tmp: string,
  * renames or links meanwhile, the entry is made in a folder of this bucket. A symlink or file on the way is
  * InvalidRequest. The caller closes the result after its last use of `path`.
  */
+/** What a write asks of the folders it opens: access ACLs (the folder checks), the parent's default ACL (inheritance). */
+const WRITE_READS: FolderReads = { acl: ACL_ACCESS_XATTR, last: ACL_DEFAULT_XATTR }
+/** What a delete asks: access ACLs, and the bridge's mark on folders it made (pruning). */
+const DELETE_READS: FolderReads = { acl: ACL_ACCESS_XATTR, every: IMPLICIT_DIR_XATTR }
+
 export async function ensureParents (bucket: BucketRef, key: ObjectKey, opts: WriteOptions): Promise<PinnedDir> {
   const segments = keySegments(key)
   const inTheWay = (i: number, cause: unknown): S3Error => new S3Error('InvalidRequest', { Key: key }, {
     message: `Cannot store the key: "${segments.slice(0, i + 1).join('/')}" is a file (or link), not a folder.`, cause,
   })
-  let dir = await openRoot(bucket.root)
+  const folders = segments.slice(0, -1)
+  // The folders that exist, opened and read in one go; the checks below then cost no further hand-offs.
+  const { chain, stop } = await openPrefix(bucket.root, folders, WRITE_READS)
+  let dir = chain[chain.length - 1] as PinnedDir
   try {
-    for (const [i, seg] of segments.slice(0, -1).entries()) {
-      // Each folder below the root is judged as it is passed through (one renamed into the path since the
-      // permission walk must not lend its contents); the root was checked by the walk and cannot be swapped.
-      if (i > 0) await opts.checkFolder?.(dir, undefined, true)
-      let child = await openChild(dir, seg).catch((err: unknown) => {
-        if (isNotAFolder(err)) throw inTheWay(i, err)
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-        throw err
-      })
+    // Each folder below the root is judged as it is passed through (one renamed into the path since the
+    // permission walk must not lend its contents); the root was checked by the walk and cannot be swapped.
+    for (let i = 1; i < chain.length; i++) await opts.checkFolder?.(chain[i] as PinnedDir, undefined, true)
+    await closeAll(chain.slice(0, -1))
+    if (stop !== undefined) {
+      const i = chain.length - 1
+      if (isNotAFolder(stop)) throw inTheWay(i, stop)
+      if (stop.code !== 'ENOENT') throw stop
+    }
+    // What is missing is made one folder at a time, each opened as it is made.
+    for (let i = chain.length - 1; i < folders.length; i++) {
+      const seg = folders[i] as string
+      if (i > chain.length - 1) await opts.checkFolder?.(dir, undefined, true)
+      let child = i > chain.length - 1
+        ? await openChild(dir, seg).catch((err: unknown) => {
+          if (isNotAFolder(err)) throw inTheWay(i, err)
+          if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+          throw err
+        })
+        : undefined
       if (!child) {
         await opts.checkFolder?.(dir)
         await makeFolderOnce(bucket, dir, seg, opts).catch((err: unknown) => { throw s3ErrorFromErrno(err, { Key: key }) ?? err })
@@ -299,6 +321,7 @@ export async function ensureParents (bucket: BucketRef, key: ObjectKey, opts: Wr
     }
     return dir
   } catch (err) {
+    await closeAll(chain)
     await dir.close()
     throw err
   }
@@ -332,14 +355,14 @@ async function makeFolder (bucket: BucketRef, parent: PinnedDir, name: string, o
   if (await lstat(join(parent.path, name)).then(() => true, () => false)) return
   const staged = join(await ensureStaging(bucket.root), `dir-${randomUUID()}`)
   const parentSt = await parent.stat()
-  const setgid = (parentSt.mode & S_ISGID) !== 0n
+  const setgid = (parentSt.mode & S_ISGID) !== 0
   await mkdir(staged, { mode: opts.dirMode })
   try {
     await chown(staged, opts.owner.uid, setgid ? Number(parentSt.gid) : opts.owner.gid)
     // mkdir(2) in a setgid folder makes a setgid folder; the staged one must match.
     if (setgid) await chmod(staged, opts.dirMode | 0o2000)
     await markImplicitDir(staged)
-    await opts.onCreated?.(staged, parent.path, true)
+    await opts.onCreated?.(staged, parent, true)
     await rename(staged, join(parent.path, name))
   } catch (err) {
     await rmdir(staged).catch(() => undefined)
@@ -376,7 +399,7 @@ export async function putObject (bucket: BucketRef, key: ObjectKey, body: Readab
     const name = keySegments(key).at(-1) as string
     await opts.checkFolder?.(parent, name)
     const parentSt = await parent.stat()
-    const setgid = (parentSt.mode & S_ISGID) !== 0n
+    const setgid = (parentSt.mode & S_ISGID) !== 0
     const uid = opts.owner.uid
     const gid = setgid ? Number(parentSt.gid) : opts.owner.gid
     // With the addon, owner, fsync, metadata and rename are one job at the end (a chown changes neither size
@@ -384,7 +407,7 @@ export async function putObject (bucket: BucketRef, key: ObjectKey, body: Readab
     const publish = nativePublish()
     if (publish === undefined) await fh.chown(uid, gid)
     if (mode !== opts.fileMode) await fh.chmod(opts.fileMode) // before inheriting an ACL: chmod rewrites its mask
-    await opts.onCreated?.(fdPath(fh.fd), parent.path, false)
+    await opts.onCreated?.(fdPath(fh.fd), parent, false)
     if (opts.fsync && publish === undefined) await fh.sync()
     const st = await fh.stat({ bigint: true })
     const late = extra.lateChecksums?.()
@@ -460,7 +483,7 @@ export async function deleteObject (bucket: BucketRef, key: ObjectKey, prefetche
   const name = segments.at(-1) as string
   let chain: PinnedDir[]
   try {
-    chain = await openChain(bucket.root, segments.slice(0, -1))
+    chain = await openChain(bucket.root, segments.slice(0, -1), DELETE_READS)
   } catch (err) {
     if (isNotAFolder(err) || (err as NodeJS.ErrnoException).code === 'ENOENT') return // gone, or no longer a key of ours
     throw s3ErrorFromErrno(err, { Key: key }) ?? err
@@ -499,7 +522,7 @@ export async function deleteObject (bucket: BucketRef, key: ObjectKey, prefetche
     }
     await pruneImplicitParents(chain, segments.slice(0, -1))
   } finally {
-    for (const dir of chain) await dir.close()
+    await closeAll(chain)
   }
 }
 
@@ -511,7 +534,7 @@ async function pruneImplicitParents (chain: readonly PinnedDir[], folders: reado
   for (let depth = folders.length; depth > 0; depth--) {
     const held = (chain[depth] as PinnedDir).path // the folder itself: its marks are read through its own descriptor
     try {
-      if (!await isImplicitDir(held) || await readStoredMeta(held)) return
+      if (await (chain[depth] as PinnedDir).xattr(IMPLICIT_DIR_XATTR) === null || await readStoredMeta(held)) return
       await rmdir(join((chain[depth - 1] as PinnedDir).path, folders[depth - 1] as string))
     } catch {
       return

@@ -54,7 +54,7 @@ export interface WalkOptions {
   readMax?: number
 }
 
-function errnoError (errno: number, syscall: string, path: string): NodeJS.ErrnoException {
+export function errnoError (errno: number, syscall: string, path: string): NodeJS.ErrnoException {
   const code = getSystemErrorName(-errno)
   const err: NodeJS.ErrnoException = new Error(`${code}: ${syscall} '${path}'`)
   err.code = code

@@ -1,8 +1,8 @@
 // Answers "may this principal read/write/create/delete/list this path?" by walking the bucket the way the kernel would.
-import type { BigIntStats } from 'node:fs'
 import { lstat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { getAttribute } from './xattr.js'
+import type { PinnedDir } from './pinned-dir.js'
 import { prefetchedWalk, walkPath, type PrefetchedWalk, type WalkStat } from './path-walk.js'
 import { ACL_ACCESS_XATTR, decodePosixAcl } from '../access/posix-acl.js'
 import {
@@ -198,11 +198,12 @@ function decodeAcl(raw: Buffer): InodeFacts['acl'] | undefined {
  * or remove, does the sticky rule let it? A folder an NFS user swapped in since the permission walk is judged on
  * its own, so renaming folders around cannot lend the caller another folder's rights.
  */
-export async function checkFolderForWrite(principal: PosixCredentials, rootHasRights: boolean, dir: { path: string, stat: () => Promise<BigIntStats> }, entry?: string, searchOnly = false): Promise<PosixAccessAnswer> {
+export async function checkFolderForWrite(principal: PosixCredentials, rootHasRights: boolean, dir: Pick<PinnedDir, 'path' | 'stat' | 'xattr'>, entry?: string, searchOnly = false): Promise<PosixAccessAnswer> {
   const opts = { rootHasRights }
   const { uid, gid, mode } = await dir.stat()
   const folder: InodeFacts = { uid: Number(uid), gid: Number(gid), mode: Number(mode) }
-  const acl = principal.uid !== folder.uid && (folder.mode & 0o070) !== 0 ? await readAcl(dir.path) : null
+  const raw = principal.uid !== folder.uid && (folder.mode & 0o070) !== 0 ? await dir.xattr(ACL_ACCESS_XATTR) : null
+  const acl = raw === null ? null : decodePosixAcl(raw)
   const facts: InodeFacts = acl ? { ...folder, acl } : folder
   if (searchOnly) {
     // A folder passed through on the way: search (x) is all the kernel would ask of it.

@@ -63,7 +63,7 @@ export async function isImplicitDir (path: string): Promise<boolean> {
   return xattr.getAttribute(path, IMPLICIT_DIR_XATTR).then(() => true, () => false)
 }
 
-export function stampOf (st: BigIntStats): { stampSize: string, stampMtimeNs: string } {
+export function stampOf (st: Pick<BigIntStats, 'size' | 'mtimeNs'>): { stampSize: string, stampMtimeNs: string } {
   return { stampSize: st.size.toString(), stampMtimeNs: st.mtimeNs.toString() }
 }
 
