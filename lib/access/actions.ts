@@ -87,6 +87,14 @@ export const OPERATION_ACCESS: Readonly<Record<string, OperationAccess>> = {
   GetBucketAccelerateConfiguration: bucket('s3:GetAccelerateConfiguration'),
   GetBucketLogging: bucket('s3:GetBucketLogging'),
   GetBucketNotificationConfiguration: bucket('s3:GetBucketNotification'),
+  ListBucketAnalyticsConfigurations: bucket('s3:GetAnalyticsConfiguration'),
+  GetBucketAnalyticsConfiguration: bucket('s3:GetAnalyticsConfiguration'),
+  ListBucketMetricsConfigurations: bucket('s3:GetMetricsConfiguration'),
+  GetBucketMetricsConfiguration: bucket('s3:GetMetricsConfiguration'),
+  ListBucketInventoryConfigurations: bucket('s3:GetInventoryConfiguration'),
+  GetBucketInventoryConfiguration: bucket('s3:GetInventoryConfiguration'),
+  ListBucketIntelligentTieringConfigurations: bucket('s3:GetIntelligentTieringConfiguration'),
+  GetBucketIntelligentTieringConfiguration: bucket('s3:GetIntelligentTieringConfiguration'),
 }
 
 /** The IAM action and resource kind of an S3 operation; throws on a name missing from the table (a programming error). */

@@ -12,13 +12,18 @@ const OWNER = ['DeleteBucket', 'GetBucketPolicy', 'PutBucketPolicy', 'DeleteBuck
   'GetBucketLifecycleConfiguration', 'DeleteBucketLifecycle', 'GetBucketEncryption', 'DeleteBucketEncryption', 'GetBucketWebsite', 'DeleteBucketWebsite',
   'GetPublicAccessBlock', 'DeletePublicAccessBlock', 'GetBucketOwnershipControls', 'DeleteBucketOwnershipControls', 'GetBucketReplication',
   'DeleteBucketReplication', 'GetObjectLockConfiguration', 'GetBucketRequestPayment', 'GetBucketAccelerateConfiguration', 'GetBucketLogging',
-  'GetBucketNotificationConfiguration']
+  'GetBucketNotificationConfiguration', 'PutBucketVersioning']
+/** Object reads and object-ACL calls: the file (and the handler's own ACL checks) decide, not the bucket ACL. */
+const BY_THE_FILE = ['GetObject', 'HeadObject', 'GetObjectAttributes', 'GetObjectTagging', 'GetObjectAcl', 'PutObjectAcl']
+/** Calls on no bucket: the service, and CreateBucket (which has no bucket yet). */
+const NO_BUCKET = ['ListBuckets', 'CreateBucket', 'QueryApi']
 
+/** Fail-closed: an operation missing from every list is the bucket owner's (PutBucketVersioning once fell through). */
 export function bucketNeed (operation: string): BucketNeed {
   if (READ.includes(operation)) return 'READ'
   if (WRITE.includes(operation)) return 'WRITE'
   if (operation === 'GetBucketAcl') return 'READ_ACP'
   if (operation === 'PutBucketAcl') return 'WRITE_ACP'
-  if (OWNER.includes(operation)) return 'owner'
-  return null
+  if (BY_THE_FILE.includes(operation) || NO_BUCKET.includes(operation)) return null
+  return 'owner'
 }

@@ -49,7 +49,8 @@ function parseHeaderForm(authorization: string, headers: IncomingHttpHeaders, op
   const amzDate = headerString(headers, 'x-amz-date')
   const timeText = amzDate ?? headerString(headers, 'date')
   const signedAt = timeText === undefined ? undefined : parseHttpDate(timeText)
-  if (timeText === undefined || signedAt === undefined) {
+  // A date before the epoch is no valid date to AWS either (s3-tests' bad_date_before_epoch_aws2: AccessDenied).
+  if (timeText === undefined || signedAt === undefined || signedAt.getTime() < 0) {
     throw new S3Error('AccessDenied', {}, { message: 'AWS authentication requires a valid Date or x-amz-date header' })
   }
   assertWithinSkew(signedAt, timeText, opts.now, opts.maxClockSkewMs)

@@ -45,6 +45,12 @@ function answerClientError (err: NodeJS.ErrnoException, socket: Duplex): void {
     answerTruncatedBody(inFlight, socket)
     return
   }
+  if (inFlight && socket.writable && inFlight.req?.complete === true) {
+    // Its body was read whole, so the error is in what follows it. Bytes past the request's Content-Length that do not parse as a next request: answer the request the
+    // client sent (its body was what it declared, so an MD5 check says BadDigest, as AWS answers), then close.
+    finishThenClose(inFlight, socket)
+    return
+  }
   if (!socket.writable || inFlight) {
     socket.destroy()
     return
@@ -66,20 +72,28 @@ const TRUNCATED_ANSWER_MS = 30_000
  * and close the connection once that answer is written.
  */
 function answerTruncatedBody (res: ServerResponse, socket: Duplex): void {
+  finishThenClose(res, socket)
+  markBodyTruncated(res.req)
+}
+
+/** Lets the response in flight be written, then closes the connection (or drops it after TRUNCATED_ANSWER_MS). */
+function finishThenClose (res: ServerResponse, socket: Duplex): void {
   (res as ServerResponse & { shouldKeepAlive: boolean }).shouldKeepAlive = false
   const timer = setTimeout(() => socket.destroy(), TRUNCATED_ANSWER_MS)
   timer.unref()
   res.once('close', () => clearTimeout(timer))
-  markBodyTruncated(res.req)
 }
 
-function tune (server: Server | TlsServer): void {
+function tune (server: Server | TlsServer, handler: Handler): void {
   server.requestTimeout = 0 // large uploads; stalled clients are bounded by the socket idle timeout below
   server.keepAliveTimeout = 65_000
   // Stalled bodies are timed out by the body reader (requestIdleTimeoutSeconds → 400 RequestTimeout); a
   // socket that sends and receives nothing for much longer is dropped (a long Complete still sends nothing).
   server.setTimeout(SOCKET_IDLE_TIMEOUT_MS)
   server.on('clientError', answerClientError)
+  // An Expect header other than 100-continue is served like any request, as S3 does (s3-tests'
+  // bad_expect_mismatch and expect_empty cases), instead of Node's bare 417.
+  if (handler) server.on('checkExpectation', handler)
 }
 
 function urlHost (host: string): string {
@@ -95,14 +109,14 @@ export async function openListeners (config: Config, handler: Handler): Promise<
   try {
     if (config.http && !config.httpsOnly) {
       const server = createServer(handler)
-      tune(server)
+      tune(server, handler)
       servers.push(server)
       const addr = await listen(server, config.http)
       httpEndpoint = `http://${urlHost(config.http.host)}:${addr.port}`
     }
     if (config.https && firstContext) {
       tlsServer = createTlsServer(firstContext, handler)
-      tune(tlsServer)
+      tune(tlsServer, handler)
       servers.push(tlsServer)
       const addr = await listen(tlsServer, config.https)
       httpsEndpoint = `https://${urlHost(config.https.host)}:${addr.port}`

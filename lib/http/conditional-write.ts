@@ -2,7 +2,7 @@
 // values AWS accepts, and the check made before the body is stored and again just before the new version is
 // published, so that of two racing conditional writes the first to finish wins.
 import { S3Error } from '../errors/s3-error.js'
-import { headObject, type BucketRef, type WriteOptions } from '../storage/objects.js'
+import { headObject, type BucketRef, type DeleteGuard, type WriteOptions } from '../storage/objects.js'
 import type { ObjectKey } from '../storage/types.js'
 import { checkWriteConditions, type ConditionHeaders } from './s3-headers.js'
 
@@ -24,6 +24,16 @@ export function checkWriteConditionHeaders (c: ConditionHeaders, operation: 'Put
   if (operation === 'CompleteMultipartUpload' && c.ifMatch?.trim() === '*') {
     throw new S3Error('NotImplemented', { Header: 'If-None-Match', additionalMessage: BAD_IF_NONE_MATCH }, { message: NOT_IMPLEMENTED })
   }
+}
+
+/**
+ * A conditional delete (DeleteObject's If-Match header, or an <ETag> in DeleteObjects): the S3 user guide's
+ * "How to perform conditional deletes": `*` asks that the object exist, an ETag that it be unchanged; a missing
+ * object is 404 NoSuchKey, another ETag 412 PreconditionFailed, as for a conditional write. Undefined without one.
+ */
+export function deleteGuard (ifMatch: string | undefined, key: ObjectKey): DeleteGuard | undefined {
+  if (ifMatch === undefined) return undefined
+  return current => checkWriteConditions({ ifMatch }, current, key)
 }
 
 /**

@@ -106,6 +106,15 @@ export const OPERATIONS: Operation[] = [
   { method: 'GET', target: 'bucket', query: 'accelerate', name: 'GetBucketAccelerateConfiguration', handle: config.getBucketAccelerateConfiguration },
   { method: 'GET', target: 'bucket', query: 'logging', name: 'GetBucketLogging', handle: config.getBucketLogging },
   { method: 'GET', target: 'bucket', query: 'notification', name: 'GetBucketNotificationConfiguration', handle: config.getBucketNotificationConfiguration },
+  ...([
+    ['analytics', 'Analytics', config.listBucketAnalyticsConfigurations],
+    ['metrics', 'Metrics', config.listBucketMetricsConfigurations],
+    ['inventory', 'Inventory', config.listBucketInventoryConfigurations],
+    ['intelligent-tiering', 'IntelligentTiering', config.listBucketIntelligentTieringConfigurations],
+  ] as const).flatMap(([query, kind, handle]): Operation[] => [
+    { method: 'GET', target: 'bucket', query, predicate: q => q.has('id'), name: `GetBucket${kind}Configuration`, handle },
+    { method: 'GET', target: 'bucket', query, name: `ListBucket${kind}Configurations`, handle },
+  ]),
 
   { method: 'PUT', target: 'object', header: 'x-amz-copy-source', name: 'CopyObject', handle: copyObject },
   { method: 'PUT', target: 'object', name: 'PutObject', handle: putObject },

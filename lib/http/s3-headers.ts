@@ -36,6 +36,18 @@ export function checkEncryptionHeaders (headers: IncomingHttpHeaders): void {
 }
 
 /**
+ * Object Lock headers. No bucket of the bridge has Object Lock (a file on the NAS can be changed or removed over
+ * NFS whatever S3 promised), so a write asking for retention or a legal hold is refused as AWS refuses it on a
+ * bucket without an Object Lock configuration (versitygw#1751 records AWS's text for PutObject, CopyObject and
+ * CreateMultipartUpload), rather than stored unprotected while the client believes it protected.
+ */
+export function checkObjectLockHeaders (headers: IncomingHttpHeaders): void {
+  for (const name of ['x-amz-object-lock-mode', 'x-amz-object-lock-retain-until-date', 'x-amz-object-lock-legal-hold']) {
+    if (header(headers, name) !== undefined) throw new S3Error('InvalidRequest', {}, { message: 'Bucket is missing ObjectLockConfiguration' })
+  }
+}
+
+/**
  * x-amz-website-redirect-location of a PUT, POST, copy or CreateMultipartUpload: must start with "/", "http://"
  * or "https://" (API reference, PutObject; AWS's InvalidRedirectLocation otherwise) and be at most 2 KB.
  */
@@ -65,6 +77,7 @@ function metaValue (raw: string, fromForm: boolean): string {
 /** Standard headers and x-amz-meta-* of a PUT/POST/copy with REPLACE (fromForm: the fields of a POST Object form). */
 export function metaFromHeaders (headers: IncomingHttpHeaders, opts: { fromForm?: boolean } = {}): ObjectMeta {
   checkEncryptionHeaders(headers)
+  checkObjectLockHeaders(headers)
   const storageClass = header(headers, 'x-amz-storage-class')
   if (storageClass !== undefined && !STORAGE_CLASSES.has(storageClass)) throw new S3Error('InvalidStorageClass', { StorageClassRequested: storageClass })
   const user: Record<string, string> = {}

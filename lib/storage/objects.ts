@@ -467,18 +467,23 @@ async function putDirectoryMarker (bucket: BucketRef, key: ObjectKey, body: Read
   }
 }
 
+/** A conditional delete's test of the current object (undefined: none): throws to keep it. */
+export type DeleteGuard = (current: ObjectInfo | undefined) => void
+
 /**
  * Deletes a key; a missing key is not an error (S3 answers 204 either way). The entry is removed from its parent
  * folder held open (pinned-dir.ts), never through a path an NFS user could have re-linked since the check; the
  * folders above stay open too, for pruning the ones the bridge made that the delete empties.
  */
-export async function deleteObject (bucket: BucketRef, key: ObjectKey, prefetched?: PrefetchedWalk, checkFolder?: FolderCheck): Promise<void> {
+export async function deleteObject (bucket: BucketRef, key: ObjectKey, prefetched?: PrefetchedWalk, checkFolder?: FolderCheck, guard?: DeleteGuard): Promise<void> {
+  let current: ResolvedObject | undefined
   try {
-    await resolveObject(bucket, key, prefetched)
+    current = await resolveObject(bucket, key, prefetched)
   } catch (err) {
-    if (err instanceof S3Error && err.code === 'NoSuchKey') return
-    throw err
+    if (!(err instanceof S3Error && err.code === 'NoSuchKey')) throw err
   }
+  guard?.(current === undefined ? undefined : objectInfo(key, current.st, current.stored))
+  if (current === undefined) return
   const segments = keySegments(key)
   const name = segments.at(-1) as string
   let chain: PinnedDir[]

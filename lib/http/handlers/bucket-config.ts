@@ -47,6 +47,21 @@ export const getBucketAccelerateConfiguration = defaultDocument(() => renderXml(
 export const getBucketLogging = defaultDocument(() => renderXml('BucketLoggingStatus', {}, 'http://doc.s3.amazonaws.com/2006-03-01'))
 export const getBucketNotificationConfiguration = defaultDocument(() => renderXml('NotificationConfiguration', {}))
 
+/**
+ * The List*Configurations reads (analytics, metrics, inventory, S3 Intelligent-Tiering): an empty, untruncated
+ * list, as AWS answers for a bucket that has none (API reference, ListBucketAnalyticsConfigurations and the
+ * others); with an id, the Get* of that one configuration, which does not exist.
+ */
+function emptyList (root: string): Handler {
+  const list = defaultDocument(() => renderXml(root, { IsTruncated: false }))
+  const one = notConfigured('NoSuchConfiguration')
+  return async (req, s) => await (req.query.has('id') ? one : list)(req, s)
+}
+export const listBucketAnalyticsConfigurations = emptyList('ListBucketAnalyticsConfigurationResult')
+export const listBucketMetricsConfigurations = emptyList('ListMetricsConfigurationsResult')
+export const listBucketInventoryConfigurations = emptyList('ListInventoryConfigurationsResult')
+export const listBucketIntelligentTieringConfigurations = emptyList('ListBucketIntelligentTieringConfigurationsOutput')
+
 export const deleteBucketLifecycle = deleteNothing
 export const deleteBucketEncryption = deleteNothing
 export const deleteBucketWebsite = deleteNothing

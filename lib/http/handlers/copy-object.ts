@@ -8,7 +8,7 @@ import { bucketRecord, bucketRef, writeOptions } from '../bucket-access.js'
 import { checkAclHeadersAllowed } from '../acl-headers.js'
 import { relPath, requireAccess } from '../authorize.js'
 import { checkWriteConditionHeaders, guardConditionalWrite } from '../conditional-write.js'
-import { checkConditions, checkEncryptionHeaders, conditionsFrom, metaFromHeaders, websiteRedirectFrom } from '../s3-headers.js'
+import { checkConditions, checkEncryptionHeaders, checkObjectLockHeaders, conditionsFrom, metaFromHeaders, websiteRedirectFrom } from '../s3-headers.js'
 import { renderXml } from '../xml/render.js'
 import { tagsFromHeader } from '../tagging.js'
 import type { S3Reply, S3Request, Services } from '../types.js'
@@ -43,6 +43,7 @@ export async function copyObject (req: S3Request, s: Services): Promise<S3Reply>
   const src = parseCopySource(req.headers['x-amz-copy-source'])
   const srcRecord = bucketRecord({ ...req, bucketName: src.bucket }, s)
   checkEncryptionHeaders(req.headers)
+  checkObjectLockHeaders(req.headers)
   const redirect = websiteRedirectFrom(req.headers) // checked before the source is opened
   const directive = String(req.headers['x-amz-metadata-directive'] ?? 'COPY').toUpperCase()
   if (directive !== 'COPY' && directive !== 'REPLACE') throw new S3Error('InvalidArgument', {}, { message: 'Unknown metadata directive.' })

@@ -3,6 +3,7 @@ import { S3Error } from '../../errors/s3-error.js'
 import { deleteObject } from '../../storage/objects.js'
 import { parseObjectKey } from '../../storage/paths.js'
 import { bucketRecord, bucketRef, folderCheck } from '../bucket-access.js'
+import { deleteGuard } from '../conditional-write.js'
 import { decide, relPath, requireAccess } from '../authorize.js'
 import { children, parseXml, rootElement, texts } from '../xml/parse.js'
 import { renderXml, type XmlNode } from '../xml/render.js'
@@ -43,7 +44,8 @@ export async function deleteObjects (req: S3Request, s: Services): Promise<S3Rep
       const d = await decide(req, s, { operation: 'DeleteObject', bucket: record, key, fs: [{ check: 'delete', path: relPath(key), bucketRoot: record.path }] })
       if (!d.allowed && !d.isMissing) throw new S3Error('AccessDenied')
       // Only the null version exists: any other named version is already gone, and the object stays.
-      if (version === undefined || version === 'null') await deleteObject(bucket, key, undefined, folderCheck(req))
+      const etag = texts(obj, 'ETag')[0]
+      if (version === undefined || version === 'null') await deleteObject(bucket, key, undefined, folderCheck(req), deleteGuard(etag, key))
       if (!quiet) deleted.push({ Key: raw, VersionId: version })
     } catch (err) {
       const e = err instanceof S3Error ? err : new S3Error('InternalError')

@@ -15,7 +15,8 @@ const MAX_KEYS = 1000
 function maxKeys (q: URLSearchParams): number {
   const raw = q.get('max-keys')
   if (raw === null) return MAX_KEYS
-  if (!/^\d+$/.test(raw)) throw new S3Error('InvalidArgument', { ArgumentName: 'max-keys', ArgumentValue: raw }, { message: 'Provided max-keys not an integer or within integer range' })
+  // A Java int on AWS's side: beyond 2^31 - 1 it is "not within integer range" either.
+  if (!/^\d+$/.test(raw) || Number(raw) > 2147483647) throw new S3Error('InvalidArgument', { ArgumentName: 'max-keys', ArgumentValue: raw }, { message: 'Provided max-keys not an integer or within integer range' })
   return Math.min(Number(raw), MAX_KEYS)
 }
 

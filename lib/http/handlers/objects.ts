@@ -7,7 +7,7 @@ import type { BucketRecord } from '../../state/types.js'
 import type { AccessNeeds } from '../authorize.js'
 import { bucketRecord, bucketRef, folderCheck, writeOptions } from '../bucket-access.js'
 import { checkAclHeadersAllowed } from '../acl-headers.js'
-import { checkWriteConditionHeaders, guardConditionalWrite } from '../conditional-write.js'
+import { checkWriteConditionHeaders, deleteGuard, guardConditionalWrite } from '../conditional-write.js'
 import { relPath, requireAccess } from '../authorize.js'
 import { checkConditions, checkDeclaredLength, checksumHeaders, conditionsFrom, metaFromHeaders, objectHeaders, parseRange, quoteETag } from '../s3-headers.js'
 import type { S3Reply, S3Request, Services } from '../types.js'
@@ -104,6 +104,7 @@ export async function deleteObject (req: S3Request, s: Services): Promise<S3Repl
   const version = req.query.get('versionId')
   // Only the null version exists: deleting any other is deleting nothing (and must not touch the object).
   if (version !== null && version !== 'null') return { status: 204, headers: { 'x-amz-version-id': version } }
-  await removeObject(bucket, key, prefetched, folderCheck(req))
+  const ifMatch = req.headers['if-match']
+  await removeObject(bucket, key, prefetched, folderCheck(req), deleteGuard(typeof ifMatch === 'string' ? ifMatch : undefined, key))
   return { status: 204 }
 }

@@ -83,6 +83,9 @@ export function writeReply (ctx: Context, reply: S3Reply): void {
  */
 function checkVersionId (operation: string, target: ResolvedTarget, query: URLSearchParams): void {
   const version = query.get('versionId')
+  if (target.target === 'object' && version === '') {
+    throw new S3Error('InvalidArgument', { ArgumentName: 'versionId', ArgumentValue: '' }, { message: 'Version id cannot be the empty string' })
+  }
   if (target.target !== 'object' || version === null || version === 'null' || operation === 'DeleteObject') return
   throw new S3Error('NoSuchVersion', { Key: target.rawKey, VersionId: version })
 }

@@ -64,6 +64,14 @@ const expected: Expected[] = [
   ['GetBucketAccelerateConfiguration', 's3:GetAccelerateConfiguration', 'bucket'],
   ['GetBucketLogging', 's3:GetBucketLogging', 'bucket'],
   ['GetBucketNotificationConfiguration', 's3:GetBucketNotification', 'bucket'],
+  ['ListBucketAnalyticsConfigurations', 's3:GetAnalyticsConfiguration', 'bucket'],
+  ['GetBucketAnalyticsConfiguration', 's3:GetAnalyticsConfiguration', 'bucket'],
+  ['ListBucketMetricsConfigurations', 's3:GetMetricsConfiguration', 'bucket'],
+  ['GetBucketMetricsConfiguration', 's3:GetMetricsConfiguration', 'bucket'],
+  ['ListBucketInventoryConfigurations', 's3:GetInventoryConfiguration', 'bucket'],
+  ['GetBucketInventoryConfiguration', 's3:GetInventoryConfiguration', 'bucket'],
+  ['ListBucketIntelligentTieringConfigurations', 's3:GetIntelligentTieringConfiguration', 'bucket'],
+  ['GetBucketIntelligentTieringConfiguration', 's3:GetIntelligentTieringConfiguration', 'bucket'],
 ]
 
 t.test('each operation maps to its IAM action and resource kind', async t => {

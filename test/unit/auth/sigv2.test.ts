@@ -62,3 +62,12 @@ t.test('an unknown SigV2 access key is InvalidAccessKeyId and a malformed header
   await t.rejects(authenticate({ method: 'GET', rawUrl: '/', headers: { date, authorization: 'AWS nobody:c2ln' } }, lookup, opts), { code: 'InvalidAccessKeyId' })
   await t.rejects(authenticate({ method: 'GET', rawUrl: '/', headers: { date, authorization: 'AWS nocolon' } }, lookup, opts), { code: 'InvalidArgument' })
 })
+
+t.test('a date before the epoch is no valid date: AccessDenied, not RequestTimeTooSkewed (s3-tests bad_date_before_epoch_aws2)', async t => {
+  const date = 'Tue, 07 Jul 1950 21:53:04 GMT'
+  const req = { method: 'GET', rawUrl: '/b/k', headers: { host: 'h', date, authorization: `AWS ${AKID}:${sign(`GET\n\n\n${date}\n/b/k`)}` } }
+  await t.rejects(authenticate(req, lookup, opts), { code: 'AccessDenied' })
+  const epoch = 'Thu, 01 Jan 1970 00:00:00 GMT'
+  const late = { method: 'GET', rawUrl: '/b/k', headers: { host: 'h', date: epoch, authorization: `AWS ${AKID}:${sign(`GET\n\n\n${epoch}\n/b/k`)}` } }
+  await t.rejects(authenticate(late, lookup, opts), { code: 'RequestTimeTooSkewed' }, 'a valid but old date is still skew')
+})
