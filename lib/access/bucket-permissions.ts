@@ -24,6 +24,7 @@ export function bucketNeed (operation: string): BucketNeed {
   if (WRITE.includes(operation)) return 'WRITE'
   if (operation === 'GetBucketAcl') return 'READ_ACP'
   if (operation === 'PutBucketAcl') return 'WRITE_ACP'
+  if (OWNER.includes(operation)) return 'owner'
   if (BY_THE_FILE.includes(operation) || NO_BUCKET.includes(operation)) return null
   return 'owner'
 }

@@ -6,6 +6,11 @@ export function keyPath (key: string): string {
   return key.endsWith('/') ? key.slice(0, -1) : key
 }
 
+/** What writing `key` asks of the filesystem: creating (or replacing) an entry, or, for "k/", marking a folder. */
+export function createNeed (bucketRoot: string, key: string): FsNeed {
+  return { check: key.endsWith('/') ? 'mark' : 'create', path: keyPath(key), bucketRoot }
+}
+
 export function fsNeedsFor (operation: string, bucketRoot: string, key?: string): FsNeed[] {
   if (key === undefined) {
     if (/^List(Objects|ObjectsV2|ObjectVersions)$/.test(operation)) return [{ check: 'list', path: '', bucketRoot }]
@@ -16,7 +21,7 @@ export function fsNeedsFor (operation: string, bucketRoot: string, key?: string)
     case 'GetObject': case 'HeadObject': case 'GetObjectAcl':
       return [{ check: key.endsWith('/') ? 'list' : 'read', path, bucketRoot }]
     case 'PutObject': case 'CopyObject': case 'PostObject': case 'CreateMultipartUpload': case 'CompleteMultipartUpload':
-      return [{ check: 'create', path, bucketRoot }]
+      return [createNeed(bucketRoot, key)]
     case 'DeleteObject':
       return [{ check: 'delete', path, bucketRoot }]
     case 'ListObjects': case 'ListObjectsV2': case 'ListObjectVersions':

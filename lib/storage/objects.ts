@@ -452,6 +452,8 @@ async function putDirectoryMarker (bucket: BucketRef, key: ObjectKey, body: Read
   try {
     // The marker is the last folder of "<key>x": ensureParents creates it like any parent, and holds it open.
     folder = await ensureParents(bucket, `${key}x` as ObjectKey, opts)
+    // The folder the metadata lands on, judged as held (one renamed into its place since the walk has its own rights).
+    await opts.checkFolder?.(folder)
     const st = await folder.stat()
     const path = folder.path
     const stored: StoredMeta = { ...meta, etag: md5Hex, ...stampOf(st) }

@@ -40,6 +40,11 @@ export interface PosixAccess {
   canWrite(path: string): Promise<PosixAccessAnswer>
   /** Create the path, making missing directories; an existing file is replaced by rename(2). */
   canCreate(path: string): Promise<PosixAccessAnswer>
+  /**
+   * A folder marker (PUT "k/"): a new folder is created as any entry is; an existing folder becomes the object by
+   * an attribute set on it, which the kernel allows with write on the folder itself (write+search asked here).
+   */
+  canMark(path: string): Promise<PosixAccessAnswer>
   canDelete(path: string): Promise<PosixAccessAnswer>
   /** readdir and stat the children: search (x) and read (r), checked separately as the kernel does. */
   canList(dir: string): Promise<PosixAccessAnswer>
@@ -149,6 +154,17 @@ export function posixAccess(options: PosixAccessOptions): PosixAccess {
       if ('allowed' in nodes) return nodes
       if (nodes.parent === nodes.target) return deny('the bucket root cannot be deleted')
       return removal(nodes.parent, nodes.target, 'delete')
+    },
+
+    async canMark(path) {
+      const result = await walk(path)
+      if ('denied' in result) return result.denied
+      if (result.missing.length > 0) return await this.canCreate(path)
+      const deepest = result.found[result.found.length - 1] as Component
+      if (result.found.length < 2) return deny(`${deepest.label}: is the bucket root`)
+      if (!deepest.stats.isDirectory()) return conflict(`${deepest.label}: is a file, not a folder`)
+      const noWrite = await check(deepest, { write: true, execute: true }, `write+search (-wx) to mark ${deepest.label} as a folder object`)
+      return noWrite ?? allow(`dir ${deepest.label}: marking the folder allowed ${forUid}`)
     },
 
     async canCreate(path) {

@@ -1,7 +1,7 @@
 // Keys that meet folders on disk: a folder is not an object under its bare name, a folder marker ("x/") is listed
 // under its own prefix, and a key that cannot be a file because of a folder (or the reverse) is refused as a conflict.
 import t from 'tap'
-import { chownSync, mkdirSync, writeFileSync, existsSync, statSync } from 'node:fs'
+import { chmodSync, chownSync, mkdirSync, writeFileSync, existsSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import {
   CopyObjectCommand, DeleteObjectCommand, GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand, ListObjectsCommand,
@@ -79,4 +79,31 @@ t.test('a folder marker is listed under its own prefix, before what it holds', a
   t.notOk(existsSync(join(b.bucketDir, 'x')), 'and its folder goes with the last of them')
   await b.s3.send(new DeleteObjectCommand({ Bucket: 'demo', Key: 'plain/p' }))
   t.ok(existsSync(join(b.bucketDir, 'plain')), 'a folder made over NFS stays')
+})
+
+// PUT "k/" on a folder that already exists (made by an earlier "k/x", or over NFS) makes it the marker object, as
+// the S3 console and s3fs do for "create folder" on a prefix that holds keys; it takes write on the folder itself
+// (the kernel's rule for setting an attribute on it), not a conflict.
+t.test('a folder marker can be put on an existing folder; marking another user\'s folder needs write on it', async t => {
+  const b = await startBridge(t)
+  await b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'exists/inside', Body: 'i' }))
+  const put = await b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'exists/', Body: '' }))
+  t.equal(put.ETag, '"d41d8cd98f00b204e9800998ecf8427e"')
+  t.equal((await b.s3.send(new HeadObjectCommand({ Bucket: 'demo', Key: 'exists/' }))).ContentLength, 0, 'the marker is an object')
+  const listed = await b.s3.send(new ListObjectsV2Command({ Bucket: 'demo', Prefix: 'exists/' }))
+  t.same((listed.Contents ?? []).map(c => c.Key), ['exists/', 'exists/inside'])
+  t.equal(await (await b.s3.send(new GetObjectCommand({ Bucket: 'demo', Key: 'exists/inside' }))).Body?.transformToString(), 'i', 'what it holds is untouched')
+
+  const carol = b.client(await b.addUser('carol', 1003, 1003))
+  await b.daemon.services.state.mutate(s => { s.buckets.demo!.acl.push({ name: 'carol', type: 'user', permission: 'WRITE' }) })
+  for (const [name, mode] of [['theirs', 0o755], ['open', 0o777]] as const) {
+    mkdirSync(join(b.bucketDir, name))
+    chmodSync(join(b.bucketDir, name), mode)
+    chownSync(join(b.bucketDir, name), 2000, 2000)
+  }
+  await t.rejects(carol.send(new PutObjectCommand({ Bucket: 'demo', Key: 'theirs/', Body: '' })), { name: 'AccessDenied' }, 'no write on the folder')
+  await t.rejects(b.s3.send(new HeadObjectCommand({ Bucket: 'demo', Key: 'theirs/' })), { name: 'NotFound' }, 'not marked')
+  await carol.send(new PutObjectCommand({ Bucket: 'demo', Key: 'open/', Body: '' }))
+  t.ok(await b.s3.send(new HeadObjectCommand({ Bucket: 'demo', Key: 'open/' })), 'a folder carol may write in she may mark')
+  await t.rejects(b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'exists/inside/', Body: '' })), { name: 'InvalidRequest' }, 'a file is no folder to mark')
 })

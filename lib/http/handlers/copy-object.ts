@@ -6,7 +6,8 @@ import { parseObjectKey } from '../../storage/paths.js'
 import type { ObjectKey } from '../../storage/types.js'
 import { bucketRecord, bucketRef, writeOptions } from '../bucket-access.js'
 import { checkAclHeadersAllowed } from '../acl-headers.js'
-import { relPath, requireAccess } from '../authorize.js'
+import { requireAccess } from '../authorize.js'
+import { createNeed } from '../../access/fs-needs.js'
 import { checkWriteConditionHeaders, guardConditionalWrite } from '../conditional-write.js'
 import { checkConditions, checkEncryptionHeaders, checkObjectLockHeaders, conditionsFrom, metaFromHeaders, websiteRedirectFrom } from '../s3-headers.js'
 import { renderXml } from '../xml/render.js'
@@ -53,7 +54,7 @@ export async function copyObject (req: S3Request, s: Services): Promise<S3Reply>
     throw new S3Error('InvalidRequest', {}, { message: 'This copy request is illegal because it is trying to copy an object to itself without changing the object\'s metadata, storage class, website redirect location or encryption attributes.' })
   }
   await requireAccess(req, s, readNeeds('GetObject', srcRecord, src.key), { missingIsNoSuchKey: true })
-  await requireAccess(req, s, { operation: 'CopyObject', bucket: destRecord, key: destKey, fs: [{ check: 'create', path: relPath(destKey), bucketRoot: destRecord.path }] })
+  await requireAccess(req, s, { operation: 'CopyObject', bucket: destRecord, key: destKey, fs: [createNeed(destRecord.path, destKey)] })
   checkAclHeadersAllowed(req, destRecord)
   // If-Match / If-None-Match (no prefix) are conditions on the destination, as for PutObject.
   const destConditions = conditionsFrom(req.headers)

@@ -1,5 +1,4 @@
 // Multipart handlers: Create, UploadPart(Copy), Complete, Abort, ListParts, ListMultipartUploads, and ?partNumber reads.
-import type { FsNeed } from '../../access/authorize.js'
 import { S3Error } from '../../errors/s3-error.js'
 import { keyEncoder } from './listing.js'
 import { checkPartOrder, completeUpload, type CompletedPartRef } from '../../storage/multipart-complete.js'
@@ -15,6 +14,7 @@ import { headObject as statObject, openObject, type BucketRef } from '../../stor
 import { isDirectoryKey, parseObjectKey } from '../../storage/paths.js'
 import type { ObjectKey } from '../../storage/types.js'
 import { relPath, requireAccess } from '../authorize.js'
+import { createNeed } from '../../access/fs-needs.js'
 import { bucketRecord, bucketRef, objectUrl, ownerXml, writeOptions } from '../bucket-access.js'
 import { checkConditions, checkDeclaredLength, conditionsFrom, metaFromHeaders, quoteETag } from '../s3-headers.js'
 import { children, parseXml, texts } from '../xml/parse.js'
@@ -42,11 +42,6 @@ function limitParam (q: URLSearchParams, name: string): number {
   if (raw === null) return MAX_LISTED
   if (!/^\d{1,9}$/.test(raw)) throw new S3Error('InvalidArgument', { ArgumentName: name, ArgumentValue: raw }, { message: `Provided ${name} not an integer or within integer range` })
   return Math.min(Number(raw), MAX_LISTED)
-}
-
-/** The object will be created at Complete: the writer needs write and search on its nearest existing folder. */
-function createNeed (bucketRoot: string, key: ObjectKey): FsNeed {
-  return { check: 'create', path: relPath(key), bucketRoot }
 }
 
 function initiatorXml (u: UploadRecord): { Initiator: XmlNode, Owner: XmlNode } {

@@ -5,6 +5,7 @@ import { parseObjectKey } from '../../storage/paths.js'
 import type { ObjectKey } from '../../storage/types.js'
 import type { BucketRecord } from '../../state/types.js'
 import type { AccessNeeds } from '../authorize.js'
+import { createNeed } from '../../access/fs-needs.js'
 import { bucketRecord, bucketRef, folderCheck, writeOptions } from '../bucket-access.js'
 import { checkAclHeadersAllowed } from '../acl-headers.js'
 import { checkWriteConditionHeaders, deleteGuard, guardConditionalWrite } from '../conditional-write.js'
@@ -27,7 +28,7 @@ export function readNeeds (operation: string, record: BucketRecord, key: ObjectK
 export async function putObject (req: S3Request, s: Services): Promise<S3Reply> {
   const record = bucketRecord(req, s)
   const key = requestKey(req)
-  await requireAccess(req, s, { operation: 'PutObject', bucket: record, key, fs: [{ check: 'create', path: relPath(key), bucketRoot: record.path }] })
+  await requireAccess(req, s, { operation: 'PutObject', bucket: record, key, fs: [createNeed(record.path, key)] })
   if (req.headers['x-amz-tagging'] !== undefined) await requireAccess(req, s, { operation: 'PutObject', action: 's3:PutObjectTagging', bucket: record, key })
   checkDeclaredLength(req.headers, MAX_PUT_BYTES)
   checkAclHeadersAllowed(req, record)

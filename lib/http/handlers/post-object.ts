@@ -8,7 +8,8 @@ import { checkPostConditions, parsePostPolicy, verifyPostSignature, type PostFie
 import { S3Error } from '../../errors/s3-error.js'
 import { putObject as storeObject } from '../../storage/objects.js'
 import { parseObjectKey } from '../../storage/paths.js'
-import { relPath, requireAccess } from '../authorize.js'
+import { requireAccess } from '../authorize.js'
+import { createNeed } from '../../access/fs-needs.js'
 import { bucketRecord, bucketRef, objectUrl, writeOptions } from '../bucket-access.js'
 import { credentialResolver } from '../middleware/authenticate.js'
 import { metaFromHeaders, quoteETag } from '../s3-headers.js'
@@ -182,7 +183,7 @@ export async function postObject (req: S3Request, s: Services): Promise<S3Reply>
     const auth = sig ? asAuthenticated(sig) : null
     const signed = sig ? await credentials.resolve(auth) : undefined
     const signer: S3Request = signed ? { ...req, auth, principal: signed.principal, sessionPolicy: signed.sessionPolicy } : req
-    await requireAccess(signer, s, { operation: 'PostObject', bucket: record, key, fs: [{ check: 'create', path: relPath(key), bucketRoot: record.path }] })
+    await requireAccess(signer, s, { operation: 'PostObject', bucket: record, key, fs: [createNeed(record.path, key)] })
     const limits = { min: range?.min ?? 0, max: Math.min(range?.max ?? MAX_POST_OBJECT_BYTES, MAX_POST_OBJECT_BYTES) }
     // The form's acl, encryption, storage class and tagging count as PutObject's headers do: checked before the
     // file is read, the ACL applied to the new file before it is published.
