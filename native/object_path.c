@@ -33,8 +33,9 @@
  *   The folders a write or delete acts through, held open: open(root, O_DIRECTORY | O_NOFOLLOW), then
  *   openat(previous, name, O_DIRECTORY | O_NOFOLLOW) for each '/'-separated name of `rel`, so no symlink is
  *   followed below the root and each descriptor is the very folder the next name was looked up in. Stops at the
- *   first name that cannot be opened (`stopErrno`: ENOENT, ELOOP for a symlink, ENOTDIR for a file; EINVAL for
- *   an empty, "." or ".." name). Of every folder opened it reads fstat, the access ACL `aclXattr` when its group
+ *   first name that cannot be opened (`stopErrno`: ENOENT; ENOTDIR for a file, and for a symlink, which
+ *   O_DIRECTORY refuses before O_NOFOLLOW would say ELOOP; EINVAL for "." or ".."; empty names, from doubled
+ *   slashes, are skipped, so callers compare `count` with the names they sent). Of every folder opened it reads fstat, the access ACL `aclXattr` when its group
  *   bits are not all zero, and `everyXattr` (below the root only); of the last folder opened, `lastXattr` (the
  *   default ACL new entries inherit). Resolves to { count, stopErrno, fds: Int32Array, stats (7 per folder as
  *   above), aclLens, acls, everyLens, every, lastLen, last }: lengths -1 none, -2 not read or unreadable (the

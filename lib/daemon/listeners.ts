@@ -76,8 +76,13 @@ function answerTruncatedBody (res: ServerResponse, socket: Duplex): void {
   markBodyTruncated(res.req)
 }
 
+/** Responses already set to close: the parser reports every later chunk of garbage again. */
+const closing = new WeakSet<ServerResponse>()
+
 /** Lets the response in flight be written, then closes the connection (or drops it after TRUNCATED_ANSWER_MS). */
 function finishThenClose (res: ServerResponse, socket: Duplex): void {
+  if (closing.has(res)) return
+  closing.add(res);
   (res as ServerResponse & { shouldKeepAlive: boolean }).shouldKeepAlive = false
   const timer = setTimeout(() => socket.destroy(), TRUNCATED_ANSWER_MS)
   timer.unref()

@@ -66,8 +66,8 @@ export function writeOptions (req: S3Request, s: Services, record?: BucketRecord
 
 /** The request's rights on the very folder a write or delete lands in (storage holds it open; see WriteOptions). */
 export function folderCheck (req: S3Request): FolderCheck {
-  return async (dir, entry, searchOnly) => {
-    const answer = await checkFolderForWrite(req.principal, req.principal.hasRootRights, dir, entry, searchOnly)
+  return async (dir, want) => {
+    const answer = await checkFolderForWrite(req.principal, req.principal.hasRootRights, dir, want)
     if (!answer.allowed) throw new S3Error('AccessDenied')
   }
 }

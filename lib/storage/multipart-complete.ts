@@ -119,7 +119,7 @@ async function publish (bucket: BucketRef, key: ObjectKey, tmp: string, fh: File
   const parent = await ensureParents(bucket, key, opts)
   try {
     const name = keySegments(key).at(-1) as string
-    await opts.checkFolder?.(parent, name)
+    await opts.checkFolder?.(parent, { entry: name })
     const target = join(parent.path, name)
     const existing = await lstat(target).catch(() => undefined)
     if (existing?.isDirectory()) throw keyConflictError({ Key: key })

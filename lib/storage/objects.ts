@@ -14,6 +14,7 @@ import { Md5Tap } from './md5-tap.js'
 import { nativeJobs, type NativeAddon, type ObjectRead } from './native.js'
 import { prefetchedWalk, walkPath, WalkStat, type PrefetchedWalk } from './path-walk.js'
 import { ACL_ACCESS_XATTR, ACL_DEFAULT_XATTR } from '../access/posix-acl.js'
+import type { FolderWant } from './posix-access.js'
 import { closeAll, isNotAFolder, openChain, openChild, openPrefix, type FolderReads, type PinnedDir } from './pinned-dir.js'
 
 const S_ISGID = 0o2000
@@ -38,7 +39,7 @@ export interface WriteOptions {
 }
 
 /** With searchOnly, only search (x) is asked: a folder the path passes through, above the one written in. */
-export type FolderCheck = (dir: PinnedDir, entry?: string, searchOnly?: boolean) => Promise<void>
+export type FolderCheck = (dir: PinnedDir, want?: FolderWant) => Promise<void>
 
 export interface ResolvedObject { path: string, st: WalkStat, stored: StoredMeta | undefined }
 
@@ -293,7 +294,7 @@ export async function ensureParents (bucket: BucketRef, key: ObjectKey, opts: Wr
   try {
     // Each folder below the root is judged as it is passed through (one renamed into the path since the
     // permission walk must not lend its contents); the root was checked by the walk and cannot be swapped.
-    for (let i = 1; i < chain.length; i++) await opts.checkFolder?.(chain[i] as PinnedDir, undefined, true)
+    for (let i = 1; i < chain.length; i++) await opts.checkFolder?.(chain[i] as PinnedDir, 'search')
     await closeAll(chain.slice(0, -1))
     if (stop !== undefined) {
       const i = chain.length - 1
@@ -303,7 +304,7 @@ export async function ensureParents (bucket: BucketRef, key: ObjectKey, opts: Wr
     // What is missing is made one folder at a time, each opened as it is made.
     for (let i = chain.length - 1; i < folders.length; i++) {
       const seg = folders[i] as string
-      if (i > chain.length - 1) await opts.checkFolder?.(dir, undefined, true)
+      if (i > chain.length - 1) await opts.checkFolder?.(dir, 'search')
       let child = i > chain.length - 1
         ? await openChild(dir, seg).catch((err: unknown) => {
           if (isNotAFolder(err)) throw inTheWay(i, err)
@@ -397,7 +398,7 @@ export async function putObject (bucket: BucketRef, key: ObjectKey, body: Readab
     const md5Hex = tap.digestHex()
     parent = await ensureParents(bucket, key, opts)
     const name = keySegments(key).at(-1) as string
-    await opts.checkFolder?.(parent, name)
+    await opts.checkFolder?.(parent, { entry: name })
     const parentSt = await parent.stat()
     const setgid = (parentSt.mode & S_ISGID) !== 0
     const uid = opts.owner.uid
@@ -429,7 +430,7 @@ export async function putObject (bucket: BucketRef, key: ObjectKey, body: Readab
       if (e.code !== 'ENOENT') throw err
       await parent.close()
       parent = await ensureParents(bucket, key, opts)
-      await opts.checkFolder?.(parent, name)
+      await opts.checkFolder?.(parent, { entry: name })
       await rename(tmp, join(parent.path, name))
     }
     published = true
@@ -453,7 +454,7 @@ async function putDirectoryMarker (bucket: BucketRef, key: ObjectKey, body: Read
     // The marker is the last folder of "<key>x": ensureParents creates it like any parent, and holds it open.
     folder = await ensureParents(bucket, `${key}x` as ObjectKey, opts)
     // The folder the metadata lands on, judged as held (one renamed into its place since the walk has its own rights).
-    await opts.checkFolder?.(folder)
+    await opts.checkFolder?.(folder, 'mark')
     const st = await folder.stat()
     const path = folder.path
     const stored: StoredMeta = { ...meta, etag: md5Hex, ...stampOf(st) }
@@ -497,9 +498,12 @@ export async function deleteObject (bucket: BucketRef, key: ObjectKey, prefetche
   }
   try {
     const parent = chain[chain.length - 1] as PinnedDir
-    for (const folder of chain.slice(1, -1)) await checkFolder?.(folder, undefined, true)
-    await checkFolder?.(parent, name)
+    for (const folder of chain.slice(1, -1)) await checkFolder?.(folder, 'search')
+    await checkFolder?.(parent, { entry: name })
     const entry = join(parent.path, name)
+    // A conditional delete is judged again on the entry in the held folder, just before it goes: a newer version
+    // put since the first check must not be deleted by a condition only the old one met.
+    if (guard !== undefined) guard(await entryInfo(key, entry))
     try {
       if (isDirectoryKey(key)) {
         await rmdir(entry).catch(async (err: NodeJS.ErrnoException) => {
@@ -509,6 +513,8 @@ export async function deleteObject (bucket: BucketRef, key: ObjectKey, prefetche
             const folder = await openChild(parent, name).catch(() => undefined)
             if (folder === undefined) return
             try {
+              // Unmarking changes the folder itself: the rights marking it took (write on it, sticky owner).
+              await checkFolder?.(folder, 'mark')
               await removeStoredMeta(folder.path)
             } finally {
               await folder.close()
@@ -531,6 +537,15 @@ export async function deleteObject (bucket: BucketRef, key: ObjectKey, prefetche
   } finally {
     await closeAll(chain)
   }
+}
+
+/** The object at `entry` (a path through a held folder) as a conditional delete sees it; undefined when there is none. */
+async function entryInfo (key: ObjectKey, entry: string): Promise<ObjectInfo | undefined> {
+  const st = await lstat(entry, { bigint: true }).catch(() => undefined)
+  if (st === undefined || (isDirectoryKey(key) ? !st.isDirectory() : !st.isFile())) return undefined
+  const stored = await readStoredMeta(entry)
+  if (isDirectoryKey(key) && stored === undefined) return undefined
+  return objectInfo(key, st, stored)
 }
 
 /**

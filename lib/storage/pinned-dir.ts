@@ -115,6 +115,8 @@ function attrValues (lens: Int32Array, values: Buffer): Array<Buffer | null | un
 }
 
 function fromAddon (root: string, names: readonly string[], r: OpenedFolders, reads: FolderReads): OpenedPrefix {
+  // The root opened but could not be fstat'ed (nothing is held): fail as the fallback's open would.
+  if (r.count === 0) throw errnoError(r.stopErrno === 0 ? 5 /* EIO */ : r.stopErrno, 'fstat', root)
   const acls = attrValues(r.aclLens, r.acls)
   const every = attrValues(r.everyLens, r.every)
   const chain: PinnedDir[] = []
@@ -129,7 +131,12 @@ function fromAddon (root: string, names: readonly string[], r: OpenedFolders, re
     if (reads.last !== undefined && i === r.count - 1 && r.lastLen >= -1) known.set(reads.last, r.lastLen === -1 ? null : r.last)
     chain.push(pinnedFd(r.fds[i] as number, realPath, WalkStat.at(r.stats, i), known))
   }
-  if (r.stopErrno === 0) return { chain }
+  if (r.stopErrno === 0) {
+    if (r.count === names.length + 1) return { chain }
+    // Every name was to be opened or to stop the walk: a count that disagrees is a bug, never a folder to use.
+    for (const dir of chain) void dir.close()
+    throw errnoError(22 /* EINVAL */, 'openat', join(root, ...names))
+  }
   return { chain, stop: errnoError(r.stopErrno, 'open', join(realPath, names[r.count - 1] ?? '')) }
 }
 
@@ -140,7 +147,8 @@ function fromAddon (root: string, names: readonly string[], r: OpenedFolders, re
  */
 export async function openPrefix (root: string, names: readonly string[], reads: FolderReads = {}): Promise<OpenedPrefix> {
   const native = nativeJobs()?.openFolders
-  if (native !== undefined && names.every(n => n !== '' && !n.includes('/'))) {
+  // The addon takes the names joined by '/', as C strings: only names that survive that go to it.
+  if (native !== undefined && names.every(n => n !== '' && n !== '.' && n !== '..' && !n.includes('/') && !n.includes('\0'))) {
     return fromAddon(root, names, await native(root, names.join('/'), reads.acl ?? null, reads.every ?? null, reads.last ?? null), reads)
   }
   const chain = [await openRoot(root)]

@@ -3,6 +3,13 @@ import { lstat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { getAttribute } from './xattr.js'
 import type { PinnedDir } from './pinned-dir.js'
+
+/**
+ * What a write asks of a folder it holds open: 'search' to pass through it, 'mark' to set a folder marker's
+ * attribute on the folder itself, else write+search to create in it (and, with `entry`, to replace or remove
+ * that entry, which in a sticky folder also asks who owns it).
+ */
+export type FolderWant = 'search' | 'mark' | { entry: string } | undefined
 import { prefetchedWalk, walkPath, type PrefetchedWalk, type WalkStat } from './path-walk.js'
 import { ACL_ACCESS_XATTR, decodePosixAcl } from '../access/posix-acl.js'
 import {
@@ -164,7 +171,12 @@ export function posixAccess(options: PosixAccessOptions): PosixAccess {
       if (result.found.length < 2) return deny(`${deepest.label}: is the bucket root`)
       if (!deepest.stats.isDirectory()) return conflict(`${deepest.label}: is a file, not a folder`)
       const noWrite = await check(deepest, { write: true, execute: true }, `write+search (-wx) to mark ${deepest.label} as a folder object`)
-      return noWrite ?? allow(`dir ${deepest.label}: marking the folder allowed ${forUid}`)
+      if (noWrite) return noWrite
+      // The kernel lets only a sticky folder's owner (or root) set its user.* attributes (xattr_permission).
+      if ((deepest.stats.mode & 0o1000) !== 0 && who.uid !== deepest.stats.uid && !(options.rootHasRights && who.uid === 0)) {
+        return deny(`${deepest.label}: sticky, and owned by uid ${deepest.stats.uid}: only its owner may mark it`)
+      }
+      return allow(`dir ${deepest.label}: marking the folder allowed ${forUid}`)
     },
 
     async canCreate(path) {
@@ -214,22 +226,29 @@ function decodeAcl(raw: Buffer): InodeFacts['acl'] | undefined {
  * or remove, does the sticky rule let it? A folder an NFS user swapped in since the permission walk is judged on
  * its own, so renaming folders around cannot lend the caller another folder's rights.
  */
-export async function checkFolderForWrite(principal: PosixCredentials, rootHasRights: boolean, dir: Pick<PinnedDir, 'path' | 'stat' | 'xattr'>, entry?: string, searchOnly = false): Promise<PosixAccessAnswer> {
+export async function checkFolderForWrite(principal: PosixCredentials, rootHasRights: boolean, dir: Pick<PinnedDir, 'path' | 'stat' | 'xattr'>, want?: FolderWant): Promise<PosixAccessAnswer> {
   const opts = { rootHasRights }
   const { uid, gid, mode } = await dir.stat()
   const folder: InodeFacts = { uid: Number(uid), gid: Number(gid), mode: Number(mode) }
   const raw = principal.uid !== folder.uid && (folder.mode & 0o070) !== 0 ? await dir.xattr(ACL_ACCESS_XATTR) : null
   const acl = raw === null ? null : decodePosixAcl(raw)
   const facts: InodeFacts = acl ? { ...folder, acl } : folder
-  if (searchOnly) {
+  if (want === 'search') {
     // A folder passed through on the way: search (x) is all the kernel would ask of it.
     const search = checkAccess(facts, principal, { execute: true }, opts)
     return search.allowed ? allow(`dir: search allowed for uid ${principal.uid}`) : deny(`dir: no search (x) for uid ${principal.uid}: ${search.reason}`)
   }
   const write = checkAccess(facts, principal, { write: true, execute: true }, opts)
   if (!write.allowed) return deny(`dir: no write+search (-wx) for uid ${principal.uid}: ${write.reason}`)
+  const sticky = (folder.mode & 0o1000) !== 0
+  if (want === 'mark') {
+    // The kernel lets only a sticky folder's owner (or root) set its user.* attributes (xattr_permission).
+    if (sticky && principal.uid !== folder.uid && !(rootHasRights && principal.uid === 0)) return deny(`dir: sticky, and owned by uid ${folder.uid}: only its owner may mark it`)
+    return allow(`dir: marking allowed for uid ${principal.uid}`)
+  }
+  const entry = typeof want === 'object' ? want.entry : undefined
   // Only a sticky folder asks who owns the entry (saves an lstat on every other write).
-  if (entry !== undefined && (folder.mode & 0o1000) !== 0) {
+  if (entry !== undefined && sticky) {
     const target = await lstat(join(dir.path, entry)).catch(() => undefined)
     if (target) {
       const sticky = checkSticky(facts, { uid: target.uid, gid: target.gid, mode: target.mode }, principal, opts)

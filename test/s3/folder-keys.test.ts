@@ -106,4 +106,15 @@ t.test('a folder marker can be put on an existing folder; marking another user\'
   await carol.send(new PutObjectCommand({ Bucket: 'demo', Key: 'open/', Body: '' }))
   t.ok(await b.s3.send(new HeadObjectCommand({ Bucket: 'demo', Key: 'open/' })), 'a folder carol may write in she may mark')
   await t.rejects(b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'exists/inside/', Body: '' })), { name: 'InvalidRequest' }, 'a file is no folder to mark')
+
+  // A sticky folder's attributes are its owner's alone (the kernel's xattr_permission): carol may write in the
+  // 1777 folder but neither mark it nor strip its owner's marker.
+  mkdirSync(join(b.bucketDir, 'open', 'tmpdir'))
+  chmodSync(join(b.bucketDir, 'open', 'tmpdir'), 0o1777)
+  chownSync(join(b.bucketDir, 'open', 'tmpdir'), 2000, 2000)
+  await t.rejects(carol.send(new PutObjectCommand({ Bucket: 'demo', Key: 'open/tmpdir/', Body: '' })), { name: 'AccessDenied' }, 'sticky: not carol\'s to mark')
+  await carol.send(new PutObjectCommand({ Bucket: 'demo', Key: 'open/tmpdir/carols', Body: 'c' }))
+  await b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'open/tmpdir/', Body: '' }))
+  await t.rejects(carol.send(new DeleteObjectCommand({ Bucket: 'demo', Key: 'open/tmpdir/' })), { name: 'AccessDenied' }, 'nor to unmark')
+  t.ok(await b.s3.send(new HeadObjectCommand({ Bucket: 'demo', Key: 'open/tmpdir/' })), 'the owner\'s marker stays')
 })
