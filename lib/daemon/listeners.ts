@@ -98,7 +98,12 @@ function tune (server: Server | TlsServer, handler: Handler): void {
   server.on('clientError', answerClientError)
   // An Expect header other than 100-continue is served like any request, as S3 does (s3-tests'
   // bad_expect_mismatch and expect_empty cases), instead of Node's bare 417.
-  if (handler) server.on('checkExpectation', handler)
+  if (handler) {
+    server.on('checkExpectation', handler)
+    // 100 Continue is sent when a handler starts reading the body (lib/http/continue.ts), after authentication
+    // and authorization, not by Node on arrival.
+    server.on('checkContinue', handler)
+  }
 }
 
 function urlHost (host: string): string {

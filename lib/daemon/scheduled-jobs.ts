@@ -4,7 +4,8 @@ import { purgeExpired } from '../auth/rotation.js'
 import type { Config } from '../config/schema.js'
 import type { Logger } from '../log.js'
 import type { StateStore } from '../state/store.js'
-import { abortStaleUploads } from '../storage/multipart-list.js'
+import { abortStaleUploads, recoverInterruptedCompletes } from '../storage/multipart-list.js'
+import { STALE_TMP_IDLE_MS, sweepStaleStagingFiles } from './staging-cleanup.js'
 
 export interface JobDeps { config: Config, state: StateStore, log: Logger, now: () => Date }
 
@@ -25,6 +26,8 @@ export async function abortStale (d: JobDeps): Promise<number> {
   const maxAgeMs = d.config.staleUploadHours * 3_600_000
   for (const bucket of Object.values(d.state.snapshot().buckets)) {
     try {
+      const back = await recoverInterruptedCompletes(bucket.path, undefined, d.now().getTime())
+      if (back.length) d.log.warn({ job: 'abort-stale-uploads', bucket: bucket.name, uploads: back }, 'put back multipart uploads whose Complete was interrupted')
       const r = await abortStaleUploads(bucket.path, maxAgeMs, d.now().getTime())
       aborted += r.abortedUploadIds.length
       if (r.abortedUploadIds.length) d.log.info({ job: 'abort-stale-uploads', bucket: bucket.name, uploads: r.abortedUploadIds }, 'aborted stale multipart uploads')
@@ -33,6 +36,16 @@ export async function abortStale (d: JobDeps): Promise<number> {
     }
   }
   return aborted
+}
+
+/**
+ * Removes temp files of PUTs that died with a daemon (open nowhere on this host, untouched for 10 minutes): the
+ * start-up sweep keeps younger ones, which a daemon restarted at once (systemd) would otherwise keep for good.
+ */
+export async function sweepTempFiles (d: JobDeps): Promise<number> {
+  const swept = await sweepStaleStagingFiles(Object.values(d.state.snapshot().buckets), { minIdleMs: STALE_TMP_IDLE_MS, nowMs: d.now().getTime() })
+  if (swept.length) d.log.info({ job: 'sweep-temp-files', files: swept }, 'removed stale upload temp files')
+  return swept.length
 }
 
 export interface Jobs { stop (): void }
@@ -44,6 +57,7 @@ export function startJobs (d: JobDeps): Jobs {
   const tasks = [
     cron.schedule('* * * * *', run('purge-expired-keys', () => purgeExpiredKeys(d)), { noOverlap: true }),
     cron.schedule('17 * * * *', run('abort-stale-uploads', () => abortStale(d)), { noOverlap: true }),
+    cron.schedule('*/15 * * * *', run('sweep-temp-files', () => sweepTempFiles(d)), { noOverlap: true }),
   ]
   return { stop: () => { for (const t of tasks) void t.stop() } }
 }

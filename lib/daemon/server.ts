@@ -11,7 +11,7 @@ import { startAdminServer, type AdminServer } from './admin-server.js'
 import { RequestTracker } from './drain.js'
 import { startMemoryTrimmer } from './memory-trim.js'
 import { openListeners, type Listeners } from './listeners.js'
-import { openStagingTmpFiles, removeStagingFiles, sweepStaleStagingFiles } from './staging-cleanup.js'
+import { openStagingTmpFiles, removeStagingFiles, STALE_TMP_IDLE_MS, sweepStaleStagingFiles } from './staging-cleanup.js'
 import { xattrFallbackInUse } from '../storage/xattr.js'
 
 export interface RunningDaemon {
@@ -42,8 +42,6 @@ export interface StartOptions {
   hasJobs?: boolean
 }
 
-/** A staging temp file untouched this long, and open nowhere on this host, is left over from a crash. */
-export const STALE_TMP_IDLE_MS = 10 * 60_000
 /** After the grace period, how long cut requests get to run their own cleanup. */
 const CUT_SETTLE_MS = 5_000
 

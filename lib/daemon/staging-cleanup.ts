@@ -36,6 +36,9 @@ async function openOnThisHost (): Promise<Set<string>> {
   return found
 }
 
+/** A staging temp file untouched this long, and open nowhere on this host, is left over from a crash. */
+export const STALE_TMP_IDLE_MS = 10 * 60_000
+
 export interface SweepOptions {
   /** Files modified more recently than this may belong to an upload on another host: keep them. */
   minIdleMs: number

@@ -1,4 +1,5 @@
 // The shapes handlers share: the parsed request, the reply they return, and the services they use.
+import type { S3ErrorCode } from '../errors/s3-errors.js'
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Readable } from 'node:stream'
 import type { LabelledPolicy } from '../access/authorize.js'
@@ -33,7 +34,8 @@ export interface S3Request {
   /** The x-amz-checksum-* sent as a trailer of the body, verified; only once the body has ended. */
   trailerChecksum (): Record<string, string> | undefined
   /** Reads the whole verified body as text, refusing more than maxBytes. */
-  readText (maxBytes: number): Promise<string>
+  /** The whole body as UTF-8 text, at most maxBytes; bytes that are not UTF-8 are the S3 error `invalid` (MalformedXML). */
+  readText (maxBytes: number, invalid?: S3ErrorCode): Promise<string>
 }
 
 export interface S3Reply {

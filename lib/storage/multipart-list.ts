@@ -131,3 +131,27 @@ export async function abortStaleUploads (bucketRoot: string, olderThanMs: number
   }
   return result
 }
+
+/** A Complete holding its upload's lock ("<id>.completing") this long is taken to have died with its daemon. */
+export const INTERRUPTED_COMPLETE_MS = 60 * 60_000
+
+/**
+ * Puts back uploads whose Complete was interrupted (the daemon killed while it held the "<id>.completing"
+ * lock, renamed at the lock's start: its ctime): the upload is live again, so the client's retried Complete,
+ * ListParts or Abort work instead of NoSuchUpload for a week. A Complete that had already published the object
+ * publishes the same bytes again when retried. Returns the upload ids put back.
+ */
+export async function recoverInterruptedCompletes (bucketRoot: string, olderThanMs: number = INTERRUPTED_COMPLETE_MS, nowMs: number = Date.now()): Promise<string[]> {
+  const dir = existingUploadsDir(bucketRoot)
+  if (dir === undefined) return []
+  const recovered: string[] = []
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    const id = name.endsWith('.completing') ? name.slice(0, -'.completing'.length) : ''
+    if (!isUploadId(id)) continue
+    const st = await lstat(join(dir, name)).catch(() => undefined)
+    if (!st?.isDirectory() || nowMs - st.ctimeMs < olderThanMs) continue
+    // rename(2) will not replace a non-empty folder: a live upload of that id (none should exist) is left alone.
+    if (await rename(join(dir, name), join(dir, id)).then(() => true, () => false)) recovered.push(id)
+  }
+  return recovered
+}

@@ -1,8 +1,14 @@
 import t from 'tap'
 import { startBridge } from '../fixtures/daemon.js'
-import { abortStale, purgeExpiredKeys } from '../../lib/daemon/scheduled-jobs.js'
+import { existsSync, readdirSync, renameSync, utimesSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { abortStale, purgeExpiredKeys, sweepTempFiles } from '../../lib/daemon/scheduled-jobs.js'
 import { rotateKey } from '../../lib/auth/rotation.js'
-import { CreateMultipartUploadCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3'
+import { recoverInterruptedCompletes } from '../../lib/storage/multipart-list.js'
+import {
+  CompleteMultipartUploadCommand, CreateMultipartUploadCommand, GetObjectCommand, ListMultipartUploadsCommand, ListPartsCommand,
+  PutObjectCommand, UploadPartCommand,
+} from '@aws-sdk/client-s3'
 
 t.test('the purge job removes expired keys and old secrets from the state, and leaves live ones', async t => {
   const b = await startBridge(t)
@@ -29,4 +35,32 @@ t.test('the stale-upload job aborts uploads older than staleUploadHours', async 
   t.equal(await abortStale({ ...deps, now: () => new Date(Date.now() + 2 * 3_600_000) }), 1, 'two hours later it is aborted')
   const left = await b.s3.send(new ListMultipartUploadsCommand({ Bucket: 'demo' }))
   t.equal(left.Uploads?.length ?? 0, 0)
+})
+
+t.test('the temp-file sweep removes a crashed PUT\'s temp file once idle, without waiting for a restart', async t => {
+  const b = await startBridge(t)
+  await b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'warm', Body: 'x' })) // makes the staging folder
+  const tmp = join(b.bucketDir, '.s3bridge', 'tmp')
+  writeFileSync(join(tmp, 'dead-put'), 'half an upload')
+  writeFileSync(join(tmp, 'fresh-put'), 'maybe another host\'s')
+  const longAgo = new Date(Date.now() - 11 * 60_000)
+  utimesSync(join(tmp, 'dead-put'), longAgo, longAgo)
+  const deps = { config: b.config, state: b.daemon.services.state, log: b.daemon.services.log, now: () => new Date() }
+  t.equal(await sweepTempFiles(deps), 1)
+  t.same(readdirSync(tmp), ['fresh-put'], 'the idle one goes, the fresh one stays')
+})
+
+t.test('an upload whose Complete died with its daemon is put back, so a retried Complete finishes it', async t => {
+  const b = await startBridge(t)
+  const up = await b.s3.send(new CreateMultipartUploadCommand({ Bucket: 'demo', Key: 'big.bin' }))
+  const part = await b.s3.send(new UploadPartCommand({ Bucket: 'demo', Key: 'big.bin', UploadId: up.UploadId, PartNumber: 1, Body: 'only part' }))
+  const uploads = join(b.bucketDir, '.s3bridge', 'uploads')
+  // What a kill -9 in the middle of Complete leaves: the upload's folder renamed to its lock.
+  renameSync(join(uploads, up.UploadId!), join(uploads, `${up.UploadId!}.completing`))
+  await t.rejects(b.s3.send(new ListPartsCommand({ Bucket: 'demo', Key: 'big.bin', UploadId: up.UploadId })), { name: 'NoSuchUpload' })
+  t.same(await recoverInterruptedCompletes(b.bucketDir), [], 'a lock taken just now may be a Complete still running')
+  t.same(await recoverInterruptedCompletes(b.bucketDir, undefined, Date.now() + 2 * 3_600_000), [up.UploadId], 'an hour later it is put back')
+  t.notOk(existsSync(join(uploads, `${up.UploadId!}.completing`)))
+  await b.s3.send(new CompleteMultipartUploadCommand({ Bucket: 'demo', Key: 'big.bin', UploadId: up.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] } }))
+  t.equal(await (await b.s3.send(new GetObjectCommand({ Bucket: 'demo', Key: 'big.bin' }))).Body?.transformToString(), 'only part')
 })

@@ -156,3 +156,13 @@ t.test('bucket configuration calls are the owner\'s: PutBucketVersioning by anot
   await b.s3.send(new PutBucketVersioningCommand({ Bucket: 'demo', VersioningConfiguration: { Status: 'Suspended' } }))
   t.equal((await b.s3.send(new GetBucketVersioningCommand({ Bucket: 'demo' }))).Status, 'Suspended', 'the owner may')
 })
+
+t.test('a DeleteObjects body that is not UTF-8 is MalformedXML, and no look-alike key is deleted', async t => {
+  const b = await startBridge(t)
+  await b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'k\uFFFD', Body: 'replacement char' }))
+  const body = Buffer.concat([Buffer.from('<Delete><Object><Key>k'), Buffer.from([0xff]), Buffer.from('</Key></Object></Delete>')])
+  const r = await sendSigned(b.endpoint, b.creds, { method: 'POST', path: '/demo?delete', headers: { 'content-md5': createHash('md5').update(body).digest('base64') }, body })
+  t.equal(r.status, 400)
+  t.equal(codeOf(r.body), 'MalformedXML')
+  t.ok(await b.s3.send(new HeadObjectCommand({ Bucket: 'demo', Key: 'k\uFFFD' })), 'the look-alike key stays')
+})

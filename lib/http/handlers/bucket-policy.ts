@@ -21,7 +21,7 @@ function policyOf (record: BucketRecord): string {
 export async function putBucketPolicy (req: S3Request, s: Services): Promise<S3Reply> {
   const record = bucketRecord(req, s)
   await requireAccess(req, s, { operation: 'PutBucketPolicy', bucket: record })
-  const text = await req.readText(MAX_READ_BYTES)
+  const text = await req.readText(MAX_READ_BYTES, 'MalformedPolicy')
   parsePolicy(text, { kind: 'bucket', bucketName: record.name, maxBytes: MAX_BUCKET_POLICY_BYTES })
   await updateBucket(s, record.name, bucket => { bucket.policy = text })
   return { status: 204 }

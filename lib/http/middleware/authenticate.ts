@@ -14,6 +14,7 @@ import type { UserRecord } from '../../state/types.js'
 import { isQueryApiRequest, QUERY_API_SIGNING_SERVICES, queryErrorReply, readFormBody } from '../query-api.js'
 import type { Services } from '../types.js'
 import { writeReply } from './dispatch.js'
+import { continueIfExpected } from '../continue.js'
 import type { ResolvedTarget } from './resolve-target.js'
 
 /** Who a verified access key acts as: a user's own key, one of its service accounts, or an STS session of it. */
@@ -113,6 +114,7 @@ export function authenticate (s: Services) {
     }
     // Query-API clients (STS, IAM) sign the body's hash without sending it: read and hash the form first.
     try {
+      continueIfExpected(ctx.req, ctx.res) // signed over the body: it must be read before anything can be checked
       const body = await readFormBody(ctx.req)
       ctx.state.formBody = body
       await authenticateRequest(ctx, s, { services: QUERY_API_SIGNING_SERVICES, bodySha256Hex: createHash('sha256').update(body).digest('hex') })

@@ -7,9 +7,14 @@ import { verifiedBody, type Authenticated } from '../../auth/authenticate.js'
 import type { VerifiedBody } from '../../auth/verified-body.js'
 import type { Principal } from '../../auth/principal.js'
 import { S3Error } from '../../errors/s3-error.js'
+import type { S3ErrorCode } from '../../errors/s3-errors.js'
 import { matchOperation } from '../operations.js'
 import type { S3Reply, S3Request, Services } from '../types.js'
 import type { ResolvedTarget } from './resolve-target.js'
+import { continueIfExpected } from '../continue.js'
+
+/** Request bodies read as text (XML, JSON, forms): bytes that are not UTF-8 are refused, never replaced. */
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true })
 
 const ALLOWED_METHODS = new Set(['GET', 'PUT', 'POST', 'DELETE', 'HEAD'])
 
@@ -24,6 +29,7 @@ export function buildRequest (ctx: Context, operation: string, s: Services, quer
     ? Object.fromEntries(Object.entries(ctx.req.headers).filter(([name]) => !name.startsWith('x-amz-checksum-')))
     : ctx.req.headers
   const getBody = (): Readable => {
+    continueIfExpected(ctx.req, ctx.res)
     verified ??= verifiedBody(formBody === undefined ? ctx.req : Readable.from([formBody]), auth, bodyHeaders, { idleTimeoutMs: s.config.requestIdleTimeoutMs })
     return verified.body
   }
@@ -43,7 +49,7 @@ export function buildRequest (ctx: Context, operation: string, s: Services, quer
     isVirtualHost: target.isVirtualHost === true,
     body: getBody,
     trailerChecksum: () => verified?.trailerChecksum(),
-    readText: async (maxBytes: number): Promise<string> => {
+    readText: async (maxBytes: number, invalid: S3ErrorCode = 'MalformedXML'): Promise<string> => {
       const chunks: Buffer[] = []
       let size = 0
       for await (const chunk of getBody()) {
@@ -51,7 +57,12 @@ export function buildRequest (ctx: Context, operation: string, s: Services, quer
         if (size > maxBytes) throw new S3Error('MaxMessageLengthExceeded')
         chunks.push(chunk as Buffer)
       }
-      return Buffer.concat(chunks).toString('utf8')
+      // Fatal decoding: a byte that is not UTF-8 must not become U+FFFD and name another key (DeleteObjects).
+      try {
+        return strictUtf8.decode(Buffer.concat(chunks))
+      } catch {
+        throw new S3Error(invalid)
+      }
     },
   }
 }
@@ -63,6 +74,9 @@ export function writeReply (ctx: Context, reply: S3Reply): void {
     ctx.body = reply.body
     if (reply.length !== undefined) ctx.length = reply.length
     if (ctx.method === 'HEAD' && reply.body instanceof Readable) reply.body.destroy()
+    // A body that fails once its headers are out cannot be answered any more: cut the connection, so the client
+    // sees the failure at once instead of waiting for the rest (Koa only logs it).
+    else if (reply.body instanceof Readable) reply.body.once('error', () => ctx.req.socket.destroy())
   } else if (reply.xml !== undefined) {
     ctx.body = reply.xml
     ctx.type = 'application/xml'

@@ -1,0 +1,40 @@
+// GetObject serves exactly the bytes it announced: a file an NFS user appends to while it is read does not spill
+// past Content-Length, and one truncated while it is read fails the stream (so the connection is cut).
+import t from 'tap'
+import { appendFileSync, truncateSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Readable } from 'node:stream'
+import { openObjectToServe } from '../../lib/storage/objects.js'
+import type { ObjectKey } from '../../lib/storage/types.js'
+
+const root = t.testdir({})
+const bucket = { name: 'demo', root }
+const SIZE = 1024 * 1024 // past the inline read: streamed
+
+async function drain (body: Readable): Promise<number> {
+  let n = 0
+  for await (const chunk of body) n += (chunk as Buffer).length
+  return n
+}
+
+t.test('a file that grows while it is served is cut at the announced size', async t => {
+  writeFileSync(join(root, 'growing'), Buffer.alloc(SIZE, 'a'))
+  const served = await openObjectToServe(bucket, 'growing' as ObjectKey)
+  t.equal(served.info.size, SIZE)
+  appendFileSync(join(root, 'growing'), 'HTTP/1.1 200 OK\r\n\r\nforged')
+  t.equal(await drain(served.body as Readable), SIZE, 'nothing past Content-Length')
+})
+
+t.test('a range of a growing file is still the range', async t => {
+  writeFileSync(join(root, 'ranged'), Buffer.alloc(SIZE, 'b'))
+  const served = await openObjectToServe(bucket, 'ranged' as ObjectKey, { start: SIZE - 300_000, end: SIZE - 1 })
+  appendFileSync(join(root, 'ranged'), Buffer.alloc(4096, 'x'))
+  t.equal(await drain(served.body as Readable), 300_000)
+})
+
+t.test('a file truncated while it is served fails the stream instead of ending short', async t => {
+  writeFileSync(join(root, 'shrinking'), Buffer.alloc(SIZE, 'c'))
+  const served = await openObjectToServe(bucket, 'shrinking' as ObjectKey)
+  truncateSync(join(root, 'shrinking'), 1000)
+  await t.rejects(drain(served.body as Readable), /changed size/)
+})
