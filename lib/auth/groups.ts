@@ -6,6 +6,11 @@ const posix = require('posix') as { getgrnam (name: string): { gid: number } }
 const TTL_MS = 60_000
 const cache = new Map<string, { gid: number | undefined, at: number }>()
 
+/** Forgets every cached group name (SIGHUP). */
+export function forgetGroupNames (): void {
+  cache.clear()
+}
+
 export function gidOfGroup (name: string, now = Date.now()): number | undefined {
   const hit = cache.get(name)
   if (hit && now - hit.at < TTL_MS) return hit.gid

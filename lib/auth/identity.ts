@@ -33,6 +33,11 @@ export async function supplementaryGroups (uid: number, gid: number, now = Date.
   return groups
 }
 
+/** Forgets every cached group list (SIGHUP: an admin who removed someone from a group wants it to apply now). */
+export function forgetGroups (): void {
+  cache.clear()
+}
+
 async function lookupGroups (uid: number, gid: number): Promise<number[]> {
   try {
     const { stdout } = await run('id', ['-G', String(uid)], { timeout: 5000 })

@@ -12,6 +12,8 @@ import { RequestTracker } from './drain.js'
 import { startMemoryTrimmer } from './memory-trim.js'
 import { openListeners, type Listeners } from './listeners.js'
 import { openStagingTmpFiles, removeStagingFiles, STALE_TMP_IDLE_MS, sweepStaleStagingFiles } from './staging-cleanup.js'
+import { forgetGroups } from '../auth/identity.js'
+import { forgetGroupNames } from '../auth/groups.js'
 import { xattrFallbackInUse } from '../storage/xattr.js'
 
 export interface RunningDaemon {
@@ -124,6 +126,8 @@ function running ({ services, metrics, tracker, listeners, admin, setDraining }:
     }
     services.config = next
     state.refresh()
+    forgetGroups() // NSS group changes apply at once after a reload, not after the cache's minute
+    forgetGroupNames()
     return needRestart
   }
 

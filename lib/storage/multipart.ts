@@ -158,9 +158,11 @@ export async function getUpload (bucket: BucketRef, key: ObjectKey, uploadId: st
 }
 
 async function ensureUploadsDir (root: string): Promise<string> {
-  const dir = uploadsDir(root)
-  await mkdir(stagingDir(root), { recursive: true, mode: 0o700 })
-  await mkdir(dir, { recursive: true, mode: 0o700 })
+  const dir = uploadsDir(root) // in the verified staging folder (stagingDir makes it when missing)
+  // Not recursive: a recursive mkdir reports ENOENT for an ENOSPC (no free inode), which read as NoSuchKey.
+  await mkdir(dir, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EEXIST') throw s3ErrorFromErrno(err) ?? err
+  })
   return dir
 }
 

@@ -1,7 +1,7 @@
 // Faults around an upload: the client vanishes mid-body, the filesystem fills up, a folder turns read-only,
 // bridged is SIGKILLed mid-upload. The previous version of the object always survives and nothing partial shows.
 import { execFileSync } from 'node:child_process'
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync } from 'node:fs'
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
 import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -137,6 +137,34 @@ t.test('a full filesystem: PUT is an S3 error, the previous version survives, no
   assertS3Error(t, partRes, 'InsufficientStorage', 507, 'UploadPart of 3 MiB:')
   t.same(partTempFiles(dir), [], 'no part temp file left')
   t.equal((await sendSigned(b.endpoint, b.creds, { method: 'PUT', path: '/tiny/after', body: 'fits again' })).status, 200, 'space is back after the failures')
+})
+
+t.test('no free inode: the first CreateMultipartUpload of a bucket is 507, not NoSuchKey', async t => {
+  const mnt = mkdtempSync(join(tmpdir(), 's3bridge-inodes-'))
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m,nr_inodes=40', 'tmpfs', mnt], { stdio: 'pipe' })
+  } catch (err) {
+    rmSync(mnt, { recursive: true, force: true })
+    t.plan(0, `cannot mount a tmpfs: ${(err as Error).message.split('\n')[0]}`)
+    return
+  }
+  t.teardown(() => {
+    try { execFileSync('umount', ['-l', mnt], { stdio: 'pipe' }) } catch {}
+    rmSync(mnt, { recursive: true, force: true })
+  })
+  const dir = join(mnt, 'inodes')
+  mkdirSync(dir)
+  chownSync(dir, 2000, 2000)
+  await b.daemon.services.state.mutate(s => {
+    s.buckets.inodes = { name: 'inodes', path: dir, owner: 'tester', createdAt: new Date().toISOString(), createdByS3: false, acl: [], objectAclPolicy: 'replace' }
+  })
+  t.equal((await sendSigned(b.endpoint, b.creds, { method: 'PUT', path: '/inodes/first', body: 'x' })).status, 200, 'the staging folder exists')
+  // An NFS user takes every inode left.
+  for (let i = 0; ; i++) {
+    try { writeFileSync(join(dir, `fill-${i}`), '') } catch { break }
+  }
+  const r = await sendSigned(b.endpoint, b.creds, { method: 'POST', path: '/inodes/mpu?uploads' })
+  assertS3Error(t, r, 'InsufficientStorage', 507, 'CreateMultipartUpload with no inode left:')
 })
 
 t.test('a folder that becomes read-only refuses PUTs with AccessDenied', async t => {
