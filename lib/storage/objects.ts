@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto'
 import { constants, readFileSync, type BigIntStats } from 'node:fs'
 import { chmod, chown, lstat, mkdir, open, readlink, rename, rmdir, unlink, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
-import { pipeline as streamPipeline, Readable, Transform } from 'node:stream'
+import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { keyConflictError, S3Error, s3ErrorFromErrno } from '../errors/s3-error.js'
 import { checkStorableKey, forgetStaging, isDirectoryKey, keySegments, keyToPath, stagingDir } from './paths.js'
@@ -191,18 +191,10 @@ function readStream (fh: FileHandle, info: ObjectInfo, served: ByteRange | undef
   if (bytes <= 0) return Readable.from([])
   // Size the read buffer to what is served: a 256 KiB buffer per small GET is mostly garbage to collect.
   const highWaterMark = Math.min(1024 * 1024, Math.max(16 * 1024, bytes))
-  // Exactly the bytes announced: a file an NFS user appends to meanwhile must not spill past Content-Length
-  // (the excess would be read as the next response on the connection), and one truncated meanwhile fails
-  // the stream, so the connection is cut rather than left waiting for bytes that will not come.
-  const file = fh.createReadStream({ start, end: start + bytes - 1, highWaterMark })
-  let sent = 0
-  const out = new Transform({
-    transform (chunk: Buffer, _enc, done) { sent += chunk.length; done(null, chunk) },
-    flush (done) { done(sent === bytes ? null : new Error(`the file changed size while it was read: ${sent} of ${bytes} bytes`)) },
-  })
-  // pipeline: a read error reaches `out`, and a consumer that goes away (client gone) closes the file.
-  streamPipeline(file, out, () => undefined)
-  return out
+  // Never past the bytes announced: a file an NFS user appends to meanwhile must not spill beyond Content-Length
+  // (the excess would be read as the next response on the connection). A file truncated meanwhile ends short;
+  // the HTTP layer (dispatch.ts writeReply) then cuts the connection.
+  return fh.createReadStream({ start, end: start + bytes - 1, highWaterMark })
 }
 
 const MISSING_ON_OPEN = new Set(['ENOENT', 'ENOTDIR', 'ELOOP', 'EISDIR', 'ENAMETOOLONG'])

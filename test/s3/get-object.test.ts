@@ -96,3 +96,46 @@ t.test('unsafe keys are refused with 400 and nothing is written outside the buck
     await rejectsWithStatus(t, s3.send(new PutObjectCommand({ Bucket: 'demo', Key, Body: 'x' })), 400, Key.slice(0, 20))
   }
 })
+
+// An NFS user changes a file while it is downloaded: appended bytes must not spill past Content-Length (the next
+// response on the connection would be read from them), and a truncation must cut the connection at once rather
+// than leave the client waiting for bytes that will not come.
+t.test('a download of a file changed over NFS meanwhile: exactly Content-Length bytes, or a cut connection', async t => {
+  const { writeFileSync, appendFileSync, truncateSync } = await import('node:fs')
+  const { join } = await import('node:path')
+  const { connect } = await import('node:net')
+  const b = await startBridge(t)
+  const SIZE = 8 * 1024 * 1024
+  const fetchRaw = async (key: string, change: () => void): Promise<{ head: string, bodyBytes: number, closed: boolean }> => {
+    const url = new URL(await getSignedUrl(b.s3, new GetObjectCommand({ Bucket: 'demo', Key: key }), { expiresIn: 60 }))
+    return new Promise(resolve => {
+      const socket = connect(Number(url.port), url.hostname, () => {
+        socket.write(`GET ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\n\r\n`)
+      })
+      let raw = Buffer.alloc(0)
+      let changed = false
+      let closed = false
+      const finish = (): void => {
+        const at = raw.indexOf('\r\n\r\n')
+        resolve({ head: raw.subarray(0, at).toString('latin1'), bodyBytes: raw.length - at - 4, closed })
+      }
+      socket.on('data', (d: Buffer) => {
+        raw = Buffer.concat([raw, d])
+        if (!changed) { changed = true; change(); socket.pause(); setTimeout(() => socket.resume(), 200) }
+      })
+      socket.on('close', () => { closed = true; finish() })
+      setTimeout(() => { socket.destroy(); finish() }, 5000)
+    })
+  }
+  writeFileSync(join(b.bucketDir, 'growing'), Buffer.alloc(SIZE, 'g'))
+  const grown = await fetchRaw('growing', () => appendFileSync(join(b.bucketDir, 'growing'), 'HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nforged'))
+  t.match(grown.head, /^HTTP\/1\.1 200 /)
+  t.match(grown.head, new RegExp(`content-length: ${SIZE}`, 'i'))
+  t.equal(grown.bodyBytes, SIZE, 'not one byte past Content-Length')
+  writeFileSync(join(b.bucketDir, 'shrinking'), Buffer.alloc(SIZE, 's'))
+  const started = Date.now()
+  const shrunk = await fetchRaw('shrinking', () => truncateSync(join(b.bucketDir, 'shrinking'), 1000))
+  t.ok(shrunk.bodyBytes < SIZE, 'short of Content-Length')
+  t.ok(shrunk.closed, 'the connection is cut')
+  t.ok(Date.now() - started < 4000, 'at once, not after a timeout')
+})
