@@ -6,7 +6,7 @@ import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { CreateMultipartUploadCommand, ListPartsCommand, PutObjectCommand, UploadPartCommand, CompleteMultipartUploadCommand } from '@aws-sdk/client-s3'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { sendSigned } from '../fixtures/clients/raw-request.js'
 import { startBridge, type Bridge, type Credentials } from '../fixtures/daemon.js'
 import { startChildBridge } from '../fixtures/robustness/child-bridge-process.js'
@@ -107,25 +107,35 @@ t.test('a client that disconnects early in an UploadPart does not crash bridged'
   t.same(partTempFiles(child.bucketDir), [], 'no part temp file left')
 })
 
-t.test('a full filesystem: PUT is an S3 error, the previous version survives, no temp file', async t => {
+/**
+ * A bucket `name` on a fresh tmpfs mounted with `options` (unmounted at the test's end), or undefined when this
+ * machine cannot mount one (the test is then skipped).
+ */
+async function bucketOnTmpfs (t: Test, name: string, options: string): Promise<string | undefined> {
   const mnt = mkdtempSync(join(tmpdir(), 's3bridge-tmpfs-'))
   try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', mnt], { stdio: 'pipe' })
+    execFileSync('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', mnt], { stdio: 'pipe' })
   } catch (err) {
     rmSync(mnt, { recursive: true, force: true })
     t.plan(0, `cannot mount a tmpfs: ${(err as Error).message.split('\n')[0]}`)
-    return
+    return undefined
   }
   t.teardown(() => {
     try { execFileSync('umount', ['-l', mnt], { stdio: 'pipe' }) } catch {}
     rmSync(mnt, { recursive: true, force: true })
   })
-  const dir = join(mnt, 'tiny')
+  const dir = join(mnt, name)
   mkdirSync(dir)
   chownSync(dir, 2000, 2000)
   await b.daemon.services.state.mutate(s => {
-    s.buckets.tiny = { name: 'tiny', path: dir, owner: 'tester', createdAt: new Date().toISOString(), createdByS3: false, acl: [], objectAclPolicy: 'replace' }
+    s.buckets[name] = { name, path: dir, owner: 'tester', createdAt: new Date().toISOString(), createdByS3: false, acl: [], objectAclPolicy: 'replace' }
   })
+  return dir
+}
+
+t.test('a full filesystem: PUT is an S3 error, the previous version survives, no temp file', async t => {
+  const dir = await bucketOnTmpfs(t, 'tiny', 'size=2m')
+  if (dir === undefined) return
   t.equal((await sendSigned(b.endpoint, b.creds, { method: 'PUT', path: '/tiny/obj', body: 'small and old' })).status, 200, 'a small PUT fits')
   const big = Buffer.alloc(3 * MiB, 'b')
   const res = await sendClosing(b.endpoint, b.creds, { method: 'PUT', path: '/tiny/obj', body: big })
@@ -140,24 +150,8 @@ t.test('a full filesystem: PUT is an S3 error, the previous version survives, no
 })
 
 t.test('no free inode: the first CreateMultipartUpload of a bucket is 507, not NoSuchKey', async t => {
-  const mnt = mkdtempSync(join(tmpdir(), 's3bridge-inodes-'))
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m,nr_inodes=40', 'tmpfs', mnt], { stdio: 'pipe' })
-  } catch (err) {
-    rmSync(mnt, { recursive: true, force: true })
-    t.plan(0, `cannot mount a tmpfs: ${(err as Error).message.split('\n')[0]}`)
-    return
-  }
-  t.teardown(() => {
-    try { execFileSync('umount', ['-l', mnt], { stdio: 'pipe' }) } catch {}
-    rmSync(mnt, { recursive: true, force: true })
-  })
-  const dir = join(mnt, 'inodes')
-  mkdirSync(dir)
-  chownSync(dir, 2000, 2000)
-  await b.daemon.services.state.mutate(s => {
-    s.buckets.inodes = { name: 'inodes', path: dir, owner: 'tester', createdAt: new Date().toISOString(), createdByS3: false, acl: [], objectAclPolicy: 'replace' }
-  })
+  const dir = await bucketOnTmpfs(t, 'inodes', 'size=4m,nr_inodes=40')
+  if (dir === undefined) return
   t.equal((await sendSigned(b.endpoint, b.creds, { method: 'PUT', path: '/inodes/first', body: 'x' })).status, 200, 'the staging folder exists')
   // An NFS user takes every inode left.
   for (let i = 0; ; i++) {
