@@ -41,13 +41,16 @@ export const SOCKET_IDLE_TIMEOUT_MS = 30 * 60_000
  */
 function answerClientError (err: NodeJS.ErrnoException, socket: Duplex): void {
   const inFlight = (socket as Duplex & { _httpMessage?: ServerResponse })._httpMessage
-  if (inFlight && err.code === 'HPE_INVALID_EOF_STATE' && socket.writable && !inFlight.headersSent) {
+  if (inFlight && socket.writable && !inFlight.headersSent && inFlight.req?.complete !== true) {
+    // The request's own body is broken: cut short (HPE_INVALID_EOF_STATE) or badly framed (a chunk size that is
+    // not hex, ...). Its handler fails with 400 IncompleteBody, answered on the socket, which then closes.
     answerTruncatedBody(inFlight, socket)
     return
   }
   if (inFlight && socket.writable && inFlight.req?.complete === true) {
-    // Its body was read whole, so the error is in what follows it. Bytes past the request's Content-Length that do not parse as a next request: answer the request the
-    // client sent (its body was what it declared, so an MD5 check says BadDigest, as AWS answers), then close.
+    // Its body was read whole, so the error is in what follows it: bytes past the request's Content-Length that
+    // do not parse as a next request. Answer the request the client sent (its body was what it declared, so an
+    // MD5 check says BadDigest, as AWS answers), then close.
     finishThenClose(inFlight, socket)
     return
   }
@@ -67,9 +70,10 @@ function answerClientError (err: NodeJS.ErrnoException, socket: Duplex): void {
 const TRUNCATED_ANSWER_MS = 30_000
 
 /**
- * The client half-closed its connection before the body it declared was complete (a Content-Length that
- * lies). The request is already with its handler: let it fail with 400 IncompleteBody, as AWS answers,
- * and close the connection once that answer is written.
+ * The request's body cannot be read to its end: the client half-closed its connection before the body it
+ * declared was complete (a Content-Length that lies), or its chunked framing does not parse. The request is
+ * already with its handler: let it fail with 400 IncompleteBody, as AWS answers a short body, and close the
+ * connection once that answer is written.
  */
 function answerTruncatedBody (res: ServerResponse, socket: Duplex): void {
   finishThenClose(res, socket)

@@ -166,3 +166,27 @@ t.test('a DeleteObjects body that is not UTF-8 is MalformedXML, and no look-alik
   t.equal(codeOf(r.body), 'MalformedXML')
   t.ok(await b.s3.send(new HeadObjectCommand({ Bucket: 'demo', Key: 'k\uFFFD' })), 'the look-alike key stays')
 })
+
+t.test('a body whose chunked framing does not parse is answered 400 IncompleteBody, then the connection closes', async t => {
+  const b = await startBridge(t)
+  await b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'framed', Body: 'old' }))
+  const url = new URL(b.endpoint)
+  const signer = new SignatureV4({ credentials: b.creds, region: 'us-east-1', service: 's3', sha256: Sha256, uriEscapePath: false, applyChecksum: false })
+  const signed = await signer.sign({
+    method: 'PUT', protocol: 'http:', hostname: url.hostname, port: Number(url.port), path: '/demo/framed', query: {},
+    headers: { host: url.host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD', 'transfer-encoding': 'chunked' },
+  })
+  const head = 'PUT /demo/framed HTTP/1.1\r\n' + Object.entries(signed.headers).map(([k, v]) => `${k}: ${v}\r\n`).join('') + '\r\n'
+  const answer = await new Promise<string>((resolve, reject) => {
+    const socket = connect(Number(url.port), url.hostname, () => socket.write(head + '5\r\nhello\r\nzz\r\nbroken\r\n'))
+    let got = ''
+    socket.setEncoding('utf8')
+    socket.on('data', (d: string) => { got += d })
+    socket.on('close', () => resolve(got))
+    socket.on('error', reject)
+    socket.setTimeout(10_000, () => { socket.destroy(); resolve(got) })
+  })
+  t.match(answer, /^HTTP\/1\.1 400 /, 'an S3 answer, not a dropped connection')
+  t.equal(codeOf(answer), 'IncompleteBody')
+  t.equal(await (await b.s3.send(new GetObjectCommand({ Bucket: 'demo', Key: 'framed' }))).Body?.transformToString(), 'old', 'the old object stays')
+})
