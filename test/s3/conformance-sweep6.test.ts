@@ -190,3 +190,25 @@ t.test('a body whose chunked framing does not parse is answered 400 IncompleteBo
   t.equal(codeOf(answer), 'IncompleteBody')
   t.equal(await (await b.s3.send(new GetObjectCommand({ Bucket: 'demo', Key: 'framed' }))).Body?.transformToString(), 'old', 'the old object stays')
 })
+
+t.test('a delete conditioned on an ETag also needs read on the object (AWS asks s3:GetObject); * does not', async t => {
+  const { chmodSync, chownSync, mkdirSync, writeFileSync } = await import('node:fs')
+  const { join } = await import('node:path')
+  const b = await startBridge(t)
+  const carol = b.client(await b.addUser('carol', 1003, 1003))
+  await b.daemon.services.state.mutate(s => { s.buckets.demo!.acl.push({ name: 'carol', type: 'user', permission: 'WRITE' }, { name: 'carol', type: 'user', permission: 'READ' }) })
+  mkdirSync(join(b.bucketDir, 'drop'))
+  chmodSync(join(b.bucketDir, 'drop'), 0o777)
+  for (const name of ['sealed1', 'sealed2', 'sealed3']) {
+    writeFileSync(join(b.bucketDir, 'drop', name), 'private')
+    chmodSync(join(b.bucketDir, 'drop', name), 0o600)
+    chownSync(join(b.bucketDir, 'drop', name), 2000, 2000)
+  }
+  const etag = (await b.s3.send(new HeadObjectCommand({ Bucket: 'demo', Key: 'drop/sealed1' }))).ETag
+  await t.rejects(carol.send(new DeleteObjectCommand({ Bucket: 'demo', Key: 'drop/sealed1', IfMatch: etag })), { name: 'AccessDenied' }, 'no read: no ETag test')
+  const r = await carol.send(new DeleteObjectsCommand({ Bucket: 'demo', Delete: { Objects: [{ Key: 'drop/sealed2', ETag: etag }] } }))
+  t.same(r.Errors?.map(e => e.Code), ['AccessDenied'], 'the same per key in DeleteObjects')
+  t.ok(await b.s3.send(new HeadObjectCommand({ Bucket: 'demo', Key: 'drop/sealed2' })), 'still there')
+  await carol.send(new DeleteObjectCommand({ Bucket: 'demo', Key: 'drop/sealed3', IfMatch: '*' }))
+  await t.rejects(b.s3.send(new HeadObjectCommand({ Bucket: 'demo', Key: 'drop/sealed3' })), { name: 'NotFound' }, '* only asks that it exist: write on the folder is enough')
+})

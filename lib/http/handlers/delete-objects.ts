@@ -4,6 +4,7 @@ import { deleteObject } from '../../storage/objects.js'
 import { parseObjectKey } from '../../storage/paths.js'
 import { bucketRecord, bucketRef, folderCheck } from '../bucket-access.js'
 import { deleteGuard } from '../conditional-write.js'
+import { readNeeds } from './objects.js'
 import { decide, relPath, requireAccess } from '../authorize.js'
 import { children, parseXml, rootElement, texts } from '../xml/parse.js'
 import { renderXml, type XmlNode } from '../xml/render.js'
@@ -45,6 +46,10 @@ export async function deleteObjects (req: S3Request, s: Services): Promise<S3Rep
       if (!d.allowed && !d.isMissing) throw new S3Error('AccessDenied')
       // Only the null version exists: any other named version is already gone, and the object stays.
       const etag = texts(obj, 'ETag')[0]
+      if (etag !== undefined && etag.trim() !== '*') { // an ETag condition reads the object (as DeleteObject's If-Match)
+        const read = await decide(req, s, readNeeds('GetObject', record, key))
+        if (!read.allowed && !read.isMissing) throw new S3Error('AccessDenied')
+      }
       if (version === undefined || version === 'null') await deleteObject(bucket, key, undefined, folderCheck(req), deleteGuard(etag, key))
       if (!quiet) deleted.push({ Key: raw, VersionId: version })
     } catch (err) {

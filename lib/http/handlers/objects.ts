@@ -105,7 +105,10 @@ export async function deleteObject (req: S3Request, s: Services): Promise<S3Repl
   const version = req.query.get('versionId')
   // Only the null version exists: deleting any other is deleting nothing (and must not touch the object).
   if (version !== null && version !== 'null') return { status: 204, headers: { 'x-amz-version-id': version } }
-  const ifMatch = req.headers['if-match']
-  await removeObject(bucket, key, prefetched, folderCheck(req), deleteGuard(typeof ifMatch === 'string' ? ifMatch : undefined, key))
+  const ifMatch = typeof req.headers['if-match'] === 'string' ? req.headers['if-match'] : undefined
+  // An ETag condition tells whether the object changed, i.e. reads it: AWS asks s3:GetObject too
+  // (conditional-delete-enforce.html), and here the file's read permission as for any read.
+  if (ifMatch !== undefined && ifMatch.trim() !== '*') await requireAccess(req, s, { ...readNeeds('GetObject', record, key), prefetched })
+  await removeObject(bucket, key, prefetched, folderCheck(req), deleteGuard(ifMatch, key))
   return { status: 204 }
 }
