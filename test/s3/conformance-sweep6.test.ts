@@ -2,40 +2,27 @@
 // without Object Lock, DNS-label bucket names, stray Expect headers, bytes past Content-Length, listing limits,
 // empty version ids and the List*Configurations reads; checked through the AWS SDK and raw requests.
 import t from 'tap'
-import { connect } from 'node:net'
 import { createHash } from 'node:crypto'
-import { Sha256 } from '@aws-crypto/sha256-js'
-import { SignatureV4 } from '@smithy/signature-v4'
 import {
   CopyObjectCommand, CreateBucketCommand, CreateMultipartUploadCommand, DeleteObjectCommand, DeleteObjectsCommand, GetObjectCommand,
   HeadObjectCommand, ListBucketAnalyticsConfigurationsCommand, ListBucketIntelligentTieringConfigurationsCommand,
   ListBucketInventoryConfigurationsCommand, ListBucketMetricsConfigurationsCommand, PutObjectCommand, GetBucketVersioningCommand, PutBucketVersioningCommand,
 } from '@aws-sdk/client-s3'
 import { anonymousClient, startBridge, type Credentials } from '../fixtures/daemon.js'
-import { sendSigned } from '../fixtures/clients/raw-request.js'
+import { exchangeRaw, sendSigned, signedHead } from '../fixtures/clients/raw-request.js'
 
 const codeOf = (body: string): string | undefined => /<Code>([^<]*)<\/Code>/.exec(body)?.[1]
 const field = (body: string, name: string): string | undefined => new RegExp(`<${name}>([^<]*)</${name}>`).exec(body)?.[1]
 
 /** A SigV4-signed request written byte for byte on a fresh socket (with `extra` after the body); resolves the raw answer. */
 async function rawExchange (endpoint: string, creds: Credentials, req: { method: string, path: string, headers?: Record<string, string>, body?: string, extra?: string }): Promise<string> {
-  const url = new URL(endpoint)
   const body = req.body ?? ''
-  const signer = new SignatureV4({ credentials: creds, region: 'us-east-1', service: 's3', sha256: Sha256, uriEscapePath: false, applyChecksum: false })
-  const signed = await signer.sign({
-    method: req.method, protocol: 'http:', hostname: url.hostname, port: Number(url.port), path: req.path, query: {},
-    headers: { host: url.host, 'x-amz-content-sha256': createHash('sha256').update(body).digest('hex'), 'content-length': String(Buffer.byteLength(body)), ...req.headers },
+  const head = await signedHead(endpoint, creds, {
+    method: req.method,
+    path: req.path,
+    headers: { 'x-amz-content-sha256': createHash('sha256').update(body).digest('hex'), 'content-length': String(Buffer.byteLength(body)), ...req.headers },
   })
-  const head = `${req.method} ${req.path} HTTP/1.1\r\n` + Object.entries(signed.headers).map(([k, v]) => `${k}: ${v}\r\n`).join('') + '\r\n'
-  return new Promise((resolve, reject) => {
-    const socket = connect(Number(url.port), url.hostname, () => socket.write(head + body + (req.extra ?? '')))
-    let answer = ''
-    socket.setEncoding('utf8')
-    socket.on('data', (d: string) => { answer += d })
-    socket.on('end', () => resolve(answer))
-    socket.on('error', reject)
-    socket.setTimeout(10_000, () => { socket.destroy(); resolve(answer) })
-  })
+  return exchangeRaw(endpoint, head + body + (req.extra ?? ''))
 }
 
 t.test('conditional DeleteObject: If-Match with another ETag is 412 and keeps the object; * or the ETag deletes; a missing key is 404', async t => {
@@ -170,22 +157,8 @@ t.test('a DeleteObjects body that is not UTF-8 is MalformedXML, and no look-alik
 t.test('a body whose chunked framing does not parse is answered 400 IncompleteBody, then the connection closes', async t => {
   const b = await startBridge(t)
   await b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'framed', Body: 'old' }))
-  const url = new URL(b.endpoint)
-  const signer = new SignatureV4({ credentials: b.creds, region: 'us-east-1', service: 's3', sha256: Sha256, uriEscapePath: false, applyChecksum: false })
-  const signed = await signer.sign({
-    method: 'PUT', protocol: 'http:', hostname: url.hostname, port: Number(url.port), path: '/demo/framed', query: {},
-    headers: { host: url.host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD', 'transfer-encoding': 'chunked' },
-  })
-  const head = 'PUT /demo/framed HTTP/1.1\r\n' + Object.entries(signed.headers).map(([k, v]) => `${k}: ${v}\r\n`).join('') + '\r\n'
-  const answer = await new Promise<string>((resolve, reject) => {
-    const socket = connect(Number(url.port), url.hostname, () => socket.write(head + '5\r\nhello\r\nzz\r\nbroken\r\n'))
-    let got = ''
-    socket.setEncoding('utf8')
-    socket.on('data', (d: string) => { got += d })
-    socket.on('close', () => resolve(got))
-    socket.on('error', reject)
-    socket.setTimeout(10_000, () => { socket.destroy(); resolve(got) })
-  })
+  const head = await signedHead(b.endpoint, b.creds, { method: 'PUT', path: '/demo/framed', headers: { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD', 'transfer-encoding': 'chunked' } })
+  const answer = await exchangeRaw(b.endpoint, head + '5\r\nhello\r\nzz\r\nbroken\r\n')
   t.match(answer, /^HTTP\/1\.1 400 /, 'an S3 answer, not a dropped connection')
   t.equal(codeOf(answer), 'IncompleteBody')
   t.equal(await (await b.s3.send(new GetObjectCommand({ Bucket: 'demo', Key: 'framed' }))).Body?.transformToString(), 'old', 'the old object stays')

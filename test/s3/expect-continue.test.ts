@@ -2,19 +2,12 @@
 // client gets its 403 without uploading the body; an accepted one gets the 100, sends, and gets its 200.
 import t from 'tap'
 import { connect, type Socket } from 'node:net'
-import { Sha256 } from '@aws-crypto/sha256-js'
-import { SignatureV4 } from '@smithy/signature-v4'
 import { GetObjectCommand } from '@aws-sdk/client-s3'
 import { startBridge, type Credentials } from '../fixtures/daemon.js'
+import { signedHead } from '../fixtures/clients/raw-request.js'
 
-async function signedHead (endpoint: string, creds: Credentials, path: string, length: number): Promise<string> {
-  const url = new URL(endpoint)
-  const signer = new SignatureV4({ credentials: creds, region: 'us-east-1', service: 's3', sha256: Sha256, uriEscapePath: false, applyChecksum: false })
-  const signed = await signer.sign({
-    method: 'PUT', protocol: 'http:', hostname: url.hostname, port: Number(url.port), path, query: {},
-    headers: { host: url.host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD', 'content-length': String(length), expect: '100-continue' },
-  })
-  return `PUT ${path} HTTP/1.1\r\n` + Object.entries(signed.headers).map(([k, v]) => `${k}: ${v}\r\n`).join('') + '\r\n'
+function putHead (endpoint: string, creds: Credentials, path: string, length: number): Promise<string> {
+  return signedHead(endpoint, creds, { method: 'PUT', path, headers: { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD', 'content-length': String(length), expect: '100-continue' } })
 }
 
 /** Resolves with what the server sent within `ms` (or up to the end of the connection). */
@@ -33,7 +26,7 @@ t.test('an authorized PUT gets 100 Continue before it sends its body; a refused 
   const body = 'sent after the 100'
   const ok = connect(Number(url.port), url.hostname)
   t.teardown(() => ok.destroy())
-  ok.write(await signedHead(b.endpoint, b.creds, '/demo/continued', body.length))
+  ok.write(await putHead(b.endpoint, b.creds, '/demo/continued', body.length))
   t.match(await readFor(ok, 1000), /^HTTP\/1\.1 100 Continue\r\n\r\n$/, 'the 100, and nothing else yet')
   ok.write(body)
   t.match(await readFor(ok, 1000), /^HTTP\/1\.1 200 /)
@@ -42,7 +35,7 @@ t.test('an authorized PUT gets 100 Continue before it sends its body; a refused 
   const stranger = { accessKeyId: b.creds.accessKeyId, secretAccessKey: 'not-the-secret' }
   const refused = connect(Number(url.port), url.hostname)
   t.teardown(() => refused.destroy())
-  refused.write(await signedHead(b.endpoint, stranger, '/demo/refused', 1_000_000))
+  refused.write(await putHead(b.endpoint, stranger, '/demo/refused', 1_000_000))
   const answer = await readFor(refused, 1000)
   t.match(answer, /^HTTP\/1\.1 403 /, 'the refusal comes first')
   t.notMatch(answer, /100 Continue/, 'no invitation to upload a body that would be thrown away')
