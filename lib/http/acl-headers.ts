@@ -4,6 +4,7 @@ import { expandCannedAcl, hasAclHeaders, parseCannedAcl, readAclHeaders, resolve
 import { grantsToPosixAcl } from '../access/s3-acl-posix.js'
 import type { BucketRecord } from '../state/types.js'
 import { currentAcl, readObjectAcl, writeObjectAcl } from '../storage/object-acl-store.js'
+import { requireAccess } from './authorize.js'
 import { granteeDirectory } from './grantee-directory.js'
 import type { S3Request, Services } from './types.js'
 
@@ -22,6 +23,17 @@ export function checkAclHeadersAllowed (req: S3Request, record: BucketRecord): A
     throw new S3Error('AccessDenied', { Resource: `/${record.name}` }, { message: 'This bucket does not allow S3 to change object ACLs (object ACL policy deny).' })
   }
   return headers
+}
+
+/**
+ * What an upload's headers ask of the policies beyond s3:PutObject: ACL headers need s3:PutObjectAcl and an
+ * x-amz-tagging header s3:PutObjectTagging (API_PutObject, API_CopyObject, API_CreateMultipartUpload), so a
+ * session, service account or Deny that withholds them cannot set them through the upload. The bucket-ACL
+ * and filesystem layers are the upload's own, checked by the caller.
+ */
+export async function requireUploadHeaderActions (req: S3Request, s: Services, needs: { operation: string, bucket: BucketRecord, key: string }, opts: { tagging: boolean }): Promise<void> {
+  if (hasAclHeaders(readAclHeaders(req.headers))) await requireAccess(req, s, { ...needs, action: 's3:PutObjectAcl' })
+  if (opts.tagging && req.headers['x-amz-tagging'] !== undefined) await requireAccess(req, s, { ...needs, action: 's3:PutObjectTagging' })
 }
 
 /**

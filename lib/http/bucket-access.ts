@@ -35,17 +35,6 @@ export function principalBucketGrants (record: BucketRecord, p: Principal): Set<
   return bucketGrants(record, p, gidOf)
 }
 
-export function hasBucketPermission (record: BucketRecord, p: Principal, need: BucketPermission): boolean {
-  if (p.role === 'admin' && p.kind === 'user') return true
-  const grants = principalBucketGrants(record, p)
-  return grants.has('FULL_CONTROL') || grants.has(need)
-}
-
-/** Throws AccessDenied unless the bucket ACL (or admin role) grants the permission. */
-export function requireBucketPermission (record: BucketRecord, req: S3Request, need: BucketPermission): void {
-  if (!hasBucketPermission(record, req.principal, need)) throw new S3Error('AccessDenied', { Resource: `/${record.name}` })
-}
-
 /**
  * How new files and folders are made for this request: owned by the principal, in the configured modes,
  * inheriting the parent's default ACL, then (files, when record is given) the request's ACL headers.

@@ -10,7 +10,8 @@ import { checkSearchPath, currentAcl, openForAcl, readObjectAcl, writeObjectAcl,
 import { resolveObject } from '../../storage/objects.js'
 import { keySegments } from '../../storage/paths.js'
 import { fdPath } from '../../storage/xattrs.js'
-import { bucketRecord, bucketRef, requireBucketPermission, updateBucket } from '../bucket-access.js'
+import { requireAccess } from '../authorize.js'
+import { bucketRecord, bucketRef, updateBucket } from '../bucket-access.js'
 import { granteeDirectory } from '../grantee-directory.js'
 import { escapeXml } from '../xml/render.js'
 import { parseXml } from '../xml/parse.js'
@@ -61,6 +62,9 @@ async function openObjectAcl (req: S3Request, s: Services, need: 'READ_ACP' | 'W
   const record = bucketRecord(req, s)
   const key = requestKey(req)
   const fields = { Key: key, Resource: `/${record.name}/${key}` }
+  // The policies first (an explicit Deny, a session or service-account policy that withholds the ACL actions):
+  // the file's own ACP rules below are the other layers.
+  await requireAccess(req, s, { operation: need === 'READ_ACP' ? 'GetObjectAcl' : 'PutObjectAcl', bucket: record, key })
   const search = await checkSearchPath(record.path, keySegments(key), req.principal, { rootHasRights: req.principal.hasRootRights })
   if (!search.allowed) throw new S3Error(search.isMissing ? 'NoSuchKey' : 'AccessDenied', fields)
   const resolved = await resolveObject(bucketRef(record), key)
@@ -133,7 +137,7 @@ function tryUid (id: string, dir: ReturnType<typeof granteeDirectory>): number |
 
 export async function getBucketAcl (req: S3Request, s: Services): Promise<S3Reply> {
   const record = bucketRecord(req, s)
-  requireBucketPermission(record, req, 'READ_ACP')
+  await requireAccess(req, s, { operation: 'GetBucketAcl', bucket: record }) // policies, then READ_ACP (or a policy's allow)
   return { xml: renderAccessControlPolicy(record.owner, bucketAclGrants(record.owner, record.acl)) }
 }
 
@@ -144,7 +148,7 @@ export async function getBucketAcl (req: S3Request, s: Services): Promise<S3Repl
  */
 export async function putBucketAcl (req: S3Request, s: Services): Promise<S3Reply> {
   const record = bucketRecord(req, s)
-  requireBucketPermission(record, req, 'WRITE_ACP')
+  await requireAccess(req, s, { operation: 'PutBucketAcl', bucket: record })
   const policy = await requestedAcl(req, { ownerId: record.owner })
   if (policy.ownerId !== undefined && policy.ownerId !== record.owner) throw new S3Error('AccessDenied', {}, { message: 'An ACL cannot change the bucket owner.' })
   const aces = bucketAcesFromGrants(policy.grants as S3Grant[], record.owner, granteeDirectory(s))

@@ -5,7 +5,7 @@ import { isCompositeChecksum } from '../../storage/multipart.js'
 import { parseObjectKey } from '../../storage/paths.js'
 import type { ObjectKey } from '../../storage/types.js'
 import { bucketRecord, bucketRef, writeOptions } from '../bucket-access.js'
-import { checkAclHeadersAllowed } from '../acl-headers.js'
+import { checkAclHeadersAllowed, requireUploadHeaderActions } from '../acl-headers.js'
 import { requireAccess } from '../authorize.js'
 import { createNeed } from '../../access/fs-needs.js'
 import { checkWriteConditionHeaders, guardConditionalWrite } from '../conditional-write.js'
@@ -56,6 +56,8 @@ export async function copyObject (req: S3Request, s: Services): Promise<S3Reply>
   await requireAccess(req, s, readNeeds('GetObject', srcRecord, src.key), { missingIsNoSuchKey: true })
   await requireAccess(req, s, { operation: 'CopyObject', bucket: destRecord, key: destKey, fs: [createNeed(destRecord.path, destKey)] })
   checkAclHeadersAllowed(req, destRecord)
+  // Tags from the header are set only under x-amz-tagging-directive REPLACE; COPY keeps the source's.
+  await requireUploadHeaderActions(req, s, { operation: 'CopyObject', bucket: destRecord, key: destKey }, { tagging: taggingDirective === 'REPLACE' })
   // If-Match / If-None-Match (no prefix) are conditions on the destination, as for PutObject.
   const destConditions = conditionsFrom(req.headers)
   checkWriteConditionHeaders(destConditions, 'CopyObject')

@@ -18,7 +18,7 @@ import { createNeed } from '../../access/fs-needs.js'
 import { bucketRecord, bucketRef, objectUrl, ownerXml, writeOptions } from '../bucket-access.js'
 import { checkConditions, checkDeclaredLength, conditionsFrom, metaFromHeaders, quoteETag } from '../s3-headers.js'
 import { children, parseXml, texts } from '../xml/parse.js'
-import { checkAclHeadersAllowed } from '../acl-headers.js'
+import { checkAclHeadersAllowed, requireUploadHeaderActions } from '../acl-headers.js'
 import { checkWriteConditionHeaders, guardConditionalWrite } from '../conditional-write.js'
 import { renderXml, type XmlNode } from '../xml/render.js'
 import type { S3Reply, S3Request, Services } from '../types.js'
@@ -94,6 +94,7 @@ export async function createMultipartUpload (req: S3Request, s: Services): Promi
   await requireAccess(req, s, { operation: 'CreateMultipartUpload', bucket: record, key, fs: [createNeed(record.path, key)] })
   if (isDirectoryKey(key)) throw new S3Error('InvalidRequest', { Key: key }, { message: 'A key ending in "/" is a folder on this bridge and cannot hold data.' })
   checkAclHeadersAllowed(req, record)
+  await requireUploadHeaderActions(req, s, { operation: 'CreateMultipartUpload', bucket: record, key }, { tagging: true })
   const initiator = { name: req.principal.name, uid: req.principal.uid, gid: req.principal.gid }
   const aclHeaders = Object.fromEntries(Object.entries(req.headers).filter(([k, v]) => (k === 'x-amz-acl' || k.startsWith('x-amz-grant-')) && typeof v === 'string')) as Record<string, string>
   const checksum = uploadChecksum(req)

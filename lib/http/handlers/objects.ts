@@ -7,7 +7,7 @@ import type { BucketRecord } from '../../state/types.js'
 import type { AccessNeeds } from '../authorize.js'
 import { createNeed } from '../../access/fs-needs.js'
 import { bucketRecord, bucketRef, folderCheck, writeOptions } from '../bucket-access.js'
-import { checkAclHeadersAllowed } from '../acl-headers.js'
+import { checkAclHeadersAllowed, requireUploadHeaderActions } from '../acl-headers.js'
 import { checkWriteConditionHeaders, deleteGuard, guardConditionalWrite } from '../conditional-write.js'
 import { relPath, requireAccess } from '../authorize.js'
 import { checkConditions, checkDeclaredLength, checksumHeaders, conditionsFrom, metaFromHeaders, objectHeaders, parseRange, quoteETag } from '../s3-headers.js'
@@ -29,9 +29,9 @@ export async function putObject (req: S3Request, s: Services): Promise<S3Reply> 
   const record = bucketRecord(req, s)
   const key = requestKey(req)
   await requireAccess(req, s, { operation: 'PutObject', bucket: record, key, fs: [createNeed(record.path, key)] })
-  if (req.headers['x-amz-tagging'] !== undefined) await requireAccess(req, s, { operation: 'PutObject', action: 's3:PutObjectTagging', bucket: record, key })
   checkDeclaredLength(req.headers, MAX_PUT_BYTES)
   checkAclHeadersAllowed(req, record)
+  await requireUploadHeaderActions(req, s, { operation: 'PutObject', bucket: record, key }, { tagging: true })
   const meta = metaFromHeaders(req.headers)
   const bucket = bucketRef(record)
   const conditions = conditionsFrom(req.headers)

@@ -13,7 +13,7 @@ import { createNeed } from '../../access/fs-needs.js'
 import { bucketRecord, bucketRef, objectUrl, writeOptions } from '../bucket-access.js'
 import { credentialResolver } from '../middleware/authenticate.js'
 import { metaFromHeaders, quoteETag } from '../s3-headers.js'
-import { checkAclHeadersAllowed } from '../acl-headers.js'
+import { checkAclHeadersAllowed, requireUploadHeaderActions } from '../acl-headers.js'
 import { MAX_OBJECT_TAGS, tagsFromXml } from '../tagging.js'
 import { renderXml } from '../xml/render.js'
 import type { S3Reply, S3Request, Services } from '../types.js'
@@ -189,6 +189,7 @@ export async function postObject (req: S3Request, s: Services): Promise<S3Reply>
     // file is read, the ACL applied to the new file before it is published.
     const asPut: S3Request = { ...signer, headers: formHeaders(form.fields) }
     checkAclHeadersAllowed(asPut, record)
+    await requireUploadHeaderActions(asPut, s, { operation: 'PostObject', bucket: record, key }, { tagging: false }) // the tagging field: below
     const meta = metaFromHeaders(asPut.headers, { fromForm: true })
     const tagging = form.fields.get('tagging')
     if (tagging !== undefined) {

@@ -1,0 +1,76 @@
+// ACL and tagging calls answer to the policy layer too: an explicit Deny, a service-account or session policy that
+// withholds s3:*Acl / s3:PutObjectTagging stops them, as the permission model's "every layer must allow" says.
+import t from 'tap'
+import { chmodSync, statSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import {
+  CopyObjectCommand, CreateMultipartUploadCommand, GetBucketAclCommand, GetObjectAclCommand, GetObjectCommand,
+  PutBucketAclCommand, PutBucketPolicyCommand, PutObjectAclCommand, PutObjectCommand,
+} from '@aws-sdk/client-s3'
+import { newServiceAccount } from '../../lib/auth/service-accounts.js'
+import { startBridge, type Bridge, type Credentials } from '../fixtures/daemon.js'
+
+async function serviceAccount (b: Bridge, user: string, policy: object): Promise<Credentials> {
+  const account = newServiceAccount(new Date(), { policy: JSON.stringify(policy) })
+  await b.daemon.services.state.mutate(s => { s.users[user]!.serviceAccounts = [...(s.users[user]!.serviceAccounts ?? []), account] })
+  return { accessKeyId: account.accessKeyId, secretAccessKey: account.secret }
+}
+
+const allow = (actions: string[]): object => ({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: actions, Resource: ['arn:aws:s3:::demo', 'arn:aws:s3:::demo/*'] }] })
+
+t.test('a read-only service account cannot read or rewrite object and bucket ACLs', async t => {
+  const b = await startBridge(t)
+  await b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'private.txt', Body: 'secret', ACL: 'private' }))
+  const file = join(b.bucketDir, 'private.txt')
+  t.equal(statSync(file).mode & 0o777, 0o600)
+  const ro = b.client(await serviceAccount(b, 'tester', allow(['s3:GetObject', 's3:ListBucket'])))
+  t.equal(await (await ro.send(new GetObjectCommand({ Bucket: 'demo', Key: 'private.txt' }))).Body?.transformToString(), 'secret', 'what the policy allows works')
+  await t.rejects(ro.send(new PutObjectAclCommand({ Bucket: 'demo', Key: 'private.txt', ACL: 'public-read-write' })), { name: 'AccessDenied' })
+  t.equal(statSync(file).mode & 0o777, 0o600, 'the file is still owner-only')
+  await t.rejects(ro.send(new GetObjectAclCommand({ Bucket: 'demo', Key: 'private.txt' })), { name: 'AccessDenied' })
+  await t.rejects(ro.send(new PutBucketAclCommand({ Bucket: 'demo', ACL: 'public-read-write' })), { name: 'AccessDenied' })
+  await t.rejects(ro.send(new GetBucketAclCommand({ Bucket: 'demo' })), { name: 'AccessDenied' })
+  t.same(b.daemon.services.state.snapshot().buckets.demo!.acl, [], 'the bucket ACL is unchanged')
+  // The parent's own key still may (it owns the file and the bucket).
+  await b.s3.send(new GetObjectAclCommand({ Bucket: 'demo', Key: 'private.txt' }))
+  await b.s3.send(new GetBucketAclCommand({ Bucket: 'demo' }))
+})
+
+t.test('ACL headers on uploads need s3:PutObjectAcl, x-amz-tagging needs s3:PutObjectTagging', async t => {
+  const b = await startBridge(t)
+  writeFileSync(join(b.bucketDir, 'src.txt'), 'source')
+  chmodSync(join(b.bucketDir, 'src.txt'), 0o644)
+  const writer = b.client(await serviceAccount(b, 'tester', allow(['s3:PutObject', 's3:GetObject', 's3:ListBucket'])))
+  await writer.send(new PutObjectCommand({ Bucket: 'demo', Key: 'plain.txt', Body: 'x' }))
+  await t.rejects(writer.send(new PutObjectCommand({ Bucket: 'demo', Key: 'public.txt', Body: 'x', ACL: 'public-read-write' })), { name: 'AccessDenied' })
+  await t.rejects(writer.send(new CopyObjectCommand({ Bucket: 'demo', Key: 'copy.txt', CopySource: 'demo/src.txt', ACL: 'public-read' })), { name: 'AccessDenied' })
+  await t.rejects(writer.send(new CopyObjectCommand({ Bucket: 'demo', Key: 'copy.txt', CopySource: 'demo/src.txt', TaggingDirective: 'REPLACE', Tagging: 'a=b' })), { name: 'AccessDenied' })
+  await writer.send(new CopyObjectCommand({ Bucket: 'demo', Key: 'copy.txt', CopySource: 'demo/src.txt' }))
+  await t.rejects(writer.send(new CreateMultipartUploadCommand({ Bucket: 'demo', Key: 'mp.bin', ACL: 'public-read' })), { name: 'AccessDenied' })
+  await t.rejects(writer.send(new CreateMultipartUploadCommand({ Bucket: 'demo', Key: 'mp.bin', Tagging: 'a=b' })), { name: 'AccessDenied' })
+  await writer.send(new CreateMultipartUploadCommand({ Bucket: 'demo', Key: 'mp.bin' }))
+  t.throws(() => statSync(join(b.bucketDir, 'public.txt')), { code: 'ENOENT' }, 'the refused upload wrote nothing')
+})
+
+t.test('an explicit bucket-policy Deny on the ACL actions stops a user who holds FULL_CONTROL', async t => {
+  const b = await startBridge(t)
+  const bob = b.client(await b.addUser('bob', 2000, 2000))
+  await b.daemon.services.state.mutate(s => { s.buckets.demo!.acl.push({ name: 'bob', type: 'user', permission: 'FULL_CONTROL' }) })
+  await b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'k.txt', Body: 'x' }))
+  await bob.send(new GetObjectAclCommand({ Bucket: 'demo', Key: 'k.txt' }))
+  await bob.send(new GetBucketAclCommand({ Bucket: 'demo' }))
+  await b.s3.send(new PutBucketPolicyCommand({
+    Bucket: 'demo',
+    Policy: JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Deny', Principal: { AWS: 'arn:aws:iam::000000000000:user/bob' }, Action: ['s3:PutObjectAcl', 's3:GetObjectAcl', 's3:PutBucketAcl', 's3:GetBucketAcl'], Resource: ['arn:aws:s3:::demo', 'arn:aws:s3:::demo/*'] }],
+    }),
+  }))
+  await t.rejects(bob.send(new GetObjectAclCommand({ Bucket: 'demo', Key: 'k.txt' })), { name: 'AccessDenied' })
+  await t.rejects(bob.send(new PutObjectAclCommand({ Bucket: 'demo', Key: 'k.txt', ACL: 'public-read-write' })), { name: 'AccessDenied' })
+  await t.rejects(bob.send(new GetBucketAclCommand({ Bucket: 'demo' })), { name: 'AccessDenied' })
+  await t.rejects(bob.send(new PutBucketAclCommand({ Bucket: 'demo', ACL: 'public-read-write' })), { name: 'AccessDenied' })
+  await t.rejects(bob.send(new PutObjectCommand({ Bucket: 'demo', Key: 'pub.txt', Body: 'x', ACL: 'public-read-write' })), { name: 'AccessDenied' })
+  await bob.send(new PutObjectCommand({ Bucket: 'demo', Key: 'plain.txt', Body: 'x' }))
+  t.equal(statSync(join(b.bucketDir, 'k.txt')).mode & 0o777, 0o644, 'k.txt keeps its create mode')
+})
