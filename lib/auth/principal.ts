@@ -20,3 +20,25 @@ export interface Principal extends PosixIdentity {
 export function anonymousPrincipal (uid: number, gid: number): Principal {
   return { kind: 'anonymous', name: 'anonymous', role: 'user', uid, gid, groups: [], hasRootRights: false }
 }
+
+export interface RootSquash { allowRootUsers: boolean, anonymousUid: number, anonymousGid: number }
+
+/**
+ * A bridge user's principal. Without allowRootUsers, uid 0 and gid 0 (primary or supplementary) are mapped to the
+ * anonymous uid/gid, as NFS root_squash maps them to anonuid/anongid: a user mapped to root must not own every
+ * root-owned file and folder of the NAS (dropping only root's capabilities would leave it the owner of all of them).
+ */
+export function userPrincipal (user: { name: string, role: 'admin' | 'user', uid: number, gid: number }, groups: readonly number[], squash: RootSquash, accessKeyId?: string): Principal {
+  const rootRights = user.uid === 0 && squash.allowRootUsers
+  const gidOf = (g: number): number => g === 0 && !squash.allowRootUsers ? squash.anonymousGid : g
+  return {
+    kind: 'user',
+    name: user.name,
+    role: user.role,
+    uid: user.uid === 0 && !rootRights ? squash.anonymousUid : user.uid,
+    gid: gidOf(user.gid),
+    groups: [...new Set(groups.map(gidOf))],
+    ...(accessKeyId === undefined ? {} : { accessKeyId }),
+    hasRootRights: rootRights,
+  }
+}

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { chmodSync, chownSync, mkdirSync, statSync, writeFileSync, existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { GetObjectCommand, PutObjectCommand, ListObjectsV2Command, DeleteObjectCommand, S3Client } from '@aws-sdk/client-s3'
+import { GetObjectCommand, PutObjectCommand, PutObjectAclCommand, ListObjectsV2Command, DeleteObjectCommand } from '@aws-sdk/client-s3'
 import { anonymousClient, startBridge } from '../fixtures/daemon.js'
 
 
@@ -96,6 +96,27 @@ t.test('a user mapped to uid 0 has no root rights unless the admin allows it', a
   const root2 = b2.client(await b2.addUser('rootish', 0, 0))
   const got = await root2.send(new GetObjectCommand({ Bucket: 'demo', Key: 'alice-only.txt' }))
   t.equal(await got.Body?.transformToString(), 'mine')
+})
+
+t.test('without allowRootUsers a uid-0 user is squashed to the anonymous uid/gid, as NFS root_squash does', async t => {
+  const b = await startBridge(t)
+  const bucketRoot = join(b.bucketDir, 'shared')
+  mkdirSync(bucketRoot)
+  chmodSync(bucketRoot, 0o777)
+  mkdirSync(join(b.bucketDir, 'rootdir')) // root's own 0755 folder
+  chmodSync(join(b.bucketDir, 'rootdir'), 0o755)
+  nfsFile(join(b.bucketDir, 'root-only.txt'), 'root', 0, 0, 0o600)
+  nfsFile(join(b.bucketDir, 'root-group.txt'), 'group', 1001, 0, 0o640)
+  const rootish = b.client(await b.addUser('rootish', 0, 0))
+  await b.daemon.services.state.mutate(s => { s.buckets.demo!.acl.push({ name: 'rootish', type: 'user', permission: 'FULL_CONTROL' }) })
+  await t.rejects(rootish.send(new GetObjectCommand({ Bucket: 'demo', Key: 'root-only.txt' })), { name: 'AccessDenied' }, 'not the owner of root-owned files')
+  await t.rejects(rootish.send(new GetObjectCommand({ Bucket: 'demo', Key: 'root-group.txt' })), { name: 'AccessDenied' }, 'not in group 0')
+  await t.rejects(rootish.send(new PutObjectCommand({ Bucket: 'demo', Key: 'rootdir/planted.txt', Body: 'x' })), { name: 'AccessDenied' })
+  await t.rejects(rootish.send(new PutObjectAclCommand({ Bucket: 'demo', Key: 'root-only.txt', ACL: 'public-read-write' })), { name: 'AccessDenied' })
+  t.equal(statSync(join(b.bucketDir, 'root-only.txt')).mode & 0o777, 0o600)
+  await rootish.send(new PutObjectCommand({ Bucket: 'demo', Key: 'shared/new.txt', Body: 'x' }))
+  const st = statSync(join(bucketRoot, 'new.txt'))
+  t.same([st.uid, st.gid], [65534, 65534], 'what it writes belongs to nobody, as with root_squash')
 })
 
 t.test('DeleteObject in a sticky folder is refused for files of other users', async t => {

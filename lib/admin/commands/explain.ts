@@ -4,7 +4,7 @@ import { fsNeedsFor } from '../../access/fs-needs.js'
 import { OPERATION_ACCESS } from '../../access/actions.js'
 import { identityPolicies } from '../../access/policy-cache.js'
 import { supplementaryGroups } from '../../auth/identity.js'
-import { anonymousPrincipal, type Principal } from '../../auth/principal.js'
+import { anonymousPrincipal, userPrincipal, type Principal } from '../../auth/principal.js'
 import { gidOfGroup } from '../../auth/groups.js'
 import { posixAccess } from '../../storage/posix-access.js'
 import { AdminError, emit, UsageError } from '../output.js'
@@ -23,7 +23,7 @@ async function principalFor (s: AdminServices, name: string): Promise<Principal>
   if (name === 'anonymous') return anonymousPrincipal(s.config.anonymousUid, s.config.anonymousGid)
   const u = s.state.snapshot().users[name]
   if (!u) throw new AdminError(`user "${name}" does not exist (see: bridgectl users list)`)
-  return { kind: 'user', name: u.name, role: u.role, uid: u.uid, gid: u.gid, groups: await supplementaryGroups(u.uid, u.gid), hasRootRights: u.uid === 0 && s.config.allowRootUsers }
+  return userPrincipal(u, await supplementaryGroups(u.uid, u.gid), s.config)
 }
 
 const explain: Command = {

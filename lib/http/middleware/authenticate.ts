@@ -6,7 +6,7 @@ import { identityPolicyDoc } from '../../access/policy-cache.js'
 import { authenticate as verifySignature, type Authenticated, type SecretLookup } from '../../auth/authenticate.js'
 import { secretsFor, findKey } from '../../auth/credential-store.js'
 import { supplementaryGroups } from '../../auth/identity.js'
-import { anonymousPrincipal, type Principal } from '../../auth/principal.js'
+import { anonymousPrincipal, userPrincipal, type Principal } from '../../auth/principal.js'
 import { findServiceAccount, serviceAccountSecrets } from '../../auth/service-accounts.js'
 import { resolveSession, sessionKey } from '../../auth/sessions.js'
 import { S3Error } from '../../errors/s3-error.js'
@@ -21,16 +21,7 @@ import type { ResolvedTarget } from './resolve-target.js'
 interface Credential { user: UserRecord, sessionPolicy?: LabelledPolicy }
 
 async function principalOf (user: UserRecord, accessKeyId: string, s: Services): Promise<Principal> {
-  return {
-    kind: 'user',
-    name: user.name,
-    role: user.role,
-    uid: user.uid,
-    gid: user.gid,
-    groups: await supplementaryGroups(user.uid, user.gid),
-    accessKeyId,
-    hasRootRights: user.uid === 0 && s.config.allowRootUsers,
-  }
+  return userPrincipal(user, await supplementaryGroups(user.uid, user.gid), s.config, accessKeyId)
 }
 
 /** A user's key or service account (sessions are resolved from their token before the signature is checked). */
