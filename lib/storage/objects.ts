@@ -7,7 +7,7 @@ import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { keyConflictError, S3Error, s3ErrorFromErrno } from '../errors/s3-error.js'
 import { checkStorableKey, forgetStaging, isDirectoryKey, keySegments, keyToPath, stagingDir } from './paths.js'
-import { effectiveETag, fdPath, IMPLICIT_DIR_XATTR, markImplicitDir, META_XATTR, parseStoredMeta, readStoredMeta, removeStoredMeta, stampOf, writeStoredMeta, type StoredMeta } from './xattrs.js'
+import { effectiveETag, fdPath, isStoredMetaCurrent, IMPLICIT_DIR_XATTR, markImplicitDir, META_XATTR, parseStoredMeta, readStoredMeta, removeStoredMeta, stampOf, writeStoredMeta, type StoredMeta } from './xattrs.js'
 import type { ObjectInfo, ObjectKey, ObjectMeta, ObjectStream, PosixOwner, ServedObject } from './types.js'
 import { fileSink } from './file-sink.js'
 import { Md5Tap } from './md5-tap.js'
@@ -73,14 +73,17 @@ export type ObjectStat = Pick<BigIntStats, 'isDirectory' | 'size' | 'mtimeNs' | 
 
 export function objectInfo (key: ObjectKey, st: ObjectStat, stored: StoredMeta | undefined): ObjectInfo {
   const isDirectoryMarker = st.isDirectory()
+  // What describes the bytes (checksums, part count) holds only while the stamp matches: a file rewritten over
+  // NFS keeps its xattr, and a stale checksum makes SDKs that validate downloads (botocore, the AWS CLI) fail.
+  const current = isDirectoryMarker || isStoredMetaCurrent(st, stored)
   return {
     key,
     size: isDirectoryMarker ? 0 : Number(st.size),
     etag: isDirectoryMarker ? (stored?.etag ?? 'd41d8cd98f00b204e9800998ecf8427e') : effectiveETag(st, stored),
     lastModified: new Date(Number(st.mtimeNs / 1_000_000n)),
     isDirectoryMarker,
-    meta: { user: stored?.user ?? {}, contentType: stored?.contentType, contentEncoding: stored?.contentEncoding, contentDisposition: stored?.contentDisposition, contentLanguage: stored?.contentLanguage, cacheControl: stored?.cacheControl, expires: stored?.expires, checksums: stored?.checksums, tags: stored?.tags, websiteRedirectLocation: stored?.websiteRedirectLocation },
-    partCount: stored?.partCount,
+    meta: { user: stored?.user ?? {}, contentType: stored?.contentType, contentEncoding: stored?.contentEncoding, contentDisposition: stored?.contentDisposition, contentLanguage: stored?.contentLanguage, cacheControl: stored?.cacheControl, expires: stored?.expires, checksums: current ? stored?.checksums : undefined, tags: stored?.tags, websiteRedirectLocation: stored?.websiteRedirectLocation },
+    partCount: current ? stored?.partCount : undefined,
     ownerUid: Number(st.uid),
     ownerGid: Number(st.gid),
   }

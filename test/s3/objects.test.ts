@@ -1,8 +1,11 @@
 import t from 'tap'
-import { readFileSync, writeFileSync, statSync } from 'node:fs'
+import { appendFileSync, readFileSync, writeFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { createHash } from 'node:crypto'
-import { PutObjectCommand, GetObjectCommand, HeadObjectCommand, DeleteObjectCommand } from '@aws-sdk/client-s3'
+import {
+  CompleteMultipartUploadCommand, CreateMultipartUploadCommand, DeleteObjectCommand, GetObjectAttributesCommand, GetObjectCommand,
+  HeadObjectCommand, PutObjectCommand, UploadPartCommand, type GetObjectAttributesCommandOutput,
+} from '@aws-sdk/client-s3'
 import { startBridge } from '../fixtures/daemon.js'
 
 t.test('PutObject then GetObject round-trips bytes, metadata and the MD5 ETag', async t => {
@@ -37,6 +40,24 @@ t.test('a file rewritten over NFS gets a new ETag that does not look like an MD5
   writeFileSync(join(bucketDir, 'nfs.txt'), 'made over nfs')
   const got = await s3.send(new GetObjectCommand({ Bucket: 'demo', Key: 'nfs.txt' }))
   t.equal(await got.Body?.transformToString(), 'made over nfs')
+})
+
+t.test('a file rewritten over NFS drops its stored checksums and part count, so validating SDKs still download it', async t => {
+  const { s3, bucketDir } = await startBridge(t)
+  await s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'c.txt', Body: 'version 1', ChecksumAlgorithm: 'CRC32' }))
+  t.ok((await s3.send(new HeadObjectCommand({ Bucket: 'demo', Key: 'c.txt', ChecksumMode: 'ENABLED' }))).ChecksumCRC32, 'stored while current')
+  writeFileSync(join(bucketDir, 'c.txt'), 'version 2, edited over NFS') // same inode: the xattr stays
+  const head = await s3.send(new HeadObjectCommand({ Bucket: 'demo', Key: 'c.txt', ChecksumMode: 'ENABLED' }))
+  t.equal(head.ChecksumCRC32, undefined, 'no checksum that does not match the bytes')
+  const got = await s3.send(new GetObjectCommand({ Bucket: 'demo', Key: 'c.txt', ChecksumMode: 'ENABLED' }))
+  t.equal(await got.Body?.transformToString(), 'version 2, edited over NFS', 'the SDK validates what it is given and downloads')
+  const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'demo', Key: 'mp.bin' }))
+  const part = await s3.send(new UploadPartCommand({ Bucket: 'demo', Key: 'mp.bin', UploadId, PartNumber: 1, Body: 'part one' }))
+  await s3.send(new CompleteMultipartUploadCommand({ Bucket: 'demo', Key: 'mp.bin', UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] } }))
+  const attrs = (): Promise<GetObjectAttributesCommandOutput> => s3.send(new GetObjectAttributesCommand({ Bucket: 'demo', Key: 'mp.bin', ObjectAttributes: ['ObjectParts', 'ETag'] }))
+  t.equal((await attrs()).ObjectParts?.TotalPartsCount, 1)
+  appendFileSync(join(bucketDir, 'mp.bin'), ' and more')
+  t.equal((await attrs()).ObjectParts?.TotalPartsCount, undefined, 'the parts no longer describe the file')
 })
 
 t.test('DeleteObject removes the file and folders the bridge made for it', async t => {
