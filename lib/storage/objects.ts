@@ -367,9 +367,11 @@ async function makeFolder (bucket: BucketRef, parent: PinnedDir, name: string, o
   const setgid = (parentSt.mode & S_ISGID) !== 0
   await mkdir(staged, { mode: opts.dirMode })
   try {
+    // The mode exactly (mkdir's is cut by the umask), setgid as mkdir(2) in a setgid folder would set it. chmod
+    // before chown: root is in the staged folder's group now, so S_ISGID stays without CAP_FSETID (which the
+    // systemd unit does not grant), and a chown keeps a directory's S_ISGID.
+    await chmod(staged, opts.dirMode | (setgid ? S_ISGID : 0))
     await chown(staged, opts.owner.uid, setgid ? Number(parentSt.gid) : opts.owner.gid)
-    // mkdir(2) in a setgid folder makes a setgid folder; the staged one must match.
-    if (setgid) await chmod(staged, opts.dirMode | 0o2000)
     await markImplicitDir(staged)
     await opts.onCreated?.(staged, parent, true)
     await rename(staged, join(parent.path, name))

@@ -1,5 +1,5 @@
 // Bucket handlers: ListBuckets, CreateBucket, HeadBucket, DeleteBucket, GetBucketLocation, GetBucketVersioning.
-import { chown, mkdir, readdir, rmdir, rm } from 'node:fs/promises'
+import { chmod, chown, mkdir, readdir, rmdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { S3Error } from '../../errors/s3-error.js'
 import { validateBucketName } from '../../state/bucket-names.js'
@@ -85,6 +85,7 @@ export async function createBucket (req: S3Request, s: Services): Promise<S3Repl
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new S3Error('BucketAlreadyExists', { BucketName: name })
     throw err
   }
+  await chmod(path, s.config.bucketDirectoryCreateMode) // exactly: mkdir's mode is cut by the umask
   await chown(path, req.principal.uid, req.principal.gid)
   try {
     await s.state.mutate(state => {
