@@ -140,6 +140,30 @@ typedef struct {
   const char *syscall;
 } file_read;
 
+/* Reads an open regular file as GetObject needs it (fstat'ed into r->stats by the caller): its metadata and,
+ * up to inline_max bytes, its whole content. Does not close fd. */
+static void read_open_file (file_read *r, int fd, off_t size_at_stat, const char *meta_name, size_t inline_max) {
+  if (meta_name != NULL) {
+    r->meta_len = append_attr(&r->meta, NULL, fd, meta_name);
+    if (r->meta_len == -2) r->meta_len = -1;
+  }
+  if ((uint64_t)size_at_stat > inline_max) { r->status = 2; return; }
+  size_t size = (size_t)size_at_stat;
+  r->data = (char *)malloc(size ? size : 1);
+  if (r->data == NULL) { r->err = ENOMEM; r->syscall = "read"; return; }
+  size_t got = 0;
+  while (got < size) {
+    ssize_t k = pread(fd, r->data + got, size - got, (off_t)got);
+    if (k < 0) {
+      if (errno == EINTR) continue;
+      r->err = errno; r->syscall = "read"; return;
+    }
+    if (k == 0) break; /* shrank since fstat: the caller sees fewer bytes than the size */
+    got += (size_t)k;
+  }
+  r->data_len = got;
+}
+
 static void read_file (file_read *r, const char *path, const char *meta_name, size_t inline_max) {
   r->meta_len = -1;
   int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
@@ -159,25 +183,7 @@ static void read_file (file_read *r, const char *path, const char *meta_name, si
       : (size_t)n == plen + 10 && memcmp(where, path, plen) == 0 && memcmp(where + plen, " (deleted)", 10) == 0;
   }
   if (!same) { r->status = 1; close(fd); return; }
-  if (meta_name != NULL) {
-    r->meta_len = append_attr(&r->meta, NULL, fd, meta_name);
-    if (r->meta_len == -2) r->meta_len = -1;
-  }
-  if ((uint64_t)st.st_size > inline_max) { r->status = 2; close(fd); return; }
-  size_t size = (size_t)st.st_size;
-  r->data = (char *)malloc(size ? size : 1);
-  if (r->data == NULL) { r->err = ENOMEM; r->syscall = "read"; close(fd); return; }
-  size_t got = 0;
-  while (got < size) {
-    ssize_t k = pread(fd, r->data + got, size - got, (off_t)got);
-    if (k < 0) {
-      if (errno == EINTR) continue;
-      r->err = errno; r->syscall = "read"; close(fd); return;
-    }
-    if (k == 0) break; /* shrank since fstat: the caller sees fewer bytes than the size */
-    got += (size_t)k;
-  }
-  r->data_len = got;
+  read_open_file(r, fd, st.st_size, meta_name, inline_max);
   close(fd);
 }
 
@@ -302,23 +308,51 @@ typedef struct {
   int err;          /* rejects: the root's stat failed, or too many components */
 } walk_job;
 
+/*
+ * Opens `name` in the folder dirfd for the walk: only folders and regular files are opened (never a symlink, a
+ * device, a FIFO or a socket: fstatat says what it is first), with O_NOFOLLOW, and *st is the fstat of the
+ * descriptor, i.e. of the inode held, which is what the walk reports and reads. Returns the descriptor, -1 with
+ * *st from fstatat for anything that is not opened (the walk stops there), or -1 with errno set (and *st
+ * untouched) when the name cannot be looked up.
+ */
+static int open_component (int dirfd, const char *name, struct stat *st, int *stop_errno) {
+  for (int attempt = 0; attempt < 4; attempt++) {
+    if (fstatat(dirfd, name, st, AT_SYMLINK_NOFOLLOW) != 0) { *stop_errno = errno; return -1; }
+    if (!S_ISDIR(st->st_mode) && !S_ISREG(st->st_mode)) return -1;
+    int fd = openat(dirfd, name, (S_ISDIR(st->st_mode) ? O_DIRECTORY : 0) | O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+      if (errno == ENOENT || errno == ELOOP || errno == ENOTDIR) continue; /* replaced between fstatat and openat */
+      *stop_errno = errno;
+      return -1;
+    }
+    struct stat held;
+    if (fstat(fd, &held) != 0) { *stop_errno = errno; close(fd); return -1; }
+    if (S_ISDIR(held.st_mode) || S_ISREG(held.st_mode)) { *st = held; return fd; }
+    close(fd); /* swapped for something else between the two calls: look again */
+  }
+  *stop_errno = EAGAIN;
+  return -1;
+}
+
 static void walk_execute (napi_env env, void *data) {
   (void)env;
   walk_job *job = (walk_job *)data;
   job->meta_len = -1;
-  size_t root_len = strlen(job->root), rel_len = strlen(job->rel);
+  size_t rel_len = strlen(job->rel);
   size_t most = 2; /* the root, and one more component per '/' (an upper bound: empty names are skipped) */
   for (const char *c = job->rel; *c; c++) if (*c == '/') most++;
   if (most > MAX_COMPONENTS) { job->err = ENAMETOOLONG; return; }
   job->stats = (int64_t *)malloc(most * STAT_FIELDS * sizeof *job->stats);
   job->acl_lens = (int32_t *)malloc(most * sizeof *job->acl_lens);
-  if (job->stats == NULL || job->acl_lens == NULL) { job->err = ENOMEM; return; }
-  char *path = (char *)malloc(root_len + rel_len + 2);
-  if (path == NULL) { job->err = ENOMEM; return; }
-  memcpy(path, job->root, root_len + 1);
-  size_t at = root_len;
+  char *name = (char *)malloc(rel_len + 1);
+  if (job->stats == NULL || job->acl_lens == NULL || name == NULL) { free(name); job->err = ENOMEM; return; }
+  /* Each component is looked up in the folder descriptor of the one before and reported from the descriptor
+   * it was opened as, so what the caller checks is the very chain of inodes walked and the file read: a name
+   * renamed or exchanged over NFS meanwhile cannot put another file (or another folder's) under a check made
+   * for this one. The bucket root itself is trusted and followed. */
+  int fd = open(job->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   struct stat st;
-  if (stat(path, &st) != 0) { job->err = errno; free(path); return; }
+  if (fd < 0 || fstat(fd, &st) != 0) { job->err = errno; if (fd >= 0) close(fd); free(name); return; }
   const char *next = job->rel;
   bool all_found = true;
   for (;;) {
@@ -326,29 +360,34 @@ static void walk_execute (napi_env env, void *data) {
     put_stat(job->stats + i * STAT_FIELDS, &st);
     bool dir = S_ISDIR(st.st_mode);
     /* -2 "not read": the caller reads it itself if it ever needs it. */
-    job->acl_lens[i] = job->acl_name != NULL && (st.st_mode & 0070) != 0 && (dir || S_ISREG(st.st_mode))
-      ? append_attr(&job->acls, path, -1, job->acl_name) : -2;
+    job->acl_lens[i] = job->acl_name != NULL && fd >= 0 && (st.st_mode & 0070) != 0 && (dir || S_ISREG(st.st_mode))
+      ? append_attr(&job->acls, NULL, fd, job->acl_name) : -2;
     while (*next == '/') next++;
     if (*next == '\0') break;
-    if (!dir) { all_found = false; break; } /* a file or symlink where a folder should be: the caller decides */
+    if (!dir || fd < 0) { all_found = false; break; } /* a file or symlink where a folder should be: the caller decides */
     const char *end = strchr(next, '/');
     size_t len = end ? (size_t)(end - next) : strlen(next);
-    path[at++] = '/';
-    memcpy(path + at, next, len);
-    at += len;
-    path[at] = '\0';
+    memcpy(name, next, len);
+    name[len] = '\0';
     next += len;
-    if (lstat(path, &st) != 0) { job->stop_errno = errno; all_found = false; break; }
+    int child = open_component(fd, name, &st, &job->stop_errno);
+    close(fd);
+    fd = child;
+    if (fd < 0 && job->stop_errno != 0) { all_found = false; break; }
+    /* fd < 0 without stop_errno: a symlink or special file, reported from fstatat; the loop stops after it. */
   }
-  if (all_found && job->read_max >= 0 && S_ISREG(st.st_mode)) {
-    /* GetObject: open and read the file in this same job (its metadata comes with the read). */
-    read_file(&job->r, path, job->meta_name, (size_t)job->read_max);
+  if (all_found && fd >= 0 && job->read_max >= 0 && S_ISREG(st.st_mode)) {
+    /* GetObject: the file just opened, read in this same job (its metadata comes with the read). */
+    job->r.meta_len = -1;
+    put_stat(job->r.stats, &st);
+    read_open_file(&job->r, fd, st.st_size, job->meta_name, (size_t)job->read_max);
     job->did_read = true;
-  } else if (all_found && job->meta_name != NULL && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))) {
-    job->meta_len = append_attr(&job->meta, path, -1, job->meta_name);
+  } else if (all_found && fd >= 0 && job->meta_name != NULL && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))) {
+    job->meta_len = append_attr(&job->meta, NULL, fd, job->meta_name);
     if (job->meta_len == -2) job->meta_len = -1; /* as readStoredMeta: any failure is "no metadata" */
   }
-  free(path);
+  if (fd >= 0) close(fd);
+  free(name);
 }
 
 static void walk_free (walk_job *job) {

@@ -107,8 +107,12 @@ export const INLINE_READ_MAX = 128 * 1024
  * actually read, never a 404 or a torn mix. `range` may be a function of that info (conditions and ranges
  * are decided on the version served); it may throw to refuse.
  */
-export async function openObject (bucket: BucketRef, key: ObjectKey, range?: RangeChoice): Promise<ObjectStream> {
-  const opened = await openChecked(bucket, key, range)
+/**
+ * Opens an object to stream it. With `checked` (the walk its permission check used), the file opened must be the
+ * inode that walk reached: a name renamed or exchanged over NFS since the check is refused, never served.
+ */
+export async function openObject (bucket: BucketRef, key: ObjectKey, range?: RangeChoice, checked?: PrefetchedWalk): Promise<ObjectStream> {
+  const opened = await openChecked(bucket, key, range, await checkedFile(checked, bucket, key))
   if (opened.fh === undefined) return { info: opened.info, body: Readable.from([]) }
   return { info: opened.info, body: readStream(opened.fh, opened.info, opened.served), range: opened.served }
 }
@@ -120,7 +124,7 @@ export async function openObject (bucket: BucketRef, key: ObjectKey, range?: Ran
 export async function openObjectToServe (bucket: BucketRef, key: ObjectKey, range?: RangeChoice, prefetched?: PrefetchedWalk): Promise<ServedObject> {
   const small = await readSmallObject(bucket, key, prefetched, range)
   if (small !== undefined) return small
-  const opened = await openChecked(bucket, key, range)
+  const opened = await openChecked(bucket, key, range, await checkedFile(prefetched, bucket, key))
   const { fh, info, served } = opened
   if (fh === undefined) return { info, body: Buffer.alloc(0) }
   const bytes = served ? served.end - served.start + 1 : info.size
@@ -207,7 +211,28 @@ const MISSING_ON_OPEN = new Set(['ENOENT', 'ENOTDIR', 'ELOOP', 'EISDIR', 'ENAMET
  * descriptor's own path (/proc/self/fd) must be exactly the key's path, so no folder on the way was a
  * symlink either (planted over NFS). Info and metadata come from the descriptor: four calls in all.
  */
-async function openChecked (bucket: BucketRef, key: ObjectKey, range?: RangeChoice): Promise<{ info: ObjectInfo, fh?: FileHandle, served?: ByteRange }> {
+/**
+ * The file under a key is not the one its permission check walked to: replaced over NFS in between. GetObject
+ * checks again; elsewhere it is a 500 the client retries.
+ */
+export class ObjectReplaced extends S3Error {
+  constructor (key: ObjectKey) {
+    super('InternalError', { Key: key }, { message: 'The object changed while it was read; please retry.' })
+  }
+}
+
+/** The file a prefetched walk (the one the permission check used) reached, as { dev, ino }. */
+async function checkedFile (checked: PrefetchedWalk | undefined, bucket: BucketRef, key: ObjectKey): Promise<{ dev: bigint, ino: bigint } | undefined> {
+  if (checked === undefined || isDirectoryKey(key)) return undefined
+  const names = keySegments(key)
+  const w = await prefetchedWalk(checked, bucket.root, names)?.catch(() => undefined)
+  const st = w?.found.length === names.length + 1 ? w.found[names.length]!.stats : undefined
+  // The check allowed a file it found; without one there is nothing to serve.
+  if (st === undefined) throw notFound(bucket, key)
+  return { dev: st.dev, ino: st.ino }
+}
+
+async function openChecked (bucket: BucketRef, key: ObjectKey, range?: RangeChoice, expected?: { dev: bigint, ino: bigint }): Promise<{ info: ObjectInfo, fh?: FileHandle, served?: ByteRange }> {
   if (isDirectoryKey(key)) {
     const r = await resolveObject(bucket, key)
     const info = objectInfo(key, r.st, r.stored)
@@ -225,6 +250,8 @@ async function openChecked (bucket: BucketRef, key: ObjectKey, range?: RangeChoi
   try {
     const st = await fh.stat({ bigint: true })
     if (!st.isFile()) throw notFound(bucket, key)
+    // Replaced since the permission check (an NFS rename or exchange): that check was not for this file.
+    if (expected !== undefined && (st.dev !== expected.dev || st.ino !== expected.ino)) throw new ObjectReplaced(key)
     // A version replaced (renamed over) since we opened it reads as "PATH (deleted)": still the one we serve.
     const where = await readlink(fdPath(fh.fd))
     if (where !== path && where !== `${path} (deleted)`) throw notFound(bucket, key)

@@ -1,6 +1,6 @@
 // CopyObject: same or another bucket, metadata COPY or REPLACE, x-amz-copy-source-if-* conditions.
 import { S3Error } from '../../errors/s3-error.js'
-import { openObject, putObject } from '../../storage/objects.js'
+import { openObject, prefetchForRead, putObject } from '../../storage/objects.js'
 import { isCompositeChecksum } from '../../storage/multipart.js'
 import { parseObjectKey } from '../../storage/paths.js'
 import type { ObjectKey } from '../../storage/types.js'
@@ -53,7 +53,9 @@ export async function copyObject (req: S3Request, s: Services): Promise<S3Reply>
   if (srcRecord.name === destRecord.name && src.key === destKey && directive === 'COPY' && redirect === undefined) {
     throw new S3Error('InvalidRequest', {}, { message: 'This copy request is illegal because it is trying to copy an object to itself without changing the object\'s metadata, storage class, website redirect location or encryption attributes.' })
   }
-  await requireAccess(req, s, readNeeds('GetObject', srcRecord, src.key), { missingIsNoSuchKey: true })
+  // The source is opened as the very file its read check walked to (prefetchForRead; openObject compares).
+  const srcChecked = prefetchForRead(bucketRef(srcRecord), src.key, { read: false })
+  await requireAccess(req, s, { ...readNeeds('GetObject', srcRecord, src.key), prefetched: srcChecked }, { missingIsNoSuchKey: true })
   await requireAccess(req, s, { operation: 'CopyObject', bucket: destRecord, key: destKey, fs: [createNeed(destRecord.path, destKey)] })
   checkAclHeadersAllowed(req, destRecord)
   // Tags from the header are set only under x-amz-tagging-directive REPLACE; COPY keeps the source's.
@@ -61,7 +63,7 @@ export async function copyObject (req: S3Request, s: Services): Promise<S3Reply>
   // If-Match / If-None-Match (no prefix) are conditions on the destination, as for PutObject.
   const destConditions = conditionsFrom(req.headers)
   checkWriteConditionHeaders(destConditions, 'CopyObject')
-  const opened = await openObject(bucketRef(srcRecord), src.key)
+  const opened = await openObject(bucketRef(srcRecord), src.key, undefined, srcChecked)
   try {
     checkConditions(conditionsFrom(req.headers, 'x-amz-copy-source-'), opened.info, { isRead: false, notModified: 'PreconditionFailed' })
   } catch (err) {

@@ -10,7 +10,7 @@ import {
   parseUploadId, uploadPart as storePart, isCompositeChecksum, type UploadChecksum, type UploadRecord,
 } from '../../storage/multipart.js'
 import { CHECKSUM_ALGORITHMS, isChecksumAlgorithm } from '../../auth/checksums.js'
-import { headObject as statObject, openObject, type BucketRef } from '../../storage/objects.js'
+import { headObject as statObject, openObject, prefetchForRead, type BucketRef } from '../../storage/objects.js'
 import { isDirectoryKey, parseObjectKey } from '../../storage/paths.js'
 import type { ObjectKey } from '../../storage/types.js'
 import { relPath, requireAccess } from '../authorize.js'
@@ -151,10 +151,12 @@ export async function uploadPartCopy (req: S3Request, s: Services): Promise<S3Re
   const src = parseCopySource(req.headers['x-amz-copy-source'])
   const srcRecord = bucketRecord({ ...req, bucketName: src.bucket }, s)
   const readSource = { check: 'read' as const, path: relPath(src.key), bucketRoot: srcRecord.path }
-  await requireAccess(req, s, { operation: 'GetObject', bucket: srcRecord, key: src.key, fs: [readSource] }, { missingIsNoSuchKey: true })
   const srcBucket: BucketRef = bucketRef(srcRecord)
-  const range = copyRange(req.headers['x-amz-copy-source-range'], (await statObject(srcBucket, src.key)).size)
-  const opened = await openObject(srcBucket, src.key, range)
+  // The source is opened as the very file its read check walked to (openObject compares).
+  const srcChecked = prefetchForRead(srcBucket, src.key, { read: false })
+  await requireAccess(req, s, { operation: 'GetObject', bucket: srcRecord, key: src.key, fs: [readSource], prefetched: srcChecked }, { missingIsNoSuchKey: true })
+  const range = copyRange(req.headers['x-amz-copy-source-range'], (await statObject(srcBucket, src.key, srcChecked)).size)
+  const opened = await openObject(srcBucket, src.key, range, srcChecked)
   try {
     checkConditions(conditionsFrom(req.headers, 'x-amz-copy-source-'), opened.info, { isRead: false, notModified: 'PreconditionFailed' })
     const part = await storePart(bucketRef(record), key, uploadId, partNumber, opened.body)

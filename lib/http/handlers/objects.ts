@@ -1,8 +1,8 @@
 // Object handlers: PutObject, GetObject, HeadObject, DeleteObject.
 import { S3Error } from '../../errors/s3-error.js'
-import { deleteObject as removeObject, headObject as statObject, openObjectToServe, prefetchForRead, putObject as storeObject } from '../../storage/objects.js'
+import { deleteObject as removeObject, headObject as statObject, ObjectReplaced, openObjectToServe, prefetchForRead, putObject as storeObject } from '../../storage/objects.js'
 import { parseObjectKey } from '../../storage/paths.js'
-import type { ObjectKey } from '../../storage/types.js'
+import type { ObjectKey, ServedObject } from '../../storage/types.js'
 import type { BucketRecord } from '../../state/types.js'
 import type { AccessNeeds } from '../authorize.js'
 import { createNeed } from '../../access/fs-needs.js'
@@ -52,24 +52,39 @@ function checkResponseOverrides (req: S3Request): void {
   }
 }
 
+/**
+ * GetObject's check and open. One filesystem job reads what the permission check needs and, for a small file, the
+ * object itself; the bytes are only served once every layer has allowed, and only if they are the file that was
+ * checked. A file replaced over NFS between the check and the open (large files are opened after the check) is
+ * checked again, a few times, before the client is asked to retry.
+ */
+async function checkAndOpen (req: S3Request, s: Services, record: BucketRecord, key: ObjectKey): Promise<ServedObject & { partCount?: number }> {
+  const bucket = bucketRef(record)
+  for (let attempt = 1; ; attempt++) {
+    const prefetched = prefetchForRead(bucket, key)
+    await requireAccess(req, s, { ...readNeeds(req.operation, record, key), prefetched }, { missingIsNoSuchKey: true })
+    checkResponseOverrides(req)
+    const part = await requestedPart(req, bucket, key)
+    try {
+      // Conditions and the range are decided on the version actually opened (NFS users may replace it meanwhile).
+      const opened = await openObjectToServe(bucket, key, info => {
+        checkConditions(conditionsFrom(req.headers), info, { isRead: true, notModified: 'NotModified' })
+        return part ? part.range : parseRange(req.headers.range, info.size)
+      }, prefetched)
+      return { ...opened, partCount: part?.partCount }
+    } catch (err) {
+      if (!(err instanceof ObjectReplaced) || attempt >= 3) throw err
+    }
+  }
+}
+
 export async function getObject (req: S3Request, s: Services): Promise<S3Reply> {
   const record = bucketRecord(req, s)
   const key = requestKey(req)
-  const bucket = bucketRef(record)
-  // One filesystem job reads what the permission check needs and, for a small file, the object itself; the
-  // bytes are only served once every layer has allowed.
-  const prefetched = prefetchForRead(bucket, key)
-  await requireAccess(req, s, { ...readNeeds(req.operation, record, key), prefetched }, { missingIsNoSuchKey: true })
-  checkResponseOverrides(req)
-  const part = await requestedPart(req, bucket, key)
-  // Conditions and the range are decided on the version actually opened (NFS users may replace it meanwhile).
-  const opened = await openObjectToServe(bucket, key, info => {
-    checkConditions(conditionsFrom(req.headers), info, { isRead: true, notModified: 'NotModified' })
-    return part ? part.range : parseRange(req.headers.range, info.size)
-  }, prefetched)
+  const opened = await checkAndOpen(req, s, record, key)
   const range = opened.range
   const headers = { ...objectHeaders(opened.info, req.query), ...checksumHeaders(opened.info, { headers: req.headers, isRanged: range !== undefined }) }
-  if (part?.partCount !== undefined) headers['x-amz-mp-parts-count'] = part.partCount
+  if (opened.partCount !== undefined) headers['x-amz-mp-parts-count'] = opened.partCount
   if (range) {
     headers['Content-Range'] = `bytes ${range.start}-${range.end}/${opened.info.size}`
     return { status: 206, headers, body: opened.body, length: range.end - range.start + 1 }

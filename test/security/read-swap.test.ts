@@ -1,0 +1,96 @@
+// A read serves the inode its permission check walked, never another one put under the same name meanwhile: an
+// NFS user who may rename in a shared folder exchanges his readable file (or folder) with another user's private
+// one while he GETs his own name (security sweep 10). Before the walk held each folder and read the file it
+// opened, some of these GETs returned the private bytes.
+import t from 'tap'
+import { spawn } from 'node:child_process'
+import { chmodSync, chownSync, mkdirSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { CopyObjectCommand, GetObjectCommand, type S3Client } from '@aws-sdk/client-s3'
+import { startBridge } from '../fixtures/daemon.js'
+
+const EXCHANGE = join(dirname(fileURLToPath(import.meta.url)), '../fixtures/exchange_loop.py')
+
+function file (path: string, body: string, uid: number, mode: number): void {
+  writeFileSync(path, body)
+  chownSync(path, uid, uid)
+  chmodSync(path, mode)
+}
+
+/** Runs the exchange loop of a and b while `work` runs; returns how many exchanges happened. */
+async function whileSwapping (a: string, b: string, work: () => Promise<void>): Promise<number> {
+  const stop = `${a}.stop`
+  const child = spawn('python3', [EXCHANGE, a, b, stop], { stdio: ['ignore', 'pipe', 'inherit'] })
+  let out = ''
+  child.stdout.on('data', d => { out += String(d) })
+  const exited = new Promise<number>(resolve => child.once('exit', code => resolve(code ?? -1)))
+  try {
+    await work()
+  } finally {
+    writeFileSync(stop, '')
+    await exited
+  }
+  return Number(out.trim())
+}
+
+async function getAll (c: S3Client, key: string, n: number): Promise<string[]> {
+  const seen: string[] = []
+  const one = async (): Promise<void> => {
+    try {
+      const r = await c.send(new GetObjectCommand({ Bucket: 'demo', Key: key }))
+      seen.push((await r.Body!.transformToString()).slice(0, 1))
+    } catch (err) {
+      seen.push((err as Error).name)
+    }
+  }
+  for (let i = 0; i < n; i += 8) await Promise.all(Array.from({ length: 8 }, one))
+  return seen
+}
+
+for (const size of [100, 300_000]) {
+  t.test(`exchanging two files (${size} bytes) never serves the one the caller may not read`, async t => {
+    const b = await startBridge(t)
+    const race = join(b.bucketDir, 'race')
+    mkdirSync(race)
+    chmodSync(race, 0o777) // a shared folder without the sticky bit: anyone may rename in it
+    file(join(race, 'secret'), 'S'.repeat(size), 1003, 0o600) // carol's
+    file(join(race, 'pub'), 'p'.repeat(size), 1002, 0o644) // bob's
+    const bob = b.client(await b.addUser('bob', 1002, 1002))
+    await b.daemon.services.state.mutate(s => { s.buckets.demo!.acl.push({ name: 'bob', type: 'user', permission: 'FULL_CONTROL' }) })
+    let seen: string[] = []
+    const swaps = await whileSwapping(join(race, 'pub'), join(race, 'secret'), async () => { seen = await getAll(bob, 'race/pub', 400) })
+    t.ok(swaps > 100, `the names were exchanged (${swaps} times)`)
+    t.notOk(seen.includes('S'), 'carol\'s bytes were never served')
+    t.ok(seen.includes('p'), 'bob still reads his own file')
+    // A copy would land the bytes in an object bob owns.
+    const copies: string[] = []
+    await whileSwapping(join(race, 'pub'), join(race, 'secret'), async () => {
+      for (let i = 0; i < 100; i++) {
+        await bob.send(new CopyObjectCommand({ Bucket: 'demo', Key: `copy${i}`, CopySource: 'demo/race/pub' })).then(
+          async () => { copies.push((await (await bob.send(new GetObjectCommand({ Bucket: 'demo', Key: `copy${i}` }))).Body!.transformToString()).slice(0, 1)) },
+          (err: Error) => { copies.push(err.name) })
+      }
+    })
+    t.notOk(copies.includes('S'), 'no copy holds carol\'s bytes')
+  })
+}
+
+t.test('exchanging two folders never serves a file behind the folder the caller may not search', async t => {
+  const b = await startBridge(t)
+  const race = join(b.bucketDir, 'race2')
+  mkdirSync(race)
+  chmodSync(race, 0o777)
+  for (const [name, uid, mode, body] of [['cdir', 1003, 0o700, 'CAROL'], ['bdir', 1002, 0o755, 'bob']] as const) {
+    mkdirSync(join(race, name))
+    chownSync(join(race, name), uid, uid)
+    chmodSync(join(race, name), mode)
+    file(join(race, name, 'f'), body, uid, 0o644)
+  }
+  const bob = b.client(await b.addUser('bob', 1002, 1002))
+  await b.daemon.services.state.mutate(s => { s.buckets.demo!.acl.push({ name: 'bob', type: 'user', permission: 'FULL_CONTROL' }) })
+  let seen: string[] = []
+  await whileSwapping(join(race, 'bdir'), join(race, 'cdir'), async () => { seen = await getAll(bob, 'race2/bdir/f', 400) })
+  t.notOk(seen.includes('C'), 'carol\'s file was never served')
+  t.ok(seen.includes('b'), 'bob still reads his own file')
+})
