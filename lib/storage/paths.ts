@@ -1,6 +1,6 @@
 // Keys to filesystem paths: the only place a key becomes a path, and the rules that keep it inside its bucket.
 import { randomBytes } from 'node:crypto'
-import { closeSync, constants, fstatSync, mkdirSync, openSync, renameSync } from 'node:fs'
+import { closeSync, constants, fchmodSync, fstatSync, mkdirSync, openSync, renameSync } from 'node:fs'
 import { join } from 'node:path'
 import { S3Error } from '../errors/s3-error.js'
 import type { ObjectKey } from './types.js'
@@ -150,6 +150,11 @@ function openStaging (root: string, create: boolean): number | undefined {
     // A directory of the daemon's own user with mode exactly 0700, as the daemon makes it: nobody else can have
     // put anything inside, whatever it was renamed from (a looser mode is never repaired: a root-owned 1777 drop
     // box renamed into place must not be adopted).
+    if (st.isDirectory() && st.uid === process.geteuid?.() && (st.mode & 0o7777) === 0o2700) {
+      // Ours, made in a setgid bucket folder (mkdir(2) adds S_ISGID there): cleared through the descriptor.
+      fchmodSync(fd, 0o700)
+      st.mode &= ~0o2000
+    }
     if (st.isDirectory() && st.uid === process.geteuid?.() && (st.mode & 0o7777) === 0o700) return fd
     closeSync(fd) // not handed out yet, so closing cannot orphan a path
     if (!create) return undefined

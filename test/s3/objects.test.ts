@@ -1,5 +1,5 @@
 import t from 'tap'
-import { appendFileSync, readFileSync, writeFileSync, statSync } from 'node:fs'
+import { appendFileSync, chmodSync, chownSync, readdirSync, readFileSync, writeFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { createHash } from 'node:crypto'
 import {
@@ -58,6 +58,17 @@ t.test('a file rewritten over NFS drops its stored checksums and part count, so 
   t.equal((await attrs()).ObjectParts?.TotalPartsCount, 1)
   appendFileSync(join(bucketDir, 'mp.bin'), ' and more')
   t.equal((await attrs()).ObjectParts?.TotalPartsCount, undefined, 'the parts no longer describe the file')
+})
+
+t.test('a setgid bucket folder (a group share) takes uploads, and its files get the share\'s group', async t => {
+  const { s3, bucketDir } = await startBridge(t)
+  chownSync(bucketDir, 2000, 3100)
+  chmodSync(bucketDir, 0o2775)
+  await s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'shared.txt', Body: 'x' }))
+  await s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'sub/deeper.txt', Body: 'y' }))
+  t.equal(statSync(join(bucketDir, 'shared.txt')).gid, 3100)
+  t.equal(statSync(join(bucketDir, 'sub/deeper.txt')).gid, 3100)
+  t.same(readdirSync(bucketDir).filter(n => n.startsWith('.s3bridge.untrusted')), [], 'the staging folder was not set aside')
 })
 
 t.test('DeleteObject removes the file and folders the bridge made for it', async t => {
