@@ -2,7 +2,7 @@
 import t from 'tap'
 import type { Test } from 'tap'
 import { createHash, randomBytes } from 'node:crypto'
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { PutObjectCommand } from '@aws-sdk/client-s3'
 import { startBridge, type Bridge, type Credentials } from '../fixtures/daemon.js'
@@ -104,6 +104,23 @@ if (!hasProgram(AWS)) {
     const down = await run(['s3', 'sync', 's3://demo/tree', dst])
     assertExitZero(t, down, 'awscli down')
     t.same(hashTree(dst), hashTree(src))
+  })
+
+  t.test('aws s3 sync --exact-timestamps downloads an unchanged tree once, then finds nothing to do', async t => {
+    const { run, work, bucketDir } = await setup(t)
+    const src = join(work, 'src')
+    writeTree(src, { 'a.txt': 'a', 'sub/b.txt': 'b' })
+    assertExitZero(t, await run(['s3', 'sync', src, 's3://demo/tree']), 'awscli up')
+    // File times with milliseconds, as NFS writers leave them; S3 times are whole seconds.
+    for (const rel of ['a.txt', 'sub/b.txt']) utimesSync(join(bucketDir, 'tree', rel), 1_700_000_000.274, 1_700_000_000.274)
+    const dst = join(work, 'dst')
+    mkdirSync(dst)
+    const first = await run(['s3', 'sync', '--exact-timestamps', 's3://demo/tree', dst])
+    assertExitZero(t, first, 'awscli first download')
+    t.equal(first.stdout.split('\n').filter(l => l.includes('download:')).length, 2, 'both files download')
+    const second = await run(['s3', 'sync', '--exact-timestamps', 's3://demo/tree', dst])
+    assertExitZero(t, second, 'awscli second download')
+    t.equal(second.stdout.trim(), '', 'the second sync transfers nothing')
   })
 
   t.test('aws s3 sync with its default 10 parallel uploads into new folders never gets AccessDenied', {

@@ -6,7 +6,7 @@ import { bucketRecord, bucketRef, ownerXml } from '../bucket-access.js'
 import { requireAccess } from '../authorize.js'
 import { posixAccess } from '../../storage/posix-access.js'
 import { relative } from 'node:path'
-import { escapeXml, RawXml, renderElement, renderXmlBuffer } from '../xml/render.js'
+import { escapeXml, RawXml, renderElement, renderXmlBuffer, s3Timestamp } from '../xml/render.js'
 import type { S3Reply, S3Request, Services } from '../types.js'
 import { ownerNameIn } from '../owner-names.js'
 
@@ -77,7 +77,7 @@ export function contents (objects: ObjectInfo[], enc: (s: string) => string, own
   const ownerOf = new Map<number, string>()
   for (const o of objects) {
     const ms = o.lastModified.getTime()
-    if (ms !== lastMs) { lastMs = ms; lastIso = o.lastModified.toISOString() }
+    if (ms !== lastMs) { lastMs = ms; lastIso = s3Timestamp(o.lastModified) }
     let owner = ''
     if (ownerName) {
       const hit = ownerOf.get(o.ownerUid)

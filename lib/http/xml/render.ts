@@ -26,8 +26,16 @@ export function escapeXml (s: string): string {
   return NEEDS_ESCAPE.test(s) ? s.replace(ESCAPES, entity) : s
 }
 
+/**
+ * An S3 timestamp: whole seconds (".000Z"), as AWS keeps them and as the HTTP Last-Modified header shows them;
+ * `aws s3 sync --exact-timestamps` compares the two and re-downloads on any sub-second difference.
+ */
+export function s3Timestamp (d: Date): string {
+  return new Date(Math.floor(d.getTime() / 1000) * 1000).toISOString()
+}
+
 function scalar (v: string | number | boolean | Date): string {
-  return v instanceof Date ? v.toISOString() : escapeXml(String(v))
+  return v instanceof Date ? s3Timestamp(v) : escapeXml(String(v))
 }
 
 function renderValue (name: string, value: XmlValue, out: Sink): void {
