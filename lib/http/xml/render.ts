@@ -17,10 +17,14 @@ interface Sink { s: string, parts: Buffer[] | undefined }
 
 const S3_NS = 'http://s3.amazonaws.com/doc/2006-03-01/'
 
-const NEEDS_ESCAPE = /[&<>"']/
-const ESCAPES = /[&<>"']/g
-const ENTITY: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' }
-const entity = (c: string): string => ENTITY[c]!
+// C0 controls too: parsers turn a raw CR into LF, and reject the others outright. CR, LF and TAB as AWS
+// documents them ("XML related object key constraints"); the others as AWS emits them (&#x1;).
+const NEEDS_ESCAPE = /[&<>"'\x00-\x1f]/
+const ESCAPES = /[&<>"'\x00-\x1f]/g
+const ENTITY: Record<string, string> = {
+  '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;', '\r': '&#13;', '\n': '&#10;', '\t': '&#9;',
+}
+const entity = (c: string): string => ENTITY[c] ?? `&#x${c.charCodeAt(0).toString(16)};`
 
 export function escapeXml (s: string): string {
   return NEEDS_ESCAPE.test(s) ? s.replace(ESCAPES, entity) : s
