@@ -80,6 +80,21 @@ function canonicalAmzHeaders(headers: IncomingHttpHeaders): string {
     .join('')
 }
 
+/**
+ * The headers a query-signed request is signed over: x-amz-* query parameters (an STS session's
+ * x-amz-security-token above all) count as amz headers, as botocore's HmacV1QueryAuth signs them and AWS checks them.
+ */
+function withAmzQueryParameters(headers: IncomingHttpHeaders, query: readonly QueryPair[]): IncomingHttpHeaders {
+  const merged: IncomingHttpHeaders = { ...headers }
+  for (const [name, value] of query) {
+    const lower = name.toLowerCase()
+    if (!lower.startsWith('x-amz-')) continue
+    const sent = headerString(merged, lower)
+    merged[lower] = sent === undefined ? value : `${sent},${value}`
+  }
+  return merged
+}
+
 function subresourceSuffix(query: readonly QueryPair[], names: readonly string[]): string {
   const kept = query.filter(([name]) => names.includes(name))
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
@@ -123,7 +138,8 @@ export async function authenticateSigV2(
   const creds = authorization === undefined ? parseQueryForm(input.query, opts) : parseHeaderForm(authorization, input.headers, opts)
   const secrets = await lookup(creds.accessKeyId)
   if (secrets === undefined || secrets.length === 0) throw new S3Error('InvalidAccessKeyId', { AWSAccessKeyId: creds.accessKeyId })
-  const stringsToSign = resourceCandidates(input).map(r => sigV2StringToSign(input.method, input.headers, creds.timeLine, r))
+  const signedHeaders = authorization === undefined ? withAmzQueryParameters(input.headers, input.query) : input.headers
+  const stringsToSign = resourceCandidates(input).map(r => sigV2StringToSign(input.method, signedHeaders, creds.timeLine, r))
   const matched = secrets.some(secret => stringsToSign.some(sts => signaturesEqual(sigV2Signature(secret, sts), creds.signature)))
   if (!matched) {
     const first = stringsToSign[0] ?? ''

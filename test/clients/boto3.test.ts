@@ -72,6 +72,11 @@ if (PYTHON === undefined) {
     }
   })
 
+  t.test('a boto3 SigV2 presigned URL made with STS session credentials fetches the object', async t => {
+    const { out } = await scenario(t, PYTHON, 'presign_session')
+    t.match(out, { signed_with: 'v2', has_token: true, body: 'presigned with a session' })
+  })
+
   t.test('boto3 upload_file and download_file move 3 MiB without changing a byte', async t => {
     const { out } = await scenario(t, PYTHON, 'transfer')
     t.equal(out.size, 3 * 1024 * 1024)

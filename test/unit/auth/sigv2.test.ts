@@ -71,3 +71,14 @@ t.test('a date before the epoch is no valid date: AccessDenied, not RequestTimeT
   const late = { method: 'GET', rawUrl: '/b/k', headers: { host: 'h', date: epoch, authorization: `AWS ${AKID}:${sign(`GET\n\n\n${epoch}\n/b/k`)}` } }
   await t.rejects(authenticate(late, lookup, opts), { code: 'RequestTimeTooSkewed' }, 'a valid but old date is still skew')
 })
+
+t.test('x-amz-* query parameters of a query-signed URL are signed as amz headers (botocore HmacV1QueryAuth)', async t => {
+  const expires = Math.floor(now.getTime() / 1000) + 60
+  const query = (signature: string): string =>
+    `/b/k?AWSAccessKeyId=${AKID}&Expires=${expires}&Signature=${encodeURIComponent(signature)}&x-amz-security-token=T%2Bok`
+  const signedWithToken = sign(`GET\n\n\n${expires}\nx-amz-security-token:T+ok\n/b/k`)
+  t.match(await authenticate({ method: 'GET', rawUrl: query(signedWithToken), headers: { host: 'h' } }, lookup, opts),
+    { authType: 'REST-QUERY-STRING', securityToken: 'T+ok' })
+  await t.rejects(authenticate({ method: 'GET', rawUrl: query(sign(`GET\n\n\n${expires}\n/b/k`)), headers: { host: 'h' } }, lookup, opts),
+    { code: 'SignatureDoesNotMatch', fields: { StringToSign: `GET\n\n\n${expires}\nx-amz-security-token:T+ok\n/b/k` } }, 'the token cannot be added to a URL signed without it')
+})
