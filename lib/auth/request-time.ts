@@ -26,11 +26,17 @@ export function assertPresignedV4Valid(signedAt: Date, expiresSeconds: number, n
   }
 }
 
-/** SigV2 presigned URLs carry an absolute Expires in epoch seconds. */
-export function assertPresignedV2Valid(expiresEpochSeconds: number, now: Date): void {
-  if (now.getTime() <= expiresEpochSeconds * 1000) return
-  throw new S3Error('AccessDenied', {
-    Expires: new Date(expiresEpochSeconds * 1000).toISOString(),
-    ServerTime: now.toISOString(),
-  }, { message: 'Request has expired' })
+/**
+ * SigV2 presigned URLs carry an absolute Expires in epoch seconds and no signing time, so their lifetime is
+ * capped from now instead: at most maxExpirySeconds (SigV4's week) ahead, give or take the allowed clock skew.
+ */
+export function assertPresignedV2Valid(expiresEpochSeconds: number, now: Date, limits: { maxExpirySeconds: number, maxClockSkewMs: number }): void {
+  const expiresAtMs = expiresEpochSeconds * 1000
+  const fields = { Expires: new Date(expiresAtMs).toISOString(), ServerTime: now.toISOString() }
+  if (now.getTime() > expiresAtMs) throw new S3Error('AccessDenied', fields, { message: 'Request has expired' })
+  if (expiresAtMs - now.getTime() > limits.maxExpirySeconds * 1000 + limits.maxClockSkewMs) {
+    throw new S3Error('AccessDenied', { ...fields, MaxExpirySeconds: limits.maxExpirySeconds }, {
+      message: `Expires must be at most ${limits.maxExpirySeconds} seconds after the request time`,
+    })
+  }
 }

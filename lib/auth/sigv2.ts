@@ -67,7 +67,7 @@ function parseQueryForm(query: readonly QueryPair[], opts: AuthOptions): SigV2Cr
   if (accessKeyId === undefined || signature === undefined || expires === undefined || !/^\d+$/.test(expires)) {
     throw new S3Error('AccessDenied', {}, { message: 'Query-string authentication requires the Signature, Expires and AWSAccessKeyId parameters' })
   }
-  assertPresignedV2Valid(Number(expires), opts.now)
+  assertPresignedV2Valid(Number(expires), opts.now, { maxExpirySeconds: opts.maxPresignExpirySeconds, maxClockSkewMs: opts.maxClockSkewMs })
   // Some decoders turn a literal '+' of the base64 signature into a space.
   return { accessKeyId, signature: signature.replace(/ /g, '+'), authType: 'REST-QUERY-STRING', timeLine: expires, signedAt: opts.now }
 }

@@ -82,3 +82,15 @@ t.test('x-amz-* query parameters of a query-signed URL are signed as amz headers
   await t.rejects(authenticate({ method: 'GET', rawUrl: query(sign(`GET\n\n\n${expires}\n/b/k`)), headers: { host: 'h' } }, lookup, opts),
     { code: 'SignatureDoesNotMatch', fields: { StringToSign: `GET\n\n\n${expires}\nx-amz-security-token:T+ok\n/b/k` } }, 'the token cannot be added to a URL signed without it')
 })
+
+t.test('a query-signed URL whose Expires is more than a week ahead is AccessDenied, even correctly signed', async t => {
+  const week = 604800
+  const url = (expires: number): string =>
+    `/b/k?AWSAccessKeyId=${AKID}&Expires=${expires}&Signature=${encodeURIComponent(sign(`GET\n\n\n${expires}\n/b/k`))}`
+  const nowS = Math.floor(now.getTime() / 1000)
+  t.ok(await authenticate({ method: 'GET', rawUrl: url(nowS + week), headers: { host: 'h' } }, lookup, opts), 'a week is fine')
+  t.ok(await authenticate({ method: 'GET', rawUrl: url(nowS + week + 60), headers: { host: 'h' } }, lookup, opts), 'so is a client clock a minute ahead')
+  await t.rejects(authenticate({ method: 'GET', rawUrl: url(nowS + 10 * 365 * 86400), headers: { host: 'h' } }, lookup, opts),
+    { code: 'AccessDenied', message: 'Expires must be at most 604800 seconds after the request time', fields: { MaxExpirySeconds: week } })
+  await t.rejects(authenticate({ method: 'GET', rawUrl: url(nowS + week + 16 * 60), headers: { host: 'h' } }, lookup, opts), { code: 'AccessDenied' })
+})
