@@ -21,6 +21,7 @@ export function fsNeedsFor (operation: string, bucketRoot: string, key?: string)
     case 'GetObject': case 'HeadObject': case 'GetObjectAcl':
       return [{ check: key.endsWith('/') ? 'list' : 'read', path, bucketRoot }]
     case 'PutObject': case 'CopyObject': case 'PostObject': case 'CreateMultipartUpload': case 'CompleteMultipartUpload':
+    case 'UploadPart': case 'UploadPartCopy': case 'AbortMultipartUpload': case 'ListParts': // an upload is the business of who may create its key
       return [createNeed(bucketRoot, key)]
     case 'DeleteObject':
       return [{ check: 'delete', path, bucketRoot }]

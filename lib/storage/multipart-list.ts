@@ -43,8 +43,12 @@ function isAfterMarkers (u: UploadRecord, q: UploadsQuery): boolean {
 }
 
 /** One page of ListMultipartUploads; a common prefix counts as one entry, as in ListObjects. */
-export async function listUploads (bucket: BucketRef, q: UploadsQuery): Promise<UploadsPage> {
-  const all = (await liveUploads(bucket.root)).filter(u => u.key.startsWith(q.prefix) && isAfterMarkers(u, q))
+export async function listUploads (bucket: BucketRef, q: UploadsQuery, visible?: (u: UploadRecord) => Promise<boolean>): Promise<UploadsPage> {
+  let all = (await liveUploads(bucket.root)).filter(u => u.key.startsWith(q.prefix) && isAfterMarkers(u, q))
+  if (visible !== undefined) {
+    const shown = await Promise.all(all.map(visible))
+    all = all.filter((_, i) => shown[i])
+  }
   const page: UploadsPage = { uploads: [], commonPrefixes: [], isTruncated: false }
   let last: UploadRecord | undefined
   if (q.maxUploads === 0) return page // as ListObjects answers max-keys=0: nothing, and not truncated

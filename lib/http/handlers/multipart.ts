@@ -1,5 +1,8 @@
 // Multipart handlers: Create, UploadPart(Copy), Complete, Abort, ListParts, ListMultipartUploads, and ?partNumber reads.
+import { dirname } from 'node:path'
 import { S3Error } from '../../errors/s3-error.js'
+import type { BucketRecord } from '../../state/types.js'
+import { posixAccess } from '../../storage/posix-access.js'
 import { keyEncoder } from './listing.js'
 import { checkPartOrder, completeUpload, type CompletedPartRef } from '../../storage/multipart-complete.js'
 import { listUploads } from '../../storage/multipart-list.js'
@@ -108,7 +111,7 @@ export async function createMultipartUpload (req: S3Request, s: Services): Promi
 export async function uploadPart (req: S3Request, s: Services): Promise<S3Reply> {
   const record = bucketRecord(req, s)
   const key = uploadKey(req)
-  await requireAccess(req, s, { operation: 'UploadPart', bucket: record, key })
+  await requireAccess(req, s, { operation: 'UploadPart', bucket: record, key, fs: [createNeed(record.path, key)] })
   const partNumber = parsePartNumber(req.query.get('partNumber'))
   const uploadId = uploadIdOf(req)
   checkDeclaredLength(req.headers, MAX_PART_SIZE_BYTES)
@@ -145,7 +148,7 @@ function copyRange (value: string | string[] | undefined, size: number): { start
 export async function uploadPartCopy (req: S3Request, s: Services): Promise<S3Reply> {
   const record = bucketRecord(req, s)
   const key = uploadKey(req)
-  await requireAccess(req, s, { operation: 'UploadPartCopy', bucket: record, key })
+  await requireAccess(req, s, { operation: 'UploadPartCopy', bucket: record, key, fs: [createNeed(record.path, key)] })
   const partNumber = parsePartNumber(req.query.get('partNumber'))
   const uploadId = uploadIdOf(req)
   const src = parseCopySource(req.headers['x-amz-copy-source'])
@@ -236,7 +239,7 @@ export async function completeMultipartUpload (req: S3Request, s: Services): Pro
 export async function abortMultipartUpload (req: S3Request, s: Services): Promise<S3Reply> {
   const record = bucketRecord(req, s)
   const key = uploadKey(req)
-  await requireAccess(req, s, { operation: 'AbortMultipartUpload', bucket: record, key })
+  await requireAccess(req, s, { operation: 'AbortMultipartUpload', bucket: record, key, fs: [createNeed(record.path, key)] })
   await abortUpload(bucketRef(record), key, uploadIdOf(req))
   return { status: 204 }
 }
@@ -244,7 +247,7 @@ export async function abortMultipartUpload (req: S3Request, s: Services): Promis
 export async function listParts (req: S3Request, s: Services): Promise<S3Reply> {
   const record = bucketRecord(req, s)
   const key = uploadKey(req)
-  await requireAccess(req, s, { operation: 'ListParts', bucket: record, key })
+  await requireAccess(req, s, { operation: 'ListParts', bucket: record, key, fs: [createNeed(record.path, key)] })
   const uploadId = uploadIdOf(req)
   const maxParts = limitParam(req.query, 'max-parts')
   const markerText = req.query.get('part-number-marker') ?? '0'
@@ -277,6 +280,24 @@ function encoderFor (q: URLSearchParams): (s: string | undefined) => string | un
   return s => s === undefined ? undefined : enc(s)
 }
 
+/**
+ * Which uploads a caller is shown: its own, and those whose key it could see in a listing (search down to the
+ * key's folder and read on it), so a name in a folder the caller cannot read does not leak through here.
+ */
+function uploadVisibility (req: S3Request, record: BucketRecord): (u: UploadRecord) => Promise<boolean> {
+  const p = req.principal
+  const posix = posixAccess({ bucketRoot: record.path, principal: p, rootHasRights: p.hasRootRights })
+  const byFolder = new Map<string, Promise<boolean>>()
+  return async u => {
+    if (p.kind === 'user' && u.initiator.name === p.name) return true
+    const folder = dirname(relPath(u.key))
+    const dir = folder === '.' ? '' : folder
+    let answer = byFolder.get(dir)
+    if (answer === undefined) byFolder.set(dir, answer = posix.canList(dir).then(a => a.allowed))
+    return answer
+  }
+}
+
 export async function listMultipartUploads (req: S3Request, s: Services): Promise<S3Reply> {
   const record = bucketRecord(req, s)
   await requireAccess(req, s, { operation: 'ListMultipartUploads', bucket: record })
@@ -289,7 +310,7 @@ export async function listMultipartUploads (req: S3Request, s: Services): Promis
     uploadIdMarker: q.get('upload-id-marker') ?? undefined,
     maxUploads: limitParam(q, 'max-uploads'),
   }
-  const page = await listUploads(bucketRef(record), query)
+  const page = await listUploads(bucketRef(record), query, uploadVisibility(req, record))
   return {
     xml: renderXml('ListMultipartUploadsResult', {
       Bucket: record.name,

@@ -1,0 +1,42 @@
+// An upload is the business of principals who could create its key: the calls after CreateMultipartUpload ask
+// the same of the filesystem, and ListMultipartUploads does not show keys in folders the caller cannot read
+// (security sweep 10: bob listed, read, fed and aborted an upload into alice's 0700 folder).
+import t from 'tap'
+import { chmodSync, chownSync, mkdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import {
+  AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, ListMultipartUploadsCommand,
+  ListPartsCommand, UploadPartCommand,
+} from '@aws-sdk/client-s3'
+import { startBridge } from '../fixtures/daemon.js'
+
+t.test('another principal cannot list, read, feed or abort an upload into a folder it cannot write', async t => {
+  const b = await startBridge(t)
+  chmodSync(b.bucketDir, 0o777)
+  const alice = b.client(await b.addUser('alice', 1001, 1001))
+  const bob = b.client(await b.addUser('bob', 1002, 1002))
+  await b.daemon.services.state.mutate(s => {
+    for (const name of ['alice', 'bob']) s.buckets.demo!.acl.push({ name, type: 'user', permission: 'FULL_CONTROL' })
+  })
+  const priv = join(b.bucketDir, 'apriv')
+  mkdirSync(priv)
+  chownSync(priv, 1001, 1001)
+  chmodSync(priv, 0o700)
+  const Key = 'apriv/salary.xlsx'
+  const { UploadId } = await alice.send(new CreateMultipartUploadCommand({ Bucket: 'demo', Key }))
+  const p1 = await alice.send(new UploadPartCommand({ Bucket: 'demo', Key, UploadId, PartNumber: 1, Body: 'alice' }))
+  const keysFor = async (c: typeof bob): Promise<string[]> => ((await c.send(new ListMultipartUploadsCommand({ Bucket: 'demo' }))).Uploads ?? []).map(u => u.Key ?? '')
+  t.same(await keysFor(alice), [Key], 'the initiator sees her upload')
+  t.same(await keysFor(bob), [], 'bob does not learn the name')
+  await t.rejects(bob.send(new ListPartsCommand({ Bucket: 'demo', Key, UploadId })), { name: 'AccessDenied' })
+  await t.rejects(bob.send(new UploadPartCommand({ Bucket: 'demo', Key, UploadId, PartNumber: 2, Body: 'bob' })), { name: 'AccessDenied' })
+  await t.rejects(bob.send(new AbortMultipartUploadCommand({ Bucket: 'demo', Key, UploadId })), { name: 'AccessDenied' })
+  const parts = await alice.send(new ListPartsCommand({ Bucket: 'demo', Key, UploadId }))
+  t.same(parts.Parts?.map(p => p.PartNumber), [1], 'no part of bob\'s got in')
+  await alice.send(new CompleteMultipartUploadCommand({ Bucket: 'demo', Key, UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: p1.ETag }] } }))
+  t.equal(readFileSync(join(priv, 'salary.xlsx'), 'utf8'), 'alice')
+  // In a folder bob may read, he sees alice's upload as he would see the file.
+  const { UploadId: open } = await alice.send(new CreateMultipartUploadCommand({ Bucket: 'demo', Key: 'shared.bin' }))
+  t.same(await keysFor(bob), ['shared.bin'])
+  await alice.send(new AbortMultipartUploadCommand({ Bucket: 'demo', Key: 'shared.bin', UploadId: open }))
+})
