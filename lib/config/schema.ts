@@ -1,5 +1,6 @@
 // The typed, validated bridge configuration and the checks that turn raw JSON into it.
 import { resolve } from 'node:path'
+import { parseCorsJson, type CorsConfiguration } from './cors-rules.js'
 
 export interface ListenerConfig { host: string, port: number }
 export interface TlsConfig extends ListenerConfig { certFile: string, keyFile: string }
@@ -38,8 +39,8 @@ export interface Config {
   /** A request body that sends nothing this long fails with 400 RequestTimeout (AWS: about 20 s). */
   readonly requestIdleTimeoutMs: number
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error'
-  /** CORS rules (AWS CLI JSON shape) for buckets without their own; null = no cross-origin access. */
-  readonly defaultCors: readonly unknown[] | null
+  /** CORS rules (AWS CLI JSON shape in the file) for buckets without their own; null = no cross-origin access. */
+  readonly defaultCors: CorsConfiguration | null
   readonly demo: DemoConfig | null
 }
 
@@ -151,13 +152,18 @@ export function parseConfig (input: unknown, baseDir: string): Config {
   })
 }
 
-/** Shape only: each rule is checked against AWS's CORS rules when the HTTP app starts. */
-function corsRules (raw: unknown): readonly unknown[] | null {
+/** Checked with AWS's CORS rules here, so a bad list stops the start or is refused by a reload, not by a request. */
+function corsRules (raw: unknown): CorsConfiguration | null {
   if (raw === undefined || raw === null) return null
+  const expected = 'null or a list of CORS rules such as [{"AllowedOrigins": ["*"], "AllowedMethods": ["GET"]}]'
   if (!Array.isArray(raw) || raw.length === 0 || raw.some(r => typeof r !== 'object' || r === null || Array.isArray(r))) {
-    throw new ConfigError('defaultCors', 'null or a list of CORS rules such as [{"AllowedOrigins": ["*"], "AllowedMethods": ["GET"]}]', raw)
+    throw new ConfigError('defaultCors', expected, raw)
   }
-  return Object.freeze([...raw])
+  try {
+    return parseCorsJson(raw)
+  } catch (err) {
+    throw new ConfigError('defaultCors', `${expected}; ${(err as Error).message}`, raw)
+  }
 }
 
 function parseDemo (raw: unknown, baseDir: string): DemoConfig | null {

@@ -69,20 +69,20 @@ function closed (server: Server): Promise<void> {
 export async function startDaemon (config: Config, opts: StartOptions = {}): Promise<RunningDaemon> {
   const log = opts.log ?? createLogger(config.logLevel)
   const state = new StateStore(config.stateDir, { pollMs: config.statePollMs, onError: m => log.warn(m) })
-  state.watch()
-  const services: Services = { config, state, log, now: opts.now ?? (() => new Date()) }
-  const swept = await sweepStaleStagingFiles(Object.values(state.snapshot().buckets), { minIdleMs: STALE_TMP_IDLE_MS, nowMs: Date.now() })
-  if (swept.length > 0) log.info({ files: swept }, 'removed stale upload temp files')
-  if (xattrFallbackInUse()) {
-    log.warn('native addon not built (native/, needs a C compiler at npm install): extended attributes go through fs-xattr, which leaks memory per call, listings and multipart assembly are slower')
-  }
   const metrics = new Metrics({ state: () => state.snapshot(), hasProcessMetrics: true })
   const tracker = new RequestTracker()
-  const app = createApp(services, { metrics })
+  const services: Services = { config, state, log, now: opts.now ?? (() => new Date()) }
   let isDraining = false
   let listeners: Listeners | undefined
   let admin: AdminServer | undefined
   try {
+    state.watch()
+    const swept = await sweepStaleStagingFiles(Object.values(state.snapshot().buckets), { minIdleMs: STALE_TMP_IDLE_MS, nowMs: Date.now() })
+    if (swept.length > 0) log.info({ files: swept }, 'removed stale upload temp files')
+    if (xattrFallbackInUse()) {
+      log.warn('native addon not built (native/, needs a C compiler at npm install): extended attributes go through fs-xattr, which leaks memory per call, listings and multipart assembly are slower')
+    }
+    const app = createApp(services, { metrics })
     listeners = await openListeners(config, tracker.wrap(app.callback()))
     if (config.admin && opts.hasAdminListener !== false) {
       admin = await startAdminServer(config.admin, {
@@ -91,7 +91,7 @@ export async function startDaemon (config: Config, opts: StartOptions = {}): Pro
       })
     }
   } catch (err) {
-    // A bad certificate or a busy port: release what was opened so the process can exit with the error.
+    // Any start failure releases what was opened (the state watcher's timer included) so the process can exit.
     for (const s of listeners?.servers ?? []) s.close()
     state.close()
     metrics.registry.clear()

@@ -1,32 +1,10 @@
 // Answers CORS preflights (OPTIONS, no auth) and adds Access-Control-* headers to actual cross-origin responses.
 import type { Context, Next } from 'koa'
-import { ConfigError } from '../../config/schema.js'
 import { S3Error } from '../../errors/s3-error.js'
-import { CORS_METHODS, corsResponseHeaders, findCorsRule, parseCorsJson, requestedHeaders, storedCors, type CorsConfiguration } from '../cors.js'
+import { corsResponseHeaders, findCorsRule, requestedHeaders, storedCors } from '../cors.js'
+import { CORS_METHODS, type CorsConfiguration } from '../../config/cors-rules.js'
 import type { Services } from '../types.js'
 import type { ResolvedTarget } from './resolve-target.js'
-
-/**
- * The daemon-wide rules for buckets that have none; null config means no cross-origin access.
- * Parsed once per config object (SIGHUP swaps s.config); a reload with bad rules keeps the last good ones.
- */
-function defaultRules (): (s: Services) => CorsConfiguration | undefined {
-  let seen: readonly unknown[] | null | undefined
-  let parsed: CorsConfiguration | undefined
-  return s => {
-    const raw = s.config.defaultCors
-    if (raw === seen) return parsed
-    seen = raw
-    try {
-      parsed = raw === null ? undefined : parseCorsJson(raw)
-    } catch (err) {
-      const bad = new ConfigError('defaultCors', `valid CORS rules (${(err as Error).message})`, raw)
-      if (parsed === undefined && raw !== null) throw bad
-      s.log.error({ err: bad }, 'defaultCors ignored; keeping the previous rules')
-    }
-    return parsed
-  }
-}
 
 function configFor (s: Services, bucketName: string | undefined, fallback: CorsConfiguration | undefined): CorsConfiguration | undefined {
   if (bucketName === undefined) return fallback
@@ -61,10 +39,9 @@ function preflight (ctx: Context, s: Services, target: ResolvedTarget, fallback:
 }
 
 export function cors (s: Services) {
-  const rulesFor = defaultRules()
-  rulesFor(s) // a bad defaultCors fails at start-up, not on the first request
   return async (ctx: Context, next: Next): Promise<void> => {
-    const fallback = rulesFor(s)
+    // The daemon-wide rules for buckets that have none; parsing the config validated them.
+    const fallback = s.config.defaultCors ?? undefined
     const target = ctx.state.target as ResolvedTarget
     if (ctx.method === 'OPTIONS') {
       ctx.state.operation = 'PreflightRequest'
