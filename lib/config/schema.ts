@@ -51,6 +51,11 @@ export class ConfigError extends Error {
   }
 }
 
+/** A start failure caused by a valid-looking field (a missing certificate, a busy port): names the field the OS error does not. */
+export function fieldFailure (field: string, value: string, err: unknown): Error {
+  return new Error(`config field "${field}" (${value}): ${(err as Error).message ?? String(err)}`, { cause: err })
+}
+
 type Raw = Record<string, unknown>
 
 const KNOWN_FIELDS = ['http', 'https', 'admin', 'stateDir', 'region', 'baseDomains', 'rootPath', 'allowUserBucketCreation',
@@ -58,9 +63,14 @@ const KNOWN_FIELDS = ['http', 'https', 'admin', 'stateDir', 'region', 'baseDomai
   'allowRootUsers', 'allowUserBucketCreation', 'fsync', 'maxClockSkewMinutes', 'staleUploadHours', 'oldKeyExpiryMinutes',
   'statePollMs', 'shutdownGraceSeconds', 'requestIdleTimeoutSeconds', 'logLevel', 'demo', 'httpsOnly', 'workers', 'defaultCors']
 
-function obj (raw: unknown, field: string): Raw {
+/** An object whose keys are all known: a typo inside a section is refused like one at the top level. */
+function obj (raw: unknown, field: string, known: readonly string[]): Raw {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(field, 'an object', raw)
-  return raw as Raw
+  const o = raw as Raw
+  for (const k of Object.keys(o)) {
+    if (!known.includes(k)) throw new ConfigError(field === '(top level)' ? k : `${field}.${k}`, `one of the known fields (${known.join(', ')})`, o[k])
+  }
+  return o
 }
 function str (raw: Raw, field: string, prefix: string, dflt?: string): string {
   const v = raw[field] ?? dflt
@@ -79,30 +89,46 @@ function bool (raw: Raw, field: string, dflt: boolean): boolean {
   if (typeof v !== 'boolean') throw new ConfigError(field, 'true or false', v)
   return v
 }
-function mode (raw: Raw, field: string, dflt: string): number {
+/** Mode bits a create mode may not carry, and why (setgid on folders is how group-shared trees work). */
+const FORBIDDEN_BITS = {
+  file: { bits: 0o6000, why: 'without setuid or setgid bits: every uploaded file would run as its owner or group' },
+  dir: { bits: 0o4000, why: 'without the setuid bit, which means nothing on folders (setgid and sticky are fine)' },
+} as const
+
+function mode (raw: Raw, field: string, dflt: string, kind: keyof typeof FORBIDDEN_BITS): number {
   const v = raw[field] ?? dflt
-  if (typeof v !== 'string' || !/^0?[0-7]{3,4}$/.test(v)) throw new ConfigError(field, 'an octal mode string such as "0755"', v)
+  const expected = 'an octal mode string such as "0755"'
+  if (typeof v !== 'string' || !/^0?[0-7]{3,4}$/.test(v)) throw new ConfigError(field, expected, v)
   const n = parseInt(v, 8)
-  if (n > 0o7777) throw new ConfigError(field, 'an octal mode string such as "0755"', v)
+  if (n > 0o7777) throw new ConfigError(field, expected, v)
+  if ((n & FORBIDDEN_BITS[kind].bits) !== 0) throw new ConfigError(field, `${expected}, ${FORBIDDEN_BITS[kind].why}`, v)
   return n
 }
-function listener (raw: unknown, field: string): ListenerConfig | null {
+/** A configured listener needs its port: a missing one would silently listen on a random port. 0 (any) must be explicit. */
+function listener (raw: unknown, field: string, known: readonly string[] = LISTENER_FIELDS): ListenerConfig | null {
   if (raw === undefined || raw === null) return null
-  const o = obj(raw, field)
+  const o = obj(raw, field, known)
+  if (o.port === undefined) throw new ConfigError(`${field}.port`, 'a port from 0 to 65535 (0: any free port)', undefined)
   return { host: str(o, 'host', field + '.', '127.0.0.1'), port: int(o, 'port', field + '.', 0, 0, 65535) }
 }
+/** uid/gid 0 for unsigned requests would give anyone who reaches the endpoint root's file access. */
+function nonRootId (raw: Raw, field: string, prefix: string): number {
+  const v = int(raw, field, prefix, 65534, 0, 2 ** 32 - 2)
+  if (v === 0) throw new ConfigError(prefix + field, 'an id other than 0 (unsigned requests must not act as root; default 65534, nobody)', v)
+  return v
+}
+
+const LISTENER_FIELDS = ['host', 'port'] as const
+const TLS_FIELDS = ['host', 'port', 'certFile', 'keyFile'] as const
 
 /** Validates raw parsed JSON into a Config; relative paths resolve against baseDir. */
 export function parseConfig (input: unknown, baseDir: string): Config {
-  const raw = obj(input, '(top level)')
-  for (const k of Object.keys(raw)) {
-    if (!KNOWN_FIELDS.includes(k)) throw new ConfigError(k, `one of the known fields (${KNOWN_FIELDS.join(', ')})`, raw[k])
-  }
+  const raw = obj(input, '(top level)', KNOWN_FIELDS)
   const http = listener(raw.http, 'http')
   let https: TlsConfig | null = null
   if (raw.https !== undefined && raw.https !== null) {
-    const o = obj(raw.https, 'https')
-    const l = listener(o, 'https') as ListenerConfig
+    const o = obj(raw.https, 'https', TLS_FIELDS)
+    const l = listener(o, 'https', TLS_FIELDS) as ListenerConfig
     https = { ...l, certFile: resolve(baseDir, str(o, 'certFile', 'https.')), keyFile: resolve(baseDir, str(o, 'keyFile', 'https.')) }
   }
   if (http === null && https === null) throw new ConfigError('http', 'a listener {host, port} (or set https)', raw.http)
@@ -112,7 +138,7 @@ export function parseConfig (input: unknown, baseDir: string): Config {
   if (!Array.isArray(baseDomains) || baseDomains.some(d => typeof d !== 'string' || !/^[a-z0-9.-]{1,255}$/i.test(d))) {
     throw new ConfigError('baseDomains', 'a list of DNS names such as ["s3.example.com"]', baseDomains)
   }
-  const anon = obj(raw.anonymous ?? {}, 'anonymous')
+  const anon = obj(raw.anonymous ?? {}, 'anonymous', ['uid', 'gid'])
   const authGid = raw.authenticatedUsersGid ?? null
   if (authGid !== null && (typeof authGid !== 'number' || !Number.isInteger(authGid) || authGid < 0)) {
     throw new ConfigError('authenticatedUsersGid', 'a gid (integer >= 0) or null', authGid)
@@ -128,14 +154,14 @@ export function parseConfig (input: unknown, baseDir: string): Config {
     httpsOnly,
     workers: int(raw, 'workers', '', 1, 1, 256),
     stateDir: resolve(baseDir, str(raw, 'stateDir', '')),
-    region: str(raw, 'region', '', 'us-east-1'),
+    region: region(raw),
     baseDomains: Object.freeze((baseDomains as string[]).map(d => d.toLowerCase())),
     rootPath: resolve(baseDir, str(raw, 'rootPath', '')),
-    bucketDirectoryCreateMode: mode(raw, 'bucketDirectoryCreateMode', '0755'),
-    fileCreateMode: mode(raw, 'fileCreateMode', '0644'),
-    dirCreateMode: mode(raw, 'dirCreateMode', '0755'),
-    anonymousUid: int(anon, 'uid', 'anonymous.', 65534, 0, 2 ** 32 - 2),
-    anonymousGid: int(anon, 'gid', 'anonymous.', 65534, 0, 2 ** 32 - 2),
+    bucketDirectoryCreateMode: mode(raw, 'bucketDirectoryCreateMode', '0755', 'dir'),
+    fileCreateMode: mode(raw, 'fileCreateMode', '0644', 'file'),
+    dirCreateMode: mode(raw, 'dirCreateMode', '0755', 'dir'),
+    anonymousUid: nonRootId(anon, 'uid', 'anonymous.'),
+    anonymousGid: nonRootId(anon, 'gid', 'anonymous.'),
     authenticatedUsersGid: authGid as number | null,
     allowRootUsers: bool(raw, 'allowRootUsers', false),
     allowUserBucketCreation: bool(raw, 'allowUserBucketCreation', true),
@@ -150,6 +176,12 @@ export function parseConfig (input: unknown, baseDir: string): Config {
     defaultCors: corsRules(raw.defaultCors),
     demo: parseDemo(raw.demo, baseDir),
   })
+}
+
+function region (raw: Raw): string {
+  const v = str(raw, 'region', '', 'us-east-1')
+  if (!/^[a-z0-9-]{1,64}$/.test(v)) throw new ConfigError('region', 'a region name such as "us-east-1"', v)
+  return v
 }
 
 /** Checked with AWS's CORS rules here, so a bad list stops the start or is refused by a reload, not by a request. */
@@ -168,7 +200,7 @@ function corsRules (raw: unknown): CorsConfiguration | null {
 
 function parseDemo (raw: unknown, baseDir: string): DemoConfig | null {
   if (raw === undefined || raw === null) return null
-  const o = obj(raw, 'demo')
+  const o = obj(raw, 'demo', ['bucket', 'path', 'user', 'uid', 'gid'])
   return {
     bucket: str(o, 'bucket', 'demo.'),
     path: resolve(baseDir, str(o, 'path', 'demo.')),

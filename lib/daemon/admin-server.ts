@@ -11,7 +11,7 @@ export interface AdminServer {
 
 export async function startAdminServer (at: ListenerConfig, sources: AdminSources): Promise<AdminServer> {
   const server = createServer(createAdminApp(sources).callback())
-  const addr = await listen(server, at)
+  const addr = await listen(server, at, 'admin')
   return {
     endpoint: `http://${at.host.includes(':') ? `[${at.host}]` : at.host}:${addr.port}`,
     close: () => new Promise(resolve => {

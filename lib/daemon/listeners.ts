@@ -1,11 +1,12 @@
 // The S3 listeners: plain HTTP and HTTPS at once (or HTTPS only), with certificates that can be swapped live.
 import { readFileSync } from 'node:fs'
+import { createSecureContext } from 'node:tls'
 import { randomBytes } from 'node:crypto'
 import { createServer, type Server, type ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
-import type { Config, ListenerConfig, TlsConfig } from '../config/schema.js'
+import { fieldFailure, type Config, type ListenerConfig, type TlsConfig } from '../config/schema.js'
 import { markBodyTruncated } from '../auth/verified-body.js'
 
 export interface Listeners {
@@ -19,15 +20,34 @@ export interface Listeners {
 
 type Handler = Parameters<typeof createServer>[1]
 
-function tlsOptions (tls: TlsConfig): { cert: Buffer, key: Buffer } {
-  return { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) }
+/** Reads and parses one PEM file on its own, so a failure names certFile or keyFile. */
+function pem (path: string, field: 'certFile' | 'keyFile'): Buffer {
+  try {
+    const text = readFileSync(path)
+    createSecureContext(field === 'certFile' ? { cert: text } : { key: text })
+    return text
+  } catch (err) {
+    throw fieldFailure(`https.${field}`, path, err)
+  }
 }
 
-export function listen (server: Server | TlsServer, at: ListenerConfig): Promise<AddressInfo> {
+function tlsOptions (tls: TlsConfig): { cert: Buffer, key: Buffer } {
+  const options = { cert: pem(tls.certFile, 'certFile'), key: pem(tls.keyFile, 'keyFile') }
+  try {
+    createSecureContext(options)
+  } catch (err) {
+    throw fieldFailure('https.keyFile', `${tls.keyFile} for ${tls.certFile}`, err) // the key does not match the certificate
+  }
+  return options
+}
+
+/** Listens on at; field names the config entry in the error (a busy port or an unknown host). */
+export function listen (server: Server | TlsServer, at: ListenerConfig, field: string): Promise<AddressInfo> {
   return new Promise((resolve, reject) => {
-    server.once('error', reject)
+    const fail = (err: Error): void => reject(fieldFailure(field, `${at.host}:${at.port}`, err))
+    server.once('error', fail)
     server.listen(at.port, at.host, () => {
-      server.off('error', reject)
+      server.off('error', fail)
       resolve(server.address() as AddressInfo)
     })
   })
@@ -125,14 +145,14 @@ export async function openListeners (config: Config, handler: Handler): Promise<
       const server = createServer(handler)
       tune(server, handler)
       servers.push(server)
-      const addr = await listen(server, config.http)
+      const addr = await listen(server, config.http, 'http')
       httpEndpoint = `http://${urlHost(config.http.host)}:${addr.port}`
     }
     if (config.https && firstContext) {
       tlsServer = createTlsServer(firstContext, handler)
       tune(tlsServer, handler)
       servers.push(tlsServer)
-      const addr = await listen(tlsServer, config.https)
+      const addr = await listen(tlsServer, config.https, 'https')
       httpsEndpoint = `https://${urlHost(config.https.host)}:${addr.port}`
     }
   } catch (err) {

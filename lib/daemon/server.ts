@@ -1,6 +1,6 @@
 // Starting, reloading and stopping one bridged: services, the S3 listeners, the admin listener, a graceful close.
 import type { Server } from 'node:http'
-import type { Config } from '../config/schema.js'
+import { fieldFailure, type Config } from '../config/schema.js'
 import { createApp } from '../http/app.js'
 import type { Services } from '../http/types.js'
 import { createLogger, type Logger } from '../log.js'
@@ -66,9 +66,18 @@ function closed (server: Server): Promise<void> {
   return new Promise(resolve => server.close(() => resolve()))
 }
 
+/** The state store; a stateDir that cannot be made (a file, a read-only mount) is named as the config field. */
+export function openState (config: Config, log: Logger): StateStore {
+  try {
+    return new StateStore(config.stateDir, { pollMs: config.statePollMs, onError: m => log.warn(m) })
+  } catch (err) {
+    throw fieldFailure('stateDir', config.stateDir, err)
+  }
+}
+
 export async function startDaemon (config: Config, opts: StartOptions = {}): Promise<RunningDaemon> {
   const log = opts.log ?? createLogger(config.logLevel)
-  const state = new StateStore(config.stateDir, { pollMs: config.statePollMs, onError: m => log.warn(m) })
+  const state = openState(config, log)
   const metrics = new Metrics({ state: () => state.snapshot(), hasProcessMetrics: true })
   const tracker = new RequestTracker()
   const services: Services = { config, state, log, now: opts.now ?? (() => new Date()) }

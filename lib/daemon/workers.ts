@@ -3,7 +3,7 @@
 import cluster, { type Worker } from 'node:cluster'
 import type { Config } from '../config/schema.js'
 import type { Logger } from '../log.js'
-import { StateStore } from '../state/store.js'
+import { openState } from './server.js'
 import { startAdminServer } from './admin-server.js'
 import { startJobs } from './scheduled-jobs.js'
 import { bootstrapDemo } from './bootstrap.js'
@@ -27,7 +27,7 @@ function isListeningMessage (m: unknown): m is ListeningMessage {
 
 export async function runPrimary (configPath: string, config: Config, log: Logger): Promise<number> {
   // State is all on disk: the primary only bootstraps the demo and sweeps leftovers before the workers start.
-  const state = new StateStore(config.stateDir, { pollMs: config.statePollMs, onError: m => log.warn(m) })
+  const state = openState(config, log)
   const swept = await sweepStaleStagingFiles(Object.values(state.snapshot().buckets), { minIdleMs: STALE_TMP_IDLE_MS, nowMs: Date.now() })
   if (swept.length > 0) log.info({ files: swept }, 'removed stale upload temp files')
   const demo = await bootstrapDemo(config, state, new Date())

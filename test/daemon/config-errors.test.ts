@@ -32,6 +32,17 @@ t.test('a start failure after the listeners opened (the demo folder cannot be ma
   t.match(r.output, /ENOTDIR/)
 })
 
+t.test('start failures from valid-looking fields name the field: a bad PEM, a stateDir that is a file', async t => {
+  const dir = t.testdir({ 'cert.pem': 'not a certificate', 'key.pem': 'not a key', 'a-file': 'x' })
+  const tls = { host: '127.0.0.1', port: 0, certFile: 'cert.pem', keyFile: 'key.pem' }
+  const pem = await runToExit(writeConfig(dir, { https: tls }))
+  t.equal(pem.code, 1, pem.output)
+  t.match(pem.output, /config field "https\.certFile" \(.*cert\.pem\)/)
+  const state = await runToExit(writeConfig(dir, { stateDir: 'a-file' }))
+  t.equal(state.code, 1, state.output)
+  t.match(state.output, /config field "stateDir" \(.*a-file\): EEXIST/)
+})
+
 t.test('SIGHUP with an invalid defaultCors is refused and logged; requests keep working', async t => {
   const dir = t.testdir({})
   const { creds } = await seedState(join(dir, 'state'), join(dir, 'data'))
