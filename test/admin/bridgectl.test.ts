@@ -101,6 +101,23 @@ t.test('buckets modify adds and removes OneFS-style ACEs', async t => {
   t.equal(bad.code, 2)
 })
 
+t.test('buckets create --create-path makes the missing folders owned by the owner, with bucketDirectoryCreateMode exactly', async t => {
+  const dir = t.testdir({ data: {} })
+  const conf = join(dir, 'bridge.conf')
+  writeFileSync(conf, JSON.stringify({ http: { host: '127.0.0.1', port: 0 }, stateDir: 'state', rootPath: 'buckets', bucketDirectoryCreateMode: '2775' }))
+  const umask = process.umask(0o022) // the unit's UMask, which used to cut group write
+  t.teardown(() => { process.umask(umask) })
+  await ctl(conf, 'users', 'create', 'peter', '--uid', '1001', '--gid', '1002')
+  const made = await ctl(conf, 'buckets', 'create', 'peters', join(dir, 'data', 'new', 'deep'), '--create-path', '--owner', 'peter')
+  t.equal(made.code, 0, made.stderr)
+  for (const d of ['new', 'new/deep']) {
+    const st = statSync(join(dir, 'data', d))
+    t.same([st.uid, st.gid, st.mode & 0o7777], [1001, 1002, 0o2775], `data/${d}`)
+  }
+  const parent = statSync(join(dir, 'data'))
+  t.same([parent.uid, parent.gid], [0, 0], 'a folder that existed is left alone')
+})
+
 t.test('explain names the layer and the entry that decided', async t => {
   const dir = t.testdir({ data: { sub: { 'f.txt': 'hi' } } })
   const conf = writeConfig(dir)

@@ -1,6 +1,6 @@
 // bridgectl buckets: map directories as buckets, list, view, modify (ACEs, object ACL policy), delete.
-import { mkdirSync, realpathSync, statSync } from 'node:fs'
-import { resolve } from 'node:path'
+import { chmodSync, chownSync, existsSync, mkdirSync, realpathSync, statSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
 import { bucketNameProblem } from '../../state/bucket-names.js'
 import type { BucketAce, BucketPermission } from '../../state/types.js'
 import { AdminError, emit, fields, table, UsageError } from '../output.js'
@@ -26,6 +26,21 @@ function ownerExists (s: AdminServices, owner: string): void {
   if (!s.state.snapshot().users[owner]) throw new AdminError(`user "${owner}" does not exist; create it first with: bridgectl users create ${owner} --uid N --gid N`)
 }
 
+/**
+ * Makes path and its missing parents, each with exactly mode (chmod after mkdir: the umask would cut group
+ * write) and owned by the bucket owner, so the owner can write to the new bucket. Folders that existed stay as they are.
+ * chmod comes before chown: a chown keeps a folder's setgid bit, a chmod by a process outside its group may drop it.
+ */
+function makeBucketDirectory (path: string, mode: number, owner: { uid: number, gid: number }): void {
+  const missing: string[] = []
+  for (let p = path; !existsSync(p) && p !== dirname(p); p = dirname(p)) missing.unshift(p)
+  for (const dir of missing) {
+    mkdirSync(dir, { mode })
+    chmodSync(dir, mode)
+    chownSync(dir, owner.uid, owner.gid)
+  }
+}
+
 const create: Command = {
   summary: 'map an existing directory as a bucket',
   usage: 'buckets create NAME PATH [--owner USER] [--create-path] [--object-acl-policy replace|deny]',
@@ -42,7 +57,8 @@ const create: Command = {
     let st = statSync(path, { throwIfNoEntry: false })
     if (!st) {
       if (!values['create-path']) throw new AdminError(`path "${path}" does not exist; create it, or pass --create-path`)
-      mkdirSync(path, { recursive: true, mode: s.config.bucketDirectoryCreateMode })
+      const user = s.state.snapshot().users[owner]
+      makeBucketDirectory(path, s.config.bucketDirectoryCreateMode, user ? { uid: user.uid, gid: user.gid } : { uid: 0, gid: 0 })
       st = statSync(path)
     }
     if (!st.isDirectory()) throw new AdminError(`path "${path}" is not a directory`)
