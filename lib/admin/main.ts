@@ -1,6 +1,7 @@
 // bridgectl: a tiny dispatcher over one file per noun; commands throw, main picks the exit status.
-import { ConfigError } from '../config/schema.js'
-import { defaultConfigPath, loadConfig } from '../config/load.js'
+import { existsSync } from 'node:fs'
+import { ConfigError, type Config } from '../config/schema.js'
+import { defaultConfigPath, loadConfig, SAMPLE_CONFIG_PATH } from '../config/load.js'
 import { StateStore } from '../state/store.js'
 import { bucketCommands } from './commands/buckets.js'
 import { keyCommands } from './commands/keys.js'
@@ -33,13 +34,45 @@ function help (noun?: string): string {
 
 export interface Io { stdout (s: string): void, stderr (s: string): void }
 
+/** Takes --config FILE, --config=FILE or -c FILE out of args; a missing value is a usage error, not the default. */
+function takeConfigOption (args: string[]): string | undefined {
+  const ci = args.findIndex(a => a === '--config' || a === '-c' || a.startsWith('--config='))
+  if (ci < 0) return undefined
+  const arg = args[ci]!
+  const [value, count] = arg.startsWith('--config=') ? [arg.slice('--config='.length), 1] : [args[ci + 1], 2]
+  if (value === undefined || value === '' || value.startsWith('-')) throw new UsageError(`${arg.replace(/=.*/, '')} needs a FILE: --config FILE or --config=FILE`)
+  args.splice(ci, count)
+  return value
+}
+
+/**
+ * The state bridgectl works on. The sample config's stateDir is relative to the current directory: from
+ * the wrong directory it would quietly make a new, empty state that no daemon reads, so that is refused.
+ */
+function openState (config: Config, configPath: string): StateStore {
+  if (configPath === SAMPLE_CONFIG_PATH && !existsSync(config.stateDir)) {
+    throw new AdminError(`no state at ${config.stateDir} (the sample config's stateDir, relative to the current directory); ` +
+      'pass the daemon\'s config with --config FILE or set S3BRIDGE_CONFIG')
+  }
+  try {
+    return new StateStore(config.stateDir, { pollMs: config.statePollMs, isStrict: true })
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if ((code === 'EPERM' || code === 'EACCES') && process.getuid?.() !== 0) {
+      throw new AdminError(`bridgectl must run as root: the state in ${config.stateDir} is root-only (${(err as Error).message})`)
+    }
+    throw err
+  }
+}
+
 export async function main (argv: string[], io: Io = { stdout: s => process.stdout.write(s), stderr: s => process.stderr.write(s) }): Promise<number> {
   const args = [...argv]
   let configPath: string | undefined
-  const ci = args.findIndex(a => a === '--config' || a === '-c')
-  if (ci >= 0) {
-    configPath = args[ci + 1]
-    args.splice(ci, 2)
+  try {
+    configPath = takeConfigOption(args)
+  } catch (err) {
+    io.stderr(`bridgectl: ${(err as Error).message}\n${help()}`)
+    return 2
   }
   // One-word commands ("bridgectl explain ...") are nouns whose only verb has the same name.
   if (args[0] !== undefined && SINGLE[args[0]]) args.splice(1, 0, args[0])
@@ -67,8 +100,9 @@ export async function main (argv: string[], io: Io = { stdout: s => process.stdo
     return 0
   }
   try {
-    const config = loadConfig(configPath ?? defaultConfigPath())
-    const state = new StateStore(config.stateDir, { pollMs: config.statePollMs })
+    const path = configPath ?? defaultConfigPath()
+    const config = loadConfig(path)
+    const state = openState(config, path)
     await command.run(rest, { config, state, out: { json: rest.includes('--json'), write: io.stdout }, now: () => new Date() })
     return 0
   } catch (err) {

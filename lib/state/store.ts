@@ -13,6 +13,8 @@ type DocName = keyof typeof DOCUMENTS
 
 export interface StateStoreOptions {
   pollMs: number
+  /** Fail on a corrupt document instead of keeping the last good copy: bridgectl must not show a corrupt file as empty. */
+  isStrict?: boolean
   onReload?: (state: State) => void
   onError?: (message: string) => void
 }
@@ -20,6 +22,8 @@ export interface StateStoreOptions {
 export class StateStore {
   private current: State = emptyState()
   private stamps = new Map<DocName, string>()
+  /** Documents read well at least once: only those have a last good copy to keep. */
+  private loaded = new Set<DocName>()
   private watcher: FSWatcher | undefined
   private timer: NodeJS.Timeout | undefined
 
@@ -58,12 +62,16 @@ export class StateStore {
       const stamp = stampOf(path)
       if (stamp === this.stamps.get(doc)) continue
       try {
-        const value = stamp === 'missing' ? {} : parseDocument(readFileSync(path, 'utf8'), doc)
+        const value = stamp === 'missing' ? {} : readDocument(path)
         ;(next as unknown as Record<string, unknown>)[part] = value
         this.stamps.set(doc, stamp)
+        this.loaded.add(doc)
         changed = true
       } catch (err) {
-        this.options.onError?.(`state: keeping the last good ${doc}: ${(err as Error).message}`)
+        if (this.options.isStrict) throw err
+        this.options.onError?.(this.loaded.has(doc)
+          ? `state: keeping the last good ${doc}: ${(err as Error).message}`
+          : `state: serving without ${part} (no earlier good copy of ${doc}): ${(err as Error).message}`)
         this.stamps.set(doc, stamp)
       }
     }
@@ -105,7 +113,7 @@ export class StateStore {
       const path = join(this.dir, doc)
       if (stampOf(path) === 'missing') continue
       // Under the lock a corrupt file is an error the admin must see, not something to overwrite blindly.
-      ;(fresh as unknown as Record<string, unknown>)[part] = parseDocument(readFileSync(path, 'utf8'), doc)
+      ;(fresh as unknown as Record<string, unknown>)[part] = readDocument(path)
     }
     const before = Object.fromEntries(Object.values(DOCUMENTS).map(p => [p, JSON.stringify(fresh[p])]))
     const result = fn(fresh)
@@ -126,9 +134,18 @@ function stampOf (path: string): string {
   }
 }
 
-function parseDocument (text: string, doc: string): unknown {
-  const value: unknown = JSON.parse(text)
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`${doc} is not a JSON object`)
+/** Reads one document; a corrupt one is named with its path and what to do about it. */
+function readDocument (path: string): unknown {
+  const text = readFileSync(path, 'utf8')
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch (err) {
+    throw new Error(`state file ${path} is corrupt (${(err as Error).message}); restore it from a backup or fix its JSON`)
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new Error(`state file ${path} is corrupt (not a JSON object); restore it from a backup or fix its JSON`)
+  }
   return value
 }
 

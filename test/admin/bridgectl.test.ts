@@ -1,7 +1,7 @@
 import t from 'tap'
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { ListObjectsV2Command } from '@aws-sdk/client-s3'
 import { startBridge } from '../fixtures/daemon.js'
@@ -12,6 +12,18 @@ const BRIDGECTL = resolve(import.meta.dirname, '../../bin/bridgectl')
 async function ctl (configPath: string, ...args: string[]): Promise<{ code: number, stdout: string, stderr: string }> {
   try {
     const r = await run(process.execPath, [BRIDGECTL, '--config', configPath, ...args])
+    return { code: 0, stdout: r.stdout, stderr: r.stderr }
+  } catch (err) {
+    const e = err as { code: number, stdout: string, stderr: string }
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr }
+  }
+}
+
+/** bridgectl exactly as given: no --config added, in cwd, without S3BRIDGE_CONFIG unless env sets it. */
+async function ctlRaw (args: string[], opts: { cwd: string, env?: Record<string, string>, uid?: number }): Promise<{ code: number, stdout: string, stderr: string }> {
+  const { S3BRIDGE_CONFIG: _, ...env } = process.env
+  try {
+    const r = await run(process.execPath, [BRIDGECTL, ...args], { cwd: opts.cwd, env: { ...env, ...opts.env }, uid: opts.uid })
     return { code: 0, stdout: r.stdout, stderr: r.stderr }
   } catch (err) {
     const e = err as { code: number, stdout: string, stderr: string }
@@ -42,6 +54,41 @@ t.test('bridgectl exit status is 0 on success, 1 on failure, 2 on usage errors, 
   const help = await ctl(conf, 'keys', 'rotate', '--help')
   t.equal(help.code, 0)
   t.match(help.stdout, /--old-key-expiry/)
+})
+
+t.test('without --config, bridgectl refuses to make a new state in the current directory and says how to point it at one', async t => {
+  const cwd = t.testdir({})
+  const bare = await ctlRaw(['users', 'list'], { cwd })
+  t.equal(bare.code, 1, bare.stderr)
+  t.match(bare.stderr, new RegExp(`no state at ${join(cwd, 'var', 'state')}.*--config FILE or set S3BRIDGE_CONFIG`))
+  t.same(readdirSync(cwd), [], 'nothing was created')
+  const noValue = await ctlRaw(['users', 'list', '--config'], { cwd })
+  t.equal(noValue.code, 2, 'a --config without its FILE is a usage error')
+  t.match(noValue.stderr, /--config needs a FILE/)
+  t.equal((await ctlRaw(['--config', '--json', 'users', 'list'], { cwd })).code, 2)
+  const conf = writeConfig(cwd)
+  t.equal((await ctlRaw([`--config=${conf}`, 'users', 'create', 'alice', '--uid', '1001', '--gid', '1001'], { cwd })).code, 0, '--config=FILE works')
+  t.match((await ctlRaw(['users', 'list'], { cwd, env: { S3BRIDGE_CONFIG: conf } })).stdout, /alice/, 'and so does S3BRIDGE_CONFIG')
+  const notRoot = await ctlRaw(['--config', conf, 'users', 'list'], { cwd, uid: 65534 })
+  t.equal(notRoot.code, 1)
+  t.match(notRoot.stderr, /bridgectl must run as root: the state in .* is root-only/)
+})
+
+t.test('a corrupt state file makes bridgectl fail naming the file, not show an empty state', async t => {
+  const dir = t.testdir({})
+  const conf = writeConfig(dir)
+  await ctl(conf, 'users', 'create', 'alice', '--uid', '1001', '--gid', '1001')
+  await ctl(conf, 'keys', 'create', 'alice')
+  const usersPath = join(dir, 'state', 'users.json')
+  writeFileSync(usersPath, readFileSync(usersPath, 'utf8').slice(0, 50))
+  for (const args of [['users', 'list'], ['keys', 'list'], ['users', 'create', 'bob', '--uid', '7', '--gid', '7']]) {
+    const r = await ctl(conf, ...args)
+    t.equal(r.code, 1, args.join(' '))
+    t.equal(r.stdout, '', 'no table')
+    t.match(r.stderr, `state file ${usersPath} is corrupt`)
+    t.match(r.stderr, /restore it from a backup/)
+  }
+  t.equal(readFileSync(usersPath, 'utf8').length, 50, 'nothing was overwritten')
 })
 
 t.test('a key secret is printed once and never again, in tables or --json', async t => {
