@@ -165,6 +165,29 @@ t.test('buckets create --create-path makes the missing folders owned by the owne
   t.same([parent.uid, parent.gid], [0, 0], 'a folder that existed is left alone')
 })
 
+t.test('buckets create refuses /, the state, staging folders and directories another bucket serves, in or around it', async t => {
+  const dir = t.testdir({ data: { perm: { team: {} }, other: {} } })
+  const conf = writeConfig(dir)
+  const data = join(dir, 'data')
+  t.equal((await ctl(conf, 'buckets', 'create', 'perm', join(data, 'perm'))).code, 0)
+  const cases: Array<[string[], RegExp]> = [
+    [['dup', join(data, 'perm')], /is already mapped by bucket "perm"/],
+    [['team', join(data, 'perm', 'team')], /is inside bucket "perm" .*buckets may not nest/],
+    [['outer', data], /contains bucket "perm" .*buckets may not nest/],
+    [['rootfs', '/'], /is the filesystem root/],
+    [['statedir', join(dir, 'state')], /is inside the bridge's state directory/],
+    [['above', dir], /contains the bridge's state directory/],
+    [['staging', join(data, 'other', '.s3bridge', 'x'), '--create-path'], /is inside a \.s3bridge staging folder/],
+  ]
+  for (const [args, message] of cases) {
+    const r = await ctl(conf, 'buckets', 'create', ...args)
+    t.equal(r.code, 1, args.join(' '))
+    t.match(r.stderr, message)
+  }
+  t.notOk(existsSync(join(data, 'other', '.s3bridge')), '--create-path made nothing for a refused path')
+  t.equal((await ctl(conf, 'buckets', 'create', 'other', join(data, 'other'))).code, 0, 'a sibling is fine')
+})
+
 t.test('explain names the layer and the entry that decided', async t => {
   const dir = t.testdir({ data: { sub: { 'f.txt': 'hi' } } })
   const conf = writeConfig(dir)

@@ -2,7 +2,8 @@
 import { chmodSync, chownSync, existsSync, mkdirSync, realpathSync, statSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { bucketNameProblem } from '../../state/bucket-names.js'
-import type { BucketAce, BucketPermission } from '../../state/types.js'
+import { bucketPathProblem, canonicalPath } from '../../state/bucket-paths.js'
+import type { BucketAce, BucketPermission, BucketRecord } from '../../state/types.js'
 import { AdminError, emit, fields, table, UsageError } from '../output.js'
 import { parse } from '../parse-args.js'
 import type { AdminServices, Command } from '../services.js'
@@ -54,6 +55,12 @@ const create: Command = {
     const policy = (values['object-acl-policy'] as string | undefined) ?? 'replace'
     if (policy !== 'replace' && policy !== 'deny') throw new UsageError('--object-acl-policy must be replace or deny')
     const path = resolve(rawPath)
+    const refuseOverlap = (buckets: Record<string, BucketRecord>): void => {
+      const target = canonicalPath(path)
+      const problem = bucketPathProblem(target, { stateDir: s.config.stateDir, buckets })
+      if (problem) throw new AdminError(`path "${target}" ${problem}: a bucket needs a directory of its own`)
+    }
+    refuseOverlap(s.state.snapshot().buckets) // before --create-path makes anything
     let st = statSync(path, { throwIfNoEntry: false })
     if (!st) {
       if (!values['create-path']) throw new AdminError(`path "${path}" does not exist; create it, or pass --create-path`)
@@ -65,6 +72,7 @@ const create: Command = {
     const real = realpathSync(path)
     await s.state.mutate(state => {
       if (state.buckets[name]) throw new AdminError(`bucket "${name}" already exists (path ${state.buckets[name]!.path})`)
+      refuseOverlap(state.buckets)
       state.buckets[name] = { name, path: real, owner, createdAt: s.now().toISOString(), createdByS3: false, acl: [], objectAclPolicy: policy }
     })
     emit(s.out, { name, path: real, owner }, () => `created bucket ${name} -> ${real} (owner ${owner})\n`)

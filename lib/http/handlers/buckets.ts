@@ -3,6 +3,7 @@ import { chmod, chown, mkdir, readdir, rmdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { S3Error } from '../../errors/s3-error.js'
 import { validateBucketName } from '../../state/bucket-names.js'
+import { bucketPathProblem, canonicalPath } from '../../state/bucket-paths.js'
 import { existingStagingDir, forgetStaging, STAGING_DIR } from '../../storage/paths.js'
 import { bucketRecord, ownerXml, principalBucketGrants, updateBucket } from '../bucket-access.js'
 import { decide, requireAccess } from '../authorize.js'
@@ -90,6 +91,9 @@ export async function createBucket (req: S3Request, s: Services): Promise<S3Repl
   try {
     await s.state.mutate(state => {
       if (state.buckets[name]) throw new S3Error('BucketAlreadyExists', { BucketName: name })
+      // Only a rootPath set inside a bucket or the state gets here; the new directory itself is empty.
+      const problem = bucketPathProblem(canonicalPath(path), { stateDir: s.config.stateDir, buckets: state.buckets })
+      if (problem) throw new S3Error('InvalidRequest', { BucketName: name }, { message: `The bucket's directory ${problem} (check rootPath).` })
       state.buckets[name] = { name, path, owner: req.principal.name, createdAt: s.now().toISOString(), createdByS3: true, acl: [], objectAclPolicy: 'replace' }
     })
   } catch (err) {
