@@ -3,7 +3,7 @@
 import { constants } from 'node:fs'
 import { open, readlink } from 'node:fs/promises'
 import { S3Error, s3ErrorFromErrno } from '../errors/s3-error.js'
-import { resolveObject, type BucketRef } from './objects.js'
+import { ObjectReplaced, resolveObject, type BucketRef } from './objects.js'
 import { isDirectoryKey } from './paths.js'
 import type { ObjectKey, ObjectTag } from './types.js'
 import { effectiveETag, fdPath, readStoredMeta, stampOf, writeStoredMeta, type StoredMeta } from './xattrs.js'
@@ -19,7 +19,8 @@ export async function getObjectTags (bucket: BucketRef, key: ObjectKey): Promise
  * descriptor must be the key's path), and its metadata is rewritten through that descriptor. A file written
  * over NFS, which has no metadata yet, gets a record whose ETag is the one it already shows.
  */
-export async function setObjectTags (bucket: BucketRef, key: ObjectKey, tags: readonly ObjectTag[]): Promise<void> {
+/** With `expected` (the file the permission check walked to), another inode under the key is refused, not tagged. */
+export async function setObjectTags (bucket: BucketRef, key: ObjectKey, tags: readonly ObjectTag[], expected?: { dev: bigint, ino: bigint }): Promise<void> {
   const r = await resolveObject(bucket, key)
   const notFound = (): S3Error => new S3Error('NoSuchKey', { Key: key })
   let fh
@@ -33,6 +34,7 @@ export async function setObjectTags (bucket: BucketRef, key: ObjectKey, tags: re
   try {
     if (await readlink(fdPath(fh.fd)) !== r.path) throw notFound()
     const st = await fh.stat({ bigint: true })
+    if (expected !== undefined && (st.dev !== expected.dev || st.ino !== expected.ino)) throw new ObjectReplaced(key)
     const path = fdPath(fh.fd)
     const stored = await readStoredMeta(path)
     const next: StoredMeta = stored ? { ...stored } : { user: {}, etag: effectiveETag(st, undefined), ...stampOf(st) }

@@ -222,7 +222,7 @@ export class ObjectReplaced extends S3Error {
 }
 
 /** The file a prefetched walk (the one the permission check used) reached, as { dev, ino }. */
-async function checkedFile (checked: PrefetchedWalk | undefined, bucket: BucketRef, key: ObjectKey): Promise<{ dev: bigint, ino: bigint } | undefined> {
+export async function checkedFile (checked: PrefetchedWalk | undefined, bucket: BucketRef, key: ObjectKey): Promise<{ dev: bigint, ino: bigint } | undefined> {
   if (checked === undefined || isDirectoryKey(key)) return undefined
   const names = keySegments(key)
   const w = await prefetchedWalk(checked, bucket.root, names)?.catch(() => undefined)

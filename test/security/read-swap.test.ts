@@ -4,11 +4,13 @@
 // opened, some of these GETs returned the private bytes.
 import t from 'tap'
 import { spawn } from 'node:child_process'
-import { chmodSync, chownSync, mkdirSync, writeFileSync } from 'node:fs'
+import { chmodSync, chownSync, mkdirSync, renameSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { CopyObjectCommand, GetObjectCommand, type S3Client } from '@aws-sdk/client-s3'
+import { openSignedRequest } from '../fixtures/bridged-process.js'
 import { startBridge } from '../fixtures/daemon.js'
+import { getAttribute } from '../../lib/storage/xattr.js'
 
 const EXCHANGE = join(dirname(fileURLToPath(import.meta.url)), '../fixtures/exchange_loop.py')
 
@@ -33,6 +35,8 @@ async function whileSwapping (a: string, b: string, work: () => Promise<void>): 
   }
   return Number(out.trim())
 }
+
+const getMeta = (path: string): Promise<string> => getAttribute(path, 'user.s3bridge.meta').then(v => v.toString('utf8'), () => '')
 
 async function getAll (c: S3Client, key: string, n: number): Promise<string[]> {
   const seen: string[] = []
@@ -93,4 +97,25 @@ t.test('exchanging two folders never serves a file behind the folder the caller 
   await whileSwapping(join(race, 'bdir'), join(race, 'cdir'), async () => { seen = await getAll(bob, 'race2/bdir/f', 400) })
   t.notOk(seen.includes('C'), 'carol\'s file was never served')
   t.ok(seen.includes('b'), 'bob still reads his own file')
+})
+
+t.test('PutObjectTagging tags only the file it checked, however long the client takes to send the tags', async t => {
+  const b = await startBridge(t)
+  const race = join(b.bucketDir, 'race3')
+  mkdirSync(race)
+  chmodSync(race, 0o777)
+  file(join(race, 'cfile'), 'carol', 1003, 0o644) // bob may read, not write
+  file(join(race, 'bfile'), 'bob', 1002, 0o644)
+  const bobCreds = await b.addUser('bob', 1002, 1002)
+  await b.daemon.services.state.mutate(s => { s.buckets.demo!.acl.push({ name: 'bob', type: 'user', permission: 'FULL_CONTROL' }) })
+  const body = '<Tagging><TagSet><Tag><Key>owned</Key><Value>by-bob</Value></Tag></TagSet></Tagging>'
+  const open = await openSignedRequest(b.endpoint, bobCreds, { method: 'PUT', path: '/demo/race3/bfile?tagging', contentLength: Buffer.byteLength(body) })
+  open.req.flushHeaders()
+  await new Promise(resolve => setTimeout(resolve, 300)) // the check of bfile has run; the handler waits for the body
+  renameSync(join(race, 'bfile'), join(race, 'bfile.away'))
+  renameSync(join(race, 'cfile'), join(race, 'bfile'))
+  open.req.end(body)
+  const answer = await open.response
+  t.not(answer.status, 200, 'refused')
+  t.notMatch(await getMeta(join(race, 'bfile')), /by-bob/, 'carol\'s file carries no tag of bob\'s')
 })

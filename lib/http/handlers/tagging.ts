@@ -2,6 +2,8 @@
 // GetBucketTagging, PutBucketTagging, DeleteBucketTagging (tags in the bucket record).
 import { S3Error } from '../../errors/s3-error.js'
 import { getObjectTags, setObjectTags } from '../../storage/object-tags.js'
+import { checkedFile, prefetchForRead } from '../../storage/objects.js'
+import type { ObjectTag } from '../../storage/types.js'
 import { relPath, requireAccess, type AccessNeeds } from '../authorize.js'
 import { bucketRecord, bucketRef, updateBucket } from '../bucket-access.js'
 import { MAX_BUCKET_TAGS, MAX_OBJECT_TAGS, renderTagging, tagsFromXml } from '../tagging.js'
@@ -31,20 +33,28 @@ export async function getObjectTagging (req: S3Request, s: Services): Promise<S3
   return { xml: renderTagging(await getObjectTags(bucketRef(record), key)) }
 }
 
-export async function putObjectTagging (req: S3Request, s: Services): Promise<S3Reply> {
+/**
+ * Put/DeleteObjectTagging: write on the file, checked on the walk that is then the only file tagged. The body
+ * arrives at the client's pace after the check, and an NFS user could rename another file under the key
+ * meanwhile (security sweep 10): setObjectTags refuses an inode other than the one checked.
+ */
+async function changeTags (req: S3Request, s: Services, tagsOf: () => Promise<ObjectTag[]>): Promise<void> {
   const needs = writeNeeds(req, s)
   checkVersion(req)
-  await requireAccess(req, s, needs, { missingIsNoSuchKey: true })
-  const tags = await tagsFromXml(await req.readText(MAX_TAGGING_BODY_BYTES), MAX_OBJECT_TAGS)
-  await setObjectTags(bucketRef(needs.bucket!), needs.key, tags)
+  const bucket = bucketRef(needs.bucket!)
+  const checked = prefetchForRead(bucket, needs.key, { read: false })
+  await requireAccess(req, s, { ...needs, prefetched: checked }, { missingIsNoSuchKey: true })
+  const tags = await tagsOf()
+  await setObjectTags(bucket, needs.key, tags, await checkedFile(checked, bucket, needs.key))
+}
+
+export async function putObjectTagging (req: S3Request, s: Services): Promise<S3Reply> {
+  await changeTags(req, s, async () => tagsFromXml(await req.readText(MAX_TAGGING_BODY_BYTES), MAX_OBJECT_TAGS))
   return { status: 200 }
 }
 
 export async function deleteObjectTagging (req: S3Request, s: Services): Promise<S3Reply> {
-  const needs = writeNeeds(req, s)
-  checkVersion(req)
-  await requireAccess(req, s, needs, { missingIsNoSuchKey: true })
-  await setObjectTags(bucketRef(needs.bucket!), needs.key, [])
+  await changeTags(req, s, async () => [])
   return { status: 204 }
 }
 
