@@ -51,6 +51,11 @@ t.test('bridgectl exit status is 0 on success, 1 on failure, 2 on usage errors, 
   const missing = await ctl(conf, 'buckets', 'create', 'photos', '/definitely/not/here')
   t.equal(missing.code, 1)
   t.match(missing.stderr, /does not exist; create it, or pass --create-path/)
+  for (const reserved of ['root', 'anonymous', 'Root']) {
+    const r = await ctl(conf, 'users', 'create', reserved, '--uid', '1005', '--gid', '1005')
+    t.equal(r.code, 2, `${reserved}: reserved (root owns the buckets mapped without --owner)`)
+    t.match(r.stderr, /is reserved/)
+  }
   const help = await ctl(conf, 'keys', 'rotate', '--help')
   t.equal(help.code, 0)
   t.match(help.stdout, /--old-key-expiry/)

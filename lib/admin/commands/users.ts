@@ -9,6 +9,7 @@ import { svcacct } from './svcacct.js'
 import { userOf } from '../lookups.js'
 
 const NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,63}$/
+const RESERVED_NAMES = new Set(['root', 'anonymous'])
 
 function publicUser (u: UserRecord): Record<string, unknown> {
   return { name: u.name, uid: u.uid, gid: u.gid, role: u.role, enabled: u.enabled, createdAt: u.createdAt, keys: u.keys.map(k => k.accessKeyId), policies: u.policies }
@@ -21,6 +22,9 @@ const create: Command = {
     const { values, positionals } = parse(args, { uid: { type: 'string' }, gid: { type: 'string' }, account: { type: 'string' }, role: { type: 'string' } }, ['NAME'])
     const name = positionals[0]!
     if (!NAME_RE.test(name)) throw new UsageError(`user name "${name}" may hold letters, digits, _ . @ - (at most 64)`)
+    // "root" owns the buckets an admin maps without --owner, and "anonymous" names unsigned requests: a user by
+    // either name would own every such bucket (its policy and ACL) or be taken for the public.
+    if (RESERVED_NAMES.has(name.toLowerCase())) throw new UsageError(`user name "${name}" is reserved (${[...RESERVED_NAMES].join(', ')}); pick another name, --account maps any system account`)
     const role = (values.role as string | undefined) ?? 'user'
     if (role !== 'admin' && role !== 'user') throw new UsageError('--role must be admin or user')
     let uid = intOption(values.uid, 'uid', 0, 2 ** 32 - 2)
