@@ -73,8 +73,9 @@ export type ObjectStat = Pick<BigIntStats, 'isDirectory' | 'size' | 'mtimeNs' | 
 
 export function objectInfo (key: ObjectKey, st: ObjectStat, stored: StoredMeta | undefined): ObjectInfo {
   const isDirectoryMarker = st.isDirectory()
-  // What describes the bytes (checksums, part count) holds only while the stamp matches: a file rewritten over
-  // NFS keeps its xattr, and a stale checksum makes SDKs that validate downloads (botocore, the AWS CLI) fail.
+  // What describes the bytes (checksums, part count, user metadata such as s3cmd's md5 or rclone's mtime) holds
+  // only while the stamp matches: a file rewritten over NFS keeps its xattr, a stale checksum makes SDKs that
+  // validate downloads (botocore, the AWS CLI) fail, and stale x-amz-meta-* make sync tools skip the edit.
   const current = isDirectoryMarker || isStoredMetaCurrent(st, stored)
   return {
     key,
@@ -82,7 +83,7 @@ export function objectInfo (key: ObjectKey, st: ObjectStat, stored: StoredMeta |
     etag: isDirectoryMarker ? (stored?.etag ?? 'd41d8cd98f00b204e9800998ecf8427e') : effectiveETag(st, stored),
     lastModified: new Date(Number(st.mtimeNs / 1_000_000n)),
     isDirectoryMarker,
-    meta: { user: stored?.user ?? {}, contentType: stored?.contentType, contentEncoding: stored?.contentEncoding, contentDisposition: stored?.contentDisposition, contentLanguage: stored?.contentLanguage, cacheControl: stored?.cacheControl, expires: stored?.expires, checksums: current ? stored?.checksums : undefined, tags: stored?.tags, websiteRedirectLocation: stored?.websiteRedirectLocation },
+    meta: { user: (current ? stored?.user : undefined) ?? {}, contentType: stored?.contentType, contentEncoding: stored?.contentEncoding, contentDisposition: stored?.contentDisposition, contentLanguage: stored?.contentLanguage, cacheControl: stored?.cacheControl, expires: stored?.expires, checksums: current ? stored?.checksums : undefined, tags: stored?.tags, websiteRedirectLocation: stored?.websiteRedirectLocation },
     partCount: current ? stored?.partCount : undefined,
     ownerUid: Number(st.uid),
     ownerGid: Number(st.gid),

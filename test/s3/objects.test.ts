@@ -1,5 +1,5 @@
 import t from 'tap'
-import { appendFileSync, chmodSync, chownSync, readdirSync, readFileSync, writeFileSync, statSync } from 'node:fs'
+import { appendFileSync, chmodSync, chownSync, readdirSync, readFileSync, writeFileSync, statSync, utimesSync } from 'node:fs'
 import { join } from 'node:path'
 import { createHash } from 'node:crypto'
 import {
@@ -46,6 +46,12 @@ t.test('a file rewritten over NFS drops its stored checksums and part count, so 
   const { s3, bucketDir } = await startBridge(t)
   await s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'c.txt', Body: 'version 1', ChecksumAlgorithm: 'CRC32' }))
   t.ok((await s3.send(new HeadObjectCommand({ Bucket: 'demo', Key: 'c.txt', ChecksumMode: 'ENABLED' }))).ChecksumCRC32, 'stored while current')
+  await s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'm.txt', Body: 'same size', Metadata: { 's3cmd-attrs': 'md5:0123', mtime: '1700000000' }, ContentType: 'text/plain' }))
+  writeFileSync(join(bucketDir, 'm.txt'), 'SAME SIZE') // an edit that keeps the size: only the mtime tells
+  utimesSync(join(bucketDir, 'm.txt'), new Date(), new Date(Date.now() + 5000))
+  const edited = await s3.send(new HeadObjectCommand({ Bucket: 'demo', Key: 'm.txt' }))
+  t.same(edited.Metadata, {}, 'sync tools\' own md5/mtime metadata no longer describe the file')
+  t.equal(edited.ContentType, 'text/plain', 'what does not describe the bytes stays')
   writeFileSync(join(bucketDir, 'c.txt'), 'version 2, edited over NFS') // same inode: the xattr stays
   const head = await s3.send(new HeadObjectCommand({ Bucket: 'demo', Key: 'c.txt', ChecksumMode: 'ENABLED' }))
   t.equal(head.ChecksumCRC32, undefined, 'no checksum that does not match the bytes')
