@@ -610,6 +610,9 @@ export async function deleteObject (bucket: BucketRef, key: ObjectKey, prefetche
               // Unmarking changes the folder itself: the rights marking it took (write on it, sticky owner).
               await checkFolder?.(folder, 'mark')
               await removeStoredMeta(folder.path)
+              // Deletes of the keys inside, running at the same time (aws s3 rm --recursive), may have found it
+              // still marked and left it: a folder the bridge made goes once empty, as pruning would take it.
+              if (await folder.xattr(IMPLICIT_DIR_XATTR) !== null) await rmdir(entry).catch(() => undefined)
             } finally {
               await folder.close()
             }
