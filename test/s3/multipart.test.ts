@@ -8,6 +8,8 @@ import {
   UploadPartCopyCommand, type S3Client,
 } from '@aws-sdk/client-s3'
 import { startBridge } from '../fixtures/daemon.js'
+import { join } from 'node:path'
+import { getAttribute, setAttribute } from '../../lib/storage/xattr.js'
 
 const MiB = 1024 * 1024
 
@@ -139,7 +141,7 @@ t.test('ListMultipartUploads filters by prefix, groups by delimiter and pages wi
 })
 
 t.test('UploadPartCopy copies byte ranges of an object into parts, and GetObject serves a part by number', async t => {
-  const { s3 } = await startBridge(t)
+  const { s3, bucketDir } = await startBridge(t)
   const source = randomBytes(12 * MiB)
   const put = await s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'src.bin', Body: source }))
   const uploadId = await create(s3, 'copied.bin')
@@ -179,6 +181,12 @@ t.test('UploadPartCopy copies byte ranges of an object into parts, and GetObject
   const plainHead = await s3.send(new HeadObjectCommand({ Bucket: 'demo', Key: 'src.bin', PartNumber: 1 }))
   t.equal(plainHead.$metadata.httpStatusCode, 206)
   t.equal(plainHead.ContentLength, source.length)
+
+  // The part table is a user.* xattr the file's writers can rewrite: one that does not add up to the file is not used.
+  const file = join(bucketDir, 'copied.bin')
+  const meta = JSON.parse((await getAttribute(file, 'user.s3bridge.meta')).toString('utf8'))
+  await setAttribute(file, 'user.s3bridge.meta', Buffer.from(JSON.stringify({ ...meta, parts: [[source.length * 4, 2]] })))
+  await t.rejects(s3.send(new GetObjectCommand({ Bucket: 'demo', Key: 'copied.bin', PartNumber: 2 })), { name: 'NotImplemented' }, 'a forged table promises no bytes past the end')
 })
 
 // API reference, CompleteMultipartUpload request headers: If-None-Match "Uploads the object only if the object key name
