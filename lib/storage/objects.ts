@@ -612,7 +612,9 @@ export async function deleteObject (bucket: BucketRef, key: ObjectKey, prefetche
               await removeStoredMeta(folder.path)
               // Deletes of the keys inside, running at the same time (aws s3 rm --recursive), may have found it
               // still marked and left it: a folder the bridge made goes once empty, as pruning would take it.
-              if (await folder.xattr(IMPLICIT_DIR_XATTR) !== null) await rmdir(entry).catch(() => undefined)
+              if (await folder.xattr(IMPLICIT_DIR_XATTR) !== null && await checkFolder?.(parent, { entry: name }).then(() => true, () => false) !== false) {
+                await rmdir(entry).catch(() => undefined)
+              }
             } finally {
               await folder.close()
             }
@@ -630,7 +632,7 @@ export async function deleteObject (bucket: BucketRef, key: ObjectKey, prefetche
     } catch (err) {
       throw s3ErrorFromErrno(err, { Key: key }) ?? err
     }
-    await pruneImplicitParents(chain, segments.slice(0, -1))
+    await pruneImplicitParents(chain, segments.slice(0, -1), checkFolder)
   } finally {
     await closeAll(chain)
   }
@@ -649,11 +651,14 @@ async function entryInfo (key: ObjectKey, entry: string): Promise<ObjectInfo | u
  * Removes now-empty folders the bridge made implicitly, deepest first, up to (not including) the bucket root:
  * chain[i] holds folders[0..i) open, so each folder is looked at and removed through its parent's descriptor.
  */
-async function pruneImplicitParents (chain: readonly PinnedDir[], folders: readonly string[]): Promise<void> {
+async function pruneImplicitParents (chain: readonly PinnedDir[], folders: readonly string[], checkFolder?: FolderCheck): Promise<void> {
   for (let depth = folders.length; depth > 0; depth--) {
     const held = (chain[depth] as PinnedDir).path // the folder itself: its marks are read through its own descriptor
     try {
       if (await (chain[depth] as PinnedDir).xattr(IMPLICIT_DIR_XATTR) === null || await readStoredMeta(held)) return
+      // The mark is a user.* xattr anyone who may write the folder can set: only a folder the caller could
+      // remove itself (write+search on its parent, the sticky rule) is removed for it.
+      await checkFolder?.(chain[depth - 1] as PinnedDir, { entry: folders[depth - 1] as string })
       await rmdir(join((chain[depth - 1] as PinnedDir).path, folders[depth - 1] as string))
     } catch {
       return

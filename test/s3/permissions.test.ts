@@ -3,6 +3,7 @@ import { chmodSync, chownSync, mkdirSync, statSync, writeFileSync, existsSync } 
 import { join } from 'node:path'
 import { GetObjectCommand, PutObjectCommand, PutObjectAclCommand, ListObjectsV2Command, DeleteObjectCommand } from '@aws-sdk/client-s3'
 import { anonymousClient, startBridge } from '../fixtures/daemon.js'
+import { setAttribute } from '../../lib/storage/xattr.js'
 
 
 function nfsFile (path: string, body: string, uid: number, gid: number, mode: number): void {
@@ -117,6 +118,28 @@ t.test('without allowRootUsers a uid-0 user is squashed to the anonymous uid/gid
   await rootish.send(new PutObjectCommand({ Bucket: 'demo', Key: 'shared/new.txt', Body: 'x' }))
   const st = statSync(join(bucketRoot, 'new.txt'))
   t.same([st.uid, st.gid], [65534, 65534], 'what it writes belongs to nobody, as with root_squash')
+})
+
+t.test('a delete prunes only folders the caller could remove itself, whatever marks a folder carries', async t => {
+  const b = await startBridge(t)
+  const top = join(b.bucketDir, 'top')
+  mkdirSync(join(top, 'sub'), { recursive: true })
+  chownSync(top, 1001, 1001)
+  chmodSync(top, 0o755) // alice's: bob may not remove what is in it
+  chownSync(join(top, 'sub'), 1001, 1001)
+  chmodSync(join(top, 'sub'), 0o777)
+  // The implicit mark is a user.* xattr: bob may set it over NFS on a folder he can write.
+  await setAttribute(join(top, 'sub'), 'user.s3bridge.implicit', Buffer.from('1'))
+  const bob = b.client(await b.addUser('bob', 1002, 1002))
+  await b.daemon.services.state.mutate(s => { s.buckets.demo!.acl.push({ name: 'bob', type: 'user', permission: 'FULL_CONTROL' }) })
+  await bob.send(new PutObjectCommand({ Bucket: 'demo', Key: 'top/sub/f.txt', Body: 'x' }))
+  await bob.send(new DeleteObjectCommand({ Bucket: 'demo', Key: 'top/sub/f.txt' }))
+  t.ok(existsSync(join(top, 'sub')), 'alice\'s folder stays: bob could not rmdir it')
+  await b.daemon.services.state.mutate(s => { s.buckets.demo!.acl.push({ name: 'alice', type: 'user', permission: 'FULL_CONTROL' }) })
+  const alice = b.client(await b.addUser('alice', 1001, 1001))
+  await alice.send(new PutObjectCommand({ Bucket: 'demo', Key: 'top/sub/g.txt', Body: 'x' }))
+  await alice.send(new DeleteObjectCommand({ Bucket: 'demo', Key: 'top/sub/g.txt' }))
+  t.notOk(existsSync(join(top, 'sub')), 'a caller who may remove it prunes it')
 })
 
 t.test('DeleteObject in a sticky folder is refused for files of other users', async t => {
