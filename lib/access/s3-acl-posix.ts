@@ -49,8 +49,13 @@ function authenticatedUnsupported (): S3Error {
   return new S3Error('NotImplemented', {}, { message: 'AuthenticatedUsers grants need authenticatedUsersGid in the bridge configuration.' })
 }
 
+/**
+ * The execute bit an entry grants in effect (an ACL keeps x as it was): group:: through the mask when there is one,
+ * since a file made under a default ACL keeps group::rwx with the mask cutting it to rw- (posix_acl_create).
+ */
 function xOf (entries: PosixAcl, tag: 'USER_OBJ' | 'GROUP_OBJ' | 'OTHER'): number {
-  return (entries.find(e => e.tag === tag)?.perm ?? 0) & ACL_EXECUTE
+  const mask = tag === 'GROUP_OBJ' ? entries.find(e => e.tag === 'MASK') : undefined
+  return (entries.find(e => e.tag === tag)?.perm ?? 0) & (mask?.perm ?? 7) & ACL_EXECUTE
 }
 
 function addBits (map: Map<number, number>, id: number, bits: number): void {

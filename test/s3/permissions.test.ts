@@ -185,6 +185,15 @@ t.test('new files and folders honour setgid parents and default ACLs', async t =
   const dacl = execFileSync('getfacl', ['-n', '--omit-header', '-d', join(shared, 'sub')]).toString()
   t.match(dacl, /user:1005:rw-/, 'the new folder inherits the default ACL too')
   t.equal(statSync(join(shared, 'sub')).gid, 4242)
+  // A typical project default ACL (group::rwx): canned ACLs on files made under it give nobody execute.
+  const proj = join(b.bucketDir, 'proj')
+  mkdirSync(proj)
+  chownSync(proj, 2000, 4242)
+  execFileSync('setfacl', ['-m', 'u::rwx,g::rwx,o::rx', '-d', '-m', 'u::rwx,g::rwx,o::rx,u:1005:rwx', proj])
+  for (const [ACL, mode] of [['private', 0o600], ['public-read', 0o644]] as const) {
+    await b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: `proj/${ACL}.txt`, Body: 'x', ACL }))
+    t.equal(statSync(join(proj, `${ACL}.txt`)).mode & 0o777, mode, `${ACL}: no execute bit from the folder's default ACL`)
+  }
 })
 
 t.test('ACL headers sent with CreateMultipartUpload apply to the completed object', async t => {
