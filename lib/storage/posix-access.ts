@@ -120,7 +120,12 @@ export function posixAccess(options: PosixAccessOptions): PosixAccess {
         if (errnoOf(read.stopError) === 'ENOENT') return { found: components.slice(0, i + 1), missing: names.slice(i) }
         throw read.stopError ?? new Error(`posix walk: ${names.slice(0, i + 1).join('/')} was not read`)
       }
-      if (child.stats.isSymbolicLink()) return { denied: deny(`${child.label}: is a symbolic link, which is never followed`) }
+      if (child.stats.isSymbolicLink()) {
+        // The key's own name: no object is there (callers that would act on the name refuse it); a link on the
+        // way to it is never followed.
+        if (i === names.length - 1) return { found: components, missing: [] }
+        return { denied: deny(`${child.label}: is a symbolic link, which is never followed`) }
+      }
     }
     return { found: components, missing: [] }
   }
@@ -130,6 +135,7 @@ export function posixAccess(options: PosixAccessOptions): PosixAccess {
     if ('denied' in result) return result.denied
     const target = result.found[result.found.length - 1] as Component
     if (result.missing.length > 0) return deny(`${path}: does not exist`, true)
+    if (target.stats.isSymbolicLink() && what === 'any') return deny(`${target.label}: is a symbolic link, which is never followed`)
     // A folder (or a link, a FIFO) under the key's name: there is no object by that name.
     if (what === 'file' && !target.stats.isFile()) return deny(`${target.label}: not a regular file`, true)
     const parent = result.found[result.found.length - 2] ?? target
@@ -168,6 +174,7 @@ export function posixAccess(options: PosixAccessOptions): PosixAccess {
       if ('denied' in result) return result.denied
       if (result.missing.length > 0) return await this.canCreate(path)
       const deepest = result.found[result.found.length - 1] as Component
+      if (deepest.stats.isSymbolicLink()) return deny(`${deepest.label}: is a symbolic link, which is never followed`)
       if (result.found.length < 2) return deny(`${deepest.label}: is the bucket root`)
       if (!deepest.stats.isDirectory()) return conflict(`${deepest.label}: is a file, not a folder`)
       const noWrite = await check(deepest, { write: true, execute: true }, `write+search (-wx) to mark ${deepest.label} as a folder object`)
@@ -183,6 +190,7 @@ export function posixAccess(options: PosixAccessOptions): PosixAccess {
       const result = await walk(path)
       if ('denied' in result) return result.denied
       const deepest = result.found[result.found.length - 1] as Component
+      if (deepest.stats.isSymbolicLink()) return deny(`${deepest.label}: is a symbolic link, which is never followed`)
       if (result.missing.length === 0) {
         const parent = result.found[result.found.length - 2]
         if (parent === undefined) return deny(`${deepest.label}: is the bucket root`)

@@ -139,3 +139,15 @@ t.test('a download of a file changed over NFS meanwhile: exactly Content-Length 
   t.ok(shrunk.closed, 'the connection is cut')
   t.ok(Date.now() - started < 4000, 'at once, not after a timeout')
 })
+
+t.test('a symlink under a key\'s name is no object: GET and HEAD answer 404 to a caller who may list, PUT is refused', async t => {
+  const { symlinkSync, writeFileSync, readlinkSync } = await import('node:fs')
+  const { join } = await import('node:path')
+  const { s3, bucketDir } = await startBridge(t)
+  writeFileSync(join(bucketDir, 'target.txt'), 'real')
+  symlinkSync('target.txt', join(bucketDir, 'link'))
+  await t.rejects(s3.send(new GetObjectCommand({ Bucket: 'demo', Key: 'link' })), { name: 'NoSuchKey' })
+  await rejectsWithStatus(t, s3.send(new HeadObjectCommand({ Bucket: 'demo', Key: 'link' })), 404)
+  await t.rejects(s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'link', Body: 'x' })), { name: 'AccessDenied' })
+  t.equal(readlinkSync(join(bucketDir, 'link')), 'target.txt', 'the NFS user\'s link is untouched')
+})
