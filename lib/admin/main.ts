@@ -9,6 +9,7 @@ import { policyCommands } from './commands/policies.js'
 import { userCommands } from './commands/users.js'
 import { explainCommands } from './commands/explain.js'
 import { uploadCommands } from './commands/uploads.js'
+import { settingsCommands, statusCommands } from './commands/status.js'
 import { AdminError, UsageError } from './output.js'
 import type { Command } from './services.js'
 
@@ -20,7 +21,7 @@ export const NOUNS: Record<string, Record<string, Command>> = {
   policies: policyCommands,
 }
 
-const SINGLE: Record<string, Record<string, Command>> = { explain: explainCommands }
+const SINGLE: Record<string, Record<string, Command>> = { explain: explainCommands, status: statusCommands, settings: settingsCommands }
 
 function help (noun?: string): string {
   if (noun && NOUNS[noun]) {
@@ -29,6 +30,8 @@ function help (noun?: string): string {
   return 'usage: bridgectl [--config FILE] NOUN VERB [ARGS] [--json]\n\nnouns:\n' +
     Object.entries(NOUNS).map(([n, verbs]) => `  ${n.padEnd(10)} ${Object.keys(verbs).join(', ')}`).join('\n') +
     '\n  explain    USER|anonymous BUCKET [KEY] ACTION' +
+    '\n  status     daemon health, state counts, bucket directories (exit 1 if something is wrong)' +
+    '\n  settings   the effective configuration' +
     '\n\nbridgectl NOUN --help shows the verbs. Exit status: 0 ok, 1 failure, 2 usage.\n'
 }
 
@@ -103,7 +106,7 @@ export async function main (argv: string[], io: Io = { stdout: s => process.stdo
     const path = configPath ?? defaultConfigPath()
     const config = loadConfig(path)
     const state = openState(config, path)
-    await command.run(rest, { config, state, out: { json: rest.includes('--json'), write: io.stdout }, now: () => new Date() })
+    await command.run(rest, { config, configPath: path, state, out: { json: rest.includes('--json'), write: io.stdout }, now: () => new Date() })
     return 0
   } catch (err) {
     if (err instanceof UsageError) {

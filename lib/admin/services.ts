@@ -5,6 +5,8 @@ import type { Output } from './output.js'
 
 export interface AdminServices {
   config: Config
+  /** The config file these settings came from. */
+  configPath?: string
   state: StateStore
   out: Output
   now: () => Date

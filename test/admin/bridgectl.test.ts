@@ -1,7 +1,8 @@
 import t from 'tap'
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { createServer, type AddressInfo } from 'node:net'
 import { join, resolve } from 'node:path'
 import { ListObjectsV2Command } from '@aws-sdk/client-s3'
 import { startBridge } from '../fixtures/daemon.js'
@@ -224,4 +225,32 @@ t.test('uploads list shows in-flight multipart uploads and uploads abort removes
   const after = await b.s3.send(new ListMultipartUploadsCommand({ Bucket: 'demo' }))
   t.equal(after.Uploads?.length ?? 0, 0)
   t.equal((await ctl(conf, 'uploads', 'abort', 'demo', 'big/file.bin', UploadId!)).code, 1)
+})
+
+t.test('bridgectl status reports the daemon, the state and every bucket directory; settings shows the effective config', async t => {
+  const freePort = (): Promise<number> => new Promise(resolve => {
+    const srv = createServer().listen(0, '127.0.0.1', () => { const { port } = srv.address() as AddressInfo; srv.close(() => resolve(port)) })
+  })
+  const port = await freePort()
+  const b = await startBridge(t, { admin: { host: '127.0.0.1', port } })
+  const conf = join(b.dir, 'ctl.conf')
+  const base = { http: { host: '127.0.0.1', port: 0 }, stateDir: b.config.stateDir, rootPath: b.config.rootPath, fileCreateMode: '0640' }
+  writeFileSync(conf, JSON.stringify({ ...base, admin: { host: '127.0.0.1', port } }))
+  const up = await ctl(conf, 'status', '--json')
+  t.equal(up.code, 0, up.stderr)
+  const report = JSON.parse(up.stdout)
+  t.match(report, { daemon: 'ok', users: 1, activeKeys: 1, buckets: [{ name: 'demo', directory: 'ok', uploads: 0 }] })
+  t.match((await ctl(conf, 'status')).stdout, /daemon:\s+ok/)
+  const gone = await b.addBucket('gone', 'tester')
+  rmSync(gone, { recursive: true })
+  const missing = await ctl(conf, 'status')
+  t.equal(missing.code, 1, 'a bucket whose directory is missing is a problem')
+  t.match(missing.stderr, /bucket gone: .* missing/)
+  const down = join(b.dir, 'down.conf')
+  writeFileSync(down, JSON.stringify({ ...base, admin: { host: '127.0.0.1', port: await freePort() } }))
+  const unreachable = await ctl(down, 'status')
+  t.equal(unreachable.code, 1)
+  t.match(unreachable.stderr, /daemon: not reachable/)
+  const settings = JSON.parse((await ctl(conf, 'settings', '--json')).stdout)
+  t.match(settings, { fileCreateMode: '0640', dirCreateMode: '0755', anonymous: { uid: 65534, gid: 65534 }, allowRootUsers: false, config: conf })
 })
