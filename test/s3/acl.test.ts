@@ -4,9 +4,9 @@ import { chmodSync, chownSync, mkdirSync, statSync, writeFileSync } from 'node:f
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import {
-  GetBucketAclCommand, GetObjectAclCommand, PutBucketAclCommand, PutObjectAclCommand, type S3Client,
+  GetBucketAclCommand, GetObjectAclCommand, GetObjectCommand, PutBucketAclCommand, PutObjectAclCommand, type S3Client,
 } from '@aws-sdk/client-s3'
-import { startBridge, type Bridge } from '../fixtures/daemon.js'
+import { anonymousClient, startBridge, type Bridge } from '../fixtures/daemon.js'
 import { applyAclHeaders, checkAclHeadersAllowed } from '../../lib/http/acl-headers.js'
 import { anonymousPrincipal } from '../../lib/auth/principal.js'
 import type { S3Request } from '../../lib/http/types.js'
@@ -136,6 +136,10 @@ t.test('AuthenticatedUsers on an object is 501 without a configured gid, a group
   t.equal(getfacl(configured.file), 'user::rw-,group::r--,group:4000:r--,mask::r--,other::---')
   const out = await configured.alice.send(new GetObjectAclCommand({ Bucket: 'demo', Key: 'report.txt' }))
   t.same(grantsOf(out), ['alice=FULL_CONTROL', 'http://acs.amazonaws.com/groups/global/AuthenticatedUsers=READ'])
+  // Any signed user is an AuthenticatedUser, whatever its NSS groups: carol (1003) reads, the public does not.
+  const got = await configured.carol.send(new GetObjectCommand({ Bucket: 'demo', Key: 'report.txt' }))
+  t.equal(await got.Body?.transformToString(), 'numbers\n')
+  await t.rejects(anonymousClient(configured.bridge.endpoint, t).send(new GetObjectCommand({ Bucket: 'demo', Key: 'report.txt' })), { name: 'AccessDenied' })
 })
 
 t.test('under objectAclPolicy deny PutObjectAcl is 403 and the file keeps its ACL', async t => {
