@@ -1,9 +1,9 @@
 import t from 'tap'
-import { appendFileSync, chmodSync, chownSync, readdirSync, readFileSync, writeFileSync, statSync, utimesSync } from 'node:fs'
+import { appendFileSync, chmodSync, chownSync, readdirSync, readFileSync, writeFileSync, statSync, truncateSync, utimesSync } from 'node:fs'
 import { join } from 'node:path'
 import { createHash } from 'node:crypto'
 import {
-  CompleteMultipartUploadCommand, CreateMultipartUploadCommand, DeleteObjectCommand, GetObjectAttributesCommand, GetObjectCommand,
+  CompleteMultipartUploadCommand, CopyObjectCommand, CreateMultipartUploadCommand, DeleteObjectCommand, GetObjectAttributesCommand, GetObjectCommand,
   HeadObjectCommand, PutObjectCommand, UploadPartCommand, type GetObjectAttributesCommandOutput,
 } from '@aws-sdk/client-s3'
 import { startBridge } from '../fixtures/daemon.js'
@@ -111,4 +111,14 @@ t.test('x-amz-website-redirect-location is kept, checked, and not copied with th
   const part = await s3.send(new UploadPartCommand({ Bucket: 'demo', Key: 'mp.html', UploadId: up.UploadId, PartNumber: 1, Body: 'only' }))
   await s3.send(new CompleteMultipartUploadCommand({ Bucket: 'demo', Key: 'mp.html', UploadId: up.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] } }))
   t.equal((await s3.send(new HeadObjectCommand({ Bucket: 'demo', Key: 'mp.html' }))).WebsiteRedirectLocation, 'http://example.org/x', 'kept through a multipart upload')
+})
+
+t.test('CopyObject of a source over 5 GiB is 400 InvalidRequest, as AWS answers (UploadPartCopy is the way)', async t => {
+  const { s3, bucketDir } = await startBridge(t)
+  const big = join(bucketDir, 'big.bin')
+  writeFileSync(big, '')
+  truncateSync(big, 5 * 1024 ** 3 + 1) // sparse: no disk used
+  await t.rejects(s3.send(new CopyObjectCommand({ Bucket: 'demo', Key: 'copy.bin', CopySource: 'demo/big.bin' })),
+    { name: 'InvalidRequest', message: 'The specified copy source is larger than the maximum allowable size for a copy source: 5368709120', $metadata: { httpStatusCode: 400 } })
+  t.throws(() => statSync(join(bucketDir, 'copy.bin')), { code: 'ENOENT' })
 })

@@ -15,6 +15,8 @@ import { tagsFromHeader } from '../tagging.js'
 import type { S3Reply, S3Request, Services } from '../types.js'
 import { readNeeds, requestKey } from './objects.js'
 
+const MAX_COPY_SOURCE_BYTES = 5 * 1024 ** 3
+
 const nonEmptyTags = <T>(tags: T[] | undefined): T[] | undefined => tags !== undefined && tags.length > 0 ? tags : undefined
 
 /** Parses x-amz-copy-source: "[/]bucket/key[?versionId=...]", URL-encoded. */
@@ -66,6 +68,11 @@ export async function copyObject (req: S3Request, s: Services): Promise<S3Reply>
   const opened = await openObject(bucketRef(srcRecord), src.key, undefined, srcChecked)
   try {
     checkConditions(conditionsFrom(req.headers, 'x-amz-copy-source-'), opened.info, { isRead: false, notModified: 'PreconditionFailed' })
+    // AWS copies at most 5 GB in one CopyObject (larger objects go through UploadPartCopy). A longer copy would
+    // also send nothing for minutes, and SDKs time out and retry it from the start.
+    if (opened.info.size > MAX_COPY_SOURCE_BYTES) {
+      throw new S3Error('InvalidRequest', {}, { message: `The specified copy source is larger than the maximum allowable size for a copy source: ${MAX_COPY_SOURCE_BYTES}` })
+    }
   } catch (err) {
     opened.body.destroy()
     throw err
