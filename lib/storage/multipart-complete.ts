@@ -11,7 +11,7 @@ import {
   compositeChecksum, encodePartSizes, isCompositeAlgorithm, MIN_PART_SIZE_BYTES, multipartETag, parseUploadId, partFileName, readPart, readUploadRecord,
   uploadPath, uploadsDir, type MultipartStoredMeta, type PartRecord, type UploadRecord,
 } from './multipart.js'
-import { ensureParents, objectInfo, publishAcross, type BucketRef, type WriteOptions } from './objects.js'
+import { ensureParents, objectInfo, type BucketRef, type WriteOptions } from './objects.js'
 import { keySegments } from './paths.js'
 import { fdPath, stampOf, writeStoredMeta } from './xattrs.js'
 import type { ObjectInfo, ObjectKey } from './types.js'
@@ -125,34 +125,23 @@ async function publish (bucket: BucketRef, key: ObjectKey, tmp: string, fh: File
     if (existing?.isDirectory()) throw keyConflictError({ Key: key })
     const parentSt = await parent.stat()
     const isSetgid = (parentSt.mode & S_ISGID) !== 0
-    /** Owner, mode, ACL and metadata of the file published (the staged one, or its copy on another filesystem). */
-    const prepare = async (f: FileHandle): Promise<ObjectInfo> => {
-      await f.chown(opts.owner.uid, isSetgid ? Number(parentSt.gid) : opts.owner.gid)
-      await f.chmod(opts.fileMode)
-      await opts.onCreated?.(fdPath(f.fd), parent, false)
-      if (opts.fsync) await f.sync()
-      const st = await f.stat({ bigint: true })
-      const stored: MultipartStoredMeta = { ...meta, ...stampOf(st) }
-      try {
-        await writeStoredMeta(fdPath(f.fd), stored)
-      } catch (err) {
-        // ext4 keeps all xattrs of a file in one 4 KiB block: drop the part sizes rather than the ETag.
-        const code = (err as NodeJS.ErrnoException).code
-        if ((code !== 'E2BIG' && code !== 'ENOSPC') || stored.parts === undefined) throw err
-        delete stored.parts
-        await writeStoredMeta(fdPath(f.fd), stored)
-      }
-      return objectInfo(key, st, stored)
-    }
-    let info = await prepare(fh)
+    await fh.chown(opts.owner.uid, isSetgid ? Number(parentSt.gid) : opts.owner.gid)
+    await fh.chmod(opts.fileMode)
+    await opts.onCreated?.(fdPath(fh.fd), parent, false)
+    if (opts.fsync) await fh.sync()
+    const st = await fh.stat({ bigint: true })
+    const stored: MultipartStoredMeta = { ...meta, ...stampOf(st) }
     try {
-      await rename(tmp, target)
+      await writeStoredMeta(fdPath(fh.fd), stored)
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err
-      await publishAcross(tmp, parent, name, async copy => { info = await prepare(copy) })
-      await unlink(tmp).catch(() => undefined)
+      // ext4 keeps all xattrs of a file in one 4 KiB block: drop the part sizes rather than the ETag.
+      const code = (err as NodeJS.ErrnoException).code
+      if ((code !== 'E2BIG' && code !== 'ENOSPC') || stored.parts === undefined) throw err
+      delete stored.parts
+      await writeStoredMeta(fdPath(fh.fd), stored)
     }
-    return info
+    await rename(tmp, target)
+    return objectInfo(key, st, stored)
   } finally {
     await parent.close()
   }

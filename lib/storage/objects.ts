@@ -1,12 +1,12 @@
 // Objects as files: resolve a key safely, read it, publish a new version atomically, delete it.
 import { randomUUID } from 'node:crypto'
 import { constants, readFileSync, type BigIntStats } from 'node:fs'
-import { chmod, chown, copyFile, lstat, mkdir, open, readlink, rename, rmdir, unlink, type FileHandle } from 'node:fs/promises'
+import { chmod, chown, lstat, mkdir, open, readlink, rename, rmdir, unlink, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { keyConflictError, S3Error, s3ErrorFromErrno } from '../errors/s3-error.js'
-import { checkStorableKey, forgetStaging, isDirectoryKey, keySegments, keyToPath, STAGING_DIR, stagingDir } from './paths.js'
+import { checkStorableKey, forgetStaging, isDirectoryKey, keySegments, keyToPath, stagingDir } from './paths.js'
 import { effectiveETag, fdPath, isStoredMetaCurrent, IMPLICIT_DIR_XATTR, markImplicitDir, META_XATTR, parseStoredMeta, readStoredMeta, removeStoredMeta, stampOf, writeStoredMeta, type StoredMeta } from './xattrs.js'
 import type { ObjectInfo, ObjectKey, ObjectMeta, ObjectStream, PosixOwner, ServedObject } from './types.js'
 import { fileSink } from './file-sink.js'
@@ -287,30 +287,6 @@ const UMASK: number | undefined = (() => {
 })()
 
 /**
- * rename(2) cannot cross filesystems. A key whose folder is on another mount inside the bucket (a ZFS dataset, a
- * btrfs subvolume, a bind mount) is published by copying the staged file (`tmp`, which the caller still owns) into
- * a hidden `.s3bridge-<uuid>.tmp` in that very folder, through its held descriptor, and renaming it there:
- * readers still see the old file or the new one. `finish` gives the copy what the staged file had (owner, mode,
- * ACL, metadata). A crash in between can leave that hidden file behind (docs/design.md).
- */
-export async function publishAcross (tmp: string, folder: PinnedDir, name: string, finish: (copy: FileHandle) => Promise<void>): Promise<void> {
-  const near = join(folder.path, `${STAGING_DIR}-${randomUUID()}.tmp`)
-  await copyFile(tmp, near, constants.COPYFILE_EXCL)
-  try {
-    const copy = await open(near, constants.O_RDWR | constants.O_NOFOLLOW)
-    try {
-      await finish(copy)
-    } finally {
-      await copy.close()
-    }
-    await rename(near, join(folder.path, name))
-  } catch (err) {
-    await unlink(near).catch(() => undefined)
-    throw err
-  }
-}
-
-/**
  * Opens a new temp file in staging, re-creating the staging folder if someone removed it. The file is
  * created with the final mode when the umask lets it through (saving a chmod per PUT), else 0600 until
  * its owner is set; `mode` is what it got.
@@ -414,33 +390,21 @@ async function makeFolder (bucket: BucketRef, parent: PinnedDir, name: string, o
   // A maker that finished just before this one registered has made it: renaming another folder over it would
   // replace it while it is empty (rename(2) allows that), under requests already holding it open.
   if (await lstat(join(parent.path, name)).then(() => true, () => false)) return
+  const staged = join(await ensureStaging(bucket.root), `dir-${randomUUID()}`)
   const parentSt = await parent.stat()
   const setgid = (parentSt.mode & S_ISGID) !== 0
-  const build = async (staged: string): Promise<void> => {
-    await mkdir(staged, { mode: opts.dirMode })
-    try {
-      // The mode exactly (mkdir's is cut by the umask), setgid as mkdir(2) in a setgid folder would set it. chmod
-      // before chown: root is in the staged folder's group now, so S_ISGID stays without CAP_FSETID (which the
-      // systemd unit does not grant), and a chown keeps a directory's S_ISGID.
-      await chmod(staged, opts.dirMode | (setgid ? S_ISGID : 0))
-      await chown(staged, opts.owner.uid, setgid ? Number(parentSt.gid) : opts.owner.gid)
-      await markImplicitDir(staged)
-      await opts.onCreated?.(staged, parent, true)
-      await rename(staged, join(parent.path, name))
-    } catch (err) {
-      await rmdir(staged).catch(() => undefined)
-      throw err
-    }
-  }
+  await mkdir(staged, { mode: opts.dirMode })
   try {
-    try {
-      await build(join(await ensureStaging(bucket.root), `dir-${randomUUID()}`))
-    } catch (err) {
-      // The parent is on another filesystem (a mount inside the bucket): build it next to its place instead.
-      if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err
-      await build(join(parent.path, `${STAGING_DIR}-${randomUUID()}.dir`))
-    }
+    // The mode exactly (mkdir's is cut by the umask), setgid as mkdir(2) in a setgid folder would set it. chmod
+    // before chown: root is in the staged folder's group now, so S_ISGID stays without CAP_FSETID (which the
+    // systemd unit does not grant), and a chown keeps a directory's S_ISGID.
+    await chmod(staged, opts.dirMode | (setgid ? S_ISGID : 0))
+    await chown(staged, opts.owner.uid, setgid ? Number(parentSt.gid) : opts.owner.gid)
+    await markImplicitDir(staged)
+    await opts.onCreated?.(staged, parent, true)
+    await rename(staged, join(parent.path, name))
   } catch (err) {
+    await rmdir(staged).catch(() => undefined)
     const code = (err as NodeJS.ErrnoException).code
     if (code === 'ENOTEMPTY' || code === 'EEXIST') return // another request made it first
     throw err
@@ -484,23 +448,10 @@ export async function putObject (bucket: BucketRef, key: ObjectKey, body: Readab
     if (mode !== opts.fileMode) await fh.chmod(opts.fileMode) // before inheriting an ACL: chmod rewrites its mask
     await opts.onCreated?.(fdPath(fh.fd), parent, false)
     if (opts.fsync && publish === undefined) await fh.sync()
-    let st = await fh.stat({ bigint: true })
+    const st = await fh.stat({ bigint: true })
     const late = extra.lateChecksums?.()
     const checksums = late === undefined ? meta.checksums : { ...meta.checksums, ...late }
-    let stored: StoredMeta = { ...meta, checksums, etag: extra.etag ?? md5Hex, partCount: extra.partCount, ...stampOf(st) }
-    // The copy a publish into another filesystem makes gets what the staged file got, and its own stamp.
-    const across = async (folder: PinnedDir): Promise<void> => {
-      await publishAcross(tmp, folder, name, async copy => {
-        await copy.chown(uid, gid)
-        await copy.chmod(opts.fileMode)
-        await opts.onCreated?.(fdPath(copy.fd), folder, false)
-        if (opts.fsync) await copy.sync()
-        st = await copy.stat({ bigint: true })
-        stored = { ...stored, ...stampOf(st) }
-        await writeStoredMeta(fdPath(copy.fd), stored)
-      })
-      await unlink(tmp).catch(() => undefined) // the staged original; the copy is published
-    }
+    const stored: StoredMeta = { ...meta, checksums, etag: extra.etag ?? md5Hex, partCount: extra.partCount, ...stampOf(st) }
     try {
       if (publish !== undefined) {
         await publish(fh.fd, tmp, join(parent.path, name), uid, gid, META_XATTR, Buffer.from(JSON.stringify(stored)), opts.fsync)
@@ -513,19 +464,12 @@ export async function putObject (bucket: BucketRef, key: ObjectKey, body: Readab
       if (e.syscall !== 'rename') throw err
       // A folder of that name (rename(2) will not put a file over a directory).
       if (e.code === 'EISDIR') throw keyConflictError({ Key: key }, err)
-      if (e.code === 'EXDEV') {
-        await across(parent)
-      } else {
-        // Another daemon on the same filesystem replaced a folder on the way while it was empty: make it again.
-        if (e.code !== 'ENOENT') throw err
-        await parent.close()
-        parent = await ensureParents(bucket, key, opts)
-        await opts.checkFolder?.(parent, { entry: name })
-        await rename(tmp, join(parent.path, name)).catch(async (again: NodeJS.ErrnoException) => {
-          if (again.code !== 'EXDEV') throw again
-          await across(parent!)
-        })
-      }
+      // Another daemon on the same filesystem replaced a folder on the way while it was empty: make it again.
+      if (e.code !== 'ENOENT') throw err
+      await parent.close()
+      parent = await ensureParents(bucket, key, opts)
+      await opts.checkFolder?.(parent, { entry: name })
+      await rename(tmp, join(parent.path, name))
     }
     published = true
     return { info: objectInfo(key, st, stored), md5Hex }
