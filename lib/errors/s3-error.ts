@@ -38,6 +38,9 @@ export function s3ErrorFromErrno(err: unknown, fields: S3ErrorFields = {}): S3Er
     case 'ENOSPC': case 'EDQUOT': return new S3Error('InsufficientStorage', fields, { cause: err })
     case 'ENAMETOOLONG': return new S3Error('KeyTooLongError', fields, { cause: err })
     case 'EISDIR': case 'EEXIST': case 'ENOTEMPTY': return keyConflictError(fields, err)
+    // A key under a folder that is another filesystem mounted inside the bucket: the staged file cannot be
+    // renamed there (docs/design.md, "Mounts inside a bucket"): a clear refusal rather than a 500.
+    case 'EXDEV': return new S3Error('NotImplemented', fields, { cause: err, message: 'This folder is on another filesystem mounted inside the bucket, where the bridge cannot publish objects atomically; writes there are not supported.' })
     default: return undefined
   }
 }
