@@ -4,8 +4,11 @@
  * open, fstat, readlink, getxattr, read, close).
  *
  * walkPath(root, rel, aclXattr, metaXattr) -> Promise<Walk>
- *   What the permission walk and the object lookup read, in the order they read it: stat(root) (followed: the
- *   bucket root is trusted), then lstat of root/a, root/a/b, ... for each '/'-separated name of `rel`. The walk
+ *   What the permission walk and the object lookup read, in the order they read it: the bucket root (opened,
+ *   followed: it is trusted), then each '/'-separated name of `rel` looked up in the folder descriptor of the one
+ *   before (fstatat, then openat with O_NOFOLLOW of folders and regular files only, files with O_PATH unless read
+ *   here, so no lease is broken) and reported from the fstat of that descriptor: what the caller checks is the
+ *   chain of inodes walked and the file read, whatever is renamed meanwhile. The walk
  *   stops after a component that is not a directory (a file where a folder should be, or a symlink, which the
  *   caller refuses), or at a name that cannot be lstat'ed (`stopErrno`, e.g. ENOENT). For every component found
  *   whose group bits are not all zero (the only case the kernel consults an access ACL) `aclXattr` is read; for
@@ -90,15 +93,22 @@ static int bytes_room (bytes *b, size_t add) {
 
 /* Appends an attribute's value read by `get` (lgetxattr on a path, or fgetxattr); returns its length, -1 when
  * there is none (ENODATA, ENOTSUP), -2 on any other failure. Retries with the value's size past 4 KiB. */
+static ssize_t get_attr (const char *path, int fd, const char *name, void *value, size_t size) {
+  if (fd >= 0) return fgetxattr(fd, name, value, size);
+  /* "/proc/self/fd/N" of an O_PATH descriptor (fgetxattr refuses those): getxattr follows the magic link to the
+   * very inode held. Any other path: lgetxattr, never following a link. */
+  return strncmp(path, "/proc/self/fd/", 14) == 0 ? getxattr(path, name, value, size) : lgetxattr(path, name, value, size);
+}
+
 static int32_t append_attr (bytes *b, const char *path, int fd, const char *name) {
   size_t size = 4096;
   for (int attempt = 0; attempt < 4; attempt++) {
     if (!bytes_room(b, size)) return -2;
-    ssize_t n = fd >= 0 ? fgetxattr(fd, name, b->data + b->used, size) : lgetxattr(path, name, b->data + b->used, size);
+    ssize_t n = get_attr(path, fd, name, b->data + b->used, size);
     if (n >= 0) { b->used += (size_t)n; return (int32_t)n; }
     if (errno == ENODATA || errno == ENOTSUP) return -1;
     if (errno != ERANGE) return -2;
-    ssize_t need = fd >= 0 ? fgetxattr(fd, name, NULL, 0) : lgetxattr(path, name, NULL, 0);
+    ssize_t need = get_attr(path, fd, name, NULL, 0);
     if (need < 0) return errno == ENODATA || errno == ENOTSUP ? -1 : -2;
     size = (size_t)need + 64;
   }
@@ -315,11 +325,14 @@ typedef struct {
  * *st from fstatat for anything that is not opened (the walk stops there), or -1 with errno set (and *st
  * untouched) when the name cannot be looked up.
  */
-static int open_component (int dirfd, const char *name, struct stat *st, int *stop_errno) {
+static int open_component (int dirfd, const char *name, struct stat *st, int *stop_errno, bool for_read) {
   for (int attempt = 0; attempt < 4; attempt++) {
     if (fstatat(dirfd, name, st, AT_SYMLINK_NOFOLLOW) != 0) { *stop_errno = errno; return -1; }
     if (!S_ISDIR(st->st_mode) && !S_ISREG(st->st_mode)) return -1;
-    int fd = openat(dirfd, name, (S_ISDIR(st->st_mode) ? O_DIRECTORY : 0) | O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    /* A file that is not to be read is held with O_PATH: opening it for reading would break a lease (Samba
+     * oplocks, NFS delegations: EWOULDBLOCK) and make the holder give it up, just to stat it. */
+    int flags = S_ISDIR(st->st_mode) ? O_DIRECTORY | O_RDONLY : for_read ? O_RDONLY : O_PATH;
+    int fd = openat(dirfd, name, flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) {
       if (errno == ENOENT || errno == ELOOP || errno == ENOTDIR) continue; /* replaced between fstatat and openat */
       *stop_errno = errno;
@@ -360,8 +373,11 @@ static void walk_execute (napi_env env, void *data) {
     put_stat(job->stats + i * STAT_FIELDS, &st);
     bool dir = S_ISDIR(st.st_mode);
     /* -2 "not read": the caller reads it itself if it ever needs it. */
+    char held[32];
+    snprintf(held, sizeof held, "/proc/self/fd/%d", fd);
+    bool path_fd = fd >= 0 && !dir && (fcntl(fd, F_GETFL) & O_PATH) != 0;
     job->acl_lens[i] = job->acl_name != NULL && fd >= 0 && (st.st_mode & 0070) != 0 && (dir || S_ISREG(st.st_mode))
-      ? append_attr(&job->acls, NULL, fd, job->acl_name) : -2;
+      ? append_attr(&job->acls, held, path_fd ? -1 : fd, job->acl_name) : -2;
     while (*next == '/') next++;
     if (*next == '\0') break;
     if (!dir || fd < 0) { all_found = false; break; } /* a file or symlink where a folder should be: the caller decides */
@@ -370,7 +386,9 @@ static void walk_execute (napi_env env, void *data) {
     memcpy(name, next, len);
     name[len] = '\0';
     next += len;
-    int child = open_component(fd, name, &st, &job->stop_errno);
+    bool last = true;
+    for (const char *c = next; *c; c++) if (*c != '/') { last = false; break; }
+    int child = open_component(fd, name, &st, &job->stop_errno, last && job->read_max >= 0);
     close(fd);
     fd = child;
     if (fd < 0 && job->stop_errno != 0) { all_found = false; break; }
@@ -383,7 +401,10 @@ static void walk_execute (napi_env env, void *data) {
     read_open_file(&job->r, fd, st.st_size, job->meta_name, (size_t)job->read_max);
     job->did_read = true;
   } else if (all_found && fd >= 0 && job->meta_name != NULL && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))) {
-    job->meta_len = append_attr(&job->meta, NULL, fd, job->meta_name);
+    char held[32];
+    snprintf(held, sizeof held, "/proc/self/fd/%d", fd);
+    bool path_fd = (fcntl(fd, F_GETFL) & O_PATH) != 0;
+    job->meta_len = append_attr(&job->meta, held, path_fd ? -1 : fd, job->meta_name);
     if (job->meta_len == -2) job->meta_len = -1; /* as readStoredMeta: any failure is "no metadata" */
   }
   if (fd >= 0) close(fd);
