@@ -39,7 +39,7 @@ export function userPrincipal (user: { name: string, role: 'admin' | 'user', uid
     uid: user.uid === 0 && !rootRights ? squash.anonymousUid : user.uid,
     gid: gidOf(user.gid),
     // Every signed user is an AuthenticatedUser: the group that grantee maps to is one of its groups.
-    groups: [...new Set([...groups.map(gidOf), ...(squash.authenticatedUsersGid == null ? [] : [squash.authenticatedUsersGid])])],
+    groups: [...new Set([...groups, ...(squash.authenticatedUsersGid == null ? [] : [squash.authenticatedUsersGid])].map(gidOf))],
     ...(accessKeyId === undefined ? {} : { accessKeyId }),
     hasRootRights: rootRights,
   }
