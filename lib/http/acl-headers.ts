@@ -26,13 +26,17 @@ export function checkAclHeadersAllowed (req: S3Request, record: BucketRecord): A
 }
 
 /**
- * What an upload's headers ask of the policies beyond s3:PutObject: ACL headers need s3:PutObjectAcl and an
+ * What an upload's headers ask of the policies beyond s3:PutObject: ACL headers (but a lone private) need s3:PutObjectAcl and an
  * x-amz-tagging header s3:PutObjectTagging (API_PutObject, API_CopyObject, API_CreateMultipartUpload), so a
  * session, service account or Deny that withholds them cannot set them through the upload. The bucket-ACL
  * and filesystem layers are the upload's own, checked by the caller.
  */
 export async function requireUploadHeaderActions (req: S3Request, s: Services, needs: { operation: string, bucket: BucketRecord, key: string }, opts: { tagging: boolean }): Promise<void> {
-  if (hasAclHeaders(readAclHeaders(req.headers))) await requireAccess(req, s, { ...needs, action: 's3:PutObjectAcl' })
+  const acl = readAclHeaders(req.headers)
+  // `x-amz-acl: private` alone only narrows (owner-only) and rclone sends it with every upload: it passes, as it
+  // passes under objectAclPolicy deny.
+  const isPrivateOnly = acl.grants === undefined && acl.canned === 'private'
+  if (hasAclHeaders(acl) && !isPrivateOnly) await requireAccess(req, s, { ...needs, action: 's3:PutObjectAcl' })
   if (opts.tagging && req.headers['x-amz-tagging'] !== undefined) await requireAccess(req, s, { ...needs, action: 's3:PutObjectTagging' })
 }
 

@@ -42,6 +42,8 @@ t.test('ACL headers on uploads need s3:PutObjectAcl, x-amz-tagging needs s3:PutO
   chmodSync(join(b.bucketDir, 'src.txt'), 0o644)
   const writer = b.client(await serviceAccount(b, 'tester', allow(['s3:PutObject', 's3:GetObject', 's3:ListBucket'])))
   await writer.send(new PutObjectCommand({ Bucket: 'demo', Key: 'plain.txt', Body: 'x' }))
+  await writer.send(new PutObjectCommand({ Bucket: 'demo', Key: 'private.txt', Body: 'x', ACL: 'private' })) // rclone's default: it only narrows
+  t.equal(statSync(join(b.bucketDir, 'private.txt')).mode & 0o777, 0o600)
   await t.rejects(writer.send(new PutObjectCommand({ Bucket: 'demo', Key: 'public.txt', Body: 'x', ACL: 'public-read-write' })), { name: 'AccessDenied' })
   await t.rejects(writer.send(new CopyObjectCommand({ Bucket: 'demo', Key: 'copy.txt', CopySource: 'demo/src.txt', ACL: 'public-read' })), { name: 'AccessDenied' })
   await t.rejects(writer.send(new CopyObjectCommand({ Bucket: 'demo', Key: 'copy.txt', CopySource: 'demo/src.txt', TaggingDirective: 'REPLACE', Tagging: 'a=b' })), { name: 'AccessDenied' })
