@@ -6,11 +6,13 @@ import { S3Error, s3ErrorFromErrno } from '../errors/s3-error.js'
 import { ObjectReplaced, resolveObject, type BucketRef } from './objects.js'
 import { isDirectoryKey } from './paths.js'
 import type { ObjectKey, ObjectTag } from './types.js'
+import type { PrefetchedWalk } from './path-walk.js'
 import { effectiveETag, fdPath, readStoredMeta, stampOf, writeStoredMeta, type StoredMeta } from './xattrs.js'
 
 /** The object's tags ([] when it has none); NoSuchKey when there is no such object. */
-export async function getObjectTags (bucket: BucketRef, key: ObjectKey): Promise<ObjectTag[]> {
-  const r = await resolveObject(bucket, key)
+/** With `checked` (the walk the read check used), the tags of that very file, whatever the name holds by now. */
+export async function getObjectTags (bucket: BucketRef, key: ObjectKey, checked?: PrefetchedWalk): Promise<ObjectTag[]> {
+  const r = await resolveObject(bucket, key, checked)
   return r.stored?.tags ?? []
 }
 

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process'
 import { chmodSync, chownSync, mkdirSync, renameSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { CopyObjectCommand, GetObjectCommand, type S3Client } from '@aws-sdk/client-s3'
+import { CopyObjectCommand, GetObjectAttributesCommand, GetObjectCommand, GetObjectTaggingCommand, type S3Client } from '@aws-sdk/client-s3'
 import { openSignedRequest } from '../fixtures/bridged-process.js'
 import { startBridge } from '../fixtures/daemon.js'
 import { getAttribute } from '../../lib/storage/xattr.js'
@@ -118,4 +118,27 @@ t.test('PutObjectTagging tags only the file it checked, however long the client 
   const answer = await open.response
   t.not(answer.status, 200, 'refused')
   t.notMatch(await getMeta(join(race, 'bfile')), /by-bob/, 'carol\'s file carries no tag of bob\'s')
+})
+
+t.test('GetObjectAttributes and GetObjectTagging describe the file their check walked to', async t => {
+  const b = await startBridge(t)
+  const race = join(b.bucketDir, 'race4')
+  mkdirSync(race)
+  chmodSync(race, 0o777)
+  file(join(race, 'secret'), 'SECRET-OF-CAROL', 1003, 0o600)
+  file(join(race, 'pub'), 'pub', 1002, 0o644)
+  const bob = b.client(await b.addUser('bob', 1002, 1002))
+  await b.daemon.services.state.mutate(s => { s.buckets.demo!.acl.push({ name: 'bob', type: 'user', permission: 'FULL_CONTROL' }) })
+  const sizes: Array<number | string> = []
+  await whileSwapping(join(race, 'pub'), join(race, 'secret'), async () => {
+    for (let i = 0; i < 300; i += 6) {
+      await Promise.all(Array.from({ length: 6 }, async () => {
+        const r = await bob.send(new GetObjectAttributesCommand({ Bucket: 'demo', Key: 'race4/pub', ObjectAttributes: ['ObjectSize', 'ETag'] })).catch((err: Error) => err.name)
+        sizes.push(typeof r === 'string' ? r : r.ObjectSize ?? -1)
+        await bob.send(new GetObjectTaggingCommand({ Bucket: 'demo', Key: 'race4/pub' })).catch(() => undefined)
+      }))
+    }
+  })
+  t.notOk(sizes.includes('SECRET-OF-CAROL'.length), 'never the size (nor the hashes) of carol\'s file')
+  t.ok(sizes.includes(3), 'bob\'s own file is described')
 })

@@ -1,7 +1,7 @@
 // GetObjectAttributes: the attributes x-amz-object-attributes names (ETag, Checksum, ObjectParts, StorageClass,
 // ObjectSize) of one object, without its body; the read conditions of GetObject apply.
 import { S3Error } from '../../errors/s3-error.js'
-import { headObject as statObject } from '../../storage/objects.js'
+import { headObject as statObject, prefetchForRead } from '../../storage/objects.js'
 import { isCompositeChecksum } from '../../storage/multipart.js'
 import { requireAccess } from '../authorize.js'
 import { bucketRecord, bucketRef } from '../bucket-access.js'
@@ -31,8 +31,11 @@ export async function getObjectAttributes (req: S3Request, s: Services): Promise
   const record = bucketRecord(req, s)
   const key = requestKey(req)
   const wanted = requestedAttributes(req)
-  await requireAccess(req, s, readNeeds('GetObjectAttributes', record, key), { missingIsNoSuchKey: true })
-  const info = await statObject(bucketRef(record), key)
+  // The attributes (ETag, checksums) of the file the check walked to, not of one renamed in meanwhile (review 7
+  // leaked another user's hashes that way).
+  const checked = prefetchForRead(bucketRef(record), key, { read: false })
+  await requireAccess(req, s, { ...readNeeds('GetObjectAttributes', record, key), prefetched: checked }, { missingIsNoSuchKey: true })
+  const info = await statObject(bucketRef(record), key, checked)
   checkConditions(conditionsFrom(req.headers), info, { isRead: true, notModified: 'NotModified' })
   const body: XmlNode = {}
   if (wanted.has('ETag')) body.ETag = info.etag

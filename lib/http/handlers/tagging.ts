@@ -29,8 +29,10 @@ export async function getObjectTagging (req: S3Request, s: Services): Promise<S3
   const record = bucketRecord(req, s)
   const key = requestKey(req)
   checkVersion(req)
-  await requireAccess(req, s, readNeeds('GetObjectTagging', record, key), { missingIsNoSuchKey: true })
-  return { xml: renderTagging(await getObjectTags(bucketRef(record), key)) }
+  // The tags of the file the check walked to (an NFS rename meanwhile must not hand over another file's tags).
+  const checked = prefetchForRead(bucketRef(record), key, { read: false })
+  await requireAccess(req, s, { ...readNeeds('GetObjectTagging', record, key), prefetched: checked }, { missingIsNoSuchKey: true })
+  return { xml: renderTagging(await getObjectTags(bucketRef(record), key, checked)) }
 }
 
 /**
