@@ -69,7 +69,10 @@ async function checkAndOpen (req: S3Request, s: Services, record: BucketRecord, 
       // Conditions and the range are decided on the version actually opened (NFS users may replace it meanwhile).
       const opened = await openObjectToServe(bucket, key, info => {
         checkConditions(conditionsFrom(req.headers), info, { isRead: true, notModified: 'NotModified' })
-        return part ? part.range : parseRange(req.headers.range, info.size)
+        if (part === undefined) return parseRange(req.headers.range, info.size)
+        // The part table was read in a lookup of its own: a file renamed in since then may be shorter.
+        if (part.range !== undefined && part.range.end >= info.size) throw new ObjectReplaced(key)
+        return part.range
       }, prefetched)
       return { ...opened, partCount: part?.partCount }
     } catch (err) {
