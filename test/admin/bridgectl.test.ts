@@ -154,7 +154,7 @@ t.test('buckets modify adds and removes OneFS-style ACEs', async t => {
   t.equal(bad.code, 2)
 })
 
-t.test('buckets create --create-path makes the missing folders owned by the owner, with bucketDirectoryCreateMode exactly', async t => {
+t.test('buckets create --create-path makes the bucket folder the owner\'s, its new parents root\'s, with bucketDirectoryCreateMode exactly', async t => {
   const dir = t.testdir({ data: {} })
   const conf = join(dir, 'bridge.conf')
   writeFileSync(conf, JSON.stringify({ http: { host: '127.0.0.1', port: 0 }, stateDir: 'state', rootPath: 'buckets', bucketDirectoryCreateMode: '2775' }))
@@ -163,10 +163,11 @@ t.test('buckets create --create-path makes the missing folders owned by the owne
   await ctl(conf, 'users', 'create', 'peter', '--uid', '1001', '--gid', '1002')
   const made = await ctl(conf, 'buckets', 'create', 'peters', join(dir, 'data', 'new', 'deep'), '--create-path', '--owner', 'peter')
   t.equal(made.code, 0, made.stderr)
-  for (const d of ['new', 'new/deep']) {
-    const st = statSync(join(dir, 'data', d))
-    t.same([st.uid, st.gid, st.mode & 0o7777], [1001, 1002, 0o2775], `data/${d}`)
-  }
+  const deep = statSync(join(dir, 'data', 'new', 'deep'))
+  t.same([deep.uid, deep.gid, deep.mode & 0o7777], [1001, 1002, 0o2775], 'data/new/deep: the bucket root is the owner\'s')
+  const made1 = statSync(join(dir, 'data', 'new'))
+  // Whoever owns a bucket root's parent could rename the root away and plant a symlink in its place.
+  t.same([made1.uid, made1.gid, made1.mode & 0o7777], [0, 0, 0o2775], 'data/new: made for it, but root\'s')
   const parent = statSync(join(dir, 'data'))
   t.same([parent.uid, parent.gid], [0, 0], 'a folder that existed is left alone')
 })

@@ -29,8 +29,10 @@ function ownerExists (s: AdminServices, owner: string): void {
 
 /**
  * Makes path and its missing parents, each with exactly mode (chmod after mkdir: the umask would cut group
- * write) and owned by the bucket owner, so the owner can write to the new bucket. Folders that existed stay as they are.
- * chmod comes before chown: a chown keeps a folder's setgid bit, a chmod by a process outside its group may drop it.
+ * write). The bucket directory itself belongs to the bucket owner, so the owner can write to the new bucket; the
+ * parents made for it stay root's: whoever owns a bucket root's parent can rename the root away and put a symlink
+ * in its place. Folders that existed stay as they are. chmod comes before chown: a chown keeps a folder's setgid
+ * bit, a chmod by a process outside its group may drop it.
  */
 function makeBucketDirectory (path: string, mode: number, owner: { uid: number, gid: number }): void {
   const missing: string[] = []
@@ -38,7 +40,7 @@ function makeBucketDirectory (path: string, mode: number, owner: { uid: number, 
   for (const dir of missing) {
     mkdirSync(dir, { mode })
     chmodSync(dir, mode)
-    chownSync(dir, owner.uid, owner.gid)
+    if (dir === path) chownSync(dir, owner.uid, owner.gid)
   }
 }
 
