@@ -2,14 +2,14 @@
 // NFS user who may rename in a shared folder exchanges his readable file (or folder) with another user's private
 // one while he GETs his own name (security sweep 10). Before the walk held each folder and read the file it
 // opened, some of these GETs returned the private bytes.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { spawn } from 'node:child_process'
 import { chmodSync, chownSync, mkdirSync, renameSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { CopyObjectCommand, GetObjectAttributesCommand, GetObjectCommand, GetObjectTaggingCommand, type S3Client } from '@aws-sdk/client-s3'
 import { openSignedRequest } from '../fixtures/bridged-process.js'
-import { startBridge } from '../fixtures/daemon.js'
+import { startBridge, type Bridge, type Credentials } from '../fixtures/daemon.js'
 import { getAttribute } from '../../lib/storage/xattr.js'
 
 const EXCHANGE = join(dirname(fileURLToPath(import.meta.url)), '../fixtures/exchange_loop.py')
@@ -38,6 +38,17 @@ async function whileSwapping (a: string, b: string, work: () => Promise<void>): 
 
 const getMeta = (path: string): Promise<string> => getAttribute(path, 'user.s3bridge.meta').then(v => v.toString('utf8'), () => '')
 
+/** A bridge with a shared folder `name` (0777, not sticky: anyone may rename in it) and bob, whom only the files stop. */
+async function sharedFolder (t: Test, name: string): Promise<{ b: Bridge, race: string, bob: S3Client, bobCreds: Credentials }> {
+  const b = await startBridge(t)
+  const race = join(b.bucketDir, name)
+  mkdirSync(race)
+  chmodSync(race, 0o777)
+  const bobCreds = await b.addUser('bob', 1002, 1002)
+  await b.daemon.services.state.mutate(s => { s.buckets.demo!.acl.push({ name: 'bob', type: 'user', permission: 'FULL_CONTROL' }) })
+  return { b, race, bob: b.client(bobCreds), bobCreds }
+}
+
 async function getAll (c: S3Client, key: string, n: number): Promise<string[]> {
   const seen: string[] = []
   const one = async (): Promise<void> => {
@@ -54,14 +65,9 @@ async function getAll (c: S3Client, key: string, n: number): Promise<string[]> {
 
 for (const size of [100, 300_000]) {
   t.test(`exchanging two files (${size} bytes) never serves the one the caller may not read`, async t => {
-    const b = await startBridge(t)
-    const race = join(b.bucketDir, 'race')
-    mkdirSync(race)
-    chmodSync(race, 0o777) // a shared folder without the sticky bit: anyone may rename in it
+    const { race, bob } = await sharedFolder(t, 'race')
     file(join(race, 'secret'), 'S'.repeat(size), 1003, 0o600) // carol's
     file(join(race, 'pub'), 'p'.repeat(size), 1002, 0o644) // bob's
-    const bob = b.client(await b.addUser('bob', 1002, 1002))
-    await b.daemon.services.state.mutate(s => { s.buckets.demo!.acl.push({ name: 'bob', type: 'user', permission: 'FULL_CONTROL' }) })
     let seen: string[] = []
     const swaps = await whileSwapping(join(race, 'pub'), join(race, 'secret'), async () => { seen = await getAll(bob, 'race/pub', 400) })
     t.ok(swaps > 100, `the names were exchanged (${swaps} times)`)
@@ -81,18 +87,13 @@ for (const size of [100, 300_000]) {
 }
 
 t.test('exchanging two folders never serves a file behind the folder the caller may not search', async t => {
-  const b = await startBridge(t)
-  const race = join(b.bucketDir, 'race2')
-  mkdirSync(race)
-  chmodSync(race, 0o777)
+  const { race, bob } = await sharedFolder(t, 'race2')
   for (const [name, uid, mode, body] of [['cdir', 1003, 0o700, 'CAROL'], ['bdir', 1002, 0o755, 'bob']] as const) {
     mkdirSync(join(race, name))
     chownSync(join(race, name), uid, uid)
     chmodSync(join(race, name), mode)
     file(join(race, name, 'f'), body, uid, 0o644)
   }
-  const bob = b.client(await b.addUser('bob', 1002, 1002))
-  await b.daemon.services.state.mutate(s => { s.buckets.demo!.acl.push({ name: 'bob', type: 'user', permission: 'FULL_CONTROL' }) })
   let seen: string[] = []
   await whileSwapping(join(race, 'bdir'), join(race, 'cdir'), async () => { seen = await getAll(bob, 'race2/bdir/f', 400) })
   t.notOk(seen.includes('C'), 'carol\'s file was never served')
@@ -100,14 +101,9 @@ t.test('exchanging two folders never serves a file behind the folder the caller 
 })
 
 t.test('PutObjectTagging tags only the file it checked, however long the client takes to send the tags', async t => {
-  const b = await startBridge(t)
-  const race = join(b.bucketDir, 'race3')
-  mkdirSync(race)
-  chmodSync(race, 0o777)
+  const { b, race, bobCreds } = await sharedFolder(t, 'race3')
   file(join(race, 'cfile'), 'carol', 1003, 0o644) // bob may read, not write
   file(join(race, 'bfile'), 'bob', 1002, 0o644)
-  const bobCreds = await b.addUser('bob', 1002, 1002)
-  await b.daemon.services.state.mutate(s => { s.buckets.demo!.acl.push({ name: 'bob', type: 'user', permission: 'FULL_CONTROL' }) })
   const body = '<Tagging><TagSet><Tag><Key>owned</Key><Value>by-bob</Value></Tag></TagSet></Tagging>'
   const open = await openSignedRequest(b.endpoint, bobCreds, { method: 'PUT', path: '/demo/race3/bfile?tagging', contentLength: Buffer.byteLength(body) })
   open.req.flushHeaders()
@@ -121,14 +117,9 @@ t.test('PutObjectTagging tags only the file it checked, however long the client 
 })
 
 t.test('GetObjectAttributes and GetObjectTagging describe the file their check walked to', async t => {
-  const b = await startBridge(t)
-  const race = join(b.bucketDir, 'race4')
-  mkdirSync(race)
-  chmodSync(race, 0o777)
+  const { race, bob } = await sharedFolder(t, 'race4')
   file(join(race, 'secret'), 'SECRET-OF-CAROL', 1003, 0o600)
   file(join(race, 'pub'), 'pub', 1002, 0o644)
-  const bob = b.client(await b.addUser('bob', 1002, 1002))
-  await b.daemon.services.state.mutate(s => { s.buckets.demo!.acl.push({ name: 'bob', type: 'user', permission: 'FULL_CONTROL' }) })
   const sizes: Array<number | string> = []
   await whileSwapping(join(race, 'pub'), join(race, 'secret'), async () => {
     for (let i = 0; i < 300; i += 6) {
