@@ -214,6 +214,36 @@ t.test('explain names the layer and the entry that decided', async t => {
   t.match(anon.stdout, /bucket-acl\s+DENY\s+no READ grant for anonymous/)
 })
 
+t.test('explain evaluates s3:ListBucket as the listing it allows, and refuses a disabled user or one without a working key at authentication', async t => {
+  const dir = t.testdir({ data: { 'f.txt': 'hi' } })
+  const conf = writeConfig(dir)
+  const { chmodSync } = await import('node:fs')
+  await ctl(conf, 'users', 'create', 'carol', '--uid', '1003', '--gid', '1003')
+  await ctl(conf, 'buckets', 'create', 'grp', join(dir, 'data'), '--owner', 'carol')
+  chmodSync(join(dir, 'data'), 0o733) // carol may search but not read the bucket root: no listing
+  const list = await ctl(conf, 'explain', 'carol', 'grp', 's3:ListBucket')
+  t.equal(list.code, 0, list.stderr)
+  t.match(list.stdout, /^ListObjectsV2 on grp .*also covers HeadBucket, ListObjects/)
+  t.match(list.stdout, /filesystem\s+DENY\s+list/)
+  t.match(list.stdout, /=> DENIED/)
+  t.match((await ctl(conf, 'explain', 'carol', 'grp', 'f.txt', 's3:GetObject')).stdout, /^GetObject on grp\/f.txt/, 'the namesake operation wins a tie')
+
+  const keyId = (JSON.parse((await ctl(conf, 'keys', 'create', 'carol', '--json')).stdout) as { accessKeyId: string }).accessKeyId
+  t.match((await ctl(conf, 'explain', 'carol', 'grp', 'f.txt', 'GetObject')).stdout, /=> ALLOWED/)
+  await ctl(conf, 'users', 'disable', 'carol')
+  const disabled = await ctl(conf, 'explain', 'carol', 'grp', 'f.txt', 'GetObject')
+  t.equal(disabled.code, 0, 'the exit status of any DENIED')
+  t.match(disabled.stdout, /authentication DENY user carol is disabled: every request is refused before authorization\n=> DENIED/)
+  const json = JSON.parse((await ctl(conf, 'explain', 'carol', 'grp', 'f.txt', 'GetObject', '--json')).stdout) as { allowed: boolean, layers: Array<{ layer: string }> }
+  t.same([json.allowed, json.layers.map(l => l.layer)], [false, ['authentication']])
+  await ctl(conf, 'users', 'enable', 'carol')
+  // As IAM UpdateAccessKey --status Inactive leaves it.
+  const usersFile = join(dir, 'state', 'users.json')
+  writeFileSync(usersFile, readFileSync(usersFile, 'utf8').replace('"status": "Active"', '"status": "Inactive"').replace('"status":"Active"', '"status":"Inactive"'))
+  t.match((await ctl(conf, 'keys', 'list', 'carol')).stdout, new RegExp(`${keyId}.*Inactive`))
+  t.match((await ctl(conf, 'explain', 'carol', 'grp', 'f.txt', 'GetObject')).stdout, /authentication DENY every access key of user carol is inactive or expired/)
+})
+
 t.test('uploads list shows in-flight multipart uploads and uploads abort removes one', async t => {
   const b = await startBridge(t)
   const { CreateMultipartUploadCommand, ListMultipartUploadsCommand } = await import('@aws-sdk/client-s3')

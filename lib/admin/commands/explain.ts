@@ -7,16 +7,36 @@ import { supplementaryGroups } from '../../auth/identity.js'
 import { anonymousPrincipal, userPrincipal, type Principal } from '../../auth/principal.js'
 import { gidOfGroup } from '../../auth/groups.js'
 import { posixAccess } from '../../storage/posix-access.js'
+import type { UserRecord } from '../../state/types.js'
 import { AdminError, emit, UsageError } from '../output.js'
 import { parse } from '../parse-args.js'
 import type { AdminServices, Command } from '../services.js'
 
-/** Accepts an operation name (GetObject) or an IAM action (s3:GetObject) and returns the operation. */
-function operationOf (action: string): string {
-  if (Object.hasOwn(OPERATION_ACCESS, action)) return action
-  const byAction = Object.entries(OPERATION_ACCESS).find(([, a]) => a.action.toLowerCase() === action.toLowerCase())
-  if (byAction) return byAction[0]
-  throw new UsageError(`unknown action "${action}": use an S3 operation such as GetObject, PutObject, DeleteObject, ListObjectsV2, or an IAM action such as s3:GetObject`)
+/**
+ * Accepts an operation name (GetObject) or an IAM action (s3:GetObject) and returns the operation. Several
+ * operations share some actions (s3:ListBucket: HeadBucket, ListObjects, ListObjectsV2): the one with the most
+ * filesystem needs answers "can they do everything this action allows", so HeadBucket cannot hide a listing the
+ * kernel refuses. A tie goes to the operation named after the action (s3:GetObject: GetObject), else to the
+ * later row (s3:ListBucket: ListObjectsV2, what clients send today).
+ */
+export function operationOf (action: string, bucketRoot: string, key: string | undefined): { operation: string, sharedWith: string[] } {
+  if (Object.hasOwn(OPERATION_ACCESS, action)) return { operation: action, sharedWith: [] }
+  const candidates = Object.entries(OPERATION_ACCESS).filter(([, a]) => a.action.toLowerCase() === action.toLowerCase()).map(([op]) => op)
+  if (!candidates.length) throw new UsageError(`unknown action "${action}": use an S3 operation such as GetObject, PutObject, DeleteObject, ListObjectsV2, or an IAM action such as s3:GetObject`)
+  const needs = (op: string): number => fsNeedsFor(op, bucketRoot, key).length
+  const isNamesake = (op: string): boolean => `s3:${op}`.toLowerCase() === action.toLowerCase()
+  const operation = candidates.reduce((best, op) => needs(op) > needs(best) || (needs(op) === needs(best) && !isNamesake(best)) ? op : best)
+  return { operation, sharedWith: candidates.filter(op => op !== operation) }
+}
+
+/** Why every request from this user fails before authorization, or undefined when some credential still works. */
+function authenticationRefusal (u: UserRecord, now: Date): string | undefined {
+  if (!u.enabled) return `user ${u.name} is disabled: every request is refused before authorization`
+  const credentials = [...u.keys, ...(u.serviceAccounts ?? [])]
+  const isUsable = (c: { status: string, expiresAt?: string }): boolean => c.status === 'Active' && !(c.expiresAt && Date.parse(c.expiresAt) <= now.getTime())
+  // A user without any key may be about to get one; explain then answers for that key.
+  if (credentials.length && !credentials.some(isUsable)) return `every access key of user ${u.name} is inactive or expired: every request is refused before authorization`
+  return undefined
 }
 
 async function principalFor (s: AdminServices, name: string): Promise<Principal> {
@@ -34,12 +54,22 @@ const explain: Command = {
     const { positionals } = parse(args, {}, bare.length >= 4 ? ['USER', 'BUCKET', 'KEY', 'ACTION'] : ['USER', 'BUCKET', 'ACTION'])
     const [userName, bucketName] = positionals as [string, string]
     const key = positionals.length === 4 ? positionals[2] : undefined
-    const operation = operationOf(positionals[positionals.length - 1]!)
     const state = s.state.snapshot()
     const bucket = state.buckets[bucketName]
     if (!bucket) throw new AdminError(`bucket "${bucketName}" does not exist (see: bridgectl buckets list)`)
+    const { operation, sharedWith } = operationOf(positionals[positionals.length - 1]!, bucket.path, key)
+    const also = sharedWith.length ? ` (the action also covers ${sharedWith.join(', ')}; this one needs the most)` : ''
     const principal = await principalFor(s, userName)
     const now = s.now()
+    const user = state.users[userName]
+    const refusal = principal.kind === 'user' && user ? authenticationRefusal(user, now) : undefined
+    if (refusal !== undefined) {
+      // Same exit status as any other DENIED: explain reports, it does not fail.
+      const layers = [{ layer: 'authentication', verdict: 'deny', reason: refusal }]
+      emit(s.out, { principal: userName, operation, sharedWith, bucket: bucketName, key, allowed: false, layers }, () =>
+        `${operation} on ${bucketName}${key !== undefined ? '/' + key : ''} as ${userName}${also}\n  authentication DENY ${refusal}\n=> DENIED\n`)
+      return
+    }
     const decision = await authorize({
       operation,
       bucket,
@@ -53,8 +83,8 @@ const explain: Command = {
     })
     const who = principal.kind === 'user' ? `${principal.name} (uid ${principal.uid}, gid ${principal.gid}, groups ${principal.groups.join(',')})` : `anonymous (uid ${principal.uid}, gid ${principal.gid})`
     const line = (l: LayerVerdict): string => `  ${l.layer.padEnd(11)} ${l.verdict.toUpperCase().padEnd(5)} ${l.reason}`
-    emit(s.out, { principal: who, operation, bucket: bucketName, key, allowed: decision.allowed, layers: decision.layers }, () =>
-      `${operation} on ${bucketName}${key !== undefined ? '/' + key : ''} as ${who}\n${decision.layers.map(line).join('\n')}\n=> ${decision.allowed ? 'ALLOWED' : 'DENIED'}${decision.isMissing ? ' (the path does not exist)' : ''}\n`)
+    emit(s.out, { principal: who, operation, sharedWith, bucket: bucketName, key, allowed: decision.allowed, layers: decision.layers }, () =>
+      `${operation} on ${bucketName}${key !== undefined ? '/' + key : ''} as ${who}${also}\n${decision.layers.map(line).join('\n')}\n=> ${decision.allowed ? 'ALLOWED' : 'DENIED'}${decision.isMissing ? ' (the path does not exist)' : ''}\n`)
   },
 }
 
