@@ -97,6 +97,27 @@ t.test('a corrupt state file makes bridgectl fail naming the file, not show an e
   t.equal(readFileSync(usersPath, 'utf8').length, 50, 'nothing was overwritten')
 })
 
+t.test('--expires takes only real ISO 8601 dates, and keys past their expiry are listed as Expired', async t => {
+  const dir = t.testdir({})
+  const conf = writeConfig(dir)
+  await ctl(conf, 'users', 'create', 'alice', '--uid', '1001', '--gid', '1001')
+  for (const bad of ['2027-02-30', '1/2/2027', '2027-13-01', '2027-01-31T24:00:00Z', 'garbage']) {
+    const r = await ctl(conf, 'keys', 'create', 'alice', '--expires', bad)
+    t.equal(r.code, 2, `${bad}: a usage error, not rolled over`)
+    t.match(r.stderr, /is not a date; use ISO 8601/)
+  }
+  t.equal((await ctl(conf, 'users', 'svcacct', 'add', 'alice', '--expires', '2027-02-29')).code, 2, 'service accounts too')
+  const made = await ctl(conf, 'keys', 'create', 'alice', '--expires', '2099-02-28', '--json')
+  t.equal(made.code, 0, made.stderr)
+  const keyId = (JSON.parse(made.stdout) as { accessKeyId: string }).accessKeyId
+  t.match((await ctl(conf, 'keys', 'list', 'alice')).stdout, new RegExp(`${keyId} .* Active `))
+  // Past its expiry but not yet purged (the daemon's job runs every minute).
+  const usersFile = join(dir, 'state', 'users.json')
+  writeFileSync(usersFile, readFileSync(usersFile, 'utf8').replace('2099-02-28T00:00:00.000Z', '2020-01-01T00:00:00.000Z'))
+  t.match((await ctl(conf, 'keys', 'list', 'alice')).stdout, new RegExp(`${keyId} .* Expired `))
+  t.match((await ctl(conf, 'keys', 'view', 'alice')).stdout, /status:\s+Expired/)
+})
+
 t.test('a key secret is printed once and never again, in tables or --json', async t => {
   const dir = t.testdir({})
   const conf = writeConfig(dir)

@@ -5,7 +5,7 @@ import type { AccessKeyRecord } from '../../state/types.js'
 import { AdminError, emit, table, UsageError } from '../output.js'
 import { intOption, parse } from '../parse-args.js'
 import type { Command } from '../services.js'
-import { futureDate, userOf } from '../lookups.js'
+import { effectiveStatus, futureDate, userOf } from '../lookups.js'
 
 const MAX_KEYS_PER_USER = 2
 
@@ -16,12 +16,12 @@ function parseSpan (value: string): number {
   return Number(m[1]) * { d: 86_400_000, h: 3_600_000, m: 60_000 }[m[2] as 'd' | 'h' | 'm']
 }
 
-function maskedView (user: string, k: AccessKeyRecord): Record<string, string | undefined> {
+function maskedView (user: string, k: AccessKeyRecord, now: Date): Record<string, string | undefined> {
   return {
     user,
     accessKeyId: k.accessKeyId,
     secret: maskSecret(k.secret),
-    status: k.status,
+    status: effectiveStatus(k, now),
     timestamp: k.createdAt,
     expires: k.expiresAt,
     oldSecret: k.oldSecret ? maskSecret(k.oldSecret) : undefined,
@@ -68,7 +68,7 @@ const list: Command = {
     const within = values.expiring !== undefined ? parseSpan(values.expiring as string) : undefined
     const rows = Object.values(s.state.snapshot().users)
       .filter(u => positionals[0] === undefined || u.name === positionals[0])
-      .flatMap(u => u.keys.map(k => maskedView(u.name, k)))
+      .flatMap(u => u.keys.map(k => maskedView(u.name, k, s.now())))
       .filter(r => within === undefined || [r.expires, r.oldKeyExpiry].some(e => e !== undefined && Date.parse(e) > now && Date.parse(e) - now <= within))
     emit(s.out, rows, () => table(rows, ['user', 'accessKeyId', 'secret', 'status', 'timestamp', 'expires', 'oldSecret', 'oldKeyExpiry']))
   },
@@ -80,7 +80,7 @@ const view: Command = {
   async run (args, s) {
     const { positionals } = parse(args, {}, ['USER'])
     const u = userOf(s.state.snapshot(), positionals[0]!)
-    const rows = u.keys.map(k => maskedView(u.name, k))
+    const rows = u.keys.map(k => maskedView(u.name, k, s.now()))
     emit(s.out, rows, () => rows.map(r => Object.entries(r).map(([k, v]) => `${(k + ':').padEnd(17)}${v ?? '-'}`).join('\n')).join('\n\n') + '\n')
   },
 }

@@ -5,7 +5,7 @@ import { AdminError, emit, table, UsageError } from '../output.js'
 import { parse } from '../parse-args.js'
 import type { AdminServices, Command } from '../services.js'
 import { readPolicyFile, validIdentityPolicy } from './policies.js'
-import { futureDate, userOf } from '../lookups.js'
+import { effectiveStatus, futureDate, userOf } from '../lookups.js'
 
 
 async function add (args: string[], s: AdminServices): Promise<void> {
@@ -30,7 +30,7 @@ async function list (args: string[], s: AdminServices): Promise<void> {
   const { positionals } = parse(args, {}, ['USER'])
   const u = userOf(s.state.snapshot(), positionals[0]!)
   const rows = (u.serviceAccounts ?? []).map(a => ({
-    accessKeyId: a.accessKeyId, secret: maskSecret(a.secret), status: a.status, created: a.createdAt, expires: a.expiresAt, policy: a.policy === undefined ? 'inherited' : 'narrowed',
+    accessKeyId: a.accessKeyId, secret: maskSecret(a.secret), status: effectiveStatus(a, s.now()), created: a.createdAt, expires: a.expiresAt, policy: a.policy === undefined ? 'inherited' : 'narrowed',
   }))
   emit(s.out, rows, () => table(rows, ['accessKeyId', 'secret', 'status', 'created', 'expires', 'policy']))
 }
