@@ -1,4 +1,4 @@
-// bridgectl keys: create (secret shown once), list, view (masked), rotate with an old-key window, delete.
+// bridgectl keys: create (secret shown once), list, view (masked), rotate with an old-key window, activate, deactivate, delete.
 import { maskSecret, newAccessKey } from '../../auth/keys.js'
 import { rotateKey } from '../../auth/rotation.js'
 import type { AccessKeyRecord } from '../../state/types.js'
@@ -118,4 +118,27 @@ const remove: Command = {
   },
 }
 
-export const keyCommands: Record<string, Command> = { create, list, view, rotate, delete: remove }
+/** Sets a key's status, as IAM UpdateAccessKey does; a user's service-account keys are found too. */
+function setStatus (status: 'Active' | 'Inactive'): Command {
+  const verb = status === 'Active' ? 'activate' : 'deactivate'
+  return {
+    summary: status === 'Active' ? 'make an inactive key work again (same secret)' : 'stop a key without deleting it (clients keep their secret for a later activate)',
+    usage: `keys ${verb} USER ACCESS_KEY_ID`,
+    async run (args, s) {
+      const { positionals } = parse(args, {}, ['USER', 'ACCESS_KEY_ID'])
+      const [user, id] = positionals as [string, string]
+      const now = s.now()
+      await s.state.mutate(state => {
+        const u = userOf(state, user)
+        const k = [...u.keys, ...(u.serviceAccounts ?? [])].find(x => x.accessKeyId === id)
+        if (!k) throw new AdminError(`user "${user}" has no key ${id} (see: bridgectl keys list ${user})`)
+        // An expired key stays refused whatever its status; saying "activated" would mislead.
+        if (status === 'Active' && effectiveStatus(k, now) === 'Expired') throw new AdminError(`key ${id} expired at ${k.expiresAt}; make a new one with: bridgectl keys create ${user}`)
+        k.status = status
+      })
+      emit(s.out, { user, accessKeyId: id, status }, () => `key ${id} of ${user} is now ${status}\n`)
+    },
+  }
+}
+
+export const keyCommands: Record<string, Command> = { create, list, view, rotate, activate: setStatus('Active'), deactivate: setStatus('Inactive'), delete: remove }

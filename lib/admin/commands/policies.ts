@@ -1,4 +1,4 @@
-// bridgectl policies: named identity policies (create, list, view, delete) and attaching them to users.
+// bridgectl policies: named identity policies (create, list, view, update, delete) and attaching them to users.
 import { readFileSync } from 'node:fs'
 import { BUILTIN_POLICY_NAMES, BUILTIN_POLICY_TEXT, isBuiltinPolicyName } from '../../access/builtin-policies.js'
 import { MAX_IDENTITY_POLICY_BYTES, parsePolicy } from '../../access/policy-document.js'
@@ -46,7 +46,7 @@ const create: Command = {
     const text = validIdentityPolicy(values.file !== undefined ? readPolicyFile(values.file as string) : values.document as string, values.file !== undefined ? String(values.file) : '--document')
     const createdAt = s.now().toISOString()
     await s.state.mutate(state => {
-      if (state.policies[name]) throw new AdminError(`policy "${name}" already exists (delete it first to replace it)`)
+      if (state.policies[name]) throw new AdminError(`policy "${name}" already exists (change it with: bridgectl policies update ${name} --file F)`)
       state.policies[name] = { name, text, createdAt }
     })
     emit(s.out, { name, createdAt }, () => `created policy ${name}; attach it with: bridgectl users attach-policy USER ${name}\n`)
@@ -81,6 +81,26 @@ const view: Command = {
   },
 }
 
+const update: Command = {
+  summary: 'replace a custom policy\'s document in place; users keep it attached, so their rights change at once',
+  usage: 'policies update NAME (--file F | --document JSON)',
+  async run (args, s) {
+    const { values, positionals } = parse(args, { file: { type: 'string' }, document: { type: 'string' } }, ['NAME'])
+    const name = positionals[0]!
+    if (isBuiltinPolicyName(name)) throw new AdminError(`"${name}" is a built-in policy and cannot be changed; create a custom one`)
+    if ((values.file === undefined) === (values.document === undefined)) throw new UsageError('give exactly one of --file F or --document JSON')
+    const text = validIdentityPolicy(values.file !== undefined ? readPolicyFile(values.file as string) : values.document as string, values.file !== undefined ? String(values.file) : '--document')
+    // One mutation: no moment where the attached users hold neither the old document nor the new one.
+    const users = await s.state.mutate(state => {
+      const p = state.policies[name]
+      if (!p) throw new AdminError(`policy "${name}" does not exist (see: bridgectl policies list)`)
+      p.text = text
+      return attachedTo(state, name)
+    })
+    emit(s.out, { name, users }, () => `updated policy ${name}${users.length ? ` (attached to ${users.join(', ')})` : ''}\n`)
+  },
+}
+
 const remove: Command = {
   summary: 'delete a custom policy that no user has attached',
   usage: 'policies delete NAME',
@@ -98,7 +118,7 @@ const remove: Command = {
   },
 }
 
-export const policyCommands: Record<string, Command> = { create, list, view, delete: remove }
+export const policyCommands: Record<string, Command> = { create, list, view, update, delete: remove }
 
 export const attachPolicy: Command = {
   summary: 'attach a built-in or custom policy to a user',

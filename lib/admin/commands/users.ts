@@ -1,5 +1,6 @@
-// bridgectl users: create (explicit ids or an NSS account), list, view, enable, disable, delete.
+// bridgectl users: create (explicit ids or an NSS account), list, view, modify, enable, disable, delete.
 import { lookupAccount } from '../../auth/identity.js'
+import type { Config } from '../../config/schema.js'
 import type { UserRecord } from '../../state/types.js'
 import { AdminError, emit, fields, table, UsageError } from '../output.js'
 import { intOption, parse } from '../parse-args.js'
@@ -13,6 +14,12 @@ const RESERVED_NAMES = new Set(['root', 'anonymous'])
 
 function publicUser (u: UserRecord): Record<string, unknown> {
   return { name: u.name, uid: u.uid, gid: u.gid, role: u.role, enabled: u.enabled, createdAt: u.createdAt, keys: u.keys.map(k => k.accessKeyId), policies: u.policies }
+}
+
+/** Without allowRootUsers the daemon squashes uid and gid 0 to the anonymous ids; an admin choosing 0 should know. */
+function rootSquashNote (uid: number, gid: number, config: Config): string {
+  const squashed = [uid === 0 ? `uid 0 acts as ${config.anonymousUid}` : '', gid === 0 ? `gid 0 as ${config.anonymousGid}` : ''].filter(Boolean)
+  return config.allowRootUsers || !squashed.length ? '' : `note: allowRootUsers is false, so ${squashed.join(' and ')} (root squash)\n`
 }
 
 const create: Command = {
@@ -42,7 +49,7 @@ const create: Command = {
       if (state.users[name]) throw new AdminError(`user "${name}" already exists`)
       state.users[name] = user
     })
-    emit(s.out, publicUser(user), () => `created user ${name} (uid ${uid}, gid ${gid}, role ${role}); make a key with: bridgectl keys create ${name}\n`)
+    emit(s.out, publicUser(user), () => `created user ${name} (uid ${uid}, gid ${gid}, role ${role}); make a key with: bridgectl keys create ${name}\n${rootSquashNote(uid, gid, s.config)}`)
   },
 }
 
@@ -84,6 +91,35 @@ function setEnabled (enabled: boolean): Command {
   }
 }
 
+const modify: Command = {
+  summary: 'change a user\'s role or POSIX ids; its keys, policies and service accounts stay (files on disk keep their owner)',
+  usage: 'users modify NAME [--role admin|user] [--uid N --gid N | --account SYSTEM_USER]',
+  async run (args, s) {
+    const { values, positionals } = parse(args, { uid: { type: 'string' }, gid: { type: 'string' }, account: { type: 'string' }, role: { type: 'string' } }, ['NAME'])
+    const name = positionals[0]!
+    const role = values.role as string | undefined
+    if (role !== undefined && role !== 'admin' && role !== 'user') throw new UsageError('--role must be admin or user')
+    const uid = intOption(values.uid, 'uid', 0, 2 ** 32 - 2)
+    const gid = intOption(values.gid, 'gid', 0, 2 ** 32 - 2)
+    if ((uid === undefined) !== (gid === undefined)) throw new UsageError('give both --uid and --gid')
+    if (uid !== undefined && values.account !== undefined) throw new UsageError('give --uid and --gid, or --account, not both')
+    let ids = uid !== undefined && gid !== undefined ? { uid, gid } : undefined
+    if (values.account !== undefined) {
+      const found = lookupAccount(values.account as string)
+      if (!found) throw new AdminError(`no system account "${String(values.account)}" in NSS (passwd, LDAP, SSSD); give --uid and --gid`)
+      ids = { uid: found.uid, gid: found.gid }
+    }
+    if (role === undefined && ids === undefined) throw new UsageError('nothing to change: give --role, --uid and --gid, or --account')
+    const user = await s.state.mutate(state => {
+      const u = userOf(state, name)
+      if (role !== undefined) u.role = role
+      if (ids !== undefined) Object.assign(u, ids)
+      return { ...u }
+    })
+    emit(s.out, publicUser(user), () => `modified user ${name} (uid ${user.uid}, gid ${user.gid}, role ${user.role})\n${rootSquashNote(user.uid, user.gid, s.config)}`)
+  },
+}
+
 const remove: Command = {
   summary: 'delete a user and its keys (files it owns stay)',
   usage: 'users delete NAME',
@@ -100,5 +136,5 @@ const remove: Command = {
   },
 }
 
-export const userCommands: Record<string, Command> = { create, list, view, enable: setEnabled(true), disable: setEnabled(false), delete: remove,
+export const userCommands: Record<string, Command> = { create, list, view, modify, enable: setEnabled(true), disable: setEnabled(false), delete: remove,
   'attach-policy': attachPolicy, 'detach-policy': detachPolicy, svcacct }
