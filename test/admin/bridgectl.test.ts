@@ -175,6 +175,32 @@ t.test('buckets modify adds and removes OneFS-style ACEs', async t => {
   t.equal(bad.code, 2)
 })
 
+t.test('buckets modify --add-ace refuses unknown users and groups; users delete takes the user\'s ACEs with it', async t => {
+  const dir = t.testdir({ data: { grp1: {}, grp2: {} } })
+  const conf = writeConfig(dir)
+  await ctl(conf, 'users', 'create', 'dave', '--uid', '2104', '--gid', '2104')
+  t.equal((await ctl(conf, 'buckets', 'create', 'grp1', join(dir, 'data', 'grp1'))).code, 0)
+  await ctl(conf, 'buckets', 'create', 'grp2', join(dir, 'data', 'grp2'))
+  const peter = await ctl(conf, 'buckets', 'modify', 'grp1', '--add-ace', 'name=peter,type=user,perm=write')
+  t.equal(peter.code, 1)
+  t.match(peter.stderr, /ACE user "peter" is not a bridge user/)
+  const group = await ctl(conf, 'buckets', 'modify', 'grp1', '--add-ace', 'name=nosuchgroup-s3b,type=group,perm=read')
+  t.equal(group.code, 1)
+  t.match(group.stderr, /ACE group "nosuchgroup-s3b" is not known to NSS/)
+  const aces = ['name=dave,type=user,perm=full_control', 'name=daemon,type=group,perm=read', 'name=4242,type=group,perm=read']
+  t.equal((await ctl(conf, 'buckets', 'modify', 'grp1', ...aces.flatMap(a => ['--add-ace', a]))).code, 0, 'a bridge user, an NSS group and a numeric gid')
+  t.equal((await ctl(conf, 'buckets', 'modify', 'grp2', '--add-ace', 'name=dave,type=user,perm=read')).code, 0)
+
+  const del = await ctl(conf, 'users', 'delete', 'dave')
+  t.equal(del.code, 0, del.stderr)
+  t.match(del.stdout, /deleted user dave; removed its ACEs from bucket\(s\) grp1, grp2/)
+  const acl = async (b: string): Promise<unknown> => (JSON.parse((await ctl(conf, 'buckets', 'view', b, '--json')).stdout) as { acl: unknown }).acl
+  t.same(await acl('grp1'), [{ name: 'daemon', type: 'group', permission: 'READ' }, { name: '4242', type: 'group', permission: 'READ' }])
+  t.same(await acl('grp2'), [])
+  await ctl(conf, 'users', 'create', 'dave', '--uid', '2105', '--gid', '2105')
+  t.match((await ctl(conf, 'explain', 'dave', 'grp1', 'k', 'PutObject')).stdout, /bucket-acl\s+DENY/, 'a new dave inherits nothing')
+})
+
 t.test('buckets create --create-path makes the bucket folder the owner\'s, its new parents root\'s, with bucketDirectoryCreateMode exactly', async t => {
   const dir = t.testdir({ data: {} })
   const conf = join(dir, 'bridge.conf')

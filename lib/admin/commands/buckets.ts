@@ -3,7 +3,8 @@ import { chmodSync, chownSync, existsSync, mkdirSync, realpathSync, statSync } f
 import { dirname, resolve } from 'node:path'
 import { bucketNameProblem } from '../../state/bucket-names.js'
 import { bucketPathProblem, canonicalPath } from '../../state/bucket-paths.js'
-import type { BucketAce, BucketPermission, BucketRecord } from '../../state/types.js'
+import type { BucketAce, BucketPermission, BucketRecord, State } from '../../state/types.js'
+import { gidOfGroup } from '../../auth/groups.js'
 import { AdminError, emit, fields, table, UsageError } from '../output.js'
 import { parse } from '../parse-args.js'
 import type { AdminServices, Command } from '../services.js'
@@ -102,6 +103,16 @@ const view: Command = {
   },
 }
 
+/**
+ * ACEs name users and groups, resolved only when a request is checked: a typo would grant nothing, and a name
+ * added before its user exists would grant to whoever gets that name later. So a user must be a bridge user and a
+ * group must resolve through NSS now; a numeric gid is taken as it is.
+ */
+function refuseUnknownGrantee (ace: BucketAce, state: State): void {
+  if (ace.type === 'user' && !state.users[ace.name]) throw new AdminError(`ACE user "${ace.name}" is not a bridge user (see: bridgectl users list)`)
+  if (ace.type === 'group' && !/^\d+$/.test(ace.name) && gidOfGroup(ace.name) === undefined) throw new AdminError(`ACE group "${ace.name}" is not known to NSS (getent group ${ace.name}); use an existing group name or a numeric gid`)
+}
+
 const modify: Command = {
   summary: 'change a bucket\'s ACL entries or object ACL policy',
   usage: 'buckets modify NAME [--add-ace "name=N,type=user|group|wellknown,perm=P"]... [--remove-ace ACE]... [--object-acl-policy replace|deny] [--owner USER]',
@@ -123,7 +134,10 @@ const modify: Command = {
         if (!b.acl.some(a => same(a, r))) throw new AdminError(`bucket "${name}" has no ACE ${r.type}:${r.name}:${r.permission}`)
         b.acl = b.acl.filter(a => !same(a, r))
       }
-      for (const a of add) if (!b.acl.some(x => same(x, a))) b.acl.push(a)
+      for (const a of add) {
+        refuseUnknownGrantee(a, state)
+        if (!b.acl.some(x => same(x, a))) b.acl.push(a)
+      }
       if (policy) b.objectAclPolicy = policy
       if (owner) b.owner = owner
       return b

@@ -121,18 +121,26 @@ const modify: Command = {
 }
 
 const remove: Command = {
-  summary: 'delete a user and its keys (files it owns stay)',
+  summary: 'delete a user, its keys and its bucket ACEs (files it owns stay)',
   usage: 'users delete NAME',
   async run (args, s) {
     const { positionals } = parse(args, {}, ['NAME'])
     const name = positionals[0]!
-    await s.state.mutate(state => {
+    const acesRemovedFrom = await s.state.mutate(state => {
       if (!state.users[name]) throw new AdminError(`user "${name}" does not exist (see: bridgectl users list)`)
       const owned = Object.values(state.buckets).filter(b => b.owner === name).map(b => b.name)
       if (owned.length) throw new AdminError(`user "${name}" owns bucket(s) ${owned.join(', ')}; give them another owner first (bridgectl buckets modify NAME --owner USER)`)
       delete state.users[name]
+      // ACEs name users by name: left behind, they would grant to the next user created with this name.
+      const buckets: string[] = []
+      for (const b of Object.values(state.buckets)) {
+        const kept = b.acl.filter(a => !(a.type === 'user' && a.name === name))
+        if (kept.length !== b.acl.length) buckets.push(b.name)
+        b.acl = kept
+      }
+      return buckets.sort()
     })
-    emit(s.out, { deleted: name }, () => `deleted user ${name}\n`)
+    emit(s.out, { deleted: name, acesRemovedFrom }, () => `deleted user ${name}${acesRemovedFrom.length ? `; removed its ACEs from bucket(s) ${acesRemovedFrom.join(', ')}` : ''}\n`)
   },
 }
 
