@@ -9,6 +9,7 @@ import { gidOfGroup } from '../../auth/groups.js'
 import { posixAccess } from '../../storage/posix-access.js'
 import type { UserRecord } from '../../state/types.js'
 import { AdminError, emit, UsageError } from '../output.js'
+import { effectiveStatus } from '../lookups.js'
 import { parse } from '../parse-args.js'
 import type { AdminServices, Command } from '../services.js'
 
@@ -19,7 +20,7 @@ import type { AdminServices, Command } from '../services.js'
  * kernel refuses. A tie goes to the operation named after the action (s3:GetObject: GetObject), else to the
  * later row (s3:ListBucket: ListObjectsV2, what clients send today).
  */
-export function operationOf (action: string, bucketRoot: string, key: string | undefined): { operation: string, sharedWith: string[] } {
+function operationOf (action: string, bucketRoot: string, key: string | undefined): { operation: string, sharedWith: string[] } {
   if (Object.hasOwn(OPERATION_ACCESS, action)) return { operation: action, sharedWith: [] }
   const candidates = Object.entries(OPERATION_ACCESS).filter(([, a]) => a.action.toLowerCase() === action.toLowerCase()).map(([op]) => op)
   if (!candidates.length) throw new UsageError(`unknown action "${action}": use an S3 operation such as GetObject, PutObject, DeleteObject, ListObjectsV2, or an IAM action such as s3:GetObject`)
@@ -33,9 +34,8 @@ export function operationOf (action: string, bucketRoot: string, key: string | u
 function authenticationRefusal (u: UserRecord, now: Date): string | undefined {
   if (!u.enabled) return `user ${u.name} is disabled: every request is refused before authorization`
   const credentials = [...u.keys, ...(u.serviceAccounts ?? [])]
-  const isUsable = (c: { status: string, expiresAt?: string }): boolean => c.status === 'Active' && !(c.expiresAt && Date.parse(c.expiresAt) <= now.getTime())
   // A user without any key may be about to get one; explain then answers for that key.
-  if (credentials.length && !credentials.some(isUsable)) return `every access key of user ${u.name} is inactive or expired: every request is refused before authorization`
+  if (credentials.length && !credentials.some(c => effectiveStatus(c, now) === 'Active')) return `every access key of user ${u.name} is inactive or expired: every request is refused before authorization`
   return undefined
 }
 
