@@ -115,6 +115,14 @@ static int32_t append_attr (bytes *b, const char *path, int fd, const char *name
   return -2;
 }
 
+/* An attribute of a descriptor the walk holds: fgetxattr, or for an O_PATH descriptor (which fgetxattr refuses)
+ * getxattr through its /proc/self/fd link. */
+static int32_t held_attr (bytes *b, int fd, bool by_path, const char *name) {
+  if (!by_path) return append_attr(b, NULL, fd, name);
+  char link[32];
+  snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+  return append_attr(b, link, -1, name);
+}
 
 static napi_value buffer_of (napi_env env, const char *data, size_t len) {
   napi_value v;
@@ -368,16 +376,14 @@ static void walk_execute (napi_env env, void *data) {
   if (fd < 0 || fstat(fd, &st) != 0) { job->err = errno; if (fd >= 0) close(fd); free(name); return; }
   const char *next = job->rel;
   bool all_found = true;
+  bool by_path = false; /* fd is an O_PATH descriptor (a file held only to be stat'ed) */
   for (;;) {
     uint32_t i = job->count++;
     put_stat(job->stats + i * STAT_FIELDS, &st);
     bool dir = S_ISDIR(st.st_mode);
     /* -2 "not read": the caller reads it itself if it ever needs it. */
-    char held[32];
-    snprintf(held, sizeof held, "/proc/self/fd/%d", fd);
-    bool path_fd = fd >= 0 && !dir && (fcntl(fd, F_GETFL) & O_PATH) != 0;
     job->acl_lens[i] = job->acl_name != NULL && fd >= 0 && (st.st_mode & 0070) != 0 && (dir || S_ISREG(st.st_mode))
-      ? append_attr(&job->acls, held, path_fd ? -1 : fd, job->acl_name) : -2;
+      ? held_attr(&job->acls, fd, by_path, job->acl_name) : -2;
     while (*next == '/') next++;
     if (*next == '\0') break;
     if (!dir || fd < 0) { all_found = false; break; } /* a file or symlink where a folder should be: the caller decides */
@@ -388,9 +394,11 @@ static void walk_execute (napi_env env, void *data) {
     next += len;
     bool last = true;
     for (const char *c = next; *c; c++) if (*c != '/') { last = false; break; }
-    int child = open_component(fd, name, &st, &job->stop_errno, last && job->read_max >= 0);
+    bool for_read = last && job->read_max >= 0;
+    int child = open_component(fd, name, &st, &job->stop_errno, for_read);
     close(fd);
     fd = child;
+    by_path = fd >= 0 && S_ISREG(st.st_mode) && !for_read; /* open_component's O_PATH case */
     if (fd < 0 && job->stop_errno != 0) { all_found = false; break; }
     /* fd < 0 without stop_errno: a symlink or special file, reported from fstatat; the loop stops after it. */
   }
@@ -401,10 +409,7 @@ static void walk_execute (napi_env env, void *data) {
     read_open_file(&job->r, fd, st.st_size, job->meta_name, (size_t)job->read_max);
     job->did_read = true;
   } else if (all_found && fd >= 0 && job->meta_name != NULL && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))) {
-    char held[32];
-    snprintf(held, sizeof held, "/proc/self/fd/%d", fd);
-    bool path_fd = (fcntl(fd, F_GETFL) & O_PATH) != 0;
-    job->meta_len = append_attr(&job->meta, held, path_fd ? -1 : fd, job->meta_name);
+    job->meta_len = held_attr(&job->meta, fd, by_path, job->meta_name);
     if (job->meta_len == -2) job->meta_len = -1; /* as readStoredMeta: any failure is "no metadata" */
   }
   if (fd >= 0) close(fd);

@@ -556,9 +556,8 @@ export async function deleteObject (bucket: BucketRef, key: ObjectKey, prefetche
               await removeStoredMeta(folder.path)
               // Deletes of the keys inside, running at the same time (aws s3 rm --recursive), may have found it
               // still marked and left it: a folder the bridge made goes once empty, as pruning would take it.
-              if (await folder.xattr(IMPLICIT_DIR_XATTR) !== null && await checkFolder?.(parent, { entry: name }).then(() => true, () => false) !== false) {
-                await rmdir(entry).catch(() => undefined)
-              }
+              const mayRemove = checkFolder === undefined || await checkFolder(parent, { entry: name }).then(() => true, () => false)
+              if (mayRemove && await folder.xattr(IMPLICIT_DIR_XATTR) !== null) await rmdir(entry).catch(() => undefined)
             } finally {
               await folder.close()
             }
