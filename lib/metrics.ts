@@ -19,6 +19,8 @@ export interface MetricsOptions {
   state: () => State
   /** Also export process metrics (memory, CPU, open file descriptors, event loop lag). */
   hasProcessMetrics?: boolean
+  /** How many buckets cannot be served now (directory missing, filesystem not mounted), read at scrape time. */
+  unavailableBuckets?: () => Promise<number>
 }
 
 /** Latency buckets from 5 ms to 5 minutes: small GETs and multi-gigabyte PUTs share one histogram. */
@@ -58,6 +60,13 @@ export class Metrics {
       name: 's3bridge_multipart_uploads', help: 'Multipart uploads in progress (one directory read per bucket).', registers, aggregator: 'max',
       async collect () { this.set(await countUploads(opts.state())) },
     })
+    const unavailable = opts.unavailableBuckets
+    if (unavailable !== undefined) {
+      new Gauge({
+        name: 's3bridge_buckets_unavailable', help: 'Buckets refused with 503 because their directory is missing or their filesystem is not mounted.', registers, aggregator: 'max',
+        async collect () { this.set(await unavailable()) },
+      })
+    }
     if (opts.hasProcessMetrics) collectDefaultMetrics({ register: this.registry })
   }
 

@@ -1,34 +1,48 @@
 // First start on the embedded default: a demo user, key and bucket, so a new admin has something to try.
-import { chown, mkdir } from 'node:fs/promises'
-import { realpath } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { chown, mkdir, realpath, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { newAccessKey } from '../auth/keys.js'
 import type { Config } from '../config/schema.js'
 import type { StateStore } from '../state/store.js'
+import { mountPointOf } from '../storage/bucket-roots.js'
 
 export interface DemoCredentials { accessKeyId: string, secret?: string, bucket: string }
 
+/** Written to the state directory once the demo was made: it is never made again, whatever happens to it later. */
+export const DEMO_MARKER = 'demo-bootstrapped'
+
+/**
+ * Makes the demo user, key and bucket on a first start only: an empty state (no users, no buckets) that was never
+ * bootstrapped. An admin who deleted the demo user or bucket, or who set the bridge up with bridgectl before its
+ * first start, does not get them back (with a fresh secret in the journal) at the next restart.
+ * Returns the demo key to print: with its secret only when it was just made.
+ */
 export async function bootstrapDemo (config: Config, state: StateStore, now: Date): Promise<DemoCredentials | undefined> {
   const demo = config.demo
   if (!demo) return undefined
+  const marker = join(config.stateDir, DEMO_MARKER)
+  const current = state.snapshot()
+  const isFirstStart = !existsSync(marker) && Object.keys(current.users).length === 0 && Object.keys(current.buckets).length === 0
+  if (!isFirstStart) {
+    const key = current.users[demo.user]?.keys[0]
+    return key && current.buckets[demo.bucket] ? { accessKeyId: key.accessKeyId, bucket: demo.bucket } : undefined
+  }
   const isRoot = process.getuid?.() === 0
   const uid = isRoot ? demo.uid : process.getuid?.() ?? demo.uid
   const gid = isRoot ? demo.gid : process.getgid?.() ?? demo.gid
   await mkdir(demo.path, { recursive: true, mode: 0o755 })
   if (isRoot) await chown(demo.path, uid, gid)
   const path = await realpath(demo.path)
-  return state.mutate(s => {
-    let secret: string | undefined
-    let user = s.users[demo.user]
-    if (!user) {
-      const key = newAccessKey(now)
-      secret = key.secret
-      user = { name: demo.user, uid, gid, role: 'user', enabled: true, createdAt: now.toISOString(), keys: [key], policies: [] }
-      s.users[demo.user] = user
-    }
-    if (!s.buckets[demo.bucket]) {
-      s.buckets[demo.bucket] = { name: demo.bucket, path, owner: demo.user, createdAt: now.toISOString(), createdByS3: false, acl: [], objectAclPolicy: 'replace' }
-    }
-    const key = user.keys[0]
-    return key ? { accessKeyId: key.accessKeyId, secret, bucket: demo.bucket } : undefined
+  const mountPoint = await mountPointOf(path)
+  const made = await state.mutate(s => {
+    // Another process (a cluster sibling, bridgectl) may have changed the state since the snapshot.
+    if (Object.keys(s.users).length > 0 || Object.keys(s.buckets).length > 0) return undefined
+    const key = newAccessKey(now)
+    s.users[demo.user] = { name: demo.user, uid, gid, role: 'user', enabled: true, createdAt: now.toISOString(), keys: [key], policies: [] }
+    s.buckets[demo.bucket] = { name: demo.bucket, path, mountPoint, owner: demo.user, createdAt: now.toISOString(), createdByS3: false, acl: [], objectAclPolicy: 'replace' }
+    return { accessKeyId: key.accessKeyId, secret: key.secret, bucket: demo.bucket }
   })
+  await writeFile(marker, `${now.toISOString()}\n`, { mode: 0o600 })
+  return made
 }

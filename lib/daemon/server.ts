@@ -15,6 +15,8 @@ import { openStagingTmpFiles, removeStagingFiles, STALE_TMP_IDLE_MS, sweepStaleS
 import { forgetGroups } from '../auth/identity.js'
 import { forgetGroupNames } from '../auth/groups.js'
 import { xattrFallbackInUse } from '../storage/xattr.js'
+import { BucketRoots } from '../storage/bucket-roots.js'
+import { recordMissingMountPoints } from './record-mounts.js'
 
 export interface RunningDaemon {
   services: Services
@@ -78,9 +80,17 @@ export function openState (config: Config, log: Logger): StateStore {
 export async function startDaemon (config: Config, opts: StartOptions = {}): Promise<RunningDaemon> {
   const log = opts.log ?? createLogger(config.logLevel)
   const state = openState(config, log)
-  const metrics = new Metrics({ state: () => state.snapshot(), hasProcessMetrics: true })
+  const roots = new BucketRoots((root, problem) => {
+    if (problem !== undefined) log.error({ bucket: root.name, path: root.path }, `bucket ${root.name ?? root.path} is unavailable (503 to every request): ${problem}`)
+    else log.warn({ bucket: root.name, path: root.path }, `bucket ${root.name ?? root.path} is available again`)
+  })
+  const unavailableBuckets = async (): Promise<number> => {
+    const problems = await Promise.all(Object.values(state.snapshot().buckets).map(b => roots.problem(b)))
+    return problems.filter(p => p !== undefined).length
+  }
+  const metrics = new Metrics({ state: () => state.snapshot(), hasProcessMetrics: true, unavailableBuckets })
   const tracker = new RequestTracker()
-  const services: Services = { config, state, log, now: opts.now ?? (() => new Date()) }
+  const services: Services = { config, state, log, now: opts.now ?? (() => new Date()), roots }
   let isDraining = false
   let listeners: Listeners | undefined
   let admin: AdminServer | undefined
@@ -88,6 +98,7 @@ export async function startDaemon (config: Config, opts: StartOptions = {}): Pro
     state.watch()
     const swept = await sweepStaleStagingFiles(Object.values(state.snapshot().buckets), { minIdleMs: STALE_TMP_IDLE_MS, nowMs: Date.now() })
     if (swept.length > 0) log.info({ files: swept }, 'removed stale upload temp files')
+    await recordMissingMountPoints(state, log)
     if (xattrFallbackInUse()) {
       log.warn('native addon not built (native/, needs a C compiler at npm install): extended attributes go through fs-xattr, which leaks memory per call, listings and multipart assembly are slower')
     }

@@ -10,6 +10,7 @@ import type { Logger } from '../log.js'
 import type { StateStore } from '../state/store.js'
 import type { BucketRecord } from '../state/types.js'
 import type { ObjectKey } from '../storage/types.js'
+import type { BucketRoots } from '../storage/bucket-roots.js'
 
 export interface S3Request {
   requestId: string
@@ -52,6 +53,8 @@ export interface Services {
   state: StateStore
   log: Logger
   now: () => Date
+  /** Whether each bucket's directory is there to serve (bucket-roots.ts). */
+  roots: BucketRoots
 }
 
 export type Handler = (req: S3Request, s: Services) => Promise<S3Reply>

@@ -16,6 +16,11 @@ export interface BucketRecord {
   createdAt: string
   /** true when S3 CreateBucket made the directory (DeleteBucket may then remove it if empty). */
   createdByS3: boolean
+  /**
+   * Mount point of the filesystem the directory was on when it was mapped (lib/storage/bucket-roots.ts): the
+   * bucket is refused (503) while its directory is not on that filesystem, e.g. while the export is unmounted.
+   */
+  mountPoint?: string
   acl: BucketAce[]
   objectAclPolicy: 'replace' | 'deny'
   policy?: string

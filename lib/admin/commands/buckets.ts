@@ -9,6 +9,7 @@ import { AdminError, emit, fields, table, UsageError } from '../output.js'
 import { parse } from '../parse-args.js'
 import type { AdminServices, Command } from '../services.js'
 import { bucketOf } from '../lookups.js'
+import { mountPointOfSync, rootProblem } from '../../storage/bucket-roots.js'
 
 const PERMS: Record<string, BucketPermission> = { read: 'READ', write: 'WRITE', read_acp: 'READ_ACP', write_acp: 'WRITE_ACP', full_control: 'FULL_CONTROL' }
 
@@ -45,6 +46,12 @@ function makeBucketDirectory (path: string, mode: number, owner: { uid: number, 
   }
 }
 
+/** "ok", or "unavailable: why" as the daemon would see it now (lib/storage/bucket-roots.ts). */
+async function availability (b: BucketRecord): Promise<string> {
+  const problem = await rootProblem(b)
+  return problem === undefined ? 'ok' : `unavailable: ${problem}`
+}
+
 const create: Command = {
   summary: 'map an existing directory as a bucket',
   usage: 'buckets create NAME PATH [--owner USER] [--create-path] [--object-acl-policy replace|deny]',
@@ -73,12 +80,13 @@ const create: Command = {
     }
     if (!st.isDirectory()) throw new AdminError(`path "${path}" is not a directory`)
     const real = realpathSync(path)
+    const mountPoint = mountPointOfSync(real)
     await s.state.mutate(state => {
       if (state.buckets[name]) throw new AdminError(`bucket "${name}" already exists (path ${state.buckets[name]!.path})`)
       refuseOverlap(state.buckets)
-      state.buckets[name] = { name, path: real, owner, createdAt: s.now().toISOString(), createdByS3: false, acl: [], objectAclPolicy: policy }
+      state.buckets[name] = { name, path: real, mountPoint, owner, createdAt: s.now().toISOString(), createdByS3: false, acl: [], objectAclPolicy: policy }
     })
-    emit(s.out, { name, path: real, owner }, () => `created bucket ${name} -> ${real} (owner ${owner})\n`)
+    emit(s.out, { name, path: real, owner, mountPoint }, () => `created bucket ${name} -> ${real} (owner ${owner}; on the filesystem mounted at ${mountPoint})\n`)
   },
 }
 
@@ -87,8 +95,9 @@ const list: Command = {
   usage: 'buckets list [--json]',
   async run (args, s) {
     parse(args, {}, [])
-    const buckets = Object.values(s.state.snapshot().buckets).sort((a, b) => a.name < b.name ? -1 : 1)
-    emit(s.out, buckets, () => table(buckets.map(b => ({ name: b.name, path: b.path, owner: b.owner, acl_policy: b.objectAclPolicy, created: b.createdAt })), ['name', 'path', 'owner', 'acl_policy', 'created']))
+    const records = Object.values(s.state.snapshot().buckets).sort((a, b) => a.name < b.name ? -1 : 1)
+    const buckets = await Promise.all(records.map(async b => ({ ...b, status: await availability(b) })))
+    emit(s.out, buckets, () => table(buckets.map(b => ({ name: b.name, path: b.path, owner: b.owner, acl_policy: b.objectAclPolicy, status: b.status, created: b.createdAt })), ['name', 'path', 'owner', 'acl_policy', 'status', 'created']))
   },
 }
 
@@ -99,7 +108,8 @@ const view: Command = {
     const { positionals } = parse(args, {}, ['NAME'])
     const b = bucketOf(s.state.snapshot(), positionals[0]!)
     const { policy, cors, ...rest } = b
-    emit(s.out, b, () => fields({ ...rest, acl: b.acl.map(a => `${a.type}:${a.name}:${a.permission}`).join(' ') || '(none)', policy: policy ? 'yes' : 'no', cors: cors ? 'yes' : 'no' }))
+    const status = await availability(b)
+    emit(s.out, { ...b, status }, () => fields({ ...rest, mountPoint: b.mountPoint ?? '(not recorded: see buckets modify --record-mount)', status, acl: b.acl.map(a => `${a.type}:${a.name}:${a.permission}`).join(' ') || '(none)', policy: policy ? 'yes' : 'no', cors: cors ? 'yes' : 'no' }))
   },
 }
 
@@ -114,10 +124,10 @@ function refuseUnknownGrantee (ace: BucketAce, state: State): void {
 }
 
 const modify: Command = {
-  summary: 'change a bucket\'s ACL entries or object ACL policy',
-  usage: 'buckets modify NAME [--add-ace "name=N,type=user|group|wellknown,perm=P"]... [--remove-ace ACE]... [--object-acl-policy replace|deny] [--owner USER]',
+  summary: 'change a bucket\'s ACL entries, object ACL policy, owner or recorded mount point',
+  usage: 'buckets modify NAME [--add-ace "name=N,type=user|group|wellknown,perm=P"]... [--remove-ace ACE]... [--object-acl-policy replace|deny] [--owner USER] [--record-mount]',
   async run (args, s) {
-    const { values, positionals } = parse(args, { 'add-ace': { type: 'string', multiple: true }, 'remove-ace': { type: 'string', multiple: true }, 'object-acl-policy': { type: 'string' }, owner: { type: 'string' } }, ['NAME'])
+    const { values, positionals } = parse(args, { 'add-ace': { type: 'string', multiple: true }, 'remove-ace': { type: 'string', multiple: true }, 'object-acl-policy': { type: 'string' }, owner: { type: 'string' }, 'record-mount': { type: 'boolean' } }, ['NAME'])
     const name = positionals[0]!
     const add = ((values['add-ace'] as string[] | undefined) ?? []).map(parseAce)
     const remove = ((values['remove-ace'] as string[] | undefined) ?? []).map(parseAce)
@@ -125,7 +135,16 @@ const modify: Command = {
     if (policy !== undefined && policy !== 'replace' && policy !== 'deny') throw new UsageError('--object-acl-policy must be replace or deny')
     const owner = values.owner as string | undefined
     if (owner !== undefined && owner !== 'root') ownerExists(s, owner)
-    if (!add.length && !remove.length && !policy && !owner) throw new UsageError('nothing to change: give --add-ace, --remove-ace, --object-acl-policy or --owner')
+    // --record-mount: the directory now lives on another filesystem on purpose (data moved to a new disk or export).
+    let mountPoint: string | undefined
+    if (values['record-mount']) {
+      const path = s.state.snapshot().buckets[name]?.path
+      if (path === undefined) throw new AdminError(`bucket "${name}" does not exist (see: bridgectl buckets list)`)
+      const st = statSync(path, { throwIfNoEntry: false })
+      if (!st?.isDirectory()) throw new AdminError(`bucket "${name}": its directory ${path} is missing or not a directory; mount its filesystem first`)
+      mountPoint = mountPointOfSync(path)
+    }
+    if (!add.length && !remove.length && !policy && !owner && mountPoint === undefined) throw new UsageError('nothing to change: give --add-ace, --remove-ace, --object-acl-policy, --owner or --record-mount')
     const same = (a: BucketAce, b: BucketAce): boolean => a.name === b.name && a.type === b.type && a.permission === b.permission
     const result = await s.state.mutate(state => {
       const b = state.buckets[name]
@@ -140,6 +159,7 @@ const modify: Command = {
       }
       if (policy) b.objectAclPolicy = policy
       if (owner) b.owner = owner
+      if (mountPoint !== undefined) b.mountPoint = mountPoint
       return b
     })
     emit(s.out, result, () => `modified bucket ${name}\n`)

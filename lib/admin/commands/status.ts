@@ -1,8 +1,8 @@
 // bridgectl status (is the daemon up, what the state holds, is every bucket's directory there) and bridgectl settings
 // (the effective configuration, defaults filled in). Settings live in the config file: edit it, then SIGHUP.
-import { statSync } from 'node:fs'
 import { request } from 'node:http'
 import { listAllUploads } from '../../storage/multipart-list.js'
+import { rootProblem } from '../../storage/bucket-roots.js'
 import type { Config } from '../../config/schema.js'
 import { AdminError, emit, fields, table } from '../output.js'
 import { parse } from '../parse-args.js'
@@ -26,14 +26,6 @@ function health (config: Config): Promise<string> {
   })
 }
 
-function directoryProblem (path: string): string | undefined {
-  try {
-    return statSync(path).isDirectory() ? undefined : 'not a directory'
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing (unmounted?)' : (err as Error).message
-  }
-}
-
 const status: Command = {
   summary: 'daemon health, what the state holds, and every bucket directory; exit 1 when something is wrong',
   usage: 'status [--json]',
@@ -43,7 +35,7 @@ const status: Command = {
     const users = Object.values(state.users)
     const daemon = await health(s.config)
     const buckets = await Promise.all(Object.values(state.buckets).map(async b => {
-      const problem = directoryProblem(b.path)
+      const problem = await rootProblem(b) // what the daemon refuses the bucket for (503)
       const uploads = problem === undefined ? (await listAllUploads(b.path).catch(() => [])).length : 0
       return { name: b.name, path: b.path, owner: b.owner, directory: problem ?? 'ok', uploads }
     }))
@@ -62,7 +54,7 @@ const status: Command = {
     emit(s.out, report, () => fields(summary) + '\n' + table(buckets, ['name', 'path', 'owner', 'directory', 'uploads']))
     const problems = [
       ...(s.config.admin !== null && daemon !== 'ok' ? [`daemon: ${daemon}`] : []),
-      ...buckets.filter(b => b.directory !== 'ok').map(b => `bucket ${b.name}: ${b.path} ${b.directory}`),
+      ...buckets.filter(b => b.directory !== 'ok').map(b => `bucket ${b.name}: ${b.directory}`),
     ]
     if (problems.length > 0) throw new AdminError(problems.join('; '))
   },

@@ -10,6 +10,7 @@ import { decide, requireAccess } from '../authorize.js'
 import { renderXml } from '../xml/render.js'
 import { parseXml, rootElement, texts } from '../xml/parse.js'
 import type { S3Reply, S3Request, Services } from '../types.js'
+import { mountPointOf } from '../../storage/bucket-roots.js'
 
 function requireSigned (req: S3Request): void {
   if (req.principal.kind !== 'user') throw new S3Error('AccessDenied')
@@ -89,12 +90,13 @@ export async function createBucket (req: S3Request, s: Services): Promise<S3Repl
   await chmod(path, s.config.bucketDirectoryCreateMode) // exactly: mkdir's mode is cut by the umask
   await chown(path, req.principal.uid, req.principal.gid)
   try {
+    const mountPoint = await mountPointOf(path)
     await s.state.mutate(state => {
       if (state.buckets[name]) throw new S3Error('BucketAlreadyExists', { BucketName: name })
       // Only a rootPath set inside a bucket or the state gets here; the new directory itself is empty.
       const problem = bucketPathProblem(canonicalPath(path), { stateDir: s.config.stateDir, buckets: state.buckets })
       if (problem) throw new S3Error('InvalidRequest', { BucketName: name }, { message: `The bucket's directory ${problem} (check rootPath).` })
-      state.buckets[name] = { name, path, owner: req.principal.name, createdAt: s.now().toISOString(), createdByS3: true, acl: [], objectAclPolicy: 'replace' }
+      state.buckets[name] = { name, path, mountPoint, owner: req.principal.name, createdAt: s.now().toISOString(), createdByS3: true, acl: [], objectAclPolicy: 'replace' }
     })
   } catch (err) {
     await rmdir(path).catch(() => undefined)

@@ -127,6 +127,18 @@ function checkExpectedOwners (headers: IncomingHttpHeaders): void {
   }
 }
 
+/**
+ * A bucket whose directory is missing or whose filesystem is not mounted is refused whole (503, which clients
+ * retry), never served as an empty bucket (bucket-roots.ts). The reason goes to the log, not to the client.
+ */
+async function refuseUnavailableBucket (target: ResolvedTarget, s: Services): Promise<void> {
+  const record = target.bucketName === undefined ? undefined : s.state.snapshot().buckets[target.bucketName]
+  const pending = record && s.roots.problem(record)
+  if (pending !== undefined && await pending !== undefined) {
+    throw new S3Error('ServiceUnavailable', { BucketName: target.bucketName }, { message: 'The bucket\'s storage is not available now; try again later.' })
+  }
+}
+
 export function dispatch (s: Services) {
   return async (ctx: Context, _next: Next): Promise<void> => {
     if (!ALLOWED_METHODS.has(ctx.method)) throw new S3Error('MethodNotAllowed', { Method: ctx.method, ResourceType: 'OBJECT' })
@@ -137,6 +149,7 @@ export function dispatch (s: Services) {
     ctx.state.operation = op.name
     checkVersionId(op.name, target, query)
     checkExpectedOwners(ctx.req.headers)
+    await refuseUnavailableBucket(target, s)
     const reply = await op.handle(buildRequest(ctx, op.name, s, query), s)
     writeReply(ctx, reply)
   }

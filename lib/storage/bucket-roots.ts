@@ -1,0 +1,131 @@
+// Is a bucket's directory really there? A NAS export that is not mounted (not yet at boot, or no longer) leaves a
+// bare mount-point directory, and an admin's rmdir leaves nothing. Served as they are, every object looks deleted
+// (an empty listing, NoSuchKey), writes land on the host's own disk where the mount will later hide them, and
+// `aws s3 sync --delete` or `rclone sync` *from* the bucket deletes the backup's copies as well.
+//
+// So a bucket records the mount point of the filesystem its directory was on when it was mapped: the nearest
+// ancestor (the directory itself included) whose device differs from its parent's. The directory is served while
+// it exists, is a directory, is on the device of that mount point, and the mount point still is one (its device
+// differs from its parent's). Only devices of the moment are compared, never stored ones: device numbers change
+// across reboots and NFS remounts, and the daemon's own mount namespace (systemd's ReadWritePaths and
+// ProtectSystem bind mounts) shows the same devices under other mount entries. docs/design.md has the cases.
+import { statSync, type Stats } from 'node:fs'
+import { opendir, stat } from 'node:fs/promises'
+import { dirname } from 'node:path'
+import { forgetStaging } from './paths.js'
+
+export interface MappedRoot {
+  /** The bucket's name, for messages. */
+  readonly name?: string
+  /** The bucket's directory: absolute and symlink-free. */
+  readonly path: string
+  /** Where its filesystem was mounted when it was mapped; undefined for buckets mapped before this was recorded. */
+  readonly mountPoint?: string
+}
+
+/** The mount point of the filesystem holding `dir` (absolute, symlink-free), as this process sees it. */
+export function mountPointOfSync (dir: string): string {
+  let cur = dir
+  let st = statSync(cur)
+  while (cur !== '/') {
+    const parent = dirname(cur)
+    const ps = statSync(parent)
+    if (ps.dev !== st.dev) return cur
+    cur = parent
+    st = ps
+  }
+  return '/'
+}
+
+/** mountPointOfSync without blocking the event loop. */
+export async function mountPointOf (dir: string): Promise<string> {
+  let cur = dir
+  let st = await stat(cur)
+  while (cur !== '/') {
+    const parent = dirname(cur)
+    const ps = await stat(parent)
+    if (ps.dev !== st.dev) return cur
+    cur = parent
+    st = ps
+  }
+  return '/'
+}
+
+/** Whether the directory has at least one entry (its own `.` and `..` aside). */
+export async function hasEntries (dir: string): Promise<boolean> {
+  const d = await opendir(dir)
+  try {
+    return (await d.read()) !== null
+  } finally {
+    await d.close()
+  }
+}
+
+function statFailure (err: unknown, what: string): string {
+  const code = (err as NodeJS.ErrnoException).code
+  return code === 'ENOENT' || code === 'ENOTDIR' ? `${what} is missing` : `${what} cannot be read (${code ?? String(err)})`
+}
+
+/** Why the bucket cannot be served now (for logs and admins, not for clients), or undefined when it can. */
+export async function rootProblem (root: MappedRoot): Promise<string | undefined> {
+  let dir: Stats
+  try {
+    dir = await stat(root.path)
+  } catch (err) {
+    return statFailure(err, `its directory ${root.path}`)
+  }
+  if (!dir.isDirectory()) return `its path ${root.path} is not a directory`
+  const mount = root.mountPoint
+  if (mount === undefined) return undefined
+  let m: Stats, parent: Stats | undefined
+  try {
+    [m, parent] = await Promise.all([stat(mount), mount === '/' ? undefined : stat(dirname(mount))])
+  } catch (err) {
+    return statFailure(err, `the mount point ${mount} it was mapped on`)
+  }
+  if (parent !== undefined && parent.dev === m.dev) return `no filesystem is mounted at ${mount}, where it was mapped`
+  if (dir.dev !== m.dev) return `it is no longer on the filesystem mounted at ${mount}, where it was mapped`
+  return undefined
+}
+
+/**
+ * rootProblem for every request, cheaply: a "fine" answer is reused for `okForMs`, checks asked for while one is
+ * running share it, and a problem is never reused, so a bucket is served again as soon as its filesystem is back.
+ * `onChange` hears each change of verdict (the first check included only when it finds a problem).
+ */
+export class BucketRoots {
+  private readonly known = new Map<string, { okAt?: number, running?: Promise<string | undefined>, problem?: string }>()
+
+  constructor (
+    private readonly onChange: (root: MappedRoot, problem: string | undefined) => void = () => {},
+    private readonly okForMs = 250,
+  ) {}
+
+  problem (root: MappedRoot, nowMs = Date.now()): Promise<string | undefined> | undefined {
+    const key = `${root.path}\0${root.mountPoint ?? ''}`
+    let entry = this.known.get(key)
+    if (entry === undefined) {
+      if (this.known.size >= 10_000) this.known.clear() // buckets mapped and unmapped over a long life
+      entry = {}
+      this.known.set(key, entry)
+    }
+    if (entry.okAt !== undefined && nowMs - entry.okAt < this.okForMs) return undefined
+    if (entry.running !== undefined) return entry.running
+    const e = entry
+    const seen = e.okAt !== undefined || e.problem !== undefined
+    e.running = rootProblem(root).then(problem => {
+      e.running = undefined
+      if (problem === undefined) e.okAt = Date.now()
+      else {
+        e.okAt = undefined
+        // The staging folder's descriptor, held for the daemon's life, may be on the filesystem that went away
+        // (a lazy unmount keeps it alive): uploads must stage on whatever is mounted when the bucket is back.
+        forgetStaging(root.path)
+      }
+      if ((seen || problem !== undefined) && problem !== e.problem) this.onChange(root, problem)
+      e.problem = problem
+      return problem
+    })
+    return e.running
+  }
+}

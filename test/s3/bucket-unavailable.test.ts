@@ -1,0 +1,193 @@
+// A bucket whose filesystem is not mounted, or whose directory is gone, is refused with 503 ServiceUnavailable:
+// it used to be served as an empty bucket (a listing with no keys, NoSuchKey), so `aws s3 sync --delete` from it
+// deleted the backup's copies, and PUTs landed on the host's disk under the bare mount point.
+import t from 'tap'
+import type { Test } from 'tap'
+import { execFileSync } from 'node:child_process'
+import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { GetObjectCommand, HeadBucketCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
+import { startBridge, type Bridge } from '../fixtures/daemon.js'
+import { main } from '../../lib/admin/main.js'
+import { awsEnv, hasProgram, rcloneEnv, runClient, type ClientResult } from '../fixtures/clients/run-client.js'
+import { recordMissingMountPoints } from '../../lib/daemon/record-mounts.js'
+import { bootstrapDemo } from '../../lib/daemon/bootstrap.js'
+import { parseConfig } from '../../lib/config/schema.js'
+import { StateStore } from '../../lib/state/store.js'
+
+const sh = (cmd: string, ...args: string[]): void => { execFileSync(cmd, args, { stdio: 'pipe' }) }
+
+async function bridgectl (b: Bridge, ...args: string[]): Promise<{ code: number, stdout: string, stderr: string }> {
+  const conf = join(b.dir, 'bridge.conf')
+  if (!existsSync(conf)) writeFileSync(conf, JSON.stringify({ http: { host: '127.0.0.1', port: 0 }, stateDir: 'state', rootPath: 'buckets' }))
+  let stdout = ''
+  let stderr = ''
+  const code = await main(['--config', conf, ...args], { stdout: s => { stdout += s }, stderr: s => { stderr += s } })
+  return { code, stdout, stderr }
+}
+
+/** A client that does not retry: each call is one request. */
+function oneShot (b: Bridge, t: Test): S3Client {
+  const c = new S3Client({ endpoint: b.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: b.creds, maxAttempts: 1 })
+  t.teardown(() => c.destroy())
+  return c
+}
+
+async function eventually (what: string, fn: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 60; i++) {
+    if (await fn().catch(() => false)) return
+    await new Promise(resolve => setTimeout(resolve, 100))
+  }
+  throw new Error(`timed out waiting for ${what}`)
+}
+
+const unavailable = { name: 'ServiceUnavailable', $metadata: { httpStatusCode: 503 } }
+
+t.test('an export that is unmounted is refused with 503 until it is back; nothing is written under the bare mount point', async t => {
+  const b = await startBridge(t)
+  // The "export": a tmpfs holding the data, bind-mounted onto the bucket's directory (so it can come back).
+  const store = join(b.dir, 'store')
+  const nas = join(b.dir, 'nas')
+  mkdirSync(store)
+  mkdirSync(nas)
+  try {
+    sh('mount', '-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', store)
+  } catch (err) {
+    t.plan(0, `cannot mount a tmpfs: ${(err as Error).message.split('\n')[0]}`)
+    return
+  }
+  t.teardown(() => { try { sh('umount', '-l', nas) } catch {} try { sh('umount', '-l', store) } catch {} })
+  mkdirSync(join(store, 'share'))
+  chownSync(join(store, 'share'), 2000, 2000)
+  sh('mount', '--bind', join(store, 'share'), nas)
+
+  const created = await bridgectl(b, 'buckets', 'create', 'nas', nas, '--owner', 'tester')
+  t.equal(created.code, 0, created.stderr)
+  t.match(created.stdout, `on the filesystem mounted at ${nas}`)
+  const s3 = oneShot(b, t)
+  await eventually('the new bucket', async () => (await s3.send(new HeadBucketCommand({ Bucket: 'nas' })), true))
+  await s3.send(new PutObjectCommand({ Bucket: 'nas', Key: 'keep.txt', Body: 'precious' }))
+  t.match(JSON.parse((await bridgectl(b, 'buckets', 'list', '--json')).stdout), [{ name: 'demo' }, { name: 'nas', mountPoint: nas, status: 'ok' }])
+
+  sh('umount', '-l', nas) // lazy: the daemon holds the bucket's staging folder open
+  t.same(readdirSync(nas), [], 'the bare mount point')
+  await new Promise(resolve => setTimeout(resolve, 300)) // past the 250 ms a "fine" verdict is reused
+  await t.rejects(s3.send(new ListObjectsV2Command({ Bucket: 'nas' })), unavailable, 'a listing is refused, not empty')
+  await t.rejects(s3.send(new GetObjectCommand({ Bucket: 'nas', Key: 'keep.txt' })), unavailable, 'a read is refused, not NoSuchKey')
+  await t.rejects(s3.send(new PutObjectCommand({ Bucket: 'nas', Key: 'new.txt', Body: 'x' })), unavailable)
+  t.equal(await s3.send(new HeadBucketCommand({ Bucket: 'nas' })).then(() => 200, (e: { $metadata: { httpStatusCode: number } }) => e.$metadata.httpStatusCode), 503, 'HeadBucket')
+  t.same(readdirSync(nas), [], 'nothing written on the host disk under the mount point')
+  t.ok(b.logLines.some(l => l.includes('bucket nas is unavailable') && l.includes(`no filesystem is mounted at ${nas}`)), 'logged with the reason')
+  t.match((await b.daemon.metrics.registry.getSingleMetricAsString('s3bridge_buckets_unavailable')), /s3bridge_buckets_unavailable 1/)
+  t.match((await bridgectl(b, 'buckets', 'list')).stdout, /nas .*unavailable: no filesystem is mounted at/)
+  const other = await s3.send(new ListObjectsV2Command({ Bucket: 'demo' }))
+  t.equal(other.$metadata.httpStatusCode, 200, 'other buckets are served')
+
+  sh('mount', '--bind', join(store, 'share'), nas)
+  const back = await s3.send(new GetObjectCommand({ Bucket: 'nas', Key: 'keep.txt' }))
+  t.equal(await back.Body?.transformToString(), 'precious', 'served again at once when the export is back')
+  t.ok(b.logLines.some(l => l.includes('bucket nas is available again')))
+  t.same((await s3.send(new ListObjectsV2Command({ Bucket: 'nas' }))).Contents?.map(c => c.Key), ['keep.txt'])
+})
+
+t.test('aws s3 sync --delete and rclone sync from an unmounted bucket fail and delete nothing locally', async t => {
+  const aws = ['/usr/bin/aws', '/usr/local/bin/aws'].find(hasProgram)
+  const rclone = ['/usr/bin/rclone', '/usr/local/bin/rclone'].find(hasProgram)
+  if (aws === undefined || rclone === undefined) {
+    t.plan(0, 'needs the AWS CLI and rclone (.ci/run installs them)')
+    return
+  }
+  const b = await startBridge(t)
+  const nas = join(b.dir, 'nas2')
+  mkdirSync(nas)
+  try {
+    sh('mount', '-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', nas)
+  } catch (err) {
+    t.plan(0, `cannot mount a tmpfs: ${(err as Error).message.split('\n')[0]}`)
+    return
+  }
+  t.teardown(() => { try { sh('umount', '-l', nas) } catch {} })
+  chownSync(nas, 2000, 2000)
+  t.equal((await bridgectl(b, 'buckets', 'create', 'nas2', nas, '--owner', 'tester')).code, 0)
+  const s3 = oneShot(b, t)
+  await eventually('the new bucket', async () => (await s3.send(new HeadBucketCommand({ Bucket: 'nas2' })), true))
+  await s3.send(new PutObjectCommand({ Bucket: 'nas2', Key: 'a.txt', Body: 'a' }))
+  const home = join(b.dir, 'home')
+  mkdirSync(home)
+  const awsSync = (to: string): Promise<ClientResult> => runClient(aws, ['--endpoint-url', b.endpoint, 's3', 'sync', '--delete', 's3://nas2', to], { env: { ...awsEnv(home, b.creds), AWS_MAX_ATTEMPTS: '2' } })
+  const rcloneSync = (to: string): Promise<ClientResult> => runClient(rclone, ['sync', 'bridge:nas2', to, '--retries', '1', '--low-level-retries', '2'], { env: rcloneEnv(home, join(home, 'rclone.conf'), b.endpoint, b.creds) })
+  const backups = { aws: join(b.dir, 'backup-aws'), rclone: join(b.dir, 'backup-rclone') }
+  for (const [name, sync] of [['aws', awsSync], ['rclone', rcloneSync]] as const) {
+    mkdirSync(backups[name])
+    const r = await sync(backups[name])
+    t.equal(r.code, 0, `${name}: ${r.stderr}`)
+    t.equal(readFileSync(join(backups[name], 'a.txt'), 'utf8'), 'a')
+    writeFileSync(join(backups[name], 'b.txt'), 'b')
+  }
+
+  sh('umount', '-l', nas)
+  await new Promise(resolve => setTimeout(resolve, 300))
+  for (const [name, sync] of [['aws', awsSync], ['rclone', rcloneSync]] as const) {
+    const r = await sync(backups[name])
+    t.not(r.code, 0, `${name} sync fails`)
+    t.match(r.stderr, /503|ServiceUnavailable/, name)
+    t.same(readdirSync(backups[name]).sort(), ['a.txt', 'b.txt'], `${name}: the backup keeps every file`)
+  }
+})
+
+t.test('a bucket directory removed by hand is refused with 503, and not made again by a PUT', async t => {
+  const b = await startBridge(t)
+  const path = await b.addBucket('gone', 'tester')
+  const s3 = oneShot(b, t)
+  await s3.send(new PutObjectCommand({ Bucket: 'gone', Key: 'x', Body: 'x' }))
+  execFileSync('rm', ['-rf', path])
+  await new Promise(resolve => setTimeout(resolve, 300))
+  await t.rejects(s3.send(new ListObjectsV2Command({ Bucket: 'gone' })), unavailable)
+  await t.rejects(s3.send(new PutObjectCommand({ Bucket: 'gone', Key: 'y', Body: 'y' })), unavailable)
+  t.notOk(existsSync(path))
+  t.ok(b.logLines.some(l => l.includes('bucket gone is unavailable') && l.includes('is missing')))
+  const view = await bridgectl(b, 'buckets', 'view', 'gone')
+  t.match(view.stdout, /status:\s+unavailable: its directory .* is missing/)
+  t.match((await bridgectl(b, 'buckets', 'modify', 'gone', '--record-mount')).stderr, /is missing or not a directory; mount its filesystem first/)
+})
+
+t.test('buckets mapped before mount points were recorded get theirs at start, unless their directory is empty', async t => {
+  const b = await startBridge(t)
+  const full = await b.addBucket('full', 'tester')
+  writeFileSync(join(full, 'f'), 'f')
+  await b.addBucket('empty', 'tester')
+  await recordMissingMountPoints(b.daemon.services.state, b.daemon.services.log)
+  const buckets = b.daemon.services.state.snapshot().buckets
+  t.equal(buckets.full?.mountPoint, '/', 'the test directory is on the root filesystem here')
+  t.equal(buckets.empty?.mountPoint, undefined, 'an empty directory may be an export not mounted yet')
+  const moved = await bridgectl(b, 'buckets', 'modify', 'empty', '--record-mount')
+  t.equal(moved.code, 0, moved.stderr)
+  t.match(JSON.parse((await bridgectl(b, 'buckets', 'view', 'empty', '--json')).stdout), { mountPoint: '/', status: 'ok' })
+})
+
+t.test('the demo user and bucket are made on a first start only, never again once deleted', async t => {
+  const dir = t.testdir({})
+  const config = parseConfig({ http: { host: '127.0.0.1', port: 0 }, stateDir: 'state', rootPath: 'buckets', demo: { bucket: 'demo', path: 'var/demo', uid: 2000, gid: 2000 } }, dir)
+  const state = new StateStore(config.stateDir)
+  t.teardown(() => state.close())
+  const first = await bootstrapDemo(config, state, new Date())
+  t.match(first, { bucket: 'demo', secret: /^.{40}$/ })
+  t.ok(state.snapshot().users.demo && state.snapshot().buckets.demo?.mountPoint, 'made, with its mount point')
+  const again = await bootstrapDemo(config, state, new Date())
+  t.same(again, { accessKeyId: first?.accessKeyId, bucket: 'demo' }, 'a restart prints the key id, not a secret')
+  await state.mutate(s => { delete s.buckets.demo; delete s.users.demo })
+  t.equal(await bootstrapDemo(config, state, new Date()), undefined)
+  t.same(state.snapshot().users, {}, 'the deleted demo user stays deleted')
+  t.same(state.snapshot().buckets, {})
+})
+
+t.test('an admin who set up users before the first start gets no demo account', async t => {
+  const dir = t.testdir({})
+  const config = parseConfig({ http: { host: '127.0.0.1', port: 0 }, stateDir: 'state', rootPath: 'buckets', demo: { bucket: 'demo', path: 'var/demo' } }, dir)
+  const state = new StateStore(config.stateDir)
+  t.teardown(() => state.close())
+  await state.mutate(s => { s.users.alice = { name: 'alice', uid: 1001, gid: 1001, role: 'user', enabled: true, createdAt: new Date().toISOString(), keys: [], policies: [] } })
+  t.equal(await bootstrapDemo(config, state, new Date()), undefined)
+  t.same(Object.keys(state.snapshot().users), ['alice'])
+  t.notOk(existsSync(join(dir, 'var/demo')), 'no demo directory made')
+})
