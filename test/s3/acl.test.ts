@@ -142,12 +142,16 @@ t.test('AuthenticatedUsers on an object is 501 without a configured gid, a group
   await t.rejects(anonymousClient(configured.bridge.endpoint, t).send(new GetObjectCommand({ Bucket: 'demo', Key: 'report.txt' })), { name: 'AccessDenied' })
 })
 
-t.test('under objectAclPolicy deny PutObjectAcl is 403 and the file keeps its ACL', async t => {
-  const { alice, bridge, file } = await scene(t)
+t.test('under objectAclPolicy deny PutObjectAcl is 403 (a lone private passes, changing nothing) and the file keeps its ACL', async t => {
+  const { alice, bob, bridge, file } = await scene(t)
   execFileSync('setfacl', ['-m', 'u:1002:r', file])
   const before = getfacl(file)
   await bridge.daemon.services.state.mutate(s => { const b = s.buckets.demo; if (b) b.objectAclPolicy = 'deny' })
-  await t.rejects(alice.send(new PutObjectAclCommand({ Bucket: 'demo', Key: 'report.txt', ACL: 'private' })), { name: 'AccessDenied' })
+  await t.rejects(alice.send(new PutObjectAclCommand({ Bucket: 'demo', Key: 'report.txt', ACL: 'public-read' })), { name: 'AccessDenied' })
+  await t.rejects(alice.send(new PutObjectAclCommand({ Bucket: 'demo', Key: 'report.txt', GrantRead: 'id="bob"' })), { name: 'AccessDenied' })
+  const priv = await alice.send(new PutObjectAclCommand({ Bucket: 'demo', Key: 'report.txt', ACL: 'private' }))
+  t.equal(priv.$metadata.httpStatusCode, 200, 'x-amz-acl: private passes under deny, as on uploads (SPEC §5)')
+  await t.rejects(bob.send(new PutObjectAclCommand({ Bucket: 'demo', Key: 'report.txt', ACL: 'private' })), { name: 'AccessDenied' }, 'still needs WRITE_ACP')
   t.equal(getfacl(file), before)
   const out = await alice.send(new GetObjectAclCommand({ Bucket: 'demo', Key: 'report.txt' }))
   t.same(grantsOf(out), ['alice=FULL_CONTROL', 'bob=READ', 'urn:s3bridge:group:users=READ'], 'GetObjectAcl still works')

@@ -102,13 +102,20 @@ export async function getObjectAcl (req: S3Request, s: Services): Promise<S3Repl
 /**
  * PutObjectAcl under objectAclPolicy 'replace': the caller needs search on the path and WRITE_ACP (owner,
  * uid 0 with root rights, or a stored WRITE_ACP/FULL_CONTROL grant); the whole access ACL is rewritten.
- * Under 'deny' it is 403 AccessDenied before anything else. An ACL never changes the owner, so a body whose
+ * Under 'deny' it is 403 AccessDenied before anything else, but for a lone `x-amz-acl: private` (a no-op). An ACL never changes the owner, so a body whose
  * Owner/ID is not the file's owner is 403 AccessDenied; a body without Owner is accepted.
  */
 export async function putObjectAcl (req: S3Request, s: Services): Promise<S3Reply> {
   const record = bucketRecord(req, s)
   if (record.objectAclPolicy === 'deny') {
-    throw new S3Error('AccessDenied', { Resource: `/${record.name}/${req.rawKey ?? ''}` }, { message: 'This bucket does not allow S3 to change object ACLs (object ACL policy deny).' })
+    const headers = readAclHeaders(req.headers)
+    if (headers.grants !== undefined || headers.canned !== 'private') {
+      throw new S3Error('AccessDenied', { Resource: `/${record.name}/${req.rawKey ?? ''}` }, { message: 'This bucket does not allow S3 to change object ACLs (object ACL policy deny).' })
+    }
+    // A lone `x-amz-acl: private` passes here as it does on uploads (SPEC §5), checked like any PutObjectAcl,
+    // and changes nothing: under deny the create modes and inherited ACLs decide.
+    await (await openObjectAcl(req, s, 'WRITE_ACP')).close()
+    return { status: 200 }
   }
   const opened = await openObjectAcl(req, s, 'WRITE_ACP')
   try {
