@@ -12,6 +12,8 @@ export interface SortedDir {
   key: (i: number) => string
   /** First index whose sort key is >= target in S3 order (binary search). */
   lowerBound: (target: string) => number
+  /** Set while the listing is cached: the folder's inode, mtime and ctime when it was read (listing.ts's read-ahead). */
+  stamp?: string
 }
 
 /** Keys as JavaScript strings: the path without the addon. */
@@ -128,6 +130,7 @@ export async function sortedDir (dirPath: string, skip?: string): Promise<Sorted
     }
     if (isStable && dir.length >= MIN_CACHED_ENTRIES && dir.length <= MAX_CACHED_ENTRIES) {
       evictFor(dir.length)
+      dir.stamp = stamp
       cache.set(dirPath, { stamp, dir })
       cachedEntries += dir.length
     }

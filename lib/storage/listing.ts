@@ -83,6 +83,40 @@ async function statNames (dirPath: string, names: string[], native: StatEntries 
   return out
 }
 
+/**
+ * Read-ahead for paging big folders: when a page may end inside a large cached folder, the names the next page
+ * starts with are stat'ed right behind this page's own jobs, so the pool threads work while this page is rendered
+ * and the client parses it, and the next page finds them done. A read-ahead is used only by a walk of the same
+ * folder listing (the stamp: inode, mtime and ctime, so any create, delete or rename in the folder voids it), for
+ * the same names, within READ_AHEAD_MS; what it read can be that much older than the request (a file rewritten in
+ * place over NFS meanwhile), as for any listing of a folder that changes while it is paged.
+ */
+const READ_AHEAD_MS = 2000
+const READ_AHEAD_SLOTS = 4
+/** Pages smaller than this are cheap enough to stat on demand. */
+const READ_AHEAD_MIN = 200
+interface ReadAhead { dirPath: string, stamp: string, names: string[], at: number, stated: Promise<Array<Stated | undefined>> }
+const readAheads: ReadAhead[] = []
+
+function startReadAhead (dirPath: string, stamp: string, names: string[], native: StatEntries): void {
+  const chunks: Array<Promise<Array<Stated | undefined>>> = []
+  for (let c = 0; c < names.length; c += NATIVE_CHUNK) chunks.push(statNames(dirPath, names.slice(c, c + NATIVE_CHUNK), native))
+  const stated = Promise.all(chunks).then(parts => parts.flat())
+  stated.catch(() => undefined) // a failed read-ahead is only a miss
+  readAheads.push({ dirPath, stamp, names, at: Date.now(), stated })
+  if (readAheads.length > READ_AHEAD_SLOTS) readAheads.shift()
+}
+
+/** The read-ahead's answer for these names (a prefix of what it read), taken out of the cache; else undefined. */
+function takeReadAhead (dirPath: string, stamp: string, names: readonly string[], native: StatEntries): Promise<Array<Stated | undefined>> | undefined {
+  const now = Date.now()
+  const i = readAheads.findIndex(r => r.dirPath === dirPath && r.stamp === stamp && now - r.at < READ_AHEAD_MS &&
+    r.names.length >= names.length && names.every((n, j) => r.names[j] === n))
+  if (i < 0) return undefined
+  const [r] = readAheads.splice(i, 1) as [ReadAhead]
+  return r.stated.then(s => s.slice(0, names.length), () => statNames(dirPath, [...names], native))
+}
+
 /** Where to start in a sorted folder: skip entries below the prefix and the lower bound, by binary search. */
 function startIndex (dir: SortedDir, dirKey: string, p: ListParams): number {
   const isDir = dir.isDir
@@ -158,12 +192,24 @@ async function * walk (bucket: BucketRef, dirPath: string, dirKey: string, p: Li
     }
     // A big run goes out as a few jobs at once: the pool threads stat on both cores while this thread turns the
     // first answers into objects.
-    const chunk = native && run.length > NATIVE_CHUNK ? Math.ceil(run.length / Math.ceil(run.length / NATIVE_CHUNK)) : run.length
-    const jobs: Array<Promise<Array<Stated | undefined>>> = []
-    for (let c = 0; c < run.length; c += chunk) {
+    const ahead = native && dir.stamp !== undefined ? takeReadAhead(dirPath, dir.stamp, run.map(f => f.name), native) : undefined
+    const chunk = ahead !== undefined ? run.length : native && run.length > NATIVE_CHUNK ? Math.ceil(run.length / Math.ceil(run.length / NATIVE_CHUNK)) : run.length
+    const jobs: Array<Promise<Array<Stated | undefined>>> = ahead !== undefined ? [ahead] : []
+    for (let c = 0; ahead === undefined && c < run.length; c += chunk) {
       const job = statNames(dirPath, run.slice(c, c + chunk).map(f => f.name), native)
       job.catch(() => undefined) // awaited below, unless the page fills first
       jobs.push(job)
+    }
+    // A run as long as the page's room ends the page when its names are files; the next page then starts at the
+    // run's last name (the one that made this page truncated), with the same room.
+    if (native && dir.stamp !== undefined && run.length >= READ_AHEAD_MIN && run.length === budget.need) {
+      const next: string[] = []
+      for (let k = i; k < entries.length && next.length < run.length && isDir[k] === 0; k++) {
+        const n = entryAt(k)
+        if (!(dirKey + n.sortKey).startsWith(p.prefix)) break
+        next.push(n.name)
+      }
+      if (next.length > 1) startReadAhead(dirPath, dir.stamp, next, native)
     }
     const needBefore = budget.need
     for (let c = 0; c < jobs.length; c++) {
