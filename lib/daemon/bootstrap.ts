@@ -25,6 +25,8 @@ export async function bootstrapDemo (config: Config, state: StateStore, now: Dat
   const current = state.snapshot()
   const isFirstStart = !existsSync(marker) && Object.keys(current.users).length === 0 && Object.keys(current.buckets).length === 0
   if (!isFirstStart) {
+    // A state made before the marker existed: it was bootstrapped then (or set up by hand); never again.
+    if (!existsSync(marker)) await writeFile(marker, `${now.toISOString()}\n`, { mode: 0o600 })
     const key = current.users[demo.user]?.keys[0]
     return key && current.buckets[demo.bucket] ? { accessKeyId: key.accessKeyId, bucket: demo.bucket } : undefined
   }

@@ -1,6 +1,8 @@
 // Buckets mapped before mount points were recorded (lib/storage/bucket-roots.ts) get theirs at start, but only
-// from a directory with something in it: an empty one may be the bare mount point of an export that is not
-// mounted yet, and recording that would refuse the bucket once the export is back.
+// from a directory with something in it besides the bridge's staging folder, on a filesystem other than the root
+// one: an empty directory, or one on the root filesystem, may be the bare mount point of an export that is not
+// mounted yet, and recording that would refuse the bucket once the export is back. Those keep the existence check
+// until `bridgectl buckets modify NAME --record-mount`.
 import type { Logger } from '../log.js'
 import type { StateStore } from '../state/store.js'
 import { hasEntries, mountPointOf } from '../storage/bucket-roots.js'
@@ -10,7 +12,11 @@ export async function recordMissingMountPoints (state: StateStore, log: Logger):
   for (const b of Object.values(state.snapshot().buckets)) {
     if (b.mountPoint !== undefined) continue
     try {
-      if (await hasEntries(b.path)) found.push({ name: b.name, path: b.path, mountPoint: await mountPointOf(b.path) })
+      if (!await hasEntries(b.path)) continue
+      const mountPoint = await mountPointOf(b.path)
+      // A NAS bucket found on the root filesystem is most likely a mount point whose export is not mounted (with
+      // files written there by older versions): left unrecorded rather than tied to the wrong filesystem.
+      if (mountPoint !== '/') found.push({ name: b.name, path: b.path, mountPoint })
     } catch { /* missing or unreadable: the request path reports it */ }
   }
   if (found.length === 0) return

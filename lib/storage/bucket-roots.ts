@@ -12,7 +12,7 @@
 import { statSync, type Stats } from 'node:fs'
 import { opendir, stat } from 'node:fs/promises'
 import { dirname } from 'node:path'
-import { forgetStaging } from './paths.js'
+import { forgetStagingOffMount, STAGING_DIR } from './paths.js'
 
 export interface MappedRoot {
   /** The bucket's name, for messages. */
@@ -51,14 +51,11 @@ export async function mountPointOf (dir: string): Promise<string> {
   return '/'
 }
 
-/** Whether the directory has at least one entry (its own `.` and `..` aside). */
+/** Whether the directory holds anything besides the bridge's own staging folder (and ones set aside). */
 export async function hasEntries (dir: string): Promise<boolean> {
-  const d = await opendir(dir)
-  try {
-    return (await d.read()) !== null
-  } finally {
-    await d.close()
-  }
+  // The iterator closes the folder when the loop ends or returns.
+  for await (const e of await opendir(dir)) if (!e.name.startsWith(STAGING_DIR)) return true
+  return false
 }
 
 function statFailure (err: unknown, what: string): string {
@@ -88,20 +85,23 @@ export async function rootProblem (root: MappedRoot): Promise<string | undefined
   return undefined
 }
 
+interface Known { okAt?: number, running?: Promise<string | undefined>, problem?: string }
+
 /**
- * rootProblem for every request, cheaply: a "fine" answer is reused for `okForMs`, checks asked for while one is
- * running share it, and a problem is never reused, so a bucket is served again as soon as its filesystem is back.
+ * rootProblem for every request, cheaply: a "fine" answer is reused for `okForMs` (unless the caller asks for a
+ * fresh one: listings, and before answering that a key does not exist), checks asked for while one is running share
+ * it, and a problem is never reused, so a bucket is served again as soon as its filesystem is back.
  * `onChange` hears each change of verdict (the first check included only when it finds a problem).
  */
 export class BucketRoots {
-  private readonly known = new Map<string, { okAt?: number, running?: Promise<string | undefined>, problem?: string }>()
+  private readonly known = new Map<string, Known>()
 
   constructor (
     private readonly onChange: (root: MappedRoot, problem: string | undefined) => void = () => {},
     private readonly okForMs = 250,
   ) {}
 
-  problem (root: MappedRoot, nowMs = Date.now()): Promise<string | undefined> | undefined {
+  problem (root: MappedRoot, opts: { fresh?: boolean } = {}): Promise<string | undefined> | undefined {
     const key = `${root.path}\0${root.mountPoint ?? ''}`
     let entry = this.known.get(key)
     if (entry === undefined) {
@@ -109,23 +109,27 @@ export class BucketRoots {
       entry = {}
       this.known.set(key, entry)
     }
-    if (entry.okAt !== undefined && nowMs - entry.okAt < this.okForMs) return undefined
-    if (entry.running !== undefined) return entry.running
+    if (opts.fresh !== true) {
+      if (entry.okAt !== undefined && Date.now() - entry.okAt < this.okForMs) return undefined
+      if (entry.running !== undefined) return entry.running
+    }
     const e = entry
     const seen = e.okAt !== undefined || e.problem !== undefined
-    e.running = rootProblem(root).then(problem => {
-      e.running = undefined
-      if (problem === undefined) e.okAt = Date.now()
-      else {
+    const running = rootProblem(root).then(async problem => {
+      if (e.running === running) e.running = undefined
+      if (problem === undefined) {
+        e.okAt = Date.now()
+        // The staging folder's descriptor is held for the daemon's life: after the filesystem was unmounted
+        // and mounted again it is on the old mount, and uploads staged there could not be renamed into place.
+        await forgetStagingOffMount(root.path)
+      } else {
         e.okAt = undefined
-        // The staging folder's descriptor, held for the daemon's life, may be on the filesystem that went away
-        // (a lazy unmount keeps it alive): uploads must stage on whatever is mounted when the bucket is back.
-        forgetStaging(root.path)
       }
       if ((seen || problem !== undefined) && problem !== e.problem) this.onChange(root, problem)
       e.problem = problem
       return problem
     })
-    return e.running
+    e.running = running
+    return running
   }
 }

@@ -1,6 +1,7 @@
 // Keys to filesystem paths: the only place a key becomes a path, and the rules that keep it inside its bucket.
 import { randomBytes } from 'node:crypto'
 import { closeSync, constants, fchmodSync, fstatSync, mkdirSync, openSync, renameSync } from 'node:fs'
+import { open, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { S3Error } from '../errors/s3-error.js'
 import type { ObjectKey } from './types.js'
@@ -122,6 +123,31 @@ export function forgetStaging (root: string, now = Date.now()): void {
     try { closeSync((retired.shift() as { fd: number }).fd) } catch { /* already closed */ }
   }
   if (fd !== undefined) retired.push({ fd, at: now })
+}
+
+/** The mount id of an open descriptor (/proc/self/fdinfo), undefined when it cannot be read. */
+async function mountIdOf (fd: number): Promise<string | undefined> {
+  const info = await readFile(`/proc/self/fdinfo/${fd}`, 'utf8').catch(() => undefined)
+  return info === undefined ? undefined : /^mnt_id:\s*(\d+)/m.exec(info)?.[1]
+}
+
+/**
+ * forgetStaging when the held staging folder is on another mount than the bucket directory is now: its filesystem
+ * was unmounted (lazily: the descriptor keeps it alive) and mounted again, and a temp file there could not be
+ * renamed into the bucket (EXDEV, even for a bind mount of the same filesystem). A folder renamed away and back
+ * stays on its mount and is kept, so nobody can make the daemon retire descriptors by renaming.
+ */
+export async function forgetStagingOffMount (root: string): Promise<void> {
+  const fd = pinned.get(root)
+  if (fd === undefined) return
+  const dir = await open(root, constants.O_RDONLY | constants.O_DIRECTORY).catch(() => undefined)
+  if (dir === undefined) return
+  try {
+    const [held, now] = await Promise.all([mountIdOf(fd), mountIdOf(dir.fd)])
+    if (held !== undefined && now !== undefined && held !== now && pinned.get(root) === fd) forgetStaging(root)
+  } finally {
+    await dir.close()
+  }
 }
 
 function openStaging (root: string, create: boolean): number | undefined {

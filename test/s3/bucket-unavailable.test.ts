@@ -4,14 +4,15 @@
 import t from 'tap'
 import type { Test } from 'tap'
 import { execFileSync } from 'node:child_process'
-import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { GetObjectCommand, HeadBucketCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
 import { startBridge, type Bridge } from '../fixtures/daemon.js'
 import { main } from '../../lib/admin/main.js'
 import { awsEnv, hasProgram, rcloneEnv, runClient, type ClientResult } from '../fixtures/clients/run-client.js'
 import { recordMissingMountPoints } from '../../lib/daemon/record-mounts.js'
-import { bootstrapDemo } from '../../lib/daemon/bootstrap.js'
+import { mountPointOfSync } from '../../lib/storage/bucket-roots.js'
+import { bootstrapDemo, DEMO_MARKER } from '../../lib/daemon/bootstrap.js'
 import { parseConfig } from '../../lib/config/schema.js'
 import { StateStore } from '../../lib/state/store.js'
 
@@ -69,8 +70,15 @@ t.test('an export that is unmounted is refused with 503 until it is back; nothin
   await s3.send(new PutObjectCommand({ Bucket: 'nas', Key: 'keep.txt', Body: 'precious' }))
   t.match(JSON.parse((await bridgectl(b, 'buckets', 'list', '--json')).stdout), [{ name: 'demo' }, { name: 'nas', mountPoint: nas, status: 'ok' }])
 
+  // Within the 250 ms a "fine" verdict is reused, listings and answers of "no such key" still check afresh.
+  await s3.send(new GetObjectCommand({ Bucket: 'nas', Key: 'keep.txt' }))
   sh('umount', '-l', nas) // lazy: the daemon holds the bucket's staging folder open
   t.same(readdirSync(nas), [], 'the bare mount point')
+  await t.rejects(s3.send(new ListObjectsV2Command({ Bucket: 'nas' })), unavailable, 'a listing is refused at once, not empty')
+  sh('mount', '--bind', join(store, 'share'), nas)
+  await s3.send(new GetObjectCommand({ Bucket: 'nas', Key: 'keep.txt' }))
+  sh('umount', '-l', nas)
+  await t.rejects(s3.send(new GetObjectCommand({ Bucket: 'nas', Key: 'keep.txt' })), unavailable, 'a key looked up at once is not NoSuchKey')
   await new Promise(resolve => setTimeout(resolve, 300)) // past the 250 ms a "fine" verdict is reused
   await t.rejects(s3.send(new ListObjectsV2Command({ Bucket: 'nas' })), unavailable, 'a listing is refused, not empty')
   await t.rejects(s3.send(new GetObjectCommand({ Bucket: 'nas', Key: 'keep.txt' })), unavailable, 'a read is refused, not NoSuchKey')
@@ -88,6 +96,38 @@ t.test('an export that is unmounted is refused with 503 until it is back; nothin
   t.equal(await back.Body?.transformToString(), 'precious', 'served again at once when the export is back')
   t.ok(b.logLines.some(l => l.includes('bucket nas is available again')))
   t.same((await s3.send(new ListObjectsV2Command({ Bucket: 'nas' }))).Contents?.map(c => c.Key), ['keep.txt'])
+
+  // Unmounted and mounted again between two requests: nothing saw the outage, but uploads must stage on the mount
+  // that is there now (the old staging descriptor's mount would make every PUT fail with EXDEV).
+  await s3.send(new PutObjectCommand({ Bucket: 'nas', Key: 'before.txt', Body: 'b' }))
+  sh('umount', '-l', nas)
+  sh('mount', '--bind', join(store, 'share'), nas)
+  await new Promise(resolve => setTimeout(resolve, 300))
+  await s3.send(new HeadBucketCommand({ Bucket: 'nas' })) // the check that notices the new mount
+  await s3.send(new PutObjectCommand({ Bucket: 'nas', Key: 'after.txt', Body: 'after a remount' }))
+  t.equal(readFileSync(join(store, 'share', 'after.txt'), 'utf8'), 'after a remount')
+})
+
+t.test('a bucket whose directory is covered by another mount is refused', async t => {
+  const b = await startBridge(t)
+  const store = join(b.dir, 'store3')
+  mkdirSync(store)
+  try {
+    sh('mount', '-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', store)
+  } catch (err) {
+    t.plan(0, `cannot mount a tmpfs: ${(err as Error).message.split('\n')[0]}`)
+    return
+  }
+  t.teardown(() => { try { sh('umount', '-l', join(store, 'sub')) } catch {} try { sh('umount', '-l', store) } catch {} })
+  mkdirSync(join(store, 'sub'))
+  chownSync(join(store, 'sub'), 2000, 2000)
+  t.equal((await bridgectl(b, 'buckets', 'create', 'sub', join(store, 'sub'), '--owner', 'tester')).code, 0)
+  t.equal(JSON.parse((await bridgectl(b, 'buckets', 'view', 'sub', '--json')).stdout).mountPoint, store, 'the filesystem mounted above it')
+  const s3 = oneShot(b, t)
+  await eventually('the new bucket', async () => (await s3.send(new HeadBucketCommand({ Bucket: 'sub' })), true))
+  sh('mount', '-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', join(store, 'sub')) // the mount point stays one
+  await t.rejects(s3.send(new ListObjectsV2Command({ Bucket: 'sub' })), unavailable)
+  t.ok(b.logLines.some(l => l.includes('bucket sub is unavailable') && l.includes(`no longer on the filesystem mounted at ${store}`)))
 })
 
 t.test('aws s3 sync --delete and rclone sync from an unmounted bucket fail and delete nothing locally', async t => {
@@ -151,18 +191,36 @@ t.test('a bucket directory removed by hand is refused with 503, and not made aga
   t.match((await bridgectl(b, 'buckets', 'modify', 'gone', '--record-mount')).stderr, /is missing or not a directory; mount its filesystem first/)
 })
 
-t.test('buckets mapped before mount points were recorded get theirs at start, unless their directory is empty', async t => {
+t.test('buckets mapped before mount points were recorded get theirs at start, from a filesystem of their own with files', async t => {
   const b = await startBridge(t)
-  const full = await b.addBucket('full', 'tester')
-  writeFileSync(join(full, 'f'), 'f')
-  await b.addBucket('empty', 'tester')
+  const nfs = join(b.dir, 'nfs')
+  mkdirSync(nfs)
+  try {
+    sh('mount', '-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', nfs)
+  } catch (err) {
+    t.plan(0, `cannot mount a tmpfs: ${(err as Error).message.split('\n')[0]}`)
+    return
+  }
+  t.teardown(() => { try { sh('umount', '-l', nfs) } catch {} })
+  const add = async (name: string, path: string, files: string[]): Promise<void> => {
+    mkdirSync(path, { recursive: true })
+    for (const f of files) mkdirSync(join(path, f), { recursive: true })
+    await b.daemon.services.state.mutate(s => { s.buckets[name] = { name, path, owner: 'tester', createdAt: new Date().toISOString(), createdByS3: false, acl: [], objectAclPolicy: 'replace' } })
+  }
+  await add('full', join(nfs, 'full'), ['reports'])
+  await add('staged', join(nfs, 'staged'), ['.s3bridge', '.s3bridge.untrusted-1'])
+  await add('empty', join(nfs, 'empty'), [])
+  await add('local', join(b.dir, 'local'), ['reports'])
   await recordMissingMountPoints(b.daemon.services.state, b.daemon.services.log)
   const buckets = b.daemon.services.state.snapshot().buckets
-  t.equal(buckets.full?.mountPoint, '/', 'the test directory is on the root filesystem here')
-  t.equal(buckets.empty?.mountPoint, undefined, 'an empty directory may be an export not mounted yet')
-  const moved = await bridgectl(b, 'buckets', 'modify', 'empty', '--record-mount')
-  t.equal(moved.code, 0, moved.stderr)
-  t.match(JSON.parse((await bridgectl(b, 'buckets', 'view', 'empty', '--json')).stdout), { mountPoint: '/', status: 'ok' })
+  t.equal(buckets.full?.mountPoint, nfs, 'files on a filesystem of its own: recorded')
+  t.equal(buckets.staged?.mountPoint, undefined, 'only the bridge\'s staging folders: may be a bare mount point')
+  t.equal(buckets.empty?.mountPoint, undefined, 'empty: may be a bare mount point')
+  const local = mountPointOfSync(join(b.dir, 'local'))
+  t.equal(buckets.local?.mountPoint, local === '/' ? undefined : local, 'on the root filesystem: may be a bare mount point')
+  const recorded = await bridgectl(b, 'buckets', 'modify', 'empty', '--record-mount')
+  t.equal(recorded.code, 0, recorded.stderr)
+  t.match(JSON.parse((await bridgectl(b, 'buckets', 'view', 'empty', '--json')).stdout), { mountPoint: nfs, status: 'ok' })
 })
 
 t.test('the demo user and bucket are made on a first start only, never again once deleted', async t => {
@@ -179,6 +237,20 @@ t.test('the demo user and bucket are made on a first start only, never again onc
   t.equal(await bootstrapDemo(config, state, new Date()), undefined)
   t.same(state.snapshot().users, {}, 'the deleted demo user stays deleted')
   t.same(state.snapshot().buckets, {})
+})
+
+t.test('a state made before the first-start marker is marked, so a deleted demo account is not made again', async t => {
+  const dir = t.testdir({})
+  const config = parseConfig({ http: { host: '127.0.0.1', port: 0 }, stateDir: 'state', rootPath: 'buckets', demo: { bucket: 'demo', path: 'var/demo', uid: 2000, gid: 2000 } }, dir)
+  const state = new StateStore(config.stateDir)
+  t.teardown(() => state.close())
+  await bootstrapDemo(config, state, new Date())
+  rmSync(join(config.stateDir, DEMO_MARKER)) // as an older version left it
+  t.match(await bootstrapDemo(config, state, new Date()), { bucket: 'demo' })
+  t.ok(existsSync(join(config.stateDir, DEMO_MARKER)), 'marked at the next start')
+  await state.mutate(s => { delete s.buckets.demo; delete s.users.demo })
+  t.equal(await bootstrapDemo(config, state, new Date()), undefined)
+  t.same(state.snapshot().users, {})
 })
 
 t.test('an admin who set up users before the first start gets no demo account', async t => {

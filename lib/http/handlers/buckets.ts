@@ -1,5 +1,5 @@
 // Bucket handlers: ListBuckets, CreateBucket, HeadBucket, DeleteBucket, GetBucketLocation, GetBucketVersioning.
-import { chmod, chown, mkdir, readdir, rmdir, rm } from 'node:fs/promises'
+import { chmod, chown, mkdir, readdir, realpath, rmdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { S3Error } from '../../errors/s3-error.js'
 import { validateBucketName } from '../../state/bucket-names.js'
@@ -90,7 +90,7 @@ export async function createBucket (req: S3Request, s: Services): Promise<S3Repl
   await chmod(path, s.config.bucketDirectoryCreateMode) // exactly: mkdir's mode is cut by the umask
   await chown(path, req.principal.uid, req.principal.gid)
   try {
-    const mountPoint = await mountPointOf(path)
+    const mountPoint = await mountPointOf(await realpath(path)) // rootPath may be reached through a symlink
     await s.state.mutate(state => {
       if (state.buckets[name]) throw new S3Error('BucketAlreadyExists', { BucketName: name })
       // Only a rootPath set inside a bucket or the state gets here; the new directory itself is empty.

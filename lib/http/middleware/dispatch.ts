@@ -131,11 +131,28 @@ function checkExpectedOwners (headers: IncomingHttpHeaders): void {
  * A bucket whose directory is missing or whose filesystem is not mounted is refused whole (503, which clients
  * retry), never served as an empty bucket (bucket-roots.ts). The reason goes to the log, not to the client.
  */
-async function refuseUnavailableBucket (target: ResolvedTarget, s: Services): Promise<void> {
-  const record = target.bucketName === undefined ? undefined : s.state.snapshot().buckets[target.bucketName]
-  const pending = record && s.roots.problem(record)
+async function refuseUnavailableBucket (bucketName: string | undefined, s: Services, fresh: boolean): Promise<void> {
+  const record = bucketName === undefined ? undefined : s.state.snapshot().buckets[bucketName]
+  const pending = record && s.roots.problem(record, { fresh })
   if (pending !== undefined && await pending !== undefined) {
-    throw new S3Error('ServiceUnavailable', { BucketName: target.bucketName }, { message: 'The bucket\'s storage is not available now; try again later.' })
+    throw new S3Error('ServiceUnavailable', { BucketName: bucketName }, { message: 'The bucket\'s storage is not available now; try again later.' })
+  }
+}
+
+/**
+ * Listings check the bucket's directory afresh, not from the last quarter second: an empty or short page of a
+ * bare mount point is what makes a `sync --delete` delete.
+ */
+const FRESH_CHECK_OPERATIONS = new Set(['ListObjects', 'ListObjectsV2', 'ListObjectVersions', 'ListMultipartUploads', 'ListParts'])
+
+/** The bucket an x-amz-copy-source names, if it parses. */
+function copySourceBucket (headers: IncomingHttpHeaders): string | undefined {
+  const raw = headers['x-amz-copy-source']
+  if (typeof raw !== 'string') return undefined
+  try {
+    return decodeURIComponent(raw.replace(/^\//, '').split('/')[0] ?? '') || undefined
+  } catch {
+    return undefined
   }
 }
 
@@ -149,8 +166,18 @@ export function dispatch (s: Services) {
     ctx.state.operation = op.name
     checkVersionId(op.name, target, query)
     checkExpectedOwners(ctx.req.headers)
-    await refuseUnavailableBucket(target, s)
-    const reply = await op.handle(buildRequest(ctx, op.name, s, query), s)
+    await refuseUnavailableBucket(target.bucketName, s, FRESH_CHECK_OPERATIONS.has(op.name))
+    let reply: S3Reply
+    try {
+      reply = await op.handle(buildRequest(ctx, op.name, s, query), s)
+    } catch (err) {
+      // "No such key" from a bucket whose filesystem went away in the last moments is the bare directory talking.
+      if (err instanceof S3Error && err.code === 'NoSuchKey') {
+        await refuseUnavailableBucket(target.bucketName, s, true)
+        await refuseUnavailableBucket(copySourceBucket(ctx.req.headers), s, true)
+      }
+      throw err
+    }
     writeReply(ctx, reply)
   }
 }
