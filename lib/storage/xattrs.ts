@@ -37,14 +37,51 @@ export async function readStoredMeta (path: string): Promise<StoredMeta | undefi
   return parseStoredMeta(raw.toString('utf8'))
 }
 
-/** The META_XATTR value as readStoredMeta reads it: undefined unless it is JSON holding a string etag. */
+/**
+ * The META_XATTR value as readStoredMeta reads it: undefined unless it is JSON of the shape the bridge writes.
+ * Any NFS user who can write a file can also set its user.* attributes, so nothing here is trusted beyond its shape:
+ * an ETag that is not hex (a control character in it broke the XML of every listing page), a header value with
+ * CR/LF, tags that are not a list, all make the whole attribute count as absent (the file is then served like one
+ * written over NFS), never a 500 or a listing that does not parse.
+ */
 export function parseStoredMeta (text: string): StoredMeta | undefined {
+  let value: unknown
   try {
-    const value = JSON.parse(text) as StoredMeta
-    return typeof value.etag === 'string' ? value : undefined
+    value = JSON.parse(text)
   } catch {
     return undefined
   }
+  return isStoredMeta(value) ? value : undefined
+}
+
+const ETAG = /^[0-9a-f]{32}(-[1-9][0-9]{0,4})?$/
+const INTEGER = /^-?[0-9]{1,20}$/
+/** Header values are sent encoded when they are not ASCII (mime-words.ts); control characters cannot be. */
+const TEXT = /^[^\x00-\x08\x0a-\x1f\x7f]*$/
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9a-z-]+$/
+const CHECKSUM = /^[A-Za-z0-9+/]+={0,2}(-[1-9][0-9]{0,4})?$/
+const ALGORITHM = /^[a-z0-9]{1,16}$/
+
+const isText = (v: unknown): boolean => typeof v === 'string' && TEXT.test(v)
+const isOptionalText = (v: unknown): boolean => v === undefined || isText(v)
+
+function isRecord (v: unknown, key: RegExp, value: (x: unknown) => boolean): boolean {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false
+  return Object.entries(v).every(([k, x]) => key.test(k) && value(x))
+}
+
+function isStoredMeta (v: unknown): v is StoredMeta {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false
+  const m = v as Record<string, unknown>
+  if (typeof m.etag !== 'string' || !ETAG.test(m.etag)) return false
+  if (typeof m.stampSize !== 'string' || !INTEGER.test(m.stampSize)) return false
+  if (typeof m.stampMtimeNs !== 'string' || !INTEGER.test(m.stampMtimeNs)) return false
+  if (m.partCount !== undefined && !(Number.isInteger(m.partCount) && (m.partCount as number) >= 1 && (m.partCount as number) <= 10_000)) return false
+  if (!isRecord(m.user ?? {}, HEADER_NAME, isText)) return false
+  if (m.checksums !== undefined && !isRecord(m.checksums, ALGORITHM, x => typeof x === 'string' && CHECKSUM.test(x))) return false
+  if (m.tags !== undefined && !(Array.isArray(m.tags) && m.tags.every(t => typeof t === 'object' && t !== null && typeof t.key === 'string' && typeof t.value === 'string'))) return false
+  if (m.parts !== undefined && !(Array.isArray(m.parts) && m.parts.every(r => Array.isArray(r) && r.length === 2 && r.every(n => Number.isSafeInteger(n) && n >= 0)))) return false
+  return ['contentType', 'contentEncoding', 'contentDisposition', 'contentLanguage', 'cacheControl', 'expires', 'websiteRedirectLocation'].every(f => isOptionalText(m[f]))
 }
 
 export async function writeStoredMeta (path: string, meta: StoredMeta): Promise<void> {
@@ -72,11 +109,13 @@ export function stampOf (st: Pick<BigIntStats, 'size' | 'mtimeNs'>): { stampSize
  * otherwise (written or rewritten over NFS) derive one from inode, size and mtime, shaped like a
  * multipart ETag ("…-1") so clients never mistake it for an MD5 of the content.
  */
-export function effectiveETag (st: Pick<BigIntStats, 'size' | 'mtimeNs' | 'dev' | 'ino'>, stored: StoredMeta | undefined): string {
+export function effectiveETag (st: Pick<BigIntStats, 'size' | 'mtimeNs' | 'ino'>, stored: StoredMeta | undefined): string {
   if (stored && stored.stampSize === st.size.toString() && stored.stampMtimeNs === st.mtimeNs.toString()) {
     return stored.etag
   }
-  const digest = md5Hex(`${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}`)
+  // Not the device number: it changes across reboots and remounts (NFS, loop and dm devices), and every file
+  // written over NFS would then look changed to sync tools and If-Match.
+  const digest = md5Hex(`${st.ino}:${st.size}:${st.mtimeNs}`)
   return `${digest}-1`
 }
 
