@@ -202,7 +202,32 @@ function readStream (fh: FileHandle, info: ObjectInfo, served: ByteRange | undef
   // Never past the bytes announced: a file an NFS user appends to meanwhile must not spill beyond Content-Length
   // (the excess would be read as the next response on the connection). A file truncated meanwhile ends short;
   // the HTTP layer (dispatch.ts writeReply) then cuts the connection.
-  return fh.createReadStream({ start, end: start + bytes - 1, highWaterMark })
+  const file = fh.createReadStream({ start, end: start + bytes - 1, highWaterMark, autoClose: false })
+  return Readable.from(unchangedWhileRead(fh, file, bytes, info.key))
+}
+
+/**
+ * The file's bytes, then a check that they are what was announced. Truncated meanwhile: fewer bytes than promised.
+ * Rewritten in place meanwhile (an NFS user's `dd conv=notrunc`): the client would otherwise get a mix of old and
+ * new bytes that no version of the file ever held, under the old ETag, as a clean 200. Size and mtime are compared
+ * (not ctime: tagging or a chmod during a download change only that). Either fails the stream, and the HTTP layer
+ * cuts the connection, so the client retries. A rewrite that also grows the file is not told from an append (whose
+ * bytes past Content-Length are never read). Closes fh.
+ */
+async function * unchangedWhileRead (fh: FileHandle, file: AsyncIterable<Buffer>, bytes: number, key: string): AsyncGenerator<Buffer> {
+  try {
+    const before = await fh.stat({ bigint: true })
+    let got = 0
+    for await (const chunk of file) {
+      got += chunk.length
+      yield chunk
+    }
+    if (got < bytes) throw new Error(`${key}: truncated while it was read (${got} of ${bytes} bytes)`)
+    const after = await fh.stat({ bigint: true })
+    if (after.mtimeNs !== before.mtimeNs && after.size <= before.size) throw new Error(`${key}: rewritten in place while it was read`)
+  } finally {
+    await fh.close()
+  }
 }
 
 const MISSING_ON_OPEN = new Set(['ENOENT', 'ENOTDIR', 'ELOOP', 'EISDIR', 'ENAMETOOLONG'])
