@@ -3,7 +3,7 @@ import { lstat } from 'node:fs/promises'
 import { sortedDir, type SortedDir } from './dir-cache.js'
 import { basename, dirname, join } from 'node:path'
 import { compareKeys } from './key-order.js'
-import { STAGING_DIR } from './paths.js'
+import { MAX_KEY_BYTES, STAGING_DIR } from './paths.js'
 import { objectInfo, type BucketRef } from './objects.js'
 import { META_XATTR, parseStoredMeta, readStoredMeta, type StoredMeta } from './xattrs.js'
 import { nativeJobs, type NativeAddon } from './native.js'
@@ -136,6 +136,14 @@ function startIndex (dir: SortedDir, dirKey: string, p: ListParams): number {
   return start
 }
 
+/**
+ * Deep NFS paths can make keys past S3's 1,024 bytes, which every request would refuse (KeyTooLongError): they are
+ * not listed, as names that are not UTF-8 are not, so sync and delete jobs do not fail on them.
+ */
+function isTooLong (key: string): boolean {
+  return key.length * 3 > MAX_KEY_BYTES && Buffer.byteLength(key) > MAX_KEY_BYTES
+}
+
 /** Can any key under folder key D satisfy the prefix and the lower bound? */
 function folderMayMatch (d: string, prefix: string, after: string | undefined): boolean {
   if (!(d.startsWith(prefix) || prefix.startsWith(d))) return false
@@ -156,6 +164,9 @@ async function * walk (bucket: BucketRef, dirPath: string, dirKey: string, p: Li
   for (let i = startIndex(dir, dirKey, p); i < entries.length; i++) {
     const e = entryAt(i)
     const key = dirKey + e.sortKey
+    // Deep NFS paths can make keys past S3's 1,024 bytes, which every request would refuse (KeyTooLongError):
+    // not listed, as names that are not UTF-8 are not, so sync and delete jobs do not fail on them.
+    if (isTooLong(key)) continue
     if (!key.startsWith(p.prefix) && !p.prefix.startsWith(key)) {
       if (compareKeys(key, p.prefix) > 0) break // sorted: nothing later can match the prefix
       continue
@@ -186,9 +197,10 @@ async function * walk (bucket: BucketRef, dirPath: string, dirKey: string, p: Li
     const run = [e]
     while (run.length < size && i + 1 < entries.length && isDir[i + 1] === 0) {
       const next = entryAt(i + 1)
-      if (!(dirKey + next.sortKey).startsWith(p.prefix)) break
-      run.push(next)
+      const nextKey = dirKey + next.sortKey
+      if (!nextKey.startsWith(p.prefix)) break
       i++
+      if (!isTooLong(nextKey)) run.push(next)
     }
     // A big run goes out as a few jobs at once: the pool threads stat on both cores while this thread turns the
     // first answers into objects.
@@ -207,7 +219,7 @@ async function * walk (bucket: BucketRef, dirPath: string, dirKey: string, p: Li
       for (let k = i; k < entries.length && next.length < run.length && isDir[k] === 0; k++) {
         const n = entryAt(k)
         if (!(dirKey + n.sortKey).startsWith(p.prefix)) break
-        next.push(n.name)
+        if (!isTooLong(dirKey + n.sortKey)) next.push(n.name)
       }
       if (next.length > 1) startReadAhead(dirPath, dir.stamp, next, native)
     }
