@@ -1,5 +1,6 @@
 // Sorted directory listings, cached by the directory's inode and mtime so paging a huge folder does not
 // re-read and re-sort it for every page. Bounded by a total entry budget.
+import { isUtf8 } from 'node:buffer'
 import { readdir, stat } from 'node:fs/promises'
 import { compareKeys } from './key-order.js'
 import { nativeJobs } from './native.js'
@@ -12,6 +13,8 @@ export interface SortedDir {
   key: (i: number) => string
   /** First index whose sort key is >= target in S3 order (binary search). */
   lowerBound: (target: string) => number
+  /** Whether the name at index i is valid UTF-8 (else key(i) holds U+FFFD for its bad bytes and names no file). */
+  isUtf8: (i: number) => boolean
   /** Set while the listing is cached: the folder's inode, mtime and ctime when it was read (listing.ts's read-ahead). */
   stamp?: string
 }
@@ -26,6 +29,8 @@ class StringDir implements SortedDir {
 
   get length (): number { return this.keys.length }
   key (i: number): string { return this.keys[i]! }
+  // readdir decoded the names already: a U+FFFD may have been a bad byte (rarely a real one, hidden too).
+  isUtf8 (i: number): boolean { return !this.keys[i]!.includes('\uFFFD') }
   lowerBound (target: string): number {
     let lo = 0
     let hi = this.keys.length
@@ -46,6 +51,7 @@ class PackedDir implements SortedDir {
   constructor (private readonly keys: Buffer, private readonly offsets: Uint32Array, readonly isDir: Uint8Array) {}
   get length (): number { return this.isDir.length }
   key (i: number): string { return this.keys.toString('utf8', this.offsets[i], this.offsets[i + 1]) }
+  isUtf8 (i: number): boolean { return isUtf8(this.keys.subarray(this.offsets[i], this.offsets[i + 1])) }
   lowerBound (target: string): number {
     const t = Buffer.from(target, 'utf8')
     let lo = 0

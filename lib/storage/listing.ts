@@ -164,9 +164,8 @@ async function * walk (bucket: BucketRef, dirPath: string, dirKey: string, p: Li
   for (let i = startIndex(dir, dirKey, p); i < entries.length; i++) {
     const e = entryAt(i)
     const key = dirKey + e.sortKey
-    // Deep NFS paths can make keys past S3's 1,024 bytes, which every request would refuse (KeyTooLongError):
-    // not listed, as names that are not UTF-8 are not, so sync and delete jobs do not fail on them.
-    if (isTooLong(key)) continue
+    // A name that is not UTF-8 (made over NFS) is no key: decoded, it would name another file or folder, or none.
+    if (isTooLong(key) || !dir.isUtf8(i)) continue
     if (!key.startsWith(p.prefix) && !p.prefix.startsWith(key)) {
       if (compareKeys(key, p.prefix) > 0) break // sorted: nothing later can match the prefix
       continue
@@ -200,7 +199,7 @@ async function * walk (bucket: BucketRef, dirPath: string, dirKey: string, p: Li
       const nextKey = dirKey + next.sortKey
       if (!nextKey.startsWith(p.prefix)) break
       i++
-      if (!isTooLong(nextKey)) run.push(next)
+      if (!isTooLong(nextKey) && dir.isUtf8(i)) run.push(next)
     }
     // A big run goes out as a few jobs at once: the pool threads stat on both cores while this thread turns the
     // first answers into objects.
@@ -219,7 +218,7 @@ async function * walk (bucket: BucketRef, dirPath: string, dirKey: string, p: Li
       for (let k = i; k < entries.length && next.length < run.length && isDir[k] === 0; k++) {
         const n = entryAt(k)
         if (!(dirKey + n.sortKey).startsWith(p.prefix)) break
-        if (!isTooLong(dirKey + n.sortKey)) next.push(n.name)
+        if (!isTooLong(dirKey + n.sortKey) && dir.isUtf8(k)) next.push(n.name)
       }
       if (next.length > 1) startReadAhead(dirPath, dir.stamp, next, native)
     }
