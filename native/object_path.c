@@ -501,6 +501,12 @@ static void publish_execute (napi_env env, void *data) {
   if (fchown(job->fd, (uid_t)job->uid, (gid_t)job->gid) != 0) { job->err = errno; job->syscall = "fchown"; return; }
   if (job->sync && fsync(job->fd) != 0) { job->err = errno; job->syscall = "fsync"; return; }
   if (fsetxattr(job->fd, job->meta_name, job->meta, job->meta_len, 0) != 0) { job->err = errno; job->syscall = "fsetxattr"; return; }
+  /* A FIFO, socket, device or symlink an NFS user made at the key's name is not an object: never replaced by one.
+   * (rename(2) of a file never fails with EEXIST otherwise, so the caller can tell.) */
+  struct stat there;
+  if (fstatat(AT_FDCWD, job->target, &there, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(there.st_mode) && !S_ISDIR(there.st_mode)) {
+    job->err = EEXIST; job->syscall = "rename"; return;
+  }
   if (rename(job->tmp, job->target) != 0) { job->err = errno; job->syscall = "rename"; return; }
 }
 

@@ -122,7 +122,8 @@ async function publish (bucket: BucketRef, key: ObjectKey, tmp: string, fh: File
     await opts.checkFolder?.(parent, { entry: name })
     const target = join(parent.path, name)
     const existing = await lstat(target).catch(() => undefined)
-    if (existing?.isDirectory()) throw keyConflictError({ Key: key })
+    // A folder, or a FIFO, socket, device or symlink made over NFS: not replaced by an object.
+    if (existing !== undefined && !existing.isFile()) throw keyConflictError({ Key: key })
     const parentSt = await parent.stat()
     const isSetgid = (parentSt.mode & S_ISGID) !== 0
     await fh.chown(opts.owner.uid, isSetgid ? Number(parentSt.gid) : opts.owner.gid)

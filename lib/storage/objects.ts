@@ -482,13 +482,15 @@ export async function putObject (bucket: BucketRef, key: ObjectKey, body: Readab
         await publish(fh.fd, tmp, join(parent.path, name), uid, gid, META_XATTR, Buffer.from(JSON.stringify(stored)), opts.fsync)
       } else {
         await writeStoredMeta(fdPath(fh.fd), stored)
+        await refuseSpecialFile(join(parent.path, name))
         await rename(tmp, join(parent.path, name))
       }
     } catch (err) {
       const e = err as NodeJS.ErrnoException
       if (e.syscall !== 'rename') throw err
-      // A folder of that name (rename(2) will not put a file over a directory).
-      if (e.code === 'EISDIR') throw keyConflictError({ Key: key }, err)
+      // A folder of that name (rename(2) will not put a file over a directory), or a FIFO, socket, device or
+      // symlink made over NFS (EEXIST from the publish job or refuseSpecialFile: never replaced).
+      if (e.code === 'EISDIR' || e.code === 'EEXIST') throw keyConflictError({ Key: key }, err)
       // Another daemon on the same filesystem replaced a folder on the way while it was empty: make it again.
       if (e.code !== 'ENOENT') throw err
       await parent.close()
@@ -504,6 +506,17 @@ export async function putObject (bucket: BucketRef, key: ObjectKey, body: Readab
     await fh.close().catch(() => undefined)
     if (!published) await unlink(tmp).catch(() => undefined)
     await parent?.close()
+  }
+}
+
+/**
+ * A FIFO, socket, device or symlink that an NFS user made at the key's name is not an object and is not replaced
+ * by one (the addon's publish job checks the same): EEXIST as from rename, which never fails so for a file.
+ */
+async function refuseSpecialFile (target: string): Promise<void> {
+  const there = await lstat(target).catch(() => undefined)
+  if (there !== undefined && !there.isFile() && !there.isDirectory()) {
+    throw Object.assign(new Error(`EEXIST: ${target} is a special file`), { code: 'EEXIST', syscall: 'rename', path: target })
   }
 }
 
