@@ -1,6 +1,7 @@
 // Sorted directory listings, cached by the directory's inode and mtime so paging a huge folder does not
 // re-read and re-sort it for every page. Bounded by a total entry budget.
 import { isUtf8 } from 'node:buffer'
+import type { BigIntStats } from 'node:fs'
 import { readdir, stat } from 'node:fs/promises'
 import { compareKeys } from './key-order.js'
 import { nativeJobs } from './native.js'
@@ -117,10 +118,21 @@ async function readSorted (dirPath: string, skip: string | undefined): Promise<S
   return readStrings(dirPath, skip)
 }
 
-/** The folder's entries in S3 key order (empty when it vanished or cannot be read). */
-export async function sortedDir (dirPath: string, skip?: string): Promise<SortedDir> {
+/** A folder held open for reading (listing.ts openFolder): its fstat, and a path that names it whatever renames happen. */
+export interface HeldFolder {
+  readonly st: BigIntStats
+  /** /proc/self/fd/N of the held descriptor. */
+  readonly path: string
+}
+
+/**
+ * The folder's entries in S3 key order (empty when it vanished or cannot be read). With `held`, they are read
+ * through its descriptor and the cache is checked against its fstat, so what comes back is that very folder's
+ * even if the name dirPath was renamed or exchanged meanwhile; dirPath is then only the cache key.
+ */
+export async function sortedDir (dirPath: string, skip?: string, held?: HeldFolder): Promise<SortedDir> {
   try {
-    const st = await stat(dirPath, { bigint: true })
+    const st = held?.st ?? await stat(dirPath, { bigint: true })
     const stamp = `${st.dev}:${st.ino}:${st.mtimeNs}:${st.ctimeNs}:${skip ?? ''}`
     const hit = cache.get(dirPath)
     if (hit && hit.stamp === stamp) {
@@ -128,7 +140,7 @@ export async function sortedDir (dirPath: string, skip?: string): Promise<Sorted
       cache.set(dirPath, hit)
       return hit.dir
     }
-    const dir = await readSorted(dirPath, skip)
+    const dir = await readSorted(held?.path ?? dirPath, skip)
     const isStable = BigInt(Date.now()) * 1_000_000n - st.mtimeNs > RACY_WINDOW_NS
     if (hit) {
       cache.delete(dirPath)

@@ -1,6 +1,7 @@
 // Listing: walks bucket directories depth-first in S3 key order, with prefix, delimiter and markers.
-import { lstat } from 'node:fs/promises'
-import { sortedDir, type SortedDir } from './dir-cache.js'
+import { closeSync, constants, openSync } from 'node:fs'
+import { lstat, open } from 'node:fs/promises'
+import { sortedDir, type HeldFolder, type SortedDir } from './dir-cache.js'
 import { basename, dirname, join } from 'node:path'
 import { compareKeys } from './key-order.js'
 import { MAX_KEY_BYTES, STAGING_DIR } from './paths.js'
@@ -16,9 +17,15 @@ export interface ListParams {
   /** Exclusive lower bound (marker, start-after, continuation token). */
   after?: string
   maxKeys: number
-  /** Permission hook: may the principal list this directory? Unreadable folders are skipped. */
-  canEnter?: (dirPath: string) => Promise<boolean>
+  /**
+   * Permission hook: may the principal list this directory? Unreadable folders are skipped. When it answers with
+   * the folder's identity (the inode its check judged), the folder read must be that inode: one renamed or
+   * exchanged in since the check (an NFS user at work) is skipped, never read.
+   */
+  canEnter?: (dirPath: string) => Promise<boolean | FolderIdentity>
 }
+
+export interface FolderIdentity { readonly dev: bigint, readonly ino: bigint }
 
 export interface ListPage {
   objects: ObjectInfo[]
@@ -98,23 +105,34 @@ const READ_AHEAD_MIN = 200
 interface ReadAhead { dirPath: string, stamp: string, names: string[], at: number, stated: Promise<Array<Stated | undefined>> }
 const readAheads: ReadAhead[] = []
 
-function startReadAhead (dirPath: string, stamp: string, names: string[], native: StatEntries): void {
+function startReadAhead (dirPath: string, held: string, stamp: string, names: string[], native: StatEntries): void {
+  // A descriptor of its own for the same folder (reopened through the walk's, which closes with the page): the
+  // stats must come from the folder the walk was allowed to read, never from whatever dirPath names later.
+  let fd: number
+  try {
+    fd = openSync(held, constants.O_RDONLY | constants.O_DIRECTORY)
+  } catch {
+    return
+  }
+  const own = `/proc/self/fd/${fd}`
   const chunks: Array<Promise<Array<Stated | undefined>>> = []
-  for (let c = 0; c < names.length; c += NATIVE_CHUNK) chunks.push(statNames(dirPath, names.slice(c, c + NATIVE_CHUNK), native))
+  for (let c = 0; c < names.length; c += NATIVE_CHUNK) chunks.push(statNames(own, names.slice(c, c + NATIVE_CHUNK), native))
   const stated = Promise.all(chunks).then(parts => parts.flat())
+  // Closed once every job is done (settled either way), so no job can stat through a reused descriptor number.
+  void Promise.allSettled(chunks).then(() => closeSync(fd))
   stated.catch(() => undefined) // a failed read-ahead is only a miss
   readAheads.push({ dirPath, stamp, names, at: Date.now(), stated })
   if (readAheads.length > READ_AHEAD_SLOTS) readAheads.shift()
 }
 
 /** The read-ahead's answer for these names (a prefix of what it read), taken out of the cache; else undefined. */
-function takeReadAhead (dirPath: string, stamp: string, names: readonly string[], native: StatEntries): Promise<Array<Stated | undefined>> | undefined {
+function takeReadAhead (dirPath: string, held: string, stamp: string, names: readonly string[], native: StatEntries): Promise<Array<Stated | undefined>> | undefined {
   const now = Date.now()
   const i = readAheads.findIndex(r => r.dirPath === dirPath && r.stamp === stamp && now - r.at < READ_AHEAD_MS &&
     r.names.length >= names.length && names.every((n, j) => r.names[j] === n))
   if (i < 0) return undefined
   const [r] = readAheads.splice(i, 1) as [ReadAhead]
-  return r.stated.then(s => s.slice(0, names.length), () => statNames(dirPath, [...names], native))
+  return r.stated.then(s => s.slice(0, names.length), () => statNames(held, [...names], native))
 }
 
 /** Where to start in a sorted folder: skip entries below the prefix and the lower bound, by binary search. */
@@ -151,8 +169,35 @@ function folderMayMatch (d: string, prefix: string, after: string | undefined): 
   return false
 }
 
-async function * walk (bucket: BucketRef, dirPath: string, dirKey: string, p: ListParams, collapse: boolean, budget: Budget): AsyncGenerator<Entry> {
-  const dir = await sortedDir(dirPath, dirKey === '' ? STAGING_DIR : undefined)
+/**
+ * The folder at dirPath, held open: its names and their stats are read through the descriptor, so a folder renamed
+ * or exchanged into dirPath after the permission check cannot have its names listed under the checked one's
+ * rights. Undefined when it is gone, is not a folder, or is not the inode `expected` names.
+ */
+async function openFolder (dirPath: string, expected: FolderIdentity | undefined): Promise<(HeldFolder & { close: () => Promise<void> }) | undefined> {
+  const fh = await open(dirPath, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW).catch(() => undefined)
+  if (fh === undefined) return undefined
+  const st = await fh.stat({ bigint: true }).catch(() => undefined)
+  if (st === undefined || (expected !== undefined && (st.dev !== expected.dev || st.ino !== expected.ino))) {
+    await fh.close()
+    return undefined
+  }
+  return { st, path: `/proc/self/fd/${fh.fd}`, close: () => fh.close() }
+}
+
+async function * walk (bucket: BucketRef, dirPath: string, dirKey: string, p: ListParams, collapse: boolean, budget: Budget, expected?: FolderIdentity): AsyncGenerator<Entry> {
+  const folder = await openFolder(dirPath, expected)
+  if (folder === undefined) return
+  try {
+    yield * walkHeld(bucket, dirPath, folder, dirKey, p, collapse, budget)
+  } finally {
+    await folder.close()
+  }
+}
+
+async function * walkHeld (bucket: BucketRef, dirPath: string, folder: HeldFolder, dirKey: string, p: ListParams, collapse: boolean, budget: Budget): AsyncGenerator<Entry> {
+  const dir = await sortedDir(dirPath, dirKey === '' ? STAGING_DIR : undefined, folder)
+  const held = folder.path
   const isDir = dir.isDir
   const entries = { length: dir.length }
   const entryAt = (i: number): { name: string, sortKey: string, isDir: boolean } => {
@@ -177,13 +222,17 @@ async function * walk (bucket: BucketRef, dirPath: string, dirKey: string, p: Li
         yield { kind: 'dir', key, path } // delimiter '/': the folder is one common prefix, no need to descend
         continue
       }
-      if (p.canEnter && !await p.canEnter(path)) continue
-      const [d] = await statNames(dirPath, [e.name], nativeStat())
+      const entered = p.canEnter === undefined ? true : await p.canEnter(path)
+      if (entered === false) continue
+      const identity = entered === true ? undefined : entered
+      const [d] = await statNames(held, [e.name], nativeStat())
       if (!d?.isDirectory) continue
+      // The marker's metadata only from the folder the check judged (an exchange since shows another's).
+      if (identity !== undefined && (BigInt(d.st.dev) !== identity.dev || BigInt(d.st.ino) !== identity.ino)) continue
       if (d.stored && key.startsWith(p.prefix) && (p.after === undefined || compareKeys(key, p.after) > 0)) {
         yield { kind: 'object', info: objectInfo(key as ObjectKey, d.st, d.stored) }
       }
-      yield * walk(bucket, path, key, p, collapse, budget)
+      yield * walk(bucket, path, key, p, collapse, budget, identity)
       continue
     }
     if (!key.startsWith(p.prefix) || (p.after !== undefined && compareKeys(key, p.after) <= 0)) continue
@@ -203,11 +252,11 @@ async function * walk (bucket: BucketRef, dirPath: string, dirKey: string, p: Li
     }
     // A big run goes out as a few jobs at once: the pool threads stat on both cores while this thread turns the
     // first answers into objects.
-    const ahead = native && dir.stamp !== undefined ? takeReadAhead(dirPath, dir.stamp, run.map(f => f.name), native) : undefined
+    const ahead = native && dir.stamp !== undefined ? takeReadAhead(dirPath, held, dir.stamp, run.map(f => f.name), native) : undefined
     const chunk = ahead !== undefined ? run.length : native && run.length > NATIVE_CHUNK ? Math.ceil(run.length / Math.ceil(run.length / NATIVE_CHUNK)) : run.length
     const jobs: Array<Promise<Array<Stated | undefined>>> = ahead !== undefined ? [ahead] : []
     for (let c = 0; ahead === undefined && c < run.length; c += chunk) {
-      const job = statNames(dirPath, run.slice(c, c + chunk).map(f => f.name), native)
+      const job = statNames(held, run.slice(c, c + chunk).map(f => f.name), native)
       job.catch(() => undefined) // awaited below, unless the page fills first
       jobs.push(job)
     }
@@ -220,7 +269,7 @@ async function * walk (bucket: BucketRef, dirPath: string, dirKey: string, p: Li
         if (!(dirKey + n.sortKey).startsWith(p.prefix)) break
         if (!isTooLong(dirKey + n.sortKey) && dir.isUtf8(k)) next.push(n.name)
       }
-      if (next.length > 1) startReadAhead(dirPath, dir.stamp, next, native)
+      if (next.length > 1) startReadAhead(dirPath, held, dir.stamp, next, native)
     }
     const needBefore = budget.need
     for (let c = 0; c < jobs.length; c++) {
@@ -238,10 +287,11 @@ async function * walk (bucket: BucketRef, dirPath: string, dirKey: string, p: Li
  * A prefix that names a folder ("x/") starts the walk inside it, but the folder's own marker object, key "x/",
  * begins with the prefix too and sorts before everything in the folder: it comes first.
  */
-async function * withMarker (folderKey: string, dirPath: string, p: ListParams, rest: AsyncGenerator<Entry>): AsyncGenerator<Entry> {
+async function * withMarker (folderKey: string, dirPath: string, p: ListParams, identity: FolderIdentity | undefined, rest: AsyncGenerator<Entry>): AsyncGenerator<Entry> {
   if (folderKey !== '' && folderKey === p.prefix && (p.after === undefined || compareKeys(folderKey, p.after) > 0)) {
     const [d] = await statNames(dirname(dirPath), [basename(dirPath)], nativeStat())
-    if (d?.isDirectory && d.stored) yield { kind: 'object', info: objectInfo(folderKey as ObjectKey, d.st, d.stored) }
+    const isChecked = identity === undefined || (d !== undefined && BigInt(d.st.dev) === identity.dev && BigInt(d.st.ino) === identity.ino)
+    if (d?.isDirectory && d.stored && isChecked) yield { kind: 'object', info: objectInfo(folderKey as ObjectKey, d.st, d.stored) }
   }
   yield * rest
 }
@@ -264,12 +314,14 @@ export async function listObjects (bucket: BucketRef, p: ListParams): Promise<Li
     const st = await lstat(dirPath).catch(() => undefined)
     if (!st?.isDirectory() || seg === STAGING_DIR) return page
   }
-  if (folderKey !== '' && p.canEnter && !await p.canEnter(dirPath)) return page
+  const entered = folderKey === '' || p.canEnter === undefined ? true : await p.canEnter(dirPath)
+  if (entered === false) return page
+  const identity = entered === true ? undefined : entered
   const collapse = p.delimiter === '/'
   let lastPrefix: string | undefined
   let count = 0
   const budget: Budget = { need: p.maxKeys + 1 }
-  for await (const entry of withMarker(folderKey, dirPath, p, walk(bucket, dirPath, folderKey, p, collapse, budget))) {
+  for await (const entry of withMarker(folderKey, dirPath, p, identity, walk(bucket, dirPath, folderKey, p, collapse, budget, identity))) {
     const key = entry.kind === 'object' ? entry.info.key : entry.key
     let commonPrefix: string | undefined
     if (p.delimiter) {

@@ -35,6 +35,8 @@ export interface PosixAccessAnswer {
   readonly isMissing: boolean
   /** True when the path cannot be created because a folder is where the file would go, or a file where a folder would. */
   readonly isConflict?: boolean
+  /** canList: the inode judged (from the walk's held descriptors with the addon), for the reader to hold to. */
+  readonly target?: { readonly dev: bigint, readonly ino: bigint }
 }
 
 /**
@@ -214,7 +216,7 @@ export function posixAccess(options: PosixAccessOptions): PosixAccess {
       const target = nodes.target
       if (!target.stats.isDirectory()) return deny(`${target.label}: not a directory`)
       const denied = await check(target, { execute: true }, 'search (x)') ?? await check(target, { read: true }, 'read (r)')
-      return denied ?? allow(`dir ${target.label}: read and search allowed ${forUid}`)
+      return denied ?? { ...allow(`dir ${target.label}: read and search allowed ${forUid}`), target: { dev: target.stats.dev, ino: target.stats.ino } }
     },
   }
 }

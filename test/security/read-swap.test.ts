@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process'
 import { chmodSync, chownSync, mkdirSync, renameSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { CopyObjectCommand, GetObjectAttributesCommand, GetObjectCommand, GetObjectTaggingCommand, type S3Client } from '@aws-sdk/client-s3'
+import { CopyObjectCommand, GetObjectAttributesCommand, GetObjectCommand, GetObjectTaggingCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3'
 import { openSignedRequest } from '../fixtures/bridged-process.js'
 import { startBridge, type Bridge, type Credentials } from '../fixtures/daemon.js'
 import { getAttribute } from '../../lib/storage/xattr.js'
@@ -132,4 +132,29 @@ t.test('GetObjectAttributes and GetObjectTagging describe the file their check w
   })
   t.notOk(sizes.includes('SECRET-OF-CAROL'.length), 'never the size (nor the hashes) of carol\'s file')
   t.ok(sizes.includes(3), 'bob\'s own file is described')
+})
+
+t.test('a listing names only files of the folder its check judged, whatever is exchanged into its name', async t => {
+  const { race, bob } = await sharedFolder(t, 'race5')
+  const bdir = join(race, 'bdir')
+  const cdir = join(race, 'cdir')
+  mkdirSync(bdir)
+  mkdirSync(cdir)
+  chownSync(bdir, 1002, 1002)
+  chownSync(cdir, 1003, 1003)
+  chmodSync(cdir, 0o700) // carol's: bob may not list it
+  for (let i = 0; i < 20; i++) file(join(bdir, `bob-${i}`), 'b', 1002, 0o644)
+  for (let i = 0; i < 20; i++) file(join(cdir, `carol-secret-${i}`), 'C', 1003, 0o600)
+  const seen = new Set<string>()
+  const list = async (prefix: string, delimiter?: string): Promise<void> => {
+    const r = await bob.send(new ListObjectsV2Command({ Bucket: 'demo', Prefix: prefix, Delimiter: delimiter })).catch(() => undefined)
+    for (const c of r?.Contents ?? []) seen.add(c.Key!)
+    for (const p of r?.CommonPrefixes ?? []) seen.add(p.Prefix!)
+  }
+  const swaps = await whileSwapping(bdir, cdir, async () => {
+    for (let i = 0; i < 150; i += 3) await Promise.all([list('race5/bdir/'), list('race5/'), list('race5/bdir/', '/')])
+  })
+  t.ok(swaps > 100, `the folders were exchanged (${swaps} times)`)
+  t.notOk([...seen].some(k => k.includes('carol-secret')), 'no name from carol\'s folder was listed')
+  t.ok([...seen].some(k => k.includes('bob-')), 'bob still lists his own folder')
 })

@@ -1,6 +1,6 @@
 // Listing handlers: ListObjects (v1), ListObjectsV2, and ListObjectVersions as an unversioned bucket answers it.
 import { S3Error } from '../../errors/s3-error.js'
-import { listObjects, type ListPage } from '../../storage/listing.js'
+import { listObjects, type FolderIdentity, type ListPage } from '../../storage/listing.js'
 import type { ObjectInfo } from '../../storage/types.js'
 import { bucketRecord, bucketRef, ownerXml } from '../bucket-access.js'
 import { requireAccess } from '../authorize.js'
@@ -50,7 +50,11 @@ async function page (req: S3Request, s: Services, after: string | undefined): Pr
   const posix = posixAccess({ bucketRoot: record.path, principal: p, rootHasRights: p.hasRootRights })
   // Folders the principal cannot list are skipped, as an NFS user's `find` would skip them.
   // A folder renamed or removed while we walk (NFS users at work) is skipped like an unreadable one.
-  const canEnter = async (dirPath: string): Promise<boolean> => (await posix.canList(relative(record.path, dirPath)).catch(() => undefined))?.allowed === true
+  // The answer names the folder judged, which the listing then reads through a descriptor it checks against it.
+  const canEnter = async (dirPath: string): Promise<boolean | FolderIdentity> => {
+    const answer = await posix.canList(relative(record.path, dirPath)).catch(() => undefined)
+    return answer?.allowed === true ? (answer.target ?? true) : false
+  }
   const result = await listObjects(bucketRef(record), { prefix, delimiter, after, maxKeys: max, canEnter })
   // max-keys=0 asks for nothing: AWS answers an empty page that is not truncated (s3-tests list_maxkeys_zero).
   if (max === 0) result.isTruncated = false
