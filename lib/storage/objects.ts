@@ -582,28 +582,7 @@ export async function deleteObject (bucket: BucketRef, key: ObjectKey, prefetche
     if (guard !== undefined) guard(await entryInfo(key, entry))
     try {
       if (isDirectoryKey(key)) {
-        await rmdir(entry).catch(async (err: NodeJS.ErrnoException) => {
-          if (err.code === 'ENOTEMPTY' || err.code === 'EEXIST') {
-            // The marker's metadata is cleared on the folder itself, held open without following links: a
-            // symlink planted at the name meanwhile fails to open rather than lead the xattr call elsewhere.
-            const folder = await openChild(parent, name).catch(() => undefined)
-            if (folder === undefined) return
-            try {
-              // Unmarking changes the folder itself: the rights marking it took (write on it, sticky owner).
-              await checkFolder?.(folder, 'mark')
-              await removeStoredMeta(folder.path)
-              // Deletes of the keys inside, running at the same time (aws s3 rm --recursive), may have found it
-              // still marked and left it: a folder the bridge made goes once empty, as pruning would take it.
-              const mayRemove = checkFolder === undefined || await checkFolder(parent, { entry: name }).then(() => true, () => false)
-              if (mayRemove && await folder.xattr(IMPLICIT_DIR_XATTR) !== null) await rmdir(entry).catch(() => undefined)
-            } finally {
-              await folder.close()
-            }
-            return
-          }
-          if (err.code === 'ENOENT') return
-          throw err
-        })
+        await deleteFolderMarker(parent, name, entry, checkFolder)
       } else {
         await unlink(entry).catch((err: NodeJS.ErrnoException) => {
           if (err.code === 'EISDIR') throw keyConflictError({ Key: key }, err) // a folder took the file's place meanwhile
@@ -616,6 +595,35 @@ export async function deleteObject (bucket: BucketRef, key: ObjectKey, prefetche
     await pruneImplicitParents(chain, segments.slice(0, -1), checkFolder)
   } finally {
     await closeAll(chain)
+  }
+}
+
+/**
+ * DeleteObject of "name/": the marker's metadata is cleared on the folder itself, held open without following
+ * links (a symlink planted at the name meanwhile fails to open rather than lead the xattr call elsewhere). A folder
+ * the bridge made goes once empty, as pruning would take it; one an NFS user made stays, marker or not (S3 deletes
+ * never remove what NFS users made: an empty one used to go).
+ */
+async function deleteFolderMarker (parent: PinnedDir, name: string, entry: string, checkFolder: FolderCheck | undefined): Promise<void> {
+  const folder = await openChild(parent, name).catch(() => undefined)
+  if (folder === undefined) return // gone, or not a folder: no such key
+  try {
+    const isImplicit = await folder.xattr(IMPLICIT_DIR_XATTR) !== null
+    const removeIfEmpty = async (): Promise<boolean> => rmdir(entry).then(() => true, (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return true
+      if (err.code === 'ENOTEMPTY' || err.code === 'EEXIST') return false
+      throw err
+    })
+    if (isImplicit && await removeIfEmpty()) return
+    if (await folder.xattr(META_XATTR) === null) return
+    // Unmarking changes the folder itself: the rights marking it took (write on it, sticky owner).
+    await checkFolder?.(folder, 'mark')
+    await removeStoredMeta(folder.path)
+    // Deletes of the keys inside, running at the same time (aws s3 rm --recursive), may have found it still marked
+    // and left it.
+    if (isImplicit) await removeIfEmpty().catch(() => false)
+  } finally {
+    await folder.close()
   }
 }
 

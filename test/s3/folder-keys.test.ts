@@ -118,3 +118,20 @@ t.test('a folder marker can be put on an existing folder; marking another user\'
   await t.rejects(carol.send(new DeleteObjectCommand({ Bucket: 'demo', Key: 'open/tmpdir/' })), { name: 'AccessDenied' }, 'nor to unmark')
   t.ok(await b.s3.send(new HeadObjectCommand({ Bucket: 'demo', Key: 'open/tmpdir/' })), 'the owner\'s marker stays')
 })
+
+t.test('deleting a folder marker never removes a folder an NFS user made; one the bridge made goes when empty', async t => {
+  const b = await startBridge(t)
+  for (const name of ['nfs-empty', 'nfs-unmarked']) {
+    mkdirSync(join(b.bucketDir, name)) // made over NFS by the bucket's owner, empty
+    chownSync(join(b.bucketDir, name), 2000, 2000)
+  }
+  await b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'nfs-empty/', Body: '' }))
+  await b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 's3-made/', Body: '' }))
+  for (const Key of ['nfs-empty/', 'nfs-unmarked/', 's3-made/']) {
+    t.equal((await b.s3.send(new DeleteObjectCommand({ Bucket: 'demo', Key }))).$metadata.httpStatusCode, 204, Key)
+  }
+  t.ok(existsSync(join(b.bucketDir, 'nfs-empty')), 'the NFS user\'s marked folder stays')
+  t.ok(existsSync(join(b.bucketDir, 'nfs-unmarked')), 'so does an unmarked one (no such key: nothing to do)')
+  await rejectsWithStatus(t, b.s3.send(new HeadObjectCommand({ Bucket: 'demo', Key: 'nfs-empty/' })), 404, 'its marker is gone')
+  t.notOk(existsSync(join(b.bucketDir, 's3-made')), 'the folder the bridge made for its marker is removed')
+})
