@@ -343,9 +343,9 @@ const WRITE_READS: FolderReads = { acl: ACL_ACCESS_XATTR, last: ACL_DEFAULT_XATT
 /** What a delete asks: access ACLs, and the bridge's mark on folders it made (pruning). */
 const DELETE_READS: FolderReads = { acl: ACL_ACCESS_XATTR, every: IMPLICIT_DIR_XATTR }
 
-export async function ensureParents (bucket: BucketRef, key: ObjectKey, opts: WriteOptions): Promise<PinnedDir> {
+export async function ensureParents (bucket: BucketRef, key: ObjectKey, opts: WriteOptions, requestKey: string = key): Promise<PinnedDir> {
   const segments = keySegments(key)
-  const inTheWay = (i: number, cause: unknown): S3Error => new S3Error('InvalidRequest', { Key: key }, {
+  const inTheWay = (i: number, cause: unknown): S3Error => new S3Error('InvalidRequest', { Key: requestKey }, {
     message: `Cannot store the key: "${segments.slice(0, i + 1).join('/')}" is a file (or link), not a folder.`, cause,
   })
   const folders = segments.slice(0, -1)
@@ -375,7 +375,7 @@ export async function ensureParents (bucket: BucketRef, key: ObjectKey, opts: Wr
         : undefined
       if (!child) {
         await opts.checkFolder?.(dir)
-        await makeFolderOnce(bucket, dir, seg, opts).catch((err: unknown) => { throw s3ErrorFromErrno(err, { Key: key }) ?? err })
+        await makeFolderOnce(bucket, dir, seg, opts).catch((err: unknown) => { throw s3ErrorFromErrno(err, { Key: requestKey }) ?? err })
         child = await openChild(dir, seg).catch((err: unknown) => { throw isNotAFolder(err) ? inTheWay(i, err) : err })
       }
       await dir.close()
@@ -454,11 +454,13 @@ export async function putObject (bucket: BucketRef, key: ObjectKey, body: Readab
   if (isDirectoryKey(key)) return putDirectoryMarker(bucket, key, body, meta, opts)
   const { tmp, fh, mode } = await openTemp(bucket.root, opts.fileMode)
   let published = false
+  let madeParents = false
   let parent: PinnedDir | undefined
   try {
     const tap = new Md5Tap()
     await pipeline(body, tap, fileSink(fh))
     const md5Hex = tap.digestHex()
+    madeParents = true
     parent = await ensureParents(bucket, key, opts)
     const name = keySegments(key).at(-1) as string
     await opts.checkFolder?.(parent, { entry: name })
@@ -506,6 +508,7 @@ export async function putObject (bucket: BucketRef, key: ObjectKey, body: Readab
     await fh.close().catch(() => undefined)
     if (!published) await unlink(tmp).catch(() => undefined)
     await parent?.close()
+    if (!published && madeParents) await pruneAfterFailedWrite(bucket, key, opts.checkFolder)
   }
 }
 
@@ -526,9 +529,12 @@ async function putDirectoryMarker (bucket: BucketRef, key: ObjectKey, body: Read
   if (bytes > 0) throw new S3Error('InvalidRequest', { Key: key }, { message: 'A key ending in "/" is a folder on this bridge and cannot hold data.' })
   const md5Hex = 'd41d8cd98f00b204e9800998ecf8427e'
   let folder: PinnedDir | undefined
+  let madeParents = false
+  let marked = false
   try {
     // The marker is the last folder of "<key>x": ensureParents creates it like any parent, and holds it open.
-    folder = await ensureParents(bucket, `${key}x` as ObjectKey, opts)
+    madeParents = true
+    folder = await ensureParents(bucket, `${key}x` as ObjectKey, opts, key)
     // The folder the metadata lands on, judged as held (one renamed into its place since the walk has its own rights).
     await opts.checkFolder?.(folder, 'mark')
     const st = await folder.stat()
@@ -538,11 +544,29 @@ async function putDirectoryMarker (bucket: BucketRef, key: ObjectKey, body: Read
     // (it has stored metadata); once the marker is deleted, it goes when it empties, as any folder the bridge
     // made. A folder made over NFS never had the mark and is never removed by S3 deletes.
     await writeStoredMeta(path, stored)
+    marked = true
     return { info: objectInfo(key, st, stored), md5Hex }
   } catch (err) {
     throw s3ErrorFromErrno(err, { Key: key }) ?? err
   } finally {
     await folder?.close()
+    if (madeParents && !marked) await pruneAfterFailedWrite(bucket, `${key}x` as ObjectKey, opts.checkFolder)
+  }
+}
+
+/**
+ * After a write that failed once its folders were made (no inodes or space left, refused at the end), the empty
+ * folders the bridge made for it are removed again, as a delete would prune them: left, they showed as prefixes.
+ */
+async function pruneAfterFailedWrite (bucket: BucketRef, key: ObjectKey, checkFolder: FolderCheck | undefined): Promise<void> {
+  const folders = keySegments(key).slice(0, -1)
+  if (folders.length === 0) return
+  const opened = await openPrefix(bucket.root, folders).catch(() => undefined)
+  if (opened === undefined) return
+  try {
+    await pruneImplicitParents(opened.chain, folders.slice(0, opened.chain.length - 1), checkFolder)
+  } catch { /* best effort: a later delete prunes them */ } finally {
+    await closeAll(opened.chain)
   }
 }
 
