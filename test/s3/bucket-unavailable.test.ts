@@ -44,6 +44,17 @@ async function eventually (what: string, fn: () => Promise<boolean>): Promise<vo
 
 const unavailable = { name: 'ServiceUnavailable', $metadata: { httpStatusCode: 503 } }
 
+/** Mounts an 8 MiB tmpfs at dir; false (the test planned empty, with the reason) where mounting is not allowed. */
+function tmpfs (t: Test, dir: string): boolean {
+  try {
+    sh('mount', '-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', dir)
+    return true
+  } catch (err) {
+    t.plan(0, `cannot mount a tmpfs: ${(err as Error).message.split('\n')[0]}`)
+    return false
+  }
+}
+
 t.test('an export that is unmounted is refused with 503 until it is back; nothing is written under the bare mount point', async t => {
   const b = await startBridge(t)
   // The "export": a tmpfs holding the data, bind-mounted onto the bucket's directory (so it can come back).
@@ -51,12 +62,7 @@ t.test('an export that is unmounted is refused with 503 until it is back; nothin
   const nas = join(b.dir, 'nas')
   mkdirSync(store)
   mkdirSync(nas)
-  try {
-    sh('mount', '-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', store)
-  } catch (err) {
-    t.plan(0, `cannot mount a tmpfs: ${(err as Error).message.split('\n')[0]}`)
-    return
-  }
+  if (!tmpfs(t, store)) return
   t.teardown(() => { try { sh('umount', '-l', nas) } catch {} try { sh('umount', '-l', store) } catch {} })
   mkdirSync(join(store, 'share'))
   chownSync(join(store, 'share'), 2000, 2000)
@@ -112,12 +118,7 @@ t.test('a bucket whose directory is covered by another mount is refused', async 
   const b = await startBridge(t)
   const store = join(b.dir, 'store3')
   mkdirSync(store)
-  try {
-    sh('mount', '-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', store)
-  } catch (err) {
-    t.plan(0, `cannot mount a tmpfs: ${(err as Error).message.split('\n')[0]}`)
-    return
-  }
+  if (!tmpfs(t, store)) return
   t.teardown(() => { try { sh('umount', '-l', join(store, 'sub')) } catch {} try { sh('umount', '-l', store) } catch {} })
   mkdirSync(join(store, 'sub'))
   chownSync(join(store, 'sub'), 2000, 2000)
@@ -140,12 +141,7 @@ t.test('aws s3 sync --delete and rclone sync from an unmounted bucket fail and d
   const b = await startBridge(t)
   const nas = join(b.dir, 'nas2')
   mkdirSync(nas)
-  try {
-    sh('mount', '-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', nas)
-  } catch (err) {
-    t.plan(0, `cannot mount a tmpfs: ${(err as Error).message.split('\n')[0]}`)
-    return
-  }
+  if (!tmpfs(t, nas)) return
   t.teardown(() => { try { sh('umount', '-l', nas) } catch {} })
   chownSync(nas, 2000, 2000)
   t.equal((await bridgectl(b, 'buckets', 'create', 'nas2', nas, '--owner', 'tester')).code, 0)
@@ -195,12 +191,7 @@ t.test('buckets mapped before mount points were recorded get theirs at start, fr
   const b = await startBridge(t)
   const nfs = join(b.dir, 'nfs')
   mkdirSync(nfs)
-  try {
-    sh('mount', '-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', nfs)
-  } catch (err) {
-    t.plan(0, `cannot mount a tmpfs: ${(err as Error).message.split('\n')[0]}`)
-    return
-  }
+  if (!tmpfs(t, nfs)) return
   t.teardown(() => { try { sh('umount', '-l', nfs) } catch {} })
   const add = async (name: string, path: string, files: string[]): Promise<void> => {
     mkdirSync(path, { recursive: true })
