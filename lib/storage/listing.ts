@@ -174,8 +174,10 @@ function folderMayMatch (d: string, prefix: string, after: string | undefined): 
  * or exchanged into dirPath after the permission check cannot have its names listed under the checked one's
  * rights. Undefined when it is gone, is not a folder, or is not the inode `expected` names.
  */
-async function openFolder (dirPath: string, expected: FolderIdentity | undefined): Promise<(HeldFolder & { close: () => Promise<void> }) | undefined> {
-  const fh = await open(dirPath, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW).catch(() => undefined)
+async function openFolder (dirPath: string, expected: FolderIdentity | undefined, isRoot: boolean): Promise<(HeldFolder & { close: () => Promise<void> }) | undefined> {
+  // The bucket root is trusted and followed, as everywhere else (a recorded path may end in a symlink).
+  const flags = constants.O_RDONLY | constants.O_DIRECTORY | (isRoot ? 0 : constants.O_NOFOLLOW)
+  const fh = await open(dirPath, flags).catch(() => undefined)
   if (fh === undefined) return undefined
   const st = await fh.stat({ bigint: true }).catch(() => undefined)
   if (st === undefined || (expected !== undefined && (st.dev !== expected.dev || st.ino !== expected.ino))) {
@@ -186,7 +188,7 @@ async function openFolder (dirPath: string, expected: FolderIdentity | undefined
 }
 
 async function * walk (bucket: BucketRef, dirPath: string, dirKey: string, p: ListParams, collapse: boolean, budget: Budget, expected?: FolderIdentity): AsyncGenerator<Entry> {
-  const folder = await openFolder(dirPath, expected)
+  const folder = await openFolder(dirPath, expected, dirKey === '')
   if (folder === undefined) return
   try {
     yield * walkHeld(bucket, dirPath, folder, dirKey, p, collapse, budget)

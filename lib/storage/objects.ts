@@ -196,37 +196,57 @@ async function readSmallObject (bucket: BucketRef, key: ObjectKey, prefetched: P
 function readStream (fh: FileHandle, info: ObjectInfo, served: ByteRange | undefined): Readable {
   const start = served?.start ?? 0
   const bytes = served ? served.end - served.start + 1 : info.size
-  if (bytes <= 0) return Readable.from([])
+  // The descriptor is closed once, whichever comes first: the stream's end, its failure, or a body destroyed
+  // before it was read (a failed copy condition), which never starts the generator below.
+  let isClosed = false
+  const close = (): void => {
+    if (isClosed) return
+    isClosed = true
+    fh.close().catch(() => undefined) // waits for a read still in flight
+  }
+  if (bytes <= 0) {
+    close()
+    return Readable.from([])
+  }
   // Size the read buffer to what is served: a 256 KiB buffer per small GET is mostly garbage to collect.
   const highWaterMark = Math.min(1024 * 1024, Math.max(16 * 1024, bytes))
   // Never past the bytes announced: a file an NFS user appends to meanwhile must not spill beyond Content-Length
-  // (the excess would be read as the next response on the connection). A file truncated meanwhile ends short;
-  // the HTTP layer (dispatch.ts writeReply) then cuts the connection.
+  // (the excess would be read as the next response on the connection).
   const file = fh.createReadStream({ start, end: start + bytes - 1, highWaterMark, autoClose: false })
-  return Readable.from(unchangedWhileRead(fh, file, bytes, info.key))
+  const body = Readable.from(unchangedWhileRead(fh, file, bytes, info, close))
+  body.once('close', close)
+  return body
 }
 
 /**
- * The file's bytes, then a check that they are what was announced. Truncated meanwhile: fewer bytes than promised.
- * Rewritten in place meanwhile (an NFS user's `dd conv=notrunc`): the client would otherwise get a mix of old and
- * new bytes that no version of the file ever held, under the old ETag, as a clean 200. Size and mtime are compared
- * (not ctime: tagging or a chmod during a download change only that). Either fails the stream, and the HTTP layer
- * cuts the connection, so the client retries. A rewrite that also grows the file is not told from an append (whose
- * bytes past Content-Length are never read). Closes fh.
+ * The file's bytes, checked to be what was announced before the last of them goes out (so a client never holds a
+ * complete, wrong body). Truncated meanwhile: fewer bytes than promised. Rewritten in place meanwhile (an NFS
+ * user's `dd conv=notrunc`): the client would otherwise get a mix of old and new bytes that no version of the file
+ * ever held, under the old ETag, as a clean 200. Size and mtime are compared, against the stat the headers came
+ * from and again after the read (not ctime: tagging or a chmod during a download change only that); a change that
+ * did not grow the file is a rewrite (an append leaves the announced bytes as they were). Either fails the stream,
+ * and the HTTP layer cuts the connection, so the client retries.
  */
-async function * unchangedWhileRead (fh: FileHandle, file: AsyncIterable<Buffer>, bytes: number, key: string): AsyncGenerator<Buffer> {
+async function * unchangedWhileRead (fh: FileHandle, file: AsyncIterable<Buffer>, bytes: number, info: ObjectInfo, close: () => void): AsyncGenerator<Buffer> {
+  const rewritten = (): Error => new Error(`${info.key}: rewritten in place while it was read`)
+  const truncated = (got: number): Error => new Error(`${info.key}: truncated while it was read (${got} of ${bytes} bytes)`)
   try {
     const before = await fh.stat({ bigint: true })
+    if (Number(before.size) < info.size) throw truncated(Math.max(0, Math.min(bytes, Number(before.size) - (info.size - bytes))))
+    if (Number(before.mtimeNs / 1_000_000n) !== info.lastModified.getTime() && Number(before.size) === info.size) throw rewritten()
     let got = 0
+    let held: Buffer | undefined
     for await (const chunk of file) {
       got += chunk.length
-      yield chunk
+      if (held !== undefined) yield held
+      held = chunk
     }
-    if (got < bytes) throw new Error(`${key}: truncated while it was read (${got} of ${bytes} bytes)`)
+    if (got < bytes) throw truncated(got)
     const after = await fh.stat({ bigint: true })
-    if (after.mtimeNs !== before.mtimeNs && after.size <= before.size) throw new Error(`${key}: rewritten in place while it was read`)
+    if (after.mtimeNs !== before.mtimeNs && after.size <= before.size) throw rewritten()
+    if (held !== undefined) yield held
   } finally {
-    await fh.close()
+    close()
   }
 }
 
@@ -455,6 +475,7 @@ export async function putObject (bucket: BucketRef, key: ObjectKey, body: Readab
   const { tmp, fh, mode } = await openTemp(bucket.root, opts.fileMode)
   let published = false
   let madeParents = false
+  let failure: unknown
   let parent: PinnedDir | undefined
   try {
     const tap = new Md5Tap()
@@ -503,12 +524,15 @@ export async function putObject (bucket: BucketRef, key: ObjectKey, body: Readab
     published = true
     return { info: objectInfo(key, st, stored), md5Hex }
   } catch (err) {
+    failure = err
     throw s3ErrorFromErrno(err, { Key: key }) ?? err
   } finally {
     await fh.close().catch(() => undefined)
     if (!published) await unlink(tmp).catch(() => undefined)
     await parent?.close()
-    if (!published && madeParents) await pruneAfterFailedWrite(bucket, key, opts.checkFolder)
+    // Only when the filesystem is full: pruning after other failures could take a folder another write is
+    // about to use (it recovers, but a concurrent marker or Complete would not).
+    if (!published && madeParents && isOutOfSpace(failure)) await pruneAfterFailedWrite(bucket, key, opts.checkFolder)
   }
 }
 
@@ -531,6 +555,7 @@ async function putDirectoryMarker (bucket: BucketRef, key: ObjectKey, body: Read
   let folder: PinnedDir | undefined
   let madeParents = false
   let marked = false
+  let failure: unknown
   try {
     // The marker is the last folder of "<key>x": ensureParents creates it like any parent, and holds it open.
     madeParents = true
@@ -547,11 +572,18 @@ async function putDirectoryMarker (bucket: BucketRef, key: ObjectKey, body: Read
     marked = true
     return { info: objectInfo(key, st, stored), md5Hex }
   } catch (err) {
+    failure = err
     throw s3ErrorFromErrno(err, { Key: key }) ?? err
   } finally {
     await folder?.close()
-    if (madeParents && !marked) await pruneAfterFailedWrite(bucket, `${key}x` as ObjectKey, opts.checkFolder)
+    if (madeParents && !marked && isOutOfSpace(failure)) await pruneAfterFailedWrite(bucket, `${key}x` as ObjectKey, opts.checkFolder)
   }
+}
+
+/** A filesystem error, or the S3 error made from one, that says the filesystem is out of space or inodes. */
+function isOutOfSpace (err: unknown): boolean {
+  const code = (err as { code?: string } | undefined)?.code
+  return code === 'ENOSPC' || code === 'EDQUOT' || code === 'InsufficientStorage'
 }
 
 /**

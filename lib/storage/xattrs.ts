@@ -38,11 +38,12 @@ export async function readStoredMeta (path: string): Promise<StoredMeta | undefi
 }
 
 /**
- * The META_XATTR value as readStoredMeta reads it: undefined unless it is JSON of the shape the bridge writes.
- * Any NFS user who can write a file can also set its user.* attributes, so nothing here is trusted beyond its shape:
- * an ETag that is not hex (a control character in it broke the XML of every listing page), a header value with
- * CR/LF, tags that are not a list, all make the whole attribute count as absent (the file is then served like one
- * written over NFS), never a 500 or a listing that does not parse.
+ * The META_XATTR value as readStoredMeta reads it: undefined unless it is JSON with the ETag and stamps the bridge
+ * writes. Any NFS user who can write a file can also set its user.* attributes, so nothing here is trusted beyond
+ * its shape: an ETag that is not hex (a control character in it broke the XML of every listing page), stamps that
+ * are not integers, malformed checksums, tags or part runs make the whole attribute count as absent (the file is
+ * then served like one written over NFS); a user-metadata name that is no header token, or a header field that is
+ * not a string, is dropped alone (values are sent encoded when they are not printable ASCII: mime-words.ts).
  */
 export function parseStoredMeta (text: string): StoredMeta | undefined {
   let value: unknown
@@ -51,37 +52,31 @@ export function parseStoredMeta (text: string): StoredMeta | undefined {
   } catch {
     return undefined
   }
-  return isStoredMeta(value) ? value : undefined
+  return storedMetaOf(value)
 }
 
 const ETAG = /^[0-9a-f]{32}(-[1-9][0-9]{0,4})?$/
 const INTEGER = /^-?[0-9]{1,20}$/
-/** Header values are sent encoded when they are not ASCII (mime-words.ts); control characters cannot be. */
-const TEXT = /^[^\x00-\x08\x0a-\x1f\x7f]*$/
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9a-z-]+$/
 const CHECKSUM = /^[A-Za-z0-9+/]+={0,2}(-[1-9][0-9]{0,4})?$/
 const ALGORITHM = /^[a-z0-9]{1,16}$/
+const HEADER_FIELDS = ['contentType', 'contentEncoding', 'contentDisposition', 'contentLanguage', 'cacheControl', 'expires', 'websiteRedirectLocation'] as const
 
-const isText = (v: unknown): boolean => typeof v === 'string' && TEXT.test(v)
-const isOptionalText = (v: unknown): boolean => v === undefined || isText(v)
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 
-function isRecord (v: unknown, key: RegExp, value: (x: unknown) => boolean): boolean {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false
-  return Object.entries(v).every(([k, x]) => key.test(k) && value(x))
-}
-
-function isStoredMeta (v: unknown): v is StoredMeta {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false
-  const m = v as Record<string, unknown>
-  if (typeof m.etag !== 'string' || !ETAG.test(m.etag)) return false
-  if (typeof m.stampSize !== 'string' || !INTEGER.test(m.stampSize)) return false
-  if (typeof m.stampMtimeNs !== 'string' || !INTEGER.test(m.stampMtimeNs)) return false
-  if (m.partCount !== undefined && !(Number.isInteger(m.partCount) && (m.partCount as number) >= 1 && (m.partCount as number) <= 10_000)) return false
-  if (!isRecord(m.user ?? {}, HEADER_NAME, isText)) return false
-  if (m.checksums !== undefined && !isRecord(m.checksums, ALGORITHM, x => typeof x === 'string' && CHECKSUM.test(x))) return false
-  if (m.tags !== undefined && !(Array.isArray(m.tags) && m.tags.every(t => typeof t === 'object' && t !== null && typeof t.key === 'string' && typeof t.value === 'string'))) return false
-  if (m.parts !== undefined && !(Array.isArray(m.parts) && m.parts.every(r => Array.isArray(r) && r.length === 2 && r.every(n => Number.isSafeInteger(n) && n >= 0)))) return false
-  return ['contentType', 'contentEncoding', 'contentDisposition', 'contentLanguage', 'cacheControl', 'expires', 'websiteRedirectLocation'].every(f => isOptionalText(m[f]))
+function storedMetaOf (v: unknown): StoredMeta | undefined {
+  if (!isPlainObject(v)) return undefined
+  if (typeof v.etag !== 'string' || !ETAG.test(v.etag)) return undefined
+  if (typeof v.stampSize !== 'string' || !INTEGER.test(v.stampSize)) return undefined
+  if (typeof v.stampMtimeNs !== 'string' || !INTEGER.test(v.stampMtimeNs)) return undefined
+  if (v.partCount !== undefined && !(Number.isInteger(v.partCount) && (v.partCount as number) >= 1 && (v.partCount as number) <= 10_000)) return undefined
+  if (v.checksums !== undefined && !(isPlainObject(v.checksums) && Object.entries(v.checksums).every(([k, x]) => ALGORITHM.test(k) && typeof x === 'string' && CHECKSUM.test(x)))) return undefined
+  if (v.tags !== undefined && !(Array.isArray(v.tags) && v.tags.every(t => isPlainObject(t) && typeof t.key === 'string' && typeof t.value === 'string'))) return undefined
+  if (v.parts !== undefined && !(Array.isArray(v.parts) && v.parts.every(r => Array.isArray(r) && r.length === 2 && r.every(n => Number.isSafeInteger(n) && n >= 0)))) return undefined
+  const meta = { ...v } as unknown as StoredMeta & Record<string, unknown>
+  meta.user = isPlainObject(v.user) ? Object.fromEntries(Object.entries(v.user).filter(([k, x]) => HEADER_NAME.test(k) && typeof x === 'string')) as Record<string, string> : {}
+  for (const f of HEADER_FIELDS) if (meta[f] !== undefined && typeof meta[f] !== 'string') delete meta[f]
+  return meta
 }
 
 export async function writeStoredMeta (path: string, meta: StoredMeta): Promise<void> {

@@ -2,7 +2,7 @@
 // past Content-Length, and one truncated while it is read ends short (the HTTP layer then cuts the connection:
 // test/s3/get-object.test.ts).
 import t from 'tap'
-import { appendFileSync, closeSync, openSync, truncateSync, utimesSync, writeFileSync, writeSync } from 'node:fs'
+import { appendFileSync, closeSync, openSync, readdirSync, truncateSync, utimesSync, writeFileSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Readable } from 'node:stream'
 import { openObjectToServe } from '../../lib/storage/objects.js'
@@ -56,4 +56,16 @@ t.test('a file rewritten in place while it is served fails the stream; an append
   const again = await openObjectToServe(bucket, 'rewritten' as ObjectKey)
   appendFileSync(join(root, 'rewritten'), 'more')
   t.equal(await drain(again.body as Readable), big, 'appended meanwhile: the announced bytes, no error')
+})
+
+t.test('a streamed body destroyed before it is read, and an empty range, close their descriptor', async t => {
+  writeFileSync(join(root, 'unread'), Buffer.alloc(SIZE, 'f'))
+  const fds = (): number => readdirSync('/proc/self/fd').length
+  const before = fds()
+  for (let i = 0; i < 20; i++) {
+    const served = await openObjectToServe(bucket, 'unread' as ObjectKey)
+    ;(served.body as Readable).destroy() // a failed copy condition drops the source this way
+  }
+  await new Promise(resolve => setTimeout(resolve, 100))
+  t.equal(fds(), before, 'no descriptor left open')
 })
