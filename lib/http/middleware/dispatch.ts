@@ -12,6 +12,7 @@ import { matchOperation } from '../operations.js'
 import type { S3Reply, S3Request, Services } from '../types.js'
 import type { ResolvedTarget } from './resolve-target.js'
 import { continueIfExpected } from '../continue.js'
+import { parseCopySource } from '../handlers/copy-object.js'
 
 /** Request bodies read as text (XML, JSON, forms): bytes that are not UTF-8 are refused, never replaced. */
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true })
@@ -142,12 +143,10 @@ async function refuseUnavailableBucket (bucketName: string | undefined, s: Servi
  */
 const FRESH_CHECK_OPERATIONS = new Set(['ListObjects', 'ListObjectsV2', 'ListObjectVersions', 'ListMultipartUploads', 'ListParts'])
 
-/** The bucket an x-amz-copy-source names, if it parses. */
+/** The bucket an x-amz-copy-source names, if it parses (CopyObject's own parser). */
 function copySourceBucket (headers: IncomingHttpHeaders): string | undefined {
-  const raw = headers['x-amz-copy-source']
-  if (typeof raw !== 'string') return undefined
   try {
-    return decodeURIComponent(raw.replace(/^\//, '').split('/')[0] ?? '') || undefined
+    return parseCopySource(headers['x-amz-copy-source']).bucket
   } catch {
     return undefined
   }
