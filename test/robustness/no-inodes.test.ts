@@ -1,23 +1,17 @@
 // A filesystem out of inodes: a PUT whose folders cannot all be made answers 507 naming the key it was sent, and
 // the folders it did make are removed again (they showed as prefixes, and "p/q/r/s/x" was named for "p/q/r/s/").
 import t from 'tap'
-import { execFileSync } from 'node:child_process'
 import { chownSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3'
 import { startBridge } from '../fixtures/daemon.js'
+import { mountTmpfs } from '../fixtures/mounts.js'
 
 t.test('a PUT that runs out of inodes leaves no folders behind and names its own key', async t => {
   const b = await startBridge(t)
   const dir = join(b.dir, 'tiny')
   mkdirSync(dir)
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m,nr_inodes=64', 'tmpfs', dir], { stdio: 'pipe' })
-  } catch (err) {
-    t.plan(0, `cannot mount a tmpfs: ${(err as Error).message.split('\n')[0]}`)
-    return
-  }
-  t.teardown(() => { try { execFileSync('umount', ['-l', dir], { stdio: 'pipe' }) } catch {} })
+  if (!mountTmpfs(t, dir, 'size=4m,nr_inodes=64')) return
   chownSync(dir, 2000, 2000)
   await b.daemon.services.state.mutate(s => { s.buckets.tiny = { name: 'tiny', path: dir, owner: 'tester', createdAt: new Date().toISOString(), createdByS3: false, acl: [], objectAclPolicy: 'replace' } })
   await b.s3.send(new PutObjectCommand({ Bucket: 'tiny', Key: 'first', Body: 'x' })) // makes the staging folders

@@ -8,6 +8,7 @@ import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, wr
 import { join } from 'node:path'
 import { GetObjectCommand, HeadBucketCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
 import { startBridge, type Bridge } from '../fixtures/daemon.js'
+import { mountTmpfs } from '../fixtures/mounts.js'
 import { main } from '../../lib/admin/main.js'
 import { awsEnv, hasProgram, rcloneEnv, runClient, type ClientResult } from '../fixtures/clients/run-client.js'
 import { recordMissingMountPoints } from '../../lib/daemon/record-mounts.js'
@@ -44,16 +45,6 @@ async function eventually (what: string, fn: () => Promise<boolean>): Promise<vo
 
 const unavailable = { name: 'ServiceUnavailable', $metadata: { httpStatusCode: 503 } }
 
-/** Mounts an 8 MiB tmpfs at dir; false (the test planned empty, with the reason) where mounting is not allowed. */
-function tmpfs (t: Test, dir: string): boolean {
-  try {
-    sh('mount', '-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', dir)
-    return true
-  } catch (err) {
-    t.plan(0, `cannot mount a tmpfs: ${(err as Error).message.split('\n')[0]}`)
-    return false
-  }
-}
 
 t.test('an export that is unmounted is refused with 503 until it is back; nothing is written under the bare mount point', async t => {
   const b = await startBridge(t)
@@ -62,7 +53,7 @@ t.test('an export that is unmounted is refused with 503 until it is back; nothin
   const nas = join(b.dir, 'nas')
   mkdirSync(store)
   mkdirSync(nas)
-  if (!tmpfs(t, store)) return
+  if (!mountTmpfs(t, store)) return
   t.teardown(() => { try { sh('umount', '-l', nas) } catch {} try { sh('umount', '-l', store) } catch {} })
   mkdirSync(join(store, 'share'))
   chownSync(join(store, 'share'), 2000, 2000)
@@ -118,7 +109,7 @@ t.test('a bucket whose directory is covered by another mount is refused', async 
   const b = await startBridge(t)
   const store = join(b.dir, 'store3')
   mkdirSync(store)
-  if (!tmpfs(t, store)) return
+  if (!mountTmpfs(t, store)) return
   t.teardown(() => { try { sh('umount', '-l', join(store, 'sub')) } catch {} try { sh('umount', '-l', store) } catch {} })
   mkdirSync(join(store, 'sub'))
   chownSync(join(store, 'sub'), 2000, 2000)
@@ -141,7 +132,7 @@ t.test('aws s3 sync --delete and rclone sync from an unmounted bucket fail and d
   const b = await startBridge(t)
   const nas = join(b.dir, 'nas2')
   mkdirSync(nas)
-  if (!tmpfs(t, nas)) return
+  if (!mountTmpfs(t, nas)) return
   t.teardown(() => { try { sh('umount', '-l', nas) } catch {} })
   chownSync(nas, 2000, 2000)
   t.equal((await bridgectl(b, 'buckets', 'create', 'nas2', nas, '--owner', 'tester')).code, 0)
@@ -191,7 +182,7 @@ t.test('buckets mapped before mount points were recorded get theirs at start, fr
   const b = await startBridge(t)
   const nfs = join(b.dir, 'nfs')
   mkdirSync(nfs)
-  if (!tmpfs(t, nfs)) return
+  if (!mountTmpfs(t, nfs)) return
   t.teardown(() => { try { sh('umount', '-l', nfs) } catch {} })
   const add = async (name: string, path: string, files: string[]): Promise<void> => {
     mkdirSync(path, { recursive: true })

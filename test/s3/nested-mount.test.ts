@@ -2,23 +2,17 @@
 // listings work; writes cannot be renamed into place across filesystems and are refused with a clear 501, leaving
 // nothing behind (they answered a bare 500 InternalError). docs/design.md says why and what a fix needs.
 import t from 'tap'
-import { execFileSync } from 'node:child_process'
 import { chownSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { CopyObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3'
 import { startBridge } from '../fixtures/daemon.js'
+import { mountTmpfs } from '../fixtures/mounts.js'
 
 t.test('writes into a mount within the bucket are 501 NotImplemented; reads and listings work', async t => {
   const b = await startBridge(t)
   const mnt = join(b.bucketDir, 'dataset')
   mkdirSync(mnt)
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', mnt], { stdio: 'pipe' })
-  } catch (err) {
-    t.plan(0, `cannot mount a tmpfs: ${(err as Error).message.split('\n')[0]}`)
-    return
-  }
-  t.teardown(() => { try { execFileSync('umount', ['-l', mnt], { stdio: 'pipe' }) } catch {} })
+  if (!mountTmpfs(t, mnt, 'size=16m')) return
   chownSync(mnt, 2000, 2000)
   t.not(statSync(mnt).dev, statSync(b.bucketDir).dev, 'another filesystem')
   writeFileSync(join(mnt, 'nfs.txt'), 'made over nfs')
