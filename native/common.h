@@ -3,6 +3,18 @@
 #include <node_api.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+/* A timestamp in nanoseconds since the epoch, as the stat arrays carry it. int64 nanoseconds end in April 2262
+ * (and begin in 1677): an mtime an NFS user set beyond them is clamped to the last representable instant instead
+ * of wrapping into the past (signed overflow is undefined behaviour besides). */
+static inline int64_t s3b_time_ns (const struct timespec *t) {
+  const int64_t most = INT64_MAX / 1000000000LL;
+  if (t->tv_sec >= most) return INT64_MAX;
+  if (t->tv_sec <= -most) return INT64_MIN;
+  return (int64_t)t->tv_sec * 1000000000LL + (int64_t)t->tv_nsec;
+}
 /* What every job of the addon shares: errno names, rejections shaped like Node's fs errors, queuing. */
 
 /* 'ENOENT', 'EXDEV', ... ("UNKNOWN" for a value not listed). */

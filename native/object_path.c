@@ -69,7 +69,7 @@
 
 static void put_stat (int64_t *f, const struct stat *st) {
   f[0] = (int64_t)st->st_size;
-  f[1] = (int64_t)st->st_mtim.tv_sec * 1000000000LL + st->st_mtim.tv_nsec;
+  f[1] = s3b_time_ns(&st->st_mtim);
   f[2] = (int64_t)st->st_dev;
   f[3] = (int64_t)st->st_ino;
   f[4] = (int64_t)st->st_uid;

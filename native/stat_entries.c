@@ -164,7 +164,7 @@ static void execute (napi_env env, void *data) {
     job->kinds[i] = kind;
     int64_t *s = job->stats + (size_t)i * STAT_FIELDS;
     s[0] = (int64_t)st.st_size;
-    s[1] = (int64_t)st.st_mtim.tv_sec * 1000000000LL + (int64_t)st.st_mtim.tv_nsec;
+    s[1] = s3b_time_ns(&st.st_mtim);
     s[2] = (int64_t)st.st_dev;
     s[3] = (int64_t)st.st_ino;
     s[4] = (int64_t)st.st_uid;

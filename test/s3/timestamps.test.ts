@@ -44,3 +44,16 @@ t.test('CopyObject, UploadPartCopy, ListParts and ListMultipartUploads render wh
   t.equal(times.length, 5, 'one time per result, two parts, one upload')
   for (const time of times) t.match(time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z$/)
 })
+
+t.test('an mtime past 2262 (beyond int64 nanoseconds) is not wrapped into the past', async t => {
+  const b = await startBridge(t)
+  await b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'future.txt', Body: 'x' }))
+  // 2400-01-01, which ext4 and tmpfs store; an NFS user's `touch -d` can set it.
+  utimesSync(join(b.bucketDir, 'future.txt'), 13_569_465_600, 13_569_465_600)
+  const head = await b.s3.send(new HeadObjectCommand({ Bucket: 'demo', Key: 'future.txt' }))
+  t.ok(head.LastModified!.getUTCFullYear() >= 2262, `HEAD: ${head.LastModified?.toISOString()}`)
+  const r = await sendSigned(b.endpoint, b.creds, { method: 'GET', path: '/demo?list-type=2' })
+  const listed = timesIn(r.body, 'LastModified')
+  t.equal(listed.length, 1)
+  t.ok(Number(listed[0]!.slice(0, 4)) >= 2262, `listing: ${listed[0]}`)
+})
