@@ -13,6 +13,7 @@
 #define _GNU_SOURCE
 #include <node_api.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,6 +83,19 @@ static int try_clone (copy_job *job) {
 #endif
 }
 
+/*
+ * Whether holes of the source may be skipped rather than copied as zeros (a sparse VM image or database file would
+ * otherwise be allocated in full by the copy, and can fill the filesystem): only when the source has holes at all
+ * (fewer blocks than its size), holds the whole range (else the copy must fail as short), and the destination
+ * ends at or before offOut, so what is skipped reads as zeros there (a fresh object or the next part appended).
+ */
+static bool holes_can_stay (const copy_job *job) {
+  struct stat in, out;
+  if (fstat(job->fd_in, &in) != 0 || fstat(job->fd_out, &out) != 0) return false;
+  if (!S_ISREG(in.st_mode) || (int64_t)in.st_blocks * 512 >= (int64_t)in.st_size) return false;
+  return job->off_in + job->length <= (int64_t)in.st_size && (int64_t)out.st_size <= job->off_out;
+}
+
 static ssize_t cfr (int fd_in, int64_t *off_in, int fd_out, int64_t *off_out, size_t len) {
 #ifdef SYS_copy_file_range
   int64_t in = *off_in, out = *off_out; /* the kernel's loff_t is 64-bit everywhere */
@@ -105,8 +119,23 @@ static void execute (napi_env env, void *data) {
   if (c == 1) { job->cloned = 1; return; }
   if (c < 0) return;
   int64_t in = job->off_in, out = job->off_out, left = job->length;
+  bool sparse = holes_can_stay(job);
   while (left > 0) {
     size_t want = (size_t)(left < MAX_CHUNK ? left : MAX_CHUNK);
+    if (sparse) {
+      /* Skip the source's hole here (the destination past its end reads as zeros already), and copy only up to
+       * the next hole. SEEK_DATA/SEEK_HOLE move fd_in's offset, which nothing reads (explicit offsets only). */
+      off_t data = lseek(job->fd_in, (off_t)in, SEEK_DATA);
+      if (data < 0 && errno == ENXIO) data = (off_t)(in + left); /* a hole to the end of the range */
+      if (data < 0) { sparse = false; continue; } /* SEEK_DATA not offered: copy everything */
+      if (data > in) {
+        int64_t skip = (int64_t)data - in < left ? (int64_t)data - in : left;
+        in += skip; out += skip; left -= skip;
+        continue;
+      }
+      off_t hole = lseek(job->fd_in, (off_t)in, SEEK_HOLE);
+      if (hole > in && (int64_t)hole - in < (int64_t)want) want = (size_t)((int64_t)hole - in);
+    }
     ssize_t n = cfr(job->fd_in, &in, job->fd_out, &out, want);
     if (n < 0) {
       if (errno == EINTR) continue;
@@ -120,6 +149,14 @@ static void execute (napi_env env, void *data) {
       return;
     }
     left -= n;
+  }
+  if (sparse) {
+    /* A range that ended in a hole: the destination still needs its full length. */
+    struct stat st;
+    if (fstat(job->fd_out, &st) == 0 && st.st_size < job->off_out + job->length && ftruncate(job->fd_out, (off_t)(job->off_out + job->length)) != 0) {
+      job->err = errno;
+      job->syscall = "ftruncate";
+    }
   }
 #else
   job->err = ENOSYS;

@@ -195,7 +195,7 @@ export async function createUpload (bucket: BucketRef, key: ObjectKey, meta: Obj
  * renames it to part-NNNNN. If the upload was completed or aborted meanwhile, the rename finds no folder:
  * NoSuchUpload. Any failure (including a client that disconnects) removes the temp file.
  */
-export async function uploadPart (bucket: BucketRef, key: ObjectKey, uploadId: string, partNumber: number, body: Readable): Promise<PartRecord & { checksumAlgorithm?: UploadChecksumAlgorithm }> {
+export async function uploadPart (bucket: BucketRef, key: ObjectKey, uploadId: string, partNumber: number, body: Readable, opts: { holes?: boolean } = {}): Promise<PartRecord & { checksumAlgorithm?: UploadChecksumAlgorithm }> {
   const upload = await getUpload(bucket, key, uploadId)
   const algorithm = upload.checksumAlgorithm
   const dir = uploadPath(bucket.root, uploadId)
@@ -216,8 +216,8 @@ export async function uploadPart (bucket: BucketRef, key: ObjectKey, uploadId: s
     })
     // The upload's checksum of the part, whether or not the client sent one (a sent one was verified already).
     const hasher = algorithm === undefined ? undefined : createHasher(algorithm)
-    if (hasher === undefined) await pipeline(body, counter, fileSink(fh))
-    else await pipeline(body, new Transform({ transform (chunk: Buffer, _enc, cb) { hasher.update(chunk); cb(null, chunk) } }), counter, fileSink(fh))
+    if (hasher === undefined) await pipeline(body, counter, fileSink(fh, undefined, opts))
+    else await pipeline(body, new Transform({ transform (chunk: Buffer, _enc, cb) { hasher.update(chunk); cb(null, chunk) } }), counter, fileSink(fh, undefined, opts))
     const etag = counter.digestHex()
     const checksum = await hasher?.digestBase64()
     await xattr.setAttribute(fdPath(fh.fd), PART_XATTR, JSON.stringify({ etag, size: counter.bytes, checksum }))

@@ -463,6 +463,8 @@ export interface PutExtra {
   partCount?: number
   /** Checksums known only once the body has ended (sent as a trailer): stored with the others. */
   lateChecksums?: () => Record<string, string> | undefined
+  /** A copy: aligned blocks of zeros become holes (fileSink's holes mode). */
+  holes?: boolean
 }
 
 /**
@@ -479,7 +481,7 @@ export async function putObject (bucket: BucketRef, key: ObjectKey, body: Readab
   let parent: PinnedDir | undefined
   try {
     const tap = new Md5Tap()
-    await pipeline(body, tap, fileSink(fh))
+    await pipeline(body, tap, fileSink(fh, undefined, { holes: extra.holes }))
     const md5Hex = tap.digestHex()
     madeParents = true
     parent = await ensureParents(bucket, key, opts)

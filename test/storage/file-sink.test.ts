@@ -35,3 +35,21 @@ t.test('many chunks of odd sizes arrive whole and in order', async t => {
   await fh.close()
   t.equal(createHash('sha256').update(readFileSync(join(dir, 'whole'))).digest('hex'), expected.digest('hex'))
 })
+
+t.test('holes mode: the same bytes from chunks cut anywhere, zero blocks left unallocated, a trailing hole kept', async t => {
+  const KiB = 1024
+  // zeros, data, zeros spanning blocks at odd offsets, data, and 1 MiB of zeros at the end
+  const data = Buffer.concat([Buffer.alloc(256 * KiB), Buffer.alloc(70 * KiB, 7), Buffer.alloc(300 * KiB), Buffer.alloc(5, 9), Buffer.alloc(1024 * KiB)])
+  for (const cut of [1 << 20, 65536, 4095, 100_003]) {
+    const path = join(dir, `holes-${cut}`)
+    const fh = await open(path, 'w')
+    const pieces: Buffer[] = []
+    for (let i = 0; i < data.length; i += cut) pieces.push(data.subarray(i, i + cut))
+    await pipeline(Readable.from(pieces), fileSink(fh, undefined, { holes: true }))
+    const st = fstatSync(fh.fd)
+    await fh.close()
+    t.equal(st.size, data.length, `cut ${cut}: full length`)
+    t.ok(readFileSync(path).equals(data), `cut ${cut}: same bytes`)
+    if (cut % 65536 === 0) t.ok(st.blocks * 512 <= 256 * KiB, `cut ${cut}: ${st.blocks * 512} bytes allocated for 75 KiB of data`)
+  }
+})

@@ -2,7 +2,7 @@
 // give the same bytes; real errors propagate; multipart Complete assembles the same object either way.
 import t from 'tap'
 import { createHash, randomBytes } from 'node:crypto'
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { closeSync, existsSync, openSync, readFileSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -154,4 +154,47 @@ t.test('CompleteMultipartUpload assembles the same object with and without the k
     t.equal(result.info?.size, whole.length, `${mode}: size`)
     t.equal(sha(readFileSync(keyToPath(root, key))), sha(whole), `${mode}: the object is the parts in order`)
   }
+})
+
+/** A 48 MiB file with data only at [8, 9) MiB and [40 MiB, 40 MiB + 4097): the rest are holes, the end too. */
+function sparseSource (dir: string): { path: string, bytes: Buffer } {
+  const path = join(dir, 'sparse.bin')
+  const bytes = Buffer.alloc(48 * MiB)
+  randomBytes(MiB).copy(bytes, 8 * MiB)
+  randomBytes(4097).copy(bytes, 40 * MiB)
+  writeFileSync(path, '')
+  truncateSync(path, bytes.length)
+  const fd = openSync(path, 'r+')
+  writeSync(fd, bytes, 8 * MiB, MiB, 8 * MiB)
+  writeSync(fd, bytes, 40 * MiB, 4097, 40 * MiB)
+  closeSync(fd)
+  return { path, bytes }
+}
+
+t.test('the kernel copy keeps a sparse source\'s holes as holes, and writes zeros over existing data', { skip: !addonBuilt && 'addon not built' }, async t => {
+  const dir = t.testdir({})
+  const src = sparseSource(dir)
+  t.ok(statSync(src.path).blocks * 512 < 4 * MiB, 'the source is sparse here')
+  const s = await open(src.path, 'r')
+  t.teardown(() => s.close())
+  // A fresh destination: what is skipped reads as zeros, and the copy allocates about what the source holds.
+  const fresh = join(dir, 'fresh.bin')
+  writeFileSync(fresh, '')
+  const d1 = await open(fresh, 'r+')
+  await copyFileRange(s, 0, d1.fd, 0, src.bytes.length, {})
+  await copyFileRange(s, 16 * MiB, d1.fd, src.bytes.length, 1000, {}) // a range all hole, appended
+  await d1.close()
+  const got = readFileSync(fresh)
+  t.equal(got.length, src.bytes.length + 1000, 'full length, though the range ended in a hole')
+  t.equal(sha(got), sha(Buffer.concat([src.bytes, Buffer.alloc(1000)])), 'same bytes')
+  const st = statSync(fresh)
+  // Same filesystem as the source, which holds holes (checked above).
+  t.ok(st.blocks * 512 < 8 * MiB, `holes stayed holes: ${st.blocks * 512} bytes allocated`)
+  // A destination with data where the copy lands: the holes must overwrite it with zeros.
+  const used = join(dir, 'used.bin')
+  writeFileSync(used, Buffer.alloc(48 * MiB, 0xee))
+  const d2 = await open(used, 'r+')
+  await copyFileRange(s, 0, d2.fd, 0, src.bytes.length, {})
+  await d2.close()
+  t.equal(sha(readFileSync(used)), sha(src.bytes), 'zeros written over the old data')
 })

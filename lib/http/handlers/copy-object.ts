@@ -93,7 +93,7 @@ export async function copyObject (req: S3Request, s: Services): Promise<S3Reply>
     opened.body.destroy()
     throw err
   }
-  const result = await putObject(bucketRef(destRecord), destKey, opened.body, meta, options)
+  const result = await putObject(bucketRef(destRecord), destKey, opened.body, meta, options, { holes: true })
   return {
     xml: renderXml('CopyObjectResult', { LastModified: result.info.lastModified, ETag: `"${result.info.etag}"` }),
   }

@@ -162,7 +162,7 @@ export async function uploadPartCopy (req: S3Request, s: Services): Promise<S3Re
   const opened = await openObject(srcBucket, src.key, range, srcChecked)
   try {
     checkConditions(conditionsFrom(req.headers, 'x-amz-copy-source-'), opened.info, { isRead: false, notModified: 'PreconditionFailed' })
-    const part = await storePart(bucketRef(record), key, uploadId, partNumber, opened.body)
+    const part = await storePart(bucketRef(record), key, uploadId, partNumber, opened.body, { holes: true })
     return { xml: renderXml('CopyPartResult', { LastModified: part.lastModified, ETag: quoteETag(part.etag) }) }
   } finally {
     opened.body.destroy()
