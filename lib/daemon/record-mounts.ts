@@ -5,14 +5,16 @@
 // until `bridgectl buckets modify NAME --record-mount`.
 import type { Logger } from '../log.js'
 import type { StateStore } from '../state/store.js'
-import { hasEntries, mountPointOf } from '../storage/bucket-roots.js'
+import { hasEntries, mountPointOf, rootProblemWithin } from '../storage/bucket-roots.js'
 
 export async function recordMissingMountPoints (state: StateStore, log: Logger): Promise<void> {
   const found: Array<{ name: string, path: string, mountPoint: string }> = []
-  for (const b of Object.values(state.snapshot().buckets)) {
-    if (b.mountPoint !== undefined) continue
+  const unrecorded = Object.values(state.snapshot().buckets).filter(b => b.mountPoint === undefined)
+  // Not from a hung filesystem (that would keep the daemon from starting); all checked at once.
+  const problems = await Promise.all(unrecorded.map(b => rootProblemWithin(b)))
+  for (const [i, b] of unrecorded.entries()) {
     try {
-      if (!await hasEntries(b.path)) continue
+      if (problems[i] !== undefined || !await hasEntries(b.path)) continue
       const mountPoint = await mountPointOf(b.path)
       // A NAS bucket found on the root filesystem is most likely a mount point whose export is not mounted (with
       // files written there by older versions): left unrecorded rather than tied to the wrong filesystem.

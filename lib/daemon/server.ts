@@ -15,7 +15,7 @@ import { openStagingTmpFiles, removeStagingFiles, STALE_TMP_IDLE_MS, sweepStaleS
 import { forgetGroups } from '../auth/identity.js'
 import { forgetGroupNames } from '../auth/groups.js'
 import { xattrFallbackInUse } from '../storage/xattr.js'
-import { BucketRoots } from '../storage/bucket-roots.js'
+import { BucketRoots, ROOT_ANSWER_MS } from '../storage/bucket-roots.js'
 import { recordMissingMountPoints } from './record-mounts.js'
 
 export interface RunningDaemon {
@@ -77,13 +77,19 @@ export function openState (config: Config, log: Logger): StateStore {
   }
 }
 
+/** How long a bucket's filesystem gets to answer (S3BRIDGE_ROOT_ANSWER_MS: for tests of hung mounts). */
+function rootAnswerMs (): number {
+  const ms = Number(process.env.S3BRIDGE_ROOT_ANSWER_MS)
+  return Number.isSafeInteger(ms) && ms > 0 ? ms : ROOT_ANSWER_MS
+}
+
 export async function startDaemon (config: Config, opts: StartOptions = {}): Promise<RunningDaemon> {
   const log = opts.log ?? createLogger(config.logLevel)
   const state = openState(config, log)
   const roots = new BucketRoots((root, problem) => {
     if (problem !== undefined) log.error({ bucket: root.name, path: root.path }, `bucket ${root.name ?? root.path} is unavailable (503 to every request): ${problem}`)
     else log.warn({ bucket: root.name, path: root.path }, `bucket ${root.name ?? root.path} is available again`)
-  })
+  }, undefined, rootAnswerMs())
   const unavailableBuckets = async (): Promise<number> => {
     const problems = await Promise.all(Object.values(state.snapshot().buckets).map(b => roots.problem(b)))
     return problems.filter(p => p !== undefined).length

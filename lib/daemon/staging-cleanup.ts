@@ -2,6 +2,7 @@
 import { lstat, readdir, readlink, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { BucketRecord } from '../state/types.js'
+import { rootProblemWithin } from '../storage/bucket-roots.js'
 import { existingStagingDir, STAGING_DIR, stagingRealPath } from '../storage/paths.js'
 
 /**
@@ -52,7 +53,12 @@ export interface SweepOptions {
  */
 export async function sweepStaleStagingFiles (buckets: readonly BucketRecord[], opts: SweepOptions): Promise<string[]> {
   const candidates: Array<{ path: string, real: string }> = []
-  for (const bucket of buckets) {
+  // Not on a filesystem that is gone, not mounted (its bare mount point) or hung: opening the staging folder
+  // below is synchronous, and a hung mount would stop the daemon (at start: keep it from starting). Checked all at
+  // once, so hung buckets cost one deadline together.
+  const problems = await Promise.all(buckets.map(b => rootProblemWithin(b)))
+  for (const [i, bucket] of buckets.entries()) {
+    if (problems[i] !== undefined) continue
     // Read and removed through the verified staging folder (never a path an NFS user could redirect);
     // matched against other processes' open files by the real path their /proc links show.
     const dir = stagingTmpDir(bucket.path)

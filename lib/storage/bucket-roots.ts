@@ -85,12 +85,45 @@ export async function rootProblem (root: MappedRoot): Promise<string | undefined
   return undefined
 }
 
+/**
+ * How long a bucket's filesystem gets to answer the check's stat before the bucket counts as unavailable: a hard
+ * NFS mount whose server is gone blocks every call on it, forever, and its requests would hang with it (and, one
+ * pool thread each, the whole daemon). The stat itself stays stuck until the filesystem answers.
+ */
+export const ROOT_ANSWER_MS = 10_000
+/** How long bridgectl waits for a bucket's filesystem before it reports it as not answering. */
+export const ADMIN_ANSWER_MS = 5_000
+
+export function notAnswering (root: MappedRoot, ms: number): string {
+  return `its filesystem does not answer (no reply to a stat of ${root.path} in ${ms / 1000} s: a hung NFS mount?)`
+}
+
+/** The first of `p` and `late()` after `ms`. */
+export async function within<T> (p: Promise<T>, ms: number, late: () => T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<T>(resolve => {
+    timer = setTimeout(() => resolve(late()), ms)
+    timer.unref()
+  })
+  try {
+    return await Promise.race([p, deadline])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/** rootProblem, or notAnswering when it has no answer within `ms`. */
+export function rootProblemWithin (root: MappedRoot, ms = ROOT_ANSWER_MS): Promise<string | undefined> {
+  return within(rootProblem(root), ms, () => notAnswering(root, ms))
+}
+
 interface Known { okAt?: number, running?: Promise<string | undefined>, problem?: string }
 
 /**
  * rootProblem for every request, cheaply: a "fine" answer is reused for `okForMs` (unless the caller asks for a
  * fresh one: listings, and before answering that a key does not exist), checks asked for while one is running share
- * it, and a problem is never reused, so a bucket is served again as soon as its filesystem is back.
+ * it, and a problem is never reused, so a bucket is served again as soon as its filesystem is back. A check with
+ * no answer after `answerWithinMs` is a problem for its callers (the bucket's filesystem hangs).
  * `onChange` hears each change of verdict (the first check included only when it finds a problem).
  */
 export class BucketRoots {
@@ -99,6 +132,8 @@ export class BucketRoots {
   constructor (
     private readonly onChange: (root: MappedRoot, problem: string | undefined) => void = () => {},
     private readonly okForMs = 250,
+    private readonly answerWithinMs = ROOT_ANSWER_MS,
+    private readonly check: (root: MappedRoot) => Promise<string | undefined> = rootProblem,
   ) {}
 
   problem (root: MappedRoot, opts: { fresh?: boolean } = {}): Promise<string | undefined> | undefined {
@@ -109,13 +144,13 @@ export class BucketRoots {
       entry = {}
       this.known.set(key, entry)
     }
-    if (opts.fresh !== true) {
-      if (entry.okAt !== undefined && Date.now() - entry.okAt < this.okForMs) return undefined
-      if (entry.running !== undefined) return entry.running
-    }
+    if (opts.fresh !== true && entry.okAt !== undefined && Date.now() - entry.okAt < this.okForMs) return undefined
+    // A check in flight is shared even by callers that want a fresh verdict: it began moments ago, or it is stuck
+    // on a hung filesystem, where a stat per request would leave one more pool thread stuck each time.
+    if (entry.running !== undefined) return this.answer(root, entry, entry.running)
     const e = entry
     const seen = e.okAt !== undefined || e.problem !== undefined
-    const running = rootProblem(root).then(async problem => {
+    const running = this.check(root).then(async problem => {
       if (e.running === running) e.running = undefined
       if (problem === undefined) {
         e.okAt = Date.now()
@@ -130,6 +165,19 @@ export class BucketRoots {
       return problem
     })
     e.running = running
-    return running
+    return this.answer(root, e, running)
+  }
+
+  /** The check's verdict, or after answerWithinMs "does not answer" (logged once through onChange). */
+  private answer (root: MappedRoot, e: Known, running: Promise<string | undefined>): Promise<string | undefined> {
+    return within(running, this.answerWithinMs, () => {
+      const problem = notAnswering(root, this.answerWithinMs)
+      if (e.problem !== problem) {
+        e.problem = problem
+        e.okAt = undefined
+        this.onChange(root, problem)
+      }
+      return problem
+    })
   }
 }

@@ -3,12 +3,12 @@
 // deleted the backup's copies, and PUTs landed on the host's disk under the bare mount point.
 import t from 'tap'
 import type { Test } from 'tap'
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { GetObjectCommand, HeadBucketCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
 import { startBridge, type Bridge } from '../fixtures/daemon.js'
-import { mountTmpfs } from '../fixtures/mounts.js'
+import { mountHungFuse, mountTmpfs } from '../fixtures/mounts.js'
 import { main } from '../../lib/admin/main.js'
 import { awsEnv, hasProgram, rcloneEnv, runClient, type ClientResult } from '../fixtures/clients/run-client.js'
 import { recordMissingMountPoints } from '../../lib/daemon/record-mounts.js'
@@ -244,4 +244,60 @@ t.test('an admin who set up users before the first start gets no demo account', 
   t.equal(await bootstrapDemo(config, state, new Date()), undefined)
   t.same(Object.keys(state.snapshot().users), ['alice'])
   t.notOk(existsSync(join(dir, 'var/demo')), 'no demo directory made')
+})
+
+t.test('a bucket whose filesystem hangs (a hard NFS mount whose server is gone) is refused after a deadline, and the rest of the daemon keeps serving', async t => {
+  process.env.S3BRIDGE_ROOT_ANSWER_MS = '400'
+  t.teardown(() => { delete process.env.S3BRIDGE_ROOT_ANSWER_MS })
+  const b = await startBridge(t)
+  const nas = join(b.dir, 'nas')
+  mkdirSync(nas)
+  if (!mountTmpfs(t, nas)) return
+  mkdirSync(join(nas, 'share'))
+  chownSync(join(nas, 'share'), 2000, 2000)
+  const created = await bridgectl(b, 'buckets', 'create', 'nas', join(nas, 'share'), '--owner', 'tester')
+  t.equal(created.code, 0, created.stderr)
+  const s3 = oneShot(b, t)
+  await eventually('the new bucket', async () => (await s3.send(new HeadBucketCommand({ Bucket: 'nas' })), true))
+  await s3.send(new PutObjectCommand({ Bucket: 'nas', Key: 'keep.txt', Body: 'precious' }))
+
+  const release = mountHungFuse(t, nas) // stacked over the tmpfs: every call under nas/ now blocks
+  if (release === false) return
+  await new Promise(resolve => setTimeout(resolve, 300)) // past the 250 ms a "fine" verdict is reused
+  const began = Date.now()
+  await t.rejects(s3.send(new GetObjectCommand({ Bucket: 'nas', Key: 'keep.txt' })), unavailable, 'a GET gets 503, not a hang')
+  t.ok(Date.now() - began < 5000, `answered after ${Date.now() - began} ms`)
+  // Listings check afresh; a dozen at once share the one stuck check instead of each leaving a pool thread stuck
+  // (this process has libuv's 4): the demo bucket goes on being served meanwhile and after.
+  const listings = await Promise.allSettled(Array.from({ length: 12 }, () => s3.send(new ListObjectsV2Command({ Bucket: 'nas' }))))
+  t.ok(listings.every(r => r.status === 'rejected' && (r.reason as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 503), 'every listing 503')
+  await s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'still.txt', Body: 'served' }))
+  const got = await s3.send(new GetObjectCommand({ Bucket: 'demo', Key: 'still.txt' }))
+  t.equal(await got.Body!.transformToString(), 'served', 'other buckets are served')
+  t.equal(b.logLines.filter(l => l.includes('bucket nas is unavailable') && l.includes('does not answer')).length, 1, 'logged once')
+
+  // bridgectl (its own process) reports it after its 5 s deadline rather than hanging on the stat. (Its stuck
+  // thread may wait behind this process's stuck lookup, uninterruptibly, so it exits once the mount is released.)
+  const ctl = spawn(process.execPath, [join(import.meta.dirname, '../../bin/bridgectl'), '--config', join(b.dir, 'bridge.conf'), 'buckets', 'list', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const exited = new Promise<number | null>(resolve => ctl.once('exit', code => resolve(code)))
+  let out = ''
+  ctl.stdout.on('data', (d: Buffer) => { out += String(d) })
+  const listed = await new Promise<unknown>((resolve, reject) => {
+    const started = Date.now()
+    const poll = setInterval(() => {
+      try {
+        const v: unknown = JSON.parse(out)
+        clearInterval(poll)
+        resolve(v)
+      } catch {
+        if (Date.now() - started > 20_000) { clearInterval(poll); reject(new Error(`bridgectl printed no listing: ${out}`)) }
+      }
+    }, 100)
+  })
+  t.match(listed, [{ name: 'demo', status: 'ok' }, { name: 'nas', status: /unavailable: its filesystem does not answer/ }])
+
+  release() // the server is back, in a way: calls fail at once (ENOTCONN), then the mount is gone
+  t.equal(await exited, 0, 'bridgectl exits 0')
+  await eventually('the bucket back', async () => (await s3.send(new GetObjectCommand({ Bucket: 'nas', Key: 'keep.txt' })), true))
+  t.ok(b.logLines.some(l => l.includes('bucket nas is available again')), 'logged when it is back')
 })

@@ -9,7 +9,7 @@ import { AdminError, emit, fields, table, UsageError } from '../output.js'
 import { parse } from '../parse-args.js'
 import type { AdminServices, Command } from '../services.js'
 import { bucketOf } from '../lookups.js'
-import { mountPointOfSync, rootProblem } from '../../storage/bucket-roots.js'
+import { ADMIN_ANSWER_MS, mountPointOfSync, rootProblemWithin } from '../../storage/bucket-roots.js'
 
 const PERMS: Record<string, BucketPermission> = { read: 'READ', write: 'WRITE', read_acp: 'READ_ACP', write_acp: 'WRITE_ACP', full_control: 'FULL_CONTROL' }
 
@@ -48,7 +48,7 @@ function makeBucketDirectory (path: string, mode: number, owner: { uid: number, 
 
 /** "ok", or "unavailable: why" as the daemon would see it now (lib/storage/bucket-roots.ts). */
 async function availability (b: BucketRecord): Promise<string> {
-  const problem = await rootProblem(b)
+  const problem = await rootProblemWithin(b, ADMIN_ANSWER_MS)
   return problem === undefined ? 'ok' : `unavailable: ${problem}`
 }
 

@@ -2,7 +2,7 @@
 // (the effective configuration, defaults filled in). Settings live in the config file: edit it, then SIGHUP.
 import { request } from 'node:http'
 import { listAllUploads } from '../../storage/multipart-list.js'
-import { rootProblem } from '../../storage/bucket-roots.js'
+import { ADMIN_ANSWER_MS, rootProblemWithin } from '../../storage/bucket-roots.js'
 import type { Config } from '../../config/schema.js'
 import { AdminError, emit, fields, table } from '../output.js'
 import { parse } from '../parse-args.js'
@@ -35,7 +35,7 @@ const status: Command = {
     const users = Object.values(state.users)
     const daemon = await health(s.config)
     const buckets = await Promise.all(Object.values(state.buckets).map(async b => {
-      const problem = await rootProblem(b) // what the daemon refuses the bucket for (503)
+      const problem = await rootProblemWithin(b, ADMIN_ANSWER_MS) // what the daemon refuses the bucket for (503)
       const uploads = problem === undefined ? (await listAllUploads(b.path).catch(() => [])).length : 0
       return { name: b.name, path: b.path, owner: b.owner, directory: problem ?? 'ok', uploads }
     }))
