@@ -1,9 +1,10 @@
-// S3 CreateBucket's directory: under rootPath, and refused where it would nest inside a mapped bucket.
+// S3 CreateBucket: its directory under rootPath (refused where it would nest inside a mapped bucket), the ACL its
+// headers ask for, and no bucket when it asks for Object Lock.
 import t from 'tap'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { CreateBucketCommand } from '@aws-sdk/client-s3'
-import { startBridge } from '../fixtures/daemon.js'
+import { CreateBucketCommand, GetBucketAclCommand, ListObjectsV2Command } from '@aws-sdk/client-s3'
+import { anonymousClient, startBridge } from '../fixtures/daemon.js'
 
 t.test('CreateBucket is refused with 400 InvalidRequest when rootPath lies inside a mapped bucket, and leaves no folder', async t => {
   const b = await startBridge(t, { rootPath: 'data/demo/s3' })
@@ -13,4 +14,31 @@ t.test('CreateBucket is refused with 400 InvalidRequest when rootPath lies insid
   const fine = await startBridge(t)
   await fine.s3.send(new CreateBucketCommand({ Bucket: 'sibling' }))
   t.ok(fine.daemon.services.state.snapshot().buckets.sibling, 'a rootPath beside the buckets works')
+})
+
+t.test('CreateBucket applies x-amz-acl and x-amz-grant-* as PutBucketAcl would (s3-tests test_bucket_acl_canned*)', async t => {
+  const b = await startBridge(t)
+  const grantees = async (bucket: string): Promise<string[]> => ((await b.s3.send(new GetBucketAclCommand({ Bucket: bucket }))).Grants ?? [])
+    .map(g => `${g.Grantee?.URI ?? g.Grantee?.ID}:${g.Permission}`).sort()
+  await b.s3.send(new CreateBucketCommand({ Bucket: 'pub', ACL: 'public-read' }))
+  t.same(await grantees('pub'), ['http://acs.amazonaws.com/groups/global/AllUsers:READ', 'tester:FULL_CONTROL'])
+  const anon = anonymousClient(b.endpoint, t)
+  const listed = await anon.send(new ListObjectsV2Command({ Bucket: 'pub' }))
+  t.equal(listed.$metadata.httpStatusCode, 200, 'anonymous clients may list a bucket made public-read')
+  await t.rejects(anon.send(new ListObjectsV2Command({ Bucket: 'plain-later' })), { name: 'NoSuchBucket' })
+  await b.addUser('alt', 2001, 2001)
+  await b.s3.send(new CreateBucketCommand({ Bucket: 'shared', GrantRead: 'id=alt' }))
+  t.same(await grantees('shared'), ['alt:READ', 'tester:FULL_CONTROL'])
+  await b.s3.send(new CreateBucketCommand({ Bucket: 'plain', ACL: 'private' }))
+  t.same(await grantees('plain'), ['tester:FULL_CONTROL'])
+  await t.rejects(b.s3.send(new CreateBucketCommand({ Bucket: 'bad', ACL: 'public-read', GrantRead: 'id=alt' })), { name: 'InvalidRequest' }, 'canned and grant headers together')
+  t.notOk(existsSync(join(b.dir, 'buckets', 'bad')), 'a refused ACL makes no folder')
+})
+
+t.test('CreateBucket asking for Object Lock is refused (501), not made without it', async t => {
+  const b = await startBridge(t)
+  await t.rejects(b.s3.send(new CreateBucketCommand({ Bucket: 'worm', ObjectLockEnabledForBucket: true })), { name: 'NotImplemented', $metadata: { httpStatusCode: 501 } })
+  t.notOk(b.daemon.services.state.snapshot().buckets.worm)
+  await b.s3.send(new CreateBucketCommand({ Bucket: 'worm', ObjectLockEnabledForBucket: false }))
+  t.ok(b.daemon.services.state.snapshot().buckets.worm, 'false is no request for a lock')
 })

@@ -11,6 +11,9 @@ import { renderXml } from '../xml/render.js'
 import { parseXml, rootElement, texts } from '../xml/parse.js'
 import type { S3Reply, S3Request, Services } from '../types.js'
 import { mountPointOf } from '../../storage/bucket-roots.js'
+import { bucketAcesFromGrants, expandCannedAcl, hasAclHeaders, parseCannedAcl, readAclHeaders, type S3Grant } from '../../access/s3-acl.js'
+import type { BucketAce } from '../../state/types.js'
+import { granteeDirectory } from '../grantee-directory.js'
 
 function requireSigned (req: S3Request): void {
   if (req.principal.kind !== 'user') throw new S3Error('AccessDenied')
@@ -66,6 +69,15 @@ async function requestedRegion (req: S3Request): Promise<string | undefined> {
   return texts(rootElement(doc, 'CreateBucketConfiguration'), 'LocationConstraint')[0]
 }
 
+/** The bucket ACL CreateBucket's x-amz-acl or x-amz-grant-* headers ask for (as PutBucketAcl would store it); none: []. */
+function requestedBucketAcl (req: S3Request, s: Services): BucketAce[] {
+  const headers = readAclHeaders(req.headers)
+  if (!hasAclHeaders(headers)) return []
+  const owner = req.principal.name
+  const grants = headers.grants ?? expandCannedAcl(parseCannedAcl(headers.canned!), { ownerId: owner })
+  return bucketAcesFromGrants(grants as S3Grant[], owner, granteeDirectory(s))
+}
+
 export async function createBucket (req: S3Request, s: Services): Promise<S3Reply> {
   requireSigned(req)
   const d = await decide(req, s, { operation: 'CreateBucket' })
@@ -79,6 +91,11 @@ export async function createBucket (req: S3Request, s: Services): Promise<S3Repl
   }
   const existing = s.state.snapshot().buckets[name]
   if (existing) throw new S3Error(existing.owner === req.principal.name ? 'BucketAlreadyOwnedByYou' : 'BucketAlreadyExists', { BucketName: name })
+  // A bucket asked to be WORM is refused, not made without the protection it was asked for.
+  if (String(req.headers['x-amz-bucket-object-lock-enabled'] ?? '').trim().toLowerCase() === 'true') {
+    throw new S3Error('NotImplemented', {}, { message: 'Object Lock is not offered by this bridge; the bucket was not created.' })
+  }
+  const acl = requestedBucketAcl(req, s)
   const path = join(s.config.rootPath, name)
   await mkdir(s.config.rootPath, { recursive: true })
   try {
@@ -96,7 +113,7 @@ export async function createBucket (req: S3Request, s: Services): Promise<S3Repl
       // Only a rootPath set inside a bucket or the state gets here; the new directory itself is empty.
       const problem = bucketPathProblem(canonicalPath(path), { stateDir: s.config.stateDir, buckets: state.buckets })
       if (problem) throw new S3Error('InvalidRequest', { BucketName: name }, { message: `The bucket's directory ${problem} (check rootPath).` })
-      state.buckets[name] = { name, path, mountPoint, owner: req.principal.name, createdAt: s.now().toISOString(), createdByS3: true, acl: [], objectAclPolicy: 'replace' }
+      state.buckets[name] = { name, path, mountPoint, owner: req.principal.name, createdAt: s.now().toISOString(), createdByS3: true, acl, objectAclPolicy: 'replace' }
     })
   } catch (err) {
     await rmdir(path).catch(() => undefined)
