@@ -54,7 +54,7 @@ function readFormUntilFile (req: S3Request): Promise<PostForm> {
   const body = req.body()
   let parser: busboy.Busboy
   try {
-    parser = busboy({ headers: req.headers, limits: { files: 1, fieldSize: MAX_PRE_DATA_BYTES + 1, parts: 1000 } })
+    parser = busboy({ headers: req.headers, limits: { fieldSize: MAX_PRE_DATA_BYTES + 1, parts: 1000 } })
   } catch {
     throw new S3Error('MalformedPOSTRequest')
   }
@@ -71,9 +71,11 @@ function readFormUntilFile (req: S3Request): Promise<PostForm> {
     const fields = new Map<string, string>()
     let preDataBytes = 0
     let isSettled = false
+    /** Text fields sent as file parts, still being read: the upload waits for them. */
+    const reading: Array<Promise<void>> = []
     const settle = (file: Readable, filename: string): void => {
       isSettled = true
-      resolve({ fields, file, filename, finished, discard })
+      Promise.all(reading).then(() => resolve({ fields, file, filename, finished, discard }), () => undefined)
     }
     const fail = (err: S3Error): void => {
       isSettled = true
@@ -89,11 +91,38 @@ function readFormUntilFile (req: S3Request): Promise<PostForm> {
       fields.set(name.toLowerCase(), value)
     })
     parser.on('file', (name, stream, info) => {
-      if (isSettled || name.toLowerCase() !== 'file') {
+      if (isSettled) {
         stream.resume()
         return
       }
-      settle(stream, basename(info.filename ?? ''))
+      if (name.toLowerCase() === 'file') return settle(stream, basename(info.filename ?? ''))
+      // A text field sent as a file part (`Content-Disposition: form-data; name="key"; filename="key"`, as
+      // Python's requests sends every entry of files=): AWS reads it as the field, within the same size limit.
+      const read = new Promise<void>((done, failed) => {
+        // Its data comes after busboy has announced the next part (the file, maybe): settle waits for it.
+        const chunks: Buffer[] = []
+        let tooLong = false
+        stream.on('data', (chunk: Buffer) => {
+          if (tooLong) return
+          preDataBytes += chunk.length
+          if (preDataBytes + Buffer.byteLength(name) > MAX_PRE_DATA_BYTES) {
+            tooLong = true
+            fail(new S3Error('MaxPostPreDataLengthExceededError'))
+            failed(new Error('too long'))
+            return
+          }
+          chunks.push(chunk)
+        })
+        stream.on('end', () => {
+          if (tooLong) return
+          preDataBytes += Buffer.byteLength(name)
+          fields.set(name.toLowerCase(), Buffer.concat(chunks).toString('utf8'))
+          done()
+        })
+        stream.on('error', failed)
+      })
+      read.catch(() => undefined) // the form failed already (fail above, or the parser's error)
+      reading.push(read)
     })
     parser.on('close', () => {
       if (!isSettled) fail(new S3Error('InvalidArgument', { ArgumentName: 'file', ArgumentValue: '0' }, { message: 'POST requires exactly one file upload per request.' }))
