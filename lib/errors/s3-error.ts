@@ -32,6 +32,11 @@ export function keyConflictError(fields: S3ErrorFields = {}, cause?: unknown): S
 /** Maps a filesystem errno to the S3 error a client should see; undefined when none fits. */
 export function s3ErrorFromErrno(err: unknown, fields: S3ErrorFields = {}): S3Error | undefined {
   const code = (err as NodeJS.ErrnoException | undefined)?.code
+  // Metadata and tags live in one extended attribute, and a filesystem holds only so much of them per file (ext4:
+  // 4 KiB for all of a file's attributes together): a full attribute block is not a full disk.
+  if ((code === 'ENOSPC' || code === 'E2BIG') && /setxattr$/.test((err as NodeJS.ErrnoException).syscall ?? '')) {
+    return new S3Error('MetadataTooLarge', fields, { cause: err, message: "The object's metadata and tags do not fit in the extended attributes this filesystem keeps per file (ext4: 4 KiB for all of them); use fewer or shorter tags or metadata." })
+  }
   switch (code) {
     case 'EACCES': case 'EPERM': case 'EROFS': return new S3Error('AccessDenied', fields, { cause: err })
     case 'ENOENT': case 'ENOTDIR': return new S3Error('NoSuchKey', fields, { cause: err })

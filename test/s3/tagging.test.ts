@@ -134,3 +134,18 @@ t.test('bucket tagging: NoSuchTagSet until set, Put replaces, Delete removes; 50
   await t.rejects(s3.send(new GetBucketTaggingCommand({ Bucket: 'demo' })), { name: 'NoSuchTagSet' })
   await t.rejects(s3.send(new GetBucketTaggingCommand({ Bucket: 'nosuchbucket' })), { name: 'NoSuchBucket' })
 })
+
+t.test('ten tags of the largest size: stored where the filesystem holds them, else 400 MetadataTooLarge and nothing changed (never 507)', async t => {
+  const { s3 } = await startBridge(t)
+  await s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'k', Body: 'x', Tagging: 'a=1' }))
+  const big = Array.from({ length: 10 }, (_, i) => ({ Key: `${i}`.padEnd(128, 'k'), Value: 'v'.repeat(256) }))
+  const put = await s3.send(new PutObjectTaggingCommand({ Bucket: 'demo', Key: 'k', Tagging: { TagSet: big } })).then(() => undefined, (err: unknown) => err)
+  if (put === undefined) {
+    t.comment('this filesystem holds 4 KiB of tags in one extended attribute (XFS, btrfs, ext4 with ea_inode)')
+    t.same((await s3.send(new GetObjectTaggingCommand({ Bucket: 'demo', Key: 'k' }))).TagSet, big)
+  } else {
+    // ext4 without ea_inode keeps all of a file's extended attributes in one 4 KiB block.
+    t.match(put, { name: 'MetadataTooLarge', $metadata: { httpStatusCode: 400 }, message: /extended attributes this filesystem keeps/ })
+    t.same((await s3.send(new GetObjectTaggingCommand({ Bucket: 'demo', Key: 'k' }))).TagSet, [{ Key: 'a', Value: '1' }], 'the old tags are kept')
+  }
+})
