@@ -4,7 +4,7 @@ import type { Test } from 'tap'
 import { mkdirSync, unlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { startBridge, type Bridge } from '../fixtures/daemon.js'
-import { assertExitZero, hashTree, hasProgram, isolatedEnv, runClient, sampleTree, writeTree, type ClientResult , rcloneEnv } from '../fixtures/clients/run-client.js'
+import { assertExitZero, hashTree, hasProgram, isolatedEnv, runClient, sampleTree, writeTree, type ClientResult } from '../fixtures/clients/run-client.js'
 
 const RCLONE = '/usr/bin/rclone'
 

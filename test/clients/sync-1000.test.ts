@@ -2,10 +2,10 @@
 // nothing to do, which holds only if sizes, ETags and modification times are coherent between runs.
 import t from 'tap'
 import type { Test } from 'tap'
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { startBridge, type Bridge } from '../fixtures/daemon.js'
-import { assertExitZero, awsEnv, hashTree, hasProgram, isolatedEnv, runClient, writeTree, type ClientResult , rcloneEnv } from '../fixtures/clients/run-client.js'
+import { assertExitZero, awsEnv, hashTree, hasProgram, runClient, writeTree, type ClientResult, rcloneEnv } from '../fixtures/clients/run-client.js'
 
 const AWS = '/usr/bin/aws'
 const RCLONE = '/usr/bin/rclone'

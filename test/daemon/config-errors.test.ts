@@ -1,7 +1,6 @@
 // bridged as a process with a bad config: it exits naming the field at start, and a reload keeps the running config.
 import t from 'tap'
 import { spawn } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { BRIDGED, seedState, signedRequest, spawnBridged, writeConfig } from '../fixtures/bridged-process.js'
 

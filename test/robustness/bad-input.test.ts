@@ -11,7 +11,7 @@ import { startBridge, type Bridge, type Credentials } from '../fixtures/daemon.j
 import { startChildBridge } from '../fixtures/robustness/child-bridge-process.js'
 import {
   assertNoStack, assertS3Error, assertStillServing, exchange, requestHead, settledTmpEntries, signHeaders,
-  signedChunkedBody, sleep, stagingTmpEntries, unsignedTrailerBody, type WireResponse,
+  signedChunkedBody, sleep, unsignedTrailerBody, type WireResponse,
 } from '../fixtures/robustness/wire.js'
 
 // A short grace and idle timeout: the stalled-body cases would otherwise hold the test (and teardown) for 20-30 s.

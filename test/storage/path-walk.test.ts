@@ -2,7 +2,7 @@
 // same stop as the Node fs calls it replaces, plus the access ACLs and the last component's metadata.
 import t from 'tap'
 import { execFileSync } from 'node:child_process'
-import { chownSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs'
+import { chownSync, mkdirSync, symlinkSync } from 'node:fs'
 import { join } from 'node:path'
 import { walkPath, type WalkedPath } from '../../lib/storage/path-walk.js'
 import { nativeAddon } from '../../lib/storage/native.js'
