@@ -33,8 +33,8 @@ export function keyConflictError(fields: S3ErrorFields = {}, cause?: unknown): S
 export function s3ErrorFromErrno(err: unknown, fields: S3ErrorFields = {}): S3Error | undefined {
   const code = (err as NodeJS.ErrnoException | undefined)?.code
   // Metadata and tags live in one extended attribute, and a filesystem holds only so much of them per file (ext4:
-  // 4 KiB for all of a file's attributes together): a full attribute block is not a full disk.
-  if ((code === 'ENOSPC' || code === 'E2BIG') && /setxattr$/.test((err as NodeJS.ErrnoException).syscall ?? '')) {
+  // 4 KiB for all of a file's attributes together): metaWriteError (storage/xattrs.ts) tells that from a full disk.
+  if (code === 'E2BIG' && /setxattr$/.test((err as NodeJS.ErrnoException).syscall ?? '')) {
     return new S3Error('MetadataTooLarge', fields, { cause: err, message: "The object's metadata and tags do not fit in the extended attributes this filesystem keeps per file (ext4: 4 KiB for all of them); use fewer or shorter tags or metadata." })
   }
   switch (code) {

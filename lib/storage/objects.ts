@@ -7,7 +7,7 @@ import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { keyConflictError, S3Error, s3ErrorFromErrno } from '../errors/s3-error.js'
 import { checkStorableKey, forgetStaging, isDirectoryKey, keySegments, keyToPath, stagingDir } from './paths.js'
-import { effectiveETag, fdPath, isStoredMetaCurrent, IMPLICIT_DIR_XATTR, markImplicitDir, META_XATTR, parseStoredMeta, readStoredMeta, removeStoredMeta, stampOf, writeStoredMeta, type StoredMeta } from './xattrs.js'
+import { effectiveETag, fdPath, isStoredMetaCurrent, IMPLICIT_DIR_XATTR, markImplicitDir, META_XATTR, metaWriteError, parseStoredMeta, readStoredMeta, removeStoredMeta, stampOf, writeStoredMeta, type StoredMeta } from './xattrs.js'
 import type { ObjectInfo, ObjectKey, ObjectMeta, ObjectStream, PosixOwner, ServedObject } from './types.js'
 import { fileSink } from './file-sink.js'
 import { Md5Tap } from './md5-tap.js'
@@ -512,6 +512,7 @@ export async function putObject (bucket: BucketRef, key: ObjectKey, body: Readab
       }
     } catch (err) {
       const e = err as NodeJS.ErrnoException
+      if (e.syscall === 'fsetxattr') throw await metaWriteError(err, fdPath(fh.fd))
       if (e.syscall !== 'rename') throw err
       // A folder of that name (rename(2) will not put a file over a directory), or a FIFO, socket, device or
       // symlink made over NFS (EEXIST from the publish job or refuseSpecialFile: never replaced).

@@ -1,6 +1,7 @@
 // Object metadata in the file's user.* xattrs, and the ETag rule for files changed behind the bridge's back.
 import * as crypto from 'node:crypto'
 import type { BigIntStats } from 'node:fs'
+import { statfs } from 'node:fs/promises'
 import type { ObjectMeta } from './types.js'
 import * as xattr from './xattr.js'
 
@@ -80,7 +81,31 @@ function storedMetaOf (v: unknown): StoredMeta | undefined {
 }
 
 export async function writeStoredMeta (path: string, meta: StoredMeta): Promise<void> {
-  await xattr.setAttribute(path, META_XATTR, JSON.stringify(meta))
+  try {
+    await xattr.setAttribute(path, META_XATTR, JSON.stringify(meta))
+  } catch (err) {
+    throw await metaWriteError(err, path)
+  }
+}
+
+/**
+ * What a refused metadata write means. ENOSPC from setxattr is either a full disk or a full attribute block (ext4
+ * keeps all of a file's extended attributes in one 4 KiB block: ten maximal tags do not fit beside the metadata).
+ * With free blocks left it is the latter, re-coded E2BIG (too large for this filesystem, as XFS says it), which
+ * clients get as 400 MetadataTooLarge rather than 507, read as a full disk. `path` is any path on the filesystem.
+ */
+export async function metaWriteError (err: unknown, path: string): Promise<unknown> {
+  const e = err as NodeJS.ErrnoException | undefined
+  if (e?.code !== 'ENOSPC' && e?.code !== 'E2BIG') return err
+  if (e.code === 'ENOSPC') {
+    const fs = await statfs(path).catch(() => undefined)
+    if (fs === undefined || fs.bfree < 16) return err // the disk is full (as root, who may use the reserved blocks)
+  }
+  const tooLarge: NodeJS.ErrnoException = new Error("E2BIG: the file's extended attributes cannot hold the metadata, setxattr")
+  tooLarge.code = 'E2BIG'
+  tooLarge.syscall = 'setxattr'
+  tooLarge.cause = err
+  return tooLarge
 }
 
 export async function removeStoredMeta (path: string): Promise<void> {

@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { CreateBucketCommand, GetBucketAclCommand, ListObjectsV2Command } from '@aws-sdk/client-s3'
 import { anonymousClient, startBridge } from '../fixtures/daemon.js'
+import { sendSigned } from '../fixtures/clients/raw-request.js'
 
 t.test('CreateBucket is refused with 400 InvalidRequest when rootPath lies inside a mapped bucket, and leaves no folder', async t => {
   const b = await startBridge(t, { rootPath: 'data/demo/s3' })
@@ -41,4 +42,20 @@ t.test('CreateBucket asking for Object Lock is refused (501), not made without i
   t.notOk(b.daemon.services.state.snapshot().buckets.worm)
   await b.s3.send(new CreateBucketCommand({ Bucket: 'worm', ObjectLockEnabledForBucket: false }))
   t.ok(b.daemon.services.state.snapshot().buckets.worm, 'false is no request for a lock')
+})
+
+t.test('x-amz-object-ownership: ObjectWriter is what the bridge does; the others are refused and make no bucket', async t => {
+  const b = await startBridge(t)
+  await b.s3.send(new CreateBucketCommand({ Bucket: 'writer', ObjectOwnership: 'ObjectWriter', ACL: 'public-read' }))
+  t.ok(b.daemon.services.state.snapshot().buckets.writer)
+  await t.rejects(b.s3.send(new CreateBucketCommand({ Bucket: 'enforced', ObjectOwnership: 'BucketOwnerEnforced', ACL: 'public-read' })),
+    { name: 'InvalidBucketAclWithObjectOwnership', $metadata: { httpStatusCode: 400 } }, 'AWS refuses an ACL for others beside BucketOwnerEnforced')
+  await t.rejects(b.s3.send(new CreateBucketCommand({ Bucket: 'enforced', ObjectOwnership: 'BucketOwnerEnforced' })),
+    { name: 'NotImplemented', $metadata: { httpStatusCode: 501 } }, 'ACLs cannot be switched off here')
+  await t.rejects(b.s3.send(new CreateBucketCommand({ Bucket: 'enforced', ObjectOwnership: 'BucketOwnerPreferred' })), { name: 'NotImplemented' })
+  t.notOk(b.daemon.services.state.snapshot().buckets.enforced)
+  t.notOk(existsSync(join(b.dir, 'buckets', 'enforced')), 'no folder either')
+  const odd = await sendSigned(b.endpoint, b.creds, { method: 'PUT', path: '/odd', headers: { 'x-amz-bucket-object-lock-enabled': 'yes' } })
+  t.equal(odd.status, 400, odd.body)
+  t.match(odd.body, /<Code>InvalidArgument<\/Code>/)
 })

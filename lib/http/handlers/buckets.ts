@@ -69,6 +69,26 @@ async function requestedRegion (req: S3Request): Promise<string | undefined> {
   return texts(rootElement(doc, 'CreateBucketConfiguration'), 'LocationConstraint')[0]
 }
 
+/**
+ * x-amz-object-ownership: files belong to the user who wrote them and object ACLs stay in force, i.e. AWS's
+ * ObjectWriter. BucketOwnerEnforced (ACLs disabled) and BucketOwnerPreferred cannot be honoured, so a bucket asking
+ * for them is refused rather than made with ACLs a creator meant to switch off (after AWS's own refusal of an ACL
+ * that grants to others beside BucketOwnerEnforced).
+ */
+function checkObjectOwnership (req: S3Request, acl: readonly BucketAce[]): void {
+  const raw = req.headers['x-amz-object-ownership']
+  if (raw === undefined) return
+  const value = String(raw).trim()
+  if (value === 'ObjectWriter') return
+  if (value === 'BucketOwnerEnforced' && acl.length > 0) {
+    throw new S3Error('InvalidBucketAclWithObjectOwnership', {}, { message: "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting" })
+  }
+  if (value === 'BucketOwnerEnforced' || value === 'BucketOwnerPreferred') {
+    throw new S3Error('NotImplemented', {}, { message: `Object Ownership ${value} is not offered by this bridge (objects belong to their writers, as with ObjectWriter); the bucket was not created.` })
+  }
+  throw new S3Error('InvalidArgument', { ArgumentName: 'x-amz-object-ownership', ArgumentValue: value }, { message: 'Invalid x-amz-object-ownership header value.' })
+}
+
 /** The bucket ACL CreateBucket's x-amz-acl or x-amz-grant-* headers ask for (as PutBucketAcl would store it); none: []. */
 function requestedBucketAcl (req: S3Request, s: Services): BucketAce[] {
   const headers = readAclHeaders(req.headers)
@@ -92,10 +112,13 @@ export async function createBucket (req: S3Request, s: Services): Promise<S3Repl
   const existing = s.state.snapshot().buckets[name]
   if (existing) throw new S3Error(existing.owner === req.principal.name ? 'BucketAlreadyOwnedByYou' : 'BucketAlreadyExists', { BucketName: name })
   // A bucket asked to be WORM is refused, not made without the protection it was asked for.
-  if (String(req.headers['x-amz-bucket-object-lock-enabled'] ?? '').trim().toLowerCase() === 'true') {
-    throw new S3Error('NotImplemented', {}, { message: 'Object Lock is not offered by this bridge; the bucket was not created.' })
+  const lock = String(req.headers['x-amz-bucket-object-lock-enabled'] ?? '').trim().toLowerCase()
+  if (lock !== '' && lock !== 'true' && lock !== 'false') {
+    throw new S3Error('InvalidArgument', { ArgumentName: 'x-amz-bucket-object-lock-enabled', ArgumentValue: lock }, { message: 'x-amz-bucket-object-lock-enabled must be true or false.' })
   }
+  if (lock === 'true') throw new S3Error('NotImplemented', {}, { message: 'Object Lock is not offered by this bridge; the bucket was not created.' })
   const acl = requestedBucketAcl(req, s)
+  checkObjectOwnership(req, acl)
   const path = join(s.config.rootPath, name)
   await mkdir(s.config.rootPath, { recursive: true })
   try {
