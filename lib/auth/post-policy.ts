@@ -65,6 +65,8 @@ function parseCondition (c: unknown): PostCondition[] {
     throw invalidPolicy(`Invalid Condition: ${JSON.stringify(c)}`)
   }
   if (typeof c === 'object' && c !== null) {
+    // AWS: {"field": "value"} names one field; {} or two at once is a malformed policy, not a condition unmet.
+    if (Object.keys(c).length !== 1) throw invalidPolicy('Invalid Simple-Condition: Simple-Conditions must have exactly one property specified.')
     return Object.entries(c).map(([field, value]) => {
       if (typeof value !== 'string') throw invalidPolicy(`Invalid Condition: ${JSON.stringify(c)}`)
       return { op: 'eq', field: field.toLowerCase(), value }

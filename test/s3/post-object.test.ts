@@ -5,7 +5,7 @@ import { chmodSync, existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3'
 import { startBridge, type Bridge } from '../fixtures/daemon.js'
-import { postForm, send, signedPostFields, type FormPairs, type Reply } from '../fixtures/post-form.js'
+import { postForm, send, signedPostFields, type FormPairs, type PolicyOptions, type Reply } from '../fixtures/post-form.js'
 
 const MiB = 1024 * 1024
 
@@ -263,4 +263,15 @@ t.test('fields sent as file parts (as Python requests sends every entry of files
   const long = await send(url(b), { method: 'POST', body: asFiles([...pairs, ['x-amz-meta-big', 'x'.repeat(30_000)]]) })
   t.equal(long.status, 400, long.body)
   t.equal(errorOf(long).code, 'MaxPostPreDataLengthExceededError')
+})
+
+t.test('a simple condition names exactly one field: {} or two at once is a malformed policy (400), as AWS answers', async t => {
+  const b = await startBridge(t)
+  for (const conditions of [[{ bucket: 'demo' }, {}], [{ bucket: 'demo', key: 'k.txt' }]]) {
+    const pairs = signedPostFields(b.creds, { fields: [['key', 'k.txt']], conditions: conditions as PolicyOptions['conditions'] })
+    const r = await postForm(url(b), pairs, { data: 'x' })
+    t.equal(r.status, 400, JSON.stringify(conditions))
+    t.same(errorOf(r), { code: 'InvalidPolicyDocument', message: 'Invalid Policy: Invalid Simple-Condition: Simple-Conditions must have exactly one property specified.' })
+  }
+  assertNothingStored(t, b, 'k.txt')
 })
