@@ -5,13 +5,14 @@
 // until `bridgectl buckets modify NAME --record-mount`.
 import type { Logger } from '../log.js'
 import type { StateStore } from '../state/store.js'
+import type { BucketRecord } from '../state/types.js'
 import { hasEntries, mountPointOf, rootProblemWithin } from '../storage/bucket-roots.js'
 
-export async function recordMissingMountPoints (state: StateStore, log: Logger): Promise<void> {
+export async function recordMissingMountPoints (state: StateStore, log: Logger, problem: (b: BucketRecord) => Promise<string | undefined> = rootProblemWithin): Promise<void> {
   const found: Array<{ name: string, path: string, mountPoint: string }> = []
   const unrecorded = Object.values(state.snapshot().buckets).filter(b => b.mountPoint === undefined)
   // Not from a hung filesystem (that would keep the daemon from starting); all checked at once.
-  const problems = await Promise.all(unrecorded.map(b => rootProblemWithin(b)))
+  const problems = await Promise.all(unrecorded.map(b => problem(b)))
   for (const [i, b] of unrecorded.entries()) {
     try {
       if (problems[i] !== undefined || !await hasEntries(b.path)) continue

@@ -4,10 +4,15 @@ import { purgeExpired } from '../auth/rotation.js'
 import type { Config } from '../config/schema.js'
 import type { Logger } from '../log.js'
 import type { StateStore } from '../state/store.js'
+import type { BucketRoots } from '../storage/bucket-roots.js'
 import { abortStaleUploads, recoverInterruptedCompletes } from '../storage/multipart-list.js'
 import { STALE_TMP_IDLE_MS, sweepStaleStagingFiles } from './staging-cleanup.js'
 
-export interface JobDeps { config: Config, state: StateStore, log: Logger, now: () => Date }
+export interface JobDeps {
+  config: Config, state: StateStore, log: Logger, now: () => Date
+  /** The daemon's bucket-availability verdicts: jobs skip a bucket that is not there or hangs, sharing its stuck check. */
+  roots: BucketRoots
+}
 
 /** Removes expired keys and expired old secrets from the state (they already fail at expiry; this tidies). */
 export async function purgeExpiredKeys (d: JobDeps): Promise<number> {
@@ -25,6 +30,7 @@ export async function abortStale (d: JobDeps): Promise<number> {
   let aborted = 0
   const maxAgeMs = d.config.staleUploadHours * 3_600_000
   for (const bucket of Object.values(d.state.snapshot().buckets)) {
+    if (await d.roots.problem(bucket) !== undefined) continue // missing, unmounted or hung: its folders are not to be read
     try {
       const back = await recoverInterruptedCompletes(bucket.path, undefined, d.now().getTime())
       if (back.length) d.log.warn({ job: 'abort-stale-uploads', bucket: bucket.name, uploads: back }, 'put back multipart uploads whose Complete was interrupted')
@@ -43,7 +49,7 @@ export async function abortStale (d: JobDeps): Promise<number> {
  * start-up sweep keeps younger ones, which a daemon restarted at once (systemd) would otherwise keep for good.
  */
 export async function sweepTempFiles (d: JobDeps): Promise<number> {
-  const swept = await sweepStaleStagingFiles(Object.values(d.state.snapshot().buckets), { minIdleMs: STALE_TMP_IDLE_MS, nowMs: d.now().getTime() })
+  const swept = await sweepStaleStagingFiles(Object.values(d.state.snapshot().buckets), { minIdleMs: STALE_TMP_IDLE_MS, nowMs: d.now().getTime(), problem: b => d.roots.problem(b) ?? Promise.resolve(undefined) })
   if (swept.length) d.log.info({ job: 'sweep-temp-files', files: swept }, 'removed stale upload temp files')
   return swept.length
 }

@@ -6,6 +6,7 @@ import type { Services } from '../http/types.js'
 import { createLogger, type Logger } from '../log.js'
 import { Metrics } from '../metrics.js'
 import { StateStore } from '../state/store.js'
+import type { BucketRecord } from '../state/types.js'
 import { startJobs } from './scheduled-jobs.js'
 import { startAdminServer, type AdminServer } from './admin-server.js'
 import { RequestTracker } from './drain.js'
@@ -91,10 +92,10 @@ export async function startDaemon (config: Config, opts: StartOptions = {}): Pro
     else log.warn({ bucket: root.name, path: root.path }, `bucket ${root.name ?? root.path} is available again`)
   }, undefined, rootAnswerMs())
   const unavailableBuckets = async (): Promise<number> => {
-    const problems = await Promise.all(Object.values(state.snapshot().buckets).map(b => roots.problem(b)))
-    return problems.filter(p => p !== undefined).length
+    // Never waits on a hung filesystem (a scrape must answer within its timeout): the verdicts as known now.
+    return Object.values(state.snapshot().buckets).filter(b => roots.lastProblem(b) !== undefined).length
   }
-  const metrics = new Metrics({ state: () => state.snapshot(), hasProcessMetrics: true, unavailableBuckets })
+  const metrics = new Metrics({ state: () => state.snapshot(), hasProcessMetrics: true, unavailableBuckets, readable: b => roots.known(b) })
   const tracker = new RequestTracker()
   const services: Services = { config, state, log, now: opts.now ?? (() => new Date()), roots }
   let isDraining = false
@@ -102,9 +103,11 @@ export async function startDaemon (config: Config, opts: StartOptions = {}): Pro
   let admin: AdminServer | undefined
   try {
     state.watch()
-    const swept = await sweepStaleStagingFiles(Object.values(state.snapshot().buckets), { minIdleMs: STALE_TMP_IDLE_MS, nowMs: Date.now() })
+    // Through the shared verdicts: a hung bucket's stuck stat is the one its requests wait on too.
+    const problem = (b: BucketRecord): Promise<string | undefined> => roots.problem(b, { fresh: true }) ?? Promise.resolve(undefined)
+    const swept = await sweepStaleStagingFiles(Object.values(state.snapshot().buckets), { minIdleMs: STALE_TMP_IDLE_MS, nowMs: Date.now(), problem })
     if (swept.length > 0) log.info({ files: swept }, 'removed stale upload temp files')
-    await recordMissingMountPoints(state, log)
+    await recordMissingMountPoints(state, log, problem)
     if (xattrFallbackInUse()) {
       log.warn('native addon not built (native/, needs a C compiler at npm install): extended attributes go through fs-xattr, which leaks memory per call, listings and multipart assembly are slower')
     }

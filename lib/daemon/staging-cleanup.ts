@@ -44,6 +44,8 @@ export interface SweepOptions {
   /** Files modified more recently than this may belong to an upload on another host: keep them. */
   minIdleMs: number
   nowMs: number
+  /** Why a bucket cannot be read now (default rootProblemWithin; the daemon passes its shared verdicts). */
+  problem?: (bucket: BucketRecord) => Promise<string | undefined>
 }
 
 /**
@@ -56,7 +58,7 @@ export async function sweepStaleStagingFiles (buckets: readonly BucketRecord[], 
   // Not on a filesystem that is gone, not mounted (its bare mount point) or hung: opening the staging folder
   // below is synchronous, and a hung mount would stop the daemon (at start: keep it from starting). Checked all at
   // once, so hung buckets cost one deadline together.
-  const problems = await Promise.all(buckets.map(b => rootProblemWithin(b)))
+  const problems = await Promise.all(buckets.map(b => (opts.problem ?? rootProblemWithin)(b)))
   for (const [i, bucket] of buckets.entries()) {
     if (problems[i] !== undefined) continue
     // Read and removed through the verified staging folder (never a path an NFS user could redirect);

@@ -10,6 +10,7 @@ import { bootstrapDemo } from './bootstrap.js'
 import { printBanner } from './banner.js'
 import { handleSignals, rereadConfig } from './signals.js'
 import { STALE_TMP_IDLE_MS, sweepStaleStagingFiles } from './staging-cleanup.js'
+import { BucketRoots } from '../storage/bucket-roots.js'
 import { clusterMetrics } from './worker-metrics.js'
 
 export const LISTENING_MESSAGE = 's3bridge:listening'
@@ -31,7 +32,7 @@ export async function runPrimary (configPath: string, config: Config, log: Logge
   const swept = await sweepStaleStagingFiles(Object.values(state.snapshot().buckets), { minIdleMs: STALE_TMP_IDLE_MS, nowMs: Date.now() })
   if (swept.length > 0) log.info({ files: swept }, 'removed stale upload temp files')
   const demo = await bootstrapDemo(config, state, new Date())
-  const jobs = startJobs({ config, state, log, now: () => new Date() })
+  const jobs = startJobs({ config, state, log, now: () => new Date(), roots: new BucketRoots() })
   let current = config
   let isStopping = false
   const startedAt = new Map<Worker, number>()

@@ -117,7 +117,10 @@ export function rootProblemWithin (root: MappedRoot, ms = ROOT_ANSWER_MS): Promi
   return within(rootProblem(root), ms, () => notAnswering(root, ms))
 }
 
-interface Known { okAt?: number, running?: Promise<string | undefined>, problem?: string }
+interface Known { okAt?: number, running?: Promise<string | undefined>, problem?: string, timedOut?: Promise<string | undefined> }
+
+/** How recent a fine verdict must be for known() (metrics, background jobs) to trust it without waiting. */
+const KNOWN_OK_MS = 15_000
 
 /**
  * rootProblem for every request, cheaply: a "fine" answer is reused for `okForMs` (unless the caller asks for a
@@ -127,7 +130,7 @@ interface Known { okAt?: number, running?: Promise<string | undefined>, problem?
  * `onChange` hears each change of verdict (the first check included only when it finds a problem).
  */
 export class BucketRoots {
-  private readonly known = new Map<string, Known>()
+  private readonly verdicts = new Map<string, Known>()
 
   constructor (
     private readonly onChange: (root: MappedRoot, problem: string | undefined) => void = () => {},
@@ -138,11 +141,11 @@ export class BucketRoots {
 
   problem (root: MappedRoot, opts: { fresh?: boolean } = {}): Promise<string | undefined> | undefined {
     const key = `${root.path}\0${root.mountPoint ?? ''}`
-    let entry = this.known.get(key)
+    let entry = this.verdicts.get(key)
     if (entry === undefined) {
-      if (this.known.size >= 10_000) this.known.clear() // buckets mapped and unmapped over a long life
+      if (this.verdicts.size >= 10_000) this.verdicts.clear() // buckets mapped and unmapped over a long life
       entry = {}
-      this.known.set(key, entry)
+      this.verdicts.set(key, entry)
     }
     if (opts.fresh !== true && entry.okAt !== undefined && Date.now() - entry.okAt < this.okForMs) return undefined
     // A check in flight is shared even by callers that want a fresh verdict: it began moments ago, or it is stuck
@@ -168,9 +171,29 @@ export class BucketRoots {
     return this.answer(root, e, running)
   }
 
+  /**
+   * Whether background work (metrics scrapes, scheduled jobs) may touch the bucket now, without waiting: only after
+   * a recent fine verdict and with no check pending (a pending one may be stuck on a hung filesystem, and a
+   * synchronous open there would stop the event loop). Starts a check when none runs, for next time.
+   */
+  known (root: MappedRoot): boolean {
+    const e = this.verdicts.get(`${root.path}\0${root.mountPoint ?? ''}`)
+    if (e?.running === undefined) void this.problem(root, { fresh: true })
+    return e !== undefined && e.running === undefined && e.problem === undefined && e.okAt !== undefined && Date.now() - e.okAt < KNOWN_OK_MS
+  }
+
+  /** The last verdict's problem, without waiting (a check is started when the verdict is stale). */
+  lastProblem (root: MappedRoot): string | undefined {
+    void this.problem(root)
+    return this.verdicts.get(`${root.path}\0${root.mountPoint ?? ''}`)?.problem
+  }
+
   /** The check's verdict, or after answerWithinMs "does not answer" (logged once through onChange). */
   private answer (root: MappedRoot, e: Known, running: Promise<string | undefined>): Promise<string | undefined> {
+    // The same stuck check already ran out of time: say so at once instead of making each caller wait again.
+    if (e.timedOut === running && e.problem !== undefined) return Promise.resolve(e.problem)
     return within(running, this.answerWithinMs, () => {
+      e.timedOut = running
       const problem = notAnswering(root, this.answerWithinMs)
       if (e.problem !== problem) {
         e.problem = problem

@@ -583,10 +583,13 @@ async function putDirectoryMarker (bucket: BucketRef, key: ObjectKey, body: Read
   }
 }
 
-/** A filesystem error, or the S3 error made from one, that says the filesystem is out of space or inodes. */
+/**
+ * A filesystem error, or the S3 error made from one, that says there was no room: the filesystem is out of space
+ * or inodes, or the file's attributes cannot hold the metadata (metaWriteError's E2BIG).
+ */
 function isOutOfSpace (err: unknown): boolean {
   const code = (err as { code?: string } | undefined)?.code
-  return code === 'ENOSPC' || code === 'EDQUOT' || code === 'InsufficientStorage'
+  return code === 'ENOSPC' || code === 'EDQUOT' || code === 'InsufficientStorage' || code === 'E2BIG' || code === 'MetadataTooLarge'
 }
 
 /**

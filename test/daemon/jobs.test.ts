@@ -18,7 +18,7 @@ t.test('the purge job removes expired keys and old secrets from the state, and l
     s.users.other!.keys[0]!.expiresAt = new Date(Date.now() - 1000).toISOString()
     rotateKey(s.users.tester!.keys[0]!, new Date(Date.now() - 20 * 60_000), 10)
   })
-  const deps = { config: b.config, state, log: b.daemon.services.log, now: () => new Date() }
+  const deps = { config: b.config, state, log: b.daemon.services.log, now: () => new Date(), roots: b.daemon.services.roots }
   t.equal(await purgeExpiredKeys(deps), 2)
   const snap = state.snapshot()
   t.equal(snap.users.other!.keys.length, 0, `expired key ${other.accessKeyId} purged`)
@@ -30,7 +30,7 @@ t.test('the purge job removes expired keys and old secrets from the state, and l
 t.test('the stale-upload job aborts uploads older than staleUploadHours', async t => {
   const b = await startBridge(t, { staleUploadHours: 1 })
   await b.s3.send(new CreateMultipartUploadCommand({ Bucket: 'demo', Key: 'old.bin' }))
-  const deps = { config: b.config, state: b.daemon.services.state, log: b.daemon.services.log, now: () => new Date() }
+  const deps = { config: b.config, state: b.daemon.services.state, log: b.daemon.services.log, now: () => new Date(), roots: b.daemon.services.roots }
   t.equal(await abortStale(deps), 0, 'a fresh upload stays')
   t.equal(await abortStale({ ...deps, now: () => new Date(Date.now() + 2 * 3_600_000) }), 1, 'two hours later it is aborted')
   const left = await b.s3.send(new ListMultipartUploadsCommand({ Bucket: 'demo' }))
@@ -45,7 +45,7 @@ t.test('the temp-file sweep removes a crashed PUT\'s temp file once idle, withou
   writeFileSync(join(tmp, 'fresh-put'), 'maybe another host\'s')
   const longAgo = new Date(Date.now() - 11 * 60_000)
   utimesSync(join(tmp, 'dead-put'), longAgo, longAgo)
-  const deps = { config: b.config, state: b.daemon.services.state, log: b.daemon.services.log, now: () => new Date() }
+  const deps = { config: b.config, state: b.daemon.services.state, log: b.daemon.services.log, now: () => new Date(), roots: b.daemon.services.roots }
   t.equal(await sweepTempFiles(deps), 1)
   t.same(readdirSync(tmp), ['fresh-put'], 'the idle one goes, the fresh one stays')
 })

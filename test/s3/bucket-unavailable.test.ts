@@ -6,7 +6,8 @@ import type { Test } from 'tap'
 import { execFileSync, spawn } from 'node:child_process'
 import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { GetObjectCommand, HeadBucketCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
+import { CopyObjectCommand, GetObjectCommand, HeadBucketCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
+import { abortStale, sweepTempFiles } from '../../lib/daemon/scheduled-jobs.js'
 import { startBridge, type Bridge } from '../fixtures/daemon.js'
 import { mountHungFuse, mountTmpfs } from '../fixtures/mounts.js'
 import { main } from '../../lib/admin/main.js'
@@ -271,6 +272,20 @@ t.test('a bucket whose filesystem hangs (a hard NFS mount whose server is gone) 
   // (this process has libuv's 4): the demo bucket goes on being served meanwhile and after.
   const listings = await Promise.allSettled(Array.from({ length: 12 }, () => s3.send(new ListObjectsV2Command({ Bucket: 'nas' }))))
   t.ok(listings.every(r => r.status === 'rejected' && (r.reason as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 503), 'every listing 503')
+  // Once its check has run out of time, the bucket is refused at once, not after another deadline each time.
+  const again = Date.now()
+  await t.rejects(s3.send(new GetObjectCommand({ Bucket: 'nas', Key: 'keep.txt' })), unavailable)
+  t.ok(Date.now() - again < 300, `a known hang answers at once (${Date.now() - again} ms)`)
+  // A copy whose source is the hung bucket is refused too: read, it would hold its request and a pool thread for good.
+  await t.rejects(s3.send(new CopyObjectCommand({ Bucket: 'demo', Key: 'copied.txt', CopySource: 'nas/keep.txt' })), unavailable, 'CopyObject from it')
+  // The scheduled jobs and a metrics scrape skip it without waiting on it (their synchronous open would stop the daemon).
+  const deps = { config: b.config, state: b.daemon.services.state, log: b.daemon.services.log, now: () => new Date(), roots: b.daemon.services.roots }
+  const jobsStarted = Date.now()
+  await abortStale(deps)
+  await sweepTempFiles(deps)
+  const scrape = await b.daemon.metrics.registry.metrics()
+  t.ok(Date.now() - jobsStarted < 2000, `jobs and a scrape return (${Date.now() - jobsStarted} ms)`)
+  t.match(scrape, /s3bridge_buckets_unavailable 1/, 'the scrape counts it')
   await s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'still.txt', Body: 'served' }))
   const got = await s3.send(new GetObjectCommand({ Bucket: 'demo', Key: 'still.txt' }))
   t.equal(await got.Body!.transformToString(), 'served', 'other buckets are served')

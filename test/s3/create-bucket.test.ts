@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { CreateBucketCommand, GetBucketAclCommand, ListObjectsV2Command } from '@aws-sdk/client-s3'
 import { anonymousClient, startBridge } from '../fixtures/daemon.js'
 import { sendSigned } from '../fixtures/clients/raw-request.js'
+import { newServiceAccount } from '../../lib/auth/service-accounts.js'
 
 t.test('CreateBucket is refused with 400 InvalidRequest when rootPath lies inside a mapped bucket, and leaves no folder', async t => {
   const b = await startBridge(t, { rootPath: 'data/demo/s3' })
@@ -44,18 +45,32 @@ t.test('CreateBucket asking for Object Lock is refused (501), not made without i
   t.ok(b.daemon.services.state.snapshot().buckets.worm, 'false is no request for a lock')
 })
 
-t.test('x-amz-object-ownership: ObjectWriter is what the bridge does; the others are refused and make no bucket', async t => {
+t.test('x-amz-object-ownership: accepted (objects stay their writers\', as with ObjectWriter) except BucketOwnerEnforced with an ACL for others', async t => {
   const b = await startBridge(t)
   await b.s3.send(new CreateBucketCommand({ Bucket: 'writer', ObjectOwnership: 'ObjectWriter', ACL: 'public-read' }))
   t.ok(b.daemon.services.state.snapshot().buckets.writer)
   await t.rejects(b.s3.send(new CreateBucketCommand({ Bucket: 'enforced', ObjectOwnership: 'BucketOwnerEnforced', ACL: 'public-read' })),
     { name: 'InvalidBucketAclWithObjectOwnership', $metadata: { httpStatusCode: 400 } }, 'AWS refuses an ACL for others beside BucketOwnerEnforced')
-  await t.rejects(b.s3.send(new CreateBucketCommand({ Bucket: 'enforced', ObjectOwnership: 'BucketOwnerEnforced' })),
-    { name: 'NotImplemented', $metadata: { httpStatusCode: 501 } }, 'ACLs cannot be switched off here')
-  await t.rejects(b.s3.send(new CreateBucketCommand({ Bucket: 'enforced', ObjectOwnership: 'BucketOwnerPreferred' })), { name: 'NotImplemented' })
   t.notOk(b.daemon.services.state.snapshot().buckets.enforced)
   t.notOk(existsSync(join(b.dir, 'buckets', 'enforced')), 'no folder either')
+  await b.s3.send(new CreateBucketCommand({ Bucket: 'enforced', ObjectOwnership: 'BucketOwnerEnforced', ACL: 'private' }))
+  t.ok(b.daemon.services.state.snapshot().buckets.enforced, 'AWS\'s default setting, as tools send it, makes the bucket')
+  const bad = await sendSigned(b.endpoint, b.creds, { method: 'PUT', path: '/odd1', headers: { 'x-amz-object-ownership': 'Everyone' } })
+  t.equal(bad.status, 400, bad.body)
   const odd = await sendSigned(b.endpoint, b.creds, { method: 'PUT', path: '/odd', headers: { 'x-amz-bucket-object-lock-enabled': 'yes' } })
   t.equal(odd.status, 400, odd.body)
   t.match(odd.body, /<Code>InvalidArgument<\/Code>/)
+})
+
+t.test('CreateBucket with an ACL other than private also needs s3:PutBucketAcl (a narrowed key cannot publish a bucket)', async t => {
+  const b = await startBridge(t)
+  const policy = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['s3:CreateBucket', 's3:ListBucket'], Resource: '*' }] })
+  const account = newServiceAccount(new Date(), { policy })
+  await b.daemon.services.state.mutate(s => { s.users.tester!.serviceAccounts = [account] })
+  const svc = b.client({ accessKeyId: account.accessKeyId, secretAccessKey: account.secret })
+  await t.rejects(svc.send(new CreateBucketCommand({ Bucket: 'leaky', ACL: 'public-read-write' })), { name: 'AccessDenied' })
+  t.notOk(b.daemon.services.state.snapshot().buckets.leaky, 'no bucket')
+  t.notOk(existsSync(join(b.dir, 'buckets', 'leaky')), 'no folder')
+  await svc.send(new CreateBucketCommand({ Bucket: 'quiet', ACL: 'private' }))
+  t.ok(b.daemon.services.state.snapshot().buckets.quiet, 'private asks for nothing more')
 })

@@ -10,7 +10,7 @@ import { kernelCopyAddon } from '../../lib/storage/kernel-copy.js'
 
 const MiB = 1024 * 1024
 
-t.test('CopyObject and UploadPartCopy of a sparse file keep its holes', { skip: kernelCopyAddon() === undefined && 'addon not built' }, async t => {
+t.test('CopyObject and UploadPartCopy of a sparse file keep its holes', { skip: kernelCopyAddon() == null && 'addon not built' }, async t => {
   const b = await startBridge(t)
   const src = join(b.bucketDir, 'disk.img')
   writeFileSync(src, '')

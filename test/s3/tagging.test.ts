@@ -1,7 +1,7 @@
 // Object and bucket tagging through the AWS SDK: x-amz-tagging on PUT, copy and multipart, the Tagging
 // sub-resource, AWS's limits, x-amz-tagging-count on GET/HEAD, and who may read or change tags.
 import t from 'tap'
-import { chownSync, writeFileSync } from 'node:fs'
+import { chownSync, existsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import {
   CompleteMultipartUploadCommand, CopyObjectCommand, CreateMultipartUploadCommand, DeleteBucketTaggingCommand, DeleteObjectTaggingCommand,
@@ -136,7 +136,7 @@ t.test('bucket tagging: NoSuchTagSet until set, Put replaces, Delete removes; 50
 })
 
 t.test('ten tags of the largest size: stored where the filesystem holds them, else 400 MetadataTooLarge and nothing changed (never 507)', async t => {
-  const { s3 } = await startBridge(t)
+  const { s3, bucketDir } = await startBridge(t)
   await s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'k', Body: 'x', Tagging: 'a=1' }))
   const big = Array.from({ length: 10 }, (_, i) => ({ Key: `${i}`.padEnd(128, 'k'), Value: 'v'.repeat(256) }))
   const put = await s3.send(new PutObjectTaggingCommand({ Bucket: 'demo', Key: 'k', Tagging: { TagSet: big } })).then(() => undefined, (err: unknown) => err)
@@ -147,5 +147,8 @@ t.test('ten tags of the largest size: stored where the filesystem holds them, el
     // ext4 without ea_inode keeps all of a file's extended attributes in one 4 KiB block.
     t.match(put, { name: 'MetadataTooLarge', $metadata: { httpStatusCode: 400 }, message: /extended attributes this filesystem keeps/ })
     t.same((await s3.send(new GetObjectTaggingCommand({ Bucket: 'demo', Key: 'k' }))).TagSet, [{ Key: 'a', Value: '1' }], 'the old tags are kept')
+    const header = big.map(x => `${x.Key}=${x.Value}`).join('&')
+    await t.rejects(s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'fresh/dir/k', Body: 'x', Tagging: header })), { name: 'MetadataTooLarge' })
+    t.notOk(existsSync(join(bucketDir, 'fresh')), 'the folders the refused PUT made are gone again')
   }
 })

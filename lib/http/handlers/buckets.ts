@@ -71,28 +71,30 @@ async function requestedRegion (req: S3Request): Promise<string | undefined> {
 
 /**
  * x-amz-object-ownership: files belong to the user who wrote them and object ACLs stay in force, i.e. AWS's
- * ObjectWriter. BucketOwnerEnforced (ACLs disabled) and BucketOwnerPreferred cannot be honoured, so a bucket asking
- * for them is refused rather than made with ACLs a creator meant to switch off (after AWS's own refusal of an ACL
- * that grants to others beside BucketOwnerEnforced).
+ * ObjectWriter, whatever is asked. BucketOwnerEnforced is AWS's default and infrastructure tools send it, so it is
+ * accepted (ACLs are not switched off: docs/design.md, "Deliberate leniencies"), except with an ACL that grants to
+ * others, which AWS itself refuses.
  */
 function checkObjectOwnership (req: S3Request, acl: readonly BucketAce[]): void {
   const raw = req.headers['x-amz-object-ownership']
   if (raw === undefined) return
   const value = String(raw).trim()
-  if (value === 'ObjectWriter') return
   if (value === 'BucketOwnerEnforced' && acl.length > 0) {
     throw new S3Error('InvalidBucketAclWithObjectOwnership', {}, { message: "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting" })
   }
-  if (value === 'BucketOwnerEnforced' || value === 'BucketOwnerPreferred') {
-    throw new S3Error('NotImplemented', {}, { message: `Object Ownership ${value} is not offered by this bridge (objects belong to their writers, as with ObjectWriter); the bucket was not created.` })
+  if (value !== 'ObjectWriter' && value !== 'BucketOwnerPreferred' && value !== 'BucketOwnerEnforced') {
+    throw new S3Error('InvalidArgument', { ArgumentName: 'x-amz-object-ownership', ArgumentValue: value }, { message: 'Invalid x-amz-object-ownership header value.' })
   }
-  throw new S3Error('InvalidArgument', { ArgumentName: 'x-amz-object-ownership', ArgumentValue: value }, { message: 'Invalid x-amz-object-ownership header value.' })
 }
 
 /** The bucket ACL CreateBucket's x-amz-acl or x-amz-grant-* headers ask for (as PutBucketAcl would store it); none: []. */
-function requestedBucketAcl (req: S3Request, s: Services): BucketAce[] {
+async function requestedBucketAcl (req: S3Request, s: Services): Promise<BucketAce[]> {
   const headers = readAclHeaders(req.headers)
   if (!hasAclHeaders(headers)) return []
+  // AWS: an ACL other than private needs s3:PutBucketAcl as well (a policy or a narrowed key may withhold it).
+  if (!(headers.grants === undefined && headers.canned === 'private') && !(await decide(req, s, { operation: 'CreateBucket', action: 's3:PutBucketAcl' })).allowed) {
+    throw new S3Error('AccessDenied')
+  }
   const owner = req.principal.name
   const grants = headers.grants ?? expandCannedAcl(parseCannedAcl(headers.canned!), { ownerId: owner })
   return bucketAcesFromGrants(grants as S3Grant[], owner, granteeDirectory(s))
@@ -117,7 +119,7 @@ export async function createBucket (req: S3Request, s: Services): Promise<S3Repl
     throw new S3Error('InvalidArgument', { ArgumentName: 'x-amz-bucket-object-lock-enabled', ArgumentValue: lock }, { message: 'x-amz-bucket-object-lock-enabled must be true or false.' })
   }
   if (lock === 'true') throw new S3Error('NotImplemented', {}, { message: 'Object Lock is not offered by this bridge; the bucket was not created.' })
-  const acl = requestedBucketAcl(req, s)
+  const acl = await requestedBucketAcl(req, s)
   checkObjectOwnership(req, acl)
   const path = join(s.config.rootPath, name)
   await mkdir(s.config.rootPath, { recursive: true })

@@ -141,6 +141,8 @@ async function refuseUnavailableBucket (bucketName: string | undefined, s: Servi
  * Listings check the bucket's directory afresh, not from the last quarter second: an empty or short page of a
  * bare mount point is what makes a `sync --delete` delete.
  */
+const COPY_OPERATIONS = new Set(['CopyObject', 'UploadPartCopy'])
+
 const FRESH_CHECK_OPERATIONS = new Set(['ListObjects', 'ListObjectsV2', 'ListObjectVersions', 'ListMultipartUploads', 'ListParts'])
 
 /** The bucket an x-amz-copy-source names, if it parses (CopyObject's own parser). */
@@ -163,6 +165,8 @@ export function dispatch (s: Services) {
     checkVersionId(op.name, target, query)
     checkExpectedOwners(ctx.req.headers)
     await refuseUnavailableBucket(target.bucketName, s, FRESH_CHECK_OPERATIONS.has(op.name))
+    // A copy reads another bucket: a hung one would hold the request (and a pool thread) for good.
+    if (COPY_OPERATIONS.has(op.name)) await refuseUnavailableBucket(copySourceBucket(ctx.req.headers), s, false)
     let reply: S3Reply
     try {
       reply = await op.handle(buildRequest(ctx, op.name, s, query), s)
