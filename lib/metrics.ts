@@ -21,8 +21,8 @@ export interface MetricsOptions {
   hasProcessMetrics?: boolean
   /** How many buckets cannot be served now (directory missing, filesystem not mounted), read at scrape time. */
   unavailableBuckets?: () => Promise<number>
-  /** Whether a bucket's folders may be read at scrape time without waiting (BucketRoots.known); default: all. */
-  readable?: (bucket: BucketRecord) => boolean
+  /** Whether a bucket's folders may be read at scrape time (the daemon's availability verdict); default: all. */
+  readable?: (bucket: BucketRecord) => Promise<boolean>
 }
 
 /** Latency buckets from 5 ms to 5 minutes: small GETs and multi-gigabyte PUTs share one histogram. */
@@ -60,7 +60,7 @@ export class Metrics {
     })
     new Gauge({
       name: 's3bridge_multipart_uploads', help: 'Multipart uploads in progress (one directory read per bucket).', registers, aggregator: 'max',
-      async collect () { this.set(await countUploads(opts.state(), opts.readable ?? (() => true))) },
+      async collect () { this.set(await countUploads(opts.state(), opts.readable ?? (async () => true))) },
     })
     const unavailable = opts.unavailableBuckets
     if (unavailable !== undefined) {
@@ -86,10 +86,10 @@ export class Metrics {
   }
 }
 
-async function countUploads (state: State, readable: (bucket: BucketRecord) => boolean): Promise<number> {
+async function countUploads (state: State, readable: (bucket: BucketRecord) => Promise<boolean>): Promise<number> {
   let n = 0
   for (const bucket of Object.values(state.buckets)) {
-    if (!readable(bucket)) continue // missing, unmounted, hung, or not checked yet: its staging folder is opened synchronously
+    if (!await readable(bucket)) continue // missing, unmounted or hung: its staging folder is opened synchronously
     const dir = existingUploadsDir(bucket.path) // a scrape never makes a staging folder
     const names = dir === undefined ? [] : await readdir(dir).catch(() => [] as string[])
     n += names.filter(isUploadId).length

@@ -16,7 +16,7 @@ import { openStagingTmpFiles, removeStagingFiles, STALE_TMP_IDLE_MS, sweepStaleS
 import { forgetGroups } from '../auth/identity.js'
 import { forgetGroupNames } from '../auth/groups.js'
 import { xattrFallbackInUse } from '../storage/xattr.js'
-import { BucketRoots, ROOT_ANSWER_MS } from '../storage/bucket-roots.js'
+import { BucketRoots, ROOT_ANSWER_MS, within } from '../storage/bucket-roots.js'
 import { recordMissingMountPoints } from './record-mounts.js'
 
 export interface RunningDaemon {
@@ -91,11 +91,14 @@ export async function startDaemon (config: Config, opts: StartOptions = {}): Pro
     if (problem !== undefined) log.error({ bucket: root.name, path: root.path }, `bucket ${root.name ?? root.path} is unavailable (503 to every request): ${problem}`)
     else log.warn({ bucket: root.name, path: root.path }, `bucket ${root.name ?? root.path} is available again`)
   }, undefined, rootAnswerMs())
+  // A scrape shares the requests' verdicts but waits 1 s at most: it must answer within Prometheus's timeout, and
+  // a bucket whose check is that slow is not to be read (its staging folder is opened synchronously).
+  const scrapeVerdict = (b: BucketRecord): Promise<string | undefined> => within(roots.problem(b) ?? Promise.resolve(undefined), 1000, () => 'no answer within 1 s')
   const unavailableBuckets = async (): Promise<number> => {
-    // Never waits on a hung filesystem (a scrape must answer within its timeout): the verdicts as known now.
-    return Object.values(state.snapshot().buckets).filter(b => roots.lastProblem(b) !== undefined).length
+    const problems = await Promise.all(Object.values(state.snapshot().buckets).map(scrapeVerdict))
+    return problems.filter(p => p !== undefined).length
   }
-  const metrics = new Metrics({ state: () => state.snapshot(), hasProcessMetrics: true, unavailableBuckets, readable: b => roots.known(b) })
+  const metrics = new Metrics({ state: () => state.snapshot(), hasProcessMetrics: true, unavailableBuckets, readable: async b => await scrapeVerdict(b) === undefined })
   const tracker = new RequestTracker()
   const services: Services = { config, state, log, now: opts.now ?? (() => new Date()), roots }
   let isDraining = false

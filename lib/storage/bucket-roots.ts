@@ -119,8 +119,6 @@ export function rootProblemWithin (root: MappedRoot, ms = ROOT_ANSWER_MS): Promi
 
 interface Known { okAt?: number, running?: Promise<string | undefined>, problem?: string, timedOut?: Promise<string | undefined> }
 
-/** How recent a fine verdict must be for known() (metrics, background jobs) to trust it without waiting. */
-const KNOWN_OK_MS = 15_000
 
 /**
  * rootProblem for every request, cheaply: a "fine" answer is reused for `okForMs` (unless the caller asks for a
@@ -169,23 +167,6 @@ export class BucketRoots {
     })
     e.running = running
     return this.answer(root, e, running)
-  }
-
-  /**
-   * Whether background work (metrics scrapes, scheduled jobs) may touch the bucket now, without waiting: only after
-   * a recent fine verdict and with no check pending (a pending one may be stuck on a hung filesystem, and a
-   * synchronous open there would stop the event loop). Starts a check when none runs, for next time.
-   */
-  known (root: MappedRoot): boolean {
-    const e = this.verdicts.get(`${root.path}\0${root.mountPoint ?? ''}`)
-    if (e?.running === undefined) void this.problem(root, { fresh: true })
-    return e !== undefined && e.running === undefined && e.problem === undefined && e.okAt !== undefined && Date.now() - e.okAt < KNOWN_OK_MS
-  }
-
-  /** The last verdict's problem, without waiting (a check is started when the verdict is stale). */
-  lastProblem (root: MappedRoot): string | undefined {
-    void this.problem(root)
-    return this.verdicts.get(`${root.path}\0${root.mountPoint ?? ''}`)?.problem
   }
 
   /** The check's verdict, or after answerWithinMs "does not answer" (logged once through onChange). */
