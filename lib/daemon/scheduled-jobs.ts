@@ -30,7 +30,7 @@ export async function abortStale (d: JobDeps): Promise<number> {
   let aborted = 0
   const maxAgeMs = d.config.staleUploadHours * 3_600_000
   for (const bucket of Object.values(d.state.snapshot().buckets)) {
-    if (await d.roots.problem(bucket) !== undefined) continue // missing, unmounted or hung: its folders are not to be read
+    if (await d.roots.verdict(bucket) !== undefined) continue // missing, unmounted or hung: its folders are not to be read
     try {
       const back = await recoverInterruptedCompletes(bucket.path, undefined, d.now().getTime())
       if (back.length) d.log.warn({ job: 'abort-stale-uploads', bucket: bucket.name, uploads: back }, 'put back multipart uploads whose Complete was interrupted')
@@ -49,7 +49,7 @@ export async function abortStale (d: JobDeps): Promise<number> {
  * start-up sweep keeps younger ones, which a daemon restarted at once (systemd) would otherwise keep for good.
  */
 export async function sweepTempFiles (d: JobDeps): Promise<number> {
-  const swept = await sweepStaleStagingFiles(Object.values(d.state.snapshot().buckets), { minIdleMs: STALE_TMP_IDLE_MS, nowMs: d.now().getTime(), problem: b => d.roots.problem(b) ?? Promise.resolve(undefined) })
+  const swept = await sweepStaleStagingFiles(Object.values(d.state.snapshot().buckets), { minIdleMs: STALE_TMP_IDLE_MS, nowMs: d.now().getTime(), problem: b => d.roots.verdict(b) })
   if (swept.length) d.log.info({ job: 'sweep-temp-files', files: swept }, 'removed stale upload temp files')
   return swept.length
 }

@@ -93,7 +93,7 @@ export async function startDaemon (config: Config, opts: StartOptions = {}): Pro
   }, undefined, rootAnswerMs())
   // A scrape shares the requests' verdicts but waits 1 s at most: it must answer within Prometheus's timeout, and
   // a bucket whose check is that slow is not to be read (its staging folder is opened synchronously).
-  const scrapeVerdict = (b: BucketRecord): Promise<string | undefined> => within(roots.problem(b) ?? Promise.resolve(undefined), 1000, () => 'no answer within 1 s')
+  const scrapeVerdict = (b: BucketRecord): Promise<string | undefined> => within(roots.verdict(b), 1000, () => 'no answer within 1 s')
   const unavailableBuckets = async (): Promise<number> => {
     const problems = await Promise.all(Object.values(state.snapshot().buckets).map(scrapeVerdict))
     return problems.filter(p => p !== undefined).length
@@ -107,7 +107,7 @@ export async function startDaemon (config: Config, opts: StartOptions = {}): Pro
   try {
     state.watch()
     // Through the shared verdicts: a hung bucket's stuck stat is the one its requests wait on too.
-    const problem = (b: BucketRecord): Promise<string | undefined> => roots.problem(b, { fresh: true }) ?? Promise.resolve(undefined)
+    const problem = (b: BucketRecord): Promise<string | undefined> => roots.verdict(b, { fresh: true })
     const swept = await sweepStaleStagingFiles(Object.values(state.snapshot().buckets), { minIdleMs: STALE_TMP_IDLE_MS, nowMs: Date.now(), problem })
     if (swept.length > 0) log.info({ files: swept }, 'removed stale upload temp files')
     await recordMissingMountPoints(state, log, problem)

@@ -119,7 +119,6 @@ export function rootProblemWithin (root: MappedRoot, ms = ROOT_ANSWER_MS): Promi
 
 interface Known { okAt?: number, running?: Promise<string | undefined>, problem?: string, timedOut?: Promise<string | undefined> }
 
-
 /**
  * rootProblem for every request, cheaply: a "fine" answer is reused for `okForMs` (unless the caller asks for a
  * fresh one: listings, and before answering that a key does not exist), checks asked for while one is running share
@@ -134,8 +133,12 @@ export class BucketRoots {
     private readonly onChange: (root: MappedRoot, problem: string | undefined) => void = () => {},
     private readonly okForMs = 250,
     private readonly answerWithinMs = ROOT_ANSWER_MS,
-    private readonly check: (root: MappedRoot) => Promise<string | undefined> = rootProblem,
   ) {}
+
+  /** problem() as a promise always, for callers off the request path (start-up, jobs, scrapes). */
+  verdict (root: MappedRoot, opts: { fresh?: boolean } = {}): Promise<string | undefined> {
+    return this.problem(root, opts) ?? Promise.resolve(undefined)
+  }
 
   problem (root: MappedRoot, opts: { fresh?: boolean } = {}): Promise<string | undefined> | undefined {
     const key = `${root.path}\0${root.mountPoint ?? ''}`
@@ -151,7 +154,7 @@ export class BucketRoots {
     if (entry.running !== undefined) return this.answer(root, entry, entry.running)
     const e = entry
     const seen = e.okAt !== undefined || e.problem !== undefined
-    const running = this.check(root).then(async problem => {
+    const running = rootProblem(root).then(async problem => {
       if (e.running === running) e.running = undefined
       if (problem === undefined) {
         e.okAt = Date.now()

@@ -9,18 +9,27 @@ import { Writable } from 'node:stream'
  */
 export function fileSink (fh: FileHandle, highWaterMark = 256 * 1024, opts: { holes?: boolean } = {}): Writable {
   if (opts.holes === true) return holeySink(fh, highWaterMark)
-  async function writeAll (chunks: Buffer[]): Promise<void> {
-    let pending = chunks
-    while (pending.length > 0) {
-      const { bytesWritten } = await fh.writev(pending)
-      pending = dropBytes(pending, bytesWritten) // a short write (a signal, a nearly full disk): go on where it stopped
-    }
-  }
+  const writeAll = async (chunks: Buffer[]): Promise<void> => { await writeFully(fh, chunks, null) }
   return new Writable({
     highWaterMark,
     write (chunk: Buffer, _enc, cb) { writeAll([chunk]).then(() => cb(), cb) },
     writev (entries, cb) { writeAll(entries.map(e => e.chunk as Buffer)).then(() => cb(), cb) },
   })
+}
+
+/**
+ * Writes every byte of chunks at `position` (null: the file offset), going on after a short write (a signal, a
+ * nearly full disk) where it stopped. Returns the bytes written.
+ */
+async function writeFully (fh: FileHandle, chunks: Buffer[], position: number | null): Promise<number> {
+  let pending = chunks
+  let written = 0
+  while (pending.length > 0) {
+    const { bytesWritten } = await fh.writev(pending, position === null ? undefined : position + written)
+    written += bytesWritten
+    pending = dropBytes(pending, bytesWritten)
+  }
+  return written
 }
 
 function dropBytes (chunks: Buffer[], n: number): Buffer[] {
@@ -47,14 +56,7 @@ const ZEROS = Buffer.alloc(HOLE_BLOCK)
 function holeySink (fh: FileHandle, highWaterMark: number): Writable {
   let pos = 0
   let endsInHole = false
-  async function writeAt (chunks: Buffer[]): Promise<void> {
-    let pending = chunks
-    while (pending.length > 0) {
-      const { bytesWritten } = await fh.writev(pending, pos)
-      pos += bytesWritten
-      pending = dropBytes(pending, bytesWritten)
-    }
-  }
+  const writeAt = async (chunks: Buffer[]): Promise<void> => { pos += await writeFully(fh, chunks, pos) }
   async function take (chunks: Buffer[]): Promise<void> {
     let run: Buffer[] = []
     let at = pos
