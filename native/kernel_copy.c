@@ -30,6 +30,7 @@
 #include "common.h"
 #include "object_path.h"
 #include "memory.h"
+#include "descriptors.h"
 #include "stat_entries.h"
 #include "xattr.h"
 
@@ -227,6 +228,7 @@ static napi_value init (napi_env env, napi_value exports) {
   register_xattr(env, exports);
   register_object_path(env, exports);
   register_memory(env, exports);
+  register_descriptors(env, exports);
   return exports;
 }
 

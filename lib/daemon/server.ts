@@ -6,7 +6,7 @@ import type { Services } from '../http/types.js'
 import { createLogger, type Logger } from '../log.js'
 import { Metrics } from '../metrics.js'
 import { StateStore } from '../state/store.js'
-import type { BucketRecord } from '../state/types.js'
+import type { BucketRecord, State } from '../state/types.js'
 import { startJobs } from './scheduled-jobs.js'
 import { startAdminServer, type AdminServer } from './admin-server.js'
 import { RequestTracker } from './drain.js'
@@ -18,6 +18,7 @@ import { forgetGroupNames } from '../auth/groups.js'
 import { xattrFallbackInUse } from '../storage/xattr.js'
 import { BucketRoots, ROOT_ANSWER_MS, within } from '../storage/bucket-roots.js'
 import { recordMissingMountPoints } from './record-mounts.js'
+import { forgetStaging } from '../storage/paths.js'
 
 export interface RunningDaemon {
   services: Services
@@ -69,10 +70,23 @@ function closed (server: Server): Promise<void> {
   return new Promise(resolve => server.close(() => resolve()))
 }
 
-/** The state store; a stateDir that cannot be made (a file, a read-only mount) is named as the config field. */
+/**
+ * The state store; a stateDir that cannot be made (a file, a read-only mount) is named as the config field. When a
+ * reload shows a directory no bucket serves any more (`bridgectl buckets delete`, or DeleteBucket in another
+ * process), this process lets go of its staging folder, so the admin can unmount the export.
+ */
 export function openState (config: Config, log: Logger): StateStore {
+  let served: Set<string> | undefined
+  const paths = (state: State): Set<string> => new Set(Object.values(state.buckets).map(b => b.path))
+  const onReload = (next: State): void => {
+    const now = paths(next)
+    for (const path of served ?? []) if (!now.has(path)) forgetStaging(path)
+    served = now
+  }
   try {
-    return new StateStore(config.stateDir, { pollMs: config.statePollMs, onError: m => log.warn(m) })
+    const store = new StateStore(config.stateDir, { pollMs: config.statePollMs, onError: m => log.warn(m), onReload })
+    served ??= paths(store.snapshot())
+    return store
   } catch (err) {
     throw fieldFailure('stateDir', config.stateDir, err)
   }

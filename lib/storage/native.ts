@@ -96,6 +96,8 @@ export interface NativeAddon {
   removeXattr?: (path: string, name: string) => Promise<void>
   /** malloc_trim(0) on a pool thread (native/memory.c): resolves whether memory went back to the kernel. */
   trimMemory?: () => Promise<boolean>
+  /** dup3(withFd, fd): number fd now refers to withFd's file, what it referred to is released (native/descriptors.c). */
+  replaceDescriptor?: (fd: number, withFd: number) => void
 }
 
 const debug = debuglog('s3bridge')

@@ -1,9 +1,11 @@
 // Keys to filesystem paths: the only place a key becomes a path, and the rules that keep it inside its bucket.
 import { randomBytes } from 'node:crypto'
-import { closeSync, constants, fchmodSync, fstatSync, mkdirSync, openSync, renameSync } from 'node:fs'
+import { closeSync, constants, fchmodSync, fstatSync, mkdirSync, mkdtempSync, openSync, renameSync, rmdirSync } from 'node:fs'
 import { open, readFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { S3Error } from '../errors/s3-error.js'
+import { nativeAddon } from './native.js'
 import type { ObjectKey } from './types.js'
 
 /** Hidden folder in each bucket root for staging uploads; never listed and never addressable as a key. */
@@ -112,9 +114,11 @@ const retired: Array<{ fd: number, at: number }> = []
 const RETIRE_AFTER_MS = 6 * 3600_000
 
 /**
- * Drops the verified folder of a bucket (gone, or deleted with its bucket): the next use opens it again. Its
- * descriptor is closed only hours later (a request that began before may still hold a path made from it), so
- * creating and deleting buckets in a loop cannot exhaust descriptors.
+ * Drops the verified folder of a bucket (gone, deleted with its bucket, or unmapped by the admin): the next use
+ * opens it again. Its descriptor number stays taken for hours (a request that began before may still hold a path
+ * made from it, which must never come to name a folder opened later), so creating and deleting buckets in a loop
+ * cannot exhaust descriptors. With the addon the number is pointed at a removed folder at once (see deadFolder):
+ * the bucket's filesystem is released, so its export can be unmounted, and a late path fails with ENOENT.
  */
 export function forgetStaging (root: string, now = Date.now()): void {
   const fd = pinned.get(root)
@@ -122,7 +126,35 @@ export function forgetStaging (root: string, now = Date.now()): void {
   while (retired.length > 0 && now - (retired[0] as { at: number }).at >= RETIRE_AFTER_MS) {
     try { closeSync((retired.shift() as { fd: number }).fd) } catch { /* already closed */ }
   }
-  if (fd !== undefined) retired.push({ fd, at: now })
+  if (fd === undefined) return
+  const replace = nativeAddon()?.replaceDescriptor
+  const dead = replace === undefined ? undefined : deadFolder()
+  if (replace !== undefined && dead !== undefined) {
+    try { replace(fd, dead) } catch { /* keeps its folder until it is closed below */ }
+  }
+  retired.push({ fd, at: now })
+}
+
+let dead: number | undefined
+
+/**
+ * A descriptor of a folder that has been removed (made in the system's temp folder, opened, then rmdir'ed):
+ * nothing can be created in it, and it holds no bucket's filesystem. Undefined when it cannot be made.
+ */
+function deadFolder (): number | undefined {
+  if (dead !== undefined) return dead
+  try {
+    const dir = mkdtempSync(join(tmpdir(), 's3bridge-retired-'))
+    const fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW)
+    try {
+      rmdirSync(dir)
+    } catch {
+      closeSync(fd)
+      return undefined
+    }
+    dead = fd
+  } catch { /* no temp folder: retired descriptors keep their folders until they are closed */ }
+  return dead
 }
 
 /** The mount id of an open descriptor (/proc/self/fdinfo), undefined when it cannot be read. */

@@ -1,0 +1,27 @@
+// forgetStaging: a retired staging descriptor must never come to name another folder (a late request's
+// `/proc/self/fd/N/...` path would then write there), and must not keep the old folder's filesystem busy.
+import t from 'tap'
+import { mkdirSync, mkdtempSync, openSync, closeSync, readlinkSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { forgetStaging, stagingDir } from '../../lib/storage/paths.js'
+import { nativeAddon } from '../../lib/storage/native.js'
+
+const NEEDS_ADDON = { skip: nativeAddon()?.replaceDescriptor === undefined && 'needs the native addon (without it a retired folder is released after hours)' }
+
+t.test('a late path through a retired staging descriptor fails with ENOENT and the number stays taken', NEEDS_ADDON, async t => {
+  const root = mkdtempSync(join(tmpdir(), 's3bridge-retire-'))
+  const late = stagingDir(root)
+  const fd = Number(late.split('/').pop())
+  mkdirSync(join(late, 'tmp'))
+  forgetStaging(root)
+  t.notMatch(readlinkSync(late), root, 'the descriptor no longer refers to the bucket')
+  t.throws(() => writeFileSync(join(late, 'tmp', 'part'), 'x'), { code: 'ENOENT' }, 'a late path finds nothing')
+  t.throws(() => writeFileSync(join(late, 'file'), 'x'), { code: 'ENOENT' }, 'nothing can be created in its folder')
+  const next = openSync(root, 'r')
+  t.not(next, fd, 'a new open does not get the retired number')
+  closeSync(next)
+  const again = stagingDir(root)
+  t.not(again, late, 'the next use opens the folder afresh')
+  t.equal(readlinkSync(again), join(root, '.s3bridge'))
+})
