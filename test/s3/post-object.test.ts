@@ -86,6 +86,31 @@ t.test('fields after the file are ignored; a key given only after it is missing'
   t.same(errorOf(noFile), { code: 'InvalidArgument', message: 'POST requires exactly one file upload per request.' })
 })
 
+t.test('a form with two files is refused and stores neither, an existing object is kept', async t => {
+  const b = await startBridge(t)
+  await postForm(url(b), signedPostFields(b.creds, { fields: [['key', 'two.txt']], conditions: [{ bucket: 'demo' }, { key: 'two.txt' }] }), { data: 'old' })
+  const twoFiles = (second: (form: FormData) => void): Promise<Reply> => {
+    const form = new FormData()
+    for (const [k, v] of signedPostFields(b.creds, { fields: [['key', 'two.txt']], conditions: [{ bucket: 'demo' }, { key: 'two.txt' }] })) form.append(k, v)
+    form.append('file', new Blob(['first']), 'a.txt')
+    second(form)
+    return send(url(b), { method: 'POST', body: form })
+  }
+  for (const [what, second] of [
+    ['a second file part', (f: FormData) => f.append('file', new Blob(['second']), 'b.txt')],
+    ['a second file as a plain field', (f: FormData) => f.append('file', 'second')],
+  ] as const) {
+    const r = await twoFiles(second)
+    t.equal(r.status, 400, what)
+    t.same(errorOf(r), { code: 'InvalidArgument', message: 'POST requires exactly one file upload per request.' }, what)
+    t.equal(readFileSync(join(b.bucketDir, 'two.txt'), 'utf8'), 'old', `${what}: the object is unchanged`)
+    t.same(readdirSync(join(b.bucketDir, '.s3bridge', 'tmp')), [], `${what}: no temp file left`)
+  }
+  const one = await twoFiles(f => f.append('x-ignored', 'after the file'))
+  t.equal(one.status, 204, 'a field after the one file is still ignored')
+  t.equal(readFileSync(join(b.bucketDir, 'two.txt'), 'utf8'), 'first')
+})
+
 t.test('policy violations give AWS\'s errors and leave no file behind', async t => {
   const b = await startBridge(t)
   const base = { fields: [['key', 'user/eric/photo.jpg']] as FormPairs }

@@ -36,7 +36,7 @@ interface PostForm {
   fields: Map<string, string>
   file: Readable
   filename: string
-  /** Settles when the parser has read the whole request (parts after the file are ignored). */
+  /** Settles when the parser has read the whole request (fields after the file are ignored; a second file fails it). */
   finished: Promise<void>
   /** Stops parsing and drains the rest of the request, after a failure. */
   discard (): void
@@ -58,9 +58,11 @@ function readFormUntilFile (req: S3Request): Promise<PostForm> {
   } catch {
     throw new S3Error('MalformedPOSTRequest')
   }
+  /** A second file part (AWS takes one file per form): the upload fails before its object is published. */
+  let isSecondFile = false
   const finished = new Promise<void>((resolve, reject) => {
-    parser.on('close', resolve)
-    parser.on('error', reject)
+    parser.on('close', () => isSecondFile ? reject(oneFileOnly()) : resolve())
+    parser.on('error', () => reject(new S3Error('MalformedPOSTRequest')))
   })
   finished.catch(() => undefined) // observed by the caller only once the file is stored
   const discard = (): void => {
@@ -83,7 +85,10 @@ function readFormUntilFile (req: S3Request): Promise<PostForm> {
       reject(err)
     }
     parser.on('field', (name, value, info) => {
-      if (isSettled) return // fields after the file are ignored, as AWS does
+      if (isSettled) { // fields after the file are ignored, as AWS does; a second file is not
+        if (name.toLowerCase() === 'file') isSecondFile = true
+        return
+      }
       // curl -F file=text sends the file as a plain field: it is still the upload.
       if (name.toLowerCase() === 'file') return settle(Readable.from([Buffer.from(value)]), '')
       preDataBytes += Buffer.byteLength(name) + Buffer.byteLength(value)
@@ -92,6 +97,7 @@ function readFormUntilFile (req: S3Request): Promise<PostForm> {
     })
     parser.on('file', (name, stream, info) => {
       if (isSettled) {
+        if (name.toLowerCase() === 'file') isSecondFile = true
         stream.resume()
         return
       }
@@ -125,7 +131,7 @@ function readFormUntilFile (req: S3Request): Promise<PostForm> {
       reading.push(read)
     })
     parser.on('close', () => {
-      if (!isSettled) fail(new S3Error('InvalidArgument', { ArgumentName: 'file', ArgumentValue: '0' }, { message: 'POST requires exactly one file upload per request.' }))
+      if (!isSettled) fail(oneFileOnly(0))
     })
     parser.on('error', () => { if (!isSettled) fail(new S3Error('MalformedPOSTRequest')) })
     body.on('error', err => parser.destroy(err))
@@ -133,18 +139,24 @@ function readFormUntilFile (req: S3Request): Promise<PostForm> {
   })
 }
 
+function oneFileOnly (files = 2): S3Error {
+  return new S3Error('InvalidArgument', { ArgumentName: 'file', ArgumentValue: String(files) }, { message: 'POST requires exactly one file upload per request.' })
+}
+
 /**
  * Counts the file's bytes as they pass: too many fails at once, too few at the end, both before the object
- * is published. Pulled lazily, so nothing flows (or fails) before storage reads it.
+ * is published; so does the rest of the form (a second file, a malformed end), read before the stream ends.
+ * Pulled lazily, so nothing flows (or fails) before storage reads it.
  */
-async function * sizeLimited (file: Readable, range: SizeRange): AsyncGenerator<Buffer> {
+async function * formFile (form: PostForm, range: SizeRange): AsyncGenerator<Buffer> {
   let bytes = 0
-  for await (const chunk of file) {
+  for await (const chunk of form.file) {
     bytes += (chunk as Buffer).length
     if (bytes > range.max) throw new S3Error('EntityTooLarge', { MaxSizeAllowed: range.max })
     yield chunk as Buffer
   }
   if (bytes < range.min) throw new S3Error('EntityTooSmall', { ProposedSize: bytes, MinSizeAllowed: range.min })
+  await form.finished
 }
 
 function asAuthenticated (sig: PostSignature): Authenticated {
@@ -225,8 +237,7 @@ export async function postObject (req: S3Request, s: Services): Promise<S3Reply>
       await requireAccess(signer, s, { operation: 'PostObject', action: 's3:PutObjectTagging', bucket: record, key })
       meta.tags = await tagsFromXml(tagging, MAX_OBJECT_TAGS)
     }
-    const result = await storeObject(bucketRef(record), key, Readable.from(sizeLimited(form.file, limits)), meta, writeOptions(asPut, s, record))
-    await form.finished
+    const result = await storeObject(bucketRef(record), key, Readable.from(formFile(form, limits)), meta, writeOptions(asPut, s, record))
     return successReply(req, form.fields, { bucket: record.name, key, etag: result.info.etag })
   } catch (err) {
     form.discard()
