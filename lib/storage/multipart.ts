@@ -9,7 +9,7 @@ import { createHasher } from '../auth/checksums.js'
 import { S3Error, s3ErrorFromErrno } from '../errors/s3-error.js'
 import type { BucketRef } from './objects.js'
 import { checkStorableKey, existingStagingDir, stagingDir } from './paths.js'
-import { fdPath, type StoredMeta } from './xattrs.js'
+import { fdPath, writeStoredMeta, type StoredMeta } from './xattrs.js'
 import type { ObjectKey, ObjectMeta } from './types.js'
 import { fileSink } from './file-sink.js'
 import { Md5Tap } from './md5-tap.js'
@@ -167,6 +167,24 @@ async function ensureUploadsDir (root: string): Promise<string> {
 }
 
 /**
+ * The metadata Complete will write for this upload at its longest (10,000 parts, the longest stamps), without
+ * the part sizes it drops when they do not fit. Set on the upload's record when the upload is created: an upload
+ * whose metadata and tags the filesystem cannot keep in a file's extended attributes (ext4 keeps them all in one
+ * 4 KiB block) is refused then, as MetadataTooLarge, rather than after every part has been sent.
+ */
+function largestStoredMeta (record: UploadRecord): StoredMeta {
+  const parts = '-10000'
+  return {
+    ...record.meta,
+    checksums: record.checksumAlgorithm === undefined ? undefined : { [record.checksumAlgorithm]: `${'A'.repeat(43)}=${parts}` },
+    etag: `${'0'.repeat(32)}${parts}`,
+    partCount: 10_000,
+    stampSize: String(Number.MAX_SAFE_INTEGER),
+    stampMtimeNs: String(2n ** 63n - 1n),
+  }
+}
+
+/**
  * Creates the upload folder under a hidden name, writes upload.json, then renames it to its id:
  * other daemons never see an upload without its record.
  */
@@ -182,6 +200,7 @@ export async function createUpload (bucket: BucketRef, key: ObjectKey, meta: Obj
   await mkdir(building, { mode: 0o700 })
   try {
     await writeFile(join(building, UPLOAD_FILE), JSON.stringify(record), { mode: 0o600 })
+    await writeStoredMeta(join(building, UPLOAD_FILE), largestStoredMeta(record))
     await rename(building, join(dir, uploadId))
   } catch (err) {
     await rm(building, { recursive: true, force: true })

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import {
   CompleteMultipartUploadCommand, CopyObjectCommand, CreateMultipartUploadCommand, DeleteBucketTaggingCommand, DeleteObjectTaggingCommand,
   GetBucketTaggingCommand, GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand, PutBucketTaggingCommand, PutObjectCommand,
-  PutObjectTaggingCommand, UploadPartCommand,
+  PutObjectTaggingCommand, ListMultipartUploadsCommand, UploadPartCommand,
 } from '@aws-sdk/client-s3'
 import { startBridge } from '../fixtures/daemon.js'
 
@@ -150,5 +150,13 @@ t.test('ten tags of the largest size: stored where the filesystem holds them, el
     const header = big.map(x => `${x.Key}=${x.Value}`).join('&')
     await t.rejects(s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'fresh/dir/k', Body: 'x', Tagging: header })), { name: 'MetadataTooLarge' })
     t.notOk(existsSync(join(bucketDir, 'fresh')), 'the folders the refused PUT made are gone again')
+    // A multipart upload is refused when it is created, not at Complete after all its parts were sent.
+    await t.rejects(s3.send(new CreateMultipartUploadCommand({ Bucket: 'demo', Key: 'mp', Tagging: header })), { name: 'MetadataTooLarge', $metadata: { httpStatusCode: 400 } })
+    t.same((await s3.send(new ListMultipartUploadsCommand({ Bucket: 'demo' }))).Uploads ?? [], [], 'no upload was left behind')
+    const nine = big.slice(0, 9).map(x => `${x.Key}=${x.Value}`).join('&')
+    const created = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'demo', Key: 'mp', Tagging: nine }))
+    const part = await s3.send(new UploadPartCommand({ Bucket: 'demo', Key: 'mp', UploadId: created.UploadId, PartNumber: 1, Body: 'data' }))
+    await s3.send(new CompleteMultipartUploadCommand({ Bucket: 'demo', Key: 'mp', UploadId: created.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] } }))
+    t.same((await s3.send(new GetObjectTaggingCommand({ Bucket: 'demo', Key: 'mp' }))).TagSet, big.slice(0, 9), 'nine such tags are accepted and kept')
   }
 })
