@@ -132,14 +132,18 @@ async function publish (bucket: BucketRef, key: ObjectKey, tmp: string, fh: File
     if (opts.fsync) await fh.sync()
     const st = await fh.stat({ bigint: true })
     const stored: MultipartStoredMeta = { ...meta, ...stampOf(st) }
-    try {
-      await writeStoredMeta(fdPath(fh.fd), stored)
-    } catch (err) {
-      // ext4 keeps all xattrs of a file in one 4 KiB block: drop the part sizes rather than the ETag.
-      const code = (err as NodeJS.ErrnoException).code
-      if ((code !== 'E2BIG' && code !== 'ENOSPC') || stored.parts === undefined) throw err
-      delete stored.parts
-      await writeStoredMeta(fdPath(fh.fd), stored)
+    // ext4 keeps all xattrs of a file in one 4 KiB block: drop the parts' checksums, then their sizes, rather
+    // than the ETag (GetObjectAttributes then lists no parts; GetObject ?partNumber= needs the sizes).
+    for (const optional of ['partChecksums', 'parts', undefined] as const) {
+      try {
+        await writeStoredMeta(fdPath(fh.fd), stored)
+        break
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code
+        if ((code !== 'E2BIG' && code !== 'ENOSPC') || optional === undefined) throw err
+        delete stored.partChecksums
+        if (optional === 'parts') delete stored.parts
+      }
     }
     await rename(tmp, target)
     return objectInfo(key, st, stored)
@@ -175,7 +179,8 @@ async function assembleAndPublish (bucket: BucketRef, record: UploadRecord, lock
   try {
     await assemble(lockDir, parts, fh)
     const etag = multipartETag(parts.map(p => p.etag))
-    const meta = { ...record.meta, checksums, etag, partCount: parts.length, parts: encodePartSizes(parts.map(p => p.size)) }
+    const partChecksums = record.checksumAlgorithm !== undefined && parts.every(p => p.checksum !== undefined) ? parts.map(p => p.checksum as string) : undefined
+    const meta = { ...record.meta, checksums, etag, partCount: parts.length, parts: encodePartSizes(parts.map(p => p.size)), partChecksums }
     const info = await publish(bucket, record.key, tmp, fh, meta, opts)
     isPublished = true
     return { etag, info }

@@ -1,6 +1,6 @@
 // Reading one part of a published object (GetObject/HeadObject ?partNumber=N), from the part sizes Complete stored.
 import { S3Error } from '../errors/s3-error.js'
-import { partByteRange, partCountOf, type MultipartStoredMeta } from './multipart.js'
+import { partByteRange, partCountOf, partsFit, type MultipartStoredMeta } from './multipart.js'
 import { resolveObject, type BucketRef } from './objects.js'
 import { isStoredMetaCurrent } from './xattrs.js'
 import type { ObjectKey } from './types.js'
@@ -10,21 +10,6 @@ export interface PartSelection {
   range?: { start: number, end: number }
   /** Parts of a multipart object; undefined for a single-part object. */
   partCount?: number
-}
-
-/** Whether a stored part table is well formed and adds up to the file's size. */
-function partsFit (runs: unknown, size: number): boolean {
-  if (!Array.isArray(runs) || runs.length === 0) return false
-  let total = 0
-  let parts = 0
-  for (const run of runs) {
-    if (!Array.isArray(run) || run.length !== 2) return false
-    const [bytes, count] = run as unknown[]
-    if (!Number.isSafeInteger(bytes) || !Number.isSafeInteger(count) || (bytes as number) < 0 || (count as number) < 1) return false
-    total += (bytes as number) * (count as number)
-    parts += count as number
-  }
-  return parts <= 10_000 && total === size
 }
 
 function notSatisfiable (partNumber: number): S3Error {

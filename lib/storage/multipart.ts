@@ -88,7 +88,11 @@ export interface PartRecord {
 export type PartSizeRuns = Array<[number, number]>
 
 /** StoredMeta of an object published by CompleteMultipartUpload. */
-export interface MultipartStoredMeta extends StoredMeta { parts?: PartSizeRuns }
+export interface MultipartStoredMeta extends StoredMeta {
+  parts?: PartSizeRuns
+  /** Each part's checksum under the upload's algorithm, in part order (GetObjectAttributes lists them). */
+  partChecksums?: string[]
+}
 
 export function uploadsDir (root: string): string {
   return join(stagingDir(root), 'uploads')
@@ -344,4 +348,28 @@ export function partByteRange (runs: PartSizeRuns, partNumber: number): { start:
 
 export function partCountOf (runs: PartSizeRuns): number {
   return runs.reduce((n, [, count]) => n + count, 0)
+}
+
+/**
+ * Whether a stored part table is well formed and adds up to the file's size. The table is in a user.* attribute
+ * that whoever may write the file can rewrite, so it is checked before anything is derived from it.
+ */
+export function partsFit (runs: unknown, size: number): runs is PartSizeRuns {
+  if (!Array.isArray(runs) || runs.length === 0) return false
+  let total = 0
+  let parts = 0
+  for (const run of runs) {
+    if (!Array.isArray(run) || run.length !== 2) return false
+    const [bytes, count] = run as unknown[]
+    if (!Number.isSafeInteger(bytes) || !Number.isSafeInteger(count) || (bytes as number) < 0 || (count as number) < 1) return false
+    total += (bytes as number) * (count as number)
+    parts += count as number
+  }
+  return parts <= 10_000 && total === size
+}
+
+/** The size of part N (1-based) from the runs; undefined when N is past the last part. */
+export function partSize (runs: PartSizeRuns, partNumber: number): number | undefined {
+  const range = partByteRange(runs, partNumber)
+  return range === undefined ? undefined : range.end - range.start + 1
 }

@@ -11,6 +11,7 @@ import { effectiveETag, fdPath, isStoredMetaCurrent, IMPLICIT_DIR_XATTR, markImp
 import type { ObjectInfo, ObjectKey, ObjectMeta, ObjectStream, PosixOwner, ServedObject } from './types.js'
 import { fileSink } from './file-sink.js'
 import { Md5Tap } from './md5-tap.js'
+import type { MultipartStoredMeta } from './multipart.js'
 import { nativeJobs, type NativeAddon, type ObjectRead } from './native.js'
 import { prefetchedWalk, walkPath, WalkStat, type PrefetchedWalk } from './path-walk.js'
 import { ACL_ACCESS_XATTR, ACL_DEFAULT_XATTR } from '../access/posix-acl.js'
@@ -85,6 +86,7 @@ export function objectInfo (key: ObjectKey, st: ObjectStat, stored: StoredMeta |
     isDirectoryMarker,
     meta: { user: (current ? stored?.user : undefined) ?? {}, contentType: stored?.contentType, contentEncoding: stored?.contentEncoding, contentDisposition: stored?.contentDisposition, contentLanguage: stored?.contentLanguage, cacheControl: stored?.cacheControl, expires: stored?.expires, checksums: current ? stored?.checksums : undefined, tags: stored?.tags, websiteRedirectLocation: stored?.websiteRedirectLocation },
     partCount: current ? stored?.partCount : undefined,
+    partTable: current && stored?.partCount !== undefined ? { sizes: (stored as MultipartStoredMeta).parts, checksums: (stored as MultipartStoredMeta).partChecksums } : undefined,
     ownerUid: Number(st.uid),
     ownerGid: Number(st.gid),
   }

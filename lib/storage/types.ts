@@ -34,6 +34,8 @@ export interface ObjectInfo {
   meta: ObjectMeta
   /** Number of parts for a multipart object, when known. */
   partCount?: number
+  /** A multipart object's part sizes and the parts' checksums, as Complete stored them (not yet checked). */
+  partTable?: { sizes: unknown, checksums?: string[] }
   ownerUid: number
   ownerGid: number
 }

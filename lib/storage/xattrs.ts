@@ -75,6 +75,8 @@ function storedMetaOf (v: unknown): StoredMeta | undefined {
   if (v.tags !== undefined && !(Array.isArray(v.tags) && v.tags.every(t => isPlainObject(t) && typeof t.key === 'string' && typeof t.value === 'string'))) return undefined
   if (v.parts !== undefined && !(Array.isArray(v.parts) && v.parts.every(r => Array.isArray(r) && r.length === 2 && r.every(n => Number.isSafeInteger(n) && n >= 0)))) return undefined
   const meta = { ...v } as unknown as StoredMeta & Record<string, unknown>
+  // Optional extras (the parts' checksums of a multipart object): a malformed one is dropped, not the metadata.
+  if (meta.partChecksums !== undefined && !(Array.isArray(meta.partChecksums) && meta.partChecksums.length <= 10_000 && meta.partChecksums.every(x => typeof x === 'string' && CHECKSUM.test(x)))) delete meta.partChecksums
   meta.user = isPlainObject(v.user) ? Object.fromEntries(Object.entries(v.user).filter(([k, x]) => HEADER_NAME.test(k) && typeof x === 'string')) as Record<string, string> : {}
   for (const f of HEADER_FIELDS) if (meta[f] !== undefined && typeof meta[f] !== 'string') delete meta[f]
   return meta

@@ -2,6 +2,9 @@
 // conditional PutObject, max-keys=0 listings, response-* overrides on anonymous GETs, version ids other than
 // "null", and storage class names.
 import t from 'tap'
+import { createHash } from 'node:crypto'
+import { appendFileSync } from 'node:fs'
+import { join } from 'node:path'
 import {
   CompleteMultipartUploadCommand, CopyObjectCommand, CreateMultipartUploadCommand, DeleteObjectCommand, DeleteObjectsCommand, GetObjectAclCommand,
   GetObjectAttributesCommand, GetObjectCommand, HeadObjectCommand, ListObjectsCommand, ListObjectsV2Command, PutObjectCommand, UploadPartCommand,
@@ -204,6 +207,39 @@ t.test('GetObjectAttributes answers the attributes asked for, with GetObject\'s 
   const mp = await s3.send(new GetObjectAttributesCommand({ Bucket: 'demo', Key: 'mp', ObjectAttributes: ['ObjectParts', 'ETag'] }))
   t.equal(mp.ObjectParts?.TotalPartsCount, 1)
   t.match(mp.ETag, /-1$/)
+})
+
+t.test('GetObjectAttributes lists the parts of a multipart object with checksums, a page at a time', async t => {
+  const { s3, bucketDir } = await startBridge(t)
+  const MiB = 1024 * 1024
+  const bodies = [Buffer.alloc(5 * MiB, 'a'), Buffer.alloc(5 * MiB, 'b'), Buffer.alloc(5 * MiB, 'c'), Buffer.from('tail')]
+  const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'demo', Key: 'sums', ChecksumAlgorithm: 'SHA256' }))
+  const sent = []
+  for (const [i, Body] of bodies.entries()) {
+    const r = await s3.send(new UploadPartCommand({ Bucket: 'demo', Key: 'sums', UploadId, PartNumber: i + 1, Body, ChecksumAlgorithm: 'SHA256' }))
+    sent.push({ PartNumber: i + 1, ETag: r.ETag, ChecksumSHA256: r.ChecksumSHA256 })
+  }
+  await s3.send(new CompleteMultipartUploadCommand({ Bucket: 'demo', Key: 'sums', UploadId, MultipartUpload: { Parts: sent } }))
+  const expected = bodies.map((b, i) => ({ PartNumber: i + 1, Size: b.length, ChecksumSHA256: createHash('sha256').update(b).digest('base64') }))
+  const all = await s3.send(new GetObjectAttributesCommand({ Bucket: 'demo', Key: 'sums', ObjectAttributes: ['ObjectParts'] }))
+  t.match(all.ObjectParts, { TotalPartsCount: 4, IsTruncated: false, MaxParts: 1000, Parts: expected })
+  const page1 = await s3.send(new GetObjectAttributesCommand({ Bucket: 'demo', Key: 'sums', ObjectAttributes: ['ObjectParts'], MaxParts: 3 }))
+  t.match(page1.ObjectParts, { TotalPartsCount: 4, IsTruncated: true, MaxParts: 3, NextPartNumberMarker: '3', Parts: expected.slice(0, 3) })
+  const page2 = await s3.send(new GetObjectAttributesCommand({ Bucket: 'demo', Key: 'sums', ObjectAttributes: ['ObjectParts'], MaxParts: 3, PartNumberMarker: '3' }))
+  t.match(page2.ObjectParts, { TotalPartsCount: 4, IsTruncated: false, PartNumberMarker: '3', Parts: expected.slice(3) })
+  t.equal(page2.ObjectParts?.Parts?.length, 1)
+  await t.rejects(s3.send(new GetObjectAttributesCommand({ Bucket: 'demo', Key: 'sums', ObjectAttributes: ['ObjectParts'], PartNumberMarker: 'x' })), { name: 'InvalidArgument' })
+
+  // Without an additional checksum AWS lists no parts, only their count.
+  const plain = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'demo', Key: 'plain' }))
+  const p1 = await s3.send(new UploadPartCommand({ Bucket: 'demo', Key: 'plain', UploadId: plain.UploadId, PartNumber: 1, Body: 'x' }))
+  await s3.send(new CompleteMultipartUploadCommand({ Bucket: 'demo', Key: 'plain', UploadId: plain.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: p1.ETag }] } }))
+  const counted = await s3.send(new GetObjectAttributesCommand({ Bucket: 'demo', Key: 'plain', ObjectAttributes: ['ObjectParts'] }))
+  t.same(counted.ObjectParts, { TotalPartsCount: 1 })
+
+  // A file rewritten over NFS no longer has those parts.
+  appendFileSync(join(bucketDir, 'sums'), 'more')
+  t.equal((await s3.send(new GetObjectAttributesCommand({ Bucket: 'demo', Key: 'sums', ObjectAttributes: ['ObjectParts'] }))).ObjectParts, undefined)
 })
 
 t.test('SSE-S3 (AES256) is accepted; SSE-KMS and SSE-C, which a NAS file cannot honour, are 501 and store nothing', async t => {

@@ -2,7 +2,8 @@
 // ObjectSize) of one object, without its body; the read conditions of GetObject apply.
 import { S3Error } from '../../errors/s3-error.js'
 import { headObject as statObject, prefetchForRead } from '../../storage/objects.js'
-import { isCompositeChecksum } from '../../storage/multipart.js'
+import { isCompositeChecksum, partCountOf, partsFit, partSize } from '../../storage/multipart.js'
+import type { ObjectInfo } from '../../storage/types.js'
 import { requireAccess } from '../authorize.js'
 import { bucketRecord, bucketRef } from '../bucket-access.js'
 import { checkConditions, conditionsFrom } from '../s3-headers.js'
@@ -10,6 +11,8 @@ import type { S3Reply, S3Request, Services } from '../types.js'
 import { renderXml, type XmlNode } from '../xml/render.js'
 import { readNeeds, requestKey } from './objects.js'
 
+/** Parts listed per answer at most (as ListParts). */
+const MAX_LISTED_PARTS = 1000
 const ATTRIBUTES = new Set(['ETag', 'Checksum', 'ObjectParts', 'StorageClass', 'ObjectSize'])
 const CHECKSUM_ELEMENTS: Record<string, string> = {
   crc32: 'ChecksumCRC32', crc32c: 'ChecksumCRC32C', crc64nvme: 'ChecksumCRC64NVME', sha1: 'ChecksumSHA1', sha256: 'ChecksumSHA256',
@@ -25,6 +28,43 @@ function requestedAttributes (req: S3Request): Set<string> {
     if (!ATTRIBUTES.has(name)) throw new S3Error('InvalidArgument', { ArgumentName: 'x-amz-object-attributes', ArgumentValue: name }, { message: 'Invalid attribute name specified.' })
   }
   return new Set(names)
+}
+
+/** x-amz-max-parts (at most 1,000, the default) or x-amz-part-number-marker (default 0). */
+function partsHeader (req: S3Request, name: 'x-amz-max-parts' | 'x-amz-part-number-marker'): number {
+  const raw = req.headers[name]
+  if (raw === undefined) return name === 'x-amz-max-parts' ? MAX_LISTED_PARTS : 0
+  const text = Array.isArray(raw) ? raw.join(',') : raw.trim()
+  if (!/^\d{1,9}$/.test(text)) throw new S3Error('InvalidArgument', { ArgumentName: name, ArgumentValue: text }, { message: `Provided ${name} not an integer or within integer range` })
+  return name === 'x-amz-max-parts' ? Math.min(Number(text), MAX_LISTED_PARTS) : Number(text)
+}
+
+/**
+ * ObjectParts of a multipart object: its parts count, and (as AWS does for an object with an additional checksum)
+ * a page of its parts, each with its size and checksum, when Complete could store them with the object (they are
+ * dropped when the filesystem's attributes cannot hold them: ext4 keeps about 60 SHA-256 part checksums).
+ */
+function objectParts (req: S3Request, info: ObjectInfo): XmlNode {
+  const maxParts = partsHeader(req, 'x-amz-max-parts')
+  const marker = partsHeader(req, 'x-amz-part-number-marker')
+  const count = info.partCount as number
+  const table = info.partTable
+  const algorithm = Object.keys(info.meta.checksums ?? {}).find(alg => CHECKSUM_ELEMENTS[alg] !== undefined)
+  const sums = table?.checksums
+  if (algorithm === undefined || sums?.length !== count || !partsFit(table?.sizes, info.size) || partCountOf(table.sizes) !== count) return { PartsCount: count }
+  const first = marker + 1
+  const last = Math.min(count, marker + maxParts)
+  const parts: XmlNode[] = []
+  for (let n = first; n <= last; n++) parts.push({ [CHECKSUM_ELEMENTS[algorithm]!]: sums[n - 1], PartNumber: n, Size: partSize(table.sizes, n) })
+  const isTruncated = last < count
+  return {
+    IsTruncated: isTruncated,
+    MaxParts: maxParts,
+    NextPartNumberMarker: parts.length > 0 ? last : undefined, // the last part listed, as ListParts says it
+    PartNumberMarker: marker,
+    Part: parts,
+    PartsCount: count,
+  }
 }
 
 export async function getObjectAttributes (req: S3Request, s: Services): Promise<S3Reply> {
@@ -48,7 +88,7 @@ export async function getObjectAttributes (req: S3Request, s: Services): Promise
       body.Checksum = checksum
     }
   }
-  if (wanted.has('ObjectParts') && info.partCount !== undefined) body.ObjectParts = { PartsCount: info.partCount }
+  if (wanted.has('ObjectParts') && info.partCount !== undefined) body.ObjectParts = objectParts(req, info)
   if (wanted.has('StorageClass')) body.StorageClass = 'STANDARD'
   if (wanted.has('ObjectSize')) body.ObjectSize = info.size
   return { headers: { 'Last-Modified': info.lastModified.toUTCString() }, xml: renderXml('GetObjectAttributesResponse', body) }
