@@ -14,7 +14,15 @@ export interface CompiledPattern {
   readonly text: string
 }
 
+const SURROGATE = /[\uD800-\uDFFF]/
 const ESCAPES: Readonly<Record<string, string>> = { '*': '*', '?': '?', '$': '$' }
+
+/**
+ * Patterns without a variable compile to the same tokens whatever the request: they are compiled once (a policy's
+ * Action and Resource lists are matched on every request). Bounded: emptied when full.
+ */
+const COMPILED = new Map<string, CompiledPattern>()
+const MAX_COMPILED = 4096
 
 /**
  * Compiles a policy string into a pattern. Without a resolver (policy version 2008-10-17, or Action
@@ -22,6 +30,20 @@ const ESCAPES: Readonly<Record<string, string>> = { '*': '*', '?': '?', '$': '$'
  * which callers treat as "this pattern matches nothing", as AWS does.
  */
 export function compilePattern(raw: string, resolve?: VariableResolver): CompiledPattern | undefined {
+  const isFixed = resolve === undefined || !raw.includes('${')
+  if (!isFixed) return compileTokens(raw, resolve)
+  let pattern = COMPILED.get(raw)
+  if (pattern === undefined) {
+    pattern = compileTokens(raw, undefined) as CompiledPattern // without a resolver no variable can be unresolved
+    Object.freeze(pattern.tokens)
+    Object.freeze(pattern) // shared by every caller
+    if (COMPILED.size >= MAX_COMPILED) COMPILED.clear()
+    COMPILED.set(raw, pattern)
+  }
+  return pattern
+}
+
+function compileTokens(raw: string, resolve: VariableResolver | undefined): CompiledPattern | undefined {
   const tokens: PatternToken[] = []
   let text = ''
   let i = 0
@@ -56,7 +78,9 @@ function variableValue(body: string, resolve: VariableResolver | undefined): str
 /** Matches a whole value against a compiled pattern; `*` spans any run (including '/'), `?` one character. */
 export function matchPattern(pattern: CompiledPattern, value: string, options: { ignoreCase?: boolean } = {}): boolean {
   const p = pattern.tokens
-  const s = Array.from(options.ignoreCase === true ? value.toLowerCase() : value)
+  const text = options.ignoreCase === true ? value.toLowerCase() : value
+  // By code point; without surrogates a string's own indices are its code points (no array of characters to build).
+  const s: ArrayLike<string> = SURROGATE.test(text) ? Array.from(text) : text
   const same = options.ignoreCase === true
     ? (t: string, c: string): boolean => t.toLowerCase() === c
     : (t: string, c: string): boolean => t === c
