@@ -63,8 +63,30 @@ function statFailure (err: unknown, what: string): string {
   return code === 'ENOENT' || code === 'ENOTDIR' ? `${what} is missing` : `${what} cannot be read (${code ?? String(err)})`
 }
 
-/** Why the bucket cannot be served now (for logs and admins, not for clients), or undefined when it can. */
-export async function rootProblem (root: MappedRoot): Promise<string | undefined> {
+/** A mount point's check: a problem, or the device of the filesystem mounted there. */
+export interface MountAnswer { problem?: string, dev?: number }
+
+/** Whether a filesystem is still mounted at `mount` (its device differs from its parent's), and which. */
+export async function mountAnswer (mount: string): Promise<MountAnswer> {
+  let m: Stats, parent: Stats | undefined
+  try {
+    [m, parent] = await Promise.all([stat(mount), mount === '/' ? undefined : stat(dirname(mount))])
+  } catch (err) {
+    return { problem: statFailure(err, `the mount point ${mount} it was mapped on`) }
+  }
+  if (parent !== undefined && parent.dev === m.dev) return { problem: `no filesystem is mounted at ${mount}, where it was mapped` }
+  return { dev: m.dev }
+}
+
+/**
+ * Why the bucket cannot be served now (for logs and admins, not for clients), or undefined when it can. The mount
+ * point is asked first (through `mountOf`, which BucketRoots shares between the buckets of one mount): when a
+ * NAS server is gone, its mount point's stat is the one call left stuck, not one per bucket exported from it.
+ */
+export async function rootProblem (root: MappedRoot, mountOf: (mount: string) => Promise<MountAnswer> = mountAnswer): Promise<string | undefined> {
+  const mount = root.mountPoint
+  const mounted = mount === undefined ? undefined : await mountOf(mount)
+  if (mounted?.problem !== undefined) return mounted.problem
   let dir: Stats
   try {
     dir = await stat(root.path)
@@ -72,16 +94,7 @@ export async function rootProblem (root: MappedRoot): Promise<string | undefined
     return statFailure(err, `its directory ${root.path}`)
   }
   if (!dir.isDirectory()) return `its path ${root.path} is not a directory`
-  const mount = root.mountPoint
-  if (mount === undefined) return undefined
-  let m: Stats, parent: Stats | undefined
-  try {
-    [m, parent] = await Promise.all([stat(mount), mount === '/' ? undefined : stat(dirname(mount))])
-  } catch (err) {
-    return statFailure(err, `the mount point ${mount} it was mapped on`)
-  }
-  if (parent !== undefined && parent.dev === m.dev) return `no filesystem is mounted at ${mount}, where it was mapped`
-  if (dir.dev !== m.dev) return `it is no longer on the filesystem mounted at ${mount}, where it was mapped`
+  if (mounted !== undefined && dir.dev !== mounted.dev) return `it is no longer on the filesystem mounted at ${mount}, where it was mapped`
   return undefined
 }
 
@@ -128,6 +141,8 @@ interface Known { okAt?: number, running?: Promise<string | undefined>, problem?
  */
 export class BucketRoots {
   private readonly verdicts = new Map<string, Known>()
+  /** Mount-point checks in flight, shared by every bucket of that mount (a fine answer is not reused after). */
+  private readonly mounts = new Map<string, Promise<MountAnswer>>()
 
   constructor (
     private readonly onChange: (root: MappedRoot, problem: string | undefined) => void = () => {},
@@ -154,7 +169,7 @@ export class BucketRoots {
     if (entry.running !== undefined) return this.answer(root, entry, entry.running)
     const e = entry
     const seen = e.okAt !== undefined || e.problem !== undefined
-    const running = rootProblem(root).then(async problem => {
+    const running = rootProblem(root, mount => this.mountShared(mount)).then(async problem => {
       if (e.running === running) e.running = undefined
       if (problem === undefined) {
         e.okAt = Date.now()
@@ -170,6 +185,15 @@ export class BucketRoots {
     })
     e.running = running
     return this.answer(root, e, running)
+  }
+
+  private mountShared (mount: string): Promise<MountAnswer> {
+    let running = this.mounts.get(mount)
+    if (running === undefined) {
+      running = mountAnswer(mount).finally(() => this.mounts.delete(mount))
+      this.mounts.set(mount, running)
+    }
+    return running
   }
 
   /** The check's verdict, or after answerWithinMs "does not answer" (logged once through onChange). */

@@ -316,3 +316,35 @@ t.test('a bucket whose filesystem hangs (a hard NFS mount whose server is gone) 
   await eventually('the bucket back', async () => (await s3.send(new GetObjectCommand({ Bucket: 'nas', Key: 'keep.txt' })), true))
   t.ok(b.logLines.some(l => l.includes('bucket nas is available again')), 'logged when it is back')
 })
+
+t.test('many buckets exported from one hung server leave one stuck call between them, not one each', async t => {
+  process.env.S3BRIDGE_ROOT_ANSWER_MS = '400'
+  t.teardown(() => { delete process.env.S3BRIDGE_ROOT_ANSWER_MS })
+  const b = await startBridge(t)
+  const nas = join(b.dir, 'nas')
+  mkdirSync(nas)
+  if (!mountTmpfs(t, nas)) return
+  const names = ['proj1', 'proj2', 'proj3', 'proj4', 'proj5', 'proj6'] // more than this process's 4 pool threads
+  for (const name of names) {
+    mkdirSync(join(nas, name))
+    chownSync(join(nas, name), 2000, 2000)
+    const made = await bridgectl(b, 'buckets', 'create', name, join(nas, name), '--owner', 'tester')
+    t.equal(made.code, 0, made.stderr)
+  }
+  const s3 = oneShot(b, t)
+  await eventually('the new buckets', async () => (await s3.send(new HeadBucketCommand({ Bucket: 'proj6' })), true))
+  const release = mountHungFuse(t, nas)
+  if (release === false) return
+  await new Promise(resolve => setTimeout(resolve, 300)) // past the 250 ms a "fine" verdict is reused
+  const answers = await Promise.allSettled(names.map(Bucket => s3.send(new ListObjectsV2Command({ Bucket }))))
+  t.ok(answers.every(r => r.status === 'rejected' && (r.reason as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 503), 'each bucket of the hung server is 503')
+  // Each bucket stat'ing its own directory left one pool thread stuck per bucket: with six, the pool was gone and
+  // the demo bucket's own check timed out behind them (503 for a healthy bucket).
+  await new Promise(resolve => setTimeout(resolve, 300))
+  const listed = await s3.send(new ListObjectsV2Command({ Bucket: 'demo' }))
+  t.equal(listed.$metadata.httpStatusCode, 200, 'a bucket on another filesystem is served')
+  await s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'meanwhile.txt', Body: 'ok' }))
+  t.ok(b.logLines.some(l => l.includes('bucket proj1 is unavailable') && l.includes('does not answer')), 'logged as a hang')
+  release()
+  await eventually('the buckets back', async () => (await s3.send(new HeadBucketCommand({ Bucket: 'proj3' })), true))
+})
