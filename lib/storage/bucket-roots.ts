@@ -130,7 +130,26 @@ export function rootProblemWithin (root: MappedRoot, ms = ROOT_ANSWER_MS): Promi
   return within(rootProblem(root), ms, () => notAnswering(root, ms))
 }
 
-interface Known { okAt?: number, running?: Promise<string | undefined>, problem?: string, timedOut?: Promise<string | undefined> }
+interface Known {
+  okAt?: number
+  running?: Promise<string | undefined>
+  problem?: string
+  timedOut?: Promise<string | undefined>
+  /** The verdict on `running` within the deadline (shared by its callers), once one was asked for. */
+  judged?: { of: Promise<string | undefined>, verdict: Promise<string | undefined> }
+}
+
+/** A local path whose stat never waits on a bucket's filesystem: the canary of the I/O thread pool's queue. */
+const CANARY_PATH = '/'
+
+/** What a stat of CANARY_PATH, queued now, answers: whether the pool starts new jobs. */
+function canary (): Promise<'canary'> {
+  return stat(CANARY_PATH).then(() => 'canary' as const, () => 'canary' as const)
+}
+
+export function poolBusy (root: MappedRoot, ms: number): string {
+  return `no reply to a stat of ${root.path} in ${ms / 1000} s, and every I/O thread of the daemon is busy (hung filesystems, or more load than UV_THREADPOOL_SIZE threads serve)`
+}
 
 /**
  * rootProblem for every request, cheaply: a "fine" answer is reused for `okForMs` (unless the caller asks for a
@@ -200,15 +219,36 @@ export class BucketRoots {
   private answer (root: MappedRoot, e: Known, running: Promise<string | undefined>): Promise<string | undefined> {
     // The same stuck check already ran out of time: say so at once instead of making each caller wait again.
     if (e.timedOut === running && e.problem !== undefined) return Promise.resolve(e.problem)
-    return within(running, this.answerWithinMs, () => {
-      e.timedOut = running
-      const problem = notAnswering(root, this.answerWithinMs)
-      if (e.problem !== problem) {
-        e.problem = problem
-        e.okAt = undefined
-        this.onChange(root, problem)
-      }
-      return problem
-    })
+    if (e.judged?.of !== running) e.judged = { of: running, verdict: this.judge(root, e, running) }
+    return e.judged.verdict
+  }
+
+  /**
+   * The check's verdict, or "does not answer" (logged once through onChange). The deadline runs from when the check
+   * was queued, so a check still waiting for a pool thread behind slow but moving I/O would read as a hang: past
+   * it, a stat of a local path is queued as a canary. The pool runs its jobs in order, so once a canary is done the
+   * check's pending call has started; the second canary is for a check that had moved on to its next call
+   * meanwhile. Two canaries done and still no answer: this filesystem hangs. A canary that waits too: every thread
+   * is taken, and after twice the deadline more the bucket is refused all the same.
+   */
+  private async judge (root: MappedRoot, e: Known, running: Promise<string | undefined>): Promise<string | undefined> {
+    const ms = this.answerWithinMs
+    const late = Symbol('late')
+    let problem: string | undefined
+    const first = await within<string | undefined | typeof late>(running, ms, () => late)
+    if (first !== late) return first
+    for (let round = 0; problem === undefined; round++) {
+      const next = await within<string | undefined | 'canary' | typeof late>(Promise.race([running, canary()]), 2 * ms, () => late)
+      if (next === late) problem = poolBusy(root, ms)
+      else if (next !== 'canary') return next
+      else if (round === 1) problem = notAnswering(root, ms)
+    }
+    e.timedOut = running
+    if (e.problem !== problem) {
+      e.problem = problem
+      e.okAt = undefined
+      this.onChange(root, problem)
+    }
+    return problem
   }
 }

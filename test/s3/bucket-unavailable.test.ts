@@ -5,6 +5,7 @@ import t from 'tap'
 import type { Test } from 'tap'
 import { execFileSync, spawn } from 'node:child_process'
 import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { CopyObjectCommand, GetObjectCommand, HeadBucketCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
 import { abortStale, sweepTempFiles } from '../../lib/daemon/scheduled-jobs.js'
@@ -347,4 +348,46 @@ t.test('many buckets exported from one hung server leave one stuck call between 
   t.ok(b.logLines.some(l => l.includes('bucket proj1 is unavailable') && l.includes('does not answer')), 'logged as a hang')
   release()
   await eventually('the buckets back', async () => (await s3.send(new HeadBucketCommand({ Bucket: 'proj3' })), true))
+})
+
+t.test('a check queued behind busy I/O threads waits for them instead of calling a healthy bucket hung', async t => {
+  process.env.S3BRIDGE_ROOT_ANSWER_MS = '400'
+  t.teardown(() => { delete process.env.S3BRIDGE_ROOT_ANSWER_MS })
+  const b = await startBridge(t)
+  const s3 = oneShot(b, t)
+  await s3.send(new ListObjectsV2Command({ Bucket: 'demo' }))
+  const slow = join(b.dir, 'slow')
+  mkdirSync(slow)
+  const release = mountHungFuse(t, slow)
+  if (release === false) return
+  // This process's 4 pool threads, each in a call that returns when its server is back (slow, not hung, I/O).
+  const busy = Array.from({ length: 4 }, () => stat(join(slow, 'x')).catch(() => undefined))
+  const back = setTimeout(release, 900)
+  t.teardown(() => { clearTimeout(back); release() })
+  const began = Date.now()
+  const listed = await s3.send(new ListObjectsV2Command({ Bucket: 'demo' }))
+  t.equal(listed.$metadata.httpStatusCode, 200, `served after ${Date.now() - began} ms, once the threads were free, not 503 at the 400 ms deadline`)
+  t.notOk(b.logLines.some(l => l.includes('bucket demo is unavailable')), 'never logged as unavailable')
+  await Promise.all(busy)
+})
+
+t.test('when every I/O thread stays taken, a bucket is refused after three times the deadline, and says why', async t => {
+  process.env.S3BRIDGE_ROOT_ANSWER_MS = '400'
+  t.teardown(() => { delete process.env.S3BRIDGE_ROOT_ANSWER_MS })
+  const b = await startBridge(t)
+  const s3 = oneShot(b, t)
+  await s3.send(new ListObjectsV2Command({ Bucket: 'demo' }))
+  const hung = join(b.dir, 'hung')
+  mkdirSync(hung)
+  const release = mountHungFuse(t, hung)
+  if (release === false) return
+  const taken = Array.from({ length: 4 }, () => stat(join(hung, 'x')).catch(() => undefined))
+  const began = Date.now()
+  await t.rejects(s3.send(new ListObjectsV2Command({ Bucket: 'demo' })), unavailable)
+  const took = Date.now() - began
+  t.ok(took >= 1100 && took < 5000, `503 after ${took} ms (deadline 400 ms, then 800 ms for a canary)`)
+  t.ok(b.logLines.some(l => l.includes('bucket demo is unavailable') && l.includes('every I/O thread of the daemon is busy')), 'logged with the reason')
+  release()
+  await Promise.all(taken)
+  await eventually('the bucket back', async () => (await s3.send(new ListObjectsV2Command({ Bucket: 'demo' })), true))
 })
