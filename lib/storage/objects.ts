@@ -7,7 +7,7 @@ import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { keyConflictError, S3Error, s3ErrorFromErrno } from '../errors/s3-error.js'
 import { checkStorableKey, forgetStaging, isDirectoryKey, keySegments, keyToPath, stagingDir } from './paths.js'
-import { effectiveETag, fdPath, isStoredMetaCurrent, IMPLICIT_DIR_XATTR, markImplicitDir, META_XATTR, metaWriteError, parseStoredMeta, readStoredMeta, removeStoredMeta, stampOf, writeStoredMeta, type StoredMeta } from './xattrs.js'
+import { effectiveETag, fdPath, isStoredMetaCurrent, IMPLICIT_DIR_XATTR, markImplicitDir, META_XATTR, metaWriteError, mtimeNsOf, parseStoredMeta, readStoredMeta, removeStoredMeta, stampOf, writeStoredMeta, type StoredMeta } from './xattrs.js'
 import type { ObjectInfo, ObjectKey, ObjectMeta, ObjectStream, PosixOwner, ServedObject } from './types.js'
 import { fileSink } from './file-sink.js'
 import { Md5Tap } from './md5-tap.js'
@@ -82,7 +82,7 @@ export function objectInfo (key: ObjectKey, st: ObjectStat, stored: StoredMeta |
     key,
     size: isDirectoryMarker ? 0 : Number(st.size),
     etag: isDirectoryMarker ? (stored?.etag ?? 'd41d8cd98f00b204e9800998ecf8427e') : effectiveETag(st, stored),
-    lastModified: new Date(Number(st.mtimeNs / 1_000_000n)),
+    lastModified: new Date(Number(mtimeNsOf(st) / 1_000_000n)),
     isDirectoryMarker,
     meta: { user: (current ? stored?.user : undefined) ?? {}, contentType: stored?.contentType, contentEncoding: stored?.contentEncoding, contentDisposition: stored?.contentDisposition, contentLanguage: stored?.contentLanguage, cacheControl: stored?.cacheControl, expires: stored?.expires, checksums: current ? stored?.checksums : undefined, tags: stored?.tags, websiteRedirectLocation: stored?.websiteRedirectLocation },
     partCount: current ? stored?.partCount : undefined,
@@ -235,7 +235,7 @@ async function * unchangedWhileRead (fh: FileHandle, file: AsyncIterable<Buffer>
   try {
     const before = await fh.stat({ bigint: true })
     if (Number(before.size) < info.size) throw truncated(Math.max(0, Math.min(bytes, Number(before.size) - (info.size - bytes))))
-    if (Number(before.mtimeNs / 1_000_000n) !== info.lastModified.getTime() && Number(before.size) === info.size) throw rewritten()
+    if (Number(mtimeNsOf(before) / 1_000_000n) !== info.lastModified.getTime() && Number(before.size) === info.size) throw rewritten()
     let got = 0
     let held: Buffer | undefined
     for await (const chunk of file) {

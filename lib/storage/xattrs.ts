@@ -122,8 +122,21 @@ export async function isImplicitDir (path: string): Promise<boolean> {
   return xattr.getAttribute(path, IMPLICIT_DIR_XATTR).then(() => true, () => false)
 }
 
+const INT64_MAX = 2n ** 63n - 1n
+const INT64_MIN = -(2n ** 63n)
+
+/**
+ * An mtime in nanoseconds as the addon reports it: clamped to int64 (April 2262 onwards is its last instant,
+ * native/common.h s3b_time_ns). Node's own stat is exact there, and the ETag derived from the mtime must not
+ * depend on which of the two read the file.
+ */
+export function mtimeNsOf (st: Pick<BigIntStats, 'mtimeNs'>): bigint {
+  const ns = st.mtimeNs
+  return ns > INT64_MAX ? INT64_MAX : ns < INT64_MIN ? INT64_MIN : ns
+}
+
 export function stampOf (st: Pick<BigIntStats, 'size' | 'mtimeNs'>): { stampSize: string, stampMtimeNs: string } {
-  return { stampSize: st.size.toString(), stampMtimeNs: st.mtimeNs.toString() }
+  return { stampSize: st.size.toString(), stampMtimeNs: mtimeNsOf(st).toString() }
 }
 
 /**
@@ -132,15 +145,13 @@ export function stampOf (st: Pick<BigIntStats, 'size' | 'mtimeNs'>): { stampSize
  * multipart ETag ("…-1") so clients never mistake it for an MD5 of the content.
  */
 export function effectiveETag (st: Pick<BigIntStats, 'size' | 'mtimeNs' | 'ino'>, stored: StoredMeta | undefined): string {
-  if (stored && stored.stampSize === st.size.toString() && stored.stampMtimeNs === st.mtimeNs.toString()) {
-    return stored.etag
-  }
+  if (isStoredMetaCurrent(st, stored)) return (stored as StoredMeta).etag
   // Not the device number: it changes across reboots and remounts (NFS, loop and dm devices), and every file
   // written over NFS would then look changed to sync tools and If-Match.
-  const digest = md5Hex(`${st.ino}:${st.size}:${st.mtimeNs}`)
+  const digest = md5Hex(`${st.ino}:${st.size}:${mtimeNsOf(st)}`)
   return `${digest}-1`
 }
 
 export function isStoredMetaCurrent (st: Pick<BigIntStats, 'size' | 'mtimeNs'>, stored: StoredMeta | undefined): boolean {
-  return stored !== undefined && stored.stampSize === st.size.toString() && stored.stampMtimeNs === st.mtimeNs.toString()
+  return stored !== undefined && stored.stampSize === st.size.toString() && stored.stampMtimeNs === mtimeNsOf(st).toString()
 }

@@ -56,4 +56,12 @@ t.test('an mtime past 2262 (beyond int64 nanoseconds) is not wrapped into the pa
   const listed = timesIn(r.body, 'LastModified')
   t.equal(listed.length, 1)
   t.ok(Number(listed[0]!.slice(0, 4)) >= 2262, `listing: ${listed[0]}`)
+  // The addon clamps such times to int64 nanoseconds and Node's own stat does not: the ETag derived from the mtime
+  // (the file changed since its MD5) and Last-Modified must not depend on which of the two read the file.
+  process.env.S3BRIDGE_NO_NATIVE_STAT = '1'
+  t.teardown(() => { delete process.env.S3BRIDGE_NO_NATIVE_STAT })
+  const plain = await b.s3.send(new HeadObjectCommand({ Bucket: 'demo', Key: 'future.txt' }))
+  delete process.env.S3BRIDGE_NO_NATIVE_STAT
+  t.equal(plain.ETag, head.ETag, 'the same ETag through either stat')
+  t.equal(plain.LastModified?.getTime(), head.LastModified?.getTime(), 'the same Last-Modified')
 })
