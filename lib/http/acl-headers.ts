@@ -48,15 +48,17 @@ export async function requireUploadHeaderActions (req: S3Request, s: Services, n
  * means an explicit `x-amz-acl: private` makes the file owner-only (0600 for a plain file), as on AWS.
  * Throws 400 InvalidArgument for unknown grantee IDs, 501 for AuthenticatedUsers without a configured gid.
  */
-export async function applyAclHeaders (req: S3Request, s: Services, record: BucketRecord, filePath: string): Promise<void> {
+export async function applyAclHeaders (req: S3Request, s: Services, record: BucketRecord, filePath: string, owner?: { uid: number, gid: number }): Promise<void> {
   const headers = checkAclHeadersAllowed(req, record)
   if (!hasAclHeaders(headers) || record.objectAclPolicy === 'deny') return
   const stored = await readObjectAcl(filePath)
+  // The owner the file will have once published (it may still be the daemon's now: WriteOptions.onCreated).
+  const ownerUid = owner?.uid ?? stored.uid
   const grants: S3Grant[] = headers.grants ??
-    expandCannedAcl(parseCannedAcl(headers.canned ?? 'private'), { ownerId: `uid:${stored.uid}`, bucketOwnerId: record.owner })
+    expandCannedAcl(parseCannedAcl(headers.canned ?? 'private'), { ownerId: `uid:${ownerUid}`, bucketOwnerId: record.owner })
   const update = grantsToPosixAcl(resolveGrants(grants, granteeDirectory(s)), {
-    ownerUid: stored.uid,
-    fileGid: stored.gid,
+    ownerUid,
+    fileGid: owner?.gid ?? stored.gid,
     isDirectory: stored.isDirectory,
     previous: currentAcl(stored),
     authenticatedUsersGid: s.config.authenticatedUsersGid,

@@ -45,9 +45,9 @@ export function writeOptions (req: S3Request, s: Services, record?: BucketRecord
     fileMode: s.config.fileCreateMode,
     dirMode: s.config.dirCreateMode,
     fsync: s.config.fsync,
-    onCreated: async (path, parent, isDirectory) => {
+    onCreated: async (path, parent, isDirectory, owner) => {
       await inheritDefaultAcl(path, parent, isDirectory)
-      if (!isDirectory && record) await applyAclHeaders(req, s, record, path)
+      if (!isDirectory && record) await applyAclHeaders(req, s, record, path, owner)
     },
     checkFolder: folderCheck(req),
   }

@@ -47,8 +47,8 @@ export async function guardConditionalWrite (bucket: BucketRef, key: ObjectKey, 
   if (c.ifMatch === undefined && c.ifNoneMatch === undefined) return
   checkWriteConditions(c, await currentObject(bucket, key), key)
   const created = options.onCreated
-  options.onCreated = async (path, parent, isDirectory) => {
-    await created?.(path, parent, isDirectory)
+  options.onCreated = async (path, parent, isDirectory, owner) => {
+    await created?.(path, parent, isDirectory, owner)
     if (isDirectory) return
     const existing = await currentObject(bucket, key)
     if (c.ifMatch !== undefined && existing === undefined) {

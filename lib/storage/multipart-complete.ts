@@ -126,9 +126,10 @@ async function publish (bucket: BucketRef, key: ObjectKey, tmp: string, fh: File
     if (existing !== undefined && !existing.isFile()) throw keyConflictError({ Key: key })
     const parentSt = await parent.stat()
     const isSetgid = (parentSt.mode & S_ISGID) !== 0
-    await fh.chown(opts.owner.uid, isSetgid ? Number(parentSt.gid) : opts.owner.gid)
+    const owner = { uid: opts.owner.uid, gid: isSetgid ? Number(parentSt.gid) : opts.owner.gid }
+    await fh.chown(owner.uid, owner.gid)
     await fh.chmod(opts.fileMode)
-    await opts.onCreated?.(fdPath(fh.fd), parent, false)
+    await opts.onCreated?.(fdPath(fh.fd), parent, false, owner)
     if (opts.fsync) await fh.sync()
     const st = await fh.stat({ bigint: true })
     const stored: MultipartStoredMeta = { ...meta, ...stampOf(st) }

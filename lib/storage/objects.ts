@@ -29,9 +29,11 @@ export interface WriteOptions {
   fsync: boolean
   /**
    * Called on each new file or folder before it takes its name in `parent` (held open), to apply inherited ACLs
-   * (permission model) and the request's ACL headers.
+   * (permission model) and the request's ACL headers. `owner` is who it belongs to once published: with the addon a
+   * file is still the daemon's here (its chown is part of the publishing job), and a grant to the owner must
+   * become the ACL's owner entry, not a named entry for a user the kernel never checks there.
    */
-  onCreated?: (path: string, parent: PinnedDir, isDirectory: boolean) => Promise<void>
+  onCreated?: (path: string, parent: PinnedDir, isDirectory: boolean, owner: { uid: number, gid: number }) => Promise<void>
   /**
    * The last permission check, on a folder held open just before an entry is created in it (and, with `entry`,
    * replaced or removed): throws when the request may not. See posix-access.ts checkFolderForWrite.
@@ -448,7 +450,7 @@ async function makeFolder (bucket: BucketRef, parent: PinnedDir, name: string, o
     await chmod(staged, opts.dirMode | (setgid ? S_ISGID : 0))
     await chown(staged, opts.owner.uid, setgid ? Number(parentSt.gid) : opts.owner.gid)
     await markImplicitDir(staged)
-    await opts.onCreated?.(staged, parent, true)
+    await opts.onCreated?.(staged, parent, true, { uid: opts.owner.uid, gid: setgid ? Number(parentSt.gid) : opts.owner.gid })
     await rename(staged, join(parent.path, name))
   } catch (err) {
     await rmdir(staged).catch(() => undefined)
@@ -498,7 +500,7 @@ export async function putObject (bucket: BucketRef, key: ObjectKey, body: Readab
     const publish = nativePublish()
     if (publish === undefined) await fh.chown(uid, gid)
     if (mode !== opts.fileMode) await fh.chmod(opts.fileMode) // before inheriting an ACL: chmod rewrites its mask
-    await opts.onCreated?.(fdPath(fh.fd), parent, false)
+    await opts.onCreated?.(fdPath(fh.fd), parent, false, { uid, gid })
     if (opts.fsync && publish === undefined) await fh.sync()
     const st = await fh.stat({ bigint: true })
     const late = extra.lateChecksums?.()

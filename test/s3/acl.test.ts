@@ -4,7 +4,8 @@ import { chmodSync, chownSync, mkdirSync, statSync, writeFileSync } from 'node:f
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import {
-  GetBucketAclCommand, GetObjectAclCommand, GetObjectCommand, PutBucketAclCommand, PutObjectAclCommand, type S3Client,
+  CompleteMultipartUploadCommand, CopyObjectCommand, CreateMultipartUploadCommand, GetBucketAclCommand, GetObjectAclCommand, GetObjectCommand,
+  PutBucketAclCommand, PutObjectAclCommand, PutObjectCommand, UploadPartCommand, type S3Client,
 } from '@aws-sdk/client-s3'
 import { anonymousClient, startBridge, type Bridge } from '../fixtures/daemon.js'
 import { applyAclHeaders, checkAclHeadersAllowed } from '../../lib/http/acl-headers.js'
@@ -189,6 +190,28 @@ function fakeRequest (headers: Record<string, string>): S3Request {
     body: () => Readable.from([]), trailerChecksum: () => undefined, isVirtualHost: false, readText: async () => '',
   }
 }
+
+t.test('ACL headers on PutObject, CopyObject and multipart name the uploader as the file\'s owner, never as a named entry', async t => {
+  const { bridge, alice } = await scene(t)
+  chmodSync(bridge.bucketDir, 0o777)
+  await bridge.s3.send(new PutBucketAclCommand({ Bucket: 'demo', GrantFullControl: 'id="tester"', GrantWrite: 'id="alice"', GrantRead: 'id="alice"' }))
+  const grants = { GrantFullControl: 'id="alice"', GrantRead: 'id="carol"' }
+  await alice.send(new PutObjectCommand({ Bucket: 'demo', Key: 'put.txt', Body: 'x', ...grants }))
+  await alice.send(new CopyObjectCommand({ Bucket: 'demo', Key: 'copy.txt', CopySource: 'demo/put.txt', ...grants }))
+  const { UploadId } = await alice.send(new CreateMultipartUploadCommand({ Bucket: 'demo', Key: 'mp.txt', ...grants }))
+  const part = await alice.send(new UploadPartCommand({ Bucket: 'demo', Key: 'mp.txt', UploadId, PartNumber: 1, Body: 'x' }))
+  await alice.send(new CompleteMultipartUploadCommand({ Bucket: 'demo', Key: 'mp.txt', UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] } }))
+  for (const key of ['put.txt', 'copy.txt', 'mp.txt']) {
+    const path = join(bridge.bucketDir, key)
+    t.equal(statSync(path).uid, 1001, `${key}: alice's`)
+    t.equal(getfacl(path), 'user::rw-,user:1003:r--,group::---,mask::r--,other::---', `${key}: her grant is the owner entry`)
+    const got = await alice.send(new GetObjectCommand({ Bucket: 'demo', Key: key }))
+    t.equal(await got.Body?.transformToString(), 'x', `${key}: she can read it`)
+  }
+  // The bucket owner's own upload with bucket-owner-full-control: nothing beyond the owner entry.
+  await bridge.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'own.txt', Body: 'x', ACL: 'bucket-owner-full-control' }))
+  t.equal(getfacl(join(bridge.bucketDir, 'own.txt')), 'user::rw-,group::---,other::---')
+})
 
 t.test('applyAclHeaders rewrites a new file ACL under replace; deny refuses all but private before the body', async t => {
   const { bridge } = await scene(t)
