@@ -208,6 +208,8 @@ t.test('ACL headers on PutObject, CopyObject and multipart name the uploader as 
     const got = await alice.send(new GetObjectCommand({ Bucket: 'demo', Key: key }))
     t.equal(await got.Body?.transformToString(), 'x', `${key}: she can read it`)
   }
+  await alice.send(new PutObjectCommand({ Bucket: 'demo', Key: 'public.txt', Body: 'x', ACL: 'public-read' }))
+  t.equal(getfacl(join(bridge.bucketDir, 'public.txt')), 'user::rw-,group::r--,other::r--', 'a canned ACL: the owner keeps FULL_CONTROL (as PutObjectAcl public-read writes it)')
   // The bucket owner's own upload with bucket-owner-full-control: nothing beyond the owner entry.
   await bridge.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'own.txt', Body: 'x', ACL: 'bucket-owner-full-control' }))
   t.equal(getfacl(join(bridge.bucketDir, 'own.txt')), 'user::rw-,group::---,other::---')
