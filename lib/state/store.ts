@@ -129,8 +129,11 @@ function stampOf (path: string): string {
   try {
     const st = statSync(path)
     return `${st.ino}:${st.size}:${st.mtimeMs}`
-  } catch {
-    return 'missing'
+  } catch (err) {
+    // Only a document that is not there is empty: a read error (EIO, ESTALE on an NFS state dir) keeps the last
+    // good copy (readDocument fails on it), rather than unmapping every bucket until the next poll.
+    const code = (err as NodeJS.ErrnoException).code
+    return code === 'ENOENT' ? 'missing' : `unreadable:${code ?? 'error'}`
   }
 }
 
