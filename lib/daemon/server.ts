@@ -18,7 +18,7 @@ import { forgetGroupNames } from '../auth/groups.js'
 import { xattrFallbackInUse } from '../storage/xattr.js'
 import { BucketRoots, ROOT_ANSWER_MS, within } from '../storage/bucket-roots.js'
 import { recordMissingMountPoints } from './record-mounts.js'
-import { forgetStaging } from '../storage/paths.js'
+import { retireRoot, serveRoot } from '../storage/paths.js'
 
 export interface RunningDaemon {
   services: Services
@@ -73,14 +73,16 @@ function closed (server: Server): Promise<void> {
 /**
  * The state store; a stateDir that cannot be made (a file, a read-only mount) is named as the config field. When a
  * reload shows a directory no bucket serves any more (`bridgectl buckets delete`, or DeleteBucket in another
- * process), this process lets go of its staging folder, so the admin can unmount the export.
+ * process), this process lets go of its staging folder once the requests on it are done, so the admin can unmount
+ * the export.
  */
 export function openState (config: Config, log: Logger): StateStore {
   let served: Set<string> | undefined
   const paths = (state: State): Set<string> => new Set(Object.values(state.buckets).map(b => b.path))
   const onReload = (next: State): void => {
     const now = paths(next)
-    for (const path of served ?? []) if (!now.has(path)) forgetStaging(path)
+    for (const path of served ?? []) if (!now.has(path)) retireRoot(path)
+    for (const path of now) serveRoot(path) // also one unmapped and mapped again between two reloads
     served = now
   }
   try {

@@ -314,14 +314,17 @@ async function openChecked (bucket: BucketRef, key: ObjectKey, range?: RangeChoi
   }
 }
 
-/** Staging folders known to exist; checked again only when a create in them fails. */
-const stagingReady = new Set<string>()
+/**
+ * Each bucket root's temp folder known to exist, by the path it was made through; checked again when a create in
+ * it fails, and made again when the root's staging folder is another descriptor (opened afresh after a remount).
+ */
+const stagingReady = new Map<string, string>()
 
 export async function ensureStaging (root: string): Promise<string> {
   const dir = join(stagingDir(root), 'tmp')
-  if (stagingReady.has(dir)) return dir
+  if (stagingReady.get(root) === dir) return dir
   await mkdir(dir, { recursive: true, mode: 0o700 })
-  stagingReady.add(dir)
+  stagingReady.set(root, dir)
   return dir
 }
 
@@ -349,7 +352,7 @@ async function openTemp (root: string, fileMode = 0o600): Promise<{ tmp: string,
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
     // The folder (or its tmp) vanished: open it afresh (a new descriptor), then make tmp again.
-    stagingReady.delete(join(stagingDir(root), 'tmp'))
+    stagingReady.delete(root)
     forgetStaging(root)
     tmp = join(await ensureStaging(root), randomUUID())
     return { tmp, fh: await open(tmp, flags, mode), mode }

@@ -84,10 +84,51 @@ const pinned = new Map<string, number>()
 export function stagingDir (root: string): string {
   let fd = pinned.get(root)
   if (fd === undefined) {
+    if (unserved.has(root)) throw new S3Error('NoSuchBucket')
     fd = openStaging(root, true) as number
     pinned.set(root, fd)
   }
   return `/proc/self/fd/${fd}`
+}
+
+/** Requests in flight per bucket root (useRoot), and roots no bucket serves any more (retireRoot). */
+const users = new Map<string, number>()
+const unserved = new Set<string>()
+
+/**
+ * Counts a request on a bucket's root until the returned release() is called (the HTTP layer holds one for each
+ * request's bucket). An unmapped bucket keeps its staging folder until its last request is done: uploads in flight
+ * finish as they began, then the filesystem is let go (retireRoot).
+ */
+export function useRoot (root: string): () => void {
+  users.set(root, (users.get(root) ?? 0) + 1)
+  let isReleased = false
+  return () => {
+    if (isReleased) return
+    isReleased = true
+    const left = (users.get(root) ?? 1) - 1
+    if (left > 0) {
+      users.set(root, left)
+      return
+    }
+    users.delete(root)
+    if (unserved.has(root)) forgetStaging(root)
+  }
+}
+
+/**
+ * No bucket serves `root` any more (unmapped by the admin, or deleted): its staging folder is let go once no request
+ * uses it, and nothing opens it again (a late sweep or request gets no staging folder, NoSuchBucket) until a
+ * bucket serves it again (serveRoot), so the admin can unmount the export.
+ */
+export function retireRoot (root: string): void {
+  unserved.add(root)
+  if ((users.get(root) ?? 0) === 0) forgetStaging(root)
+}
+
+/** A bucket serves `root` (again). */
+export function serveRoot (root: string): void {
+  unserved.delete(root)
 }
 
 /**
@@ -98,6 +139,7 @@ export function stagingDir (root: string): string {
 export function existingStagingDir (root: string): string | undefined {
   const fd = pinned.get(root)
   if (fd !== undefined) return `/proc/self/fd/${fd}`
+  if (unserved.has(root)) return undefined
   let opened: number | undefined
   try {
     opened = openStaging(root, false)

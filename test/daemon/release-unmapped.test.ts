@@ -3,11 +3,12 @@
 // folder open until it restarted (sweep 12 N8), so `umount` failed with "target is busy".
 import t from 'tap'
 import { execFileSync } from 'node:child_process'
-import { chownSync, existsSync, mkdirSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs'
+import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { CreateBucketCommand, DeleteBucketCommand, HeadBucketCommand, PutObjectCommand, DeleteObjectCommand, S3Client } from '@aws-sdk/client-s3'
 import { startBridge, type Bridge } from '../fixtures/daemon.js'
 import { mountTmpfs } from '../fixtures/mounts.js'
+import { openSignedRequest } from '../fixtures/bridged-process.js'
 import { main } from '../../lib/admin/main.js'
 import { nativeAddon } from '../../lib/storage/native.js'
 
@@ -83,6 +84,31 @@ t.test('after `bridgectl buckets delete` the export can be unmounted while the d
   await eventually('the remapped bucket', async () => (await s3.send(new HeadBucketCommand({ Bucket: 'again' })), true))
   const put = await s3.send(new PutObjectCommand({ Bucket: 'again', Key: 'new.txt', Body: 'fresh' }))
   t.equal(put.$metadata.httpStatusCode, 200, 'uploads stage in the new staging folder')
+})
+
+t.test('an upload in flight when its bucket is unmapped finishes, and the export is let go once it is done', NEEDS_ADDON, async t => {
+  const b = await startBridge(t)
+  const nas = join(b.dir, 'nas')
+  mkdirSync(nas)
+  if (!mountTmpfs(t, nas)) return
+  chownSync(nas, 2000, 2000)
+  t.equal((await bridgectl(b, 'buckets', 'create', 'nas', nas, '--owner', 'tester')).code, 0)
+  const s3 = client(b, t)
+  await eventually('the new bucket', async () => (await s3.send(new HeadBucketCommand({ Bucket: 'nas' })), true))
+  const body = Buffer.alloc(1024 * 1024, 'u')
+  const upload = await openSignedRequest(b.endpoint, b.creds, { method: 'PUT', path: '/nas/slow.bin', contentLength: body.length })
+  upload.req.write(body.subarray(0, 1000))
+  await eventually('the upload under way', () => heldUnder(nas).some(l => l.includes('/.s3bridge/tmp/')))
+  t.equal((await bridgectl(b, 'buckets', 'delete', 'nas')).code, 0)
+  await new Promise(resolve => setTimeout(resolve, 2500)) // the daemon has reloaded (statePollMs 200)
+  t.ok(heldUnder(nas).length > 0, 'still held while the upload runs')
+  upload.req.end(body.subarray(1000))
+  const done = await upload.response
+  t.equal(done.status, 200, 'the upload that began before the unmap is stored')
+  t.equal(readFileSync(join(nas, 'slow.bin')).length, body.length)
+  await eventually('the daemon to let go of the export', () => heldUnder(nas).length === 0)
+  t.same(readdirSync(join(nas, '.s3bridge', 'tmp')), [], 'no temp file left')
+  t.equal(unmounts(nas), undefined, 'umount (not lazy) succeeds')
 })
 
 t.test('after S3 DeleteBucket the filesystem it was on can be unmounted', NEEDS_ADDON, async t => {

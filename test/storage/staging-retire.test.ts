@@ -4,7 +4,7 @@ import t from 'tap'
 import { mkdirSync, mkdtempSync, openSync, closeSync, readlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { forgetStaging, stagingDir } from '../../lib/storage/paths.js'
+import { existingStagingDir, forgetStaging, retireRoot, serveRoot, stagingDir, useRoot } from '../../lib/storage/paths.js'
 import { nativeAddon } from '../../lib/storage/native.js'
 
 const NEEDS_ADDON = { skip: nativeAddon()?.replaceDescriptor === undefined && 'needs the native addon (without it a retired folder is released after hours)' }
@@ -24,4 +24,19 @@ t.test('a late path through a retired staging descriptor fails with ENOENT and t
   const again = stagingDir(root)
   t.not(again, late, 'the next use opens the folder afresh')
   t.equal(readlinkSync(again), join(root, '.s3bridge'))
+})
+
+t.test('a root no bucket serves is not opened again until a bucket serves it; a request in flight keeps it', NEEDS_ADDON, async t => {
+  const root = mkdtempSync(join(tmpdir(), 's3bridge-retire-'))
+  const release = useRoot(root)
+  const held = stagingDir(root)
+  retireRoot(root)
+  t.equal(stagingDir(root), held, 'the request in flight keeps using its folder')
+  t.equal(readlinkSync(held), join(root, '.s3bridge'))
+  release()
+  t.notMatch(readlinkSync(held), root, 'let go once it is done')
+  t.throws(() => stagingDir(root), { code: 'NoSuchBucket' }, 'a late request does not open it again')
+  t.equal(existingStagingDir(root), undefined, 'nor does a sweep')
+  serveRoot(root)
+  t.equal(readlinkSync(stagingDir(root)), join(root, '.s3bridge'), 'mapped again, it is opened afresh')
 })

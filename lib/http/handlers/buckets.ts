@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { S3Error } from '../../errors/s3-error.js'
 import { validateBucketName } from '../../state/bucket-names.js'
 import { bucketPathProblem, canonicalPath } from '../../state/bucket-paths.js'
-import { existingStagingDir, forgetStaging, STAGING_DIR } from '../../storage/paths.js'
+import { existingStagingDir, retireRoot, serveRoot, STAGING_DIR } from '../../storage/paths.js'
 import { bucketRecord, ownerXml, principalBucketGrants, updateBucket } from '../bucket-access.js'
 import { decide, requireAccess } from '../authorize.js'
 import { renderXml } from '../xml/render.js'
@@ -144,6 +144,7 @@ export async function createBucket (req: S3Request, s: Services): Promise<S3Repl
     await rmdir(path).catch(() => undefined)
     throw err
   }
+  serveRoot(path) // a bucket of this name deleted moments ago retired the path in this process
   return { headers: { Location: `/${name}` } }
 }
 
@@ -174,7 +175,7 @@ export async function deleteBucket (req: S3Request, s: Services): Promise<S3Repl
   // The staging folder's contents go through its verified descriptor; its name may by now be anything.
   const staging = existingStagingDir(record.path)
   if (staging !== undefined) for (const name of await readdir(staging).catch(() => [] as string[])) await rm(join(staging, name), { recursive: true, force: true })
-  forgetStaging(record.path)
+  retireRoot(record.path) // let go of once this request (and any other on the bucket) is done
   await rmdir(join(record.path, STAGING_DIR)).catch(() => undefined)
   // Only a directory S3 created is removed; a mapped directory that held user data before stays.
   if (record.createdByS3) await rmdir(record.path).catch(() => undefined)

@@ -13,6 +13,7 @@ import type { S3Reply, S3Request, Services } from '../types.js'
 import type { ResolvedTarget } from './resolve-target.js'
 import { continueIfExpected } from '../continue.js'
 import { parseCopySource } from '../handlers/copy-object.js'
+import { useRoot } from '../../storage/paths.js'
 
 /** Request bodies read as text (XML, JSON, forms): bytes that are not UTF-8 are refused, never replaced. */
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true })
@@ -168,6 +169,9 @@ export function dispatch (s: Services) {
     // A copy reads another bucket: a hung one would hold the request (and a pool thread) for good.
     if (COPY_OPERATIONS.has(op.name)) await refuseUnavailableBucket(copySourceBucket(ctx.req.headers), s, false)
     let reply: S3Reply
+    // The bucket's staging folder stays held while its requests run, even if the bucket is unmapped meanwhile.
+    const root = target.bucketName === undefined ? undefined : s.state.snapshot().buckets[target.bucketName]?.path
+    const release = root === undefined ? undefined : useRoot(root)
     try {
       reply = await op.handle(buildRequest(ctx, op.name, s, query), s)
     } catch (err) {
@@ -177,6 +181,8 @@ export function dispatch (s: Services) {
         await refuseUnavailableBucket(copySourceBucket(ctx.req.headers), s, true)
       }
       throw err
+    } finally {
+      release?.()
     }
     writeReply(ctx, reply)
   }
