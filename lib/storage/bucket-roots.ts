@@ -142,6 +142,14 @@ interface Known {
 /** A local path whose stat never waits on a bucket's filesystem: the canary of the I/O thread pool's queue. */
 const CANARY_PATH = '/'
 
+/**
+ * Canaries a check without an answer gets before it is called hung: one per call the check may still have to queue
+ * for (the mount point, the directory, then the staging folder's mount comparison: an open, two reads and a close),
+ * so a check that waits its turn behind slow but moving I/O at every step is not mistaken for one that hangs. Each
+ * takes a moment when the pool is free, so a real hang is called within a few milliseconds of the deadline still.
+ */
+const CANARY_ROUNDS = 8
+
 /** What a stat of CANARY_PATH, queued now, answers: whether the pool starts new jobs. */
 function canary (): Promise<'canary'> {
   return stat(CANARY_PATH).then(() => 'canary' as const, () => 'canary' as const)
@@ -227,9 +235,9 @@ export class BucketRoots {
    * The check's verdict, or "does not answer" (logged once through onChange). The deadline runs from when the check
    * was queued, so a check still waiting for a pool thread behind slow but moving I/O would read as a hang: past
    * it, a stat of a local path is queued as a canary. The pool runs its jobs in order, so once a canary is done the
-   * check's pending call has started; the second canary is for a check that had moved on to its next call
-   * meanwhile. Two canaries done and still no answer: this filesystem hangs. A canary that waits too: every thread
-   * is taken, and after twice the deadline more the bucket is refused all the same.
+   * check's pending call has started; further canaries (CANARY_ROUNDS) cover a check that moved on to its next
+   * call meanwhile. All done and still no answer: this filesystem hangs. A canary that waits too: every thread is
+   * taken, and after twice the deadline more the bucket is refused all the same.
    */
   private async judge (root: MappedRoot, e: Known, running: Promise<string | undefined>): Promise<string | undefined> {
     const ms = this.answerWithinMs
@@ -241,7 +249,7 @@ export class BucketRoots {
       const next = await within<string | undefined | 'canary' | typeof late>(Promise.race([running, canary()]), 2 * ms, () => late)
       if (next === late) problem = poolBusy(root, ms)
       else if (next !== 'canary') return next
-      else if (round === 1) problem = notAnswering(root, ms)
+      else if (round === CANARY_ROUNDS - 1) problem = notAnswering(root, ms)
     }
     e.timedOut = running
     if (e.problem !== problem) {

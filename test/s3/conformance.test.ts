@@ -229,6 +229,9 @@ t.test('GetObjectAttributes lists the parts of a multipart object with checksums
   t.match(page2.ObjectParts, { TotalPartsCount: 4, IsTruncated: false, PartNumberMarker: '3', Parts: expected.slice(3) })
   t.equal(page2.ObjectParts?.Parts?.length, 1)
   await t.rejects(s3.send(new GetObjectAttributesCommand({ Bucket: 'demo', Key: 'sums', ObjectAttributes: ['ObjectParts'], PartNumberMarker: 'x' })), { name: 'InvalidArgument' })
+  const none = await s3.send(new GetObjectAttributesCommand({ Bucket: 'demo', Key: 'sums', ObjectAttributes: ['ObjectParts'], MaxParts: 0 }))
+  t.match(none.ObjectParts, { TotalPartsCount: 4, IsTruncated: false, MaxParts: 0 }, 'max-parts 0: nothing, and not truncated')
+  t.equal(none.ObjectParts?.Parts, undefined)
 
   // Without an additional checksum AWS lists no parts, only their count.
   const plain = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'demo', Key: 'plain' }))

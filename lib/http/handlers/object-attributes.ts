@@ -56,7 +56,9 @@ function objectParts (req: S3Request, info: ObjectInfo): XmlNode {
   const last = Math.min(count, marker + maxParts)
   const parts: XmlNode[] = []
   for (let n = first; n <= last; n++) parts.push({ [CHECKSUM_ELEMENTS[algorithm]!]: sums[n - 1], PartNumber: n, Size: partSize(table.sizes, n) })
-  const isTruncated = last < count
+  // max-parts 0 lists nothing and is not truncated, as ListObjects answers max-keys=0 (a client paging until
+  // IsTruncated is false would otherwise ask forever).
+  const isTruncated = maxParts > 0 && last < count
   return {
     IsTruncated: isTruncated,
     MaxParts: maxParts,
