@@ -8,12 +8,13 @@ import { keyConflictError, S3Error, s3ErrorFromErrno } from '../errors/s3-error.
 import { combineCrcs, isCombinable } from './crc-combine.js'
 import { copyFileRange } from './kernel-copy.js'
 import {
-  compositeChecksum, encodePartSizes, isCompositeAlgorithm, MIN_PART_SIZE_BYTES, multipartETag, parseUploadId, partFileName, readPart, readUploadRecord,
+  compositeChecksum, encodePartSizes, reclaimUpload, isCompositeAlgorithm, MIN_PART_SIZE_BYTES, multipartETag, parseUploadId, partFileName, readPart, readUploadRecord,
   uploadPath, uploadsDir, type MultipartStoredMeta, type PartRecord, type UploadRecord,
 } from './multipart.js'
 import { ensureParents, objectInfo, type BucketRef, type WriteOptions } from './objects.js'
 import { keySegments } from './paths.js'
 import { fdPath, stampOf, writeStoredMeta } from './xattrs.js'
+import { writeLockHolder } from './complete-lock.js'
 import type { ObjectInfo, ObjectKey } from './types.js'
 
 const S_ISGID = 0o2000
@@ -201,7 +202,7 @@ export async function completeUpload (bucket: BucketRef, key: ObjectKey, uploadI
   parseUploadId(uploadId)
   checkPartOrder(refs)
   const live = uploadPath(bucket.root, uploadId)
-  const record = await readUploadRecord(live)
+  const record = await readUploadRecord(live) ?? (await reclaimUpload(bucket.root, uploadId) ? await readUploadRecord(live) : undefined)
   // Only the same part list gets the earlier answer: its ETag is derived from exactly those part ETags.
   const retried = async (): Promise<CompleteResult> => {
     const t = await readTombstone(bucket.root, uploadId, key)
@@ -217,6 +218,7 @@ export async function completeUpload (bucket: BucketRef, key: ObjectKey, uploadI
     if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTEMPTY') return retried()
     throw err
   }
+  await writeLockHolder(lockDir)
   let result: CompleteResult
   try {
     result = await assembleAndPublish(bucket, record, lockDir, await checkParts(lockDir, record, refs), opts, sentChecksums)

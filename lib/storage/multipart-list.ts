@@ -1,6 +1,7 @@
 // Finding uploads on disk: ListMultipartUploads, the admin listing, and the stale-upload sweep.
 import { randomBytes } from 'node:crypto'
 import { lstat, readdir, rename, rm } from 'node:fs/promises'
+import { isHolderGone } from './complete-lock.js'
 import { join } from 'node:path'
 import { compareKeys } from './key-order.js'
 import { existingUploadsDir, isUploadId, partNumbers, readPart, readUploadRecord, uploadPath, type UploadRecord } from './multipart.js'
@@ -24,6 +25,7 @@ export interface UploadsPage {
 
 /** Live uploads of a bucket (not those being completed or aborted), by key then by id (= by initiation). */
 async function liveUploads (root: string): Promise<UploadRecord[]> {
+  await recoverInterruptedCompletes(root) // those whose daemon died mid-Complete are listed again
   const dir = existingUploadsDir(root)
   const names = dir === undefined ? [] : await readdir(dir).catch(() => [] as string[])
   const records: UploadRecord[] = []
@@ -145,15 +147,19 @@ export const INTERRUPTED_COMPLETE_MS = 60 * 60_000
  * ListParts or Abort work instead of NoSuchUpload for a week. A Complete that had already published the object
  * publishes the same bytes again when retried. Returns the upload ids put back.
  */
-export async function recoverInterruptedCompletes (bucketRoot: string, olderThanMs: number = INTERRUPTED_COMPLETE_MS, nowMs: number = Date.now()): Promise<string[]> {
+export async function recoverInterruptedCompletes (bucketRoot: string, olderThanMs: number = INTERRUPTED_COMPLETE_MS, nowMs: number = Date.now(), only?: string): Promise<string[]> {
   const dir = existingUploadsDir(bucketRoot)
   if (dir === undefined) return []
   const recovered: string[] = []
-  for (const name of await readdir(dir).catch(() => [] as string[])) {
+  const names = only === undefined ? await readdir(dir).catch(() => [] as string[]) : [`${only}.completing`]
+  for (const name of names) {
     const id = name.endsWith('.completing') ? name.slice(0, -'.completing'.length) : ''
     if (!isUploadId(id)) continue
     const st = await lstat(join(dir, name)).catch(() => undefined)
-    if (!st?.isDirectory() || nowMs - st.ctimeMs < olderThanMs) continue
+    if (!st?.isDirectory()) continue
+    // Its daemon was killed (or the machine rebooted) in the middle of the Complete: put it back now, so the
+    // client's retry finds it, rather than after the hour a Complete on another machine gets.
+    if (nowMs - st.ctimeMs < olderThanMs && !await isHolderGone(join(dir, name))) continue
     // rename(2) will not replace a non-empty folder: a live upload of that id (none should exist) is left alone.
     if (await rename(join(dir, name), join(dir, id)).then(() => true, () => false)) recovered.push(id)
   }

@@ -12,6 +12,7 @@ import { checkStorableKey, existingStagingDir, stagingDir } from './paths.js'
 import { fdPath, writeStoredMeta, type StoredMeta } from './xattrs.js'
 import type { ObjectKey, ObjectMeta } from './types.js'
 import { fileSink } from './file-sink.js'
+import { isHolderGone } from './complete-lock.js'
 import { Md5Tap } from './md5-tap.js'
 import * as xattr from './xattr.js'
 
@@ -156,9 +157,24 @@ export async function readUploadRecord (dir: string): Promise<UploadRecord | und
 
 /** The upload's record, if it is live and belongs to this key; NoSuchUpload otherwise (as AWS, for a key mismatch too). */
 export async function getUpload (bucket: BucketRef, key: ObjectKey, uploadId: string): Promise<UploadRecord> {
-  const record = await readUploadRecord(uploadPath(bucket.root, parseUploadId(uploadId)))
+  const live = uploadPath(bucket.root, parseUploadId(uploadId))
+  const record = await readUploadRecord(live) ?? (await reclaimUpload(bucket.root, uploadId) ? await readUploadRecord(live) : undefined)
   if (!record || record.key !== key) throw noSuchUpload(uploadId)
   return record
+}
+
+/**
+ * Puts an upload back whose Complete died with its daemon (the lock "<id>.completing" held by a process of this
+ * machine that no longer runs): the client's retried Complete, ListParts, UploadPart or Abort find it again at once.
+ * A Complete that had already published the object publishes the same bytes again. Whether it did.
+ */
+export async function reclaimUpload (root: string, uploadId: string): Promise<boolean> {
+  const dir = existingUploadsDir(root)
+  if (dir === undefined || !isUploadId(uploadId)) return false
+  const lockDir = join(dir, `${uploadId}.completing`)
+  if (!await isHolderGone(lockDir)) return false
+  // rename(2) will not replace a non-empty folder: a live upload of that id (none should exist) is left alone.
+  return rename(lockDir, join(dir, uploadId)).then(() => true, () => false)
 }
 
 async function ensureUploadsDir (root: string): Promise<string> {

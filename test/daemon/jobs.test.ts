@@ -1,6 +1,8 @@
 import t from 'tap'
 import { startBridge } from '../fixtures/daemon.js'
-import { existsSync, readdirSync, renameSync, utimesSync, writeFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { existsSync, readdirSync, readFileSync, renameSync, utimesSync, writeFileSync } from 'node:fs'
+import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { abortStale, purgeExpiredKeys, sweepTempFiles } from '../../lib/daemon/scheduled-jobs.js'
 import { rotateKey } from '../../lib/auth/rotation.js'
@@ -63,4 +65,36 @@ t.test('an upload whose Complete died with its daemon is put back, so a retried 
   t.notOk(existsSync(join(uploads, `${up.UploadId!}.completing`)))
   await b.s3.send(new CompleteMultipartUploadCommand({ Bucket: 'demo', Key: 'big.bin', UploadId: up.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] } }))
   t.equal(await (await b.s3.send(new GetObjectCommand({ Bucket: 'demo', Key: 'big.bin' }))).Body?.transformToString(), 'only part')
+})
+
+t.test('a Complete lock whose daemon no longer runs on this machine is put back at once; a running one or another machine\'s waits', async t => {
+  const b = await startBridge(t)
+  const uploads = join(b.bucketDir, '.s3bridge', 'uploads')
+  const self = readFileSync('/proc/self/stat', 'utf8')
+  const me = { host: hostname(), bootId: readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim(), pid: process.pid, start: self.slice(self.lastIndexOf(')') + 2).split(' ')[19] }
+  const gone = spawnSync('true').pid // exited: no process of that pid and start time runs now
+  const lockWith = async (key: string, holder: Record<string, unknown>): Promise<{ id: string, etag: string }> => {
+    const up = await b.s3.send(new CreateMultipartUploadCommand({ Bucket: 'demo', Key: key }))
+    const part = await b.s3.send(new UploadPartCommand({ Bucket: 'demo', Key: key, UploadId: up.UploadId, PartNumber: 1, Body: `${key} data` }))
+    // What a kill -9 in the middle of Complete leaves: the folder renamed to its lock, with its holder recorded.
+    renameSync(join(uploads, up.UploadId!), join(uploads, `${up.UploadId!}.completing`))
+    writeFileSync(join(uploads, `${up.UploadId!}.completing`, 'holder.json'), JSON.stringify(holder))
+    return { id: up.UploadId!, etag: part.ETag! }
+  }
+  const dead = await lockWith('dead.bin', { ...me, pid: gone })
+  const rebooted = await lockWith('rebooted.bin', { ...me, bootId: 'another-boot' })
+  const running = await lockWith('running.bin', me)
+  const elsewhere = await lockWith('elsewhere.bin', { ...me, host: 'another-host', pid: gone })
+  const listed = (await b.s3.send(new ListMultipartUploadsCommand({ Bucket: 'demo' }))).Uploads?.map(u => u.Key)
+  t.same(listed, ['dead.bin', 'rebooted.bin'], 'listed again: the two whose daemon is gone')
+  const complete = (key: string, up: { id: string, etag: string }) => b.s3.send(new CompleteMultipartUploadCommand({ Bucket: 'demo', Key: key, UploadId: up.id, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: up.etag }] } }))
+  await complete('rebooted.bin', rebooted)
+  t.equal(readFileSync(join(b.bucketDir, 'rebooted.bin'), 'utf8'), 'rebooted.bin data', 'the retried Complete finishes it')
+  await t.rejects(complete('running.bin', running), { name: 'NoSuchUpload' }, 'a Complete still running keeps its lock')
+  await t.rejects(b.s3.send(new ListPartsCommand({ Bucket: 'demo', Key: 'elsewhere.bin', UploadId: elsewhere.id })), { name: 'NoSuchUpload' }, 'another machine\'s lock waits for the hour')
+  // A retried Complete finds it even without a listing first.
+  const direct = await lockWith('direct.bin', { ...me, pid: gone })
+  await complete('direct.bin', direct)
+  t.equal(readFileSync(join(b.bucketDir, 'direct.bin'), 'utf8'), 'direct.bin data')
+  t.ok(dead.id)
 })
