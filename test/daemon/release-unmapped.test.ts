@@ -2,26 +2,18 @@
 // filesystem busy: the admin's next step is to unmount the export, and the daemon held the bucket's staging
 // folder open until it restarted (sweep 12 N8), so `umount` failed with "target is busy".
 import t from 'tap'
+import type { Test } from 'tap'
 import { execFileSync } from 'node:child_process'
-import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs'
+import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync } from 'node:fs'
 import { join } from 'node:path'
 import { CreateBucketCommand, DeleteBucketCommand, HeadBucketCommand, PutObjectCommand, DeleteObjectCommand, S3Client } from '@aws-sdk/client-s3'
 import { startBridge, type Bridge } from '../fixtures/daemon.js'
 import { mountTmpfs } from '../fixtures/mounts.js'
 import { openSignedRequest } from '../fixtures/bridged-process.js'
-import { main } from '../../lib/admin/main.js'
+import { bridgectl } from '../fixtures/bridgectl.js'
 import { nativeAddon } from '../../lib/storage/native.js'
 
 const NEEDS_ADDON = { skip: nativeAddon()?.replaceDescriptor === undefined && 'needs the native addon (without it a retired folder is released after hours)' }
-
-async function bridgectl (b: Bridge, ...args: string[]): Promise<{ code: number, stdout: string, stderr: string }> {
-  const conf = join(b.dir, 'bridge.conf')
-  if (!existsSync(conf)) writeFileSync(conf, JSON.stringify({ http: { host: '127.0.0.1', port: 0 }, stateDir: 'state', rootPath: 'buckets' }))
-  let stdout = ''
-  let stderr = ''
-  const code = await main(['--config', conf, ...args], { stdout: s => { stdout += s }, stderr: s => { stderr += s } })
-  return { code, stdout, stderr }
-}
 
 /** This process's descriptors whose target lies under dir (the daemon runs in the test process). */
 function heldUnder (dir: string): string[] {
@@ -59,15 +51,22 @@ function client (b: Bridge, t: { teardown (fn: () => void): void }): S3Client {
   return c
 }
 
+/** A tmpfs "export" at dir, owned by the bridge user, mapped by bridgectl as `bucket` and served. */
+async function mapExport (t: Test, b: Bridge, s3: S3Client, dir: string, bucket: string): Promise<boolean> {
+  if (!existsSync(dir)) mkdirSync(dir)
+  if (!mountTmpfs(t, dir)) return false
+  chownSync(dir, 2000, 2000)
+  const made = await bridgectl(b, 'buckets', 'create', bucket, dir, '--owner', 'tester')
+  t.equal(made.code, 0, made.stderr)
+  await eventually(`the bucket ${bucket}`, async () => (await s3.send(new HeadBucketCommand({ Bucket: bucket })), true))
+  return true
+}
+
 t.test('after `bridgectl buckets delete` the export can be unmounted while the daemon runs', NEEDS_ADDON, async t => {
   const b = await startBridge(t)
-  const nas = join(b.dir, 'nas')
-  mkdirSync(nas)
-  if (!mountTmpfs(t, nas)) return
-  chownSync(nas, 2000, 2000)
-  t.equal((await bridgectl(b, 'buckets', 'create', 'nas', nas, '--owner', 'tester')).code, 0)
   const s3 = client(b, t)
-  await eventually('the new bucket', async () => (await s3.send(new HeadBucketCommand({ Bucket: 'nas' })), true))
+  const nas = join(b.dir, 'nas')
+  if (!await mapExport(t, b, s3, nas, 'nas')) return
   await s3.send(new PutObjectCommand({ Bucket: 'nas', Key: 'kept.txt', Body: 'data' }))
   t.ok(heldUnder(nas).length > 0, 'the daemon holds the staging folder while the bucket is served')
 
@@ -77,24 +76,17 @@ t.test('after `bridgectl buckets delete` the export can be unmounted while the d
   t.equal(unmounts(nas), undefined, 'umount (not lazy) succeeds')
   t.same(readdirSync(nas), [], 'it was unmounted')
 
-  // The bucket can be mapped again later (the folder is opened afresh) and its data is there.
-  if (!mountTmpfs(t, nas)) return
-  chownSync(nas, 2000, 2000)
-  t.equal((await bridgectl(b, 'buckets', 'create', 'again', nas, '--owner', 'tester')).code, 0)
-  await eventually('the remapped bucket', async () => (await s3.send(new HeadBucketCommand({ Bucket: 'again' })), true))
+  // The directory can be mapped again later: the folder is opened afresh.
+  if (!await mapExport(t, b, s3, nas, 'again')) return
   const put = await s3.send(new PutObjectCommand({ Bucket: 'again', Key: 'new.txt', Body: 'fresh' }))
   t.equal(put.$metadata.httpStatusCode, 200, 'uploads stage in the new staging folder')
 })
 
 t.test('an upload in flight when its bucket is unmapped finishes, and the export is let go once it is done', NEEDS_ADDON, async t => {
   const b = await startBridge(t)
-  const nas = join(b.dir, 'nas')
-  mkdirSync(nas)
-  if (!mountTmpfs(t, nas)) return
-  chownSync(nas, 2000, 2000)
-  t.equal((await bridgectl(b, 'buckets', 'create', 'nas', nas, '--owner', 'tester')).code, 0)
   const s3 = client(b, t)
-  await eventually('the new bucket', async () => (await s3.send(new HeadBucketCommand({ Bucket: 'nas' })), true))
+  const nas = join(b.dir, 'nas')
+  if (!await mapExport(t, b, s3, nas, 'nas')) return
   const body = Buffer.alloc(1024 * 1024, 'u')
   const upload = await openSignedRequest(b.endpoint, b.creds, { method: 'PUT', path: '/nas/slow.bin', contentLength: body.length })
   upload.req.write(body.subarray(0, 1000))

@@ -11,7 +11,7 @@ import { CopyObjectCommand, GetObjectCommand, HeadBucketCommand, ListObjectsV2Co
 import { abortStale, sweepTempFiles } from '../../lib/daemon/scheduled-jobs.js'
 import { startBridge, type Bridge } from '../fixtures/daemon.js'
 import { mountHungFuse, mountTmpfs } from '../fixtures/mounts.js'
-import { main } from '../../lib/admin/main.js'
+import { bridgectl } from '../fixtures/bridgectl.js'
 import { awsEnv, hasProgram, rcloneEnv, runClient, type ClientResult } from '../fixtures/clients/run-client.js'
 import { recordMissingMountPoints } from '../../lib/daemon/record-mounts.js'
 import { mountPointOfSync } from '../../lib/storage/bucket-roots.js'
@@ -20,15 +20,6 @@ import { parseConfig } from '../../lib/config/schema.js'
 import { StateStore } from '../../lib/state/store.js'
 
 const sh = (cmd: string, ...args: string[]): void => { execFileSync(cmd, args, { stdio: 'pipe' }) }
-
-async function bridgectl (b: Bridge, ...args: string[]): Promise<{ code: number, stdout: string, stderr: string }> {
-  const conf = join(b.dir, 'bridge.conf')
-  if (!existsSync(conf)) writeFileSync(conf, JSON.stringify({ http: { host: '127.0.0.1', port: 0 }, stateDir: 'state', rootPath: 'buckets' }))
-  let stdout = ''
-  let stderr = ''
-  const code = await main(['--config', conf, ...args], { stdout: s => { stdout += s }, stderr: s => { stderr += s } })
-  return { code, stdout, stderr }
-}
 
 /** A client that does not retry: each call is one request. */
 function oneShot (b: Bridge, t: Test): S3Client {
@@ -248,13 +239,20 @@ t.test('an admin who set up users before the first start gets no demo account', 
   t.notOk(existsSync(join(dir, 'var/demo')), 'no demo directory made')
 })
 
-t.test('a bucket whose filesystem hangs (a hard NFS mount whose server is gone) is refused after a deadline, and the rest of the daemon keeps serving', async t => {
-  process.env.S3BRIDGE_ROOT_ANSWER_MS = '400'
+/** A bridge whose bucket checks get `deadlineMs` to answer, and a tmpfs "export" mounted at its dir/nas. */
+async function bridgeWithExport (t: Test, deadlineMs: number): Promise<{ b: Bridge, nas: string } | undefined> {
+  process.env.S3BRIDGE_ROOT_ANSWER_MS = String(deadlineMs)
   t.teardown(() => { delete process.env.S3BRIDGE_ROOT_ANSWER_MS })
   const b = await startBridge(t)
   const nas = join(b.dir, 'nas')
   mkdirSync(nas)
-  if (!mountTmpfs(t, nas)) return
+  return mountTmpfs(t, nas) ? { b, nas } : undefined
+}
+
+t.test('a bucket whose filesystem hangs (a hard NFS mount whose server is gone) is refused after a deadline, and the rest of the daemon keeps serving', async t => {
+  const started = await bridgeWithExport(t, 400)
+  if (started === undefined) return
+  const { b, nas } = started
   mkdirSync(join(nas, 'share'))
   chownSync(join(nas, 'share'), 2000, 2000)
   const created = await bridgectl(b, 'buckets', 'create', 'nas', join(nas, 'share'), '--owner', 'tester')
@@ -319,12 +317,9 @@ t.test('a bucket whose filesystem hangs (a hard NFS mount whose server is gone) 
 })
 
 t.test('many buckets exported from one hung server leave one stuck call between them, not one each', async t => {
-  process.env.S3BRIDGE_ROOT_ANSWER_MS = '400'
-  t.teardown(() => { delete process.env.S3BRIDGE_ROOT_ANSWER_MS })
-  const b = await startBridge(t)
-  const nas = join(b.dir, 'nas')
-  mkdirSync(nas)
-  if (!mountTmpfs(t, nas)) return
+  const started = await bridgeWithExport(t, 400)
+  if (started === undefined) return
+  const { b, nas } = started
   const names = ['proj1', 'proj2', 'proj3', 'proj4', 'proj5', 'proj6'] // more than this process's 4 pool threads
   for (const name of names) {
     mkdirSync(join(nas, name))
@@ -350,44 +345,48 @@ t.test('many buckets exported from one hung server leave one stuck call between 
   await eventually('the buckets back', async () => (await s3.send(new HeadBucketCommand({ Bucket: 'proj3' })), true))
 })
 
-t.test('a check queued behind busy I/O threads waits for them instead of calling a healthy bucket hung', async t => {
-  process.env.S3BRIDGE_ROOT_ANSWER_MS = '1000'
+/**
+ * A bridge whose check deadline is `deadlineMs`, and this process's 4 pool threads each stuck in a call on a FUSE
+ * mount that never answers; release() lets them return (ENOTCONN). undefined where FUSE cannot be mounted.
+ */
+async function busyPool (t: Test, deadlineMs: number): Promise<{ b: Bridge, s3: S3Client, release: () => void, calls: Promise<unknown> } | undefined> {
+  process.env.S3BRIDGE_ROOT_ANSWER_MS = String(deadlineMs)
   t.teardown(() => { delete process.env.S3BRIDGE_ROOT_ANSWER_MS })
   const b = await startBridge(t)
   const s3 = oneShot(b, t)
   await s3.send(new ListObjectsV2Command({ Bucket: 'demo' }))
-  const slow = join(b.dir, 'slow')
-  mkdirSync(slow)
-  const release = mountHungFuse(t, slow)
-  if (release === false) return
-  // This process's 4 pool threads, each in a call that returns when its server is back (slow, not hung, I/O).
-  const busy = Array.from({ length: 4 }, () => stat(join(slow, 'x')).catch(() => undefined))
-  const back = setTimeout(release, 1600) // after the deadline, well before the canary's own 2 s
+  const fuse = join(b.dir, 'fuse')
+  mkdirSync(fuse)
+  const release = mountHungFuse(t, fuse)
+  if (release === false) return undefined
+  const calls = Promise.all(Array.from({ length: 4 }, () => stat(join(fuse, 'x')).catch(() => undefined)))
+  return { b, s3, release, calls }
+}
+
+t.test('a check queued behind busy I/O threads waits for them instead of calling a healthy bucket hung', async t => {
+  const busy = await busyPool(t, 1000)
+  if (busy === undefined) return
+  const { b, s3, release } = busy
+  // Slow, not hung, I/O: the threads come back after the deadline, well before the canary's own 2 s.
+  const back = setTimeout(release, 1600)
   t.teardown(() => { clearTimeout(back); release() })
   const began = Date.now()
   const listed = await s3.send(new ListObjectsV2Command({ Bucket: 'demo' }))
   t.equal(listed.$metadata.httpStatusCode, 200, `served after ${Date.now() - began} ms, once the threads were free, not 503 at the 1 s deadline`)
   t.notOk(b.logLines.some(l => l.includes('bucket demo is unavailable')), 'never logged as unavailable')
-  await Promise.all(busy)
+  await busy.calls
 })
 
 t.test('when every I/O thread stays taken, a bucket is refused after three times the deadline, and says why', async t => {
-  process.env.S3BRIDGE_ROOT_ANSWER_MS = '400'
-  t.teardown(() => { delete process.env.S3BRIDGE_ROOT_ANSWER_MS })
-  const b = await startBridge(t)
-  const s3 = oneShot(b, t)
-  await s3.send(new ListObjectsV2Command({ Bucket: 'demo' }))
-  const hung = join(b.dir, 'hung')
-  mkdirSync(hung)
-  const release = mountHungFuse(t, hung)
-  if (release === false) return
-  const taken = Array.from({ length: 4 }, () => stat(join(hung, 'x')).catch(() => undefined))
+  const busy = await busyPool(t, 400)
+  if (busy === undefined) return
+  const { b, s3, release } = busy
   const began = Date.now()
   await t.rejects(s3.send(new ListObjectsV2Command({ Bucket: 'demo' })), unavailable)
   const took = Date.now() - began
   t.ok(took >= 1100 && took < 5000, `503 after ${took} ms (deadline 400 ms, then 800 ms for a canary)`)
   t.ok(b.logLines.some(l => l.includes('bucket demo is unavailable') && l.includes('every I/O thread of the daemon is busy')), 'logged with the reason')
   release()
-  await Promise.all(taken)
+  await busy.calls
   await eventually('the bucket back', async () => (await s3.send(new ListObjectsV2Command({ Bucket: 'demo' })), true))
 })
