@@ -94,11 +94,13 @@ export function stagingDir (root: string): string {
 /** Requests in flight per bucket root (useRoot), and roots no bucket serves any more (retireRoot). */
 const users = new Map<string, number>()
 const unserved = new Set<string>()
+/** Staging descriptors of retired roots, kept for the requests that were running when their root was retired. */
+const detached = new Map<string, number[]>()
 
 /**
  * Counts a request on a bucket's root until the returned release() is called (the HTTP layer holds one for each
- * request's bucket). An unmapped bucket keeps its staging folder until its last request is done: uploads in flight
- * finish as they began, then the filesystem is let go (retireRoot).
+ * request's bucket). The staging folder of a root retired meanwhile is let go when its last request is done:
+ * uploads in flight finish as they began, then the filesystem is released (retireRoot).
  */
 export function useRoot (root: string): () => void {
   users.set(root, (users.get(root) ?? 0) + 1)
@@ -112,18 +114,24 @@ export function useRoot (root: string): () => void {
       return
     }
     users.delete(root)
-    if (unserved.has(root)) forgetStaging(root)
+    for (const fd of detached.get(root) ?? []) retireDescriptor(fd)
+    detached.delete(root)
   }
 }
 
 /**
- * No bucket serves `root` any more (unmapped by the admin, or deleted): its staging folder is let go once no request
- * uses it, and nothing opens it again (a late sweep or request gets no staging folder, NoSuchBucket) until a
- * bucket serves it again (serveRoot), so the admin can unmount the export.
+ * No bucket serves `root` any more (unmapped by the admin, or deleted). Its staging folder is detached at once (the
+ * next use, if a bucket serves the root again, opens it afresh; until then nothing opens it: a late request gets
+ * NoSuchBucket, a sweep no folder) and let go once the requests running on the root are done, so the admin can
+ * unmount the export.
  */
 export function retireRoot (root: string): void {
   unserved.add(root)
-  if ((users.get(root) ?? 0) === 0) forgetStaging(root)
+  const fd = pinned.get(root)
+  if (fd === undefined) return
+  pinned.delete(root)
+  if ((users.get(root) ?? 0) === 0) retireDescriptor(fd)
+  else detached.set(root, [...(detached.get(root) ?? []), fd])
 }
 
 /** A bucket serves `root` (again). */
@@ -165,10 +173,14 @@ const RETIRE_AFTER_MS = 6 * 3600_000
 export function forgetStaging (root: string, now = Date.now()): void {
   const fd = pinned.get(root)
   pinned.delete(root)
+  if (fd !== undefined) retireDescriptor(fd, now)
+}
+
+/** Lets go of a staging descriptor: its folder at once (with the addon), its number hours later. */
+function retireDescriptor (fd: number, now = Date.now()): void {
   while (retired.length > 0 && now - (retired[0] as { at: number }).at >= RETIRE_AFTER_MS) {
     try { closeSync((retired.shift() as { fd: number }).fd) } catch { /* already closed */ }
   }
-  if (fd === undefined) return
   const replace = nativeAddon()?.replaceDescriptor
   const dead = replace === undefined ? undefined : deadFolder()
   if (replace !== undefined && dead !== undefined) {

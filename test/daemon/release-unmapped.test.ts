@@ -11,6 +11,7 @@ import { startBridge, type Bridge } from '../fixtures/daemon.js'
 import { mountTmpfs } from '../fixtures/mounts.js'
 import { openSignedRequest } from '../fixtures/bridged-process.js'
 import { bridgectl } from '../fixtures/bridgectl.js'
+import { forgetStaging } from '../../lib/storage/paths.js'
 import { nativeAddon } from '../../lib/storage/native.js'
 
 const NEEDS_ADDON = { skip: nativeAddon()?.replaceDescriptor === undefined && 'needs the native addon (without it a retired folder is released after hours)' }
@@ -116,4 +117,20 @@ t.test('after S3 DeleteBucket the filesystem it was on can be unmounted', NEEDS_
   await s3.send(new DeleteBucketCommand({ Bucket: 'scratch' }))
   t.same(heldUnder(root), [], 'nothing under the bucket root is held after DeleteBucket')
   t.equal(unmounts(root), undefined, 'umount (not lazy) succeeds')
+})
+
+t.test('DeleteBucket empties and removes the directory even when this process never opened its staging folder', async t => {
+  const b = await startBridge(t)
+  const s3 = client(b, t)
+  await s3.send(new CreateBucketCommand({ Bucket: 'scratch2' }))
+  await s3.send(new PutObjectCommand({ Bucket: 'scratch2', Key: 'a.txt', Body: 'x' }))
+  await s3.send(new DeleteObjectCommand({ Bucket: 'scratch2', Key: 'a.txt' }))
+  const dir = b.daemon.services.state.snapshot().buckets.scratch2!.path
+  t.ok(existsSync(join(dir, '.s3bridge', 'tmp')), 'a staging folder with its tmp, as another worker leaves it')
+  forgetStaging(dir) // as in a worker that never served an upload to it
+  await s3.send(new DeleteBucketCommand({ Bucket: 'scratch2' }))
+  t.notOk(existsSync(dir), 'the directory S3 made is gone')
+  await s3.send(new CreateBucketCommand({ Bucket: 'scratch2' }))
+  const put = await s3.send(new PutObjectCommand({ Bucket: 'scratch2', Key: 'b.txt', Body: 'y' }))
+  t.equal(put.$metadata.httpStatusCode, 200, 'the name can be created and used again')
 })

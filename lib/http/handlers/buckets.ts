@@ -171,9 +171,10 @@ export async function deleteBucket (req: S3Request, s: Services): Promise<S3Repl
   const record = bucketRecord(req, s)
   await requireAccess(req, s, { operation: 'DeleteBucket', bucket: record })
   if (await hasContent(record.path)) throw new S3Error('BucketNotEmpty', { BucketName: record.name })
-  await s.state.mutate(state => { delete state.buckets[record.name] })
-  // The staging folder's contents go through its verified descriptor; its name may by now be anything.
+  // The staging folder's contents go through its verified descriptor; its name may by now be anything. Taken
+  // before the state changes: once the reload sees the bucket gone, the folder is not opened again.
   const staging = existingStagingDir(record.path)
+  await s.state.mutate(state => { delete state.buckets[record.name] })
   if (staging !== undefined) for (const name of await readdir(staging).catch(() => [] as string[])) await rm(join(staging, name), { recursive: true, force: true })
   retireRoot(record.path) // let go of once this request (and any other on the bucket) is done
   await rmdir(join(record.path, STAGING_DIR)).catch(() => undefined)
