@@ -1,10 +1,10 @@
 // Finding uploads on disk: ListMultipartUploads, the admin listing, and the stale-upload sweep.
 import { randomBytes } from 'node:crypto'
 import { lstat, readdir, rename, rm } from 'node:fs/promises'
-import { isHolderGone } from './complete-lock.js'
+import { lockHolderState } from './complete-lock.js'
 import { join } from 'node:path'
 import { compareKeys } from './key-order.js'
-import { existingUploadsDir, isUploadId, partNumbers, readPart, readUploadRecord, uploadPath, type UploadRecord } from './multipart.js'
+import { dropAssembly, existingUploadsDir, isUploadId, partNumbers, readPart, readUploadRecord, uploadPath, type UploadRecord } from './multipart.js'
 import type { BucketRef } from './objects.js'
 
 export interface UploadsQuery {
@@ -147,21 +147,24 @@ export const INTERRUPTED_COMPLETE_MS = 60 * 60_000
  * ListParts or Abort work instead of NoSuchUpload for a week. A Complete that had already published the object
  * publishes the same bytes again when retried. Returns the upload ids put back.
  */
-export async function recoverInterruptedCompletes (bucketRoot: string, olderThanMs: number = INTERRUPTED_COMPLETE_MS, nowMs: number = Date.now(), only?: string): Promise<string[]> {
+export async function recoverInterruptedCompletes (bucketRoot: string, olderThanMs: number = INTERRUPTED_COMPLETE_MS, nowMs: number = Date.now()): Promise<string[]> {
   const dir = existingUploadsDir(bucketRoot)
   if (dir === undefined) return []
   const recovered: string[] = []
-  const names = only === undefined ? await readdir(dir).catch(() => [] as string[]) : [`${only}.completing`]
-  for (const name of names) {
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
     const id = name.endsWith('.completing') ? name.slice(0, -'.completing'.length) : ''
     if (!isUploadId(id)) continue
     const st = await lstat(join(dir, name)).catch(() => undefined)
     if (!st?.isDirectory()) continue
     // Its daemon was killed (or the machine rebooted) in the middle of the Complete: put it back now, so the
-    // client's retry finds it, rather than after the hour a Complete on another machine gets.
-    if (nowMs - st.ctimeMs < olderThanMs && !await isHolderGone(join(dir, name))) continue
+    // client's retry finds it, rather than after the hour a Complete on another machine gets. A holder known to
+    // run (a Complete of terabytes) keeps its lock however old.
+    const holder = await lockHolderState(join(dir, name))
+    if (holder === 'alive' || (holder === 'unknown' && nowMs - st.ctimeMs < olderThanMs)) continue
     // rename(2) will not replace a non-empty folder: a live upload of that id (none should exist) is left alone.
-    if (await rename(join(dir, name), join(dir, id)).then(() => true, () => false)) recovered.push(id)
+    if (!await rename(join(dir, name), join(dir, id)).then(() => true, () => false)) continue
+    await dropAssembly(join(dir, id))
+    recovered.push(id)
   }
   return recovered
 }

@@ -12,7 +12,7 @@ import { checkStorableKey, existingStagingDir, stagingDir } from './paths.js'
 import { fdPath, writeStoredMeta, type StoredMeta } from './xattrs.js'
 import type { ObjectKey, ObjectMeta } from './types.js'
 import { fileSink } from './file-sink.js'
-import { isHolderGone } from './complete-lock.js'
+import { lockHolderState } from './complete-lock.js'
 import { Md5Tap } from './md5-tap.js'
 import * as xattr from './xattr.js'
 
@@ -172,9 +172,18 @@ export async function reclaimUpload (root: string, uploadId: string): Promise<bo
   const dir = existingUploadsDir(root)
   if (dir === undefined || !isUploadId(uploadId)) return false
   const lockDir = join(dir, `${uploadId}.completing`)
-  if (!await isHolderGone(lockDir)) return false
+  if (await lockHolderState(lockDir) !== 'gone') return false
   // rename(2) will not replace a non-empty folder: a live upload of that id (none should exist) is left alone.
-  return rename(lockDir, join(dir, uploadId)).then(() => true, () => false)
+  if (!await rename(lockDir, join(dir, uploadId)).then(() => true, () => false)) return false
+  await dropAssembly(join(dir, uploadId))
+  return true
+}
+
+/** The file a Complete that died was assembling (possibly gigabytes): a retry assembles its own. */
+export async function dropAssembly (uploadDir: string): Promise<void> {
+  for (const name of await readdir(uploadDir).catch(() => [] as string[])) {
+    if (name.startsWith('assembled-')) await unlink(join(uploadDir, name)).catch(() => undefined)
+  }
 }
 
 async function ensureUploadsDir (root: string): Promise<string> {

@@ -124,6 +124,9 @@ export async function isImplicitDir (path: string): Promise<boolean> {
 
 const INT64_MAX = 2n ** 63n - 1n
 const INT64_MIN = -(2n ** 63n)
+const NS_PER_S = 1_000_000_000n
+/** Whole seconds from which native/common.h s3b_time_ns clamps (it compares seconds, not nanoseconds). */
+const CLAMP_FROM_S = INT64_MAX / NS_PER_S
 
 /**
  * An mtime in nanoseconds as the addon reports it: clamped to int64 (April 2262 onwards is its last instant,
@@ -132,7 +135,8 @@ const INT64_MIN = -(2n ** 63n)
  */
 export function mtimeNsOf (st: Pick<BigIntStats, 'mtimeNs'>): bigint {
   const ns = st.mtimeNs
-  return ns > INT64_MAX ? INT64_MAX : ns < INT64_MIN ? INT64_MIN : ns
+  const floorS = ns / NS_PER_S - (ns % NS_PER_S < 0n ? 1n : 0n) // tv_sec of the timespec
+  return floorS >= CLAMP_FROM_S ? INT64_MAX : floorS <= -CLAMP_FROM_S ? INT64_MIN : ns
 }
 
 export function stampOf (st: Pick<BigIntStats, 'size' | 'mtimeNs'>): { stampSize: string, stampMtimeNs: string } {

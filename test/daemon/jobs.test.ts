@@ -1,7 +1,7 @@
 import t from 'tap'
 import { startBridge } from '../fixtures/daemon.js'
 import { spawnSync } from 'node:child_process'
-import { existsSync, readdirSync, readFileSync, renameSync, utimesSync, writeFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, readlinkSync, renameSync, utimesSync, writeFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { abortStale, purgeExpiredKeys, sweepTempFiles } from '../../lib/daemon/scheduled-jobs.js'
@@ -71,7 +71,7 @@ t.test('a Complete lock whose daemon no longer runs on this machine is put back 
   const b = await startBridge(t)
   const uploads = join(b.bucketDir, '.s3bridge', 'uploads')
   const self = readFileSync('/proc/self/stat', 'utf8')
-  const me = { host: hostname(), bootId: readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim(), pid: process.pid, start: self.slice(self.lastIndexOf(')') + 2).split(' ')[19] }
+  const me = { host: hostname(), bootId: readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim(), pidNs: readlinkSync('/proc/self/ns/pid'), pid: process.pid, start: self.slice(self.lastIndexOf(')') + 2).split(' ')[19] }
   const gone = spawnSync('true').pid // exited: no process of that pid and start time runs now
   const lockWith = async (key: string, holder: Record<string, unknown>): Promise<{ id: string, etag: string }> => {
     const up = await b.s3.send(new CreateMultipartUploadCommand({ Bucket: 'demo', Key: key }))
@@ -83,9 +83,13 @@ t.test('a Complete lock whose daemon no longer runs on this machine is put back 
   }
   const dead = await lockWith('dead.bin', { ...me, pid: gone })
   const rebooted = await lockWith('rebooted.bin', { ...me, bootId: 'another-boot' })
+  const btime = Number(/^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))![1])
+  utimesSync(join(uploads, `${rebooted.id}.completing`, 'holder.json'), btime - 60, btime - 60) // taken before this boot
   const running = await lockWith('running.bin', me)
   const elsewhere = await lockWith('elsewhere.bin', { ...me, host: 'another-host', pid: gone })
+  writeFileSync(join(uploads, `${rebooted.id}.completing`, 'assembled-0123'), 'half an object')
   const listed = (await b.s3.send(new ListMultipartUploadsCommand({ Bucket: 'demo' }))).Uploads?.map(u => u.Key)
+  t.notOk(existsSync(join(uploads, rebooted.id, 'assembled-0123')), 'what the dead Complete had assembled is removed')
   t.same(listed, ['dead.bin', 'rebooted.bin'], 'listed again: the two whose daemon is gone')
   const complete = (key: string, up: { id: string, etag: string }) => b.s3.send(new CompleteMultipartUploadCommand({ Bucket: 'demo', Key: key, UploadId: up.id, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: up.etag }] } }))
   await complete('rebooted.bin', rebooted)
@@ -96,5 +100,10 @@ t.test('a Complete lock whose daemon no longer runs on this machine is put back 
   const direct = await lockWith('direct.bin', { ...me, pid: gone })
   await complete('direct.bin', direct)
   t.equal(readFileSync(join(b.bucketDir, 'direct.bin'), 'utf8'), 'direct.bin data')
-  t.ok(dead.id)
+  // A folder put back keeps the dead holder's record; the next Complete writes its own before it takes the lock,
+  // so its lock never names the dead process (a reclaim would take it from under a running Complete).
+  await t.rejects(b.s3.send(new CompleteMultipartUploadCommand({ Bucket: 'demo', Key: 'dead.bin', UploadId: dead.id, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: '"00000000000000000000000000000000"' }] } })), { name: 'InvalidPart' })
+  t.equal(JSON.parse(readFileSync(join(uploads, dead.id, 'holder.json'), 'utf8')).pid, process.pid, 'the record is the last Complete\'s')
+  await complete('dead.bin', dead)
+  t.equal(readFileSync(join(b.bucketDir, 'dead.bin'), 'utf8'), 'dead.bin data')
 })
