@@ -212,13 +212,14 @@ export async function completeUpload (bucket: BucketRef, key: ObjectKey, uploadI
   if (!record) return retried()
   if (record.key !== key) throw noSuchUpload(uploadId)
   const lockDir = completingPath(bucket.root, uploadId)
-  await writeLockHolder(live)
+  await writeLockHolder(live) // before the lock: it never carries an earlier holder's record
   try {
     await rename(live, lockDir)
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTEMPTY') return retried()
     throw err
   }
+  await writeLockHolder(lockDir) // and again: a Complete racing this one from another process may have written last
   let result: CompleteResult
   try {
     result = await assembleAndPublish(bucket, record, lockDir, await checkParts(lockDir, record, refs), opts, sentChecksums)
