@@ -8,7 +8,7 @@ import { keyConflictError, S3Error, s3ErrorFromErrno } from '../errors/s3-error.
 import { combineCrcs, isCombinable } from './crc-combine.js'
 import { copyFileRange } from './kernel-copy.js'
 import {
-  compositeChecksum, encodePartSizes, reclaimUpload, isCompositeAlgorithm, MIN_PART_SIZE_BYTES, multipartETag, parseUploadId, partFileName, readPart, readUploadRecord,
+  compositeChecksum, encodePartSizes, liveUploadRecord, isCompositeAlgorithm, MIN_PART_SIZE_BYTES, multipartETag, parseUploadId, partFileName, readPart,
   uploadPath, uploadsDir, type MultipartStoredMeta, type PartRecord, type UploadRecord,
 } from './multipart.js'
 import { ensureParents, objectInfo, type BucketRef, type WriteOptions } from './objects.js'
@@ -202,7 +202,7 @@ export async function completeUpload (bucket: BucketRef, key: ObjectKey, uploadI
   parseUploadId(uploadId)
   checkPartOrder(refs)
   const live = uploadPath(bucket.root, uploadId)
-  const record = await readUploadRecord(live) ?? (await reclaimUpload(bucket.root, uploadId) ? await readUploadRecord(live) : undefined)
+  const record = await liveUploadRecord(bucket.root, uploadId)
   // Only the same part list gets the earlier answer: its ETag is derived from exactly those part ETags.
   const retried = async (): Promise<CompleteResult> => {
     const t = await readTombstone(bucket.root, uploadId, key)

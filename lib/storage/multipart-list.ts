@@ -4,7 +4,7 @@ import { lstat, readdir, rename, rm } from 'node:fs/promises'
 import { lockHolderState } from './complete-lock.js'
 import { join } from 'node:path'
 import { compareKeys } from './key-order.js'
-import { dropAssembly, existingUploadsDir, isUploadId, partNumbers, readPart, readUploadRecord, uploadPath, type UploadRecord } from './multipart.js'
+import { existingUploadsDir, isUploadId, putBack, reclaimUpload, partNumbers, readPart, readUploadRecord, uploadPath, type UploadRecord } from './multipart.js'
 import type { BucketRef } from './objects.js'
 
 export interface UploadsQuery {
@@ -25,9 +25,13 @@ export interface UploadsPage {
 
 /** Live uploads of a bucket (not those being completed or aborted), by key then by id (= by initiation). */
 async function liveUploads (root: string): Promise<UploadRecord[]> {
-  await recoverInterruptedCompletes(root) // those whose daemon died mid-Complete are listed again
   const dir = existingUploadsDir(root)
   const names = dir === undefined ? [] : await readdir(dir).catch(() => [] as string[])
+  // Uploads whose Complete died with its daemon are listed again (put back).
+  for (const name of [...names]) {
+    const id = name.endsWith('.completing') ? name.slice(0, -'.completing'.length) : ''
+    if (isUploadId(id) && await reclaimUpload(root, id)) names.push(id)
+  }
   const records: UploadRecord[] = []
   for (const name of names.filter(isUploadId)) {
     const record = await readUploadRecord(uploadPath(root, name))
@@ -161,10 +165,7 @@ export async function recoverInterruptedCompletes (bucketRoot: string, olderThan
     // run (a Complete of terabytes) keeps its lock however old.
     const holder = await lockHolderState(join(dir, name))
     if (holder === 'alive' || (holder === 'unknown' && nowMs - st.ctimeMs < olderThanMs)) continue
-    // rename(2) will not replace a non-empty folder: a live upload of that id (none should exist) is left alone.
-    if (!await rename(join(dir, name), join(dir, id)).then(() => true, () => false)) continue
-    await dropAssembly(join(dir, id))
-    recovered.push(id)
+    if (await putBack(dir, id)) recovered.push(id)
   }
   return recovered
 }

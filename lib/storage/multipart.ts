@@ -157,10 +157,15 @@ export async function readUploadRecord (dir: string): Promise<UploadRecord | und
 
 /** The upload's record, if it is live and belongs to this key; NoSuchUpload otherwise (as AWS, for a key mismatch too). */
 export async function getUpload (bucket: BucketRef, key: ObjectKey, uploadId: string): Promise<UploadRecord> {
-  const live = uploadPath(bucket.root, parseUploadId(uploadId))
-  const record = await readUploadRecord(live) ?? (await reclaimUpload(bucket.root, uploadId) ? await readUploadRecord(live) : undefined)
+  const record = await liveUploadRecord(bucket.root, parseUploadId(uploadId))
   if (!record || record.key !== key) throw noSuchUpload(uploadId)
   return record
+}
+
+/** The record of a live upload, after putting it back if its Complete died with its daemon (reclaimUpload). */
+export async function liveUploadRecord (root: string, uploadId: string): Promise<UploadRecord | undefined> {
+  const live = uploadPath(root, uploadId)
+  return await readUploadRecord(live) ?? (await reclaimUpload(root, uploadId) ? await readUploadRecord(live) : undefined)
 }
 
 /**
@@ -171,19 +176,22 @@ export async function getUpload (bucket: BucketRef, key: ObjectKey, uploadId: st
 export async function reclaimUpload (root: string, uploadId: string): Promise<boolean> {
   const dir = existingUploadsDir(root)
   if (dir === undefined || !isUploadId(uploadId)) return false
-  const lockDir = join(dir, `${uploadId}.completing`)
-  if (await lockHolderState(lockDir) !== 'gone') return false
-  // rename(2) will not replace a non-empty folder: a live upload of that id (none should exist) is left alone.
-  if (!await rename(lockDir, join(dir, uploadId)).then(() => true, () => false)) return false
-  await dropAssembly(join(dir, uploadId))
-  return true
+  if (await lockHolderState(join(dir, `${uploadId}.completing`)) !== 'gone') return false
+  return putBack(dir, uploadId)
 }
 
-/** The file a Complete that died was assembling (possibly gigabytes): a retry assembles its own. */
-export async function dropAssembly (uploadDir: string): Promise<void> {
-  for (const name of await readdir(uploadDir).catch(() => [] as string[])) {
-    if (name.startsWith('assembled-')) await unlink(join(uploadDir, name)).catch(() => undefined)
+/**
+ * Renames an upload's Complete lock back to the live upload, without the file the interrupted Complete was
+ * assembling (possibly gigabytes: a retry assembles its own). rename(2) will not replace a non-empty folder, so a
+ * live upload of that id (none should exist) is left alone. Whether it was put back.
+ */
+export async function putBack (uploadsDir: string, uploadId: string): Promise<boolean> {
+  const live = join(uploadsDir, uploadId)
+  if (!await rename(join(uploadsDir, `${uploadId}.completing`), live).then(() => true, () => false)) return false
+  for (const name of await readdir(live).catch(() => [] as string[])) {
+    if (name.startsWith('assembled-')) await unlink(join(live, name)).catch(() => undefined)
   }
+  return true
 }
 
 async function ensureUploadsDir (root: string): Promise<string> {

@@ -27,7 +27,8 @@ import { renderXml, type XmlNode } from '../xml/render.js'
 import type { S3Reply, S3Request, Services } from '../types.js'
 import { parseCopySource } from './copy-object.js'
 
-const MAX_LISTED = 1000
+/** Uploads or parts listed per answer at most (ListMultipartUploads, ListParts, GetObjectAttributes). */
+export const MAX_LISTED = 1000
 /** 10,000 <Part> elements with quoted ETags and checksums stay well below this. */
 const MAX_COMPLETE_BODY_BYTES = 4 * 1024 * 1024
 const CHECKSUM_HEADERS = ['x-amz-checksum-crc32', 'x-amz-checksum-crc32c', 'x-amz-checksum-crc64nvme', 'x-amz-checksum-sha1', 'x-amz-checksum-sha256']
@@ -41,10 +42,14 @@ function uploadIdOf (req: S3Request): string {
 }
 
 function limitParam (q: URLSearchParams, name: string): number {
-  const raw = q.get(name)
-  if (raw === null) return MAX_LISTED
+  return Math.min(countParam(name, q.get(name) ?? undefined, MAX_LISTED), MAX_LISTED)
+}
+
+/** A count or marker from the query or a header (max-parts, x-amz-part-number-marker...): `absent` when not given. */
+export function countParam (name: string, raw: string | undefined, absent: number): number {
+  if (raw === undefined) return absent
   if (!/^\d{1,9}$/.test(raw)) throw new S3Error('InvalidArgument', { ArgumentName: name, ArgumentValue: raw }, { message: `Provided ${name} not an integer or within integer range` })
-  return Math.min(Number(raw), MAX_LISTED)
+  return Number(raw)
 }
 
 function initiatorXml (u: UploadRecord): { Initiator: XmlNode, Owner: XmlNode } {

@@ -10,9 +10,8 @@ import { checkConditions, conditionsFrom } from '../s3-headers.js'
 import type { S3Reply, S3Request, Services } from '../types.js'
 import { renderXml, type XmlNode } from '../xml/render.js'
 import { readNeeds, requestKey } from './objects.js'
+import { countParam, MAX_LISTED } from './multipart.js'
 
-/** Parts listed per answer at most (as ListParts). */
-const MAX_LISTED_PARTS = 1000
 const ATTRIBUTES = new Set(['ETag', 'Checksum', 'ObjectParts', 'StorageClass', 'ObjectSize'])
 const CHECKSUM_ELEMENTS: Record<string, string> = {
   crc32: 'ChecksumCRC32', crc32c: 'ChecksumCRC32C', crc64nvme: 'ChecksumCRC64NVME', sha1: 'ChecksumSHA1', sha256: 'ChecksumSHA256',
@@ -33,10 +32,8 @@ function requestedAttributes (req: S3Request): Set<string> {
 /** x-amz-max-parts (at most 1,000, the default) or x-amz-part-number-marker (default 0). */
 function partsHeader (req: S3Request, name: 'x-amz-max-parts' | 'x-amz-part-number-marker'): number {
   const raw = req.headers[name]
-  if (raw === undefined) return name === 'x-amz-max-parts' ? MAX_LISTED_PARTS : 0
-  const text = Array.isArray(raw) ? raw.join(',') : raw.trim()
-  if (!/^\d{1,9}$/.test(text)) throw new S3Error('InvalidArgument', { ArgumentName: name, ArgumentValue: text }, { message: `Provided ${name} not an integer or within integer range` })
-  return name === 'x-amz-max-parts' ? Math.min(Number(text), MAX_LISTED_PARTS) : Number(text)
+  const text = raw === undefined ? undefined : Array.isArray(raw) ? raw.join(',') : raw.trim()
+  return name === 'x-amz-max-parts' ? Math.min(countParam(name, text, MAX_LISTED), MAX_LISTED) : countParam(name, text, 0)
 }
 
 /**
