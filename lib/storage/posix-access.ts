@@ -119,7 +119,10 @@ export function posixAccess(options: PosixAccessOptions): PosixAccess {
       if (noSearch) return { denied: noSearch }
       const child = components[i + 1]
       if (child === undefined) {
-        if (errnoOf(read.stopError) === 'ENOENT') return { found: components.slice(0, i + 1), missing: names.slice(i) }
+        // ENAMETOOLONG: a name longer than any file's (NAME_MAX) cannot be there either. S3 keys may hold such a
+        // segment; a read finds nothing, a delete succeeds, and a write is refused by checkStorableKey.
+        const code = errnoOf(read.stopError)
+        if (code === 'ENOENT' || code === 'ENAMETOOLONG') return { found: components.slice(0, i + 1), missing: names.slice(i) }
         throw read.stopError ?? new Error(`posix walk: ${names.slice(0, i + 1).join('/')} was not read`)
       }
       if (child.stats.isSymbolicLink()) {

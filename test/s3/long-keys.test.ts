@@ -4,7 +4,7 @@
 import t from 'tap'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3'
+import { CopyObjectCommand, DeleteObjectCommand, DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3'
 import { startBridge } from '../fixtures/daemon.js'
 
 t.test('keys longer than 1,024 bytes are not listed; the rest of the folder is', async t => {
@@ -52,4 +52,30 @@ t.test('names that are not UTF-8 are no keys, files or folders; a real U+FFFD na
   const folders = await b.s3.send(new ListObjectsV2Command({ Bucket: 'demo', Prefix: 'bad', Delimiter: '/' }))
   t.same(folders.CommonPrefixes?.map(p => p.Prefix), ['baddir\uFFFD/'], 'no phantom prefix for the bad folder')
   t.equal(folders.Contents, undefined)
+})
+
+// A segment longer than NAME_MAX (255 bytes) is a valid S3 key that no file can have: reads find nothing (404),
+// deletes succeed, and only a write is refused, with the reason. The kernel's ENAMETOOLONG used to come back as
+// 400 KeyTooLongError "Your key is too long" from GET/HEAD/DELETE/copy, and as a per-key InternalError from
+// DeleteObjects, whenever the folder above the long name existed.
+t.test('a key with a segment over 255 bytes is missing, not too long, whether its folder exists or not', async t => {
+  const b = await startBridge(t)
+  await b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'l/a', Body: 'x' })) // a folder the user may write in
+  await b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'src', Body: 'source' }))
+  const long = 'c'.repeat(256)
+  for (const key of [long, `l/${long}`, `${long}/x`, `l/${long}/x`, `nonexist/${long}`]) {
+    await t.rejects(b.s3.send(new GetObjectCommand({ Bucket: 'demo', Key: key })), { name: 'NoSuchKey' }, `GET ${key.slice(0, 12)}…`)
+    await t.rejects(b.s3.send(new HeadObjectCommand({ Bucket: 'demo', Key: key })), { name: 'NotFound' }, `HEAD ${key.slice(0, 12)}…`)
+    const del = await b.s3.send(new DeleteObjectCommand({ Bucket: 'demo', Key: key }))
+    t.equal(del.$metadata.httpStatusCode, 204, `DELETE ${key.slice(0, 12)}…`)
+    await t.rejects(b.s3.send(new CopyObjectCommand({ Bucket: 'demo', Key: 'dst', CopySource: `demo/${key}` })), { name: 'NoSuchKey' }, `copy from ${key.slice(0, 12)}…`)
+    await t.rejects(b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: key, Body: 'x' })),
+      { name: 'KeyTooLongError', message: /segment of the key between slashes is longer than 255 bytes/ }, `PUT ${key.slice(0, 12)}… names the segment`)
+    await t.rejects(b.s3.send(new CopyObjectCommand({ Bucket: 'demo', Key: key, CopySource: 'demo/src' })), { name: 'KeyTooLongError' }, `copy to ${key.slice(0, 12)}…`)
+  }
+  const keys = [long, `l/${long}`, `${long}/x`, `nonexist/${long}`]
+  const batch = await b.s3.send(new DeleteObjectsCommand({ Bucket: 'demo', Delete: { Objects: keys.map(Key => ({ Key })) } }))
+  t.same(batch.Errors ?? [], [], 'DeleteObjects: no per-key error')
+  t.same((batch.Deleted ?? []).map(d => d.Key).sort(), [...keys].sort(), 'every key reported deleted')
+  t.equal((await b.s3.send(new GetObjectCommand({ Bucket: 'demo', Key: 'l/a' }))).$metadata.httpStatusCode, 200, 'the folder and its file are untouched')
 })
