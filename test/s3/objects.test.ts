@@ -1,9 +1,10 @@
 import t from 'tap'
+import { spawnSync } from 'node:child_process'
 import { appendFileSync, chmodSync, chownSync, readdirSync, readFileSync, writeFileSync, statSync, truncateSync, utimesSync } from 'node:fs'
 import { join } from 'node:path'
 import { createHash } from 'node:crypto'
 import {
-  CompleteMultipartUploadCommand, CopyObjectCommand, CreateMultipartUploadCommand, DeleteObjectCommand, GetObjectAttributesCommand, GetObjectCommand,
+  CompleteMultipartUploadCommand, CopyObjectCommand, CreateMultipartUploadCommand, DeleteObjectCommand, DeleteObjectsCommand, GetObjectAttributesCommand, GetObjectCommand,
   HeadObjectCommand, PutObjectCommand, UploadPartCommand, type GetObjectAttributesCommandOutput,
 } from '@aws-sdk/client-s3'
 import { startBridge } from '../fixtures/daemon.js'
@@ -121,4 +122,20 @@ t.test('CopyObject of a source over 5 GiB is 400 InvalidRequest, as AWS answers 
   await t.rejects(s3.send(new CopyObjectCommand({ Bucket: 'demo', Key: 'copy.bin', CopySource: 'demo/big.bin' })),
     { name: 'InvalidRequest', message: 'The specified copy source is larger than the maximum allowable size for a copy source: 5368709120', $metadata: { httpStatusCode: 400 } })
   t.throws(() => statSync(join(bucketDir, 'copy.bin')), { code: 'ENOENT' })
+})
+
+// DeleteObjects answers each key as DeleteObject would: a file the kernel refuses to unlink (immutable, EPERM) is
+// AccessDenied in both, not a per-key InternalError the batch's 200 hid from the log.
+t.test('DeleteObjects reports a filesystem refusal by its S3 code, as DeleteObject does', async t => {
+  const b = await startBridge(t)
+  await b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'imm/f', Body: 'kept' }))
+  const file = join(b.bucketDir, 'imm', 'f')
+  const chattr = spawnSync('chattr', ['+i', file])
+  if (chattr.status !== 0) { t.comment(`skipped: chattr +i is not supported here: ${String(chattr.stderr).trim()}`); t.pass('nothing to check'); return }
+  t.teardown(() => { spawnSync('chattr', ['-i', file]) })
+  await t.rejects(b.s3.send(new DeleteObjectCommand({ Bucket: 'demo', Key: 'imm/f' })), { name: 'AccessDenied' }, 'DeleteObject')
+  const batch = await b.s3.send(new DeleteObjectsCommand({ Bucket: 'demo', Delete: { Objects: [{ Key: 'imm/f' }, { Key: 'gone' }] } }))
+  t.same(batch.Errors?.map(e => [e.Key, e.Code]), [['imm/f', 'AccessDenied']], 'DeleteObjects: the same code for the key')
+  t.same(batch.Deleted?.map(d => d.Key), ['gone'])
+  t.equal(readFileSync(file, 'utf8'), 'kept')
 })

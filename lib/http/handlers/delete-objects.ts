@@ -1,5 +1,5 @@
 // DeleteObjects: up to 1000 keys in one POST ?delete, quiet or verbose.
-import { S3Error } from '../../errors/s3-error.js'
+import { S3Error, s3ErrorFromErrno } from '../../errors/s3-error.js'
 import { deleteObject } from '../../storage/objects.js'
 import { parseObjectKey } from '../../storage/paths.js'
 import { bucketRecord, bucketRef, folderCheck } from '../bucket-access.js'
@@ -53,7 +53,10 @@ export async function deleteObjects (req: S3Request, s: Services): Promise<S3Rep
       if (version === undefined || version === 'null') await deleteObject(bucket, key, undefined, folderCheck(req), deleteGuard(etag, key))
       if (!quiet) deleted.push({ Key: raw, VersionId: version })
     } catch (err) {
-      const e = err instanceof S3Error ? err : new S3Error('InternalError')
+      // As a single DeleteObject would answer it (errorResponse): a filesystem error by its S3 code, anything else
+      // InternalError, logged, since the batch's 200 would otherwise hide it from the operator.
+      const e = err instanceof S3Error ? err : s3ErrorFromErrno(err) ?? new S3Error('InternalError')
+      if (e.code === 'InternalError') s.log.error({ err, requestId: req.requestId, key: raw }, 'DeleteObjects: internal error')
       errors.push({ Key: raw, VersionId: version, Code: e.code, Message: e.message })
     }
   }
