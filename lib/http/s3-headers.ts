@@ -132,6 +132,19 @@ export function quoteETag (etag: string): string {
 /** What node:http refuses in a header value (its checkInvalidHeaderChar): controls other than tab, and past latin-1. */
 const UNSENDABLE = /[^\t\x20-\x7e\x80-\xff]/
 
+/**
+ * A response-* parameter's value, sent as its ISO-8859-1 bytes as AWS does ("ü" as 0xFC); one that ISO-8859-1 cannot
+ * carry (a character past U+00FF, or a control character that would end the header) is refused with AWS's answer.
+ */
+function overrideParam (query: URLSearchParams, name: string): string | undefined {
+  const v = query.get(name)
+  if (v === null) return undefined
+  if (UNSENDABLE.test(v)) {
+    throw new S3Error('InvalidArgument', { ArgumentName: name, ArgumentValue: v }, { message: 'Header value cannot be represented using ISO-8859-1.' })
+  }
+  return v
+}
+
 /** Headers describing an object, as GET and HEAD send them. */
 export function objectHeaders (info: ObjectInfo, query: URLSearchParams): Record<string, string | number | undefined> {
   const m = info.meta
@@ -139,15 +152,15 @@ export function objectHeaders (info: ObjectInfo, query: URLSearchParams): Record
     ETag: quoteETag(info.etag),
     'Last-Modified': info.lastModified.toUTCString(),
     'Accept-Ranges': 'bytes',
-    'Content-Type': query.get('response-content-type') ?? m.contentType ?? 'binary/octet-stream',
-    'Content-Encoding': query.get('response-content-encoding') ?? m.contentEncoding,
-    'Content-Disposition': query.get('response-content-disposition') ?? m.contentDisposition,
-    'Content-Language': query.get('response-content-language') ?? m.contentLanguage,
-    'Cache-Control': query.get('response-cache-control') ?? m.cacheControl,
-    Expires: query.get('response-expires') ?? m.expires,
+    'Content-Type': overrideParam(query, 'response-content-type') ?? m.contentType ?? 'binary/octet-stream',
+    'Content-Encoding': overrideParam(query, 'response-content-encoding') ?? m.contentEncoding,
+    'Content-Disposition': overrideParam(query, 'response-content-disposition') ?? m.contentDisposition,
+    'Content-Language': overrideParam(query, 'response-content-language') ?? m.contentLanguage,
+    'Cache-Control': overrideParam(query, 'response-cache-control') ?? m.cacheControl,
+    Expires: overrideParam(query, 'response-expires') ?? m.expires,
   }
-  // A value Node cannot put in a header (from a POST form, or written by another tool) is sent RFC 2047-encoded,
-  // never refused with a 500; user metadata is encoded whenever it is not plain ASCII, as S3 does.
+  // A stored value Node cannot put in a header (from a POST form, or written by another tool) is sent RFC
+  // 2047-encoded, never refused with a 500; user metadata is encoded whenever it is not plain ASCII, as S3 does.
   for (const name of ['Content-Type', 'Content-Encoding', 'Content-Disposition', 'Content-Language', 'Cache-Control', 'Expires']) {
     const v = h[name]
     if (typeof v === 'string' && UNSENDABLE.test(v)) h[name] = encodeHeaderValue(v)

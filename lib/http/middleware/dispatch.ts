@@ -79,12 +79,29 @@ function cutIfIncomplete (ctx: Context, body: Readable): void {
   body.once('error', () => { ctx.req.socket.destroy() })
 }
 
+/** Any byte past US-ASCII in a header value. */
+const NON_ASCII = /[\x80-\xff]/
+
+/**
+ * The body to hand Koa. Node re-decodes a Content-Disposition value as UTF-8 when it knows the body's length
+ * before it writes the headers (`res.end(buffer)`; nodejs/node#46528), so the header's bytes (a latin-1 "ü", or
+ * UTF-8 as boto3 sends it) went out changed on small GETs only. Such a body is handed over as a stream instead,
+ * whose headers go out as given, as HEAD's and large objects' do. Rare (non-ASCII dispositions), so its cost is too.
+ */
+function bodyKeepingHeaders (ctx: Context, body: NonNullable<S3Reply['body']>): NonNullable<S3Reply['body']> {
+  if (!Buffer.isBuffer(body) || body.length === 0) return body
+  const disposition = ctx.response.get('Content-Disposition')
+  return typeof disposition === 'string' && NON_ASCII.test(disposition) ? Readable.from([body]) : body
+}
+
 export function writeReply (ctx: Context, reply: S3Reply): void {
   for (const [k, v] of Object.entries(reply.headers ?? {})) if (v !== undefined) ctx.set(k, String(v))
   const status = reply.status ?? 200
   if (reply.body) {
-    ctx.body = reply.body
+    const body = bodyKeepingHeaders(ctx, reply.body)
+    ctx.body = body
     if (reply.length !== undefined) ctx.length = reply.length
+    else if (body !== reply.body && Buffer.isBuffer(reply.body)) ctx.length = reply.body.length
     if (ctx.method === 'HEAD' && reply.body instanceof Readable) reply.body.destroy()
     else if (reply.body instanceof Readable) cutIfIncomplete(ctx, reply.body)
   } else if (reply.xml !== undefined) {
