@@ -1,11 +1,11 @@
 // Object tags live in the object's metadata xattr (user.s3bridge.meta, field "tags"), so they travel with the
 // file, are replaced with it by a new PUT, and reach GET/HEAD (x-amz-tagging-count) without another read.
-import { constants } from 'node:fs'
+import { constants, type BigIntStats } from 'node:fs'
 import { open, readlink } from 'node:fs/promises'
 import { S3Error, s3ErrorFromErrno } from '../errors/s3-error.js'
-import { ObjectReplaced, resolveObject, type BucketRef } from './objects.js'
+import { ObjectReplaced, objectInfo, resolveObject, type BucketRef } from './objects.js'
 import { isDirectoryKey } from './paths.js'
-import type { ObjectKey, ObjectTag } from './types.js'
+import type { ObjectInfo, ObjectKey, ObjectTag } from './types.js'
 import type { PrefetchedWalk } from './path-walk.js'
 import { effectiveETag, fdPath, readStoredMeta, stampOf, writeStoredMeta, type StoredMeta } from './xattrs.js'
 
@@ -17,12 +17,12 @@ export async function getObjectTags (bucket: BucketRef, key: ObjectKey, checked?
 }
 
 /**
- * Replaces the object's tag set ([] removes it). The file is pinned by a descriptor (no symlink followed, the
- * descriptor must be the key's path), and its metadata is rewritten through that descriptor. A file written
- * over NFS, which has no metadata yet, gets a record whose ETag is the one it already shows.
+ * Rewrites the object's metadata record in place: same inode, mode, owner, ACL and bytes. The file is pinned by
+ * a descriptor (no symlink followed, the descriptor must be the key's path), and the record is read and written
+ * through it. `change` gets the stored record (undefined for a file written over NFS) and the file's stat.
+ * With `expected` (the file the permission check walked to), another inode under the key is refused.
  */
-/** With `expected` (the file the permission check walked to), another inode under the key is refused, not tagged. */
-export async function setObjectTags (bucket: BucketRef, key: ObjectKey, tags: readonly ObjectTag[], expected?: { dev: bigint, ino: bigint }): Promise<void> {
+export async function updateObjectMeta (bucket: BucketRef, key: ObjectKey, change: (stored: StoredMeta | undefined, st: BigIntStats) => StoredMeta, expected?: { dev: bigint, ino: bigint }): Promise<ObjectInfo> {
   const r = await resolveObject(bucket, key)
   const notFound = (): S3Error => new S3Error('NoSuchKey', { Key: key })
   let fh
@@ -38,14 +38,25 @@ export async function setObjectTags (bucket: BucketRef, key: ObjectKey, tags: re
     const st = await fh.stat({ bigint: true })
     if (expected !== undefined && (st.dev !== expected.dev || st.ino !== expected.ino)) throw new ObjectReplaced(key)
     const path = fdPath(fh.fd)
-    const stored = await readStoredMeta(path)
-    const next: StoredMeta = stored ? { ...stored } : { user: {}, etag: effectiveETag(st, undefined), ...stampOf(st) }
-    if (tags.length > 0) next.tags = [...tags]
-    else delete next.tags
+    const next = change(await readStoredMeta(path), st)
     await writeStoredMeta(path, next)
+    return objectInfo(key, st, next)
   } catch (err) {
     throw s3ErrorFromErrno(err, { Key: key }) ?? err
   } finally {
     await fh.close().catch(() => undefined)
   }
+}
+
+/**
+ * Replaces the object's tag set ([] removes it), in place (updateObjectMeta). A file written over NFS, which has
+ * no metadata yet, gets a record whose ETag is the one it already shows.
+ */
+export async function setObjectTags (bucket: BucketRef, key: ObjectKey, tags: readonly ObjectTag[], expected?: { dev: bigint, ino: bigint }): Promise<void> {
+  await updateObjectMeta(bucket, key, (stored, st) => {
+    const next: StoredMeta = stored ? { ...stored } : { user: {}, etag: effectiveETag(st, undefined), ...stampOf(st) }
+    if (tags.length > 0) next.tags = [...tags]
+    else delete next.tags
+    return next
+  }, expected)
 }

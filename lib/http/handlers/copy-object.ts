@@ -1,15 +1,19 @@
 // CopyObject: same or another bucket, metadata COPY or REPLACE, x-amz-copy-source-if-* conditions.
 import { S3Error } from '../../errors/s3-error.js'
-import { openObject, prefetchForRead, putObject } from '../../storage/objects.js'
+import { checkedFile, headObject, openObject, prefetchForRead, putObject, type BucketRef } from '../../storage/objects.js'
+import { updateObjectMeta } from '../../storage/object-tags.js'
+import type { PrefetchedWalk } from '../../storage/path-walk.js'
+import { effectiveETag, isStoredMetaCurrent, stampOf, type StoredMeta } from '../../storage/xattrs.js'
 import { isCompositeChecksum } from '../../storage/multipart.js'
-import { parseObjectKey } from '../../storage/paths.js'
+import { isDirectoryKey, parseObjectKey } from '../../storage/paths.js'
 import type { ObjectKey } from '../../storage/types.js'
 import { bucketRecord, bucketRef, writeOptions } from '../bucket-access.js'
 import { checkAclHeadersAllowed, requireUploadHeaderActions } from '../acl-headers.js'
-import { requireAccess } from '../authorize.js'
+import { decide, relPath, requireAccess } from '../authorize.js'
 import { createNeed } from '../../access/fs-needs.js'
+import { hasAclHeaders, readAclHeaders } from '../../access/s3-acl.js'
 import { checkWriteConditionHeaders, guardConditionalWrite } from '../conditional-write.js'
-import { checkConditions, checkEncryptionHeaders, checkObjectLockHeaders, conditionsFrom, metaFromHeaders, websiteRedirectFrom } from '../s3-headers.js'
+import { checkConditions, checkEncryptionHeaders, checkObjectLockHeaders, checkWriteConditions, conditionsFrom, metaFromHeaders, websiteRedirectFrom, type ConditionHeaders } from '../s3-headers.js'
 import { renderXml } from '../xml/render.js'
 import { tagsFromHeader } from '../tagging.js'
 import type { S3Reply, S3Request, Services } from '../types.js'
@@ -52,19 +56,30 @@ export async function copyObject (req: S3Request, s: Services): Promise<S3Reply>
   if (directive !== 'COPY' && directive !== 'REPLACE') throw new S3Error('InvalidArgument', {}, { message: 'Unknown metadata directive.' })
   const taggingDirective = String(req.headers['x-amz-tagging-directive'] ?? 'COPY').toUpperCase()
   if (taggingDirective !== 'COPY' && taggingDirective !== 'REPLACE') throw new S3Error('InvalidArgument', { ArgumentName: 'x-amz-tagging-directive', ArgumentValue: taggingDirective }, { message: 'Unknown tagging directive.' })
-  if (srcRecord.name === destRecord.name && src.key === destKey && directive === 'COPY' && redirect === undefined) {
+  const selfCopy = srcRecord.name === destRecord.name && src.key === destKey
+  // A copy onto itself must change something; a storage class or encryption asked for counts, as on AWS (`aws s3
+  // cp s3://b/k s3://b/k --storage-class ...` re-tiers that way): accepted, here with nothing else to change.
+  const asksClassOrEncryption = req.headers['x-amz-storage-class'] !== undefined || req.headers['x-amz-server-side-encryption'] !== undefined
+  if (selfCopy && directive === 'COPY' && redirect === undefined && !asksClassOrEncryption) {
     throw new S3Error('InvalidRequest', {}, { message: 'This copy request is illegal because it is trying to copy an object to itself without changing the object\'s metadata, storage class, website redirect location or encryption attributes.' })
   }
   // The source is opened as the very file its read check walked to (prefetchForRead; openObject compares).
   const srcChecked = prefetchForRead(bucketRef(srcRecord), src.key, { read: false })
   await requireAccess(req, s, { ...readNeeds('GetObject', srcRecord, src.key), prefetched: srcChecked }, { missingIsNoSuchKey: true })
-  await requireAccess(req, s, { operation: 'CopyObject', bucket: destRecord, key: destKey, fs: [createNeed(destRecord.path, destKey)] })
+  // A copy onto itself without ACL headers (s3fs's chmod, chown and touch, rclone's modification-time update) by
+  // a caller who may write the file changes its metadata in place: the file keeps its inode, mode, owner, POSIX
+  // ACL and modification time, as chmod or setfattr over NFS would. Anything else makes a new file, which needs
+  // create rights in the folder, as a PUT, and gets a new file's mode and owner.
+  const inPlace = selfCopy && !isDirectoryKey(destKey) && !hasAclHeaders(readAclHeaders(req.headers)) &&
+    (await decide(req, s, { operation: 'CopyObject', bucket: destRecord, key: destKey, fs: [{ check: 'write', path: relPath(destKey), bucketRoot: destRecord.path }], prefetched: srcChecked })).allowed
+  if (!inPlace) await requireAccess(req, s, { operation: 'CopyObject', bucket: destRecord, key: destKey, fs: [createNeed(destRecord.path, destKey)] })
   checkAclHeadersAllowed(req, destRecord)
   // Tags from the header are set only under x-amz-tagging-directive REPLACE; COPY keeps the source's.
   await requireUploadHeaderActions(req, s, { operation: 'CopyObject', bucket: destRecord, key: destKey }, { tagging: taggingDirective === 'REPLACE' })
   // If-Match / If-None-Match (no prefix) are conditions on the destination, as for PutObject.
   const destConditions = conditionsFrom(req.headers)
   checkWriteConditionHeaders(destConditions, 'CopyObject')
+  if (inPlace) return copyOntoItself(req, bucketRef(destRecord), destKey, srcChecked, { directive, redirect, taggingDirective, destConditions })
   const opened = await openObject(bucketRef(srcRecord), src.key, undefined, srcChecked)
   try {
     checkConditions(conditionsFrom(req.headers, 'x-amz-copy-source-'), opened.info, { isRead: false, notModified: 'PreconditionFailed' })
@@ -97,4 +112,38 @@ export async function copyObject (req: S3Request, s: Services): Promise<S3Reply>
   return {
     xml: renderXml('CopyObjectResult', { LastModified: result.info.lastModified, ETag: `"${result.info.etag}"` }),
   }
+}
+
+/**
+ * CopyObject onto itself, in place: the metadata record of the very file the read check walked to is rewritten
+ * (updateObjectMeta); the bytes, and so the ETag, checksums and part count, are unchanged, and so is the file's
+ * modification time (Last-Modified), which a rewrite of the bytes alone would change over NFS.
+ */
+async function copyOntoItself (req: S3Request, bucket: BucketRef, key: ObjectKey, checked: PrefetchedWalk | undefined,
+  o: { directive: string, redirect: string | undefined, taggingDirective: string, destConditions: ConditionHeaders }): Promise<S3Reply> {
+  const current = await headObject(bucket, key, checked)
+  checkConditions(conditionsFrom(req.headers, 'x-amz-copy-source-'), current, { isRead: false, notModified: 'PreconditionFailed' })
+  if (current.size > MAX_COPY_SOURCE_BYTES) {
+    throw new S3Error('InvalidRequest', {}, { message: `The specified copy source is larger than the maximum allowable size for a copy source: ${MAX_COPY_SOURCE_BYTES}` })
+  }
+  checkWriteConditions(o.destConditions, current, key)
+  const asked = o.directive === 'REPLACE' ? metaFromHeaders(req.headers) : { ...current.meta, websiteRedirectLocation: o.redirect }
+  const tags = o.taggingDirective === 'REPLACE' ? nonEmptyTags(tagsFromHeader(req.headers['x-amz-tagging'])) : current.meta.tags
+  const info = await updateObjectMeta(bucket, key, (stored, st) => {
+    // What describes the bytes stays; a record an NFS edit made stale describes other bytes and is dropped.
+    const base: StoredMeta = stored !== undefined && isStoredMetaCurrent(st, stored) ? stored : { user: {}, etag: effectiveETag(st, stored), ...stampOf(st) }
+    return {
+      ...base,
+      user: asked.user,
+      contentType: asked.contentType,
+      contentEncoding: asked.contentEncoding,
+      contentDisposition: asked.contentDisposition,
+      contentLanguage: asked.contentLanguage,
+      cacheControl: asked.cacheControl,
+      expires: asked.expires,
+      websiteRedirectLocation: asked.websiteRedirectLocation,
+      tags,
+    }
+  }, await checkedFile(checked, bucket, key))
+  return { xml: renderXml('CopyObjectResult', { LastModified: info.lastModified, ETag: `"${info.etag}"` }) }
 }

@@ -1,0 +1,96 @@
+// CopyObject onto itself is how s3fs does chmod, chown and touch, and how rclone updates a modification time:
+// metadata REPLACE, same key. It used to make a new file renamed over the old one, so a private 0600 file with a
+// POSIX ACL came back with the create mode (world-readable, anonymously readable over S3), no ACL, and the
+// caller as owner. A caller who may write the file now changes its metadata in place; others still replace it,
+// as a PUT would, with create rights in the folder (sweep 14 s3fs finding 2).
+import t from 'tap'
+import { spawnSync } from 'node:child_process'
+import { chmodSync, chownSync, mkdirSync, statSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { CopyObjectCommand, GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand, PutBucketAclCommand } from '@aws-sdk/client-s3'
+import { anonymousClient, startBridge } from '../fixtures/daemon.js'
+
+function getfacl (path: string): string {
+  return spawnSync('getfacl', ['-cp', path], { encoding: 'utf8' }).stdout.split('\n').filter(l => l !== '' && !l.startsWith('#')).join(',')
+}
+
+t.test('a metadata copy onto itself keeps the file: inode, mode, ACL, owner, mtime and bytes', async t => {
+  const b = await startBridge(t)
+  mkdirSync(join(b.bucketDir, 'perm'))
+  chownSync(join(b.bucketDir, 'perm'), 2000, 2000)
+  const file = join(b.bucketDir, 'perm', 'payroll.txt')
+  writeFileSync(file, 'payroll')
+  chownSync(file, 2000, 2000)
+  chmodSync(file, 0o600)
+  const acl = spawnSync('setfacl', ['-m', 'u:2001:r', file])
+  t.equal(acl.status, 0, 'setfacl')
+  // The anonymous may list and read what the file lets them: the file decides.
+  await b.s3.send(new PutBucketAclCommand({ Bucket: 'demo', ACL: 'public-read' }))
+  const anon = anonymousClient(b.endpoint, t)
+  await t.rejects(anon.send(new GetObjectCommand({ Bucket: 'demo', Key: 'perm/payroll.txt' })), { name: 'AccessDenied' }, 'private before')
+  const before = statSync(file, { bigint: true })
+  const aclBefore = getfacl(file)
+  const head0 = await b.s3.send(new HeadObjectCommand({ Bucket: 'demo', Key: 'perm/payroll.txt' }))
+
+  // s3fs's chmod 600: REPLACE with its mode/uid/gid/mtime metadata.
+  const copy = await b.s3.send(new CopyObjectCommand({
+    Bucket: 'demo', Key: 'perm/payroll.txt', CopySource: 'demo/perm/payroll.txt', MetadataDirective: 'REPLACE',
+    ContentType: 'text/plain', Metadata: { mode: '33152', mtime: '1700000000' },
+  }))
+  t.equal(copy.CopyObjectResult?.ETag, head0.ETag, 'the ETag of the same bytes')
+  const after = statSync(file, { bigint: true })
+  t.equal(after.ino, before.ino, 'the same inode')
+  t.equal(after.mode, before.mode, 'the same mode')
+  t.equal(after.uid, before.uid, 'the same owner')
+  t.equal(after.mtimeNs, before.mtimeNs, 'the same modification time')
+  t.equal(getfacl(file), aclBefore, 'the same POSIX ACL')
+  await t.rejects(anon.send(new GetObjectCommand({ Bucket: 'demo', Key: 'perm/payroll.txt' })), { name: 'AccessDenied' }, 'still private after')
+  const head = await b.s3.send(new HeadObjectCommand({ Bucket: 'demo', Key: 'perm/payroll.txt' }))
+  t.equal(head.ContentType, 'text/plain')
+  t.same(head.Metadata, { mode: '33152', mtime: '1700000000' }, 'the new metadata is served')
+  t.equal(head.ETag, head0.ETag)
+  t.equal(head.LastModified?.getTime(), head0.LastModified?.getTime())
+  const got = await b.s3.send(new GetObjectCommand({ Bucket: 'demo', Key: 'perm/payroll.txt' }))
+  t.equal(await got.Body?.transformToString(), 'payroll')
+
+  // Tags by x-amz-tagging-directive, in place too; the copy-source conditions still hold.
+  await b.s3.send(new CopyObjectCommand({ Bucket: 'demo', Key: 'perm/payroll.txt', CopySource: 'demo/perm/payroll.txt', MetadataDirective: 'COPY', TaggingDirective: 'REPLACE', Tagging: 'dept=hr', StorageClass: 'STANDARD' }))
+  const tags = await b.s3.send(new GetObjectTaggingCommand({ Bucket: 'demo', Key: 'perm/payroll.txt' }))
+  t.same(tags.TagSet, [{ Key: 'dept', Value: 'hr' }])
+  t.same((await b.s3.send(new HeadObjectCommand({ Bucket: 'demo', Key: 'perm/payroll.txt' }))).Metadata, { mode: '33152', mtime: '1700000000' }, 'COPY kept the metadata')
+  await t.rejects(b.s3.send(new CopyObjectCommand({ Bucket: 'demo', Key: 'perm/payroll.txt', CopySource: 'demo/perm/payroll.txt', MetadataDirective: 'REPLACE', CopySourceIfMatch: '"0000"' })), { name: 'PreconditionFailed' })
+  t.equal(statSync(file, { bigint: true }).ino, before.ino, 'never replaced')
+})
+
+t.test('a copy onto itself that changes only the storage class or encryption is accepted (AWS re-tiers that way)', async t => {
+  const b = await startBridge(t)
+  writeFileSync(join(b.bucketDir, 'k'), 'data')
+  chownSync(join(b.bucketDir, 'k'), 2000, 2000)
+  const r = await b.s3.send(new CopyObjectCommand({ Bucket: 'demo', Key: 'k', CopySource: 'demo/k', StorageClass: 'STANDARD_IA' }))
+  t.ok(r.CopyObjectResult?.ETag)
+  await b.s3.send(new CopyObjectCommand({ Bucket: 'demo', Key: 'k', CopySource: 'demo/k', ServerSideEncryption: 'AES256' }))
+  await t.rejects(b.s3.send(new CopyObjectCommand({ Bucket: 'demo', Key: 'k', CopySource: 'demo/k' })), { name: 'InvalidRequest' }, 'nothing asked: still illegal')
+})
+
+t.test('a caller who may not write the file, but may replace it in the folder, gets a new file as a PUT would', async t => {
+  const b = await startBridge(t)
+  const bob = await b.addUser('bob', 2001, 2001)
+  const dir = join(b.bucketDir, 'shared')
+  mkdirSync(dir)
+  chownSync(dir, 2000, 2000)
+  chmodSync(dir, 0o777)
+  const file = join(dir, 'notes.txt')
+  writeFileSync(file, 'notes')
+  chownSync(file, 2000, 2000)
+  chmodSync(file, 0o644)
+  await b.s3.send(new PutBucketAclCommand({ Bucket: 'demo', GrantFullControl: 'id=tester', GrantWrite: 'id=bob', GrantRead: 'id=bob' }))
+  const before = statSync(file)
+  await b.client(bob).send(new CopyObjectCommand({ Bucket: 'demo', Key: 'shared/notes.txt', CopySource: 'demo/shared/notes.txt', MetadataDirective: 'REPLACE', Metadata: { by: 'bob' } }))
+  const after = statSync(file)
+  t.not(after.ino, before.ino, 'replaced (bob may not write the file itself)')
+  t.equal(after.uid, 2001, 'and the new file is bob\'s')
+  // Now bob's own file: in place from here on.
+  await b.client(bob).send(new CopyObjectCommand({ Bucket: 'demo', Key: 'shared/notes.txt', CopySource: 'demo/shared/notes.txt', MetadataDirective: 'REPLACE', Metadata: { by: 'bob again' } }))
+  t.equal(statSync(file).ino, after.ino, 'the same file')
+  t.same((await b.s3.send(new HeadObjectCommand({ Bucket: 'demo', Key: 'shared/notes.txt' }))).Metadata, { by: 'bob again' })
+})
