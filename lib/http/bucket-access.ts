@@ -39,14 +39,16 @@ export function principalBucketGrants (record: BucketRecord, p: Principal): Set<
  * How new files and folders are made for this request: owned by the principal, in the configured modes,
  * inheriting the parent's default ACL, then (files, when record is given) the request's ACL headers.
  */
-export function writeOptions (req: S3Request, s: Services, record?: BucketRecord): WriteOptions {
+/** `fileModeCap`: the new file gets no permission bits outside it (a copy: its source's mode), default ACL included. */
+export function writeOptions (req: S3Request, s: Services, record?: BucketRecord, opts: { fileModeCap?: number } = {}): WriteOptions {
+  const cap = opts.fileModeCap ?? 0o777
   return {
     owner: { uid: req.principal.uid, gid: req.principal.gid },
-    fileMode: s.config.fileCreateMode,
+    fileMode: s.config.fileCreateMode & (cap | ~0o777),
     dirMode: s.config.dirCreateMode,
     fsync: s.config.fsync,
     onCreated: async (path, parent, isDirectory, owner) => {
-      await inheritDefaultAcl(path, parent, isDirectory)
+      await inheritDefaultAcl(path, parent, isDirectory, isDirectory ? 0o777 : cap)
       if (!isDirectory && record) await applyAclHeaders(req, s, record, path, owner)
     },
     checkFolder: folderCheck(req),

@@ -32,12 +32,13 @@ function maskByMode (acl: AclEntry[], mode: number): AclEntry[] {
 
 /**
  * If the parent folder has a default ACL, gives the new file or folder the access ACL the kernel would
- * (and folders inherit the default ACL itself). Returns whether a default ACL applied.
+ * (and folders inherit the default ACL itself). Returns whether a default ACL applied. `modeCap` limits the
+ * requested mode further, as cp(1) asks for the source's mode.
  */
-export async function inheritDefaultAcl (path: string, parentDir: Pick<PinnedDir, 'xattr'>, isDirectory: boolean): Promise<boolean> {
+export async function inheritDefaultAcl (path: string, parentDir: Pick<PinnedDir, 'xattr'>, isDirectory: boolean, modeCap = 0o777): Promise<boolean> {
   const def = await defaultAclOf(parentDir)
   if (!def) return false
-  const access = maskByMode(def, isDirectory ? DIR_CREATE_MODE : FILE_CREATE_MODE)
+  const access = maskByMode(def, (isDirectory ? DIR_CREATE_MODE : FILE_CREATE_MODE) & modeCap)
   if (isMinimalAcl(access)) await chmod(path, modeFromAcl(access))
   else await xattr.setAttribute(path, ACL_ACCESS_XATTR, encodePosixAcl(access))
   if (isDirectory) await xattr.setAttribute(path, ACL_DEFAULT_XATTR, encodePosixAcl(def))

@@ -72,7 +72,7 @@ export async function resolveObject (bucket: BucketRef, key: ObjectKey, prefetch
 }
 
 /** The stat fields an object's info is made of (Node's bigint stats, or the addon's). */
-export type ObjectStat = Pick<BigIntStats, 'isDirectory' | 'size' | 'mtimeNs' | 'dev' | 'ino'> & { uid: bigint | number, gid: bigint | number }
+export type ObjectStat = Pick<BigIntStats, 'isDirectory' | 'size' | 'mtimeNs' | 'dev' | 'ino'> & { uid: bigint | number, gid: bigint | number, mode: bigint | number }
 
 export function objectInfo (key: ObjectKey, st: ObjectStat, stored: StoredMeta | undefined): ObjectInfo {
   const isDirectoryMarker = st.isDirectory()
@@ -91,6 +91,7 @@ export function objectInfo (key: ObjectKey, st: ObjectStat, stored: StoredMeta |
     partTable: current && stored?.partCount !== undefined ? { sizes: (stored as MultipartStoredMeta).parts, checksums: (stored as MultipartStoredMeta).partChecksums } : undefined,
     ownerUid: Number(st.uid),
     ownerGid: Number(st.gid),
+    mode: Number(st.mode) & 0o7777,
   }
 }
 

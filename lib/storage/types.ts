@@ -38,6 +38,8 @@ export interface ObjectInfo {
   partTable?: { sizes: unknown, checksums?: string[] }
   ownerUid: number
   ownerGid: number
+  /** The file's permission bits (a copy's new file gets no more than these). */
+  mode: number
 }
 
 export interface ObjectStream {

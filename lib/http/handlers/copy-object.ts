@@ -101,7 +101,11 @@ export async function copyObject (req: S3Request, s: Services): Promise<S3Reply>
   }
   // Tags follow x-amz-tagging-directive, independently of the metadata directive: COPY keeps the source's.
   meta.tags = taggingDirective === 'REPLACE' ? nonEmptyTags(tagsFromHeader(req.headers['x-amz-tagging'])) : opened.info.meta.tags
-  const options = writeOptions(req, s, destRecord)
+  // A copy without ACL headers gets no more than its source's mode bits, as cp(1) does: `aws s3 mv`/`cp` of a
+  // private file made it fileCreateMode (0644 in the sample), readable by everyone and anonymously, where AWS
+  // makes a copy private. The destination folder's default ACL still applies, within that mode. ACL headers
+  // decide for themselves.
+  const options = writeOptions(req, s, destRecord, hasAclHeaders(readAclHeaders(req.headers)) ? {} : { fileModeCap: opened.info.mode & 0o777 })
   try {
     await guardConditionalWrite(bucketRef(destRecord), destKey, destConditions, options)
   } catch (err) {
