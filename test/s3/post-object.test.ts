@@ -41,6 +41,18 @@ t.test('a SigV4 POST stores the file with its metadata and answers 204 by defaul
   t.equal(`"${head.ETag?.replace(/"/g, '')}"`, r.headers.get('etag'))
 })
 
+// Browsers, curl and requests send a file name outside ASCII as raw UTF-8 in the part's Content-Disposition;
+// busboy read it as latin-1 by default, so ${filename} made a mojibake key ("GrÃ¼ÃŸe.txt") (sweep 14b F2).
+t.test('${filename} takes a UTF-8 file name as the characters sent', async t => {
+  const b = await startBridge(t)
+  const pairs = signedPostFields(b.creds, { fields: [['key', 'uploads/${filename}']], conditions: [{ bucket: 'demo' }, ['starts-with', '$key', 'uploads/']] })
+  const r = await postForm(url(b), pairs, { data: 'grüße', filename: 'Grüße 日本.txt' })
+  t.equal(r.status, 204, r.body)
+  t.equal(readFileSync(join(b.bucketDir, 'uploads', 'Grüße 日本.txt'), 'utf8'), 'grüße')
+  const head = await b.s3.send(new HeadObjectCommand({ Bucket: 'demo', Key: 'uploads/Grüße 日本.txt' }))
+  t.equal(head.ContentLength, Buffer.byteLength('grüße'))
+})
+
 t.test('success_action_status 201 returns PostResponse XML; 200 an empty body', async t => {
   const b = await startBridge(t)
   const post = (status: string, key: string): Promise<Reply> => postForm(url(b), signedPostFields(b.creds, {

@@ -54,7 +54,8 @@ function readFormUntilFile (req: S3Request): Promise<PostForm> {
   const body = req.body()
   let parser: busboy.Busboy
   try {
-    parser = busboy({ headers: req.headers, limits: { fieldSize: MAX_PRE_DATA_BYTES + 1, parts: 1000 } })
+    // defParamCharset: a part's filename arrives as raw UTF-8 from browsers, curl and requests (busboy: latin-1).
+    parser = busboy({ headers: req.headers, defParamCharset: 'utf8', limits: { fieldSize: MAX_PRE_DATA_BYTES + 1, parts: 1000 } })
   } catch {
     throw new S3Error('MalformedPOSTRequest')
   }
