@@ -1,6 +1,7 @@
 // x-amz-acl / x-amz-grant-* on uploads: refused early under objectAclPolicy 'deny', applied to the new file under 'replace'.
 import { S3Error } from '../errors/s3-error.js'
 import { expandCannedAcl, hasAclHeaders, parseCannedAcl, readAclHeaders, resolveGrants, type AclHeaders, type S3Grant } from '../access/s3-acl.js'
+import { aclFromMode } from '../access/posix-acl.js'
 import { grantsToPosixAcl } from '../access/s3-acl-posix.js'
 import type { BucketRecord } from '../state/types.js'
 import { currentAcl, readObjectAcl, writeObjectAcl } from '../storage/object-acl-store.js'
@@ -38,6 +39,20 @@ export async function requireUploadHeaderActions (req: S3Request, s: Services, n
   const isPrivateOnly = acl.grants === undefined && acl.canned === 'private'
   if (hasAclHeaders(acl) && !isPrivateOnly) await requireAccess(req, s, { ...needs, action: 's3:PutObjectAcl' })
   if (opts.tagging && req.headers['x-amz-tagging'] !== undefined) await requireAccess(req, s, { ...needs, action: 's3:PutObjectTagging' })
+  if (hasAclHeaders(acl) && needs.bucket.objectAclPolicy !== 'deny') {
+    // What applyAclHeaders would refuse once the bytes are in (an unknown grantee, AuthenticatedUsers without a
+    // configured gid) is refused now: a multipart upload took every part and failed only at Complete.
+    const grants = acl.grants ?? expandCannedAcl(parseCannedAcl(acl.canned ?? 'private'), { ownerId: `uid:${req.principal.uid}`, bucketOwnerId: needs.bucket.owner })
+    grantsToPosixAcl(resolveGrants(grants, granteeDirectory(s)), {
+      ownerUid: req.principal.uid,
+      fileGid: req.principal.gid,
+      isDirectory: false,
+      previous: aclFromMode(0o600),
+      authenticatedUsersGid: s.config.authenticatedUsersGid,
+      anonymousUid: s.config.anonymousUid,
+      anonymousGid: s.config.anonymousGid,
+    })
+  }
 }
 
 /**

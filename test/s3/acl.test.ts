@@ -143,6 +143,22 @@ t.test('AuthenticatedUsers on an object is 501 without a configured gid, a group
   await t.rejects(anonymousClient(configured.bridge.endpoint, t).send(new GetObjectCommand({ Bucket: 'demo', Key: 'report.txt' })), { name: 'AccessDenied' })
 })
 
+// An ACL the bridge cannot apply is refused when the upload starts, not after its parts are in: a multipart
+// upload with authenticated-read (no authenticatedUsersGid) or an unknown grantee was created, took every part,
+// and failed only at Complete (sweep 14 s3fs finding 5).
+t.test('CreateMultipartUpload refuses at once an ACL that Complete could not apply', async t => {
+  const { bridge } = await scene(t)
+  const owner = bridge.s3 // the bucket directory's owner: may create there
+  await t.rejects(owner.send(new CreateMultipartUploadCommand({ Bucket: 'demo', Key: 'mp-auth', ACL: 'authenticated-read' })),
+    { name: 'NotImplemented', $metadata: { httpStatusCode: 501 } })
+  await t.rejects(owner.send(new CreateMultipartUploadCommand({ Bucket: 'demo', Key: 'mp-who', GrantRead: 'id=nobody-such' })),
+    { name: 'InvalidArgument', $metadata: { httpStatusCode: 400 } })
+  await t.rejects(owner.send(new PutObjectCommand({ Bucket: 'demo', Key: 'put-auth', Body: 'x', ACL: 'authenticated-read' })),
+    { name: 'NotImplemented' }, 'PutObject the same')
+  const ok = await owner.send(new CreateMultipartUploadCommand({ Bucket: 'demo', Key: 'mp-ok', GrantRead: 'id=alice' }))
+  t.ok(ok.UploadId, 'a grant it can apply is taken')
+})
+
 t.test('under objectAclPolicy deny PutObjectAcl is 403 (a lone private passes, changing nothing) and the file keeps its ACL', async t => {
   const { alice, bob, bridge, file } = await scene(t)
   execFileSync('setfacl', ['-m', 'u:1002:r', file])
