@@ -31,6 +31,7 @@
 #include "object_path.h"
 #include "memory.h"
 #include "descriptors.h"
+#include "folder_probe.h"
 #include "stat_entries.h"
 #include "xattr.h"
 
@@ -229,6 +230,7 @@ static napi_value init (napi_env env, napi_value exports) {
   register_object_path(env, exports);
   register_memory(env, exports);
   register_descriptors(env, exports);
+  register_folder_probe(env, exports);
   return exports;
 }
 

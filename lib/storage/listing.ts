@@ -1,6 +1,7 @@
 // Listing: walks bucket directories depth-first in S3 key order, with prefix, delimiter and markers.
 import { closeSync, constants, openSync } from 'node:fs'
-import { lstat, open } from 'node:fs/promises'
+import { lstat, open, opendir } from 'node:fs/promises'
+import { isUtf8 } from 'node:buffer'
 import { sortedDir, type HeldFolder, type SortedDir } from './dir-cache.js'
 import { basename, dirname, join } from 'node:path'
 import { compareKeys } from './key-order.js'
@@ -187,6 +188,86 @@ async function openFolder (dirPath: string, expected: FolderIdentity | undefined
   return { st, path: `/proc/self/fd/${fh.fd}`, close: () => fh.close() }
 }
 
+/** Folders probed at once when a delimiter listing meets one: the pool's threads open and read them together. */
+const PROBE_AHEAD = 16
+/** ...and with the addon, folders probed at once, in jobs of NATIVE_PROBE_JOB. */
+const NATIVE_PROBE_BATCH = 256
+const NATIVE_PROBE_JOB = 64
+
+/**
+ * Whether folders of one held folder hold any key (holdsKeys): index i's probe starts the next PROBE_AHEAD
+ * folders' too, since a delimiter listing meets them one after another.
+ */
+class FolderProbes {
+  private readonly started = new Map<number, Promise<boolean>>()
+  private next = 0
+  constructor (private readonly held: string, private readonly folderAt: (i: number) => string | undefined, private readonly length: number) {}
+
+  holdsKeys (i: number, name: string): Promise<boolean> {
+    if (i >= this.next) {
+      this.started.clear()
+      const batch: Array<[number, string]> = []
+      const native = nativeJobs()?.holdsKeys
+      for (let j = i; j < this.length && batch.length < (native ? NATIVE_PROBE_BATCH : PROBE_AHEAD); j++) {
+        const folder = this.folderAt(j)
+        if (folder === undefined) continue
+        batch.push([j, folder])
+        this.next = j + 1
+      }
+      if (native !== undefined && batch.length > 0) {
+        // With the addon: a few jobs for the batch, run at once on the pool's threads.
+        for (let c = 0; c < batch.length; c += NATIVE_PROBE_JOB) {
+          const part = batch.slice(c, c + NATIVE_PROBE_JOB)
+          const answers = native(this.held, part.map(([, f]) => f).join('/'), META_XATTR)
+          part.forEach(([j], k) => this.started.set(j, answers.then(a => a[k] !== 0, () => true)))
+        }
+      } else {
+        for (const [j, folder] of batch) this.started.set(j, holdsKeys(this.held, folder))
+      }
+    }
+    return this.started.get(i) ?? holdsKeys(this.held, name)
+  }
+}
+
+/**
+ * Whether a key lies beneath the folder `name` of the held folder: it is a folder marker, or holds a regular file
+ * with a UTF-8 name, or such a folder (depth first, stopping at the first found). Every folder is opened with
+ * O_NOFOLLOW from the descriptor of the one above, so a symlink planted over NFS is never followed. A folder that
+ * cannot be read counts as holding keys: it was listed before this check existed, and the caller may be allowed
+ * what the daemon cannot tell. The addon's holdsKeys (native/folder_probe.c) answers the same, in batches.
+ */
+export async function holdsKeys (heldParent: string, name: string): Promise<boolean> {
+  let fh
+  try {
+    fh = await open(join(heldParent, name), constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW)
+  } catch (err) {
+    // Gone, or no folder any more (a file or a symlink swapped in): nothing beneath it. Anything else: unknown.
+    return !['ENOENT', 'ENOTDIR', 'ELOOP'].includes((err as NodeJS.ErrnoException).code ?? '')
+  }
+  try {
+    const held = `/proc/self/fd/${fh.fd}`
+    if (await readStoredMeta(held) !== undefined) return true
+    // Names as bytes (Node's types only name string encodings): one that is not UTF-8 is no key.
+    const dir = await opendir(held, { encoding: 'buffer' as BufferEncoding, bufferSize: 64 }).catch(() => undefined)
+    if (dir === undefined) return true
+    const folders: string[] = []
+    try {
+      for await (const d of dir) {
+        const raw = d.name as unknown as Buffer
+        if (!isUtf8(raw)) continue
+        if (d.isFile()) return true
+        if (d.isDirectory()) folders.push(raw.toString('utf8'))
+      }
+    } finally {
+      await dir.close().catch(() => undefined)
+    }
+    for (const f of folders) if (await holdsKeys(held, f)) return true
+    return false
+  } finally {
+    await fh.close().catch(() => undefined)
+  }
+}
+
 async function * walk (bucket: BucketRef, dirPath: string, dirKey: string, p: ListParams, collapse: boolean, budget: Budget, expected?: FolderIdentity): AsyncGenerator<Entry> {
   const folder = await openFolder(dirPath, expected, dirKey === '')
   if (folder === undefined) return
@@ -208,6 +289,7 @@ async function * walkHeld (bucket: BucketRef, dirPath: string, folder: HeldFolde
     return { name: folder ? sortKey.slice(0, -1) : sortKey, sortKey, isDir: folder }
   }
   let floor = 1
+  const probes = new FolderProbes(held, i => isDir[i] === 1 && dir.isUtf8(i) ? dir.key(i).slice(0, -1) : undefined, entries.length)
   for (let i = startIndex(dir, dirKey, p); i < entries.length; i++) {
     const e = entryAt(i)
     const key = dirKey + e.sortKey
@@ -221,7 +303,10 @@ async function * walkHeld (bucket: BucketRef, dirPath: string, folder: HeldFolde
       if (!folderMayMatch(key, p.prefix, p.after)) continue
       const path = join(dirPath, e.name)
       if (collapse && key.startsWith(p.prefix) && key.length > p.prefix.length) {
-        yield { kind: 'dir', key, path } // delimiter '/': the folder is one common prefix, no need to descend
+        // Delimiter '/': the folder is one common prefix, listed only when a key lies beneath it, as on AWS (an
+        // empty folder made over NFS was listed, then HEAD and a listing of it found nothing: s3fs showed
+        // `??????????`, and its rm -r of a tree made over NFS failed with ENOTEMPTY).
+        if (await probes.holdsKeys(i, e.name)) yield { kind: 'dir', key, path }
         continue
       }
       const entered = p.canEnter === undefined ? true : await p.canEnter(path)

@@ -96,6 +96,11 @@ export interface NativeAddon {
   removeXattr?: (path: string, name: string) => Promise<void>
   /** malloc_trim(0) on a pool thread (native/memory.c): resolves whether memory went back to the kernel. */
   trimMemory?: () => Promise<boolean>
+  /**
+   * One job (native/folder_probe.c): per folder name of dirPath, 1 when a key lies beneath it (the marker
+   * attribute, or a regular file with a UTF-8 name, at any depth; opened O_NOFOLLOW) or it cannot be told, else 0.
+   */
+  holdsKeys?: (dirPath: string, joinedNames: string, metaXattr: string) => Promise<Uint8Array>
   /** dup3(withFd, fd): number fd now refers to withFd's file, what it referred to is released (native/descriptors.c). */
   replaceDescriptor?: (fd: number, withFd: number) => void
 }

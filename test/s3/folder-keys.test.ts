@@ -1,7 +1,7 @@
 // Keys that meet folders on disk: a folder is not an object under its bare name, a folder marker ("x/") is listed
 // under its own prefix, and a key that cannot be a file because of a folder (or the reverse) is refused as a conflict.
 import t from 'tap'
-import { chmodSync, chownSync, mkdirSync, writeFileSync, existsSync, statSync } from 'node:fs'
+import { chmodSync, chownSync, mkdirSync, symlinkSync, writeFileSync, existsSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import {
   CopyObjectCommand, DeleteObjectCommand, GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand, ListObjectsCommand,
@@ -134,4 +134,40 @@ t.test('deleting a folder marker never removes a folder an NFS user made; one th
   t.ok(existsSync(join(b.bucketDir, 'nfs-unmarked')), 'so does an unmarked one (no such key: nothing to do)')
   await rejectsWithStatus(t, b.s3.send(new HeadObjectCommand({ Bucket: 'demo', Key: 'nfs-empty/' })), 404, 'its marker is gone')
   t.notOk(existsSync(join(b.bucketDir, 's3-made')), 'the folder the bridge made for its marker is removed')
+})
+
+// A common prefix rolls up keys (ListObjectsV2: "all keys between Prefix and the next occurrence of the
+// delimiter"): a folder with no key beneath it is not one. An empty folder made over NFS used to be listed, and a
+// HEAD or listing of it then found nothing, so s3fs showed it as `??????????` and its `rm -r` of a tree made
+// over NFS failed with ENOTEMPTY once the files were gone (sweep 14 s3fs finding 1).
+t.test('a delimiter listing names only folders with a key beneath them', async t => {
+  const b = await startBridge(t)
+  const mk = (...parts: string[]): string => { const p = join(b.bucketDir, ...parts); mkdirSync(p, { recursive: true }); return p }
+  mk('empty')
+  mk('nested', 'deeper', 'deepest') // folders only
+  writeFileSync(join(mk('deepfile', 'a', 'b'), 'f.txt'), 'x')
+  writeFileSync(join(mk('flat'), 'g.txt'), 'y')
+  mk('linkonly')
+  symlinkSync(join(b.bucketDir, 'flat'), join(b.bucketDir, 'linkonly', 'to-flat')) // never followed
+  writeFileSync(Buffer.concat([Buffer.from(mk('badname') + '/'), Buffer.from([0xff, 0x41])]), 'not a key')
+  await b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'marked/', Body: '' })) // an empty folder marker
+  const page = await b.s3.send(new ListObjectsV2Command({ Bucket: 'demo', Delimiter: '/' }))
+  t.same(page.CommonPrefixes?.map(p => p.Prefix), ['deepfile/', 'flat/', 'marked/'], 'only prefixes with keys')
+  const v1 = await b.s3.send(new ListObjectsCommand({ Bucket: 'demo', Delimiter: '/' }))
+  t.same(v1.CommonPrefixes?.map(p => p.Prefix), ['deepfile/', 'flat/', 'marked/'], 'V1 alike')
+  const inner = await b.s3.send(new ListObjectsV2Command({ Bucket: 'demo', Delimiter: '/', Prefix: 'deepfile/' }))
+  t.same(inner.CommonPrefixes?.map(p => p.Prefix), ['deepfile/a/'])
+  // Paged one prefix at a time, none is lost or repeated.
+  const seen: string[] = []
+  let token: string | undefined
+  do {
+    const r = await b.s3.send(new ListObjectsV2Command({ Bucket: 'demo', Delimiter: '/', MaxKeys: 1, ContinuationToken: token }))
+    seen.push(...(r.CommonPrefixes ?? []).map(p => p.Prefix!))
+    token = r.NextContinuationToken
+  } while (token !== undefined)
+  t.same(seen, ['deepfile/', 'flat/', 'marked/'])
+  // A file written into the empty folder over NFS makes it a prefix at once.
+  writeFileSync(join(b.bucketDir, 'empty', 'now.txt'), 'z')
+  const after = await b.s3.send(new ListObjectsV2Command({ Bucket: 'demo', Delimiter: '/' }))
+  t.same(after.CommonPrefixes?.map(p => p.Prefix), ['deepfile/', 'empty/', 'flat/', 'marked/'])
 })
