@@ -172,6 +172,14 @@ t.test('under objectAclPolicy deny PutObjectAcl is 403 (a lone private passes, c
   t.equal(getfacl(file), before)
   const out = await alice.send(new GetObjectAclCommand({ Bucket: 'demo', Key: 'report.txt' }))
   t.same(grantsOf(out), ['alice=FULL_CONTROL', 'bob=READ', 'urn:s3bridge:group:users=READ'], 'GetObjectAcl still works')
+  // s3cmd copies the source's ACL onto every copy it makes (GetObjectAcl, CopyObject, PutObjectAcl): an ACL the
+  // file has already changes nothing and passes, so its cp and mv no longer fail after the copy was made.
+  const same = await alice.send(new PutObjectAclCommand({ Bucket: 'demo', Key: 'report.txt', AccessControlPolicy: { Owner: out.Owner, Grants: out.Grants } }))
+  t.equal(same.$metadata.httpStatusCode, 200, 'the ACL it has: passes')
+  t.equal(getfacl(file), before, 'and nothing changed')
+  const fewer = out.Grants?.filter(g => g.Grantee?.ID !== 'bob')
+  await t.rejects(alice.send(new PutObjectAclCommand({ Bucket: 'demo', Key: 'report.txt', AccessControlPolicy: { Owner: out.Owner, Grants: fewer } })), { name: 'AccessDenied' }, 'one grant less is a change: refused')
+  t.equal(getfacl(file), before)
 })
 
 t.test('PutBucketAcl public-read then GetBucketAcl shows AllUsers READ after the owner', async t => {

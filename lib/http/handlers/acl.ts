@@ -4,7 +4,8 @@ import {
   bucketAclGrants, bucketAcesFromGrants, expandCannedAcl, granteeOf, hasAclHeaders, parseCannedAcl, policyFromXml,
   readAclHeaders, resolveGrants, uidOfId, type AccessControlPolicy, type Grantee, type S3Grant, type S3Permission,
 } from '../../access/s3-acl.js'
-import { grantsToPosixAcl, hasAcpPermission, posixAclToGrants } from '../../access/s3-acl-posix.js'
+import type { AclEntry } from '../../access/posix-acl.js'
+import { grantsToPosixAcl, hasAcpPermission, posixAclToGrants, type AcpGrant } from '../../access/s3-acl-posix.js'
 import type { BucketRecord } from '../../state/types.js'
 import { checkSearchPath, currentAcl, openForAcl, readObjectAcl, writeObjectAcl, type StoredObjectAcl } from '../../storage/object-acl-store.js'
 import { resolveObject } from '../../storage/objects.js'
@@ -102,23 +103,20 @@ export async function getObjectAcl (req: S3Request, s: Services): Promise<S3Repl
 /**
  * PutObjectAcl under objectAclPolicy 'replace': the caller needs search on the path and WRITE_ACP (owner,
  * uid 0 with root rights, or a stored WRITE_ACP/FULL_CONTROL grant); the whole access ACL is rewritten.
- * Under 'deny' it is 403 AccessDenied before anything else, but for a lone `x-amz-acl: private` (a no-op). An ACL never changes the owner, so a body whose
- * Owner/ID is not the file's owner is 403 AccessDenied; a body without Owner is accepted.
+ * Under 'deny' it is 403 AccessDenied, but for a lone `x-amz-acl: private` and for an ACL the file has already
+ * (s3cmd copies the source's ACL onto every copy it makes; refused, its cp and mv failed after the copy was
+ * made): both pass, checked like any PutObjectAcl, and change nothing. An ACL never changes the owner, so a
+ * body whose Owner/ID is not the file's owner is 403 AccessDenied; a body without Owner is accepted.
  */
 export async function putObjectAcl (req: S3Request, s: Services): Promise<S3Reply> {
   const record = bucketRecord(req, s)
-  if (record.objectAclPolicy === 'deny') {
-    const headers = readAclHeaders(req.headers)
-    if (headers.grants !== undefined || headers.canned !== 'private') {
-      throw new S3Error('AccessDenied', { Resource: `/${record.name}/${req.rawKey ?? ''}` }, { message: 'This bucket does not allow S3 to change object ACLs (object ACL policy deny).' })
-    }
-    // A lone `x-amz-acl: private` passes here as it does on uploads (SPEC §5), checked like any PutObjectAcl,
-    // and changes nothing: under deny the create modes and inherited ACLs decide.
-    await (await openObjectAcl(req, s, 'WRITE_ACP')).close()
-    return { status: 200 }
-  }
+  const denied = (): S3Error => new S3Error('AccessDenied', { Resource: `/${record.name}/${req.rawKey ?? ''}` }, { message: 'This bucket does not allow S3 to change object ACLs (object ACL policy deny).' })
+  const lonePrivate = ((h): boolean => h.grants === undefined && h.canned === 'private')(readAclHeaders(req.headers))
   const opened = await openObjectAcl(req, s, 'WRITE_ACP')
   try {
+    // Under deny a lone private passes here as it does on uploads (SPEC §5): the create modes and inherited
+    // ACLs decide, so it changes nothing.
+    if (record.objectAclPolicy === 'deny' && lonePrivate) return { status: 200 }
     const { stored, path } = opened
     const dir = granteeDirectory(s)
     const policy = await requestedAcl(req, { ownerId: `uid:${stored.uid}`, bucketOwnerId: record.owner })
@@ -127,11 +125,22 @@ export async function putObjectAcl (req: S3Request, s: Services): Promise<S3Repl
       ownerUid: stored.uid, fileGid: stored.gid, isDirectory: stored.isDirectory, previous: currentAcl(stored),
       authenticatedUsersGid: s.config.authenticatedUsersGid, anonymousUid: s.config.anonymousUid, anonymousGid: s.config.anonymousGid,
     })
+    if (record.objectAclPolicy === 'deny') {
+      if (!sameAcl(update, stored)) throw denied()
+      return { status: 200 }
+    }
     await writeObjectAcl(path, { ...update, mode: stored.mode })
     return { status: 200 }
   } finally {
     await opened.close()
   }
+}
+
+/** Whether writing `update` would leave the file's access ACL and ACP grants as they are (order aside). */
+function sameAcl (update: { acl: readonly AclEntry[], acp: readonly AcpGrant[] }, stored: StoredObjectAcl): boolean {
+  const entries = (acl: readonly AclEntry[]): string => acl.map(e => `${e.tag}:${'id' in e ? e.id : ''}:${e.perm}`).sort().join(',')
+  const grants = (acp: readonly AcpGrant[]): string => acp.map(g => `${g.grantee}=${g.permission}`).sort().join(',')
+  return entries(update.acl) === entries(currentAcl(stored)) && grants(update.acp) === grants(stored.acp)
 }
 
 function tryUid (id: string, dir: ReturnType<typeof granteeDirectory>): number | undefined {
