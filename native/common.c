@@ -129,3 +129,24 @@ void s3b_export (napi_env env, napi_value exports, const char *name, napi_callba
   napi_value fn;
   if (napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, NULL, &fn) == napi_ok) napi_set_named_property(env, exports, name, fn);
 }
+
+int s3b_split_names (char *names, size_t len, uint32_t max, uint32_t **offsets, uint32_t *count) {
+  uint32_t n = 0;
+  if (len > 0) {
+    n = 1;
+    for (size_t i = 0; i < len; i++) if (names[i] == '/') n++;
+  }
+  if (n > max) return ERANGE;
+  uint32_t *off = (uint32_t *)malloc(sizeof(uint32_t) * (n ? n : 1));
+  if (off == NULL) return ENOMEM;
+  uint32_t k = 0;
+  if (n > 0) {
+    off[k++] = 0;
+    for (size_t i = 0; i < len; i++) {
+      if (names[i] == '/') { names[i] = '\0'; off[k++] = (uint32_t)(i + 1); }
+    }
+  }
+  *offsets = off;
+  *count = n;
+  return 0;
+}

@@ -37,6 +37,10 @@ char *s3b_string (napi_env env, napi_value v, size_t extra, size_t *len_out);
 napi_value s3b_typed (napi_env env, napi_typedarray_type type, size_t count, size_t elem, const void *src);
 /* Adds exports[name] = a JavaScript function calling cb (every entry point of the addon is added this way). */
 void s3b_export (napi_env env, napi_value exports, const char *name, napi_callback cb);
+/* Splits names joined by '/' in place (each '/' becomes a NUL) and sets *offsets (malloc'ed, at least one slot)
+ * to the start of each and *count to how many; an empty string is no names. Returns 0, ERANGE past `max` names,
+ * or ENOMEM. */
+int s3b_split_names (char *names, size_t len, uint32_t max, uint32_t **offsets, uint32_t *count);
 /* Clears a pending JavaScript exception (before rejecting a promise instead). */
 void s3b_clear_exception (napi_env env);
 #endif

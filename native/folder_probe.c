@@ -189,23 +189,10 @@ static napi_value holds_keys (napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "holdsKeys: dirPath, names and metaXattr must be strings");
     return NULL;
   }
-  uint32_t n = 0;
-  if (names_len > 0) {
-    n = 1;
-    for (size_t i = 0; i < names_len; i++) if (job->names[i] == '/') n++;
-  }
-  if (n > MAX_NAMES) { job_free(job); napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "holdsKeys: too many names in one batch"); return NULL; }
-  job->n = n;
-  job->name_off = (uint32_t *)malloc(sizeof(uint32_t) * (n ? n : 1));
-  job->answers = (uint8_t *)calloc(n ? n : 1, 1);
-  if (!job->name_off || !job->answers) { job_free(job); napi_throw_error(env, "ENOMEM", "holdsKeys: out of memory"); return NULL; }
-  uint32_t k = 0;
-  if (n > 0) {
-    job->name_off[k++] = 0;
-    for (size_t i = 0; i < names_len; i++) {
-      if (job->names[i] == '/') { job->names[i] = '\0'; job->name_off[k++] = (uint32_t)(i + 1); }
-    }
-  }
+  int split = s3b_split_names(job->names, names_len, MAX_NAMES, &job->name_off, &job->n);
+  if (split == ERANGE) { job_free(job); napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "holdsKeys: too many names in one batch"); return NULL; }
+  job->answers = (uint8_t *)calloc(job->n ? job->n : 1, 1);
+  if (split != 0 || !job->answers) { job_free(job); napi_throw_error(env, "ENOMEM", "holdsKeys: out of memory"); return NULL; }
   bool queued;
   napi_value promise = s3b_start(env, "s3bridge:holdsKeys", execute, complete, job, &job->work, &job->deferred, &queued);
   if (!queued) job_free(job);
