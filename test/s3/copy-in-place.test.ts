@@ -70,6 +70,10 @@ t.test('a copy onto itself that changes only the storage class or encryption is 
   t.ok(r.CopyObjectResult?.ETag)
   await b.s3.send(new CopyObjectCommand({ Bucket: 'demo', Key: 'k', CopySource: 'demo/k', ServerSideEncryption: 'AES256' }))
   await t.rejects(b.s3.send(new CopyObjectCommand({ Bucket: 'demo', Key: 'k', CopySource: 'demo/k' })), { name: 'InvalidRequest' }, 'nothing asked: still illegal')
+  // An empty versionId in the copy source is malformed, as on GET (sweep 14 F10); "null" is the one version.
+  await t.rejects(b.s3.send(new CopyObjectCommand({ Bucket: 'demo', Key: 'k2', CopySource: 'demo/k?versionId=' })), { name: 'InvalidArgument', message: 'Version id cannot be the empty string' })
+  await b.s3.send(new CopyObjectCommand({ Bucket: 'demo', Key: 'k2', CopySource: 'demo/k?versionId=null' }))
+  await t.rejects(b.s3.send(new CopyObjectCommand({ Bucket: 'demo', Key: 'k3', CopySource: 'demo/k?versionId=abc' })), { name: 'NoSuchVersion' })
 })
 
 t.test('a caller who may not write the file, but may replace it in the folder, gets a new file as a PUT would', async t => {

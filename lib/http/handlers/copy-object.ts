@@ -30,6 +30,8 @@ export function parseCopySource (value: string | string[] | undefined): { bucket
   const q = v.indexOf('?')
   if (q >= 0) {
     const version = new URLSearchParams(v.slice(q + 1)).get('versionId')
+    // As on GET (dispatch's checkVersionId): an empty version id is malformed, not a version that is missing.
+    if (version === '') throw new S3Error('InvalidArgument', { ArgumentName: 'versionId', ArgumentValue: '' }, { message: 'Version id cannot be the empty string' })
     if (version !== null && version !== 'null') throw new S3Error('NoSuchVersion', { VersionId: version })
     v = v.slice(0, q)
   }
