@@ -15,6 +15,11 @@ export interface SignedRequestInput {
   /** req.url as received: raw path + optional '?' + raw query. */
   rawUrl: string
   headers: IncomingHttpHeaders
+  /**
+   * Each header's values as sent (node:http's headersDistinct), read only when the signature does not match:
+   * node:http joins a repeated header with ", " where SigV4's canonical form joins the values with ",".
+   */
+  headersDistinct?: () => NodeJS.Dict<string[]>
   /** SigV2 only: the bucket taken from the Host header, which prefixes the canonicalized resource. */
   virtualHostedBucket?: string
   /** Hex SHA-256 of an already-read body, for SigV4 services (STS, IAM) whose clients omit x-amz-content-sha256. */
@@ -113,7 +118,7 @@ async function authenticateSigV4(
   const { accessKeyId } = parsed.credential
   const secrets = await lookup(accessKeyId)
   if (secrets === undefined || secrets.length === 0) throw new S3Error('InvalidAccessKeyId', { AWSAccessKeyId: accessKeyId })
-  const match = verifySigV4Signature({ method: req.method, ...url, headers: req.headers, parsed, payloadHash }, secrets)
+  const match = verifySigV4Signature({ method: req.method, ...url, headers: req.headers, parsed, payloadHash, ...(req.headersDistinct ? { headersDistinct: req.headersDistinct } : {}) }, secrets)
   const payload = payloadPlan(payloadHash, parsed, match)
   return {
     accessKeyId,

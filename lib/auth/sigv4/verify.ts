@@ -16,6 +16,8 @@ export interface SigV4VerifyInput {
   headers: IncomingHttpHeaders
   parsed: ParsedSigV4
   payloadHash: string
+  /** Each header's values as sent; tried when `headers` (repeats joined with ", ") do not verify. */
+  headersDistinct?: () => NodeJS.Dict<string[]>
 }
 
 export interface SigV4Match { signingKey: Buffer, scope: string }
@@ -52,17 +54,37 @@ function attempts(input: SigV4VerifyInput, scope: string): Attempt[] {
   return result
 }
 
+/**
+ * The attempts again with a signed header that was sent more than once canonicalised as SigV4 says (its values
+ * joined by ","), when there is one; node:http's joined value has ", ". Empty otherwise, at no cost.
+ */
+function repeatedHeaderAttempts(input: SigV4VerifyInput, scope: string): Attempt[] {
+  const distinct = input.headersDistinct?.()
+  if (distinct === undefined || !input.parsed.signedHeaders.some(h => (distinct[h]?.length ?? 0) > 1)) return []
+  const headers: IncomingHttpHeaders = { ...input.headers }
+  for (const h of input.parsed.signedHeaders) {
+    const values = distinct[h]
+    if (values !== undefined && values.length > 1) (headers as Record<string, string | string[]>)[h] = values
+  }
+  return attempts({ ...input, headers }, scope)
+}
+
 /** Returns the signing key that verified the request; throws SignatureDoesNotMatch with AWS's diagnostic fields. */
 export function verifySigV4Signature(input: SigV4VerifyInput, secrets: readonly string[]): SigV4Match {
   const { credential, signature } = input.parsed
   const scope = credentialScope(credential.date, credential.region, credential.service)
   const tried = attempts(input, scope)
-  for (const secret of secrets) {
-    const key = signingKey(secret, credential.date, credential.region, credential.service)
-    for (const attempt of tried) {
-      if (signaturesEqual(signHex(key, attempt.stringToSign), signature)) return { signingKey: key, scope }
+  const match = (candidates: Attempt[]): SigV4Match | undefined => {
+    for (const secret of secrets) {
+      const key = signingKey(secret, credential.date, credential.region, credential.service)
+      for (const attempt of candidates) {
+        if (signaturesEqual(signHex(key, attempt.stringToSign), signature)) return { signingKey: key, scope }
+      }
     }
+    return undefined
   }
+  const found = match(tried) ?? match(repeatedHeaderAttempts(input, scope))
+  if (found !== undefined) return found
   const first = tried[0]
   throw new S3Error('SignatureDoesNotMatch', {
     AWSAccessKeyId: credential.accessKeyId,

@@ -82,6 +82,7 @@ async function authenticateRequest (ctx: Context, s: Services, opts: { services?
       method: ctx.method,
       rawUrl: ctx.url,
       headers: ctx.req.headers,
+      headersDistinct: () => ctx.req.headersDistinct,
       ...(opts.bodySha256Hex === undefined ? {} : { bodySha256Hex: opts.bodySha256Hex }),
       ...(target.isVirtualHost === true && target.bucketName !== undefined ? { virtualHostedBucket: target.bucketName } : {}),
     },
