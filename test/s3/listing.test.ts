@@ -141,3 +141,17 @@ t.test('a key with CR or a control character survives ListObjects v1 without enc
   t.same(deleted.Deleted?.map(d => d.Key).sort(), [...keys].sort())
   t.same((await s3.send(new ListObjectsCommand({ Bucket: 'demo', Prefix: 'cr/' }))).Contents, undefined, 'all of them were deleted')
 })
+
+// API_Object: a listed object names the algorithm of its checksum, and whether it is of the whole object or,
+// for a multipart upload, COMPOSITE of its parts; a file written over NFS has none (sweep 14 F7).
+t.test('listings name each object\'s checksum algorithm and type', async t => {
+  const b = await startBridge(t)
+  await b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'ck/crc32c', Body: 'x', ChecksumAlgorithm: 'CRC32C' }))
+  writeFileSync(join(b.bucketDir, 'ck-nfs'), 'nfs')
+  const v2 = await b.s3.send(new ListObjectsV2Command({ Bucket: 'demo' }))
+  const by = Object.fromEntries((v2.Contents ?? []).map(c => [c.Key, [c.ChecksumAlgorithm, c.ChecksumType]]))
+  t.same(by['ck/crc32c'], [['CRC32C'], 'FULL_OBJECT'])
+  t.same(by['ck-nfs'], [undefined, undefined], 'an NFS file has no checksum')
+  const versions = await b.s3.send(new ListObjectVersionsCommand({ Bucket: 'demo', Prefix: 'ck/' }))
+  t.same(versions.Versions?.map(v => [v.Key, v.ChecksumAlgorithm, v.ChecksumType]), [['ck/crc32c', ['CRC32C'], 'FULL_OBJECT']])
+})

@@ -201,12 +201,22 @@ t.test('the listing <Contents> renders as the generic XML renderer would', async
     { key: 'a&b<c>"d\'e', etag: 'ab'.repeat(16), size: 0, lastModified: at, ownerUid: 0 },
     { key: 'plain', etag: 'cd'.repeat(16) + '-1', size: 12345678901, lastModified: at, ownerUid: 1000 },
     { key: 'ü/日本', etag: 'x', size: 3, lastModified: new Date(at.getTime() + 1), ownerUid: 0 },
-  ].map(o => ({ ...o, isDirectoryMarker: false, meta: { user: {} }, ownerGid: 0 })) as unknown as ObjectInfo[]
+    { key: 'crc', etag: 'ef'.repeat(16), size: 1, lastModified: at, ownerUid: 0, checksums: { crc32: 'AAAAAA==' } },
+    { key: 'mp', etag: 'ef'.repeat(16) + '-2', size: 1, lastModified: at, ownerUid: 0, checksums: { sha256: 'x'.repeat(43) + '=-2' } },
+  ].map(o => ({ ...o, isDirectoryMarker: false, meta: { user: {}, checksums: o.checksums }, ownerGid: 0 })) as unknown as ObjectInfo[]
   const owner = (uid: number): string => uid === 0 ? 'root&co' : `user${uid}`
   const enc = (s: string): string => encodeURIComponent(s).replace(/%2F/g, '/')
   for (const [e, o] of [[(s: string) => s, owner], [enc, undefined]] as const) {
     const generic = renderXml('R', {
-      Contents: objects.map(x => ({ Key: e(x.key), LastModified: x.lastModified, ETag: `"${x.etag}"`, Size: x.size, Owner: o ? { ID: o(x.ownerUid), DisplayName: o(x.ownerUid) } : undefined, StorageClass: 'STANDARD' })),
+      Contents: objects.map(x => {
+        // ListObjectsV2's Object: the stored checksum's algorithm, COMPOSITE for a multipart upload's.
+        const [alg, value] = Object.entries(x.meta.checksums ?? {})[0] ?? []
+        return {
+          Key: e(x.key), LastModified: x.lastModified, ETag: `"${x.etag}"`,
+          ChecksumAlgorithm: alg?.toUpperCase(), ChecksumType: value === undefined ? undefined : /-\d+$/.test(value) ? 'COMPOSITE' : 'FULL_OBJECT',
+          Size: x.size, Owner: o ? { ID: o(x.ownerUid), DisplayName: o(x.ownerUid) } : undefined, StorageClass: 'STANDARD',
+        }
+      }),
     })
     t.equal(renderXml('R', { Contents: contents(objects, e, o) }), generic)
   }

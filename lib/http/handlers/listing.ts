@@ -1,6 +1,7 @@
 // Listing handlers: ListObjects (v1), ListObjectsV2, and ListObjectVersions as an unversioned bucket answers it.
 import { S3Error } from '../../errors/s3-error.js'
 import { listObjects, type FolderIdentity, type ListPage } from '../../storage/listing.js'
+import { isCompositeChecksum } from '../../storage/multipart.js'
 import type { ObjectInfo } from '../../storage/types.js'
 import { bucketRecord, bucketRef, ownerXml } from '../bucket-access.js'
 import { requireAccess } from '../authorize.js'
@@ -69,8 +70,22 @@ function owners (s: Services): (uid: number) => string {
 /**
  * The page's <Contents> elements, written straight into one string: the generic renderer's per-key objects and
  * property walks cost more than the listing itself at 1,000 keys a page. Renders exactly what
- * renderXml('…', { Contents: [{ Key, LastModified, ETag, Size, Owner, StorageClass }] }) would.
+ * renderXml('…', { Contents: [{ Key, LastModified, ETag, ChecksumAlgorithm, ChecksumType, Size, Owner, StorageClass }] })
+ * would.
  */
+/**
+ * An object's checksum as listings name it (API_Object: ChecksumAlgorithm, ChecksumType): the algorithm of the
+ * checksum stored with it, FULL_OBJECT or, for a multipart upload's checksum of its parts, COMPOSITE.
+ */
+function listedChecksum (o: ObjectInfo): { algorithm: string, type: 'FULL_OBJECT' | 'COMPOSITE' } | undefined {
+  const checksums = o.meta.checksums
+  if (checksums === undefined) return undefined
+  for (const [alg, value] of Object.entries(checksums)) {
+    return { algorithm: alg.toUpperCase(), type: isCompositeChecksum(value) ? 'COMPOSITE' : 'FULL_OBJECT' }
+  }
+  return undefined
+}
+
 export function contents (objects: ObjectInfo[], enc: (s: string) => string, ownerName: ((uid: number) => string) | undefined): RawXml {
   // Each element is written into one buffer as it is made: a 200 KiB string built with += is a rope, and
   // flattening and encoding it cost more than building it.
@@ -92,8 +107,11 @@ export function contents (objects: ObjectInfo[], enc: (s: string) => string, own
         owner = hit
       }
     }
+    const checksum = listedChecksum(o)
     const xml = '<Contents><Key>' + escapeXml(enc(o.key)) + '</Key><LastModified>' + lastIso + '</LastModified><ETag>&quot;' +
-      escapeXml(o.etag) + '&quot;</ETag><Size>' + o.size + '</Size>' + owner + '<StorageClass>STANDARD</StorageClass></Contents>'
+      escapeXml(o.etag) + '&quot;</ETag>' +
+      (checksum === undefined ? '' : '<ChecksumAlgorithm>' + checksum.algorithm + '</ChecksumAlgorithm><ChecksumType>' + checksum.type + '</ChecksumType>') +
+      '<Size>' + o.size + '</Size>' + owner + '<StorageClass>STANDARD</StorageClass></Contents>'
     if (at + xml.length * 3 > buf.length) { // a UTF-16 unit is at most 3 bytes of UTF-8
       const bigger = Buffer.allocUnsafe(Math.max(buf.length * 2, at + xml.length * 3))
       buf.copy(bigger, 0, 0, at)
@@ -181,9 +199,14 @@ export async function listObjectVersions (req: S3Request, s: Services): Promise<
     Delimiter: delimiter ? enc(delimiter) : undefined,
     IsTruncated: result.isTruncated,
     EncodingType: req.query.get('encoding-type') ? 'url' : undefined,
-    Version: result.objects.map(o => ({
-      Key: enc(o.key), VersionId: 'null', IsLatest: true, LastModified: o.lastModified, ETag: `"${o.etag}"`, Size: o.size, Owner: ownerXml(owners(s)(o.ownerUid)), StorageClass: 'STANDARD',
-    })),
+    Version: result.objects.map(o => {
+      const checksum = listedChecksum(o)
+      return {
+        Key: enc(o.key), VersionId: 'null', IsLatest: true, LastModified: o.lastModified, ETag: `"${o.etag}"`,
+        ChecksumAlgorithm: checksum?.algorithm, ChecksumType: checksum?.type,
+        Size: o.size, Owner: ownerXml(owners(s)(o.ownerUid)), StorageClass: 'STANDARD',
+      }
+    }),
     CommonPrefixes: result.commonPrefixes.map(p => ({ Prefix: enc(p) })),
   }))
 }
