@@ -1,4 +1,5 @@
 // x-amz-acl / x-amz-grant-* on uploads: refused early under objectAclPolicy 'deny', applied to the new file under 'replace'.
+import type { IncomingHttpHeaders } from 'node:http'
 import { S3Error } from '../errors/s3-error.js'
 import { expandCannedAcl, hasAclHeaders, parseCannedAcl, readAclHeaders, resolveGrants, type AclHeaders, type S3Grant } from '../access/s3-acl.js'
 import { aclFromMode } from '../access/posix-acl.js'
@@ -24,6 +25,17 @@ export function checkAclHeadersAllowed (req: S3Request, record: BucketRecord): A
     throw new S3Error('AccessDenied', { Resource: `/${record.name}` }, { message: 'This bucket does not allow S3 to change object ACLs (object ACL policy deny).' })
   }
   return headers
+}
+
+/**
+ * Whether the request's ACL headers decide the new file's permissions: any ACL header, except a lone
+ * `x-amz-acl: private` under objectAclPolicy deny, which is accepted and changes nothing (rclone sends it with
+ * every upload and copy). Without them a copy gets no more than its source's mode bits.
+ */
+export function aclHeadersDecide (headers: IncomingHttpHeaders, record: BucketRecord): boolean {
+  const acl = readAclHeaders(headers)
+  if (!hasAclHeaders(acl)) return false
+  return !(record.objectAclPolicy === 'deny' && acl.grants === undefined && acl.canned === 'private')
 }
 
 /**

@@ -289,6 +289,35 @@ export async function uploadPart (bucket: BucketRef, key: ObjectKey, uploadId: s
   }
 }
 
+/** Marks an upload that took a part copied from a file of these mode bits (see copiedModeCap). */
+const COPIED_MODE = /^copied-mode-([0-7]{1,3})$/
+
+/**
+ * UploadPartCopy: notes the source file's permission bits in the upload folder, as an empty file named after them
+ * (created once per mode, so concurrent copies need no read-modify-write of a shared record).
+ */
+export async function recordCopiedMode (bucket: BucketRef, uploadId: string, mode: number): Promise<void> {
+  const path = join(uploadPath(bucket.root, uploadId), `copied-mode-${(mode & 0o777).toString(8)}`)
+  await writeFile(path, '', { flag: 'wx', mode: 0o600 }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'EEXIST') return
+    throw err.code === 'ENOENT' ? noSuchUpload(uploadId) : err
+  })
+}
+
+/**
+ * The permission bits every file copied into the upload had in common (undefined: no part was copied). Complete
+ * gives the object no more than these, as CopyObject does with its source's: `aws s3 cp`/`mv` copy objects of
+ * 8 MB and more with UploadPartCopy.
+ */
+export async function copiedModeCap (bucket: BucketRef, uploadId: string): Promise<number | undefined> {
+  let cap: number | undefined
+  for (const name of await readdir(uploadPath(bucket.root, uploadId)).catch(() => [] as string[])) {
+    const m = COPIED_MODE.exec(name)
+    if (m?.[1] !== undefined) cap = (cap ?? 0o777) & parseInt(m[1], 8)
+  }
+  return cap
+}
+
 /** Reads one stored part's record; undefined when the file or its xattr is missing. */
 export async function readPart (dir: string, partNumber: number): Promise<PartRecord | undefined> {
   const path = join(dir, partFileName(partNumber))

@@ -7,7 +7,7 @@ import t from 'tap'
 import { spawnSync } from 'node:child_process'
 import { chmodSync, chownSync, mkdirSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { CopyObjectCommand, GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand, PutBucketAclCommand, PutObjectCommand } from '@aws-sdk/client-s3'
+import { CompleteMultipartUploadCommand, CopyObjectCommand, CreateMultipartUploadCommand, GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand, PutBucketAclCommand, PutObjectCommand, UploadPartCommand, UploadPartCopyCommand } from '@aws-sdk/client-s3'
 import { anonymousClient, startBridge } from '../fixtures/daemon.js'
 
 function getfacl (path: string): string {
@@ -133,4 +133,42 @@ t.test('a copy to another key gets no more than its source\'s mode bits', async 
   t.match(acl, /other::---/, `no other access (${acl})`)
   t.match(acl, /mask::r--/, 'the mask limited to the source\'s group bits')
   t.match(acl, /user:2001:rw-/, 'the default entry inherited')
+})
+
+// Review 13: the cap held only for CopyObject without any ACL header. A lone x-amz-acl: private is accepted and
+// ignored under objectAclPolicy deny (rclone sends it with every copy and modification-time update): it must not
+// turn the cap or the in-place copy off. And `aws s3 cp`/`mv` copy objects of 8 MB and more with
+// UploadPartCopy: the object Complete assembles gets no more than the copied sources' mode bits either.
+t.test('the cap and the in-place copy hold under deny with x-amz-acl: private, and for multipart copies', async t => {
+  const b = await startBridge(t)
+  await b.s3.send(new PutBucketAclCommand({ Bucket: 'demo', ACL: 'public-read' }))
+  await b.daemon.services.state.mutate(st => { const bk = st.buckets.demo; if (bk) bk.objectAclPolicy = 'deny' })
+  const anon = anonymousClient(b.endpoint, t)
+  await b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'src/private', Body: 'secret' }))
+  chmodSync(join(b.bucketDir, 'src/private'), 0o600)
+  await b.s3.send(new CopyObjectCommand({ Bucket: 'demo', Key: 'dst/private', CopySource: 'demo/src/private', ACL: 'private' }))
+  t.equal(statSync(join(b.bucketDir, 'dst/private')).mode & 0o777, 0o600, 'deny + lone private: capped')
+  await t.rejects(anon.send(new GetObjectCommand({ Bucket: 'demo', Key: 'dst/private' })), { name: 'AccessDenied' })
+  const before = statSync(join(b.bucketDir, 'src/private'), { bigint: true })
+  await b.s3.send(new CopyObjectCommand({ Bucket: 'demo', Key: 'src/private', CopySource: 'demo/src/private', ACL: 'private', MetadataDirective: 'REPLACE', Metadata: { mtime: '1' } }))
+  t.equal(statSync(join(b.bucketDir, 'src/private'), { bigint: true }).ino, before.ino, 'deny + lone private: a self-copy stays in place')
+
+  // Multipart copy: one part copied from the 0600 file, one uploaded.
+  const big = Buffer.alloc(5 * 1024 * 1024, 'p')
+  await b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'src/big', Body: big }))
+  chmodSync(join(b.bucketDir, 'src/big'), 0o640)
+  const mp = await b.s3.send(new CreateMultipartUploadCommand({ Bucket: 'demo', Key: 'dst/big' }))
+  const p1 = await b.s3.send(new UploadPartCopyCommand({ Bucket: 'demo', Key: 'dst/big', UploadId: mp.UploadId, PartNumber: 1, CopySource: 'demo/src/big' }))
+  const p2 = await b.s3.send(new UploadPartCommand({ Bucket: 'demo', Key: 'dst/big', UploadId: mp.UploadId, PartNumber: 2, Body: 'tail' }))
+  await b.s3.send(new CompleteMultipartUploadCommand({
+    Bucket: 'demo', Key: 'dst/big', UploadId: mp.UploadId,
+    MultipartUpload: { Parts: [{ PartNumber: 1, ETag: p1.CopyPartResult?.ETag }, { PartNumber: 2, ETag: p2.ETag }] },
+  }))
+  t.equal(statSync(join(b.bucketDir, 'dst/big')).mode & 0o777, 0o640, 'the copied source\'s bits')
+  await t.rejects(anon.send(new GetObjectCommand({ Bucket: 'demo', Key: 'dst/big' })), { name: 'AccessDenied' })
+  // An upload without copied parts keeps the create mode.
+  const plain = await b.s3.send(new CreateMultipartUploadCommand({ Bucket: 'demo', Key: 'dst/plain' }))
+  const q1 = await b.s3.send(new UploadPartCommand({ Bucket: 'demo', Key: 'dst/plain', UploadId: plain.UploadId, PartNumber: 1, Body: 'x' }))
+  await b.s3.send(new CompleteMultipartUploadCommand({ Bucket: 'demo', Key: 'dst/plain', UploadId: plain.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: q1.ETag }] } }))
+  t.equal(statSync(join(b.bucketDir, 'dst/plain')).mode & 0o777, 0o644)
 })

@@ -8,10 +8,9 @@ import { isCompositeChecksum } from '../../storage/multipart.js'
 import { isDirectoryKey, parseObjectKey } from '../../storage/paths.js'
 import type { ObjectKey } from '../../storage/types.js'
 import { bucketRecord, bucketRef, writeOptions } from '../bucket-access.js'
-import { checkAclHeadersAllowed, requireUploadHeaderActions } from '../acl-headers.js'
+import { aclHeadersDecide, checkAclHeadersAllowed, requireUploadHeaderActions } from '../acl-headers.js'
 import { decide, relPath, requireAccess } from '../authorize.js'
 import { createNeed } from '../../access/fs-needs.js'
-import { hasAclHeaders, readAclHeaders } from '../../access/s3-acl.js'
 import { checkWriteConditionHeaders, guardConditionalWrite } from '../conditional-write.js'
 import { checkConditions, checkEncryptionHeaders, checkObjectLockHeaders, checkWriteConditions, conditionsFrom, metaFromHeaders, websiteRedirectFrom, type ConditionHeaders } from '../s3-headers.js'
 import { renderXml } from '../xml/render.js'
@@ -72,7 +71,7 @@ export async function copyObject (req: S3Request, s: Services): Promise<S3Reply>
   // a caller who may write the file changes its metadata in place: the file keeps its inode, mode, owner, POSIX
   // ACL and modification time, as chmod or setfattr over NFS would. Anything else makes a new file, which needs
   // create rights in the folder, as a PUT, and gets a new file's mode and owner.
-  const inPlace = selfCopy && !isDirectoryKey(destKey) && !hasAclHeaders(readAclHeaders(req.headers)) &&
+  const inPlace = selfCopy && !isDirectoryKey(destKey) && !aclHeadersDecide(req.headers, destRecord) &&
     (await decide(req, s, { operation: 'CopyObject', bucket: destRecord, key: destKey, fs: [{ check: 'write', path: relPath(destKey), bucketRoot: destRecord.path }], prefetched: srcChecked })).allowed
   if (!inPlace) await requireAccess(req, s, { operation: 'CopyObject', bucket: destRecord, key: destKey, fs: [createNeed(destRecord.path, destKey)] })
   checkAclHeadersAllowed(req, destRecord)
@@ -107,7 +106,7 @@ export async function copyObject (req: S3Request, s: Services): Promise<S3Reply>
   // private file made it fileCreateMode (0644 in the sample), readable by everyone and anonymously, where AWS
   // makes a copy private. The destination folder's default ACL still applies, within that mode. ACL headers
   // decide for themselves.
-  const options = writeOptions(req, s, destRecord, hasAclHeaders(readAclHeaders(req.headers)) ? {} : { fileModeCap: opened.info.mode & 0o777 })
+  const options = writeOptions(req, s, destRecord, aclHeadersDecide(req.headers, destRecord) ? {} : { fileModeCap: opened.info.mode & 0o777 })
   try {
     await guardConditionalWrite(bucketRef(destRecord), destKey, destConditions, options)
   } catch (err) {

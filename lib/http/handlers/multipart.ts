@@ -9,8 +9,8 @@ import { listUploads } from '../../storage/multipart-list.js'
 import { selectObjectPart, type PartSelection } from '../../storage/multipart-read.js'
 import {
   getUpload,
-  abortUpload, createUpload, listParts as readParts, MAX_PART_NUMBER, MAX_PART_SIZE_BYTES, parsePartNumber,
-  parseUploadId, uploadPart as storePart, isCompositeChecksum, type UploadChecksum, type UploadRecord,
+  abortUpload, copiedModeCap, createUpload, listParts as readParts, MAX_PART_NUMBER, MAX_PART_SIZE_BYTES, parsePartNumber,
+  parseUploadId, recordCopiedMode, uploadPart as storePart, isCompositeChecksum, type UploadChecksum, type UploadRecord,
 } from '../../storage/multipart.js'
 import { CHECKSUM_ALGORITHMS, isChecksumAlgorithm } from '../../auth/checksums.js'
 import { headObject as statObject, openObject, prefetchForRead, type BucketRef } from '../../storage/objects.js'
@@ -21,7 +21,7 @@ import { createNeed } from '../../access/fs-needs.js'
 import { bucketRecord, bucketRef, objectUrl, ownerXml, writeOptions } from '../bucket-access.js'
 import { checkConditions, checkDeclaredLength, conditionsFrom, metaFromHeaders, quoteETag } from '../s3-headers.js'
 import { children, parseXml, texts } from '../xml/parse.js'
-import { checkAclHeadersAllowed, requireUploadHeaderActions } from '../acl-headers.js'
+import { aclHeadersDecide, checkAclHeadersAllowed, requireUploadHeaderActions } from '../acl-headers.js'
 import { checkWriteConditionHeaders, guardConditionalWrite } from '../conditional-write.js'
 import { renderXml, type XmlNode } from '../xml/render.js'
 import type { S3Reply, S3Request, Services } from '../types.js'
@@ -167,6 +167,7 @@ export async function uploadPartCopy (req: S3Request, s: Services): Promise<S3Re
   const opened = await openObject(srcBucket, src.key, range, srcChecked)
   try {
     checkConditions(conditionsFrom(req.headers, 'x-amz-copy-source-'), opened.info, { isRead: false, notModified: 'PreconditionFailed' })
+    await recordCopiedMode(bucketRef(record), uploadId, opened.info.mode)
     const part = await storePart(bucketRef(record), key, uploadId, partNumber, opened.body, { holes: true })
     return { xml: renderXml('CopyPartResult', { LastModified: part.lastModified, ETag: quoteETag(part.etag) }) }
   } finally {
@@ -222,7 +223,9 @@ export async function completeMultipartUpload (req: S3Request, s: Services): Pro
   const upload = await getUpload(bucket, key, uploadId).catch(() => undefined) // a retried Complete finds none
   // ACL headers came with CreateMultipartUpload; apply them to the assembled object as PutObject would.
   const aclReq = { ...req, headers: { ...(upload?.aclHeaders ?? {}) } }
-  const options = writeOptions(aclReq, s, record)
+  // Without ACL headers, an object assembled from copied parts gets no more than their sources' mode bits.
+  const cap = aclHeadersDecide(aclReq.headers, record) ? undefined : await copiedModeCap(bucket, uploadId)
+  const options = writeOptions(aclReq, s, record, cap === undefined ? {} : { fileModeCap: cap })
   const conditions = conditionsFrom(req.headers)
   // Conditional Complete (API reference, CompleteMultipartUpload, If-Match / If-None-Match): a failure throws from
   // inside completeUpload, which puts the upload back: AWS answers 412 and keeps the upload (only its 409
