@@ -1,4 +1,5 @@
 import t from 'tap'
+import { readdirSync } from 'node:fs'
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, CopyObjectCommand, DeleteObjectsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3'
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
 import { startBridge } from '../fixtures/daemon.js'
@@ -194,4 +195,18 @@ t.test('Content-Disposition bytes round-trip on GET and HEAD; response-* overrid
       }
     }
   }
+})
+
+// Review 13 F4: a refused response-* value was only found once a large object was open, and its descriptor then
+// waited for the garbage collector; it is refused before anything is opened.
+t.test('a refused response-* value leaves no descriptor open', async t => {
+  const b = await startBridge(t)
+  await b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'big', Body: Buffer.alloc(300 * 1024, 'x') }))
+  const fds = (): number => readdirSync('/proc/self/fd').length
+  const before = fds()
+  for (let i = 0; i < 20; i++) {
+    const r = await sendSigned(b.endpoint, b.creds, { method: 'GET', path: `/demo/big?response-content-disposition=${encodeURIComponent('日本')}` })
+    t.equal(r.status, 400)
+  }
+  t.ok(fds() - before < 5, `descriptors before ${before}, after ${fds()}`)
 })
