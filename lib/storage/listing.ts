@@ -201,14 +201,16 @@ const NATIVE_PROBE_JOB = 64
 class FolderProbes {
   private readonly started = new Map<number, Promise<boolean>>()
   private next = 0
-  constructor (private readonly held: string, private readonly folderAt: (i: number) => string | undefined, private readonly length: number) {}
+  constructor (private readonly held: string, private readonly folderAt: (i: number) => string | undefined, private readonly length: number, private readonly budget: Budget) {}
 
   holdsKeys (i: number, name: string): Promise<boolean> {
     if (i >= this.next) {
       this.started.clear()
       const batch: Array<[number, string]> = []
       const native = nativeJobs()?.holdsKeys
-      for (let j = i; j < this.length && batch.length < (native ? NATIVE_PROBE_BATCH : PROBE_AHEAD); j++) {
+      // No further ahead than the page can still use (a max-keys=1 page probes 16, not 256), at least PROBE_AHEAD.
+      const most = Math.min(native ? NATIVE_PROBE_BATCH : PROBE_AHEAD, Math.max(PROBE_AHEAD, this.budget.need))
+      for (let j = i; j < this.length && batch.length < most; j++) {
         const folder = this.folderAt(j)
         if (folder === undefined) continue
         batch.push([j, folder])
@@ -222,10 +224,11 @@ class FolderProbes {
           part.forEach(([j], k) => this.started.set(j, answers.then(a => a[k] !== 0, () => true)))
         }
       } else {
-        for (const [j, folder] of batch) this.started.set(j, holdsKeys(this.held, folder))
+        // Probes read ahead may never be awaited: a failure (EIO) must not become an unhandled rejection.
+        for (const [j, folder] of batch) this.started.set(j, holdsKeys(this.held, folder).catch(() => true))
       }
     }
-    return this.started.get(i) ?? holdsKeys(this.held, name)
+    return this.started.get(i) ?? holdsKeys(this.held, name).catch(() => true)
   }
 }
 
@@ -289,7 +292,7 @@ async function * walkHeld (bucket: BucketRef, dirPath: string, folder: HeldFolde
     return { name: folder ? sortKey.slice(0, -1) : sortKey, sortKey, isDir: folder }
   }
   let floor = 1
-  const probes = new FolderProbes(held, i => isDir[i] === 1 && dir.isUtf8(i) ? dir.key(i).slice(0, -1) : undefined, entries.length)
+  const probes = new FolderProbes(held, i => isDir[i] === 1 && dir.isUtf8(i) ? dir.key(i).slice(0, -1) : undefined, entries.length, budget)
   for (let i = startIndex(dir, dirKey, p); i < entries.length; i++) {
     const e = entryAt(i)
     const key = dirKey + e.sortKey
@@ -306,7 +309,9 @@ async function * walkHeld (bucket: BucketRef, dirPath: string, folder: HeldFolde
         // Delimiter '/': the folder is one common prefix, listed only when a key lies beneath it, as on AWS (an
         // empty folder made over NFS was listed, then HEAD and a listing of it found nothing: s3fs showed
         // `??????????`, and its rm -r of a tree made over NFS failed with ENOTEMPTY).
-        if (await probes.holdsKeys(i, e.name)) yield { kind: 'dir', key, path }
+        // A folder the caller may not enter is listed whatever it holds: the probe runs with the daemon's rights,
+        // and what it found there must not show through.
+        if (await probes.holdsKeys(i, e.name) || (p.canEnter !== undefined && await p.canEnter(path) === false)) yield { kind: 'dir', key, path }
         continue
       }
       const entered = p.canEnter === undefined ? true : await p.canEnter(path)

@@ -171,3 +171,18 @@ t.test('a delimiter listing names only folders with a key beneath them', async t
   const after = await b.s3.send(new ListObjectsV2Command({ Bucket: 'demo', Delimiter: '/' }))
   t.same(after.CommonPrefixes?.map(p => p.Prefix), ['deepfile/', 'empty/', 'flat/', 'marked/'])
 })
+
+// Review 13 F3: the probe runs with the daemon's rights; a folder the caller may not enter is listed whatever it
+// holds, so a delimiter listing does not tell whether another user's private folder is empty.
+t.test('a folder the caller may not enter is a prefix whether or not it holds keys', async t => {
+  const b = await startBridge(t)
+  for (const name of ['private-full', 'private-empty']) {
+    mkdirSync(join(b.bucketDir, name))
+    chmodSync(join(b.bucketDir, name), 0o700) // root's: the bucket's user (uid 2000) may not enter
+  }
+  writeFileSync(join(b.bucketDir, 'private-full', 'secret'), 'x')
+  mkdirSync(join(b.bucketDir, 'mine-empty'))
+  chownSync(join(b.bucketDir, 'mine-empty'), 2000, 2000)
+  const page = await b.s3.send(new ListObjectsV2Command({ Bucket: 'demo', Delimiter: '/' }))
+  t.same(page.CommonPrefixes?.map(p => p.Prefix), ['private-empty/', 'private-full/'], 'both private folders alike; the caller\'s own empty folder is not listed')
+})
