@@ -1,5 +1,5 @@
 /*
- * s3bridge folder probes: holdsKeys(dirPath, names, metaXattr) -> Promise<Uint8Array>.
+ * s3bridge folder probes: holdsKeys(dirPath, names, metaXattr, keyRoom) -> Promise<Uint8Array>.
  *
  * For a delimiter listing: whether a key lies beneath each folder `name` of the folder at dirPath (a held
  * /proc/self/fd path), i.e. the folder carries the marker attribute `metaXattr`, or holds a regular file with a
@@ -9,7 +9,9 @@
  *
  * The answer, per name: 1 holds a key, or could not be told (a folder that cannot be opened or read: EACCES,
  * EMFILE, too deep), 0 holds none, or is no folder any more (ENOENT, ENOTDIR, ELOOP: gone or swapped meanwhile).
- * `names` is one string of names joined by '/' (a name never holds '/').
+ * `names` is one string of names joined by '/' (a name never holds '/'). `keyRoom` is 1024 less the byte length of
+ * dirPath's key: a file whose key would be longer is no key, as the listing skips it. A probe that has opened
+ * MAX_FOLDERS_PER_PROBE folders or read MAX_ENTRIES_PER_PROBE entries answers 1 (could not be told).
  */
 #define _GNU_SOURCE
 #include <node_api.h>
@@ -30,6 +32,10 @@
 #include "folder_probe.h"
 
 #define MAX_NAMES 100000
+/* Work one probe may do before it answers "holds keys" without knowing: a lister must not be able to make the
+ * daemon walk an arbitrarily large tree of empty folders (mkdir -p over NFS) on every delimiter listing. */
+#define MAX_FOLDERS_PER_PROBE 1000
+#define MAX_ENTRIES_PER_PROBE 100000
 /* A key is at most 1024 bytes, so no key lies deeper than 512 folders; deeper trees are "could not be told". */
 #define MAX_DEPTH 512
 /* Small on purpose: the first file usually comes in the first read, and a larger read of a 100-file folder cost
@@ -42,6 +48,7 @@ typedef struct {
   char *dir;
   char *names;          /* joined names, '/' replaced by NUL */
   char *xattr;
+  int64_t key_room;     /* bytes a key may still have below dirPath (1024 less the folder's key) */
   uint32_t n;
   uint32_t *name_off;
   uint8_t *answers;
@@ -90,9 +97,13 @@ static bool is_utf8 (const unsigned char *s, size_t len) {
   return true;
 }
 
-/* 1: a key lies beneath the open folder fd (or it could not be told), 0: none. Closes fd. */
-static int probe (int fd, const char *xattr, int depth) {
-  if (depth > MAX_DEPTH) { close(fd); return 1; }
+typedef struct { int folders; long entries; } probe_budget;
+
+/* 1: a key lies beneath the open folder fd (or it could not be told), 0: none. `room`: bytes a key may still have
+ * below this folder (a file is a key only if its name fits; a key is at most 1024 bytes). Closes fd. */
+static int probe (int fd, const char *xattr, int depth, int64_t room, probe_budget *budget) {
+  if (depth > MAX_DEPTH || ++budget->folders > MAX_FOLDERS_PER_PROBE) { close(fd); return 1; }
+  if (room < 0) { close(fd); return 0; }
   char *buf = (char *)malloc(DENTS_BUF);
   if (buf == NULL) { close(fd); return 1; }
   /* Subfolder names, NUL-separated, read only when no file settles it. */
@@ -108,6 +119,7 @@ static int probe (int fd, const char *xattr, int depth) {
       off += d->d_reclen;
       const char *name = d->d_name;
       if (name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'))) continue;
+      if (++budget->entries > MAX_ENTRIES_PER_PROBE) { answer = 1; goto done; }
       size_t len = strlen(name);
       if (!is_utf8((const unsigned char *)name, len)) continue;
       unsigned char type = d->d_type;
@@ -116,7 +128,10 @@ static int probe (int fd, const char *xattr, int depth) {
         if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
         type = S_ISREG(st.st_mode) ? DT_REG : S_ISDIR(st.st_mode) ? DT_DIR : DT_UNKNOWN;
       }
-      if (type == DT_REG) { answer = 1; goto done; }
+      if (type == DT_REG) {
+        if ((int64_t)len <= room) { answer = 1; goto done; }
+        continue; /* its key would be longer than 1024 bytes: no key, as the listing skips it */
+      }
       if (type != DT_DIR) continue;
       if (subs_len + len + 1 > subs_cap) {
         size_t cap = subs_cap ? subs_cap * 2 : 1024;
@@ -139,7 +154,7 @@ static int probe (int fd, const char *xattr, int depth) {
       answer = 1;
       goto done;
     }
-    if (probe(sub, xattr, depth + 1)) { answer = 1; goto done; }
+    if (probe(sub, xattr, depth + 1, room - (int64_t)strlen(subs + at) - 1, budget)) { answer = 1; goto done; }
   }
 done:
   free(subs);
@@ -156,7 +171,9 @@ static void execute (napi_env env, void *data) {
     if (dfd < 0) { job->answers[i] = 1; continue; }
     int fd = openat(dfd, job->names + job->name_off[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) { job->answers[i] = (errno == ENOENT || errno == ENOTDIR || errno == ELOOP) ? 0 : 1; continue; }
-    job->answers[i] = (uint8_t)probe(fd, job->xattr, 1);
+    probe_budget budget = { 0, 0 };
+    const char *name = job->names + job->name_off[i];
+    job->answers[i] = (uint8_t)probe(fd, job->xattr, 1, job->key_room - (int64_t)strlen(name) - 1, &budget);
   }
   if (dfd >= 0) close(dfd);
 }
@@ -171,16 +188,19 @@ static void complete (napi_env env, napi_status status, void *data) {
 }
 
 static napi_value holds_keys (napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
+  size_t argc = 4;
+  napi_value argv[4];
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
-  if (argc < 3) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "holdsKeys(dirPath, joinedNames, metaXattr) takes strings");
+  int64_t room = 0;
+  if (argc < 4 || napi_get_value_int64(env, argv[3], &room) != napi_ok) {
+    s3b_clear_exception(env);
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "holdsKeys(dirPath, joinedNames, metaXattr, keyRoom) takes three strings and a number");
     return NULL;
   }
   probe_job *job = (probe_job *)calloc(1, sizeof *job);
   if (job == NULL) { napi_throw_error(env, "ENOMEM", "holdsKeys: out of memory"); return NULL; }
   size_t names_len = 0;
+  job->key_room = room;
   job->dir = s3b_string(env, argv[0], 0, NULL);
   job->names = s3b_string(env, argv[1], 0, &names_len);
   job->xattr = s3b_string(env, argv[2], 0, NULL);

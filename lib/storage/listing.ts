@@ -201,7 +201,11 @@ const NATIVE_PROBE_JOB = 64
 class FolderProbes {
   private readonly started = new Map<number, Promise<boolean>>()
   private next = 0
-  constructor (private readonly held: string, private readonly folderAt: (i: number) => string | undefined, private readonly length: number, private readonly budget: Budget) {}
+  /** Bytes a key may have below the held folder: 1024 less its own key's. */
+  private readonly keyRoom: number
+  constructor (private readonly held: string, dirKey: string, private readonly folderAt: (i: number) => string | undefined, private readonly length: number, private readonly budget: Budget) {
+    this.keyRoom = MAX_KEY_BYTES - Buffer.byteLength(dirKey)
+  }
 
   holdsKeys (i: number, name: string): Promise<boolean> {
     if (i >= this.next) {
@@ -220,15 +224,19 @@ class FolderProbes {
         // With the addon: a few jobs for the batch, run at once on the pool's threads.
         for (let c = 0; c < batch.length; c += NATIVE_PROBE_JOB) {
           const part = batch.slice(c, c + NATIVE_PROBE_JOB)
-          const answers = native(this.held, part.map(([, f]) => f).join('/'), META_XATTR)
+          const answers = native(this.held, part.map(([, f]) => f).join('/'), META_XATTR, this.keyRoom)
           part.forEach(([j], k) => this.started.set(j, answers.then(a => a[k] !== 0, () => true)))
         }
       } else {
         // Probes read ahead may never be awaited: a failure (EIO) must not become an unhandled rejection.
-        for (const [j, folder] of batch) this.started.set(j, holdsKeys(this.held, folder).catch(() => true))
+        for (const [j, folder] of batch) this.started.set(j, this.probe(folder))
       }
     }
-    return this.started.get(i) ?? holdsKeys(this.held, name).catch(() => true)
+    return this.started.get(i) ?? this.probe(name)
+  }
+
+  private probe (folder: string): Promise<boolean> {
+    return holdsKeys(this.held, folder, this.keyRoom - Buffer.byteLength(folder) - 1).catch(() => true)
   }
 }
 
@@ -237,9 +245,16 @@ class FolderProbes {
  * with a UTF-8 name, or such a folder (depth first, stopping at the first found). Every folder is opened with
  * O_NOFOLLOW from the descriptor of the one above, so a symlink planted over NFS is never followed. A folder that
  * cannot be read counts as holding keys: it was listed before this check existed, and the caller may be allowed
- * what the daemon cannot tell. The addon's holdsKeys (native/folder_probe.c) answers the same, in batches.
+ * what the daemon cannot tell. `room`: bytes a key may have below the folder (a file whose key would be longer is
+ * no key). The addon's holdsKeys (native/folder_probe.c) answers the same, in batches.
  */
-export async function holdsKeys (heldParent: string, name: string): Promise<boolean> {
+/** What one probe may do before it answers "holds keys" without knowing (as native/folder_probe.c). */
+const PROBE_MAX_FOLDERS = 1000
+const PROBE_MAX_ENTRIES = 100_000
+
+export async function holdsKeys (heldParent: string, name: string, room = MAX_KEY_BYTES, budget = { folders: 0, entries: 0 }): Promise<boolean> {
+  if (++budget.folders > PROBE_MAX_FOLDERS) return true
+  if (room < 0) return false
   let fh
   try {
     fh = await open(join(heldParent, name), constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW)
@@ -256,15 +271,19 @@ export async function holdsKeys (heldParent: string, name: string): Promise<bool
     const folders: string[] = []
     try {
       for await (const d of dir) {
+        if (++budget.entries > PROBE_MAX_ENTRIES) return true
         const raw = d.name as unknown as Buffer
         if (!isUtf8(raw)) continue
-        if (d.isFile()) return true
+        if (d.isFile()) {
+          if (raw.length <= room) return true
+          continue // its key would be longer than 1024 bytes: the listing skips it
+        }
         if (d.isDirectory()) folders.push(raw.toString('utf8'))
       }
     } finally {
       await dir.close().catch(() => undefined)
     }
-    for (const f of folders) if (await holdsKeys(held, f)) return true
+    for (const f of folders) if (await holdsKeys(held, f, room - Buffer.byteLength(f) - 1, budget)) return true
     return false
   } finally {
     await fh.close().catch(() => undefined)
@@ -292,7 +311,7 @@ async function * walkHeld (bucket: BucketRef, dirPath: string, folder: HeldFolde
     return { name: folder ? sortKey.slice(0, -1) : sortKey, sortKey, isDir: folder }
   }
   let floor = 1
-  const probes = new FolderProbes(held, i => isDir[i] === 1 && dir.isUtf8(i) ? dir.key(i).slice(0, -1) : undefined, entries.length, budget)
+  const probes = new FolderProbes(held, dirKey, i => isDir[i] === 1 && dir.isUtf8(i) ? dir.key(i).slice(0, -1) : undefined, entries.length, budget)
   for (let i = startIndex(dir, dirKey, p); i < entries.length; i++) {
     const e = entryAt(i)
     const key = dirKey + e.sortKey

@@ -98,9 +98,10 @@ export interface NativeAddon {
   trimMemory?: () => Promise<boolean>
   /**
    * One job (native/folder_probe.c): per folder name of dirPath, 1 when a key lies beneath it (the marker
-   * attribute, or a regular file with a UTF-8 name, at any depth; opened O_NOFOLLOW) or it cannot be told, else 0.
+   * attribute, or a regular file with a UTF-8 name, at any depth, whose key fits in keyRoom = 1024 less the byte
+   * length of dirPath's key; opened O_NOFOLLOW) or it cannot be told (also past a work limit), else 0.
    */
-  holdsKeys?: (dirPath: string, joinedNames: string, metaXattr: string) => Promise<Uint8Array>
+  holdsKeys?: (dirPath: string, joinedNames: string, metaXattr: string, keyRoom: number) => Promise<Uint8Array>
   /** dup3(withFd, fd): number fd now refers to withFd's file, what it referred to is released (native/descriptors.c). */
   replaceDescriptor?: (fd: number, withFd: number) => void
 }
