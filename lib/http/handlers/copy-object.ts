@@ -6,7 +6,7 @@ import type { PrefetchedWalk } from '../../storage/path-walk.js'
 import { effectiveETag, isStoredMetaCurrent, stampOf, type StoredMeta } from '../../storage/xattrs.js'
 import { isCompositeChecksum } from '../../storage/multipart.js'
 import { isDirectoryKey, parseObjectKey } from '../../storage/paths.js'
-import type { ObjectKey } from '../../storage/types.js'
+import type { ObjectInfo, ObjectKey, ObjectMeta } from '../../storage/types.js'
 import { bucketRecord, bucketRef, writeOptions } from '../bucket-access.js'
 import { aclHeadersDecide, checkAclHeadersAllowed, requireUploadHeaderActions } from '../acl-headers.js'
 import { decide, relPath, requireAccess } from '../authorize.js'
@@ -19,6 +19,13 @@ import type { S3Reply, S3Request, Services } from '../types.js'
 import { readNeeds, requestKey } from './objects.js'
 
 const MAX_COPY_SOURCE_BYTES = 5 * 1024 ** 3
+
+/** AWS copies at most 5 GB in one CopyObject; larger objects go through UploadPartCopy. */
+function checkCopySourceSize (size: number): void {
+  if (size > MAX_COPY_SOURCE_BYTES) {
+    throw new S3Error('InvalidRequest', {}, { message: `The specified copy source is larger than the maximum allowable size for a copy source: ${MAX_COPY_SOURCE_BYTES}` })
+  }
+}
 
 const nonEmptyTags = <T>(tags: T[] | undefined): T[] | undefined => tags !== undefined && tags.length > 0 ? tags : undefined
 
@@ -86,22 +93,17 @@ export async function copyObject (req: S3Request, s: Services): Promise<S3Reply>
     checkConditions(conditionsFrom(req.headers, 'x-amz-copy-source-'), opened.info, { isRead: false, notModified: 'PreconditionFailed' })
     // AWS copies at most 5 GB in one CopyObject (larger objects go through UploadPartCopy). A longer copy would
     // also send nothing for minutes, and SDKs time out and retry it from the start.
-    if (opened.info.size > MAX_COPY_SOURCE_BYTES) {
-      throw new S3Error('InvalidRequest', {}, { message: `The specified copy source is larger than the maximum allowable size for a copy source: ${MAX_COPY_SOURCE_BYTES}` })
-    }
+    checkCopySourceSize(opened.info.size)
   } catch (err) {
     opened.body.destroy()
     throw err
   }
-  // The redirect location is never copied with the metadata (API reference, CopyObject): only a new one is set.
-  const meta = directive === 'REPLACE' ? metaFromHeaders(req.headers) : { ...opened.info.meta, websiteRedirectLocation: redirect }
+  const meta = copiedMeta(req, opened.info, { directive, redirect, taggingDirective })
   // A multipart source's COMPOSITE checksum ("...-N") describes its parts, which the copy does not have.
   if (meta.checksums !== undefined) {
     const whole = Object.entries(meta.checksums).filter(([, v]) => !isCompositeChecksum(v))
     meta.checksums = whole.length > 0 ? Object.fromEntries(whole) : undefined
   }
-  // Tags follow x-amz-tagging-directive, independently of the metadata directive: COPY keeps the source's.
-  meta.tags = taggingDirective === 'REPLACE' ? nonEmptyTags(tagsFromHeader(req.headers['x-amz-tagging'])) : opened.info.meta.tags
   // A copy without ACL headers gets no more than its source's mode bits, as cp(1) does: `aws s3 mv`/`cp` of a
   // private file made it fileCreateMode (0644 in the sample), readable by everyone and anonymously, where AWS
   // makes a copy private. The destination folder's default ACL still applies, within that mode. ACL headers
@@ -120,6 +122,17 @@ export async function copyObject (req: S3Request, s: Services): Promise<S3Reply>
 }
 
 /**
+ * The metadata a copy asks for: the request's under metadata directive REPLACE, else the source's, but never its
+ * redirect location (API reference, CopyObject: only a new one is set). Tags follow x-amz-tagging-directive,
+ * independently of the metadata directive: COPY keeps the source's.
+ */
+function copiedMeta (req: S3Request, source: ObjectInfo, o: { directive: string, redirect: string | undefined, taggingDirective: string }): ObjectMeta {
+  const meta = o.directive === 'REPLACE' ? metaFromHeaders(req.headers) : { ...source.meta, websiteRedirectLocation: o.redirect }
+  meta.tags = o.taggingDirective === 'REPLACE' ? nonEmptyTags(tagsFromHeader(req.headers['x-amz-tagging'])) : source.meta.tags
+  return meta
+}
+
+/**
  * CopyObject onto itself, in place: the metadata record of the very file the read check walked to is rewritten
  * (updateObjectMeta); the bytes, and so the ETag, checksums and part count, are unchanged, and so is the file's
  * modification time (Last-Modified), which a rewrite of the bytes alone would change over NFS.
@@ -128,12 +141,9 @@ async function copyOntoItself (req: S3Request, bucket: BucketRef, key: ObjectKey
   o: { directive: string, redirect: string | undefined, taggingDirective: string, destConditions: ConditionHeaders }): Promise<S3Reply> {
   const current = await headObject(bucket, key, checked)
   checkConditions(conditionsFrom(req.headers, 'x-amz-copy-source-'), current, { isRead: false, notModified: 'PreconditionFailed' })
-  if (current.size > MAX_COPY_SOURCE_BYTES) {
-    throw new S3Error('InvalidRequest', {}, { message: `The specified copy source is larger than the maximum allowable size for a copy source: ${MAX_COPY_SOURCE_BYTES}` })
-  }
+  checkCopySourceSize(current.size)
   checkWriteConditions(o.destConditions, current, key)
-  const asked = o.directive === 'REPLACE' ? metaFromHeaders(req.headers) : { ...current.meta, websiteRedirectLocation: o.redirect }
-  const tags = o.taggingDirective === 'REPLACE' ? nonEmptyTags(tagsFromHeader(req.headers['x-amz-tagging'])) : current.meta.tags
+  const asked = copiedMeta(req, current, o)
   const info = await updateObjectMeta(bucket, key, (stored, st) => {
     // What describes the bytes stays; a record an NFS edit made stale describes other bytes and is dropped.
     const base: StoredMeta = stored !== undefined && isStoredMetaCurrent(st, stored) ? stored : { user: {}, etag: effectiveETag(st, stored), ...stampOf(st) }
@@ -147,7 +157,7 @@ async function copyOntoItself (req: S3Request, bucket: BucketRef, key: ObjectKey
       cacheControl: asked.cacheControl,
       expires: asked.expires,
       websiteRedirectLocation: asked.websiteRedirectLocation,
-      tags,
+      tags: asked.tags,
     }
   }, await checkedFile(checked, bucket, key))
   return { xml: renderXml('CopyObjectResult', { LastModified: info.lastModified, ETag: `"${info.etag}"` }) }
