@@ -140,6 +140,11 @@ export function hasAclHeaders (h: AclHeaders): boolean {
   return h.canned !== undefined || h.grants !== undefined
 }
 
+/** A lone `x-amz-acl: private`: it only narrows (owner-only), and passes where other ACL headers are refused. */
+export function isLonePrivate (h: AclHeaders): boolean {
+  return h.grants === undefined && h.canned === 'private'
+}
+
 const MAX_GRANTS = 100
 
 function malformed (why: string): S3Error {

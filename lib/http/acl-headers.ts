@@ -1,7 +1,7 @@
 // x-amz-acl / x-amz-grant-* on uploads: refused early under objectAclPolicy 'deny', applied to the new file under 'replace'.
 import type { IncomingHttpHeaders } from 'node:http'
 import { S3Error } from '../errors/s3-error.js'
-import { expandCannedAcl, hasAclHeaders, parseCannedAcl, readAclHeaders, resolveGrants, type AclHeaders, type S3Grant } from '../access/s3-acl.js'
+import { expandCannedAcl, hasAclHeaders, isLonePrivate, parseCannedAcl, readAclHeaders, resolveGrants, type AclHeaders, type S3Grant } from '../access/s3-acl.js'
 import { aclFromMode } from '../access/posix-acl.js'
 import { grantsToPosixAcl } from '../access/s3-acl-posix.js'
 import type { BucketRecord } from '../state/types.js'
@@ -20,8 +20,7 @@ import type { S3Request, Services } from './types.js'
 export function checkAclHeadersAllowed (req: S3Request, record: BucketRecord): AclHeaders {
   const headers = readAclHeaders(req.headers)
   if (headers.canned !== undefined) parseCannedAcl(headers.canned)
-  const isPrivateOnly = headers.grants === undefined && (headers.canned === undefined || headers.canned === 'private')
-  if (record.objectAclPolicy === 'deny' && !isPrivateOnly) {
+  if (record.objectAclPolicy === 'deny' && hasAclHeaders(headers) && !isLonePrivate(headers)) {
     throw new S3Error('AccessDenied', { Resource: `/${record.name}` }, { message: 'This bucket does not allow S3 to change object ACLs (object ACL policy deny).' })
   }
   return headers
@@ -35,7 +34,7 @@ export function checkAclHeadersAllowed (req: S3Request, record: BucketRecord): A
 export function aclHeadersDecide (headers: IncomingHttpHeaders, record: BucketRecord): boolean {
   const acl = readAclHeaders(headers)
   if (!hasAclHeaders(acl)) return false
-  return !(record.objectAclPolicy === 'deny' && acl.grants === undefined && acl.canned === 'private')
+  return !(record.objectAclPolicy === 'deny' && isLonePrivate(acl))
 }
 
 /**
@@ -48,8 +47,7 @@ export async function requireUploadHeaderActions (req: S3Request, s: Services, n
   const acl = readAclHeaders(req.headers)
   // `x-amz-acl: private` alone only narrows (owner-only) and rclone sends it with every upload: it passes, as it
   // passes under objectAclPolicy deny.
-  const isPrivateOnly = acl.grants === undefined && acl.canned === 'private'
-  if (hasAclHeaders(acl) && !isPrivateOnly) await requireAccess(req, s, { ...needs, action: 's3:PutObjectAcl' })
+  if (hasAclHeaders(acl) && !isLonePrivate(acl)) await requireAccess(req, s, { ...needs, action: 's3:PutObjectAcl' })
   if (opts.tagging && req.headers['x-amz-tagging'] !== undefined) await requireAccess(req, s, { ...needs, action: 's3:PutObjectTagging' })
   if (hasAclHeaders(acl) && needs.bucket.objectAclPolicy !== 'deny') {
     // What applyAclHeaders would refuse once the bytes are in (an unknown grantee, AuthenticatedUsers without a

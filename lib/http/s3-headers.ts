@@ -145,11 +145,12 @@ function overrideParam (query: URLSearchParams, name: string): string | undefine
   return v
 }
 
-const OVERRIDE_PARAMS = ['response-content-type', 'response-content-encoding', 'response-content-disposition', 'response-content-language', 'response-cache-control', 'response-expires']
+/** The response-* parameters of GetObject and HeadObject. */
+export const RESPONSE_OVERRIDE_PARAMS = ['response-content-type', 'response-content-encoding', 'response-content-disposition', 'response-content-language', 'response-cache-control', 'response-expires']
 
 /** Refuses, before anything is opened, a response-* value that objectHeaders could not send. */
 export function checkResponseOverrideValues (query: URLSearchParams): void {
-  for (const name of OVERRIDE_PARAMS) overrideParam(query, name)
+  for (const name of RESPONSE_OVERRIDE_PARAMS) overrideParam(query, name)
 }
 
 /** Headers describing an object, as GET and HEAD send them. */

@@ -1,7 +1,7 @@
 // ACL handlers: GetObjectAcl, PutObjectAcl (a view of and a way to change the file's POSIX ACL), GetBucketAcl, PutBucketAcl.
 import { S3Error } from '../../errors/s3-error.js'
 import {
-  bucketAclGrants, bucketAcesFromGrants, expandCannedAcl, granteeOf, hasAclHeaders, parseCannedAcl, policyFromXml,
+  bucketAclGrants, bucketAcesFromGrants, expandCannedAcl, granteeOf, hasAclHeaders, isLonePrivate, parseCannedAcl, policyFromXml,
   readAclHeaders, resolveGrants, uidOfId, type AccessControlPolicy, type Grantee, type S3Grant, type S3Permission,
 } from '../../access/s3-acl.js'
 import type { AclEntry } from '../../access/posix-acl.js'
@@ -111,7 +111,7 @@ export async function getObjectAcl (req: S3Request, s: Services): Promise<S3Repl
 export async function putObjectAcl (req: S3Request, s: Services): Promise<S3Reply> {
   const record = bucketRecord(req, s)
   const denied = (): S3Error => new S3Error('AccessDenied', { Resource: `/${record.name}/${req.rawKey ?? ''}` }, { message: 'This bucket does not allow S3 to change object ACLs (object ACL policy deny).' })
-  const lonePrivate = ((h): boolean => h.grants === undefined && h.canned === 'private')(readAclHeaders(req.headers))
+  const lonePrivate = isLonePrivate(readAclHeaders(req.headers))
   const opened = await openObjectAcl(req, s, 'WRITE_ACP')
   try {
     // Under deny a lone private passes here as it does on uploads (SPEC §5): the create modes and inherited

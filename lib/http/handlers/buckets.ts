@@ -11,7 +11,7 @@ import { renderXml } from '../xml/render.js'
 import { parseXml, rootElement, texts } from '../xml/parse.js'
 import type { S3Reply, S3Request, Services } from '../types.js'
 import { mountPointOf } from '../../storage/bucket-roots.js'
-import { bucketAcesFromGrants, expandCannedAcl, hasAclHeaders, parseCannedAcl, readAclHeaders, type S3Grant } from '../../access/s3-acl.js'
+import { bucketAcesFromGrants, expandCannedAcl, hasAclHeaders, isLonePrivate, parseCannedAcl, readAclHeaders, type S3Grant } from '../../access/s3-acl.js'
 import type { BucketAce } from '../../state/types.js'
 import { granteeDirectory } from '../grantee-directory.js'
 
@@ -92,7 +92,7 @@ async function requestedBucketAcl (req: S3Request, s: Services): Promise<BucketA
   const headers = readAclHeaders(req.headers)
   if (!hasAclHeaders(headers)) return []
   // AWS: an ACL other than private needs s3:PutBucketAcl as well (a policy or a narrowed key may withhold it).
-  if (!(headers.grants === undefined && headers.canned === 'private') && !(await decide(req, s, { operation: 'CreateBucket', action: 's3:PutBucketAcl' })).allowed) {
+  if (!isLonePrivate(headers) && !(await decide(req, s, { operation: 'CreateBucket', action: 's3:PutBucketAcl' })).allowed) {
     throw new S3Error('AccessDenied')
   }
   const owner = req.principal.name

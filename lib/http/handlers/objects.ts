@@ -10,7 +10,7 @@ import { bucketRecord, bucketRef, folderCheck, writeOptions } from '../bucket-ac
 import { checkAclHeadersAllowed, requireUploadHeaderActions } from '../acl-headers.js'
 import { checkWriteConditionHeaders, deleteGuard, guardConditionalWrite } from '../conditional-write.js'
 import { relPath, requireAccess } from '../authorize.js'
-import { checkConditions, checkDeclaredLength, checkResponseOverrideValues, checksumHeaders, conditionsFrom, metaFromHeaders, objectHeaders, parseRange, quoteETag } from '../s3-headers.js'
+import { checkConditions, checkDeclaredLength, checkResponseOverrideValues, RESPONSE_OVERRIDE_PARAMS, checksumHeaders, conditionsFrom, metaFromHeaders, objectHeaders, parseRange, quoteETag } from '../s3-headers.js'
 import type { S3Reply, S3Request, Services } from '../types.js'
 import { requestedPart } from './multipart.js'
 
@@ -42,11 +42,10 @@ export async function putObject (req: S3Request, s: Services): Promise<S3Reply> 
   return { headers: { ETag: quoteETag(result.info.etag), ...checksumHeaders(result.info) } }
 }
 
-const RESPONSE_OVERRIDES = ['response-content-type', 'response-content-language', 'response-expires', 'response-cache-control', 'response-content-disposition', 'response-content-encoding']
 
 /** AWS honours response-* overrides only on signed requests; an anonymous GET with one is refused. */
 function checkResponseOverrides (req: S3Request): void {
-  if (req.principal.kind !== 'user' && RESPONSE_OVERRIDES.some(q => req.query.has(q))) {
+  if (req.principal.kind !== 'user' && RESPONSE_OVERRIDE_PARAMS.some(q => req.query.has(q))) {
     throw new S3Error('InvalidRequest', {}, { message: 'Request specific response headers cannot be used for anonymous GET requests.' })
   }
   // Before the object is opened: refused after, a large file's descriptor waited for the garbage collector.
