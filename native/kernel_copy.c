@@ -32,6 +32,7 @@
 #include "memory.h"
 #include "descriptors.h"
 #include "folder_probe.h"
+#include "md5_write.h"
 #include "stat_entries.h"
 #include "xattr.h"
 
@@ -231,6 +232,7 @@ static napi_value init (napi_env env, napi_value exports) {
   register_memory(env, exports);
   register_descriptors(env, exports);
   register_folder_probe(env, exports);
+  register_md5_write(env, exports);
   return exports;
 }
 

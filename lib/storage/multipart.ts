@@ -4,16 +4,14 @@ import { constants } from 'node:fs'
 import { lstat, mkdir, open, readdir, readFile, rename, rm, unlink, writeFile, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Transform, type Readable } from 'node:stream'
-import { pipeline } from 'node:stream/promises'
 import { createHasher } from '../auth/checksums.js'
 import { S3Error, s3ErrorFromErrno } from '../errors/s3-error.js'
 import type { BucketRef } from './objects.js'
 import { checkStorableKey, existingStagingDir, stagingDir } from './paths.js'
 import { fdPath, writeStoredMeta, type StoredMeta } from './xattrs.js'
 import type { ObjectKey, ObjectMeta } from './types.js'
-import { fileSink } from './file-sink.js'
+import { writeHashed } from './hashed-write.js'
 import { lockHolderState } from './complete-lock.js'
-import { Md5Tap } from './md5-tap.js'
 import * as xattr from './xattr.js'
 
 
@@ -266,23 +264,21 @@ export async function uploadPart (bucket: BucketRef, key: ObjectKey, uploadId: s
   }
   let isPublished = false
   try {
-    const counter = new Md5Tap({
-      maxBytes: MAX_PART_SIZE_BYTES,
-      tooLarge: bytes => new S3Error('EntityTooLarge', { ProposedSize: bytes, MaxSizeAllowed: MAX_PART_SIZE_BYTES }),
-    })
     // The upload's checksum of the part, whether or not the client sent one (a sent one was verified already).
     const hasher = algorithm === undefined ? undefined : createHasher(algorithm)
-    if (hasher === undefined) await pipeline(body, counter, fileSink(fh, undefined, opts))
-    else await pipeline(body, new Transform({ transform (chunk: Buffer, _enc, cb) { hasher.update(chunk); cb(null, chunk) } }), counter, fileSink(fh, undefined, opts))
-    const etag = counter.digestHex()
+    const { bytes: size, md5Hex: etag } = await writeHashed(body, fh, {
+      holes: opts.holes,
+      through: hasher === undefined ? [] : [new Transform({ transform (chunk: Buffer, _enc, cb) { hasher.update(chunk); cb(null, chunk) } })],
+      limit: { maxBytes: MAX_PART_SIZE_BYTES, tooLarge: bytes => new S3Error('EntityTooLarge', { ProposedSize: bytes, MaxSizeAllowed: MAX_PART_SIZE_BYTES }) },
+    })
     const checksum = await hasher?.digestBase64()
-    await xattr.setAttribute(fdPath(fh.fd), PART_XATTR, JSON.stringify({ etag, size: counter.bytes, checksum }))
+    await xattr.setAttribute(fdPath(fh.fd), PART_XATTR, JSON.stringify({ etag, size, checksum }))
     const st = await fh.stat()
     await rename(tmp, join(dir, partFileName(partNumber))).catch((err: NodeJS.ErrnoException) => {
       throw err.code === 'ENOENT' ? noSuchUpload(uploadId) : err
     })
     isPublished = true
-    return { partNumber, etag, size: counter.bytes, lastModified: st.mtime, checksum, checksumAlgorithm: algorithm }
+    return { partNumber, etag, size, lastModified: st.mtime, checksum, checksumAlgorithm: algorithm }
   } finally {
     await fh.close().catch(() => undefined)
     if (!isPublished) await unlink(tmp).catch(() => undefined)

@@ -59,6 +59,9 @@ export interface ObjectRead {
   data?: Buffer
 }
 
+/** An MD5 context owned by the addon (an N-API external; opaque here). */
+export interface Md5Handle { readonly __md5Handle: unique symbol }
+
 export const STAT_FIELDS = 7
 export const STAT_SIZE = 0
 export const STAT_MTIME_NS = 1
@@ -102,6 +105,14 @@ export interface NativeAddon {
    * length of dirPath's key; opened O_NOFOLLOW) or it cannot be told (also past a work limit), else 0.
    */
   holdsKeys?: (dirPath: string, joinedNames: string, metaXattr: string, keyRoom: number) => Promise<Uint8Array>
+  /**
+   * Upload writes that hash what they write (native/md5_write.c): md5Open gives a digest context (undefined when
+   * this node exports no OpenSSL digest API); md5Write is one job writing every byte of `buffers` at the file
+   * offset, then adding them to the MD5 (one job per handle at a time); md5Digest ends the handle.
+   */
+  md5Open?: () => Md5Handle | undefined
+  md5Write?: (fd: number, buffers: Buffer[], handle: Md5Handle) => Promise<number>
+  md5Digest?: (handle: Md5Handle) => string
   /** dup3(withFd, fd): number fd now refers to withFd's file, what it referred to is released (native/descriptors.c). */
   replaceDescriptor?: (fd: number, withFd: number) => void
 }

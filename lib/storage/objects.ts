@@ -4,13 +4,11 @@ import { constants, readFileSync, type BigIntStats } from 'node:fs'
 import { chmod, chown, lstat, mkdir, open, readlink, rename, rmdir, unlink, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
-import { pipeline } from 'node:stream/promises'
 import { keyConflictError, S3Error, s3ErrorFromErrno } from '../errors/s3-error.js'
 import { checkStorableKey, forgetStaging, isDirectoryKey, keySegments, keyToPath, stagingDir } from './paths.js'
 import { effectiveETag, fdPath, isStoredMetaCurrent, IMPLICIT_DIR_XATTR, markImplicitDir, META_XATTR, metaWriteError, mtimeNsOf, parseStoredMeta, readStoredMeta, removeStoredMeta, stampOf, writeStoredMeta, type StoredMeta } from './xattrs.js'
 import type { ObjectInfo, ObjectKey, ObjectMeta, ObjectStream, PosixOwner, ServedObject } from './types.js'
-import { fileSink } from './file-sink.js'
-import { Md5Tap } from './md5-tap.js'
+import { writeHashed } from './hashed-write.js'
 import type { MultipartStoredMeta } from './multipart.js'
 import { nativeJobs, type NativeAddon, type ObjectRead } from './native.js'
 import { prefetchedWalk, walkPath, WalkStat, type PrefetchedWalk } from './path-walk.js'
@@ -488,9 +486,7 @@ export async function putObject (bucket: BucketRef, key: ObjectKey, body: Readab
   let failure: unknown
   let parent: PinnedDir | undefined
   try {
-    const tap = new Md5Tap()
-    await pipeline(body, tap, fileSink(fh, undefined, { holes: extra.holes }))
-    const md5Hex = tap.digestHex()
+    const { md5Hex } = await writeHashed(body, fh, { holes: extra.holes })
     madeParents = true
     parent = await ensureParents(bucket, key, opts)
     const name = keySegments(key).at(-1) as string
