@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process'
 import { createWriteStream, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { lstat, readdir, unlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { Worker } from 'node:worker_threads'
 import { Target, expect, percentile, pool, type PoolResult } from './client.js'
 import { PeakWatch, cpuUs } from './proc-stats.js'
 
@@ -126,6 +127,22 @@ export async function smallObjects (ctx: Ctx, opts: { quick: boolean }): Promise
   return rows
 }
 
+/**
+ * How long this machine takes to MD5 `streams` bodies of `size` bytes, one worker thread each, with nothing else
+ * to do: a ceiling for PUT (every byte of an upload is hashed for its ETag, and one MD5 cannot be split).
+ */
+async function md5Ceiling (streams: number, size: number): Promise<number> {
+  const src = `const { parentPort, workerData } = require('node:worker_threads'); const h = require('node:crypto').createHash('md5')
+    const b = Buffer.alloc(1 << 20, 'y'); for (let n = 0; n < workerData; n += b.length) h.update(b); h.digest(); parentPort.postMessage(0)`
+  const t0 = performance.now()
+  await Promise.all(Array.from({ length: streams }, () => new Promise<void>((resolve, reject) => {
+    const w = new Worker(src, { eval: true, workerData: size })
+    w.once('message', () => { void w.terminate(); resolve() })
+    w.once('error', reject)
+  })))
+  return performance.now() - t0
+}
+
 /** Writes `size` bytes from a reused 1 MiB buffer with a plain fs write stream. */
 function plainWrite (path: string, size: number, chunk: Buffer): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -156,18 +173,35 @@ export async function largeObjects (ctx: Ctx): Promise<Row[]> {
   const total = C * SIZE
   // Each measured phase starts with the page cache clean (sync): otherwise the writeback of the previous phase's
   // gigabyte lands on whichever side runs next (bridged's GET ran while 2 GiB of PUTs were still being flushed).
+  // Two rounds in alternating order (bridged, plain, plain, bridged), each side's better round reported: the same
+  // plain writes ran at 1.0-1.6 GB/s as the first gigabyte after a quiet spell and ~7 GB/s right after (this VM's
+  // memory), so a single round judged whichever side went first.
   ctx.log('256 MiB: PUT ×4')
-  execFileSync('sync')
-  const put = await measured(ctx, () => pool(C, C, async i => expect(await s3.request('PUT', key(i), { body: { chunk, size: SIZE }, text: true }), 200, 'PUT 256 MiB')))
   mkdirSync(ctx.scratch, { recursive: true })
-  execFileSync('sync')
-  const limPut = await pool(C, C, i => plainWrite(join(ctx.scratch, `large-${i}`), SIZE, chunk))
-  for (let i = 0; i < C; i++) rmSync(join(ctx.scratch, `large-${i}`), { force: true })
+  const bridgedPut = async (): Promise<Awaited<ReturnType<typeof measured<PoolResult>>>> => {
+    execFileSync('sync')
+    return measured(ctx, () => pool(C, C, async i => expect(await s3.request('PUT', key(i), { body: { chunk, size: SIZE }, text: true }), 200, 'PUT 256 MiB')))
+  }
+  const plainPut = async (): Promise<PoolResult> => {
+    execFileSync('sync')
+    const r = await pool(C, C, i => plainWrite(join(ctx.scratch, `large-${i}`), SIZE, chunk))
+    for (let i = 0; i < C; i++) rmSync(join(ctx.scratch, `large-${i}`), { force: true })
+    return r
+  }
+  const puts = [await bridgedPut()]
+  const limPuts = [await plainPut(), await plainPut()]
+  puts.push(await bridgedPut())
+  const put = puts.reduce((a, b) => (b.value.elapsedMs < a.value.elapsedMs ? b : a))
+  const limPut = limPuts.reduce((a, b) => (b.elapsedMs < a.elapsedMs ? b : a))
+  const mbs = (ms: number): string => (total / MB / (ms / 1000)).toFixed(0)
+  const md5Ms = await md5Ceiling(C, SIZE)
   const putRow: Row = {
     group: '256 MiB', name: 'PUT c=4', unit: 'MB/s', bridged: total / MB / (put.value.elapsedMs / 1000), limit: total / MB / (limPut.elapsedMs / 1000),
-    serverCpu: `${(put.daemonCpuUs / 1e6).toFixed(2)} s`, genCpu: `${(put.genCpuUs / 1e6).toFixed(2)} s`, peakMiB: put.peakMiB, note: 'limit: fs write streams',
+    serverCpu: `${(put.daemonCpuUs / 1e6).toFixed(2)} s`, genCpu: `${(put.genCpuUs / 1e6).toFixed(2)} s`, peakMiB: Math.max(...puts.map(p => p.peakMiB)),
+    note: `limit: fs write streams (rounds ${limPuts.map(l => mbs(l.elapsedMs)).join(', ')} MB/s); bridged rounds ${puts.map(p => mbs(p.value.elapsedMs)).join(', ')} MB/s; ` +
+      `MD5 alone, ${C} streams on worker threads: ${mbs(md5Ms)} MB/s`,
   }
-  putRow.target = { text: '≥ 60% of plain write; RSS < 200 MiB', pass: putRow.bridged >= 0.6 * (putRow.limit ?? 0) && put.peakMiB < 200 }
+  putRow.target = { text: '≥ 60% of plain write; RSS < 200 MiB', pass: putRow.bridged >= 0.6 * (putRow.limit ?? 0) && (putRow.peakMiB ?? 0) < 200 }
   rows.push(putRow)
 
   // Two rounds in alternating order (bridged, nginx, nginx, bridged); each side's better round is reported.
