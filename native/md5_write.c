@@ -70,11 +70,17 @@ static napi_value md5_open (napi_env env, napi_callback_info info) {
   napi_value out;
   if (!have_digest()) { napi_get_undefined(env, &out); return out; }
   md5_handle *h = (md5_handle *)calloc(1, sizeof *h);
-  if (h == NULL || (h->ctx = ctx_new()) == NULL || digest_init(h->ctx, md_md5(), NULL) != 1) {
-    if (h != NULL && h->ctx != NULL) ctx_free(h->ctx);
+  if (h == NULL || (h->ctx = ctx_new()) == NULL) {
     free(h);
     napi_throw_error(env, "ENOMEM", "md5Open: could not make a digest context");
     return NULL;
+  }
+  if (digest_init(h->ctx, md_md5(), NULL) != 1) {
+    /* No MD5 from this OpenSSL (a FIPS configuration): the caller's fallback decides what happens. */
+    ctx_free(h->ctx);
+    free(h);
+    napi_get_undefined(env, &out);
+    return out;
   }
   if (napi_create_external(env, h, handle_finalize, NULL, &out) != napi_ok) {
     ctx_free(h->ctx);
@@ -176,6 +182,26 @@ static napi_value throw_type (napi_env env, const char *msg) {
   return NULL;
 }
 
+/* The bytes of a Buffer, or of any other typed array (a stream stage may pass a plain Uint8Array). */
+static bool view_bytes (napi_env env, napi_value v, void **p, size_t *len) {
+  bool yes = false;
+  if (napi_is_buffer(env, v, &yes) == napi_ok && yes) return napi_get_buffer_info(env, v, p, len) == napi_ok;
+  if (napi_is_typedarray(env, v, &yes) != napi_ok || !yes) return false;
+  napi_typedarray_type type;
+  size_t length, offset;
+  napi_value ab;
+  if (napi_get_typedarray_info(env, v, &type, &length, p, &ab, &offset) != napi_ok) return false;
+  size_t elem = 1;
+  switch (type) {
+    case napi_int16_array: case napi_uint16_array: elem = 2; break;
+    case napi_int32_array: case napi_uint32_array: case napi_float32_array: elem = 4; break;
+    case napi_float64_array: case napi_bigint64_array: case napi_biguint64_array: elem = 8; break;
+    default: elem = 1;
+  }
+  *len = length * elem;
+  return true;
+}
+
 static napi_value md5_write (napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
@@ -203,11 +229,10 @@ static napi_value md5_write (napi_env env, napi_callback_info info) {
   job->h = h;
   for (uint32_t i = 0; i < count; i++) {
     napi_value b;
-    bool is_buffer = false;
     void *p = NULL;
     size_t len = 0;
-    if (napi_get_element(env, argv[1], i, &b) != napi_ok || napi_is_buffer(env, b, &is_buffer) != napi_ok || !is_buffer ||
-        napi_get_buffer_info(env, b, &p, &len) != napi_ok || napi_create_reference(env, b, 1, &job->refs[i]) != napi_ok) {
+    if (napi_get_element(env, argv[1], i, &b) != napi_ok || !view_bytes(env, b, &p, &len) ||
+        napi_create_reference(env, b, 1, &job->refs[i]) != napi_ok) {
       write_free(env, job);
       return throw_type(env, "md5Write: buffers must be an array of Buffers");
     }

@@ -12,6 +12,8 @@ import { nativeJobs, type Md5Handle, type NativeAddon } from './native.js'
  * while the bytes are in the pool thread's cache and leaves room for the next batch to arrive meanwhile.
  */
 export const HASH_BATCH_BYTES = 1024 * 1024
+/** A batch also ends at this many chunks (IOV_MAX): a body trickled in tiny pieces must not pile up objects. */
+const HASH_BATCH_CHUNKS = 1024
 
 export interface BodyLimit { maxBytes: number, tooLarge (bytes: number): Error }
 
@@ -90,7 +92,7 @@ class HashingFileSink extends Writable {
       this.pending.push(c)
       this.pendingBytes += c.length
     }
-    if (this.pendingBytes < HASH_BATCH_BYTES) { cb(); return }
+    if (this.pendingBytes < HASH_BATCH_BYTES && this.pending.length < HASH_BATCH_CHUNKS) { cb(); return }
     this.flush().then(() => cb(), cb)
   }
 

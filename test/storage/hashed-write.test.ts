@@ -21,6 +21,23 @@ function body (size: number, chunk: number): Buffer[] {
 }
 
 const native = nativeAddon()?.md5Open?.() !== undefined
+
+t.test('md5Write itself: more buffers than one writev takes (IOV_MAX), typed arrays, one job per handle', { skip: !native && 'no addon' }, async t => {
+  const addon = nativeAddon() as Required<NonNullable<ReturnType<typeof nativeAddon>>>
+  const bufs = Array.from({ length: 3000 }, (_, i) => Buffer.from([i & 255, (i >> 8) & 255, 7]))
+  const typed = new Uint16Array([0x0102, 0x0304])
+  const path = join(dir, 'direct')
+  const fh = await open(path, 'w')
+  const h = addon.md5Open() as NonNullable<ReturnType<typeof addon.md5Open>>
+  const job = addon.md5Write(fh.fd, [...bufs, typed as unknown as Buffer], h)
+  t.throws(() => addon.md5Write(fh.fd, [], h), { code: 'ERR_INVALID_STATE' }, 'a second job on a busy handle is refused')
+  t.equal(await job, 9004)
+  await fh.close()
+  const whole = Buffer.concat([...bufs, Buffer.from(typed.buffer)])
+  t.equal(addon.md5Digest(h), createHash('md5').update(whole).digest('hex'))
+  t.ok(readFileSync(path).equals(whole))
+  t.throws(() => addon.md5Digest(h), { code: 'ERR_INVALID_STATE' }, 'a handle gives its digest once')
+})
 const modes = [{ name: 'addon job', env: undefined }, { name: 'streamed fallback', env: '1' }] as const
 
 t.test('the addon hashes in its write job on this machine (else only the fallback is tested)', async t => {
@@ -37,6 +54,7 @@ for (const mode of modes) {
     for (const [label, size, chunk] of [
       ['empty', 0, 1], ['4 KiB', 4096, 4096], ['one byte short of a batch', HASH_BATCH_BYTES - 1, 65536],
       ['a batch exactly', HASH_BATCH_BYTES, 65536], ['9 MiB in odd chunks', 9 * 1024 * 1024 + 13, 65521],
+      ['5,000 one-byte chunks (batches end at 1,024 chunks)', 5000, 1],
     ] as const) {
       t.test(label, async t => {
         const chunks = body(size, chunk)
