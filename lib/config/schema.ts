@@ -38,6 +38,12 @@ export interface Config {
   readonly shutdownGraceMs: number
   /** A request body that sends nothing this long fails with 400 RequestTimeout (AWS: about 20 s). */
   readonly requestIdleTimeoutMs: number
+  /**
+   * A CompleteMultipartUpload still assembling after this long answers 200 at once and sends a space this often
+   * until its XML (or an <Error> document) is ready, as AWS does, so clients' read timeouts (60 s in botocore) do
+   * not fire while tens of GiB are copied.
+   */
+  readonly completeKeepAliveMs: number
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error'
   /** CORS rules (AWS CLI JSON shape in the file) for buckets without their own; null = no cross-origin access. */
   readonly defaultCors: CorsConfiguration | null
@@ -61,7 +67,7 @@ type Raw = Record<string, unknown>
 const KNOWN_FIELDS = ['http', 'https', 'admin', 'stateDir', 'region', 'baseDomains', 'rootPath', 'allowUserBucketCreation',
   'bucketDirectoryCreateMode', 'fileCreateMode', 'dirCreateMode', 'anonymous', 'authenticatedUsersGid',
   'allowRootUsers', 'allowUserBucketCreation', 'fsync', 'maxClockSkewMinutes', 'staleUploadHours', 'oldKeyExpiryMinutes',
-  'statePollMs', 'shutdownGraceSeconds', 'requestIdleTimeoutSeconds', 'logLevel', 'demo', 'httpsOnly', 'workers', 'defaultCors']
+  'statePollMs', 'shutdownGraceSeconds', 'requestIdleTimeoutSeconds', 'completeKeepAliveMs', 'logLevel', 'demo', 'httpsOnly', 'workers', 'defaultCors']
 
 /** An object whose keys are all known: a typo inside a section is refused like one at the top level. */
 function obj (raw: unknown, field: string, known: readonly string[]): Raw {
@@ -172,6 +178,7 @@ export function parseConfig (input: unknown, baseDir: string): Config {
     statePollMs: int(raw, 'statePollMs', '', 2000, 100, 60_000),
     shutdownGraceMs: int(raw, 'shutdownGraceSeconds', '', 30, 0, 3600) * 1000,
     requestIdleTimeoutMs: int(raw, 'requestIdleTimeoutSeconds', '', 20, 1, 3600) * 1000,
+    completeKeepAliveMs: int(raw, 'completeKeepAliveMs', '', 2000, 0, 60_000),
     logLevel,
     defaultCors: corsRules(raw.defaultCors),
     demo: parseDemo(raw.demo, baseDir),

@@ -14,6 +14,8 @@ import type { BucketRoots } from '../storage/bucket-roots.js'
 
 export interface S3Request {
   requestId: string
+  /** This daemon's x-amz-id-2, for error documents a handler renders itself. */
+  hostId?: string
   method: string
   bucketName?: string
   /** Raw decoded key as the client sent it; handlers parse it with parseObjectKey. */
@@ -46,6 +48,11 @@ export interface S3Reply {
   body?: Readable | Buffer
   /** Bytes of body when known (Content-Length). */
   length?: number
+  /**
+   * Work still running after the handler returned, whose answer the body streams (slowXmlReply): the bucket stays
+   * held until it settles, and the S3 error code it ended with (if any) goes to the access log.
+   */
+  pending?: Promise<string | undefined>
 }
 
 export interface Services {

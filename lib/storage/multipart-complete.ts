@@ -196,9 +196,9 @@ async function assembleAndPublish (bucket: BucketRef, record: UploadRecord, lock
  * Completes an upload exactly once across all daemons: renaming the folder to "<id>.completing" is the
  * lock (a racing Abort, UploadPart or second Complete then finds no folder). A failed check puts the folder
  * back so the client can retry with a corrected list; a retried Complete after success is answered from
- * the tombstone.
+ * the tombstone. `onAssembling` is called once the part list has been checked, before the copying starts.
  */
-export async function completeUpload (bucket: BucketRef, key: ObjectKey, uploadId: string, refs: CompletedPartRef[], opts: WriteOptions, sentChecksums: Record<string, string> = {}): Promise<CompleteResult> {
+export async function completeUpload (bucket: BucketRef, key: ObjectKey, uploadId: string, refs: CompletedPartRef[], opts: WriteOptions, sentChecksums: Record<string, string> = {}, onAssembling?: () => void): Promise<CompleteResult> {
   parseUploadId(uploadId)
   checkPartOrder(refs)
   const live = uploadPath(bucket.root, uploadId)
@@ -222,7 +222,9 @@ export async function completeUpload (bucket: BucketRef, key: ObjectKey, uploadI
   await writeLockHolder(lockDir) // and again: a Complete racing this one from another process may have written last
   let result: CompleteResult
   try {
-    result = await assembleAndPublish(bucket, record, lockDir, await checkParts(lockDir, record, refs), opts, sentChecksums)
+    const parts = await checkParts(lockDir, record, refs)
+    onAssembling?.() // the part list is good: what remains is copying (the long part) and publishing
+    result = await assembleAndPublish(bucket, record, lockDir, parts, opts, sentChecksums)
   } catch (err) {
     await rename(lockDir, live).catch(() => undefined)
     throw s3ErrorFromErrno(err, { Key: key }) ?? err

@@ -37,6 +37,7 @@ export function buildRequest (ctx: Context, operation: string, s: Services, quer
   }
   return {
     requestId: ctx.state.requestId as string,
+    hostId: ctx.state.hostId as string | undefined,
     operation,
     method: ctx.method,
     bucketName: target.bucketName,
@@ -189,8 +190,13 @@ export function dispatch (s: Services) {
     // The bucket's staging folder stays held while its requests run, even if the bucket is unmapped meanwhile.
     const root = target.bucketName === undefined ? undefined : s.state.snapshot().buckets[target.bucketName]?.path
     const release = root === undefined ? undefined : useRoot(root)
+    let held = false
     try {
       reply = await op.handle(buildRequest(ctx, op.name, s, query), s)
+      if (reply.pending !== undefined) {
+        held = true
+        void reply.pending.then(code => { if (code !== undefined) ctx.state.errorCode = code }).finally(() => release?.())
+      }
     } catch (err) {
       // "No such key" from a bucket whose filesystem went away in the last moments is the bare directory talking.
       if (err instanceof S3Error && err.code === 'NoSuchKey') {
@@ -199,7 +205,7 @@ export function dispatch (s: Services) {
       }
       throw err
     } finally {
-      release?.()
+      if (!held) release?.()
     }
     writeReply(ctx, reply)
   }

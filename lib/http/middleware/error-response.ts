@@ -9,7 +9,7 @@ export function errorResponse (log: Logger) {
     try {
       await next()
     } catch (err) {
-      const e = toS3Error(err, ctx)
+      const e = toS3Error(err, ctx.path)
       if (e.code === 'InternalError') log.error({ err, requestId: ctx.state.requestId }, 'internal error')
       ctx.state.errorCode = e.code
       if (ctx.headerSent) {
@@ -27,14 +27,7 @@ export function errorResponse (log: Logger) {
         return
       }
       ctx.type = 'application/xml'
-      ctx.body = renderXml('Error', {
-        Code: e.code,
-        Message: e.message,
-        ...e.fields,
-        Resource: e.fields.Resource ?? ctx.path,
-        RequestId: ctx.state.requestId as string,
-        HostId: ctx.state.hostId as string | undefined, // as AWS's error bodies carry it, equal to x-amz-id-2
-      }, null)
+      ctx.body = errorDocument(e, { resource: ctx.path, requestId: ctx.state.requestId as string, hostId: ctx.state.hostId as string | undefined })
       ctx.status = e.status
     }
   }
@@ -66,9 +59,22 @@ function discardRestOfBody (ctx: Context): void {
   })
 }
 
-function toS3Error (err: unknown, ctx: Context): S3Error {
+/** AWS's <Error> document for e (HostId as AWS's error bodies carry it, equal to x-amz-id-2). */
+export function errorDocument (e: S3Error, where: { resource: string, requestId: string, hostId?: string }): string {
+  return renderXml('Error', {
+    Code: e.code,
+    Message: e.message,
+    ...e.fields,
+    Resource: e.fields.Resource ?? where.resource,
+    RequestId: where.requestId,
+    HostId: where.hostId,
+  }, null)
+}
+
+/** The S3 error a failure is answered with: errno errors mapped, a dropped client IncompleteBody, else InternalError. */
+export function toS3Error (err: unknown, resource: string): S3Error {
   if (err instanceof S3Error) return err
-  const mapped = s3ErrorFromErrno(err, { Resource: ctx.path })
+  const mapped = s3ErrorFromErrno(err, { Resource: resource })
   if (mapped) return mapped
   const code = (err as NodeJS.ErrnoException | undefined)?.code
   if (code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE') return new S3Error('IncompleteBody')
