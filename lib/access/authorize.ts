@@ -51,13 +51,13 @@ export function requestPrincipal (p: Principal): RequestPrincipal {
 }
 
 /** Bucket ACL grants held by a principal: the owner has FULL_CONTROL; ACEs by user, group or well-known group. */
-export function bucketGrants (record: BucketRecord, p: Principal, gidOf: (g: string) => number | undefined): Set<BucketPermission> {
+export function bucketGrants (record: BucketRecord, p: Principal, gidOf: (g: string) => number | undefined, opts: { wellKnown?: boolean } = {}): Set<BucketPermission> {
   const out = new Set<BucketPermission>()
   if (p.kind === 'user' && record.owner === p.name) out.add('FULL_CONTROL')
   for (const ace of record.acl) {
     let applies = false
     if (ace.type === 'user') applies = p.kind === 'user' && ace.name === p.name
-    else if (ace.type === 'wellknown') applies = ace.name === 'everyone' || (ace.name === 'authenticated' && p.kind === 'user')
+    else if (ace.type === 'wellknown') applies = opts.wellKnown !== false && (ace.name === 'everyone' || (ace.name === 'authenticated' && p.kind === 'user'))
     else if (p.kind === 'user') {
       const gid = /^\d+$/.test(ace.name) ? Number(ace.name) : gidOf(ace.name)
       applies = gid !== undefined && p.groups.includes(gid)

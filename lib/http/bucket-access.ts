@@ -31,8 +31,9 @@ export function bucketRef (record: BucketRecord): BucketRef {
 }
 
 /** Bucket ACL grants this principal holds (see access/authorize.ts). */
-export function principalBucketGrants (record: BucketRecord, p: Principal): Set<BucketPermission> {
-  return bucketGrants(record, p, gidOf)
+/** `wellKnown: false`: only what the owner's own grant, its name or its groups give (not everyone/authenticated). */
+export function principalBucketGrants (record: BucketRecord, p: Principal, opts: { wellKnown?: boolean } = {}): Set<BucketPermission> {
+  return bucketGrants(record, p, gidOf, opts)
 }
 
 /**

@@ -162,15 +162,25 @@ t.test('a bucket policy or an ACL grant each suffice, and POSIX decides after ei
   }
 })
 
-t.test('ListBuckets shows a plain user only the buckets it owns, and an admin every bucket', async t => {
+t.test('ListBuckets shows a plain user the buckets it owns or is granted by name or group, and an admin every bucket', async t => {
   const b = await startBridge(t)
   const carol = b.client(await b.addUser('carol', 1003, 1003))
   const admin = b.client(await b.addUser('boss', 1004, 1004, 'admin'))
   await b.addBucket('carols', 'carol', 1003, 1003)
+  for (const name of ['public', 'members', 'shared', 'team']) await b.addBucket(name, 'tester')
+  // Open to everyone or to all signed-in users: another user's bucket all the same (AWS lists only your own; s3-tests'
+  // clean-up tried to delete such a bucket and got AccessDenied).
+  await b.daemon.services.state.mutate(st => {
+    st.buckets.public!.acl = [{ type: 'wellknown', name: 'everyone', permission: 'READ' }]
+    st.buckets.members!.acl = [{ type: 'wellknown', name: 'authenticated', permission: 'READ' }]
+    st.buckets.shared!.acl = [{ type: 'user', name: 'carol', permission: 'READ' }]
+    st.buckets.team!.acl = [{ type: 'group', name: '1003', permission: 'WRITE' }]
+  })
   const mine = await carol.send(new ListBucketsCommand({}))
-  t.same((mine.Buckets ?? []).map(x => x.Name), ['carols'])
+  t.same((mine.Buckets ?? []).map(x => x.Name), ['carols', 'shared', 'team'], 'own, granted by name, granted to a group of hers')
   const all = await admin.send(new ListBucketsCommand({}))
-  t.same((all.Buckets ?? []).map(x => x.Name), ['carols', 'demo'])
+  t.same((all.Buckets ?? []).map(x => x.Name), ['carols', 'demo', 'members', 'public', 'shared', 'team'])
+  t.equal((await carol.send(new ListObjectsV2Command({ Bucket: 'public' }))).$metadata.httpStatusCode, 200, 'a public bucket not listed is still usable')
 })
 
 // S3 user guide, "Enforce conditional writes on Amazon S3 buckets": a policy can demand If-None-Match with the

@@ -46,8 +46,12 @@ export async function listBuckets (req: S3Request, s: Services): Promise<S3Reply
   const max = maxBuckets(req.query.get('max-buckets'))
   const after = afterToken(req.query.get('continuation-token'))
   const region = req.query.get('bucket-region')
+  // The caller's buckets: those it owns or that grant it something by name or through one of its groups (a NAS
+  // share made for it). Not those open to everyone or to all authenticated users only: AWS lists only the caller's
+  // own buckets, and listing every public bucket showed other users' bucket names (which their owners then had
+  // AccessDenied for, as s3-tests' clean-up found). Admins see all.
   const visible = Object.values(s.state.snapshot().buckets)
-    .filter(b => p.role === 'admin' || principalBucketGrants(b, p).size > 0)
+    .filter(b => p.role === 'admin' || principalBucketGrants(b, p, { wellKnown: false }).size > 0)
     .filter(b => (prefix === undefined || b.name.startsWith(prefix)) && (after === undefined || b.name > after) && (region === null || region === s.config.region))
     .sort((a, b) => a.name < b.name ? -1 : 1)
   const page = max === undefined ? visible : visible.slice(0, max)
