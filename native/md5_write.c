@@ -227,12 +227,15 @@ static napi_value md5_write (napi_env env, napi_callback_info info) {
   job->count = count;
   job->fd = fd;
   job->h = h;
+  /* Busy from here: reading the array can run JavaScript (a getter), which must not start a second job. */
+  h->busy = true;
   for (uint32_t i = 0; i < count; i++) {
     napi_value b;
     void *p = NULL;
     size_t len = 0;
     if (napi_get_element(env, argv[1], i, &b) != napi_ok || !view_bytes(env, b, &p, &len) ||
         napi_create_reference(env, b, 1, &job->refs[i]) != napi_ok) {
+      h->busy = false;
       write_free(env, job);
       return throw_type(env, "md5Write: buffers must be an array of Buffers");
     }
@@ -240,11 +243,10 @@ static napi_value md5_write (napi_env env, napi_callback_info info) {
     job->iov[i].iov_len = len;
     job->total += len;
   }
-  if (napi_create_reference(env, argv[2], 1, &job->handle_ref) != napi_ok) { write_free(env, job); return NULL; }
+  if (napi_create_reference(env, argv[2], 1, &job->handle_ref) != napi_ok) { h->busy = false; write_free(env, job); return NULL; }
   bool queued;
   napi_value promise = s3b_start(env, "s3bridge:md5Write", write_execute, write_complete, job, &job->work, &job->deferred, &queued);
-  if (!queued) { write_free(env, job); return promise; }
-  h->busy = true;
+  if (!queued) { h->busy = false; write_free(env, job); }
   return promise;
 }
 

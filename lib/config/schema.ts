@@ -178,7 +178,7 @@ export function parseConfig (input: unknown, baseDir: string): Config {
     statePollMs: int(raw, 'statePollMs', '', 2000, 100, 60_000),
     shutdownGraceMs: int(raw, 'shutdownGraceSeconds', '', 30, 0, 3600) * 1000,
     requestIdleTimeoutMs: int(raw, 'requestIdleTimeoutSeconds', '', 20, 1, 3600) * 1000,
-    completeKeepAliveMs: int(raw, 'completeKeepAliveMs', '', 2000, 0, 60_000),
+    completeKeepAliveMs: int(raw, 'completeKeepAliveMs', '', 2000, 0, 20_000), // a space at least every 20 s, well inside 60 s read timeouts
     logLevel,
     defaultCors: corsRules(raw.defaultCors),
     demo: parseDemo(raw.demo, baseDir),

@@ -6,7 +6,8 @@ import {
   CompleteMultipartUploadCommand, CreateMultipartUploadCommand, GetObjectCommand, ListPartsCommand, UploadPartCommand, type S3Client,
 } from '@aws-sdk/client-s3'
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
-import { chownSync, mkdirSync, readdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs'
+import { chownSync, existsSync, lstatSync, mkdirSync, readdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs'
+import { request as httpRequest } from 'node:http'
 import { join } from 'node:path'
 import { startBridge } from '../fixtures/daemon.js'
 import { mountTmpfs } from '../fixtures/mounts.js'
@@ -90,6 +91,41 @@ t.test('the SDK reads a kept-alive success and a kept-alive <Error> alike; a ref
     'the access log names the error the 200 carried')
   rmSync(join(dir, 'filler'))
   t.match(await complete(), { ETag: /-2"$/ }, 'the parts were kept: with room again the same Complete succeeds')
+})
+
+t.test('a client that leaves a kept-alive Complete: the access log waits for the outcome (review 15)', async t => {
+  const b = await startBridge(t, { completeKeepAliveMs: 0 })
+  const key = 'gone/obj.bin'
+  const { uploadId, etags } = await upload(b.s3, key, [1, 2, 3, 4].map(i => Buffer.alloc(48 * MiB, i)))
+  const url = await getSignedUrl(b.s3, new CompleteMultipartUploadCommand({ Bucket: 'demo', Key: key, UploadId: uploadId }), { expiresIn: 300 })
+  const xml = listXml(etags)
+  const first = await new Promise<{ status: number, text: string }>((resolve, reject) => {
+    const req = httpRequest(url, { method: 'POST', headers: { 'content-length': Buffer.byteLength(xml) } }, res => {
+      res.once('data', (chunk: Buffer) => { resolve({ status: res.statusCode ?? 0, text: chunk.toString() }); req.destroy() })
+    })
+    req.on('error', () => undefined)
+    req.once('error', reject)
+    req.end(xml)
+  })
+  t.equal(first.status, 200, 'the 200 went out while assembling, then the client left')
+  // While it copies, an NFS client makes a folder at the key, so the publish fails (when it is still copying).
+  let conflict = true
+  try { mkdirSync(join(b.bucketDir, key), { recursive: true }) } catch { conflict = false }
+  const uploads = join(b.bucketDir, '.s3bridge', 'uploads')
+  for (let i = 0; i < 300; i++) {
+    if (!existsSync(join(uploads, `${uploadId}.completing`))) break
+    await new Promise(resolve => setTimeout(resolve, 100))
+  }
+  const failed = lstatSync(join(b.bucketDir, key)).isDirectory()
+  t.comment(conflict && failed ? 'the folder came first: the Complete failed' : 'the Complete published before the folder came')
+  await new Promise(resolve => setTimeout(resolve, 200))
+  const lines = b.logLines.filter(l => l.includes('"operation":"CompleteMultipartUpload"'))
+  t.equal(lines.length, 1, 'one access-log line')
+  const line = JSON.parse(lines[0] ?? '{}') as { status?: number, error?: string }
+  t.equal(line.status, 200)
+  // The line tells how the Complete ended, not how far it had got when the client left.
+  if (failed) t.match(line.error, /^[A-Za-z]+$/, 'the failure is named')
+  else t.equal(line.error, undefined, 'a success has no error')
 })
 
 t.test('a Complete done within completeKeepAliveMs (default 2 s) answers as before: errors keep their status', async t => {

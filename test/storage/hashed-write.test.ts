@@ -37,6 +37,18 @@ t.test('md5Write itself: more buffers than one writev takes (IOV_MAX), typed arr
   t.equal(addon.md5Digest(h), createHash('md5').update(whole).digest('hex'))
   t.ok(readFileSync(path).equals(whole))
   t.throws(() => addon.md5Digest(h), { code: 'ERR_INVALID_STATE' }, 'a handle gives its digest once')
+
+  // Reading the buffers array can run JavaScript (a getter): a job started from there on the same handle would
+  // hash concurrently with the first (review 15 saw the digest differ from the file).
+  const fh2 = await open(join(dir, 'reentry'), 'w')
+  const h2 = addon.md5Open() as NonNullable<ReturnType<typeof addon.md5Open>>
+  let inner: unknown
+  const arr: Buffer[] = [Buffer.alloc(1024, 1)]
+  Object.defineProperty(arr, 1, { enumerable: true, get () { try { addon.md5Write(fh2.fd, [Buffer.from('y')], h2) } catch (err) { inner = err } return Buffer.from('x') } })
+  t.equal(await addon.md5Write(fh2.fd, arr, h2), 1025)
+  t.match(inner, { code: 'ERR_INVALID_STATE' }, 'a job started while the first reads its buffers is refused')
+  await fh2.close()
+  t.equal(addon.md5Digest(h2), createHash('md5').update(Buffer.concat([Buffer.alloc(1024, 1), Buffer.from('x')])).digest('hex'))
 })
 const modes = [{ name: 'addon job', env: undefined }, { name: 'streamed fallback', env: '1' }] as const
 

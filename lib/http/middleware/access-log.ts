@@ -1,7 +1,7 @@
 // One structured line per request: id, principal, operation, bucket, key, status, bytes, duration.
 import type { Context, Next } from 'koa'
 import { accessLogWriter, redactUrl, type Logger } from '../../log.js'
-import { bodyBytesIn, bodyBytesOut } from './metrics.js'
+import { bodyBytesIn, bodyBytesOut, whenResponseDone } from './metrics.js'
 
 export function accessLog (log: Logger) {
   const write = accessLogWriter(log)
@@ -28,8 +28,7 @@ export function accessLog (log: Logger) {
           sourceIp: ctx.ip,
         })
       }
-      if (ctx.res.writableFinished) done()
-      else ctx.res.once('close', done)
+      whenResponseDone(ctx, done)
     }
   }
 }

@@ -195,7 +195,7 @@ export function dispatch (s: Services) {
       reply = await op.handle(buildRequest(ctx, op.name, s, query), s)
       if (reply.pending !== undefined) {
         held = true
-        void reply.pending.then(code => { if (code !== undefined) ctx.state.errorCode = code }).finally(() => release?.())
+        ctx.state.pending = reply.pending.then(code => { if (code !== undefined) ctx.state.errorCode = code }).finally(() => release?.())
       }
     } catch (err) {
       // "No such key" from a bucket whose filesystem went away in the last moments is the bare directory talking.

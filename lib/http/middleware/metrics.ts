@@ -19,6 +19,21 @@ export function bodyBytesOut (ctx: Context): number {
   return Number.isFinite(length) ? length : 0
 }
 
+/**
+ * Runs `done` once the response is over: its last byte sent or the client gone, and any work it streamed the
+ * answer of (ctx.state.pending: a kept-alive Complete, which goes on after a client leaves) settled, so the
+ * access log and metrics see the outcome and the whole duration.
+ */
+export function whenResponseDone (ctx: Context, done: () => void): void {
+  const settled = (): void => {
+    const pending = ctx.state.pending as Promise<unknown> | undefined
+    if (pending === undefined) done()
+    else void pending.then(done, done)
+  }
+  if (ctx.res.writableFinished) settled()
+  else ctx.res.once('close', settled)
+}
+
 export function requestMetrics (metrics: Metrics) {
   return async (ctx: Context, next: Next): Promise<void> => {
     const started = process.hrtime.bigint()
@@ -38,8 +53,7 @@ export function requestMetrics (metrics: Metrics) {
           bytesOut: bodyBytesOut(ctx),
         })
       }
-      if (ctx.res.writableFinished) done()
-      else ctx.res.once('close', done)
+      whenResponseDone(ctx, done)
     }
   }
 }
