@@ -136,20 +136,27 @@ class DigestVerifier extends Transform {
 
 /**
  * AWS's RequestTimeout: a body that sends nothing for idleMs fails with 400 RequestTimeout, so a stalled
- * client frees its temp file and descriptor. Only reading the body is timed: a long Complete is not.
+ * client frees its temp file and descriptor. Only waiting for the client is timed: not a long Complete, and not
+ * a body paused because the server is not reading it (its file writes held up by a frozen or slow filesystem:
+ * the client is not at fault, and the upload goes on when the writes do).
  */
 function watchIdle(raw: Readable, verifier: Transform, idleMs: number): void {
   let timer: NodeJS.Timeout | undefined
-  const stop = (): void => { if (timer) clearTimeout(timer) }
+  let over = false
+  const stop = (): void => { if (timer) clearTimeout(timer); timer = undefined }
   const arm = (): void => {
     stop()
+    if (over || raw.isPaused()) return
     timer = setTimeout(() => verifier.destroy(new S3Error('RequestTimeout')), idleMs)
     timer.unref()
   }
+  const end = (): void => { over = true; stop() }
   raw.on('data', arm)
-  raw.once('end', stop)
-  raw.once('close', stop)
-  verifier.once('close', stop)
+  raw.on('pause', stop)
+  raw.on('resume', arm)
+  raw.once('end', end)
+  raw.once('close', end)
+  verifier.once('close', end)
   arm()
 }
 

@@ -84,3 +84,26 @@ t.test('malformed or multiple checksum headers are InvalidRequest before any byt
 t.test('x-amz-sdk-checksum-algorithm without a value is computed and reported', async t => {
   t.match(await read(null, { 'x-amz-sdk-checksum-algorithm': 'CRC32C' }), { crc32c: u32(new Crc32c().update(data).digest()) })
 })
+
+// RequestTimeout is for a client that stops sending, not for a server that stopped reading: a PUT whose file
+// writes were held up (a frozen filesystem: sweep 15b waited 35 s) must not blame the client when writes resume.
+t.test('the idle timer runs only while the server is reading: a paused body is not timed out', async t => {
+  const { PassThrough } = await import('node:stream')
+  const { randomBytes } = await import('node:crypto')
+  const whole = randomBytes(4 * 1024 * 1024)
+  const raw = new PassThrough()
+  const verified = verifiedBody(raw, null, { 'content-length': String(whole.length) }, { idleTimeoutMs: 150 })
+  for (let at = 0; at < whole.length; at += 65536) raw.write(whole.subarray(at, at + 65536)) // the client sent everything
+  raw.end()
+  await new Promise(resolve => setTimeout(resolve, 600)) // the server's sink is busy: nothing reads the body
+  const out: Buffer[] = []
+  for await (const chunk of verified.body) out.push(chunk as Buffer)
+  t.ok(Buffer.concat(out).equals(whole), 'the whole body, no RequestTimeout')
+
+  const stalled = new PassThrough()
+  const idle = verifiedBody(stalled, null, { 'content-length': '100' }, { idleTimeoutMs: 150 })
+  stalled.write(Buffer.alloc(10)) // and then nothing, while the server waits to read
+  const alive = setInterval(() => undefined, 50) // the idle timer is unref'd: a daemon's listener keeps the loop running
+  await t.rejects((async () => { for await (const c of idle.body) void c })(), { code: 'RequestTimeout' }, 'a client that stops sending still times out')
+  clearInterval(alive)
+})
