@@ -9,6 +9,7 @@ import { checkStorableKey, forgetStaging, isDirectoryKey, keySegments, keyToPath
 import { effectiveETag, fdPath, isStoredMetaCurrent, IMPLICIT_DIR_XATTR, markImplicitDir, META_XATTR, metaWriteError, mtimeNsOf, parseStoredMeta, readStoredMeta, removeStoredMeta, stampOf, writeStoredMeta, type StoredMeta } from './xattrs.js'
 import type { ObjectInfo, ObjectKey, ObjectMeta, ObjectStream, PosixOwner, ServedObject } from './types.js'
 import { writeHashed } from './hashed-write.js'
+import { FileBody } from './file-body.js'
 import type { MultipartStoredMeta } from './multipart.js'
 import { nativeJobs, type NativeAddon, type ObjectRead } from './native.js'
 import { prefetchedWalk, walkPath, WalkStat, type PrefetchedWalk } from './path-walk.js'
@@ -212,11 +213,10 @@ function readStream (fh: FileHandle, info: ObjectInfo, served: ByteRange | undef
     return Readable.from([])
   }
   // Size the read buffer to what is served: a 256 KiB buffer per small GET is mostly garbage to collect.
-  const highWaterMark = Math.min(1024 * 1024, Math.max(16 * 1024, bytes))
+  const bufferSize = Math.min(1024 * 1024, Math.max(16 * 1024, bytes))
   // Never past the bytes announced: a file an NFS user appends to meanwhile must not spill beyond Content-Length
   // (the excess would be read as the next response on the connection).
-  const file = fh.createReadStream({ start, end: start + bytes - 1, highWaterMark, autoClose: false })
-  const body = Readable.from(unchangedWhileRead(fh, file, bytes, info, close))
+  const body = new FileBody(fh, start, bytes, bufferSize, chunks => unchangedWhileRead(fh, chunks, bytes, info, close))
   body.once('close', close)
   return body
 }
