@@ -1,5 +1,6 @@
 // Counts requests until their handler and their response are both done, so a stop can wait for them.
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { onResponseClosed } from '../http/response-closed.js'
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void> | void
 
@@ -34,7 +35,7 @@ export class RequestTracker {
         this.onSettled?.()
         if (this.pending === 0) for (const w of this.waiters) w()
       }
-      res.once('close', settle)
+      onResponseClosed(req, res, settle)
       Promise.resolve().then(() => handler(req, res)).catch(() => undefined).finally(settle)
     }
   }

@@ -15,7 +15,8 @@ const KEEP = 4
  */
 class ReadBuffers {
   private readonly free: ArrayBuffer[] = []
-  private readonly lent = new Set<ArrayBuffer>()
+  /** Weak: a body piped elsewhere never gives buffers back, and must not keep them (a 5 GB copy would hold 5 GB). */
+  private readonly lent = new WeakSet<ArrayBuffer>()
   private open = true
   constructor (readonly size: number) {}
 
@@ -36,7 +37,6 @@ class ReadBuffers {
   close (): void {
     this.open = false
     this.free.length = 0
-    this.lent.clear()
   }
 }
 

@@ -12,6 +12,7 @@ import { matchOperation } from '../operations.js'
 import type { S3Reply, S3Request, Services } from '../types.js'
 import type { ResolvedTarget } from './resolve-target.js'
 import { continueIfExpected } from '../continue.js'
+import { onResponseClosed } from '../response-closed.js'
 import { parseCopySource } from '../handlers/copy-object.js'
 import { useRoot } from '../../storage/paths.js'
 
@@ -78,6 +79,9 @@ export function buildRequest (ctx: Context, operation: string, s: Services, quer
 function cutIfIncomplete (ctx: Context, body: Readable): void {
   // Object streams fail when the file ended short or changed under the read (storage/objects.ts readStream).
   body.once('error', () => { ctx.req.socket.destroy() })
+  // A response queued behind another on a pipelined connection gets no 'close' when the client leaves, so Koa never
+  // destroyed its body and the file stayed open until garbage collection (review 16).
+  onResponseClosed(ctx.req, ctx.res, () => { body.destroy() })
 }
 
 /** Any byte past US-ASCII in a header value. */

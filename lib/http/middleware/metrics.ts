@@ -1,6 +1,7 @@
 // Feeds each request's operation, status, latency and bytes to the Prometheus metrics when its response ends.
 import type { Context, Next } from 'koa'
 import type { Metrics } from '../../metrics.js'
+import { onResponseClosed } from '../response-closed.js'
 
 /**
  * Body bytes received: the announced Content-Length once the body was read whole (a small body arrives with
@@ -31,7 +32,7 @@ export function whenResponseDone (ctx: Context, done: () => void): void {
     else void pending.then(done, done)
   }
   if (ctx.res.writableFinished) settled()
-  else ctx.res.once('close', settled)
+  else onResponseClosed(ctx.req, ctx.res, settled)
 }
 
 export function requestMetrics (metrics: Metrics) {
