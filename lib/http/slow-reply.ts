@@ -39,18 +39,18 @@ export async function slowXmlReply (work: Promise<string>, started: Promise<void
   body.push(DECLARATION)
   ticker = setInterval(() => body.push(' '), Math.max(1000, o.keepAliveMs))
   const pending = work.then(
-    xml => { finish(xml.startsWith('<?xml') ? xml.slice(xml.indexOf('?>') + 2).trimStart() : xml); return undefined },
+    xml => { finish(xml); return undefined },
     (err: unknown) => {
       const e = toS3Error(err, o.resource)
       if (e.code === 'InternalError') o.log.error({ err, requestId: o.requestId }, 'internal error')
-      const doc = errorDocument(e, { resource: o.resource, requestId: o.requestId, hostId: o.hostId })
-      finish(doc.startsWith('<?xml') ? doc.slice(doc.indexOf('?>') + 2).trimStart() : doc)
+      finish(errorDocument(e, { resource: o.resource, requestId: o.requestId, hostId: o.hostId }))
       return e.code as string
     })
+  /** Sends the document's root element (its declaration went out first). */
   function finish (doc: string): void {
     clearInterval(ticker)
     if (body.destroyed) return // the client went away; the work finished regardless
-    body.push(doc)
+    body.push(doc.startsWith('<?xml') ? doc.slice(doc.indexOf('?>') + 2).trimStart() : doc)
     body.push(null)
   }
   return { status: 200, headers: { 'content-type': 'application/xml' }, body, pending }
