@@ -3,7 +3,7 @@ import type { FileHandle } from 'node:fs/promises'
 import { Writable, type Readable, type Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { fileSink } from './file-sink.js'
-import { Md5Tap } from './md5-tap.js'
+import { Md5Tap, type BodyLimit } from './md5-tap.js'
 import { nativeJobs, type Md5Handle, type NativeAddon } from './native.js'
 
 /**
@@ -14,8 +14,6 @@ import { nativeJobs, type Md5Handle, type NativeAddon } from './native.js'
 export const HASH_BATCH_BYTES = 1024 * 1024
 /** A batch also ends at this many chunks (IOV_MAX): a body trickled in tiny pieces must not pile up objects. */
 const HASH_BATCH_CHUNKS = 1024
-
-export interface BodyLimit { maxBytes: number, tooLarge (bytes: number): Error }
 
 export interface HashedWriteOptions {
   /** Stages between the body and the file (a checksum tap): each sees every chunk first. */
@@ -41,13 +39,14 @@ export async function writeHashed (body: Readable, fh: FileHandle, opts: HashedW
     await pipeline([body, ...through, tap, fileSink(fh, undefined, { holes: opts.holes })])
     return { bytes: tap.bytes, md5Hex: tap.digestHex() }
   }
-  const sink = new HashingFileSink(addon as Required<NativeAddon>, fh.fd, handle, opts.limit)
+  const native = addon as Required<NativeAddon> // md5Open answered: md5Write and md5Digest are there too
+  const sink = new HashingFileSink(native, fh.fd, handle, opts.limit)
   try {
     await pipeline([body, ...through, sink])
   } finally {
     await sink.settled()
   }
-  return { bytes: sink.bytes, md5Hex: (addon as Required<NativeAddon>).md5Digest(handle) }
+  return { bytes: sink.bytes, md5Hex: native.md5Digest(handle) }
 }
 
 /** A Writable gathering chunks into HASH_BATCH_BYTES jobs of md5Write; at most one job in flight. */

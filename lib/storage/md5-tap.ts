@@ -4,6 +4,9 @@ import { availableParallelism } from 'node:os'
 import { Transform, type TransformCallback } from 'node:stream'
 import { Worker } from 'node:worker_threads'
 
+/** A body longer than maxBytes is refused with tooLarge's error (UploadPart's 5 GiB). */
+export interface BodyLimit { maxBytes: number, tooLarge (bytes: number): Error }
+
 /**
  * Bodies up to this size are hashed on the event loop. Past it the hashing moves to a worker thread: MD5
  * runs at ~650 MB/s on one core, so four large uploads hashed on the event loop leave the other core idle
@@ -155,7 +158,7 @@ export class Md5Tap extends Transform {
   private workerError?: Error
 
   /** `limit`: refuse a body longer than this (the error comes from `tooLarge`). */
-  constructor (private readonly limit?: { maxBytes: number, tooLarge (bytes: number): Error }) {
+  constructor (private readonly limit?: BodyLimit) {
     super()
   }
 
