@@ -1,6 +1,7 @@
 // S3 headers: metadata in, object headers out, conditional requests and byte ranges.
 import { isUtf8 } from 'node:buffer'
 import type { IncomingHttpHeaders } from 'node:http'
+import { CHECKSUM_ALGORITHMS, isChecksumAlgorithm, type ChecksumAlgorithm } from '../auth/checksums.js'
 import { S3Error } from '../errors/s3-error.js'
 import { isCompositeChecksum } from '../storage/multipart.js'
 import type { ObjectInfo, ObjectMeta } from '../storage/types.js'
@@ -8,7 +9,6 @@ import { decodeHeaderValue, encodeHeaderValue } from './mime-words.js'
 import { tagsFromHeader } from './tagging.js'
 
 const MAX_USER_META_BYTES = 2048
-const CHECKSUM_ALGORITHMS = ['crc32', 'crc32c', 'crc64nvme', 'sha1', 'sha256']
 
 function header (headers: IncomingHttpHeaders, name: string): string | undefined {
   const v = headers[name]
@@ -191,6 +191,25 @@ export function checksumHeaders (info: ObjectInfo, request?: { headers: Incoming
     out['x-amz-checksum-type'] = isCompositeChecksum(v) ? 'COMPOSITE' : 'FULL_OBJECT'
   }
   return out
+}
+
+/**
+ * x-amz-checksum-algorithm of CreateMultipartUpload and CopyObject: the algorithm the object (or upload) is to
+ * have a checksum of; undefined when the header is absent, 400 InvalidRequest when AWS does not know it.
+ */
+export function checksumAlgorithmHeader (headers: IncomingHttpHeaders): ChecksumAlgorithm | undefined {
+  const raw = headers['x-amz-checksum-algorithm']
+  if (typeof raw !== 'string') return undefined
+  const algorithm = raw.trim().toLowerCase()
+  if (!isChecksumAlgorithm(algorithm)) {
+    throw new S3Error('InvalidRequest', {}, { message: 'Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]' })
+  }
+  return algorithm
+}
+
+/** XML element of a checksum: sha256 → ChecksumSHA256. */
+export function checksumElement (algorithm: string): string {
+  return `Checksum${algorithm.toUpperCase()}`
 }
 
 function etagMatches (list: string, etag: string): boolean {

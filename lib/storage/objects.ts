@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto'
 import { constants, readFileSync, type BigIntStats } from 'node:fs'
 import { chmod, chown, lstat, mkdir, open, readlink, rename, rmdir, unlink, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
-import { Readable } from 'node:stream'
+import { Readable, type Transform } from 'node:stream'
 import { keyConflictError, S3Error, s3ErrorFromErrno } from '../errors/s3-error.js'
 import { checkStorableKey, forgetStaging, isDirectoryKey, keySegments, keyToPath, stagingDir } from './paths.js'
 import { effectiveETag, fdPath, isStoredMetaCurrent, IMPLICIT_DIR_XATTR, markImplicitDir, META_XATTR, metaWriteError, mtimeNsOf, parseStoredMeta, readStoredMeta, removeStoredMeta, stampOf, writeStoredMeta, type StoredMeta } from './xattrs.js'
@@ -471,6 +471,8 @@ export interface PutExtra {
   lateChecksums?: () => Record<string, string> | undefined
   /** A copy: aligned blocks of zeros become holes (fileSink's holes mode). */
   holes?: boolean
+  /** Stages the bytes pass through on their way to the file (a copy's x-amz-checksum-algorithm hasher). */
+  through?: Transform[]
 }
 
 /**
@@ -486,7 +488,7 @@ export async function putObject (bucket: BucketRef, key: ObjectKey, body: Readab
   let failure: unknown
   let parent: PinnedDir | undefined
   try {
-    const { md5Hex } = await writeHashed(body, fh, { holes: extra.holes })
+    const { md5Hex } = await writeHashed(body, fh, { holes: extra.holes, through: extra.through })
     madeParents = true
     parent = await ensureParents(bucket, key, opts)
     const name = keySegments(key).at(-1) as string

@@ -12,11 +12,13 @@ import { aclHeadersDecide, checkAclHeadersAllowed, requireUploadHeaderActions } 
 import { decide, relPath, requireAccess } from '../authorize.js'
 import { createNeed } from '../../access/fs-needs.js'
 import { checkWriteConditionHeaders, guardConditionalWrite } from '../conditional-write.js'
-import { checkConditions, checkEncryptionHeaders, checkObjectLockHeaders, checkWriteConditions, conditionsFrom, metaFromHeaders, websiteRedirectFrom, type ConditionHeaders } from '../s3-headers.js'
+import { checkConditions, checkEncryptionHeaders, checkObjectLockHeaders, checkWriteConditions, checksumAlgorithmHeader, checksumElement, conditionsFrom, metaFromHeaders, websiteRedirectFrom, type ConditionHeaders } from '../s3-headers.js'
 import { renderXml } from '../xml/render.js'
 import { tagsFromHeader } from '../tagging.js'
 import type { S3Reply, S3Request, Services } from '../types.js'
 import { readNeeds, requestKey } from './objects.js'
+import { createHasher, type ChecksumAlgorithm } from '../../auth/checksums.js'
+import { Transform } from 'node:stream'
 
 const MAX_COPY_SOURCE_BYTES = 5 * 1024 ** 3
 
@@ -64,11 +66,14 @@ export async function copyObject (req: S3Request, s: Services): Promise<S3Reply>
   if (directive !== 'COPY' && directive !== 'REPLACE') throw new S3Error('InvalidArgument', {}, { message: 'Unknown metadata directive.' })
   const taggingDirective = String(req.headers['x-amz-tagging-directive'] ?? 'COPY').toUpperCase()
   if (taggingDirective !== 'COPY' && taggingDirective !== 'REPLACE') throw new S3Error('InvalidArgument', { ArgumentName: 'x-amz-tagging-directive', ArgumentValue: taggingDirective }, { message: 'Unknown tagging directive.' })
+  // The checksum the copy is to have, computed over the bytes copied (AWS's way to give an object a checksum).
+  const askedChecksum = checksumAlgorithmHeader(req.headers)
   const selfCopy = srcRecord.name === destRecord.name && src.key === destKey
   // A copy onto itself must change something; a storage class or encryption asked for counts, as on AWS (`aws s3
   // cp s3://b/k s3://b/k --storage-class ...` re-tiers that way): accepted, here with nothing else to change.
+  // So does a checksum algorithm: the copy gets that checksum.
   const asksClassOrEncryption = req.headers['x-amz-storage-class'] !== undefined || req.headers['x-amz-server-side-encryption'] !== undefined
-  if (selfCopy && directive === 'COPY' && redirect === undefined && !asksClassOrEncryption) {
+  if (selfCopy && directive === 'COPY' && redirect === undefined && !asksClassOrEncryption && askedChecksum === undefined) {
     throw new S3Error('InvalidRequest', {}, { message: 'This copy request is illegal because it is trying to copy an object to itself without changing the object\'s metadata, storage class, website redirect location or encryption attributes.' })
   }
   // The source is opened as the very file its read check walked to (prefetchForRead; openObject compares).
@@ -77,8 +82,9 @@ export async function copyObject (req: S3Request, s: Services): Promise<S3Reply>
   // A copy onto itself without ACL headers (s3fs's chmod, chown and touch, rclone's modification-time update) by
   // a caller who may write the file changes its metadata in place: the file keeps its inode, mode, owner, POSIX
   // ACL and modification time, as chmod or setfattr over NFS would. Anything else makes a new file, which needs
-  // create rights in the folder, as a PUT, and gets a new file's mode and owner.
-  const inPlace = selfCopy && !isDirectoryKey(destKey) && !aclHeadersDecide(req.headers, destRecord) &&
+  // create rights in the folder, as a PUT, and gets a new file's mode and owner; so does a copy that asks for a
+  // checksum, which is computed from the bytes as they are copied.
+  const inPlace = selfCopy && !isDirectoryKey(destKey) && !aclHeadersDecide(req.headers, destRecord) && askedChecksum === undefined &&
     (await decide(req, s, { operation: 'CopyObject', bucket: destRecord, key: destKey, fs: [{ check: 'write', path: relPath(destKey), bucketRoot: destRecord.path }], prefetched: srcChecked })).allowed
   if (!inPlace) await requireAccess(req, s, { operation: 'CopyObject', bucket: destRecord, key: destKey, fs: [createNeed(destRecord.path, destKey)] })
   checkAclHeadersAllowed(req, destRecord)
@@ -99,11 +105,13 @@ export async function copyObject (req: S3Request, s: Services): Promise<S3Reply>
     throw err
   }
   const meta = copiedMeta(req, opened.info, { directive, redirect, taggingDirective })
-  // A multipart source's COMPOSITE checksum ("...-N") describes its parts, which the copy does not have.
+  // A multipart source's COMPOSITE checksum ("...-N") describes its parts, which the copy does not have. With
+  // x-amz-checksum-algorithm the copy has that one checksum, of the bytes copied.
   if (meta.checksums !== undefined) {
     const whole = Object.entries(meta.checksums).filter(([, v]) => !isCompositeChecksum(v))
-    meta.checksums = whole.length > 0 ? Object.fromEntries(whole) : undefined
+    meta.checksums = whole.length > 0 && askedChecksum === undefined ? Object.fromEntries(whole) : undefined
   }
+  const hashed = askedChecksum === undefined ? undefined : checksumTap(askedChecksum)
   // A copy without ACL headers gets no more than its source's mode bits, as cp(1) does: `aws s3 mv`/`cp` of a
   // private file made it fileCreateMode (0644 in the sample), readable by everyone and anonymously, where AWS
   // makes a copy private. The destination folder's default ACL still applies, within that mode. ACL headers
@@ -115,10 +123,27 @@ export async function copyObject (req: S3Request, s: Services): Promise<S3Reply>
     opened.body.destroy()
     throw err
   }
-  const result = await putObject(bucketRef(destRecord), destKey, opened.body, meta, options, { holes: true })
-  return {
-    xml: renderXml('CopyObjectResult', { LastModified: result.info.lastModified, ETag: `"${result.info.etag}"` }),
-  }
+  const result = await putObject(bucketRef(destRecord), destKey, opened.body, meta, options,
+    hashed === undefined ? { holes: true } : { holes: true, through: [hashed.tap], lateChecksums: hashed.checksums })
+  return { xml: renderXml('CopyObjectResult', { LastModified: result.info.lastModified, ETag: `"${result.info.etag}"`, ...checksumResult(result.info) }) }
+}
+
+/** A stage that hashes what passes through it; `checksums()` is its digest once the bytes have all passed. */
+function checksumTap (algorithm: ChecksumAlgorithm): { tap: Transform, checksums: () => Record<string, string> | undefined } {
+  const hasher = createHasher(algorithm)
+  let digest: string | undefined
+  const tap = new Transform({
+    transform (chunk: Buffer, _enc, cb) { hasher.update(chunk); cb(null, chunk) },
+    flush (cb) { hasher.digestBase64().then(d => { digest = d; cb() }, cb) },
+  })
+  return { tap, checksums: () => digest === undefined ? undefined : { [algorithm]: digest } }
+}
+
+/** CopyObjectResult's ChecksumType and Checksum<ALG>: the whole-object checksums the copy has. */
+function checksumResult (info: ObjectInfo): Record<string, string> {
+  const whole = Object.entries(info.meta.checksums ?? {}).filter(([, v]) => !isCompositeChecksum(v))
+  if (whole.length === 0) return {}
+  return { ChecksumType: 'FULL_OBJECT', ...Object.fromEntries(whole.map(([alg, v]) => [checksumElement(alg), v])) }
 }
 
 /**
@@ -127,7 +152,9 @@ export async function copyObject (req: S3Request, s: Services): Promise<S3Reply>
  * independently of the metadata directive: COPY keeps the source's.
  */
 function copiedMeta (req: S3Request, source: ObjectInfo, o: { directive: string, redirect: string | undefined, taggingDirective: string }): ObjectMeta {
-  const meta = o.directive === 'REPLACE' ? metaFromHeaders(req.headers) : { ...source.meta, websiteRedirectLocation: o.redirect }
+  // Checksums describe the bytes, which are the source's: never the request's x-amz-checksum-* headers, which
+  // nothing here could verify.
+  const meta = o.directive === 'REPLACE' ? { ...metaFromHeaders(req.headers), checksums: source.meta.checksums } : { ...source.meta, websiteRedirectLocation: o.redirect }
   meta.tags = o.taggingDirective === 'REPLACE' ? nonEmptyTags(tagsFromHeader(req.headers['x-amz-tagging'])) : source.meta.tags
   return meta
 }
@@ -160,5 +187,5 @@ async function copyOntoItself (req: S3Request, bucket: BucketRef, key: ObjectKey
       tags: asked.tags,
     }
   }, await checkedFile(checked, bucket, key))
-  return { xml: renderXml('CopyObjectResult', { LastModified: info.lastModified, ETag: `"${info.etag}"` }) }
+  return { xml: renderXml('CopyObjectResult', { LastModified: info.lastModified, ETag: `"${info.etag}"`, ...checksumResult(info) }) }
 }

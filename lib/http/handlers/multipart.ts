@@ -13,14 +13,14 @@ import {
   abortUpload, copiedModeCap, createUpload, listParts as readParts, MAX_PART_NUMBER, MAX_PART_SIZE_BYTES, parsePartNumber,
   parseUploadId, recordCopiedMode, uploadPart as storePart, isCompositeChecksum, type UploadChecksum, type UploadRecord,
 } from '../../storage/multipart.js'
-import { CHECKSUM_ALGORITHMS, isChecksumAlgorithm } from '../../auth/checksums.js'
+import { CHECKSUM_ALGORITHMS } from '../../auth/checksums.js'
 import { headObject as statObject, openObject, prefetchForRead, type BucketRef } from '../../storage/objects.js'
 import { isDirectoryKey, parseObjectKey } from '../../storage/paths.js'
 import type { ObjectKey } from '../../storage/types.js'
 import { relPath, requireAccess } from '../authorize.js'
 import { createNeed } from '../../access/fs-needs.js'
 import { bucketRecord, bucketRef, objectUrl, ownerXml, writeOptions } from '../bucket-access.js'
-import { checkConditions, checkDeclaredLength, conditionsFrom, metaFromHeaders, quoteETag } from '../s3-headers.js'
+import { checkConditions, checkDeclaredLength, checksumAlgorithmHeader, checksumElement, conditionsFrom, metaFromHeaders, quoteETag } from '../s3-headers.js'
 import { children, parseXml, texts } from '../xml/parse.js'
 import { aclHeadersDecide, checkAclHeadersAllowed, requireUploadHeaderActions } from '../acl-headers.js'
 import { checkWriteConditionHeaders, guardConditionalWrite } from '../conditional-write.js'
@@ -62,19 +62,15 @@ function initiatorXml (u: UploadRecord): { Initiator: XmlNode, Owner: XmlNode } 
  * COMPOSITE unless FULL_OBJECT is asked for (the CRCs only); CRC64NVME is always FULL_OBJECT.
  */
 function uploadChecksum (req: S3Request): UploadChecksum | undefined {
-  const rawAlgorithm = req.headers['x-amz-checksum-algorithm']
   const rawType = req.headers['x-amz-checksum-type']
   const type = typeof rawType === 'string' ? rawType.trim().toUpperCase() : undefined
   if (type !== undefined && type !== 'COMPOSITE' && type !== 'FULL_OBJECT') {
     throw new S3Error('InvalidRequest', {}, { message: 'Value for x-amz-checksum-type header is invalid.' })
   }
-  if (typeof rawAlgorithm !== 'string') {
+  const algorithm = checksumAlgorithmHeader(req.headers)
+  if (algorithm === undefined) {
     if (type !== undefined) throw new S3Error('InvalidRequest', {}, { message: 'The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.' })
     return undefined
-  }
-  const algorithm = rawAlgorithm.trim().toLowerCase()
-  if (!isChecksumAlgorithm(algorithm)) {
-    throw new S3Error('InvalidRequest', {}, { message: 'Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]' })
   }
   if ((algorithm === 'sha1' || algorithm === 'sha256') && type === 'FULL_OBJECT') {
     throw new S3Error('InvalidRequest', {}, { message: `The FULL_OBJECT checksum type cannot be used with the ${algorithm} checksum algorithm.` })
@@ -90,11 +86,6 @@ function uploadChecksum (req: S3Request): UploadChecksum | undefined {
 function checksumTypeOf (upload: UploadRecord): 'COMPOSITE' | 'FULL_OBJECT' | undefined {
   if (upload.checksumAlgorithm === undefined) return undefined
   return upload.checksumType ?? 'COMPOSITE'
-}
-
-/** XML element of a checksum: sha256 → ChecksumSHA256. */
-export function checksumElement (algorithm: string): string {
-  return `Checksum${algorithm.toUpperCase()}`
 }
 
 export async function createMultipartUpload (req: S3Request, s: Services): Promise<S3Reply> {
@@ -170,7 +161,10 @@ export async function uploadPartCopy (req: S3Request, s: Services): Promise<S3Re
     checkConditions(conditionsFrom(req.headers, 'x-amz-copy-source-'), opened.info, { isRead: false, notModified: 'PreconditionFailed' })
     await recordCopiedMode(bucketRef(record), uploadId, opened.info.mode)
     const part = await storePart(bucketRef(record), key, uploadId, partNumber, opened.body, { holes: true })
-    return { xml: renderXml('CopyPartResult', { LastModified: part.lastModified, ETag: quoteETag(part.etag) }) }
+    // The upload's checksum of the part, which Complete asks for (API reference, CopyPartResult: "present if the
+    // multipart upload request was created with the CRC32 checksum algorithm", and so on).
+    const checksum = part.checksumAlgorithm === undefined || part.checksum === undefined ? {} : { [checksumElement(part.checksumAlgorithm)]: part.checksum }
+    return { xml: renderXml('CopyPartResult', { LastModified: part.lastModified, ETag: quoteETag(part.etag), ...checksum }) }
   } finally {
     opened.body.destroy()
   }
