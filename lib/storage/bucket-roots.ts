@@ -10,8 +10,9 @@
 // across reboots and NFS remounts, and the daemon's own mount namespace (systemd's ReadWritePaths and
 // ProtectSystem bind mounts) shows the same devices under other mount entries. docs/design.md has the cases.
 import { statSync, type Stats } from 'node:fs'
-import { opendir, stat } from 'node:fs/promises'
-import { dirname } from 'node:path'
+import { lstat, opendir, stat } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
+import { packageRoot } from '../config/package-root.js'
 import { forgetStagingOffMount, STAGING_DIR } from './paths.js'
 
 export interface MappedRoot {
@@ -63,6 +64,52 @@ function statFailure (err: unknown, what: string): string {
   return code === 'ENOENT' || code === 'ENOTDIR' ? `${what} is missing` : `${what} cannot be read (${code ?? String(err)})`
 }
 
+let trusted: ReadonlySet<number> | undefined
+
+/**
+ * Owners of the folders above a bucket's directory that may change them without that being a risk: root, the
+ * daemon's own user, and the owner of the daemon's code (who can make it run anything already).
+ */
+export function trustedOwners (): ReadonlySet<number> {
+  if (trusted === undefined) {
+    const own = process.geteuid?.() ?? 0
+    let codeOwner = 0
+    try { codeOwner = statSync(packageRoot()).uid } catch { /* no package root: root and the daemon's user only */ }
+    trusted = new Set([0, own, codeOwner])
+  }
+  return trusted
+}
+
+/**
+ * Why someone else could put another directory, or a symlink, where the bucket's directory is: the daemon, as
+ * root, would then serve whatever it leads to (another user's files, the host's /etc) under the bucket's name.
+ * The directory's own name can be replaced by whoever may change the folder holding it, and that folder's by
+ * whoever may change the one above, up to /: so every folder above must belong to a trusted owner (above) and be
+ * writable by no group or others, except a sticky folder (/tmp) holding a name of a trusted owner, which others
+ * cannot rename. (An ACL that lets a named user write shows as a group write bit: its mask.) Undefined when no
+ * one else can; a name missing or unreadable is left to rootProblem.
+ */
+export async function swappableParent (path: string, owners: ReadonlySet<number> = trustedOwners()): Promise<string | undefined> {
+  let folder = '/'
+  let st = await lstat(folder).catch(() => undefined)
+  if (st === undefined) return undefined
+  for (const name of path.split('/').filter(n => n !== '')) {
+    const child = join(folder, name)
+    const cs = await lstat(child).catch(() => undefined)
+    if (cs === undefined) return undefined
+    if (cs.isSymbolicLink()) return `${child} is a symlink now: it was a directory when the bucket was mapped, and the bridge does not follow it`
+    const byOthers = !owners.has(st.uid) ? `its owner uid ${st.uid}` : (st.mode & 0o020) !== 0 ? `group ${st.gid}` : (st.mode & 0o002) !== 0 ? 'everyone' : undefined
+    const stickyGuards = owners.has(st.uid) && (st.mode & 0o1000) !== 0 && owners.has(cs.uid)
+    if (byOthers !== undefined && !stickyGuards) {
+      return `the folder ${folder} above it can be changed by ${byOthers}, who could put another directory or a symlink in place of ${child}; ` +
+        'map a directory whose parent folders only root can change (chown root and chmod go-w them, or map a folder higher up)'
+    }
+    folder = child
+    st = cs
+  }
+  return undefined
+}
+
 /** A mount point's check: a problem, or the device of the filesystem mounted there. */
 export interface MountAnswer { problem?: string, dev?: number }
 
@@ -95,7 +142,7 @@ export async function rootProblem (root: MappedRoot, mountOf: (mount: string) =>
   }
   if (!dir.isDirectory()) return `its path ${root.path} is not a directory`
   if (mounted !== undefined && dir.dev !== mounted.dev) return `it is no longer on the filesystem mounted at ${mount}, where it was mapped`
-  return undefined
+  return swappableParent(root.path)
 }
 
 /**

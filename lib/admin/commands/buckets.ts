@@ -9,7 +9,7 @@ import { AdminError, emit, fields, table, UsageError } from '../output.js'
 import { parse } from '../parse-args.js'
 import type { AdminServices, Command } from '../services.js'
 import { bucketOf } from '../lookups.js'
-import { ADMIN_ANSWER_MS, mountPointOfSync, rootProblemWithin } from '../../storage/bucket-roots.js'
+import { ADMIN_ANSWER_MS, mountPointOfSync, rootProblemWithin, swappableParent } from '../../storage/bucket-roots.js'
 
 const PERMS: Record<string, BucketPermission> = { read: 'READ', write: 'WRITE', read_acp: 'READ_ACP', write_acp: 'WRITE_ACP', full_control: 'FULL_CONTROL' }
 
@@ -80,6 +80,8 @@ const create: Command = {
     }
     if (!st.isDirectory()) throw new AdminError(`path "${path}" is not a directory`)
     const real = realpathSync(path)
+    const swappable = await swappableParent(real)
+    if (swappable !== undefined) throw new AdminError(`path "${real}": ${swappable}`)
     const mountPoint = mountPointOfSync(real)
     await s.state.mutate(state => {
       if (state.buckets[name]) throw new AdminError(`bucket "${name}" already exists (path ${state.buckets[name]!.path})`)
