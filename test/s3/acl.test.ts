@@ -159,15 +159,16 @@ t.test('CreateMultipartUpload refuses at once an ACL that Complete could not app
   t.ok(ok.UploadId, 'a grant it can apply is taken')
 })
 
-t.test('under objectAclPolicy deny PutObjectAcl is 403 (a lone private passes, changing nothing) and the file keeps its ACL', async t => {
+t.test('under objectAclPolicy deny PutObjectAcl is 403 (a private file may be "made" private) and the file keeps its ACL', async t => {
   const { alice, bob, bridge, file } = await scene(t)
   execFileSync('setfacl', ['-m', 'u:1002:r', file])
   const before = getfacl(file)
   await bridge.daemon.services.state.mutate(s => { const b = s.buckets.demo; if (b) b.objectAclPolicy = 'deny' })
   await t.rejects(alice.send(new PutObjectAclCommand({ Bucket: 'demo', Key: 'report.txt', ACL: 'public-read' })), { name: 'AccessDenied' })
   await t.rejects(alice.send(new PutObjectAclCommand({ Bucket: 'demo', Key: 'report.txt', GrantRead: 'id="bob"' })), { name: 'AccessDenied' })
-  const priv = await alice.send(new PutObjectAclCommand({ Bucket: 'demo', Key: 'report.txt', ACL: 'private' }))
-  t.equal(priv.$metadata.httpStatusCode, 200, 'x-amz-acl: private passes under deny, as on uploads (SPEC §5)')
+  // "Make it private" is not answered yes while others may still read the file (walkthrough 23).
+  await t.rejects(alice.send(new PutObjectAclCommand({ Bucket: 'demo', Key: 'report.txt', ACL: 'private' })),
+    { name: 'AccessDenied', message: /not private/ }, 'x-amz-acl: private of a file others may read: refused, not a silent 200')
   await t.rejects(bob.send(new PutObjectAclCommand({ Bucket: 'demo', Key: 'report.txt', ACL: 'private' })), { name: 'AccessDenied' }, 'still needs WRITE_ACP')
   t.equal(getfacl(file), before)
   const out = await alice.send(new GetObjectAclCommand({ Bucket: 'demo', Key: 'report.txt' }))
@@ -180,6 +181,12 @@ t.test('under objectAclPolicy deny PutObjectAcl is 403 (a lone private passes, c
   const fewer = out.Grants?.filter(g => g.Grantee?.ID !== 'bob')
   await t.rejects(alice.send(new PutObjectAclCommand({ Bucket: 'demo', Key: 'report.txt', AccessControlPolicy: { Owner: out.Owner, Grants: fewer } })), { name: 'AccessDenied' }, 'one grant less is a change: refused')
   t.equal(getfacl(file), before)
+  // A file that is private already: the lone private asks for what it has, and passes (rclone, s3cmd --acl-private).
+  execFileSync('setfacl', ['-b', file])
+  chmodSync(file, 0o600)
+  const priv = await alice.send(new PutObjectAclCommand({ Bucket: 'demo', Key: 'report.txt', ACL: 'private' }))
+  t.equal(priv.$metadata.httpStatusCode, 200, 'x-amz-acl: private of a private file passes under deny')
+  t.equal(statSync(file).mode & 0o7777, 0o600, 'and changes nothing')
 })
 
 t.test('PutBucketAcl public-read then GetBucketAcl shows AllUsers READ after the owner', async t => {

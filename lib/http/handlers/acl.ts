@@ -103,20 +103,21 @@ export async function getObjectAcl (req: S3Request, s: Services): Promise<S3Repl
 /**
  * PutObjectAcl under objectAclPolicy 'replace': the caller needs search on the path and WRITE_ACP (owner,
  * uid 0 with root rights, or a stored WRITE_ACP/FULL_CONTROL grant); the whole access ACL is rewritten.
- * Under 'deny' it is 403 AccessDenied, but for a lone `x-amz-acl: private` and for an ACL the file has already
- * (s3cmd copies the source's ACL onto every copy it makes; refused, its cp and mv failed after the copy was
- * made): both pass, checked like any PutObjectAcl, and change nothing. An ACL never changes the owner, so a
+ * Under 'deny' it is 403 AccessDenied, but for the ACL the file has already (s3cmd copies the source's ACL onto
+ * every copy it makes; refused, its cp and mv failed after the copy was made), a lone `x-amz-acl: private` of a
+ * file that is private included: that passes, checked like any PutObjectAcl, and changes nothing. An ACL never changes the owner, so a
  * body whose Owner/ID is not the file's owner is 403 AccessDenied; a body without Owner is accepted.
  */
 export async function putObjectAcl (req: S3Request, s: Services): Promise<S3Reply> {
   const record = bucketRecord(req, s)
-  const denied = (): S3Error => new S3Error('AccessDenied', { Resource: `/${record.name}/${req.rawKey ?? ''}` }, { message: 'This bucket does not allow S3 to change object ACLs (object ACL policy deny).' })
-  const lonePrivate = isLonePrivate(readAclHeaders(req.headers))
+  const denied = (toPrivate: boolean): S3Error => new S3Error('AccessDenied', { Resource: `/${record.name}/${req.rawKey ?? ''}` }, {
+    message: 'This bucket does not allow S3 to change object ACLs (object ACL policy deny).' + (toPrivate ? ' The object is not private: its file grants others more than its owner, and stays as it is.' : ''),
+  })
   const opened = await openObjectAcl(req, s, 'WRITE_ACP')
   try {
-    // Under deny a lone private passes here as it does on uploads (SPEC §5): the create modes and inherited
-    // ACLs decide, so it changes nothing.
-    if (record.objectAclPolicy === 'deny' && lonePrivate) return { status: 200 }
+    // Under deny a lone `x-amz-acl: private` passes on uploads (SPEC §5: rclone sends it with each one, and the
+    // create modes decide), but not here: a PutObjectAcl that asks for a private file is answered 200 only when
+    // the file already is one, never while others can still read it (walkthrough 23: "make private" said yes).
     const { stored, path } = opened
     const dir = granteeDirectory(s)
     const policy = await requestedAcl(req, { ownerId: `uid:${stored.uid}`, bucketOwnerId: record.owner })
@@ -126,7 +127,7 @@ export async function putObjectAcl (req: S3Request, s: Services): Promise<S3Repl
       authenticatedUsersGid: s.config.authenticatedUsersGid, anonymousUid: s.config.anonymousUid, anonymousGid: s.config.anonymousGid,
     })
     if (record.objectAclPolicy === 'deny') {
-      if (!sameAcl(update, stored)) throw denied()
+      if (!sameAcl(update, stored)) throw denied(isLonePrivate(readAclHeaders(req.headers)))
       return { status: 200 }
     }
     await writeObjectAcl(path, { ...update, mode: stored.mode })
