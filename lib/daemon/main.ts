@@ -83,7 +83,9 @@ async function serveUntilStopped (configPath: string, daemon: RunningDaemon, log
     if (!reread) return
     const next = withPinnedPorts(reread)
     const needRestart = daemon.reload(next)
-    log.info({ needRestart }, needRestart.length > 0 ? 'reloaded; some changes apply after a restart' : 'reloaded')
+    // A change that waits for a restart is something the admin must act on: said at warn (logLevel warn hid it).
+    if (needRestart.length > 0) log.warn({ needRestart }, 'reloaded; some changes apply after a restart')
+    else log.info({ needRestart }, 'reloaded')
   })
   log.info({ signal, inFlight: daemon.inFlight(), graceMs: daemon.services.config.shutdownGraceMs }, 'stopping')
   await daemon.close()

@@ -172,7 +172,14 @@ function running ({ services, metrics, tracker, listeners, admin, setDraining }:
         log.error({ err: (err as Error).message }, 'reload: cannot read the TLS certificate or key; keeping the current ones')
       }
     }
-    services.config = next
+    // What needs a restart keeps its running value, so a later reload compares against what is applied (walkthrough
+    // 23: a port changed and changed back was reported as needing a restart, the one never applied as not).
+    const prev = services.config
+    services.config = {
+      ...next,
+      http: prev.http, admin: prev.admin, httpsOnly: prev.httpsOnly, workers: prev.workers, stateDir: prev.stateDir, statePollMs: prev.statePollMs,
+      https: needRestart.includes('https') ? prev.https : next.https,
+    }
     state.refresh()
     forgetGroups() // NSS group changes apply at once after a reload, not after the cache's minute
     forgetGroupNames()
