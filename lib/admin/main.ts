@@ -1,7 +1,7 @@
 // bridgectl: a tiny dispatcher over one file per noun; commands throw, main picks the exit status.
 import { existsSync } from 'node:fs'
 import { ConfigError, type Config } from '../config/schema.js'
-import { defaultConfigPath, loadConfig, SAMPLE_CONFIG_PATH } from '../config/load.js'
+import { defaultConfigPath, isSampleConfig, loadConfig } from '../config/load.js'
 import { StateStore } from '../state/store.js'
 import { bucketCommands } from './commands/buckets.js'
 import { keyCommands } from './commands/keys.js'
@@ -53,7 +53,7 @@ function takeConfigOption (args: string[]): string | undefined {
  * the wrong directory it would quietly make a new, empty state that no daemon reads, so that is refused.
  */
 function openState (config: Config, configPath: string): StateStore {
-  if (configPath === SAMPLE_CONFIG_PATH && !existsSync(config.stateDir)) {
+  if (isSampleConfig(configPath) && !existsSync(config.stateDir)) {
     throw new AdminError(`no state at ${config.stateDir} (the sample config's stateDir, relative to the current directory); ` +
       'pass the daemon\'s config with --config FILE or set S3BRIDGE_CONFIG')
   }

@@ -85,7 +85,7 @@ export function trustedOwners (): ReadonlySet<number> {
  * root, would then serve whatever it leads to (another user's files, the host's /etc) under the bucket's name.
  * The directory's own name can be replaced by whoever may change the folder holding it, and that folder's by
  * whoever may change the one above, up to /: so every folder above must belong to a trusted owner (above) and be
- * writable by no group or others, except a sticky folder (/tmp) holding a name of a trusted owner, which others
+ * writable by no group but root's and by no others, except a sticky folder (/tmp) holding a name of a trusted owner, which others
  * cannot rename. (An ACL that lets a named user write shows as a group write bit: its mask.) Undefined when no
  * one else can; a name missing or unreadable is left to rootProblem.
  */
@@ -98,7 +98,7 @@ export async function swappableParent (path: string, owners: ReadonlySet<number>
     const cs = await lstat(child).catch(() => undefined)
     if (cs === undefined) return undefined
     if (cs.isSymbolicLink()) return `${child} is a symlink now: it was a directory when the bucket was mapped, and the bridge does not follow it`
-    const byOthers = !owners.has(st.uid) ? `its owner uid ${st.uid}` : (st.mode & 0o020) !== 0 ? `group ${st.gid}` : (st.mode & 0o002) !== 0 ? 'everyone' : undefined
+    const byOthers = !owners.has(st.uid) ? `its owner uid ${st.uid}` : (st.mode & 0o020) !== 0 && st.gid !== 0 ? `group ${st.gid}` : (st.mode & 0o002) !== 0 ? 'everyone' : undefined
     const stickyGuards = owners.has(st.uid) && (st.mode & 0o1000) !== 0 && owners.has(cs.uid)
     if (byOthers !== undefined && !stickyGuards) {
       return `the folder ${folder} above it can be changed by ${byOthers}, who could put another directory or a symlink in place of ${child}; ` +

@@ -3,7 +3,8 @@ import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { createServer, type AddressInfo } from 'node:net'
-import { join, resolve } from 'node:path'
+import { dirname, join, relative, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { ListObjectsV2Command } from '@aws-sdk/client-s3'
 import { startBridge } from '../fixtures/daemon.js'
 
@@ -68,6 +69,16 @@ t.test('without --config, bridgectl refuses to make a new state in the current d
   t.equal(bare.code, 1, bare.stderr)
   t.match(bare.stderr, new RegExp(`no state at ${join(cwd, 'var', 'state')}.*--config FILE or set S3BRIDGE_CONFIG`))
   t.same(readdirSync(cwd), [], 'nothing was created')
+  // The sample named by a path of its own (from the checkout: etc/bridge.conf) is the sample all the same: its
+  // stateDir means the current directory, not etc/ (walkthrough 23: it made etc/var/state and exited 0).
+  const sample = fileURLToPath(new URL('../../etc/bridge.conf', import.meta.url))
+  for (const named of [relative(cwd, sample), sample]) {
+    const r = await ctlRaw(['--config', named, 'users', 'list'], { cwd })
+    t.equal(r.code, 1, `--config ${named}: refused`)
+    t.match(r.stderr, new RegExp(`no state at ${join(cwd, 'var', 'state')}`))
+  }
+  t.notOk(existsSync(join(dirname(sample), 'var')), 'no state was made beside the sample')
+  t.same(readdirSync(cwd), [], 'nor here')
   const noValue = await ctlRaw(['users', 'list', '--config'], { cwd })
   t.equal(noValue.code, 2, 'a --config without its FILE is a usage error')
   t.match(noValue.stderr, /--config needs a FILE/)

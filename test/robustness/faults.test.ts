@@ -114,7 +114,8 @@ t.test('a client that disconnects early in an UploadPart does not crash bridged'
 async function bucketOnTmpfs (t: Test, name: string, options: string): Promise<string | undefined> {
   const mnt = mkdtempSync(join(tmpdir(), 's3bridge-tmpfs-'))
   try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', mnt], { stdio: 'pipe' })
+    // mode=755: a tmpfs root is 1777 otherwise, where the bucket folder's owner could swap it for a symlink (refused).
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `${options},mode=755`, 'tmpfs', mnt], { stdio: 'pipe' })
   } catch (err) {
     rmSync(mnt, { recursive: true, force: true })
     t.plan(0, `cannot mount a tmpfs: ${(err as Error).message.split('\n')[0]}`)

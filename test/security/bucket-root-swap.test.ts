@@ -1,0 +1,100 @@
+// A bucket's directory is named by a path, and the daemon (root) opens it by that path. Whoever may change a folder
+// above it can rename the directory away and put a symlink in its place: an NFS user owning /nas/home/alice, with
+// a bucket at /nas/home/alice/share, made `share -> /etc`, and GET /share/passwd answered the host's /etc/passwd
+// (walkthrough 23). So a bucket whose parent folders someone other than root may change is refused: bridgectl
+// will not map it, and the daemon answers 503 for one already mapped, as for a missing filesystem.
+import t from 'tap'
+import { execFileSync } from 'node:child_process'
+import { chmodSync, chownSync, mkdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3'
+import { startBridge, type Bridge } from '../fixtures/daemon.js'
+import { bridgectl } from '../fixtures/bridgectl.js'
+
+/** A bucket at `path` (made, with a.txt in it, owned by uid 2000), mapped straight into the state. */
+async function mapBucket (b: Bridge, name: string, path: string): Promise<void> {
+  mkdirSync(path, { recursive: true })
+  chownSync(path, 2000, 2000)
+  writeFileSync(join(path, 'a.txt'), 'inside')
+  chownSync(join(path, 'a.txt'), 2000, 2000)
+  await b.daemon.services.state.mutate(s => {
+    s.buckets[name] = { name, path, owner: 'tester', createdAt: new Date().toISOString(), createdByS3: false, acl: [], objectAclPolicy: 'replace' }
+  })
+}
+
+/** Past the 250 ms a fine verdict is reused for (BucketRoots): root's own change shows after it. */
+const afterVerdict = (): Promise<void> => new Promise(resolve => setTimeout(resolve, 300))
+
+async function status (b: Bridge, bucket: string, key = 'a.txt'): Promise<number | undefined> {
+  try {
+    const r = await b.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))
+    await r.Body?.transformToString()
+    return r.$metadata.httpStatusCode
+  } catch (err) {
+    return (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode
+  }
+}
+
+t.test('a bucket under a folder a user owns is refused, and a symlink swapped in serves nothing', async t => {
+  const b = await startBridge(t)
+  const home = join(b.dir, 'nas', 'home-alice')
+  mkdirSync(home, { recursive: true })
+  chownSync(home, 1001, 1001)
+  await mapBucket(b, 'share', join(home, 'share'))
+  t.equal(await status(b, 'share'), 503, 'refused while uid 1001 may replace its directory')
+  t.ok(b.logLines.some(l => l.includes('bucket share is unavailable') && l.includes(`${home} above it can be changed by its owner uid 1001`)), 'the log says why')
+  // The attack itself, as uid 1001 over NFS would do it: nothing of /etc is served.
+  execFileSync('setpriv', ['--reuid', '1001', '--regid', '1001', '--clear-groups', 'sh', '-c', `mv '${join(home, 'share')}' '${join(home, 'old')}' && ln -s /etc '${join(home, 'share')}'`])
+  t.equal(await status(b, 'share', 'passwd'), 503, '/etc/passwd through the swapped symlink: refused')
+  await t.rejects(b.s3.send(new ListObjectsV2Command({ Bucket: 'share' })), { $metadata: { httpStatusCode: 503 } }, 'and no listing of /etc')
+
+  // Once only root may change the folder, the same bucket is served (a symlink in its place is still refused).
+  renameSync(join(home, 'share'), join(home, 'symlink'))
+  renameSync(join(home, 'old'), join(home, 'share'))
+  chownSync(home, 0, 0)
+  chmodSync(home, 0o755)
+  t.equal(await status(b, 'share'), 200, 'served once the folder above is root\'s and not writable by others')
+  renameSync(join(home, 'share'), join(home, 'old'))
+  symlinkSync(join(home, 'old'), join(home, 'share'))
+  await afterVerdict()
+  t.equal(await status(b, 'share'), 503, 'a symlink in place of the directory (mapped symlink-free) is refused')
+  t.ok(b.logLines.some(l => l.includes(`${join(home, 'share')} is a symlink now`)))
+})
+
+t.test('group and world write bits above the bucket count; a sticky folder holding a root-owned name does not', async t => {
+  const b = await startBridge(t)
+  const group = join(b.dir, 'nas', 'team')
+  mkdirSync(group, { recursive: true })
+  chownSync(group, 0, 1001)
+  chmodSync(group, 0o775)
+  await mapBucket(b, 'team', join(group, 'bucket'))
+  t.equal(await status(b, 'team'), 503, 'group 1001 may write the folder above: refused')
+  chownSync(group, 0, 0)
+  t.equal(await status(b, 'team'), 200, 'root\'s own group: served')
+
+  const sticky = join(b.dir, 'nas', 'scratch')
+  mkdirSync(sticky, { recursive: true })
+  chmodSync(sticky, 0o1777)
+  await mapBucket(b, 'mine', join(sticky, 'mine'))
+  t.equal(await status(b, 'mine'), 503, 'a sticky folder holding a name uid 2000 owns: uid 2000 may rename it, refused')
+  chownSync(join(sticky, 'mine'), 0, 0)
+  chmodSync(join(sticky, 'mine'), 0o777)
+  t.equal(await status(b, 'mine'), 200, 'a root-owned name in a sticky folder cannot be renamed by others: served')
+  chmodSync(sticky, 0o777)
+  await afterVerdict()
+  t.equal(await status(b, 'mine'), 503, 'the same folder without its sticky bit: refused')
+})
+
+t.test('bridgectl buckets create refuses such a directory and says what to do', async t => {
+  const b = await startBridge(t)
+  const home = join(b.dir, 'nas', 'home-bob')
+  mkdirSync(join(home, 'share'), { recursive: true })
+  chownSync(home, 1002, 1002)
+  const r = await bridgectl(b, 'buckets', 'create', 'bobshare', join(home, 'share'), '--owner', 'tester')
+  t.not(r.code, 0, 'refused')
+  t.match(r.stderr, /above it can be changed by its owner uid 1002, who could put another directory or a symlink in place/)
+  t.match(r.stderr, /chown root and chmod go-w them, or map a folder higher up/)
+  t.notOk(b.daemon.services.state.snapshot().buckets.bobshare, 'not mapped')
+  chownSync(home, 0, 0)
+  t.equal((await bridgectl(b, 'buckets', 'create', 'bobshare', join(home, 'share'), '--owner', 'tester')).code, 0, 'mapped once only root may change the folders above')
+})
