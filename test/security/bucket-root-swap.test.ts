@@ -46,7 +46,7 @@ t.test('a bucket under a folder a user owns is refused, and a symlink swapped in
   // The attack itself, as uid 1001 over NFS would do it: nothing of /etc is served.
   execFileSync('setpriv', ['--reuid', '1001', '--regid', '1001', '--clear-groups', 'sh', '-c', `mv '${join(home, 'share')}' '${join(home, 'old')}' && ln -s /etc '${join(home, 'share')}'`])
   t.equal(await status(b, 'share', 'passwd'), 503, '/etc/passwd through the swapped symlink: refused')
-  await t.rejects(b.s3.send(new ListObjectsV2Command({ Bucket: 'share' })), { $metadata: { httpStatusCode: 503 } }, 'and no listing of /etc')
+  await t.rejects(b.s3.send(new ListObjectsV2Command({ Bucket: 'share' })), { name: 'ServiceUnavailable' }, 'and no listing of /etc')
 
   // Once only root may change the folder, the same bucket is served (a symlink in its place is still refused).
   renameSync(join(home, 'share'), join(home, 'symlink'))

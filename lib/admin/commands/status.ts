@@ -91,9 +91,11 @@ const settings: Command = {
       oldKeyExpiryMinutes: c.oldKeyExpiryMinutes,
       shutdownGraceSeconds: c.shutdownGraceMs / 1000,
       requestIdleTimeoutSeconds: c.requestIdleTimeoutMs / 1000,
+      completeKeepAliveMs: c.completeKeepAliveMs,
+      statePollMs: c.statePollMs,
       logLevel: c.logLevel,
       defaultCors: c.defaultCors === null ? null : `${c.defaultCors.rules.length} rule(s)`,
-      demo: c.demo === null ? null : { bucket: c.demo.bucket, path: c.demo.path, user: c.demo.user },
+      demo: c.demo === null ? null : { bucket: c.demo.bucket, path: c.demo.path, user: c.demo.user, uid: c.demo.uid, gid: c.demo.gid },
     }
     emit(s.out, view, () => fields(view))
   },
