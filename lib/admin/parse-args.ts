@@ -4,11 +4,13 @@ import { UsageError } from './output.js'
 
 type Options = NonNullable<ParseArgsConfig['options']>
 
-export function parse<O extends Options> (args: string[], options: O, positionals: string[]): { values: Record<string, string | boolean | string[] | undefined>, positionals: string[] } {
+/** `optional`: positionals that may follow the required ones. */
+export function parse<O extends Options> (args: string[], options: O, positionals: string[], optional: string[] = []): { values: Record<string, string | boolean | string[] | undefined>, positionals: string[] } {
   try {
     const r = parseArgs({ args, options: { ...options, json: { type: 'boolean' } }, allowPositionals: true, strict: true })
     if (r.positionals.length < positionals.length) throw new UsageError(`missing ${positionals.slice(r.positionals.length).join(' ')}`)
-    if (r.positionals.length > positionals.length) throw new UsageError(`unexpected argument "${r.positionals[positionals.length]}"`)
+    const most = positionals.length + optional.length
+    if (r.positionals.length > most) throw new UsageError(`unexpected argument "${r.positionals[most]}"`)
     return { values: r.values as Record<string, string | boolean | string[] | undefined>, positionals: r.positionals }
   } catch (err) {
     if (err instanceof UsageError) throw err

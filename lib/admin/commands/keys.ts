@@ -66,6 +66,7 @@ const list: Command = {
     const { values, positionals } = parse(args, { expiring: { type: 'string' } }, bare.length ? ['USER'] : [])
     const now = s.now().getTime()
     const within = values.expiring !== undefined ? parseSpan(values.expiring as string) : undefined
+    if (positionals[0] !== undefined) userOf(s.state.snapshot(), positionals[0]) // an unknown user is an error, not an empty table
     const rows = Object.values(s.state.snapshot().users)
       .filter(u => positionals[0] === undefined || u.name === positionals[0])
       .flatMap(u => u.keys.map(k => maskedView(u.name, k, s.now())))
@@ -87,14 +88,14 @@ const view: Command = {
 
 const rotate: Command = {
   summary: 'make a new secret; the previous one stays valid for --old-key-expiry minutes',
-  usage: 'keys rotate USER [--key ACCESS_KEY_ID] [--old-key-expiry MINUTES (0-1440, default 10)]',
+  usage: 'keys rotate USER [ACCESS_KEY_ID | --key ACCESS_KEY_ID] [--old-key-expiry MINUTES (0-1440, default 10)]',
   async run (args, s) {
-    const { values, positionals } = parse(args, { key: { type: 'string' }, 'old-key-expiry': { type: 'string' } }, ['USER'])
+    const { values, positionals } = parse(args, { key: { type: 'string' }, 'old-key-expiry': { type: 'string' } }, ['USER'], ['ACCESS_KEY_ID'])
     const minutes = intOption(values['old-key-expiry'], 'old-key-expiry', 0, 1440) ?? s.config.oldKeyExpiryMinutes
     const now = s.now()
     const result = await s.state.mutate(state => {
       const u = userOf(state, positionals[0]!)
-      const k = pickKey(u.keys, u.name, values.key as string | undefined)
+      const k = pickKey(u.keys, u.name, keyArgument(values, positionals))
       rotateKey(k, now, minutes)
       return { accessKeyId: k.accessKeyId, secret: k.secret, oldKeyExpiry: k.oldExpiresAt }
     })
@@ -103,14 +104,21 @@ const rotate: Command = {
   },
 }
 
+/** The key named after USER or with --key (activate and deactivate take it the first way); not both. */
+function keyArgument (values: Record<string, unknown>, positionals: string[]): string | undefined {
+  const flag = values.key as string | undefined
+  if (flag !== undefined && positionals[1] !== undefined && flag !== positionals[1]) throw new UsageError(`two different keys: ${positionals[1]} and --key ${flag}`)
+  return flag ?? positionals[1]
+}
+
 const remove: Command = {
   summary: 'delete a key',
-  usage: 'keys delete USER [--key ACCESS_KEY_ID]',
+  usage: 'keys delete USER [ACCESS_KEY_ID | --key ACCESS_KEY_ID]',
   async run (args, s) {
-    const { values, positionals } = parse(args, { key: { type: 'string' } }, ['USER'])
+    const { values, positionals } = parse(args, { key: { type: 'string' } }, ['USER'], ['ACCESS_KEY_ID'])
     const id = await s.state.mutate(state => {
       const u = userOf(state, positionals[0]!)
-      const k = pickKey(u.keys, u.name, values.key as string | undefined)
+      const k = pickKey(u.keys, u.name, keyArgument(values, positionals))
       u.keys = u.keys.filter(x => x !== k)
       return k.accessKeyId
     })

@@ -34,6 +34,8 @@ const create: Command = {
     if (RESERVED_NAMES.has(name.toLowerCase())) throw new UsageError(`user name "${name}" is reserved (${[...RESERVED_NAMES].join(', ')}); pick another name, --account maps any system account`)
     const role = (values.role as string | undefined) ?? 'user'
     if (role !== 'admin' && role !== 'user') throw new UsageError('--role must be admin or user')
+    // Said first: a name that exists would otherwise be looked up in NSS and reported as no system account.
+    if (s.state.snapshot().users[name]) throw new AdminError(`user "${name}" already exists`)
     let uid = intOption(values.uid, 'uid', 0, 2 ** 32 - 2)
     let gid = intOption(values.gid, 'gid', 0, 2 ** 32 - 2)
     if (uid === undefined || gid === undefined) {

@@ -1,0 +1,35 @@
+// Small admin mistakes get the answer that names them (walkthrough 23): a key named after the user works for
+// delete and rotate as for activate and deactivate, an unknown user is an error rather than an empty table, and
+// creating a user that exists says so before any NSS look-up.
+import t from 'tap'
+import { startBridge } from '../fixtures/daemon.js'
+import { bridgectl } from '../fixtures/bridgectl.js'
+
+t.test('keys delete and rotate take the key id after the user, as activate and deactivate do', async t => {
+  const b = await startBridge(t)
+  t.equal((await bridgectl(b, 'users', 'create', 'kate', '--uid', '1301', '--gid', '1301')).code, 0)
+  const made = JSON.parse((await bridgectl(b, 'keys', 'create', 'kate', '--json')).stdout) as { accessKeyId: string }
+  const second = JSON.parse((await bridgectl(b, 'keys', 'create', 'kate', '--json')).stdout) as { accessKeyId: string }
+  const rotated = await bridgectl(b, 'keys', 'rotate', 'kate', made.accessKeyId, '--old-key-expiry', '0', '--json')
+  t.equal(rotated.code, 0, rotated.stderr)
+  t.equal((JSON.parse(rotated.stdout) as { accessKeyId: string }).accessKeyId, made.accessKeyId, 'that key was rotated')
+  const both = await bridgectl(b, 'keys', 'delete', 'kate', made.accessKeyId, '--key', second.accessKeyId)
+  t.equal(both.code, 2, 'two different keys: a usage error')
+  const del = await bridgectl(b, 'keys', 'delete', 'kate', made.accessKeyId)
+  t.equal(del.code, 0, del.stderr)
+  t.match(del.stdout, `deleted key ${made.accessKeyId}`)
+  const left = JSON.parse((await bridgectl(b, 'keys', 'list', 'kate', '--json')).stdout) as Array<{ accessKeyId: string }>
+  t.same(left.map(k => k.accessKeyId), [second.accessKeyId], 'only the other key is left')
+  t.equal((await bridgectl(b, 'keys', 'delete', 'kate', '--key', second.accessKeyId)).code, 0, '--key still works')
+})
+
+t.test('keys list of an unknown user and users create of an existing one name the mistake', async t => {
+  const b = await startBridge(t)
+  const ghost = await bridgectl(b, 'keys', 'list', 'ghost')
+  t.equal(ghost.code, 1)
+  t.match(ghost.stderr, /user "ghost" does not exist/)
+  t.equal((await bridgectl(b, 'users', 'create', 'nonss', '--uid', '1302', '--gid', '1302')).code, 0)
+  const again = await bridgectl(b, 'users', 'create', 'nonss')
+  t.equal(again.code, 1)
+  t.match(again.stderr, /user "nonss" already exists/, 'not "no system account in NSS"')
+})
