@@ -88,8 +88,22 @@ const create: Command = {
       refuseOverlap(state.buckets)
       state.buckets[name] = { name, path: real, mountPoint, owner, createdAt: s.now().toISOString(), createdByS3: false, acl: [], objectAclPolicy: policy }
     })
-    emit(s.out, { name, path: real, owner, mountPoint }, () => `created bucket ${name} -> ${real} (owner ${owner}; on the filesystem mounted at ${mountPoint})\n`)
+    const ownerUser = s.state.snapshot().users[owner]
+    const dir = statSync(real)
+    // The bucket's owner writes as its own uid: a directory it may not write is mapped all the same (an admin may
+    // mean it read-only), but said, since its uploads would all be 403 (walkthrough 23 #9).
+    const note = ownerUser !== undefined && !mayWrite(dir, ownerUser.uid, ownerUser.gid)
+      ? `note: ${real} is uid ${dir.uid}, gid ${dir.gid}, mode ${(dir.mode & 0o7777).toString(8)}: ${owner} (uid ${ownerUser.uid}) may not write in it, so its uploads will be refused; chown it if ${owner} should write\n`
+      : ''
+    emit(s.out, { name, path: real, owner, mountPoint }, () => `created bucket ${name} -> ${real} (owner ${owner}; on the filesystem mounted at ${mountPoint})\n${note}`)
   },
+}
+
+/** Write and search by the mode bits alone (ACLs and supplementary groups aside: a hint, not the permission check). */
+function mayWrite (st: { uid: number, gid: number, mode: number }, uid: number, gid: number): boolean {
+  if (uid === 0) return true
+  const bits = st.uid === uid ? (st.mode >> 6) & 7 : st.gid === gid ? (st.mode >> 3) & 7 : st.mode & 7
+  return (bits & 3) === 3
 }
 
 const list: Command = {
