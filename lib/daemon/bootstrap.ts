@@ -1,11 +1,11 @@
 // First start on the embedded default: a demo user, key and bucket, so a new admin has something to try.
 import { existsSync } from 'node:fs'
 import { chown, mkdir, realpath, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { newAccessKey } from '../auth/keys.js'
-import type { Config } from '../config/schema.js'
+import { ConfigError, type Config } from '../config/schema.js'
 import type { StateStore } from '../state/store.js'
-import { mountPointOf } from '../storage/bucket-roots.js'
+import { mountPointOf, swappableParent } from '../storage/bucket-roots.js'
 
 export interface DemoCredentials { accessKeyId: string, secret?: string, bucket: string }
 
@@ -33,6 +33,11 @@ export async function bootstrapDemo (config: Config, state: StateStore, now: Dat
   const isRoot = process.getuid?.() === 0
   const uid = isRoot ? demo.uid : process.getuid?.() ?? demo.uid
   const gid = isRoot ? demo.gid : process.getgid?.() ?? demo.gid
+  // The sample's demo path is relative to the current directory, which may be one others can write (/tmp): a
+  // symlink planted at var/demo had root chown its target to the demo user (review 17). The folders it is made
+  // in must be root's, and what is there must be a directory, not a link, before anything is made or chown'ed.
+  const unsafe = await swappableParent(resolve(demo.path), { toBeMade: true })
+  if (unsafe !== undefined) throw new ConfigError('demo.path', 'a folder only root can change the parents of', `${demo.path}: ${unsafe}`)
   await mkdir(demo.path, { recursive: true, mode: 0o755 })
   if (isRoot) await chown(demo.path, uid, gid)
   const path = await realpath(demo.path)

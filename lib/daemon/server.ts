@@ -1,6 +1,7 @@
 // Starting, reloading and stopping one bridged: services, the S3 listeners, the admin listener, a graceful close.
+import { resolve } from 'node:path'
 import type { Server } from 'node:http'
-import { fieldFailure, type Config } from '../config/schema.js'
+import { ConfigError, fieldFailure, type Config } from '../config/schema.js'
 import { createApp } from '../http/app.js'
 import type { Services } from '../http/types.js'
 import { createLogger, type Logger } from '../log.js'
@@ -16,7 +17,7 @@ import { openStagingTmpFiles, removeStagingFiles, STALE_TMP_IDLE_MS, sweepStaleS
 import { forgetGroups } from '../auth/identity.js'
 import { forgetGroupNames } from '../auth/groups.js'
 import { xattrFallbackInUse } from '../storage/xattr.js'
-import { BucketRoots, ROOT_ANSWER_MS, within } from '../storage/bucket-roots.js'
+import { BucketRoots, ROOT_ANSWER_MS, swappableParent, within } from '../storage/bucket-roots.js'
 import { recordMissingMountPoints } from './record-mounts.js'
 import { retireRoot, serveRoot } from '../storage/paths.js'
 
@@ -102,6 +103,10 @@ function rootAnswerMs (): number {
 
 export async function startDaemon (config: Config, opts: StartOptions = {}): Promise<RunningDaemon> {
   const log = opts.log ?? createLogger(config.logLevel)
+  // The state holds users, keys and buckets: in a folder someone else may change (the sample's ./var/state run
+  // from /tmp), they could put their own there, with an admin user, before root starts (review 17).
+  const unsafeState = await swappableParent(resolve(config.stateDir), { toBeMade: true })
+  if (unsafeState !== undefined) throw new ConfigError('stateDir', 'a folder only root can change the parents of', `${config.stateDir}: ${unsafeState}`)
   const state = openState(config, log)
   const roots = new BucketRoots((root, problem) => {
     if (problem !== undefined) log.error({ bucket: root.name, path: root.path }, `bucket ${root.name ?? root.path} is unavailable (503 to every request): ${problem}`)

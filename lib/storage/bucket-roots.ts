@@ -13,7 +13,9 @@ import { statSync, type Stats } from 'node:fs'
 import { lstat, opendir, stat } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { packageRoot } from '../config/package-root.js'
+import { ACL_ACCESS_XATTR } from '../access/posix-acl.js'
 import { forgetStagingOffMount, STAGING_DIR } from './paths.js'
+import { getAttribute } from './xattr.js'
 
 export interface MappedRoot {
   /** The bucket's name, for messages. */
@@ -85,29 +87,61 @@ export function trustedOwners (): ReadonlySet<number> {
  * root, would then serve whatever it leads to (another user's files, the host's /etc) under the bucket's name.
  * The directory's own name can be replaced by whoever may change the folder holding it, and that folder's by
  * whoever may change the one above, up to /: so every folder above must belong to a trusted owner (above) and be
- * writable by no group but root's and by no others, except a sticky folder (/tmp) holding a name of a trusted owner, which others
- * cannot rename. (An ACL that lets a named user write shows as a group write bit: its mask.) Undefined when no
- * one else can; a name missing or unreadable is left to rootProblem.
+ * writable by no group but root's and by no others, except a sticky folder (/tmp) holding a name of a trusted
+ * owner, which others cannot rename. A folder with an access ACL counts as writable by others when its mask lets
+ * anyone beyond the owner write (a named user's rwx shows as the group write bit, whatever the group). Each folder
+ * is judged before the name under it is looked at, and a name that cannot be looked at is a problem too: review 17
+ * won a race in which the name went missing for an instant, which read as "nothing to say". Undefined when no one
+ * else can. `toBeMade`: names missing from some point on are yet to be made by the daemon (CreateBucket, the demo
+ * bucket, the state directory): the folder that is to hold the first of them is judged, and the walk ends there.
  */
-export async function swappableParent (path: string, owners: ReadonlySet<number> = trustedOwners()): Promise<string | undefined> {
+export async function swappableParent (path: string, opts: { owners?: ReadonlySet<number>, toBeMade?: boolean } = {}): Promise<string | undefined> {
+  const owners = opts.owners ?? trustedOwners()
+  const names = path.split('/').filter(n => n !== '')
   let folder = '/'
-  let st = await lstat(folder).catch(() => undefined)
-  if (st === undefined) return undefined
-  for (const name of path.split('/').filter(n => n !== '')) {
+  let st: Stats
+  try {
+    st = await lstat(folder)
+  } catch (err) {
+    return `/ cannot be examined (${(err as NodeJS.ErrnoException).code ?? String(err)})`
+  }
+  for (const name of names) {
     const child = join(folder, name)
-    const cs = await lstat(child).catch(() => undefined)
-    if (cs === undefined) return undefined
-    if (cs.isSymbolicLink()) return `${child} is a symlink now: it was a directory when the bucket was mapped, and the bridge does not follow it`
-    const byOthers = !owners.has(st.uid) ? `its owner uid ${st.uid}` : (st.mode & 0o020) !== 0 && st.gid !== 0 ? `group ${st.gid}` : (st.mode & 0o002) !== 0 ? 'everyone' : undefined
-    const stickyGuards = owners.has(st.uid) && (st.mode & 0o1000) !== 0 && owners.has(cs.uid)
+    const byOthers = !owners.has(st.uid)
+      ? `its owner uid ${st.uid}`
+      : (st.mode & 0o020) !== 0 && (st.gid !== 0 || await hasAccessAcl(folder))
+          ? (st.gid !== 0 ? `group ${st.gid}` : 'a user or group its ACL lets write')
+          : (st.mode & 0o002) !== 0 ? 'everyone' : undefined
+    let cs: Stats | undefined
+    try {
+      cs = await lstat(child)
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code
+      if (!(opts.toBeMade === true && code === 'ENOENT')) return `${child} cannot be examined (${code ?? String(err)})`
+    }
+    if (cs?.isSymbolicLink() === true) return `${child} is a symlink now: it was a directory when the bucket was mapped, and the bridge does not follow it`
+    if (cs !== undefined && !cs.isDirectory()) return opts.toBeMade === true ? undefined : `${child} is not a directory` // making it fails on its own
+    const stickyGuards = owners.has(st.uid) && (st.mode & 0o1000) !== 0 && cs !== undefined && owners.has(cs.uid)
     if (byOthers !== undefined && !stickyGuards) {
       return `the folder ${folder} above it can be changed by ${byOthers}, who could put another directory or a symlink in place of ${child}; ` +
         'map a directory whose parent folders only root can change (chown root and chmod go-w them, or map a folder higher up)'
     }
+    if (cs === undefined) break
     folder = child
     st = cs
   }
   return undefined
+}
+
+/** Whether a folder has an access ACL (beyond its mode bits); one that cannot be read counts as one (refuse, not guess). */
+async function hasAccessAcl (folder: string): Promise<boolean> {
+  try {
+    await getAttribute(folder, ACL_ACCESS_XATTR)
+    return true
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    return !(code === 'ENODATA' || code === 'ENOATTR' || code === 'ENOTSUP' || code === 'EOPNOTSUPP')
+  }
 }
 
 /** A mount point's check: a problem, or the device of the filesystem mounted there. */

@@ -5,11 +5,16 @@
 // will not map it, and the daemon answers 503 for one already mapped, as for a missing filesystem.
 import t from 'tap'
 import { execFileSync } from 'node:child_process'
-import { chmodSync, chownSync, mkdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs'
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3'
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3'
 import { startBridge, type Bridge } from '../fixtures/daemon.js'
 import { bridgectl } from '../fixtures/bridgectl.js'
+import { swappableParent } from '../../lib/storage/bucket-roots.js'
+import { bootstrapDemo } from '../../lib/daemon/bootstrap.js'
+import { parseConfig } from '../../lib/config/schema.js'
+import { StateStore } from '../../lib/state/store.js'
 
 /** A bucket at `path` (made, with a.txt in it, owned by uid 2000), mapped straight into the state. */
 async function mapBucket (b: Bridge, name: string, path: string): Promise<void> {
@@ -108,4 +113,66 @@ t.test('bridgectl buckets create refuses such a directory and says what to do', 
   const other = await bridgectl(b, 'buckets', 'create', 'bobother', join(home, 'other'), '--owner', 'tester')
   t.equal(other.code, 0)
   t.notMatch(other.stdout, /note:/, 'no note when the owner may write')
+})
+
+// Review 17 of the first version of this check.
+t.test('an ACL that lets a user write a root-owned folder above the bucket counts, as its mask shows', async t => {
+  const b = await startBridge(t)
+  const team = join(b.dir, 'nas', 'acl-team')
+  mkdirSync(team, { recursive: true })
+  chmodSync(team, 0o755)
+  execFileSync('setfacl', ['-m', 'u:1001:rwx', team])
+  await mapBucket(b, 'aclteam', join(team, 'share'))
+  t.equal(await status(b, 'aclteam'), 503, 'root:root, but uid 1001 may write it through its ACL: refused')
+  t.ok(b.logLines.some(l => l.includes(`${team} above it can be changed by a user or group its ACL lets write`)))
+  const r = await bridgectl(b, 'buckets', 'create', 'aclteam2', join(team, 'share'), '--owner', 'tester')
+  t.not(r.code, 0, 'bridgectl refuses it too')
+  execFileSync('setfacl', ['-m', 'm::r-x', team])
+  await afterVerdict()
+  t.equal(await status(b, 'aclteam'), 200, 'a mask without write: no one but root may change it')
+})
+
+t.test('a name that cannot be looked at is a problem, not "nothing to say" (a race made it vanish for an instant)', async t => {
+  const dir = t.testdir({})
+  const gone = join(dir, 'missing', 'bucket')
+  t.match(await swappableParent(gone), /missing cannot be examined \(ENOENT\)/, 'a missing folder on the way: refused')
+  t.equal(await swappableParent(gone, { toBeMade: true }), undefined, 'unless the daemon is about to make it')
+})
+
+t.test('S3 CreateBucket: refused in a rootPath another user may change; a rootPath through a symlink works', async t => {
+  const base = t.testdir({})
+  chmodSync(base, 0o755)
+  const rootPath = join(base, 'made-here')
+  mkdirSync(rootPath)
+  execFileSync('setfacl', ['-m', 'u:1001:rwx', rootPath])
+  const b = await startBridge(t, { rootPath })
+  await t.rejects(b.s3.send(new CreateBucketCommand({ Bucket: 'created' })), { name: 'ServiceUnavailable' }, 'refused: uid 1001 could swap the new folder before its chown')
+  t.notOk(existsSync(join(rootPath, 'created')), 'nothing was made')
+  t.ok(b.logLines.some(l => l.includes('CreateBucket refused: rootPath is not safe for buckets')))
+
+  const real = join(base, 'real-root')
+  mkdirSync(real)
+  symlinkSync(real, join(base, 'link-root'))
+  const c = await startBridge(t, { rootPath: join(base, 'link-root') })
+  await c.s3.send(new CreateBucketCommand({ Bucket: 'vialink' }))
+  t.equal(c.daemon.services.state.snapshot().buckets.vialink?.path, join(real, 'vialink'), 'stored symlink-free')
+  await c.s3.send(new PutObjectCommand({ Bucket: 'vialink', Key: 'k', Body: 'v' }))
+  t.equal(await status(c, 'vialink', 'k'), 200, 'and served (it was 503: "is a symlink now")')
+})
+
+t.test('the demo bucket and the state are not made in a folder another user may change', async t => {
+  const open = mkdtempSync(join(tmpdir(), 's3bridge-open-'))
+  t.teardown(() => rmSync(open, { recursive: true, force: true }))
+  chmodSync(open, 0o1777)
+  const target = join(open, 'root-only')
+  mkdirSync(target, { mode: 0o700 })
+  // As uid 1000 in a folder everyone may write: var/demo -> a root-only folder, before root's first start.
+  execFileSync('setpriv', ['--reuid', '1000', '--regid', '1000', '--clear-groups', 'sh', '-c', `mkdir '${join(open, 'var')}' && ln -s '${target}' '${join(open, 'var', 'demo')}'`])
+  const config = parseConfig({ http: { host: '127.0.0.1', port: 0 }, stateDir: join(t.testdir({}), 'state'), rootPath: 'buckets', demo: { bucket: 'demo', path: 'var/demo', uid: 2000, gid: 2000 } }, open)
+  const state = new StateStore(config.stateDir)
+  t.teardown(() => state.close())
+  await t.rejects(bootstrapDemo(config, state, new Date()), { name: 'ConfigError', message: /demo\.path/ })
+  t.equal(statSync(target).uid, 0, 'the symlink\'s target was not chown\'ed')
+  t.same(state.snapshot().buckets, {}, 'no demo bucket')
+  await t.rejects(startBridge(t, { stateDir: join(open, 'var', 'state') }), { name: 'ConfigError', message: /stateDir/ }, 'nor a daemon on a state others could plant')
 })

@@ -10,7 +10,7 @@ import { decide, requireAccess } from '../authorize.js'
 import { renderXml } from '../xml/render.js'
 import { parseXml, rootElement, texts } from '../xml/parse.js'
 import type { S3Reply, S3Request, Services } from '../types.js'
-import { mountPointOf } from '../../storage/bucket-roots.js'
+import { mountPointOf, swappableParent } from '../../storage/bucket-roots.js'
 import { bucketAcesFromGrants, expandCannedAcl, hasAclHeaders, isLonePrivate, parseCannedAcl, readAclHeaders, type S3Grant } from '../../access/s3-acl.js'
 import type { BucketAce } from '../../state/types.js'
 import { granteeDirectory } from '../grantee-directory.js'
@@ -125,8 +125,17 @@ export async function createBucket (req: S3Request, s: Services): Promise<S3Repl
   if (lock === 'true') throw new S3Error('NotImplemented', {}, { message: 'Object Lock is not offered by this bridge; the bucket was not created.' })
   const acl = await requestedBucketAcl(req, s)
   checkObjectOwnership(req, acl)
-  const path = join(s.config.rootPath, name)
   await mkdir(s.config.rootPath, { recursive: true })
+  // The directory is made, chmod'ed and chown'ed by path, as root: in a folder someone else may change, they could
+  // put a symlink in its place between the calls and have any file chown'ed to the requester (review 17). And a
+  // bucket made there would be refused at once anyway (bucket-roots.ts). rootPath is resolved, so the stored path
+  // is symlink-free as the check wants (review 17: a rootPath through a symlink made buckets that were all 503).
+  const path = join(await realpath(s.config.rootPath), name)
+  const unsafe = await swappableParent(path, { toBeMade: true })
+  if (unsafe !== undefined) {
+    s.log.warn({ bucket: name, rootPath: s.config.rootPath, problem: unsafe }, 'CreateBucket refused: rootPath is not safe for buckets')
+    throw new S3Error('ServiceUnavailable', { BucketName: name }, { message: 'Buckets cannot be created here now: the folder they are made in is not safe (the bridge\'s log says why).' })
+  }
   try {
     await mkdir(path, { mode: s.config.bucketDirectoryCreateMode })
   } catch (err) {
@@ -136,7 +145,7 @@ export async function createBucket (req: S3Request, s: Services): Promise<S3Repl
   await chmod(path, s.config.bucketDirectoryCreateMode) // exactly: mkdir's mode is cut by the umask
   await chown(path, req.principal.uid, req.principal.gid)
   try {
-    const mountPoint = await mountPointOf(await realpath(path)) // rootPath may be reached through a symlink
+    const mountPoint = await mountPointOf(path)
     await s.state.mutate(state => {
       if (state.buckets[name]) throw new S3Error('BucketAlreadyExists', { BucketName: name })
       // Only a rootPath set inside a bucket or the state gets here; the new directory itself is empty.
