@@ -131,6 +131,10 @@ export async function createBucket (req: S3Request, s: Services): Promise<S3Repl
   // bucket made there would be refused at once anyway (bucket-roots.ts). rootPath is resolved, so the stored path
   // is symlink-free as the check wants (review 17: a rootPath through a symlink made buckets that were all 503).
   const path = join(await realpath(s.config.rootPath), name)
+  // A rootPath inside a bucket (or the state) is named as such first: that folder is a user's, so the check below
+  // would refuse it too, with a vaguer answer.
+  const overlap = bucketPathProblem(canonicalPath(path), { stateDir: s.config.stateDir, buckets: s.state.snapshot().buckets })
+  if (overlap) throw new S3Error('InvalidRequest', { BucketName: name }, { message: `The bucket's directory ${overlap} (check rootPath).` })
   const unsafe = await swappableParent(path, { toBeMade: true })
   if (unsafe !== undefined) {
     s.log.warn({ bucket: name, rootPath: s.config.rootPath, problem: unsafe }, 'CreateBucket refused: rootPath is not safe for buckets')
