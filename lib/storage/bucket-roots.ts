@@ -10,8 +10,8 @@
 // across reboots and NFS remounts, and the daemon's own mount namespace (systemd's ReadWritePaths and
 // ProtectSystem bind mounts) shows the same devices under other mount entries. docs/design.md has the cases.
 import { statSync, type Stats } from 'node:fs'
-import { lstat, opendir, stat } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
+import { lstat, opendir, realpath, stat } from 'node:fs/promises'
+import { dirname, join, resolve } from 'node:path'
 import { packageRoot } from '../config/package-root.js'
 import { ACL_ACCESS_XATTR } from '../access/posix-acl.js'
 import { forgetStagingOffMount, STAGING_DIR } from './paths.js'
@@ -92,7 +92,8 @@ export function trustedOwners (): ReadonlySet<number> {
  * anyone beyond the owner write (a named user's rwx shows as the group write bit, whatever the group). Each folder
  * is judged before the name under it is looked at, and a name that cannot be looked at is a problem too: review 17
  * won a race in which the name went missing for an instant, which read as "nothing to say". Undefined when no one
- * else can. `toBeMade`: names missing from some point on are yet to be made by the daemon (CreateBucket, the demo
+ * else can. A symlink on the way is followed only when it is a trusted owner's in a folder only they may change.
+ * `toBeMade`: names missing from some point on are yet to be made by the daemon (CreateBucket, the demo
  * bucket, the state directory): the folder that is to hold the first of them is judged, and the walk ends there.
  */
 export async function swappableParent (path: string, opts: { owners?: ReadonlySet<number>, toBeMade?: boolean } = {}): Promise<string | undefined> {
@@ -105,7 +106,7 @@ export async function swappableParent (path: string, opts: { owners?: ReadonlySe
   } catch (err) {
     return `/ cannot be examined (${(err as NodeJS.ErrnoException).code ?? String(err)})`
   }
-  for (const name of names) {
+  for (const [i, name] of names.entries()) {
     const child = join(folder, name)
     const byOthers = !owners.has(st.uid)
       ? `its owner uid ${st.uid}`
@@ -119,7 +120,18 @@ export async function swappableParent (path: string, opts: { owners?: ReadonlySe
       const code = (err as NodeJS.ErrnoException).code
       if (!(opts.toBeMade === true && code === 'ENOENT')) return `${child} cannot be examined (${code ?? String(err)})`
     }
-    if (cs?.isSymbolicLink() === true) return `${child} is a symlink now: it was a directory when the bucket was mapped, and the bridge does not follow it`
+    if (cs?.isSymbolicLink() === true) {
+      // A link only trusted owners could have made or replaced (an admin's /srv -> /data/srv) is as safe as a
+      // folder: the walk goes on from where it leads. Any other is the swap this check is for.
+      if (byOthers !== undefined || !owners.has(cs.uid)) return `${child} is a symlink that ${byOthers ?? `uid ${cs.uid}`} could have put there; the bridge does not follow it`
+      let target: string
+      try {
+        target = await realpath(child)
+      } catch (err) {
+        return `${child} is a symlink that cannot be followed (${(err as NodeJS.ErrnoException).code ?? String(err)})`
+      }
+      return swappableParent(join(target, ...names.slice(i + 1)), opts)
+    }
     if (cs !== undefined && !cs.isDirectory()) return opts.toBeMade === true ? undefined : `${child} is not a directory` // making it fails on its own
     const stickyGuards = owners.has(st.uid) && (st.mode & 0o1000) !== 0 && cs !== undefined && owners.has(cs.uid)
     if (byOthers !== undefined && !stickyGuards) {
