@@ -148,7 +148,8 @@ function checkAction(action: string, kind: PolicyKind): void {
   if (!/^s3:/i.test(action) || knownActionsMatching(action).length === 0) throw malformed('Policy has invalid action')
 }
 
-function knownActionsMatching(action: string): Array<[string, ResourceKind]> {
+/** The S3 actions an Action pattern names (case-insensitive, with * and ?); empty for a typo or another service. */
+export function knownActionsMatching(action: string): Array<[string, ResourceKind]> {
   const pattern = compilePattern(action)
   if (pattern === undefined) return []
   return [...S3_ACTIONS].filter(([name]) => matchPattern(pattern, name, { ignoreCase: true }))

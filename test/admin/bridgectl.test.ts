@@ -204,7 +204,7 @@ t.test('buckets modify --add-ace refuses unknown users and groups; users delete 
 
   const del = await ctl(conf, 'users', 'delete', 'dave')
   t.equal(del.code, 0, del.stderr)
-  t.match(del.stdout, /deleted user dave; removed its ACEs from bucket\(s\) grp1, grp2/)
+  t.match(del.stdout, /deleted user dave; it had no access keys; removed its ACEs from bucket\(s\) grp1, grp2/)
   const acl = async (b: string): Promise<unknown> => (JSON.parse((await ctl(conf, 'buckets', 'view', b, '--json')).stdout) as { acl: unknown }).acl
   t.same(await acl('grp1'), [{ name: 'daemon', type: 'group', permission: 'READ' }, { name: '4242', type: 'group', permission: 'READ' }])
   t.same(await acl('grp2'), [])

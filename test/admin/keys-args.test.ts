@@ -1,6 +1,7 @@
 // Small admin mistakes get the answer that names them (walkthrough 23): a key named after the user works for
 // delete and rotate as for activate and deactivate, an unknown user is an error rather than an empty table, and
-// creating a user that exists says so before any NSS look-up.
+// creating a user that exists says so before any NSS look-up; users delete names the keys it took away, and explain
+// will not answer for an object without its key.
 import t from 'tap'
 import { startBridge } from '../fixtures/daemon.js'
 import { bridgectl } from '../fixtures/bridgectl.js'
@@ -32,4 +33,33 @@ t.test('keys list of an unknown user and users create of an existing one name th
   const again = await bridgectl(b, 'users', 'create', 'nonss')
   t.equal(again.code, 1)
   t.match(again.stderr, /user "nonss" already exists/, 'not "no system account in NSS"')
+})
+
+t.test('users delete names the keys and service accounts it removed', async t => {
+  const b = await startBridge(t)
+  t.equal((await bridgectl(b, 'users', 'create', 'lena', '--uid', '1303', '--gid', '1303')).code, 0)
+  const k1 = JSON.parse((await bridgectl(b, 'keys', 'create', 'lena', '--json')).stdout) as { accessKeyId: string }
+  const k2 = JSON.parse((await bridgectl(b, 'keys', 'create', 'lena', '--json')).stdout) as { accessKeyId: string }
+  const sa = await bridgectl(b, 'users', 'svcacct', 'add', 'lena', '--json')
+  t.equal(sa.code, 0, sa.stderr)
+  const child = (JSON.parse(sa.stdout) as { accessKeyId: string }).accessKeyId
+  const del = await bridgectl(b, 'users', 'delete', 'lena', '--json')
+  t.equal(del.code, 0, del.stderr)
+  t.same((JSON.parse(del.stdout) as { keysDeleted: string[] }).keysDeleted, [k1.accessKeyId, k2.accessKeyId, child].sort())
+  t.equal((await bridgectl(b, 'users', 'create', 'mona', '--uid', '1304', '--gid', '1304')).code, 0)
+  const k3 = JSON.parse((await bridgectl(b, 'keys', 'create', 'mona', '--json')).stdout) as { accessKeyId: string }
+  t.match((await bridgectl(b, 'users', 'delete', 'mona')).stdout, `deleted user mona; deleted its access key(s) ${k3.accessKeyId}`)
+})
+
+t.test('explain of an object operation without a key is a usage error, not an ALLOWED that skipped the file', async t => {
+  const b = await startBridge(t)
+  t.equal((await bridgectl(b, 'users', 'create', 'nora', '--uid', '1305', '--gid', '1305')).code, 0)
+  for (const action of ['GetObject', 's3:GetObject', 'PutObject', 'DeleteObject']) {
+    const r = await bridgectl(b, 'explain', 'nora', 'demo', action)
+    t.equal(r.code, 2, action)
+    t.match(r.stderr, /acts on an object: name its key/, action)
+  }
+  const list = await bridgectl(b, 'explain', 'nora', 'demo', 'ListObjectsV2')
+  t.equal(list.code, 0, 'a bucket operation needs no key')
+  t.match(list.stdout, /^ListObjectsV2 on /)
 })

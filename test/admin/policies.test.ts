@@ -59,6 +59,23 @@ t.test('policies create validates the document as a 2 KB identity policy', async
   t.match(table.stdout, /^from-file\s+custom\s/m)
 })
 
+t.test('policies create and update note an s3 action that names nothing and a missing Version, and still save the policy (IAM accepts both)', async t => {
+  const dir = t.testdir({})
+  const ctl = bridgectl(dir)
+  const typo = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Deny', Action: ['s3:DeleteObjcet', 's3:Get*', 'ec2:Foo'], Resource: '*' }] })
+  const made = await ctl('policies', 'create', 'typo', '--document', typo)
+  t.equal(made.code, 0, made.stderr)
+  t.match(made.stdout, /^note: s3:DeleteObjcet names no S3 action, so it allows or denies nothing/m)
+  t.notMatch(made.stdout, /s3:Get\*|ec2:Foo/, 'a pattern that matches, and another service, are not flagged')
+  const noVersion = JSON.stringify({ Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::b/${aws:username}/*' }] })
+  const upd = await ctl('policies', 'update', 'typo', '--document', noVersion, '--json')
+  t.equal(upd.code, 0, upd.stderr)
+  t.match(JSON.parse(upd.stdout), { name: 'typo', notes: [/^no Version: .*2008-10-17/] })
+  const clean = await ctl('policies', 'update', 'typo', '--document', prefixPolicy)
+  t.notMatch(clean.stdout, /note:/, 'nothing to note')
+  t.same(JSON.parse((await ctl('policies', 'view', 'typo', '--json')).stdout).document, JSON.parse(prefixPolicy))
+})
+
 t.test('attach-policy and detach-policy change a user\'s policies; an attached policy cannot be deleted', async t => {
   const ctl = bridgectl(t.testdir({}))
   await ctl('users', 'create', 'alice', '--uid', '1001', '--gid', '1001')

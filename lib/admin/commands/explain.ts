@@ -58,6 +58,10 @@ const explain: Command = {
     const bucket = state.buckets[bucketName]
     if (!bucket) throw new AdminError(`bucket "${bucketName}" does not exist (see: bridgectl buckets list)`)
     const { operation, sharedWith } = operationOf(positionals[positionals.length - 1]!, bucket.path, key)
+    // Without a key there is no file to check, and an ALLOWED would stand for the policy and bucket ACL alone.
+    if (key === undefined && OPERATION_ACCESS[operation]?.resource === 'object') {
+      throw new UsageError(`${operation} acts on an object: name its key (explain USER BUCKET KEY ${positionals[positionals.length - 1]!})`)
+    }
     const also = sharedWith.length ? ` (the action also covers ${sharedWith.join(', ')}; this one needs the most)` : ''
     const principal = await principalFor(s, userName)
     const now = s.now()

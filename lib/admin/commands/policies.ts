@@ -1,7 +1,7 @@
 // bridgectl policies: named identity policies (create, list, view, update, delete) and attaching them to users.
 import { readFileSync } from 'node:fs'
 import { BUILTIN_POLICY_NAMES, BUILTIN_POLICY_TEXT, isBuiltinPolicyName } from '../../access/builtin-policies.js'
-import { MAX_IDENTITY_POLICY_BYTES, parsePolicy } from '../../access/policy-document.js'
+import { knownActionsMatching, MAX_IDENTITY_POLICY_BYTES, parsePolicy } from '../../access/policy-document.js'
 import { S3Error } from '../../errors/s3-error.js'
 import type { State } from '../../state/types.js'
 import { AdminError, emit, table, UsageError } from '../output.js'
@@ -20,6 +20,26 @@ export function validIdentityPolicy (text: string, source: string): string {
     throw err
   }
   return text
+}
+
+/**
+ * What an admin probably did not mean, though IAM accepts it too: an s3 action that names no S3 operation (a typo
+ * grants or denies nothing), and no Version (2008-10-17, where ${aws:username} is literal text, not the user).
+ */
+export function identityPolicyNotes (text: string): string[] {
+  const doc = parsePolicy(text, { kind: 'identity', maxBytes: MAX_IDENTITY_POLICY_BYTES })
+  const notes: string[] = []
+  if ((JSON.parse(text) as { Version?: unknown }).Version === undefined) notes.push('no Version: the policy is read as version 2008-10-17, where policy variables such as ${aws:username} are plain text; add "Version": "2012-10-17"')
+  const unknown = new Set<string>()
+  for (const st of doc.statements) {
+    for (const a of st.actions.values) if (a !== '*' && /^s3:/i.test(a) && knownActionsMatching(a).length === 0) unknown.add(a)
+  }
+  if (unknown.size) notes.push(`${[...unknown].join(', ')} ${unknown.size > 1 ? 'name' : 'names'} no S3 action, so ${unknown.size > 1 ? 'they allow' : 'it allows'} or ${unknown.size > 1 ? 'deny' : 'denies'} nothing (a typo?)`)
+  return notes
+}
+
+function notesText (notes: readonly string[]): string {
+  return notes.map(n => `note: ${n}\n`).join('')
 }
 
 export function readPolicyFile (path: string): string {
@@ -49,7 +69,8 @@ const create: Command = {
       if (state.policies[name]) throw new AdminError(`policy "${name}" already exists (change it with: bridgectl policies update ${name} --file F)`)
       state.policies[name] = { name, text, createdAt }
     })
-    emit(s.out, { name, createdAt }, () => `created policy ${name}; attach it with: bridgectl users attach-policy USER ${name}\n`)
+    const notes = identityPolicyNotes(text)
+    emit(s.out, { name, createdAt, ...(notes.length ? { notes } : {}) }, () => `created policy ${name}; attach it with: bridgectl users attach-policy USER ${name}\n${notesText(notes)}`)
   },
 }
 
@@ -97,7 +118,8 @@ const update: Command = {
       p.text = text
       return attachedTo(state, name)
     })
-    emit(s.out, { name, users }, () => `updated policy ${name}${users.length ? ` (attached to ${users.join(', ')})` : ''}\n`)
+    const notes = identityPolicyNotes(text)
+    emit(s.out, { name, users, ...(notes.length ? { notes } : {}) }, () => `updated policy ${name}${users.length ? ` (attached to ${users.join(', ')})` : ''}\n${notesText(notes)}`)
   },
 }
 

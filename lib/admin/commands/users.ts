@@ -128,10 +128,13 @@ const remove: Command = {
   async run (args, s) {
     const { positionals } = parse(args, {}, ['NAME'])
     const name = positionals[0]!
-    const acesRemovedFrom = await s.state.mutate(state => {
-      if (!state.users[name]) throw new AdminError(`user "${name}" does not exist (see: bridgectl users list)`)
+    const { acesRemovedFrom, keysDeleted } = await s.state.mutate(state => {
+      const user = state.users[name]
+      if (!user) throw new AdminError(`user "${name}" does not exist (see: bridgectl users list)`)
       const owned = Object.values(state.buckets).filter(b => b.owner === name).map(b => b.name)
       if (owned.length) throw new AdminError(`user "${name}" owns bucket(s) ${owned.join(', ')}; give them another owner first (bridgectl buckets modify NAME --owner USER)`)
+      // Named in the answer: an admin deleting a user by mistake must see which clients just stopped working.
+      const keysDeleted = [...user.keys, ...(user.serviceAccounts ?? [])].map(k => k.accessKeyId).sort()
       delete state.users[name]
       // ACEs name users by name: left behind, they would grant to the next user created with this name.
       const buckets: string[] = []
@@ -140,9 +143,10 @@ const remove: Command = {
         if (kept.length !== b.acl.length) buckets.push(b.name)
         b.acl = kept
       }
-      return buckets.sort()
+      return { acesRemovedFrom: buckets.sort(), keysDeleted }
     })
-    emit(s.out, { deleted: name, acesRemovedFrom }, () => `deleted user ${name}${acesRemovedFrom.length ? `; removed its ACEs from bucket(s) ${acesRemovedFrom.join(', ')}` : ''}\n`)
+    const keys = keysDeleted.length ? `; deleted its access key(s) ${keysDeleted.join(', ')}` : '; it had no access keys'
+    emit(s.out, { deleted: name, keysDeleted, acesRemovedFrom }, () => `deleted user ${name}${keys}${acesRemovedFrom.length ? `; removed its ACEs from bucket(s) ${acesRemovedFrom.join(', ')}` : ''}\n`)
   },
 }
 
