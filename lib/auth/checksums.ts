@@ -2,6 +2,7 @@
 import { Crc32c } from '@aws-crypto/crc32c'
 import { Crc64Nvme } from '@aws-sdk/crc64-nvme'
 import { createHash } from 'node:crypto'
+import { Transform } from 'node:stream'
 import { crc32 } from 'node:zlib'
 
 export const CHECKSUM_ALGORITHMS = ['crc32', 'crc32c', 'crc64nvme', 'sha1', 'sha256'] as const
@@ -54,6 +55,20 @@ export function createHasher(algorithm: DigestAlgorithm): StreamingHasher {
     case 'crc64nvme': return crc64NvmeHasher()
     case 'sha1': case 'sha256': case 'md5': return nodeHasher(algorithm)
   }
+}
+
+/**
+ * A stream stage that hashes what passes through it unchanged; once it has flushed, `digest()` is the base64 digest
+ * and `checksums()` the same as stored metadata ({ [algorithm]: digest }). Both undefined before.
+ */
+export function checksumTap(algorithm: ChecksumAlgorithm): { tap: Transform, digest: () => string | undefined, checksums: () => Record<string, string> | undefined } {
+  const hasher = createHasher(algorithm)
+  let digest: string | undefined
+  const tap = new Transform({
+    transform(chunk: Buffer, _enc, cb) { hasher.update(chunk); cb(null, chunk) },
+    flush(cb) { hasher.digestBase64().then(d => { digest = d; cb() }, cb) },
+  })
+  return { tap, digest: () => digest, checksums: () => digest === undefined ? undefined : { [algorithm]: digest } }
 }
 
 /** True when `value` is base64 of exactly the algorithm's digest length. */

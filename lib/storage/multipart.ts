@@ -3,8 +3,8 @@ import { createHash, randomBytes } from 'node:crypto'
 import { constants } from 'node:fs'
 import { lstat, mkdir, open, readdir, readFile, rename, rm, unlink, writeFile, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
-import { Transform, type Readable } from 'node:stream'
-import { createHasher } from '../auth/checksums.js'
+import { type Readable } from 'node:stream'
+import { checksumTap, createHasher } from '../auth/checksums.js'
 import { S3Error, s3ErrorFromErrno } from '../errors/s3-error.js'
 import type { BucketRef } from './objects.js'
 import { checkStorableKey, existingStagingDir, stagingDir } from './paths.js'
@@ -265,13 +265,13 @@ export async function uploadPart (bucket: BucketRef, key: ObjectKey, uploadId: s
   let isPublished = false
   try {
     // The upload's checksum of the part, whether or not the client sent one (a sent one was verified already).
-    const hasher = algorithm === undefined ? undefined : createHasher(algorithm)
+    const hashed = algorithm === undefined ? undefined : checksumTap(algorithm)
     const { bytes: size, md5Hex: etag } = await writeHashed(body, fh, {
       holes: opts.holes,
-      through: hasher === undefined ? [] : [new Transform({ transform (chunk: Buffer, _enc, cb) { hasher.update(chunk); cb(null, chunk) } })],
+      through: hashed === undefined ? [] : [hashed.tap],
       limit: { maxBytes: MAX_PART_SIZE_BYTES, tooLarge: bytes => new S3Error('EntityTooLarge', { ProposedSize: bytes, MaxSizeAllowed: MAX_PART_SIZE_BYTES }) },
     })
-    const checksum = await hasher?.digestBase64()
+    const checksum = hashed?.digest()
     await xattr.setAttribute(fdPath(fh.fd), PART_XATTR, JSON.stringify({ etag, size, checksum }))
     const st = await fh.stat()
     await rename(tmp, join(dir, partFileName(partNumber))).catch((err: NodeJS.ErrnoException) => {

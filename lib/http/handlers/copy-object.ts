@@ -17,8 +17,7 @@ import { renderXml } from '../xml/render.js'
 import { tagsFromHeader } from '../tagging.js'
 import type { S3Reply, S3Request, Services } from '../types.js'
 import { readNeeds, requestKey } from './objects.js'
-import { createHasher, type ChecksumAlgorithm } from '../../auth/checksums.js'
-import { Transform } from 'node:stream'
+import { checksumTap } from '../../auth/checksums.js'
 
 const MAX_COPY_SOURCE_BYTES = 5 * 1024 ** 3
 
@@ -126,17 +125,6 @@ export async function copyObject (req: S3Request, s: Services): Promise<S3Reply>
   const result = await putObject(bucketRef(destRecord), destKey, opened.body, meta, options,
     hashed === undefined ? { holes: true } : { holes: true, through: [hashed.tap], lateChecksums: hashed.checksums })
   return { xml: renderXml('CopyObjectResult', { LastModified: result.info.lastModified, ETag: `"${result.info.etag}"`, ...checksumResult(result.info) }) }
-}
-
-/** A stage that hashes what passes through it; `checksums()` is its digest once the bytes have all passed. */
-function checksumTap (algorithm: ChecksumAlgorithm): { tap: Transform, checksums: () => Record<string, string> | undefined } {
-  const hasher = createHasher(algorithm)
-  let digest: string | undefined
-  const tap = new Transform({
-    transform (chunk: Buffer, _enc, cb) { hasher.update(chunk); cb(null, chunk) },
-    flush (cb) { hasher.digestBase64().then(d => { digest = d; cb() }, cb) },
-  })
-  return { tap, checksums: () => digest === undefined ? undefined : { [algorithm]: digest } }
 }
 
 /** CopyObjectResult's ChecksumType and Checksum<ALG>: the whole-object checksums the copy has. */
