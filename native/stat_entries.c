@@ -1,5 +1,5 @@
 /*
- * s3bridge listing stats: statEntries(dirPath, names, xattrName) -> Promise<StatBatch>.
+ * s3bridge listing stats: statEntries(dirPath, names, xattrName, aclXattrName?, aclSkipUid?) -> Promise<StatBatch>.
  *
  * `names` is one string of entry names joined by '/' (a name never holds '/'). In ONE libuv worker job (never on
  * the event loop) the directory is opened (O_PATH, so only search permission is needed, as for lstat of a path
@@ -12,7 +12,11 @@
  *   kinds:    Uint8Array      0 missing (or unreadable), 1 regular file, 2 directory, 3 other (symlink, fifo...)
  *   stats:    BigInt64Array   7 per entry: size, mtimeNs, dev, ino, uid, gid, mode (as Node's bigint stats)
  *   metaLens: Int32Array      byte length of the entry's attribute value in `meta`, or -1 when it has none
- *   meta:     Buffer          the values back to back, in entry order
+ *   aclLens:  Int32Array      with aclXattrName: byte length of a regular file's access ACL in `meta`, right after
+ *                             its metadata; -1 none, -2 not read (not a file; group bits --- so the kernel
+ *                             ignores any ACL; or owned by aclSkipUid, whose owner class decides without it).
+ *                             The listing needs it to know who may read a file.
+ *   meta:     Buffer          the values back to back, in entry order (an entry's metadata, then its ACL)
  * A missing attribute (ENODATA), a filesystem without user xattrs (ENOTSUP) or any other failure to read it
  * is "none". A directory that cannot be opened makes every entry missing. Plain C against node_api.h only.
  */
@@ -54,12 +58,15 @@ typedef struct {
   char *dir;            /* dirPath, then '/', then room for one name (the lgetxattr path) */
   size_t dir_len;
   char *xattr;          /* NULL: no attribute wanted */
+  char *acl_xattr;      /* NULL: no ACLs wanted */
+  int64_t acl_skip_uid; /* >= 0: no ACL read for files this uid owns (their owner class decides without it) */
   char *names;          /* the joined names, '/' replaced by NUL */
   uint32_t n;
   uint32_t *name_off;   /* start of each name in `names` */
   uint8_t *kinds;
   int64_t *stats;
   int32_t *meta_lens;
+  int32_t *acl_lens;
   char *meta;
   size_t meta_used;
   size_t meta_cap;
@@ -70,11 +77,13 @@ static void job_free (stat_job *job) {
   if (job == NULL) return;
   free(job->dir);
   free(job->xattr);
+  free(job->acl_xattr);
   free(job->names);
   free(job->name_off);
   free(job->kinds);
   free(job->stats);
   free(job->meta_lens);
+  free(job->acl_lens);
   free(job->meta);
   free(job);
 }
@@ -101,38 +110,38 @@ static volatile int have_getxattrat = 1;
 #endif
 
 /* One attribute read of `name` (relative to dfd; `path` is dirPath/name) into buf, as getxattr(2) answers. */
-static ssize_t get_attr (stat_job *job, int dfd, const char *name, const char *path, void *buf, size_t size) {
+static ssize_t get_attr (const char *attr, int dfd, const char *name, const char *path, void *buf, size_t size) {
 #ifdef SYS_getxattrat
   if (have_getxattrat) {
     struct s3b_xattr_args args = { (uint64_t)(uintptr_t)buf, (uint32_t)size, 0 };
-    ssize_t n = (ssize_t)syscall(SYS_getxattrat, dfd, name, AT_SYMLINK_NOFOLLOW, job->xattr, &args, sizeof args);
+    ssize_t n = (ssize_t)syscall(SYS_getxattrat, dfd, name, AT_SYMLINK_NOFOLLOW, attr, &args, sizeof args);
     if (n >= 0 || (errno != ENOSYS && errno != EPERM)) return n;
     /* ENOSYS: an older kernel. EPERM: maybe a seccomp filter that does not know the call; it was one when
      * lgetxattr answers otherwise. Either way, lgetxattr from now on. */
     int was = errno;
-    n = lgetxattr(path, job->xattr, buf, size);
+    n = lgetxattr(path, attr, buf, size);
     if (was == ENOSYS || n >= 0 || errno != EPERM) have_getxattrat = 0;
     return n;
   }
 #else
   (void)dfd; (void)name;
 #endif
-  return lgetxattr(path, job->xattr, buf, size);
+  return lgetxattr(path, attr, buf, size);
 }
 
 /* Reads the attribute into the job's meta block. Returns its length, or -1 when there is none. */
-static int32_t read_attr (stat_job *job, int dfd, const char *name, const char *path) {
+static int32_t read_attr (stat_job *job, const char *attr, int dfd, const char *name, const char *path) {
   char stack[XATTR_STACK];
   ssize_t n;
-  do { n = get_attr(job, dfd, name, path, stack, sizeof stack); } while (n < 0 && errno == EINTR);
+  do { n = get_attr(attr, dfd, name, path, stack, sizeof stack); } while (n < 0 && errno == EINTR);
   if (n >= 0) return meta_append(job, stack, (size_t)n) ? (int32_t)n : -1;
   if (errno != ERANGE) return -1; /* ENODATA, ENOTSUP, ENOENT (raced away), EACCES...: none */
   for (int tries = 0; tries < 4; tries++) {
-    ssize_t want = get_attr(job, dfd, name, path, NULL, 0);
+    ssize_t want = get_attr(attr, dfd, name, path, NULL, 0);
     if (want < 0) { if (errno == EINTR) continue; return -1; }
     char *buf = (char *)malloc((size_t)want + 1);
     if (buf == NULL) return -1;
-    n = get_attr(job, dfd, name, path, buf, (size_t)want);
+    n = get_attr(attr, dfd, name, path, buf, (size_t)want);
     if (n >= 0) {
       int ok = meta_append(job, buf, (size_t)n);
       free(buf);
@@ -149,6 +158,7 @@ static void execute (napi_env env, void *data) {
   (void)env;
   stat_job *job = (stat_job *)data;
   for (uint32_t i = 0; i < job->n; i++) job->meta_lens[i] = -1;
+  if (job->acl_lens != NULL) for (uint32_t i = 0; i < job->n; i++) job->acl_lens[i] = -2;
 #ifdef __linux__
   int dfd;
   do { dfd = open(job->dir, O_PATH | O_DIRECTORY | O_CLOEXEC); } while (dfd < 0 && errno == EINTR);
@@ -170,11 +180,12 @@ static void execute (napi_env env, void *data) {
     s[4] = (int64_t)st.st_uid;
     s[5] = (int64_t)st.st_gid;
     s[6] = (int64_t)st.st_mode;
-    if (kind == 3 || job->xattr == NULL) continue;
+    if (kind == 3 || (job->xattr == NULL && job->acl_xattr == NULL)) continue;
     size_t len = strlen(name);
     if (job->dir_len + 1 + len + 1 > (size_t)PATH_MAX + 1) continue; /* lgetxattr would say ENAMETOOLONG */
     memcpy(job->dir + job->dir_len + 1, name, len + 1);
-    job->meta_lens[i] = read_attr(job, dfd, name, job->dir);
+    if (job->xattr != NULL) job->meta_lens[i] = read_attr(job, job->xattr, dfd, name, job->dir);
+    if (job->acl_xattr != NULL && kind == 1 && (st.st_mode & 0070) != 0 && (job->acl_skip_uid < 0 || (int64_t)st.st_uid != job->acl_skip_uid)) job->acl_lens[i] = read_attr(job, job->acl_xattr, dfd, name, job->dir);
   }
   close(dfd);
   job->dir[job->dir_len] = '\0';
@@ -185,18 +196,20 @@ static void execute (napi_env env, void *data) {
 
 static void complete (napi_env env, napi_status status, void *data) {
   stat_job *job = (stat_job *)data;
-  napi_value result = NULL, kinds = NULL, stats = NULL, lens = NULL, meta = NULL;
+  napi_value result = NULL, kinds = NULL, stats = NULL, lens = NULL, acl_lens = NULL, meta = NULL;
   if (status == napi_ok && job->err == 0) {
     kinds = s3b_typed(env, napi_uint8_array, job->n, 1, job->kinds);
     stats = s3b_typed(env, napi_bigint64_array, (size_t)job->n * STAT_FIELDS, 8, job->stats);
     lens = s3b_typed(env, napi_int32_array, job->n, 4, job->meta_lens);
+    if (job->acl_lens != NULL) acl_lens = s3b_typed(env, napi_int32_array, job->n, 4, job->acl_lens);
     void *copy;
     if (napi_create_buffer_copy(env, job->meta_used, job->meta_used ? job->meta : "", &copy, &meta) != napi_ok) meta = NULL;
-    if (kinds && stats && lens && meta && napi_create_object(env, &result) == napi_ok) {
+    if (kinds && stats && lens && meta && (job->acl_lens == NULL || acl_lens) && napi_create_object(env, &result) == napi_ok) {
       napi_set_named_property(env, result, "kinds", kinds);
       napi_set_named_property(env, result, "stats", stats);
       napi_set_named_property(env, result, "metaLens", lens);
       napi_set_named_property(env, result, "meta", meta);
+      if (acl_lens != NULL) napi_set_named_property(env, result, "aclLens", acl_lens);
     } else {
       result = NULL;
     }
@@ -209,11 +222,11 @@ static void complete (napi_env env, napi_status status, void *data) {
 }
 
 static napi_value stat_entries (napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
+  size_t argc = 5;
+  napi_value argv[5];
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
   if (argc < 2) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "statEntries(dirPath, joinedNames, xattrName?) takes strings");
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "statEntries(dirPath, joinedNames, xattrName?, aclXattrName?) takes strings");
     return NULL;
   }
   stat_job *job = (stat_job *)calloc(1, sizeof *job);
@@ -229,6 +242,21 @@ static napi_value stat_entries (napi_env env, napi_callback_info info) {
       if (job->xattr == NULL) { job_free(job); napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "statEntries: xattrName must be a string"); return NULL; }
     }
   }
+  job->acl_skip_uid = -1;
+  if (argc >= 5) {
+    napi_valuetype t;
+    double uid;
+    napi_typeof(env, argv[4], &t);
+    if (t == napi_number && napi_get_value_double(env, argv[4], &uid) == napi_ok && uid >= 0 && uid <= 4294967295.0) job->acl_skip_uid = (int64_t)uid;
+  }
+  if (argc >= 4) {
+    napi_valuetype t;
+    napi_typeof(env, argv[3], &t);
+    if (t != napi_undefined && t != napi_null) {
+      job->acl_xattr = s3b_string(env, argv[3], 0, NULL);
+      if (job->acl_xattr == NULL) { job_free(job); napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "statEntries: aclXattrName must be a string"); return NULL; }
+    }
+  }
   if (job->dir == NULL || job->names == NULL) {
     job_free(job);
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "statEntries: dirPath and names must be strings");
@@ -240,7 +268,8 @@ static napi_value stat_entries (napi_env env, napi_callback_info info) {
   job->kinds = (uint8_t *)calloc(n ? n : 1, 1);
   job->stats = (int64_t *)calloc((size_t)(n ? n : 1) * STAT_FIELDS, sizeof(int64_t));
   job->meta_lens = (int32_t *)malloc(sizeof(int32_t) * (n ? n : 1));
-  if (split != 0 || !job->kinds || !job->stats || !job->meta_lens) { job_free(job); napi_throw_error(env, "ENOMEM", "statEntries: out of memory"); return NULL; }
+  if (job->acl_xattr != NULL) job->acl_lens = (int32_t *)malloc(sizeof(int32_t) * (n ? n : 1));
+  if (split != 0 || !job->kinds || !job->stats || !job->meta_lens || (job->acl_xattr != NULL && !job->acl_lens)) { job_free(job); napi_throw_error(env, "ENOMEM", "statEntries: out of memory"); return NULL; }
   bool queued;
   napi_value promise = s3b_start(env, "s3bridge:statEntries", execute, complete, job, &job->work, &job->deferred, &queued);
   if (!queued) { job_free(job); }

@@ -11,6 +11,9 @@ import { META_XATTR, parseStoredMeta, readStoredMeta, type StoredMeta } from './
 import { nativeJobs, type NativeAddon } from './native.js'
 import { WalkStat } from './path-walk.js'
 import type { ObjectInfo, ObjectKey } from './types.js'
+import { ACL_ACCESS_XATTR, decodePosixAcl } from '../access/posix-acl.js'
+import { checkAccess, type PosixCredentials } from '../access/posix-permission.js'
+import * as xattr from './xattr.js'
 
 export interface ListParams {
   prefix: string
@@ -24,7 +27,15 @@ export interface ListParams {
    * exchanged in since the check (an NFS user at work) is skipped, never read.
    */
   canEnter?: (dirPath: string) => Promise<boolean | FolderIdentity>
+  /**
+   * Who the listing is for. A file's ETag and checksums describe its content; for a file this principal may not
+   * read, the listing shows what `stat` shows (the ETag a file written over NFS has) instead of the stored MD5,
+   * as NFS refuses such a user the metadata attribute that holds it (a 4-digit PIN's MD5 is the PIN).
+   */
+  viewer?: ListViewer
 }
+
+export interface ListViewer { readonly who: PosixCredentials, readonly rootHasRights: boolean }
 
 export interface FolderIdentity { readonly dev: bigint, readonly ino: bigint }
 
@@ -47,8 +58,29 @@ const NATIVE_CHUNK = 256
 
 /** The stat fields objectInfo reads, from lstat or from the addon. */
 type EntryStat = Parameters<typeof objectInfo>[1]
-/** What the walk learns about one name: its lstat and, for files and folders, its stored metadata. */
-interface Stated { st: EntryStat, isFile: boolean, isDirectory: boolean, stored: StoredMeta | undefined }
+/**
+ * What the walk learns about one name: its lstat and, for files and folders, its stored metadata; for files, when
+ * a viewer needs it, the access ACL (null: none; undefined: not read, the kernel would not consult it; 'unknown':
+ * it could not be read).
+ */
+interface Stated { st: EntryStat, isFile: boolean, isDirectory: boolean, stored: StoredMeta | undefined, acl?: Buffer | null | 'unknown' }
+
+/** ACLs the stat jobs read: none when undefined; else every file's whose group bits are set, except skipUid's. */
+interface AclWant { skipUid?: number }
+
+/** What the viewer's read check needs: nothing for root with root's rights (it reads every file), else the ACLs of files it does not own. */
+function aclWantFor (viewer: ListViewer | undefined): AclWant | undefined {
+  if (viewer === undefined || (viewer.rootHasRights && viewer.who.uid === 0)) return undefined
+  return { skipUid: viewer.who.uid }
+}
+
+/** The stored metadata the listing may show of a file: all of it to whoever may read the file, none to others. */
+function shownMeta (s: Stated, viewer: ListViewer | undefined): StoredMeta | undefined {
+  if (viewer === undefined || s.stored === undefined) return s.stored
+  if (s.acl === 'unknown') return undefined
+  const inode = { uid: Number(s.st.uid), gid: Number(s.st.gid), mode: Number(s.st.mode), acl: s.acl ? decodePosixAcl(s.acl) : undefined }
+  return checkAccess(inode, viewer.who, { read: true }, { rootHasRights: viewer.rootHasRights }).allowed ? s.stored : undefined
+}
 
 /** How many more entries the page can take (one more than its room: the next entry makes it truncated). */
 interface Budget { need: number }
@@ -61,7 +93,7 @@ function nativeStat (): StatEntries | undefined {
 }
 
 /** lstat and stored metadata of names in dirPath, in order; undefined for a name that is gone or neither file nor folder. */
-async function statNames (dirPath: string, names: string[], native: StatEntries | undefined): Promise<Array<Stated | undefined>> {
+async function statNames (dirPath: string, names: string[], native: StatEntries | undefined, acls?: AclWant): Promise<Array<Stated | undefined>> {
   if (native === undefined) {
     return Promise.all(names.map(async name => {
       const path = join(dirPath, name)
@@ -70,10 +102,15 @@ async function statNames (dirPath: string, names: string[], native: StatEntries 
       const isFile = st.isFile()
       const isDirectory = st.isDirectory()
       if (!isFile && !isDirectory) return undefined
-      return { st, isFile, isDirectory, stored: await readStoredMeta(path) }
+      const stored = await readStoredMeta(path)
+      if (!isFile || acls === undefined || (Number(st.mode) & 0o070) === 0 || (acls.skipUid !== undefined && Number(st.uid) === acls.skipUid)) return { st, isFile, isDirectory, stored }
+      // Without the addon, by path: a name swapped meanwhile can only make the answer 'unknown' or stricter.
+      const acl = await xattr.getAttribute(path, ACL_ACCESS_XATTR).then(b => b, (err: NodeJS.ErrnoException) =>
+        err.code === 'ENODATA' || err.code === 'ENOTSUP' || err.code === 'EOPNOTSUPP' ? null : 'unknown' as const)
+      return { st, isFile, isDirectory, stored, acl }
     }))
   }
-  const b = await native(dirPath, names.join('/'), META_XATTR)
+  const b = await native(dirPath, names.join('/'), META_XATTR, acls === undefined ? undefined : ACL_ACCESS_XATTR, acls?.skipUid)
   const out: Array<Stated | undefined> = new Array(names.length)
   let metaAt = 0
   for (let i = 0; i < names.length; i++) {
@@ -84,9 +121,17 @@ async function statNames (dirPath: string, names: string[], native: StatEntries 
       stored = parseStoredMeta(b.meta.toString('utf8', metaAt, metaAt + len))
       metaAt += len
     }
+    const aclLen = b.aclLens?.[i] ?? -2
+    let acl: Buffer | null | undefined
+    if (aclLen >= 0) {
+      acl = b.meta.subarray(metaAt, metaAt + aclLen)
+      metaAt += aclLen
+    } else if (aclLen === -1) {
+      acl = null
+    }
     if (kind !== 1 && kind !== 2) { out[i] = undefined; continue }
     const st = WalkStat.at(b.stats, i)
-    out[i] = { st, isFile: kind === 1, isDirectory: kind === 2, stored }
+    out[i] = acl === undefined ? { st, isFile: kind === 1, isDirectory: kind === 2, stored } : { st, isFile: kind === 1, isDirectory: kind === 2, stored, acl }
   }
   return out
 }
@@ -103,10 +148,15 @@ const READ_AHEAD_MS = 2000
 const READ_AHEAD_SLOTS = 4
 /** Pages smaller than this are cheap enough to stat on demand. */
 const READ_AHEAD_MIN = 200
-interface ReadAhead { dirPath: string, stamp: string, names: string[], at: number, stated: Promise<Array<Stated | undefined>> }
+interface ReadAhead { dirPath: string, stamp: string, names: string[], acls: string, at: number, stated: Promise<Array<Stated | undefined>> }
+
+/** A read-ahead serves only a walk that wants the same ACLs (those of another viewer's files are not there). */
+function aclKey (acls: AclWant | undefined): string {
+  return acls === undefined ? '-' : String(acls.skipUid ?? '*')
+}
 const readAheads: ReadAhead[] = []
 
-function startReadAhead (dirPath: string, held: string, stamp: string, names: string[], native: StatEntries): void {
+function startReadAhead (dirPath: string, held: string, stamp: string, names: string[], native: StatEntries, acls: AclWant | undefined): void {
   // A descriptor of its own for the same folder (reopened through the walk's, which closes with the page): the
   // stats must come from the folder the walk was allowed to read, never from whatever dirPath names later.
   let fd: number
@@ -117,23 +167,24 @@ function startReadAhead (dirPath: string, held: string, stamp: string, names: st
   }
   const own = `/proc/self/fd/${fd}`
   const chunks: Array<Promise<Array<Stated | undefined>>> = []
-  for (let c = 0; c < names.length; c += NATIVE_CHUNK) chunks.push(statNames(own, names.slice(c, c + NATIVE_CHUNK), native))
+  for (let c = 0; c < names.length; c += NATIVE_CHUNK) chunks.push(statNames(own, names.slice(c, c + NATIVE_CHUNK), native, acls))
   const stated = Promise.all(chunks).then(parts => parts.flat())
   // Closed once every job is done (settled either way), so no job can stat through a reused descriptor number.
   void Promise.allSettled(chunks).then(() => closeSync(fd))
   stated.catch(() => undefined) // a failed read-ahead is only a miss
-  readAheads.push({ dirPath, stamp, names, at: Date.now(), stated })
+  readAheads.push({ dirPath, stamp, names, acls: aclKey(acls), at: Date.now(), stated })
   if (readAheads.length > READ_AHEAD_SLOTS) readAheads.shift()
 }
 
 /** The read-ahead's answer for these names (a prefix of what it read), taken out of the cache; else undefined. */
-function takeReadAhead (dirPath: string, held: string, stamp: string, names: readonly string[], native: StatEntries): Promise<Array<Stated | undefined>> | undefined {
+function takeReadAhead (dirPath: string, held: string, stamp: string, names: readonly string[], native: StatEntries, acls: AclWant | undefined): Promise<Array<Stated | undefined>> | undefined {
   const now = Date.now()
-  const i = readAheads.findIndex(r => r.dirPath === dirPath && r.stamp === stamp && now - r.at < READ_AHEAD_MS &&
+  const key = aclKey(acls)
+  const i = readAheads.findIndex(r => r.dirPath === dirPath && r.stamp === stamp && r.acls === key && now - r.at < READ_AHEAD_MS &&
     r.names.length >= names.length && names.every((n, j) => r.names[j] === n))
   if (i < 0) return undefined
   const [r] = readAheads.splice(i, 1) as [ReadAhead]
-  return r.stated.then(s => s.slice(0, names.length), () => statNames(held, [...names], native))
+  return r.stated.then(s => s.slice(0, names.length), () => statNames(held, [...names], native, acls))
 }
 
 /** Where to start in a sorted folder: skip entries below the prefix and the lower bound, by binary search. */
@@ -363,11 +414,12 @@ async function * walkHeld (bucket: BucketRef, dirPath: string, folder: HeldFolde
     }
     // A big run goes out as a few jobs at once: the pool threads stat on both cores while this thread turns the
     // first answers into objects.
-    const ahead = native && dir.stamp !== undefined ? takeReadAhead(dirPath, held, dir.stamp, run.map(f => f.name), native) : undefined
+    const acls = aclWantFor(p.viewer)
+    const ahead = native && dir.stamp !== undefined ? takeReadAhead(dirPath, held, dir.stamp, run.map(f => f.name), native, acls) : undefined
     const chunk = ahead !== undefined ? run.length : native && run.length > NATIVE_CHUNK ? Math.ceil(run.length / Math.ceil(run.length / NATIVE_CHUNK)) : run.length
     const jobs: Array<Promise<Array<Stated | undefined>>> = ahead !== undefined ? [ahead] : []
     for (let c = 0; ahead === undefined && c < run.length; c += chunk) {
-      const job = statNames(held, run.slice(c, c + chunk).map(f => f.name), native)
+      const job = statNames(held, run.slice(c, c + chunk).map(f => f.name), native, acls)
       job.catch(() => undefined) // awaited below, unless the page fills first
       jobs.push(job)
     }
@@ -380,14 +432,14 @@ async function * walkHeld (bucket: BucketRef, dirPath: string, folder: HeldFolde
         if (!(dirKey + n.sortKey).startsWith(p.prefix)) break
         if (!isTooLong(dirKey + n.sortKey) && dir.isUtf8(k)) next.push(n.name)
       }
-      if (next.length > 1) startReadAhead(dirPath, held, dir.stamp, next, native)
+      if (next.length > 1) startReadAhead(dirPath, held, dir.stamp, next, native, acls)
     }
     const needBefore = budget.need
     for (let c = 0; c < jobs.length; c++) {
       const stated = await jobs[c]!
       for (let j = 0; j < stated.length; j++) {
         const s = stated[j]
-        if (s?.isFile) yield { kind: 'object', info: objectInfo((dirKey + run[c * chunk + j]!.sortKey) as ObjectKey, s.st, s.stored) }
+        if (s?.isFile) yield { kind: 'object', info: objectInfo((dirKey + run[c * chunk + j]!.sortKey) as ObjectKey, s.st, shownMeta(s, p.viewer)) }
       }
     }
     floor = (needBefore - budget.need) * 2 < run.length ? Math.min(cap, run.length * 2) : 1

@@ -13,6 +13,8 @@ export interface StatBatch {
   stats: BigInt64Array
   /** Byte length of the entry's attribute value in `meta`, -1 when it has none; values lie back to back. */
   metaLens: Int32Array
+  /** With aclXattrName: a regular file's access ACL length in `meta` (right after its metadata); -1 none, -2 not read. */
+  aclLens?: Int32Array
   meta: Buffer
 }
 
@@ -78,7 +80,7 @@ export interface NativeAddon {
    * In one libuv worker job: lstat (fstatat, AT_SYMLINK_NOFOLLOW) of each name in dirPath, and for regular files
    * and directories the extended attribute xattrName (lgetxattr). `joinedNames` holds the names joined by '/'.
    */
-  statEntries?: (dirPath: string, joinedNames: string, xattrName?: string) => Promise<StatBatch>
+  statEntries?: (dirPath: string, joinedNames: string, xattrName?: string, aclXattrName?: string, aclSkipUid?: number) => Promise<StatBatch>
   /**
    * A whole folder in one libuv job: its files and subfolders as S3 sort keys (name, or name + '/'), without
    * `skip`, sorted in byte order and packed: key i is keys[offsets[i] .. offsets[i + 1]). Rejects with an errno

@@ -56,7 +56,8 @@ async function page (req: S3Request, s: Services, after: string | undefined): Pr
     const answer = await posix.canList(relative(record.path, dirPath)).catch(() => undefined)
     return answer?.allowed === true ? (answer.target ?? true) : false
   }
-  const result = await listObjects(bucketRef(record), { prefix, delimiter, after, maxKeys: max, canEnter })
+  const viewer = { who: { uid: p.uid, gid: p.gid, groups: p.groups }, rootHasRights: p.hasRootRights }
+  const result = await listObjects(bucketRef(record), { prefix, delimiter, after, maxKeys: max, canEnter, viewer })
   // max-keys=0 asks for nothing: AWS answers an empty page that is not truncated (s3-tests list_maxkeys_zero).
   if (max === 0) result.isTruncated = false
   return { result, prefix, delimiter, max }
