@@ -209,6 +209,23 @@ t.test('GetObjectAttributes answers the attributes asked for, with GetObject\'s 
   t.match(mp.ETag, /-1$/)
 })
 
+t.test('GetObjectAttributes needs s3:GetObject too, as AWS documents: a policy denying reads denies the attributes (sweep 24b F2)', async t => {
+  const b = await startBridge(t)
+  await b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'secret/pin', Body: '4711' }))
+  await b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'open/a', Body: 'a' }))
+  const creds = await b.addUser('bob', 2000, 2000) // the files' owner on disk: only the policy stands in the way
+  await b.daemon.services.state.mutate(s => {
+    s.buckets.demo!.acl.push({ name: 'bob', type: 'user', permission: 'READ' })
+    s.policies['no-secret'] = { name: 'no-secret', text: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Deny', Action: 's3:GetObject', Resource: 'arn:aws:s3:::demo/secret/*' }] }), createdAt: new Date().toISOString() }
+    s.users.bob!.policies.push('no-secret')
+  })
+  const bob = b.client(creds)
+  await t.rejects(bob.send(new GetObjectCommand({ Bucket: 'demo', Key: 'secret/pin' })), { name: 'AccessDenied' })
+  await t.rejects(bob.send(new GetObjectAttributesCommand({ Bucket: 'demo', Key: 'secret/pin', ObjectAttributes: ['ETag', 'ObjectSize'] })), { name: 'AccessDenied' }, 'not the MD5 of what he may not read')
+  const ok = await bob.send(new GetObjectAttributesCommand({ Bucket: 'demo', Key: 'open/a', ObjectAttributes: ['ObjectSize'] }))
+  t.equal(ok.ObjectSize, 1, 'elsewhere the attributes answer')
+})
+
 t.test('GetObjectAttributes lists the parts of a multipart object with checksums, a page at a time', async t => {
   const { s3, bucketDir } = await startBridge(t)
   const MiB = 1024 * 1024

@@ -74,6 +74,9 @@ export async function getObjectAttributes (req: S3Request, s: Services): Promise
   // leaked another user's hashes that way).
   const checked = prefetchForRead(bucketRef(record), key, { read: false })
   await requireAccess(req, s, { ...readNeeds('GetObjectAttributes', record, key), prefetched: checked }, { missingIsNoSuchKey: true })
+  // AWS asks s3:GetObject as well (s3:GetObjectVersion for a version): the ETag and checksums are the content's,
+  // so a policy that denies reading an object denies its attributes too.
+  await requireAccess(req, s, { operation: 'GetObjectAttributes', action: req.query.has('versionId') ? 's3:GetObjectVersion' : 's3:GetObject', bucket: record, key }, { missingIsNoSuchKey: true })
   const info = await statObject(bucketRef(record), key, checked)
   checkConditions(conditionsFrom(req.headers), info, { isRead: true, notModified: 'NotModified' })
   const body: XmlNode = {}
