@@ -100,14 +100,15 @@ function hexBytes(text: string): string {
   return wireBytes(text).toString('hex').replace(/(..)(?!$)/g, '$1 ')
 }
 
-/** Host must be signed; a presigned URL must also sign every x-amz-* header the request carries. */
+/** Host must be signed, and so must every x-amz-* header the request carries (header or query signature). */
 export function assertRequiredHeadersSigned(parsed: ParsedSigV4, headers: IncomingHttpHeaders): void {
   const signed = new Set(parsed.signedHeaders)
   const missing: string[] = signed.has('host') ? [] : ['host']
-  if (parsed.authType === 'REST-QUERY-STRING') {
-    for (const name of Object.keys(headers)) {
-      if (name.startsWith('x-amz-') && name !== 'x-amz-content-sha256' && !signed.has(name)) missing.push(name)
-    }
+  // Header and query signatures alike (AWS refuses both): an x-amz-* header outside the signature would let anyone
+  // who saw a signed request replay it with, say, x-amz-copy-source and x-amz-acl added. x-amz-content-sha256 is
+  // the payload hash the canonical request already carries, so it is covered either way.
+  for (const name of Object.keys(headers)) {
+    if (name.startsWith('x-amz-') && name !== 'x-amz-content-sha256' && !signed.has(name)) missing.push(name)
   }
   if (missing.length === 0) return
   throw new S3Error('AccessDenied', { HeadersNotSigned: missing.join(', ') }, {

@@ -87,6 +87,22 @@ t.test('presigned parameters are validated like AWS does', async t => {
   })
 })
 
+t.test('an x-amz-* header added to a header-signed request after signing is AccessDenied HeadersNotSigned (sweep 24a #1)', async t => {
+  const req = await headerRequest({ 'x-amz-meta-a': '1' })
+  t.ok(await authenticate(req, lookup, opts), 'as signed, it verifies')
+  // A replay of a seen request with a copy source and a public ACL added: refused before anything runs.
+  const replay = { ...req, headers: { ...req.headers, 'x-amz-copy-source': '/b/private.txt', 'x-amz-acl': 'public-read' } }
+  await t.rejects(authenticate(replay, lookup, opts), {
+    code: 'AccessDenied', message: 'There were headers present in the request which were not signed', fields: { HeadersNotSigned: 'x-amz-copy-source, x-amz-acl' },
+  })
+  const signed = await signer().sign({
+    method: 'GET', protocol: 'http:', hostname: 'h', path: '/b/k', query: {}, headers: { host: 'h', 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
+  }, { signingDate, unsignableHeaders: new Set(['x-amz-content-sha256']) })
+  const headers = Object.fromEntries(Object.entries(signed.headers).map(([k, v]) => [k.toLowerCase(), v]))
+  t.notMatch(String(headers.authorization), /x-amz-content-sha256/, 'the hash header is left out of SignedHeaders')
+  t.ok(await authenticate({ method: 'GET', rawUrl: '/b/k', headers }, lookup, opts), 'x-amz-content-sha256 is the canonical request\'s payload hash: covered whether listed or not')
+})
+
 t.test('two auth mechanisms at once or an unknown scheme are InvalidArgument', async t => {
   const req = await headerRequest()
   await t.rejects(authenticate({ ...req, rawUrl: '/b/k?X-Amz-Algorithm=AWS4-HMAC-SHA256' }, lookup, opts), { code: 'InvalidArgument' })
