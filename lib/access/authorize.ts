@@ -118,8 +118,11 @@ export async function authorize (q: AccessQuery): Promise<AccessDecision> {
   // narrowed session) whatever the policies say, as AWS keeps them open to the owning account's root user "to
   // ensure that bucket owners don't inadvertently lock themselves out" (API_PutBucketPolicy).
   const isPolicyCall = /BucketPolicy$/.test(q.operation)
-  const isOwnerOfBucket = q.principal.kind === 'user' && q.bucket !== undefined && q.bucket.owner === q.principal.name && q.sessionPolicy === undefined
-  const isAdminPolicyEscape = isPolicyCall && q.principal.kind === 'user' && (q.principal.role === 'admin' || isOwnerOfBucket)
+  // Neither escape is open to a session or service account whose policy narrows the user: that policy is what the
+  // user handed a tool, and an admin's narrowed key rewrote every bucket's policy through this door.
+  const isLongTerm = q.sessionPolicy === undefined
+  const isOwnerOfBucket = q.principal.kind === 'user' && q.bucket !== undefined && q.bucket.owner === q.principal.name
+  const isAdminPolicyEscape = isPolicyCall && isLongTerm && q.principal.kind === 'user' && (q.principal.role === 'admin' || isOwnerOfBucket)
   if (policy.verdict.decision === 'Deny' && !isAdminPolicyEscape) return { allowed: false, isMissing: false, layers }
   const acl = aclLayer(q, policy.verdict.decision === 'Allow')
   layers.push(acl)

@@ -5,6 +5,7 @@ import { chmodSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import {
   CopyObjectCommand, CreateMultipartUploadCommand, GetBucketAclCommand, GetObjectAclCommand, GetObjectCommand,
+  DeleteBucketPolicyCommand, GetBucketPolicyCommand, ListObjectsV2Command,
   PutBucketAclCommand, PutBucketPolicyCommand, PutObjectAclCommand, PutObjectCommand,
 } from '@aws-sdk/client-s3'
 import { newServiceAccount } from '../../lib/auth/service-accounts.js'
@@ -75,4 +76,22 @@ t.test('an explicit bucket-policy Deny on the ACL actions stops a user who holds
   await t.rejects(bob.send(new PutObjectCommand({ Bucket: 'demo', Key: 'pub.txt', Body: 'x', ACL: 'public-read-write' })), { name: 'AccessDenied' })
   await bob.send(new PutObjectCommand({ Bucket: 'demo', Key: 'plain.txt', Body: 'x' }))
   t.equal(statSync(join(b.bucketDir, 'k.txt')).mode & 0o777, 0o644, 'k.txt keeps its create mode')
+})
+
+t.test('an admin\'s narrowed service account cannot use the admin\'s way around policies to rewrite bucket policies (sweep 24a #2)', async t => {
+  const b = await startBridge(t)
+  await b.addUser('root-admin', 2300, 2300, 'admin')
+  const narrowed = b.client(await serviceAccount(b, 'root-admin', allow(['s3:ListBucket'])))
+  const open = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: '*', Action: ['s3:ListBucket'], Resource: 'arn:aws:s3:::demo' }] })
+  await t.rejects(narrowed.send(new PutBucketPolicyCommand({ Bucket: 'demo', Policy: open })), { name: 'AccessDenied' }, 'PutBucketPolicy')
+  t.equal(b.daemon.services.state.snapshot().buckets.demo!.policy, undefined, 'no policy was set')
+  await b.s3.send(new PutBucketPolicyCommand({ Bucket: 'demo', Policy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Deny', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::demo/*' }] }) }))
+  await t.rejects(narrowed.send(new GetBucketPolicyCommand({ Bucket: 'demo' })), { name: 'AccessDenied' }, 'GetBucketPolicy')
+  await t.rejects(narrowed.send(new DeleteBucketPolicyCommand({ Bucket: 'demo' })), { name: 'AccessDenied' }, 'DeleteBucketPolicy: the protective Deny stays')
+  t.match(b.daemon.services.state.snapshot().buckets.demo!.policy, /Deny/)
+  t.equal((await narrowed.send(new ListObjectsV2Command({ Bucket: 'demo' }))).$metadata.httpStatusCode, 200, 'what its policy allows still works')
+  const wide = b.client(await serviceAccount(b, 'root-admin', allow(['s3:*'])))
+  t.match((await wide.send(new GetBucketPolicyCommand({ Bucket: 'demo' }))).Policy, /Deny/, 'a service account whose policy allows the call may make it')
+  const ownerNarrowed = b.client(await serviceAccount(b, 'tester', allow(['s3:ListBucket'])))
+  await t.rejects(ownerNarrowed.send(new DeleteBucketPolicyCommand({ Bucket: 'demo' })), { name: 'AccessDenied' }, 'nor the owner\'s narrowed key (as before)')
 })
