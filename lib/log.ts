@@ -14,9 +14,31 @@ export function createLogger (level: 'debug' | 'info' | 'warn' | 'error', destin
   return destination ? pino(options, destination as pino.DestinationStream) : pino(options)
 }
 
-/** Strips signatures and credentials from a request URL before it is logged. */
+const SECRET_PARAMS = new Set(['x-amz-signature', 'signature', 'x-amz-security-token', 'x-amz-credential', 'awsaccesskeyid'])
+
+/** A query parameter's name as the authenticator reads it (percent-decoded), lower-cased. */
+function paramName (raw: string): string {
+  if (!raw.includes('%')) return raw.toLowerCase()
+  try { return decodeURIComponent(raw).toLowerCase() } catch { return raw.toLowerCase() }
+}
+
+/**
+ * Strips signatures and credentials from a request URL before it is logged. Names are compared decoded, as the
+ * authenticator decodes them: `X-Amz-Signatur%65=` signs a request just as well, and was logged in clear.
+ */
 export function redactUrl (url: string): string {
-  return url.replace(/([?&](?:X-Amz-Signature|Signature|X-Amz-Security-Token|X-Amz-Credential|AWSAccessKeyId)=)[^&]*/gi, '$1[redacted]')
+  const q = url.indexOf('?')
+  if (q < 0) return url
+  const parts = url.slice(q + 1).split('&')
+  let changed = false
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i]!
+    const eq = part.indexOf('=')
+    if (eq < 0 || !SECRET_PARAMS.has(paramName(part.slice(0, eq)))) continue
+    parts[i] = `${part.slice(0, eq)}=[redacted]`
+    changed = true
+  }
+  return changed ? `${url.slice(0, q + 1)}${parts.join('&')}` : url
 }
 
 /**

@@ -32,7 +32,8 @@ export function assertPresignedV4Valid(signedAt: Date, expiresSeconds: number, n
  */
 export function assertPresignedV2Valid(expiresEpochSeconds: number, now: Date, limits: { maxExpirySeconds: number, maxClockSkewMs: number }): void {
   const expiresAtMs = expiresEpochSeconds * 1000
-  const fields = { Expires: new Date(expiresAtMs).toISOString(), ServerTime: now.toISOString() }
+  // Past JavaScript's date range (±8.64e15 ms) toISOString throws: a far-future Expires was a 500 with a stack trace.
+  const fields = { Expires: Number.isFinite(new Date(expiresAtMs).getTime()) ? new Date(expiresAtMs).toISOString() : String(expiresEpochSeconds), ServerTime: now.toISOString() }
   if (now.getTime() > expiresAtMs) throw new S3Error('AccessDenied', fields, { message: 'Request has expired' })
   if (expiresAtMs - now.getTime() > limits.maxExpirySeconds * 1000 + limits.maxClockSkewMs) {
     throw new S3Error('AccessDenied', { ...fields, MaxExpirySeconds: limits.maxExpirySeconds }, {

@@ -71,4 +71,17 @@ t.test('the access log line of a request has id, principal, operation, bucket, k
     t.notOk(all.includes(secret), `the log never holds ${secret === bridge.creds.secretAccessKey ? 'the secret key' : secret}`)
   }
   t.notMatch(all, /Signature=(?!\[redacted\])/, 'every signature in a URL is redacted')
+
+  // The same URL with its parameter names percent-encoded authenticates just as well (names are decoded), so it
+  // must be redacted just as well (sweep 24a #3: it was logged in clear, a working bearer URL in the journal).
+  const encoded = url.replace('X-Amz-Signature=', 'X-Amz-Signatur%65=').replace('X-Amz-Credential=', 'X-Amz-Credentia%6C=')
+  t.not(encoded, url)
+  const again = await fetch(encoded)
+  t.equal(again.status, 200, 'the encoded names authenticate')
+  await again.arrayBuffer()
+  await sleep(50)
+  const after = bridge.logLines.join('\n')
+  t.notOk(after.includes(signature), 'its signature is not logged')
+  t.match(after, /X-Amz-Signatur%65=\[redacted\]/)
+  t.match(after, /X-Amz-Credentia%6C=\[redacted\]/)
 })

@@ -93,4 +93,9 @@ t.test('a query-signed URL whose Expires is more than a week ahead is AccessDeni
   await t.rejects(authenticate({ method: 'GET', rawUrl: url(nowS + 10 * 365 * 86400), headers: { host: 'h' } }, lookup, opts),
     { code: 'AccessDenied', message: 'Expires must be at most 604800 seconds after the request time', fields: { MaxExpirySeconds: week } })
   await t.rejects(authenticate({ method: 'GET', rawUrl: url(nowS + week + 16 * 60), headers: { host: 'h' } }, lookup, opts), { code: 'AccessDenied' })
+  // Past JavaScript's date range: still AccessDenied, not a RangeError (a 500 with a stack trace, sweep 24a #4).
+  for (const expires of ['8640000000001', '99999999999999999999']) {
+    await t.rejects(authenticate({ method: 'GET', rawUrl: `/b/k?AWSAccessKeyId=x&Expires=${expires}&Signature=x`, headers: { host: 'h' } }, lookup, opts),
+      { code: 'AccessDenied', message: 'Expires must be at most 604800 seconds after the request time' }, expires)
+  }
 })
