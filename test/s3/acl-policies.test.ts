@@ -5,7 +5,7 @@ import { chmodSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import {
   CopyObjectCommand, CreateMultipartUploadCommand, GetBucketAclCommand, GetObjectAclCommand, GetObjectCommand,
-  DeleteBucketPolicyCommand, GetBucketPolicyCommand, ListObjectsV2Command,
+  DeleteBucketPolicyCommand, GetBucketPolicyCommand, ListBucketsCommand, ListObjectsV2Command,
   PutBucketAclCommand, PutBucketPolicyCommand, PutObjectAclCommand, PutObjectCommand,
 } from '@aws-sdk/client-s3'
 import { newServiceAccount } from '../../lib/auth/service-accounts.js'
@@ -94,4 +94,18 @@ t.test('an admin\'s narrowed service account cannot use the admin\'s way around 
   t.match((await wide.send(new GetBucketPolicyCommand({ Bucket: 'demo' }))).Policy, /Deny/, 'a service account whose policy allows the call may make it')
   const ownerNarrowed = b.client(await serviceAccount(b, 'tester', allow(['s3:ListBucket'])))
   await t.rejects(ownerNarrowed.send(new DeleteBucketPolicyCommand({ Bucket: 'demo' })), { name: 'AccessDenied' }, 'nor the owner\'s narrowed key (as before)')
+})
+
+t.test('ListBuckets answers to the policies: an explicit Deny or a narrowing policy without s3:ListAllMyBuckets refuses it (sweep 24a #5)', async t => {
+  const b = await startBridge(t)
+  t.same((await b.s3.send(new ListBucketsCommand({}))).Buckets?.map(x => x.Name), ['demo'], 'a user without policies lists its buckets')
+  const denied = await b.addUser('denied', 2310, 2310)
+  await b.daemon.services.state.mutate(s => {
+    s.policies['deny-all'] = { name: 'deny-all', text: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Deny', Action: '*', Resource: '*' }] }), createdAt: new Date().toISOString() }
+    s.users.denied!.policies.push('deny-all')
+  })
+  await t.rejects(b.client(denied).send(new ListBucketsCommand({})), { name: 'AccessDenied' }, 'Deny *')
+  await t.rejects(b.client(await serviceAccount(b, 'tester', allow(['s3:ListBucket']))).send(new ListBucketsCommand({})), { name: 'AccessDenied' }, 'a service account narrowed to s3:ListBucket')
+  const lister = b.client(await serviceAccount(b, 'tester', { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:ListAllMyBuckets', Resource: '*' }] }))
+  t.same((await lister.send(new ListBucketsCommand({}))).Buckets?.map(x => x.Name), ['demo'], 'one that allows s3:ListAllMyBuckets lists')
 })

@@ -41,6 +41,9 @@ function afterToken (raw: string | null): string | undefined {
 
 export async function listBuckets (req: S3Request, s: Services): Promise<S3Reply> {
   requireSigned(req)
+  // s3:ListAllMyBuckets answers to the policies like any action: an explicit Deny, or a session or service-account
+  // policy that does not allow it, refuses the listing (a user without policies lists, as the bucket ACLs decide).
+  await requireAccess(req, s, { operation: 'ListBuckets' })
   const p = req.principal
   const prefix = req.query.get('prefix') ?? undefined
   const max = maxBuckets(req.query.get('max-buckets'))
