@@ -119,7 +119,12 @@ async function authenticateSigV4(
   const secrets = await lookup(accessKeyId)
   if (secrets === undefined || secrets.length === 0) throw new S3Error('InvalidAccessKeyId', { AWSAccessKeyId: accessKeyId })
   const match = verifySigV4Signature({ method: req.method, ...url, headers: req.headers, parsed, payloadHash, ...(req.headersDistinct ? { headersDistinct: req.headersDistinct } : {}) }, secrets)
-  const payload = payloadPlan(payloadHash, parsed, match)
+  // A presigned request that sends a body hash it did not sign still gets the body checked against it: the client
+  // asked for that integrity check (the signature itself covers UNSIGNED-PAYLOAD).
+  const declared = headerString(req.headers, 'x-amz-content-sha256')
+  const payload: PayloadPlan = payloadHash === 'UNSIGNED-PAYLOAD' && parsed.authType === 'REST-QUERY-STRING' && declared !== undefined && /^[0-9a-f]{64}$/.test(declared)
+    ? { kind: 'signed', sha256Hex: declared }
+    : payloadPlan(payloadHash, parsed, match)
   return {
     accessKeyId,
     signatureVersion: 'AWS4-HMAC-SHA256',

@@ -144,7 +144,9 @@ function readDocument (path: string): unknown {
   try {
     value = JSON.parse(text)
   } catch (err) {
-    throw new Error(`state file ${path} is corrupt (${(err as Error).message}); restore it from a backup or fix its JSON`)
+    // Only where: V8's message quotes the text around the fault, which in users.json is a secret key.
+    const at = /position (\d+)/.exec((err as Error).message)?.[1]
+    throw new Error(`state file ${path} is corrupt (not valid JSON${at !== undefined ? ` at byte ${at}` : ''}); restore it from a backup or fix its JSON`)
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new Error(`state file ${path} is corrupt (not a JSON object); restore it from a backup or fix its JSON`)

@@ -47,9 +47,10 @@ function headerRequestTime(headers: IncomingHttpHeaders): { amzDate: string, sig
     const parsed = parseAmzDate(amz.trim()) ?? parseHttpDate(amz)
     if (parsed !== undefined) return { amzDate: AMZ_DATE.test(amz.trim()) ? amz.trim() : formatAmzDate(parsed), signedAt: parsed }
   } else {
-    const http = headerString(headers, 'date')
-    const parsed = http === undefined ? undefined : parseHttpDate(http)
-    if (parsed !== undefined) return { amzDate: formatAmzDate(parsed), signedAt: parsed }
+    // AWS (Common Request Headers, Date): signing with Date in ISO 8601 basic form needs no x-amz-date.
+    const http = headerString(headers, 'date')?.trim()
+    const parsed = http === undefined ? undefined : parseAmzDate(http) ?? parseHttpDate(http)
+    if (parsed !== undefined) return { amzDate: http !== undefined && AMZ_DATE.test(http) ? http : formatAmzDate(parsed), signedAt: parsed }
   }
   throw new S3Error('AccessDenied', {}, { message: 'AWS authentication requires a valid Date or x-amz-date header' })
 }

@@ -19,6 +19,20 @@ t.test('a corrupt document at open is reported as missing, not as a last good co
   t.match(errors[1], /^state: keeping the last good users.json: state file .* is corrupt/, 'once read well, the last good copy is kept')
 })
 
+t.test('a corrupt users.json is reported without the text around the fault, which holds secrets (sweep 24a #8)', async t => {
+  const secret = 's8jPCJMrBJq1d2f3g4h5j6k7l8m9n0p1q2r3s4t5'
+  const dir = t.testdir({ 'users.json': `{"alice": {"keys": [{"accessKeyId": "SBX", "secret": X"${secret}"}]}}` })
+  const errors: string[] = []
+  new StateStore(dir, { pollMs: 1000, onError: m => { errors.push(m) } })
+  t.equal(errors.length, 1)
+  t.match(errors[0], /users.json is corrupt \(not valid JSON/)
+  t.notOk(errors[0]!.includes(secret.slice(0, 4)), 'no part of the secret')
+  let message = ''
+  try { new StateStore(dir, { pollMs: 1000, isStrict: true }) } catch (err) { message = (err as Error).message }
+  t.match(message, /not valid JSON/, 'bridgectl is told too')
+  t.notOk(message.includes(secret.slice(0, 4)), 'without the secret')
+})
+
 t.test('a strict store (bridgectl) throws on a corrupt document', async t => {
   const dir = t.testdir({ 'buckets.json': '[]' })
   t.throws(() => new StateStore(dir, { pollMs: 1000, isStrict: true }), { message: /buckets.json is corrupt \(not a JSON object\)/ })
