@@ -1,7 +1,7 @@
 import t from 'tap'
-import { chmodSync, chownSync, mkdirSync, statSync, writeFileSync, existsSync } from 'node:fs'
+import { chmodSync, chownSync, mkdirSync, readFileSync, statSync, writeFileSync, existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { GetObjectCommand, PutObjectCommand, PutObjectAclCommand, ListObjectsV2Command, DeleteObjectCommand } from '@aws-sdk/client-s3'
+import { CompleteMultipartUploadCommand, CopyObjectCommand, CreateMultipartUploadCommand, GetObjectCommand, PutObjectCommand, PutObjectAclCommand, ListObjectsV2Command, DeleteObjectCommand, UploadPartCommand } from '@aws-sdk/client-s3'
 import { anonymousClient, startBridge } from '../fixtures/daemon.js'
 import { setAttribute } from '../../lib/storage/xattr.js'
 
@@ -215,4 +215,28 @@ t.test('parallel uploads into a new folder all succeed: the folder appears alrea
     t.same(results.map(r => r.status), Array(12).fill('fulfilled'), `round ${round}`)
     t.equal(statSync(join(b.bucketDir, `r${round}/sub`)).uid, 2000)
   }
+})
+
+t.test('an ETag If-Match on a write needs read on the file: no 412/200 oracle on content the writer may not read (sweep 24b F3)', async t => {
+  const b = await startBridge(t)
+  await b.daemon.services.state.mutate(s => { s.buckets.demo!.acl.push({ name: 'carol', type: 'user', permission: 'WRITE' }, { name: 'carol', type: 'user', permission: 'READ' }) })
+  mkdirSync(join(b.bucketDir, 'cw'))
+  chmodSync(join(b.bucketDir, 'cw'), 0o777)
+  const put = await b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'cw/pin', Body: '4711' }))
+  chmodSync(join(b.bucketDir, 'cw/pin'), 0o600)
+  const carol = b.client(await b.addUser('carol', 1003, 1003))
+  const right = put.ETag!
+  const wrong = '"81dc9bdb52d04dc20036dbd8313ed055"'
+  await carol.send(new PutObjectCommand({ Bucket: 'demo', Key: 'cw/src', Body: '4711' }))
+  for (const IfMatch of [wrong, right]) {
+    await t.rejects(carol.send(new PutObjectCommand({ Bucket: 'demo', Key: 'cw/pin', Body: '4711', IfMatch })), { name: 'AccessDenied' }, `PutObject If-Match ${IfMatch === right ? 'right' : 'wrong'}: 403 either way`)
+    await t.rejects(carol.send(new CopyObjectCommand({ Bucket: 'demo', Key: 'cw/pin', CopySource: 'demo/cw/src', IfMatch })), { name: 'AccessDenied' }, 'CopyObject onto it likewise')
+    const { UploadId } = await carol.send(new CreateMultipartUploadCommand({ Bucket: 'demo', Key: 'cw/pin' }))
+    const part = await carol.send(new UploadPartCommand({ Bucket: 'demo', Key: 'cw/pin', UploadId, PartNumber: 1, Body: '4711' }))
+    await t.rejects(carol.send(new CompleteMultipartUploadCommand({ Bucket: 'demo', Key: 'cw/pin', UploadId, IfMatch, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] } })), { name: 'AccessDenied' }, 'Complete likewise')
+  }
+  t.equal(readFileSync(join(b.bucketDir, 'cw/pin'), 'utf8'), '4711')
+  t.equal(statSync(join(b.bucketDir, 'cw/pin')).uid, 2000, 'still the owner\'s file')
+  await carol.send(new PutObjectCommand({ Bucket: 'demo', Key: 'cw/pin', Body: 'replaced', IfMatch: '*' }))
+  t.equal(readFileSync(join(b.bucketDir, 'cw/pin'), 'utf8'), 'replaced', 'If-Match: * only asks that it exist: the folder lets carol replace it, as over NFS')
 })

@@ -16,7 +16,7 @@ import { checkConditions, checkEncryptionHeaders, checkObjectLockHeaders, checkW
 import { renderXml } from '../xml/render.js'
 import { tagsFromHeader } from '../tagging.js'
 import type { S3Reply, S3Request, Services } from '../types.js'
-import { readNeeds, requestKey } from './objects.js'
+import { readNeeds, requestKey, requireReadForEtagCondition } from './objects.js'
 import { checksumTap } from '../../auth/checksums.js'
 
 const MAX_COPY_SOURCE_BYTES = 5 * 1024 ** 3
@@ -117,6 +117,7 @@ export async function copyObject (req: S3Request, s: Services): Promise<S3Reply>
   // decide for themselves.
   const options = writeOptions(req, s, destRecord, aclHeadersDecide(req.headers, destRecord) ? {} : { fileModeCap: opened.info.mode & 0o777 })
   try {
+    await requireReadForEtagCondition(req, s, destRecord, destKey, destConditions.ifMatch)
     await guardConditionalWrite(bucketRef(destRecord), destKey, destConditions, options)
   } catch (err) {
     opened.body.destroy()

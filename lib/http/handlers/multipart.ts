@@ -24,6 +24,7 @@ import { checkConditions, checkDeclaredLength, checksumAlgorithmHeader, checksum
 import { children, parseXml, texts } from '../xml/parse.js'
 import { aclHeadersDecide, checkAclHeadersAllowed, requireUploadHeaderActions } from '../acl-headers.js'
 import { checkWriteConditionHeaders, guardConditionalWrite } from '../conditional-write.js'
+import { requireReadForEtagCondition } from './objects.js'
 import { renderXml, type XmlNode } from '../xml/render.js'
 import type { S3Reply, S3Request, Services } from '../types.js'
 import { parseCopySource } from './copy-object.js'
@@ -228,6 +229,7 @@ export async function completeMultipartUpload (req: S3Request, s: Services): Pro
   // completed is answered from the tombstone, not re-evaluated.
   if (upload) {
     checkWriteConditionHeaders(conditions, 'CompleteMultipartUpload')
+    await requireReadForEtagCondition(req, s, record, key, conditions.ifMatch)
     await guardConditionalWrite(bucket, key, conditions, options)
   }
   // Assembling copies every byte on filesystems without reflinks (~3 s per GiB on a small VM's ext4): once the part

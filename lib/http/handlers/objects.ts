@@ -12,6 +12,7 @@ import { checkWriteConditionHeaders, deleteGuard, guardConditionalWrite } from '
 import { relPath, requireAccess } from '../authorize.js'
 import { checkConditions, checkDeclaredLength, checkResponseOverrideValues, RESPONSE_OVERRIDE_PARAMS, checksumHeaders, conditionsFrom, metaFromHeaders, objectHeaders, parseRange, quoteETag } from '../s3-headers.js'
 import type { S3Reply, S3Request, Services } from '../types.js'
+import type { PrefetchedWalk } from '../../storage/path-walk.js'
 import { requestedPart } from './multipart.js'
 
 const MAX_PUT_BYTES = 5 * 1024 ** 4
@@ -23,6 +24,15 @@ export function requestKey (req: S3Request): ObjectKey {
 /** Reading a file needs search on its folders and read on it; a folder marker needs search and read on the folder. */
 export function readNeeds (operation: string, record: BucketRecord, key: ObjectKey): AccessNeeds {
   return { operation, bucket: record, key, fs: [{ check: key.endsWith('/') ? 'list' : 'read', path: relPath(key), bucketRoot: record.path }] }
+}
+
+/**
+ * An ETag in If-Match compares the object's content digest, i.e. reads it, so it needs what GetObject needs (AWS
+ * asks s3:GetObject for conditional deletes; here also read on the file): else a user allowed to replace or delete
+ * a file it may not read could confirm guesses of its content one 412 at a time. `*` only asks that it exist.
+ */
+export async function requireReadForEtagCondition (req: S3Request, s: Services, record: BucketRecord, key: ObjectKey, ifMatch: string | undefined, prefetched?: PrefetchedWalk): Promise<void> {
+  if (ifMatch !== undefined && ifMatch.trim() !== '*') await requireAccess(req, s, { ...readNeeds('GetObject', record, key), prefetched })
 }
 
 export async function putObject (req: S3Request, s: Services): Promise<S3Reply> {
@@ -37,6 +47,7 @@ export async function putObject (req: S3Request, s: Services): Promise<S3Reply> 
   const conditions = conditionsFrom(req.headers)
   checkWriteConditionHeaders(conditions, 'PutObject')
   const options = writeOptions(req, s, record)
+  await requireReadForEtagCondition(req, s, record, key, conditions.ifMatch)
   await guardConditionalWrite(bucket, key, conditions, options)
   const result = await storeObject(bucket, key, req.body(), meta, options, { lateChecksums: () => req.trailerChecksum() })
   return { headers: { ETag: quoteETag(result.info.etag), ...checksumHeaders(result.info) } }
@@ -124,9 +135,7 @@ export async function deleteObject (req: S3Request, s: Services): Promise<S3Repl
   // Only the null version exists: deleting any other is deleting nothing (and must not touch the object).
   if (version !== null && version !== 'null') return { status: 204, headers: { 'x-amz-version-id': version } }
   const ifMatch = typeof req.headers['if-match'] === 'string' ? req.headers['if-match'] : undefined
-  // An ETag condition tells whether the object changed, i.e. reads it: AWS asks s3:GetObject too
-  // (conditional-delete-enforce.html), and here the file's read permission as for any read.
-  if (ifMatch !== undefined && ifMatch.trim() !== '*') await requireAccess(req, s, { ...readNeeds('GetObject', record, key), prefetched })
+  await requireReadForEtagCondition(req, s, record, key, ifMatch, prefetched)
   await removeObject(bucket, key, prefetched, folderCheck(req), deleteGuard(ifMatch, key))
   return { status: 204 }
 }
