@@ -4,7 +4,7 @@ import { chmodSync, chownSync, mkdirSync, statSync, writeFileSync } from 'node:f
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import {
-  CompleteMultipartUploadCommand, CopyObjectCommand, CreateMultipartUploadCommand, GetBucketAclCommand, GetObjectAclCommand, GetObjectCommand,
+  CompleteMultipartUploadCommand, CopyObjectCommand, CreateMultipartUploadCommand, GetBucketAclCommand, GetObjectAclCommand, GetObjectCommand, HeadObjectCommand,
   PutBucketAclCommand, PutObjectAclCommand, PutObjectCommand, UploadPartCommand, type S3Client,
 } from '@aws-sdk/client-s3'
 import { anonymousClient, startBridge, type Bridge } from '../fixtures/daemon.js'
@@ -269,4 +269,27 @@ t.test('applyAclHeaders rewrites a new file ACL under replace; deny refuses all 
   t.throws(() => checkAclHeadersAllowed(fakeRequest({ 'x-amz-acl': 'private', 'x-amz-grant-read': 'id="bob"' }), record), { code: 'InvalidRequest' })
   await applyAclHeaders(fakeRequest({ 'x-amz-acl': 'private' }), services, denying, staged)
   t.equal(getfacl(staged), 'user::rw-,user:1002:r--,group::---,mask::r--,other::---', 'private under deny changes nothing')
+})
+
+t.test('ACL headers on a folder-marker PUT apply to the folder as PutObjectAcl would, or refuse; never 200-and-ignore (sweep 24b F4)', async t => {
+  const b = await startBridge(t)
+  await b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'viaacl/', Body: '' }))
+  await b.s3.send(new PutObjectAclCommand({ Bucket: 'demo', Key: 'viaacl/', ACL: 'private' }))
+  const privateMode = statSync(join(b.bucketDir, 'viaacl')).mode & 0o7777
+  await b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'mine/', Body: '', ACL: 'private' }))
+  t.equal(statSync(join(b.bucketDir, 'mine')).mode & 0o7777, privateMode, 'a new folder marked private is what PutObjectAcl private makes')
+  t.not(privateMode & 0o004, 0o004, 'others may not list it')
+  const acl = await b.s3.send(new GetObjectAclCommand({ Bucket: 'demo', Key: 'mine/' }))
+  t.notOk(acl.Grants?.some(g => g.Grantee?.URI?.endsWith('/AllUsers') && g.Permission === 'READ'), 'no AllUsers READ')
+  await b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'open/', Body: '', ACL: 'public-read' }))
+  t.equal(statSync(join(b.bucketDir, 'open')).mode & 0o005, 0o005, 'public-read lets others list and enter')
+  // A folder someone else made over NFS: its owner's to change, so the marker PUT with an ACL is refused untouched.
+  mkdirSync(join(b.bucketDir, 'theirs'))
+  chownSync(join(b.bucketDir, 'theirs'), 2201, 2201)
+  chmodSync(join(b.bucketDir, 'theirs'), 0o777)
+  await t.rejects(b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'theirs/', Body: '', ACL: 'private' })), { name: 'AccessDenied' })
+  t.equal(statSync(join(b.bucketDir, 'theirs')).mode & 0o7777, 0o777, 'its mode is unchanged')
+  await t.rejects(b.s3.send(new HeadObjectCommand({ Bucket: 'demo', Key: 'theirs/' })), { name: 'NotFound' }, 'and no marker was left on it')
+  await b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'theirs/', Body: '' }))
+  t.equal((await b.s3.send(new HeadObjectCommand({ Bucket: 'demo', Key: 'theirs/' }))).$metadata.httpStatusCode, 200, 'without ACL headers it is marked as before')
 })

@@ -9,9 +9,10 @@ import { grantsToPosixAcl, hasAcpPermission, posixAclToGrants, type AcpGrant } f
 import type { BucketRecord } from '../../state/types.js'
 import { checkSearchPath, currentAcl, openForAcl, readObjectAcl, writeObjectAcl, type StoredObjectAcl } from '../../storage/object-acl-store.js'
 import { resolveObject } from '../../storage/objects.js'
-import { keySegments } from '../../storage/paths.js'
+import { keySegments, keyToPath } from '../../storage/paths.js'
 import { fdPath } from '../../storage/xattrs.js'
 import { requireAccess } from '../authorize.js'
+import { aclHeadersDecide, applyAclHeaders } from '../acl-headers.js'
 import { bucketRecord, bucketRef, updateBucket } from '../bucket-access.js'
 import { granteeDirectory } from '../grantee-directory.js'
 import { escapeXml } from '../xml/render.js'
@@ -80,6 +81,41 @@ async function openObjectAcl (req: S3Request, s: Services, need: 'READ_ACP' | 'W
   } catch (err) {
     await close()
     throw err
+  }
+}
+
+/**
+ * ACL headers on a folder-marker PUT (`x-amz-acl: private` on `k/`) apply to the folder as PutObjectAcl would
+ * apply them; they were accepted and ignored (sweep 24b F4), so a folder asked for private stayed listable by all.
+ * A folder that exists must be the caller's to change (WRITE_ACP), judged before anything is written; one the PUT
+ * makes is the caller's. Returns what to run once the marker is stored (undefined: no ACL headers that decide);
+ * if that fails, `undo` is called first (the caller removes a marker it just added).
+ */
+export async function folderMarkerAcl (req: S3Request, s: Services, record: BucketRecord): Promise<((undo: () => Promise<void>) => Promise<void>) | undefined> {
+  if (!aclHeadersDecide(req.headers, record)) return undefined
+  const key = requestKey(req)
+  const fields = { Key: key, Resource: `/${record.name}/${key}` }
+  const search = await checkSearchPath(record.path, keySegments(key), req.principal, { rootHasRights: req.principal.hasRootRights })
+  if (search.allowed) {
+    // The folder as it is now, marked or not (a folder an NFS user made has no marker yet).
+    const stored = await readObjectAcl(keyToPath(record.path, key)).catch(() => undefined)
+    if (stored !== undefined && stored.isDirectory &&
+      !hasAcpPermission(req.principal, 'WRITE_ACP', { ownerUid: stored.uid, acp: stored.acp, authenticatedUsersGid: s.config.authenticatedUsersGid })) {
+      throw new S3Error('AccessDenied', fields)
+    }
+  }
+  return async undo => {
+    try {
+      const opened = await openObjectAcl(req, s, 'WRITE_ACP')
+      try {
+        await applyAclHeaders(req, s, opened.record, opened.path)
+      } finally {
+        await opened.close()
+      }
+    } catch (err) {
+      await undo()
+      throw err
+    }
   }
 }
 

@@ -1,7 +1,8 @@
 // Object handlers: PutObject, GetObject, HeadObject, DeleteObject.
 import { S3Error } from '../../errors/s3-error.js'
 import { deleteObject as removeObject, headObject as statObject, ObjectReplaced, openObjectToServe, prefetchForRead, putObject as storeObject } from '../../storage/objects.js'
-import { parseObjectKey } from '../../storage/paths.js'
+import { isDirectoryKey, keyToPath, parseObjectKey } from '../../storage/paths.js'
+import { removeStoredMeta } from '../../storage/xattrs.js'
 import type { ObjectKey, ServedObject } from '../../storage/types.js'
 import type { BucketRecord } from '../../state/types.js'
 import type { AccessNeeds } from '../authorize.js'
@@ -14,6 +15,7 @@ import { checkConditions, checkDeclaredLength, checkResponseOverrideValues, RESP
 import type { S3Reply, S3Request, Services } from '../types.js'
 import type { PrefetchedWalk } from '../../storage/path-walk.js'
 import { requestedPart } from './multipart.js'
+import { folderMarkerAcl } from './acl.js'
 
 const MAX_PUT_BYTES = 5 * 1024 ** 4
 
@@ -49,7 +51,10 @@ export async function putObject (req: S3Request, s: Services): Promise<S3Reply> 
   const options = writeOptions(req, s, record)
   await requireReadForEtagCondition(req, s, record, key, conditions.ifMatch)
   await guardConditionalWrite(bucket, key, conditions, options)
+  const markerAcl = isDirectoryKey(key) ? await folderMarkerAcl(req, s, record) : undefined
+  const wasMarked = markerAcl !== undefined && await statObject(bucket, key).then(() => true, () => false)
   const result = await storeObject(bucket, key, req.body(), meta, options, { lateChecksums: () => req.trailerChecksum() })
+  await markerAcl?.(async () => { if (!wasMarked) await removeStoredMeta(keyToPath(record.path, key)).catch(() => undefined) })
   return { headers: { ETag: quoteETag(result.info.etag), ...checksumHeaders(result.info) } }
 }
 
