@@ -10,7 +10,7 @@ import { combine, evaluatePolicy, type PolicyVerdict, type RequestPrincipal } fr
 
 export const ACCOUNT_ID = '000000000000'
 
-export type FsCheck = 'read' | 'write' | 'create' | 'mark' | 'delete' | 'list'
+export type FsCheck = 'read' | 'write' | 'create' | 'mark' | 'delete' | 'unmark' | 'list'
 /** A filesystem check: path is relative to the bucket root ('' is the root). */
 export interface FsNeed { check: FsCheck, path: string, bucketRoot: string }
 
@@ -106,6 +106,7 @@ async function fsAnswer (q: AccessQuery, need: FsNeed): Promise<PosixAccessAnswe
     case 'create': return posix.canCreate(need.path)
     case 'mark': return posix.canMark(need.path)
     case 'delete': return posix.canDelete(need.path)
+    case 'unmark': return posix.canUnmark(need.path)
     case 'list': return posix.canList(need.path)
   }
 }

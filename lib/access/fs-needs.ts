@@ -11,6 +11,14 @@ export function createNeed (bucketRoot: string, key: string): FsNeed {
   return { check: key.endsWith('/') ? 'mark' : 'create', path: keyPath(key), bucketRoot }
 }
 
+/**
+ * What deleting `key` asks of the filesystem: removing the entry from its folder, or, for "k/", clearing the
+ * folder's marker, which changes the folder itself (write on it, as `setfattr -x` needs), not its parent.
+ */
+export function deleteNeed (bucketRoot: string, key: string): FsNeed {
+  return { check: key.endsWith('/') ? 'unmark' : 'delete', path: keyPath(key), bucketRoot }
+}
+
 export function fsNeedsFor (operation: string, bucketRoot: string, key?: string): FsNeed[] {
   if (key === undefined) {
     if (/^List(Objects|ObjectsV2|ObjectVersions)$/.test(operation)) return [{ check: 'list', path: '', bucketRoot }]
@@ -24,7 +32,7 @@ export function fsNeedsFor (operation: string, bucketRoot: string, key?: string)
     case 'UploadPart': case 'UploadPartCopy': case 'AbortMultipartUpload': case 'ListParts': // an upload is the business of who may create its key
       return [createNeed(bucketRoot, key)]
     case 'DeleteObject':
-      return [{ check: 'delete', path, bucketRoot }]
+      return [deleteNeed(bucketRoot, key)]
     case 'ListObjects': case 'ListObjectsV2': case 'ListObjectVersions':
       return [{ check: 'list', path, bucketRoot }]
     default:

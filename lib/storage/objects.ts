@@ -643,7 +643,9 @@ export async function deleteObject (bucket: BucketRef, key: ObjectKey, prefetche
   try {
     const parent = chain[chain.length - 1] as PinnedDir
     for (const folder of chain.slice(1, -1)) await checkFolder?.(folder, 'search')
-    await checkFolder?.(parent, { entry: name })
+    // A file leaves its folder; a folder key only loses its marker (deleteFolderMarker judges that on the folder).
+    if (!isDirectoryKey(key)) await checkFolder?.(parent, { entry: name })
+    else await checkFolder?.(parent, 'search')
     const entry = join(parent.path, name)
     // A conditional delete is judged again on the entry in the held folder, just before it goes: a newer version
     // put since the first check must not be deleted by a condition only the old one met.
@@ -682,14 +684,16 @@ async function deleteFolderMarker (parent: PinnedDir, name: string, entry: strin
       if (err.code === 'ENOTEMPTY' || err.code === 'EEXIST') return false
       throw err
     })
-    if (isImplicit && await removeIfEmpty()) return
+    // Removing the folder takes what removing any entry takes (write+search on the parent, the sticky rule).
+    const mayRemove = isImplicit && (checkFolder === undefined || await checkFolder(parent, { entry: name }).then(() => true, () => false))
+    if (mayRemove && await removeIfEmpty()) return
     if (await folder.xattr(META_XATTR) === null) return
     // Unmarking changes the folder itself: the rights marking it took (write on it, sticky owner).
     await checkFolder?.(folder, 'mark')
     await removeStoredMeta(folder.path)
     // Deletes of the keys inside, running at the same time (aws s3 rm --recursive), may have found it still marked
     // and left it.
-    if (isImplicit) await removeIfEmpty().catch(() => false)
+    if (mayRemove) await removeIfEmpty().catch(() => false)
   } finally {
     await folder.close()
   }

@@ -55,6 +55,8 @@ export interface PosixAccess {
    */
   canMark(path: string): Promise<PosixAccessAnswer>
   canDelete(path: string): Promise<PosixAccessAnswer>
+  /** DeleteObject of "k/": clearing a folder's marker changes the folder, so it takes what marking took. */
+  canUnmark(path: string): Promise<PosixAccessAnswer>
   /** readdir and stat the children: search (x) and read (r), checked separately as the kernel does. */
   canList(dir: string): Promise<PosixAccessAnswer>
 }
@@ -172,6 +174,12 @@ export function posixAccess(options: PosixAccessOptions): PosixAccess {
       if ('allowed' in nodes) return nodes
       if (nodes.parent === nodes.target) return deny('the bucket root cannot be deleted')
       return removal(nodes.parent, nodes.target, 'delete')
+    },
+
+    async canUnmark(path) {
+      const nodes = await existing(path, 'any')
+      if ('allowed' in nodes) return nodes // missing (the delete answers 204) or not searchable
+      return this.canMark(path)
     },
 
     async canMark(path) {

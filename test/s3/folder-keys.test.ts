@@ -4,7 +4,7 @@ import t from 'tap'
 import { chmodSync, chownSync, mkdirSync, symlinkSync, writeFileSync, existsSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import {
-  CopyObjectCommand, DeleteObjectCommand, GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand, ListObjectsCommand,
+  CopyObjectCommand, DeleteObjectCommand, DeleteObjectsCommand, GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand, ListObjectsCommand,
   ListObjectsV2Command, PutObjectCommand,
 } from '@aws-sdk/client-s3'
 import { anonymousClient, startBridge } from '../fixtures/daemon.js'
@@ -134,6 +134,41 @@ t.test('deleting a folder marker never removes a folder an NFS user made; one th
   t.ok(existsSync(join(b.bucketDir, 'nfs-unmarked')), 'so does an unmarked one (no such key: nothing to do)')
   await rejectsWithStatus(t, b.s3.send(new HeadObjectCommand({ Bucket: 'demo', Key: 'nfs-empty/' })), 404, 'its marker is gone')
   t.notOk(existsSync(join(b.bucketDir, 's3-made')), 'the folder the bridge made for its marker is removed')
+})
+
+t.test('who may mark a folder may unmark it: deleting "k/" needs write on the folder, not on its parent (sweep 24b F5)', async t => {
+  const b = await startBridge(t)
+  await b.daemon.services.state.mutate(s => { s.buckets.demo!.acl.push({ name: 'bob', type: 'user', permission: 'WRITE' }, { name: 'carol', type: 'user', permission: 'WRITE' }) })
+  const bob = b.client(await b.addUser('bob', 1002, 2400)) // in the project group
+  const carol = b.client(await b.addUser('carol', 1003, 1003))
+  // A root-owned folder above a group-writable setgid project folder, as an admin lays out a share.
+  mkdirSync(join(b.bucketDir, 'f5', 'shared'), { recursive: true })
+  chownSync(join(b.bucketDir, 'f5'), 0, 0)
+  chmodSync(join(b.bucketDir, 'f5'), 0o755)
+  chownSync(join(b.bucketDir, 'f5', 'shared'), 0, 2400)
+  chmodSync(join(b.bucketDir, 'f5', 'shared'), 0o2775)
+  for (const round of [1, 2]) {
+    await bob.send(new PutObjectCommand({ Bucket: 'demo', Key: 'f5/shared/', Body: '', Metadata: { round: String(round) } }))
+    await t.rejects(carol.send(new DeleteObjectCommand({ Bucket: 'demo', Key: 'f5/shared/' })), { name: 'AccessDenied' }, 'carol may not write the folder')
+    const many = await carol.send(new DeleteObjectsCommand({ Bucket: 'demo', Delete: { Objects: [{ Key: 'f5/shared/' }] } }))
+    t.equal(many.Errors?.[0]?.Code, 'AccessDenied', 'nor in DeleteObjects')
+    if (round === 1) {
+      t.equal((await bob.send(new DeleteObjectCommand({ Bucket: 'demo', Key: 'f5/shared/' }))).$metadata.httpStatusCode, 204, 'bob marked it, bob unmarks it')
+    } else {
+      const del = await bob.send(new DeleteObjectsCommand({ Bucket: 'demo', Delete: { Objects: [{ Key: 'f5/shared/' }] } }))
+      t.same(del.Deleted?.map(d => d.Key), ['f5/shared/'], 'also through DeleteObjects')
+    }
+    await rejectsWithStatus(t, b.s3.send(new HeadObjectCommand({ Bucket: 'demo', Key: 'f5/shared/' })), 404, 'the marker is gone')
+    t.ok(existsSync(join(b.bucketDir, 'f5', 'shared')), 'the folder stays')
+  }
+  // A folder the bridge made for a marker goes with it only for who could remove it from its parent.
+  mkdirSync(join(b.bucketDir, 'f5', 'shared', 'open'))
+  chownSync(join(b.bucketDir, 'f5', 'shared', 'open'), 1003, 1003)
+  chmodSync(join(b.bucketDir, 'f5', 'shared', 'open'), 0o777)
+  await bob.send(new PutObjectCommand({ Bucket: 'demo', Key: 'f5/shared/open/made/', Body: '' }))
+  t.ok(existsSync(join(b.bucketDir, 'f5', 'shared', 'open', 'made')))
+  t.equal((await bob.send(new DeleteObjectCommand({ Bucket: 'demo', Key: 'f5/shared/open/made/' }))).$metadata.httpStatusCode, 204)
+  t.notOk(existsSync(join(b.bucketDir, 'f5', 'shared', 'open', 'made')), 'bob may remove it from the open folder: it goes')
 })
 
 // A common prefix rolls up keys (ListObjectsV2: "all keys between Prefix and the next occurrence of the

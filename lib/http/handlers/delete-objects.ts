@@ -5,7 +5,8 @@ import { parseObjectKey } from '../../storage/paths.js'
 import { bucketRecord, bucketRef, folderCheck } from '../bucket-access.js'
 import { deleteGuard } from '../conditional-write.js'
 import { readNeeds } from './objects.js'
-import { decide, relPath, requireAccess } from '../authorize.js'
+import { decide, requireAccess } from '../authorize.js'
+import { deleteNeed } from '../../access/fs-needs.js'
 import { children, parseXml, rootElement, texts } from '../xml/parse.js'
 import { renderXml, type XmlNode } from '../xml/render.js'
 import type { S3Reply, S3Request, Services } from '../types.js'
@@ -42,7 +43,7 @@ export async function deleteObjects (req: S3Request, s: Services): Promise<S3Rep
     const version = texts(obj, 'VersionId')[0]
     try {
       const key = parseObjectKey(raw)
-      const d = await decide(req, s, { operation: 'DeleteObject', bucket: record, key, fs: [{ check: 'delete', path: relPath(key), bucketRoot: record.path }] })
+      const d = await decide(req, s, { operation: 'DeleteObject', bucket: record, key, fs: [deleteNeed(record.path, key)] })
       if (!d.allowed && !d.isMissing) throw new S3Error('AccessDenied')
       // Only the null version exists: any other named version is already gone, and the object stays.
       const etag = texts(obj, 'ETag')[0]

@@ -6,7 +6,7 @@ import { removeStoredMeta } from '../../storage/xattrs.js'
 import type { ObjectKey, ServedObject } from '../../storage/types.js'
 import type { BucketRecord } from '../../state/types.js'
 import type { AccessNeeds } from '../authorize.js'
-import { createNeed } from '../../access/fs-needs.js'
+import { createNeed, deleteNeed } from '../../access/fs-needs.js'
 import { bucketRecord, bucketRef, folderCheck, writeOptions } from '../bucket-access.js'
 import { checkAclHeadersAllowed, requireUploadHeaderActions } from '../acl-headers.js'
 import { checkWriteConditionHeaders, deleteGuard, guardConditionalWrite } from '../conditional-write.js'
@@ -135,7 +135,7 @@ export async function deleteObject (req: S3Request, s: Services): Promise<S3Repl
   const key = requestKey(req)
   const bucket = bucketRef(record)
   const prefetched = prefetchForRead(bucket, key, { read: false }) // one job for the permission walk and the lookup
-  await requireAccess(req, s, { operation: 'DeleteObject', bucket: record, key, fs: [{ check: 'delete', path: relPath(key), bucketRoot: record.path }], prefetched })
+  await requireAccess(req, s, { operation: 'DeleteObject', bucket: record, key, fs: [deleteNeed(record.path, key)], prefetched })
   const version = req.query.get('versionId')
   // Only the null version exists: deleting any other is deleting nothing (and must not touch the object).
   if (version !== null && version !== 'null') return { status: 204, headers: { 'x-amz-version-id': version } }
