@@ -300,6 +300,10 @@ t.test('fields sent as file parts (as Python requests sends every entry of files
   const long = await send(url(b), { method: 'POST', body: asFiles([...pairs, ['x-amz-meta-big', 'x'.repeat(30_000)]]) })
   t.equal(long.status, 400, long.body)
   t.equal(errorOf(long).code, 'MaxPostPreDataLengthExceededError')
+  // So do more fields than are read (1,000) before the file: the error says so, not "one file per request".
+  const many = await postForm(url(b), [...pairs, ...Array.from({ length: 1500 }, (_, i): [string, string] => [`x-ignore-${i}`, 'v'])], { data: 'x' })
+  t.equal(many.status, 400, many.body)
+  t.equal(errorOf(many).code, 'MaxPostPreDataLengthExceededError')
 })
 
 t.test('a simple condition names exactly one field: {} or two at once is a malformed policy (400), as AWS answers', async t => {

@@ -85,6 +85,9 @@ function readFormUntilFile (req: S3Request): Promise<PostForm> {
       discard()
       reject(err)
     }
+    // More parts than busboy reads (1,000) before the file: the file would never be seen ("one file" was the
+    // answer); it is the fields before the file that are too many.
+    parser.on('partsLimit', () => { if (!isSettled) fail(new S3Error('MaxPostPreDataLengthExceededError')) })
     parser.on('field', (name, value, info) => {
       if (isSettled) { // fields after the file are ignored, as AWS does; a second file is not
         if (name.toLowerCase() === 'file') isSecondFile = true
