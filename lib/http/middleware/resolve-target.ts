@@ -26,6 +26,9 @@ function decode (s: string): string {
 
 export function resolveTarget (baseDomains: readonly string[]) {
   return async (ctx: Context, next: Next): Promise<void> => {
+    // RFC 9112 §3.2: more than one Host is a 400. Node keeps the first; a proxy in front may route on another,
+    // and the bucket of a virtual-hosted request comes from it.
+    if ((ctx.req.headersDistinct.host?.length ?? 0) > 1) throw new S3Error('InvalidArgument', { ArgumentName: 'Host' }, { message: 'A request must carry one Host header.' })
     const host = (ctx.get('host') || '').toLowerCase().replace(/:\d+$/, '')
     const base = baseDomains.find(d => host.endsWith('.' + d))
     const path = rawPath(ctx.url)
