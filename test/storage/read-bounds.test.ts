@@ -61,11 +61,13 @@ t.test('a file rewritten in place while it is served fails the stream; an append
 t.test('a streamed body destroyed before it is read, and an empty range, close their descriptor', async t => {
   writeFileSync(join(root, 'unread'), Buffer.alloc(SIZE, 'f'))
   const fds = (): number => readdirSync('/proc/self/fd').length
+  // The tests before may still be closing a descriptor (a CI run saw one fewer at the end): let them settle.
+  await new Promise(resolve => setTimeout(resolve, 100))
   const before = fds()
   for (let i = 0; i < 20; i++) {
     const served = await openObjectToServe(bucket, 'unread' as ObjectKey)
     ;(served.body as Readable).destroy() // a failed copy condition drops the source this way
   }
   await new Promise(resolve => setTimeout(resolve, 100))
-  t.equal(fds(), before, 'no descriptor left open')
+  t.ok(fds() <= before, `no descriptor left open (${fds()} now, ${before} before; a leak would add 20)`)
 })
