@@ -108,6 +108,9 @@ t.test('duplicate headers', async t => {
     t.ok(statuses.includes(res.status), `duplicate ${label}: status ${res.status} is one of ${statuses.join('/')}`)
     if (res.status >= 400) assertS3Error(t, res, ['AuthorizationHeaderMalformed', 'SignatureDoesNotMatch', 'InvalidArgument', 'AccessDenied', 'InvalidRequest', 'InvalidRange', 'BadRequest'], statuses, `duplicate ${label}:`)
   }
+  // A request target in absolute form is accepted (RFC 9112 §3.2.2) and signs as its origin form.
+  const absolute = await exchange(b.endpoint, [requestHead('GET', `${b.endpoint}/demo/existing`, entries)])
+  t.equal(absolute.status, 200, `absolute-form target: ${absolute.status}`)
   // Two different Content-Lengths are a request-smuggling vector: the parser must refuse them.
   const put = await signHeaders(b.endpoint, b.creds, { method: 'PUT', path: '/demo/dup-cl' })
   const res = await exchange(b.endpoint, [requestHead('PUT', '/demo/dup-cl', [...Object.entries(put), ['content-length', '3'], ['content-length', '5']]), Buffer.from('abcde')])

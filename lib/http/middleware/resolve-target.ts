@@ -29,6 +29,15 @@ export function resolveTarget (baseDomains: readonly string[]) {
     // RFC 9112 §3.2: more than one Host is a 400. Node keeps the first; a proxy in front may route on another,
     // and the bucket of a virtual-hosted request comes from it.
     if ((ctx.req.headersDistinct.host?.length ?? 0) > 1) throw new S3Error('InvalidArgument', { ArgumentName: 'Host' }, { message: 'A request must carry one Host header.' })
+    // RFC 9112 §3.2.2: a request target in absolute form (`GET http://host/bucket/key`, as proxies send) is
+    // accepted, and its authority is the host. The rest of the pipeline (routing, SigV4's canonical URI) reads the
+    // origin form.
+    const absolute = /^https?:\/\/([^/?#]*)/i.exec(ctx.req.url ?? '')
+    if (absolute !== null) {
+      const rest = (ctx.req.url ?? '').slice(absolute[0].length)
+      ctx.req.url = rest.startsWith('/') ? rest : `/${rest}`
+      if (absolute[1] !== '') ctx.req.headers.host = absolute[1]
+    }
     const host = (ctx.get('host') || '').toLowerCase().replace(/:\d+$/, '')
     const base = baseDomains.find(d => host.endsWith('.' + d))
     const path = rawPath(ctx.url)
