@@ -15,6 +15,8 @@ export interface OperationAccess {
   readonly aclAction?: string
   /** Also needed when the request carries an x-amz-tagging header. */
   readonly taggingAction?: string
+  /** Always needed as well, on the same resource (GetObjectAttributes: s3:GetObject, AWS documents both). */
+  readonly alsoAction?: string
   /** DeleteObjects: `action` is checked once per key, denied keys become per-key errors. */
   readonly isPerKey?: boolean
 }
@@ -38,7 +40,7 @@ export const OPERATION_ACCESS: Readonly<Record<string, OperationAccess>> = {
   ListMultipartUploads: bucket('s3:ListBucketMultipartUploads'),
   GetObject: object('s3:GetObject', { versionAction: 's3:GetObjectVersion' }),
   HeadObject: object('s3:GetObject', { versionAction: 's3:GetObjectVersion' }),
-  GetObjectAttributes: object('s3:GetObjectAttributes', { versionAction: 's3:GetObjectVersionAttributes' }),
+  GetObjectAttributes: object('s3:GetObjectAttributes', { versionAction: 's3:GetObjectVersionAttributes', alsoAction: 's3:GetObject' }),
   PutObject: object('s3:PutObject', { aclAction: 's3:PutObjectAcl', taggingAction: 's3:PutObjectTagging' }),
   PostObject: object('s3:PutObject', { aclAction: 's3:PutObjectAcl', taggingAction: 's3:PutObjectTagging' }),
   CopyObject: object('s3:PutObject', { sourceAction: 's3:GetObject', aclAction: 's3:PutObjectAcl', taggingAction: 's3:PutObjectTagging' }),

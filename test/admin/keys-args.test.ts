@@ -3,6 +3,8 @@
 // creating a user that exists says so before any NSS look-up; users delete names the keys it took away, and explain
 // will not answer for an object without its key.
 import t from 'tap'
+import { chownSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { startBridge } from '../fixtures/daemon.js'
 import { bridgectl } from '../fixtures/bridgectl.js'
 
@@ -62,4 +64,20 @@ t.test('explain of an object operation without a key is a usage error, not an AL
   const list = await bridgectl(b, 'explain', 'nora', 'demo', 'ListObjectsV2')
   t.equal(list.code, 0, 'a bucket operation needs no key')
   t.match(list.stdout, /^ListObjectsV2 on /)
+})
+
+t.test('explain of GetObjectAttributes also weighs s3:GetObject, as the request does', async t => {
+  const b = await startBridge(t)
+  writeFileSync(join(b.bucketDir, 'f.txt'), 'x')
+  chownSync(join(b.bucketDir, 'f.txt'), 2000, 2000)
+  t.equal((await bridgectl(b, 'users', 'create', 'olga', '--uid', '2000', '--gid', '2000')).code, 0)
+  await bridgectl(b, 'buckets', 'modify', 'demo', '--add-ace', 'name=olga,type=user,perm=read')
+  const allowed = await bridgectl(b, 'explain', 'olga', 'demo', 'f.txt', 'GetObjectAttributes')
+  t.match(allowed.stdout, /=> ALLOWED/, allowed.stdout)
+  const deny = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Deny', Action: 's3:GetObject', Resource: 'arn:aws:s3:::demo/*' }] })
+  t.equal((await bridgectl(b, 'policies', 'create', 'no-read', '--document', deny)).code, 0)
+  t.equal((await bridgectl(b, 'users', 'attach-policy', 'olga', 'no-read')).code, 0)
+  const denied = await bridgectl(b, 'explain', 'olga', 'demo', 'f.txt', 'GetObjectAttributes')
+  t.match(denied.stdout, /policy\s+DENY\s+Deny s3:GetObject on arn:aws:s3:::demo\/f.txt/)
+  t.match(denied.stdout, /=> DENIED/)
 })

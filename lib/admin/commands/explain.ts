@@ -74,7 +74,7 @@ const explain: Command = {
         `${operation} on ${bucketName}${key !== undefined ? '/' + key : ''} as ${userName}${also}\n  authentication DENY ${refusal}\n=> DENIED\n`)
       return
     }
-    const decision = await authorize({
+    const query = {
       operation,
       bucket,
       key,
@@ -83,8 +83,15 @@ const explain: Command = {
       identityPolicies: principal.kind === 'user' ? identityPolicies(state, principal.name) : [],
       fs: fsNeedsFor(operation, bucket.path, key),
       gidOf: gidOfGroup,
-      posix: root => posixAccess({ bucketRoot: root, principal, rootHasRights: principal.hasRootRights }),
-    })
+      posix: (root: string) => posixAccess({ bucketRoot: root, principal, rootHasRights: principal.hasRootRights }),
+    }
+    let decision = await authorize(query)
+    // An operation that needs a second action (GetObjectAttributes: s3:GetObject) is allowed only if that is too.
+    const alsoAction = OPERATION_ACCESS[operation]?.alsoAction
+    if (decision.allowed && alsoAction !== undefined) {
+      const second = await authorize({ ...query, action: alsoAction, fs: [] })
+      decision = { ...decision, allowed: second.allowed, layers: [...decision.layers, ...second.layers.filter(l => l.layer === 'policy' || !second.allowed)] }
+    }
     const who = principal.kind === 'user' ? `${principal.name} (uid ${principal.uid}, gid ${principal.gid}, groups ${principal.groups.join(',')})` : `anonymous (uid ${principal.uid}, gid ${principal.gid})`
     const line = (l: LayerVerdict): string => `  ${l.layer.padEnd(11)} ${l.verdict.toUpperCase().padEnd(5)} ${l.reason}`
     emit(s.out, { principal: who, operation, sharedWith, bucket: bucketName, key, allowed: decision.allowed, layers: decision.layers }, () =>

@@ -5,6 +5,7 @@ import { headObject as statObject, prefetchForRead } from '../../storage/objects
 import { isCompositeChecksum, partCountOf, partsFit, partSize } from '../../storage/multipart.js'
 import type { ObjectInfo } from '../../storage/types.js'
 import { requireAccess } from '../authorize.js'
+import { actionFor } from '../../access/actions.js'
 import { bucketRecord, bucketRef } from '../bucket-access.js'
 import { checkConditions, conditionsFrom } from '../s3-headers.js'
 import type { S3Reply, S3Request, Services } from '../types.js'
@@ -76,7 +77,7 @@ export async function getObjectAttributes (req: S3Request, s: Services): Promise
   await requireAccess(req, s, { ...readNeeds('GetObjectAttributes', record, key), prefetched: checked }, { missingIsNoSuchKey: true })
   // AWS asks s3:GetObject as well (s3:GetObjectVersion for a version): the ETag and checksums are the content's,
   // so a policy that denies reading an object denies its attributes too.
-  await requireAccess(req, s, { operation: 'GetObjectAttributes', action: req.query.has('versionId') ? 's3:GetObjectVersion' : 's3:GetObject', bucket: record, key }, { missingIsNoSuchKey: true })
+  await requireAccess(req, s, { operation: 'GetObjectAttributes', action: req.query.has('versionId') ? 's3:GetObjectVersion' : actionFor('GetObjectAttributes').alsoAction, bucket: record, key }, { missingIsNoSuchKey: true })
   const info = await statObject(bucketRef(record), key, checked)
   checkConditions(conditionsFrom(req.headers), info, { isRead: true, notModified: 'NotModified' })
   const body: XmlNode = {}

@@ -16,7 +16,7 @@ const expected: Expected[] = [
   ['ListMultipartUploads', 's3:ListBucketMultipartUploads', 'bucket'],
   ['GetObject', 's3:GetObject', 'object', { versionAction: 's3:GetObjectVersion' }],
   ['HeadObject', 's3:GetObject', 'object', { versionAction: 's3:GetObjectVersion' }],
-  ['GetObjectAttributes', 's3:GetObjectAttributes', 'object', { versionAction: 's3:GetObjectVersionAttributes' }],
+  ['GetObjectAttributes', 's3:GetObjectAttributes', 'object', { versionAction: 's3:GetObjectVersionAttributes', alsoAction: 's3:GetObject' }],
   ['PutObject', 's3:PutObject', 'object', { aclAction: 's3:PutObjectAcl', taggingAction: 's3:PutObjectTagging' }],
   ['PostObject', 's3:PutObject', 'object', { aclAction: 's3:PutObjectAcl', taggingAction: 's3:PutObjectTagging' }],
   ['CopyObject', 's3:PutObject', 'object', { sourceAction: 's3:GetObject', aclAction: 's3:PutObjectAcl', taggingAction: 's3:PutObjectTagging' }],
