@@ -1,8 +1,7 @@
 // Object handlers: PutObject, GetObject, HeadObject, DeleteObject.
 import { S3Error } from '../../errors/s3-error.js'
 import { deleteObject as removeObject, headObject as statObject, ObjectReplaced, openObjectToServe, prefetchForRead, putObject as storeObject } from '../../storage/objects.js'
-import { isDirectoryKey, keyToPath, parseObjectKey } from '../../storage/paths.js'
-import { removeStoredMeta } from '../../storage/xattrs.js'
+import { isDirectoryKey, parseObjectKey } from '../../storage/paths.js'
 import type { ObjectKey, ServedObject } from '../../storage/types.js'
 import type { BucketRecord } from '../../state/types.js'
 import type { AccessNeeds } from '../authorize.js'
@@ -54,7 +53,9 @@ export async function putObject (req: S3Request, s: Services): Promise<S3Reply> 
   const markerAcl = isDirectoryKey(key) ? await folderMarkerAcl(req, s, record) : undefined
   const wasMarked = markerAcl !== undefined && await statObject(bucket, key).then(() => true, () => false)
   const result = await storeObject(bucket, key, req.body(), meta, options, { lateChecksums: () => req.trailerChecksum() })
-  await markerAcl?.(async () => { if (!wasMarked) await removeStoredMeta(keyToPath(record.path, key)).catch(() => undefined) })
+  // Taken back as a DELETE of the marker would be (through the held folder, never a path an NFS user could have
+  // re-linked meanwhile: review 18 had a by-path undo strip another file's metadata), with the caller's rights.
+  await markerAcl?.(async () => { if (!wasMarked) await removeObject(bucket, key, undefined, folderCheck(req)).catch(() => undefined) })
   return { headers: { ETag: quoteETag(result.info.etag), ...checksumHeaders(result.info) } }
 }
 
