@@ -615,7 +615,11 @@ async function pruneAfterFailedWrite (bucket: BucketRef, key: ObjectKey, checkFo
 }
 
 /** A conditional delete's test of the current object (undefined: none): throws to keep it. */
-export type DeleteGuard = (current: ObjectInfo | undefined) => void
+/**
+ * A conditional delete's test of the current object (undefined: none): throws to keep it. `isOtherFile`: at the
+ * last check, the key holds another file than the one first resolved (the one the caller's checks judged).
+ */
+export type DeleteGuard = (current: ObjectInfo | undefined, isOtherFile?: boolean) => void
 
 /**
  * Deletes a key; a missing key is not an error (S3 answers 204 either way). The entry is removed from its parent
@@ -649,7 +653,11 @@ export async function deleteObject (bucket: BucketRef, key: ObjectKey, prefetche
     const entry = join(parent.path, name)
     // A conditional delete is judged again on the entry in the held folder, just before it goes: a newer version
     // put since the first check must not be deleted by a condition only the old one met.
-    if (guard !== undefined) guard(await entryInfo(key, entry))
+    if (guard !== undefined) {
+      const now = await entryInfo(key, entry)
+      const isOtherFile = now !== undefined && current !== undefined && (BigInt(now.st.dev) !== BigInt(current.st.dev) || BigInt(now.st.ino) !== BigInt(current.st.ino))
+      guard(now?.info, isOtherFile)
+    }
     try {
       if (isDirectoryKey(key)) {
         await deleteFolderMarker(parent, name, entry, checkFolder)
@@ -700,12 +708,12 @@ async function deleteFolderMarker (parent: PinnedDir, name: string, entry: strin
 }
 
 /** The object at `entry` (a path through a held folder) as a conditional delete sees it; undefined when there is none. */
-async function entryInfo (key: ObjectKey, entry: string): Promise<ObjectInfo | undefined> {
+async function entryInfo (key: ObjectKey, entry: string): Promise<{ info: ObjectInfo, st: ObjectStat } | undefined> {
   const st = await lstat(entry, { bigint: true }).catch(() => undefined)
   if (st === undefined || (isDirectoryKey(key) ? !st.isDirectory() : !st.isFile())) return undefined
   const stored = await readStoredMeta(entry)
   if (isDirectoryKey(key) && stored === undefined) return undefined
-  return objectInfo(key, st, stored)
+  return { info: objectInfo(key, st, stored), st }
 }
 
 /**

@@ -1,7 +1,7 @@
 // A conditional delete is judged again on the entry in the held folder just before the unlink: a newer version
 // that lands between the first check and the unlink is not deleted by a condition only the old version met.
 import t from 'tap'
-import { readFileSync } from 'node:fs'
+import { readFileSync, renameSync } from 'node:fs'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { deleteObject, putObject, type FolderCheck, type WriteOptions } from '../../lib/storage/objects.js'
@@ -41,4 +41,32 @@ t.test('the matching version is deleted, and a delete aimed at a key removed in 
     await deleteObject(bucket, key)
   }
   await t.rejects(deleteObject(bucket, key, undefined, check, deleteGuard('*', key)), { code: 'NoSuchKey' })
+})
+
+t.test('an ETag condition is compared only on the file first resolved: another renamed in meanwhile fails it, whatever its ETag (review 18)', async t => {
+  const key = 'd/pin' as ObjectKey
+  const mine = await put(key, 'mine')
+  const victim = await put('d/victim' as ObjectKey, '4711')
+  let swapped = false
+  // Between the first look (the file the caller's read check judged) and the unlink: an NFS rename puts another
+  // file at the key, one whose ETag the condition names.
+  const check: FolderCheck = async () => {
+    if (swapped) return
+    swapped = true
+    renameSync(join(root, 'd', 'victim'), join(root, 'd', 'pin'))
+  }
+  // The list names the caller's own file (the first look passes) and the one it wants to learn about.
+  await t.rejects(deleteObject(bucket, key, undefined, check, deleteGuard(`"${mine.md5Hex}", "${victim.md5Hex}"`, key)), { code: 'PreconditionFailed' })
+  t.ok(swapped)
+  t.equal(readFileSync(join(root, 'd', 'pin'), 'utf8'), '4711', 'the file renamed in stays: its ETag matching said nothing')
+  // `*` only asks that something be there: the same swap does not fail it.
+  await put('d/other' as ObjectKey, 'other')
+  let again = false
+  const check2: FolderCheck = async () => {
+    if (again) return
+    again = true
+    renameSync(join(root, 'd', 'other'), join(root, 'd', 'pin'))
+  }
+  await deleteObject(bucket, key, undefined, check2, deleteGuard('*', key))
+  t.throws(() => readFileSync(join(root, 'd', 'pin')), { code: 'ENOENT' })
 })

@@ -11,7 +11,7 @@ import { bucketRecord, bucketRef, writeOptions } from '../bucket-access.js'
 import { aclHeadersDecide, checkAclHeadersAllowed, requireUploadHeaderActions } from '../acl-headers.js'
 import { decide, relPath, requireAccess } from '../authorize.js'
 import { createNeed } from '../../access/fs-needs.js'
-import { checkWriteConditionHeaders, guardConditionalWrite } from '../conditional-write.js'
+import { checkWriteConditionHeaders, guardConditionalWrite, isEtagCondition } from '../conditional-write.js'
 import { checkConditions, checkEncryptionHeaders, checkObjectLockHeaders, checkWriteConditions, checksumAlgorithmHeader, checksumElement, conditionsFrom, metaFromHeaders, websiteRedirectFrom, type ConditionHeaders } from '../s3-headers.js'
 import { renderXml } from '../xml/render.js'
 import { tagsFromHeader } from '../tagging.js'
@@ -117,8 +117,9 @@ export async function copyObject (req: S3Request, s: Services): Promise<S3Reply>
   // decide for themselves.
   const options = writeOptions(req, s, destRecord, aclHeadersDecide(req.headers, destRecord) ? {} : { fileModeCap: opened.info.mode & 0o777 })
   try {
-    await requireReadForEtagCondition(req, s, destRecord, destKey, destConditions.ifMatch)
-    await guardConditionalWrite(bucketRef(destRecord), destKey, destConditions, options)
+    const checked = isEtagCondition(destConditions.ifMatch) ? prefetchForRead(bucketRef(destRecord), destKey, { read: false }) : undefined
+    await requireReadForEtagCondition(req, s, destRecord, destKey, destConditions.ifMatch, checked)
+    await guardConditionalWrite(bucketRef(destRecord), destKey, destConditions, options, checked)
   } catch (err) {
     opened.body.destroy()
     throw err

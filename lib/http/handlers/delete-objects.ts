@@ -1,9 +1,9 @@
 // DeleteObjects: up to 1000 keys in one POST ?delete, quiet or verbose.
 import { S3Error, s3ErrorFromErrno } from '../../errors/s3-error.js'
-import { deleteObject } from '../../storage/objects.js'
+import { deleteObject, prefetchForRead } from '../../storage/objects.js'
 import { parseObjectKey } from '../../storage/paths.js'
 import { bucketRecord, bucketRef, folderCheck } from '../bucket-access.js'
-import { deleteGuard } from '../conditional-write.js'
+import { deleteGuard, isEtagCondition } from '../conditional-write.js'
 import { readNeeds } from './objects.js'
 import { decide, requireAccess } from '../authorize.js'
 import { deleteNeed } from '../../access/fs-needs.js'
@@ -47,11 +47,14 @@ export async function deleteObjects (req: S3Request, s: Services): Promise<S3Rep
       if (!d.allowed && !d.isMissing) throw new S3Error('AccessDenied')
       // Only the null version exists: any other named version is already gone, and the object stays.
       const etag = texts(obj, 'ETag')[0]
-      if (etag !== undefined && etag.trim() !== '*') { // an ETag condition reads the object (as DeleteObject's If-Match)
-        const read = await decide(req, s, readNeeds('GetObject', record, key))
+      // An ETag condition reads the object (as DeleteObject's If-Match): one walk for that check and the delete's
+      // first look, so the ETag is compared on the file the check judged.
+      const checked = isEtagCondition(etag) ? prefetchForRead(bucket, key, { read: false }) : undefined
+      if (isEtagCondition(etag)) {
+        const read = await decide(req, s, { ...readNeeds('GetObject', record, key), prefetched: checked })
         if (!read.allowed && !read.isMissing) throw new S3Error('AccessDenied')
       }
-      if (version === undefined || version === 'null') await deleteObject(bucket, key, undefined, folderCheck(req), deleteGuard(etag, key))
+      if (version === undefined || version === 'null') await deleteObject(bucket, key, checked, folderCheck(req), deleteGuard(etag, key))
       if (!quiet) deleted.push({ Key: raw, VersionId: version })
     } catch (err) {
       // As a single DeleteObject would answer it (errorResponse): a filesystem error by its S3 code, anything else

@@ -23,7 +23,7 @@ import { bucketRecord, bucketRef, objectUrl, ownerXml, writeOptions } from '../b
 import { checkConditions, checkDeclaredLength, checksumAlgorithmHeader, checksumElement, conditionsFrom, metaFromHeaders, quoteETag } from '../s3-headers.js'
 import { children, parseXml, texts } from '../xml/parse.js'
 import { aclHeadersDecide, checkAclHeadersAllowed, requireUploadHeaderActions } from '../acl-headers.js'
-import { checkWriteConditionHeaders, guardConditionalWrite } from '../conditional-write.js'
+import { checkWriteConditionHeaders, guardConditionalWrite, isEtagCondition } from '../conditional-write.js'
 import { requireReadForEtagCondition } from './objects.js'
 import { renderXml, type XmlNode } from '../xml/render.js'
 import type { S3Reply, S3Request, Services } from '../types.js'
@@ -229,8 +229,9 @@ export async function completeMultipartUpload (req: S3Request, s: Services): Pro
   // completed is answered from the tombstone, not re-evaluated.
   if (upload) {
     checkWriteConditionHeaders(conditions, 'CompleteMultipartUpload')
-    await requireReadForEtagCondition(req, s, record, key, conditions.ifMatch)
-    await guardConditionalWrite(bucket, key, conditions, options)
+    const checked = isEtagCondition(conditions.ifMatch) ? prefetchForRead(bucket, key, { read: false }) : undefined
+    await requireReadForEtagCondition(req, s, record, key, conditions.ifMatch, checked)
+    await guardConditionalWrite(bucket, key, conditions, options, checked)
   }
   // Assembling copies every byte on filesystems without reflinks (~3 s per GiB on a small VM's ext4): once the part
   // list is checked, past completeKeepAliveMs the answer is 200 with white space until the result, as AWS's.

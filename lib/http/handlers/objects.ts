@@ -8,7 +8,7 @@ import type { AccessNeeds } from '../authorize.js'
 import { createNeed, deleteNeed } from '../../access/fs-needs.js'
 import { bucketRecord, bucketRef, folderCheck, writeOptions } from '../bucket-access.js'
 import { checkAclHeadersAllowed, requireUploadHeaderActions } from '../acl-headers.js'
-import { checkWriteConditionHeaders, deleteGuard, guardConditionalWrite } from '../conditional-write.js'
+import { checkWriteConditionHeaders, deleteGuard, guardConditionalWrite, isEtagCondition } from '../conditional-write.js'
 import { relPath, requireAccess } from '../authorize.js'
 import { checkConditions, checkDeclaredLength, checkResponseOverrideValues, RESPONSE_OVERRIDE_PARAMS, checksumHeaders, conditionsFrom, metaFromHeaders, objectHeaders, parseRange, quoteETag } from '../s3-headers.js'
 import type { S3Reply, S3Request, Services } from '../types.js'
@@ -33,7 +33,7 @@ export function readNeeds (operation: string, record: BucketRecord, key: ObjectK
  * a file it may not read could confirm guesses of its content one 412 at a time. `*` only asks that it exist.
  */
 export async function requireReadForEtagCondition (req: S3Request, s: Services, record: BucketRecord, key: ObjectKey, ifMatch: string | undefined, prefetched?: PrefetchedWalk): Promise<void> {
-  if (ifMatch !== undefined && ifMatch.trim() !== '*') await requireAccess(req, s, { ...readNeeds('GetObject', record, key), prefetched })
+  if (isEtagCondition(ifMatch)) await requireAccess(req, s, { ...readNeeds('GetObject', record, key), prefetched })
 }
 
 export async function putObject (req: S3Request, s: Services): Promise<S3Reply> {
@@ -48,8 +48,10 @@ export async function putObject (req: S3Request, s: Services): Promise<S3Reply> 
   const conditions = conditionsFrom(req.headers)
   checkWriteConditionHeaders(conditions, 'PutObject')
   const options = writeOptions(req, s, record)
-  await requireReadForEtagCondition(req, s, record, key, conditions.ifMatch)
-  await guardConditionalWrite(bucket, key, conditions, options)
+  // One walk for the read check and the first comparison, so the ETag is compared on the file the check judged.
+  const checked = isEtagCondition(conditions.ifMatch) ? prefetchForRead(bucket, key, { read: false }) : undefined
+  await requireReadForEtagCondition(req, s, record, key, conditions.ifMatch, checked)
+  await guardConditionalWrite(bucket, key, conditions, options, checked)
   const markerAcl = isDirectoryKey(key) ? await folderMarkerAcl(req, s, record) : undefined
   const wasMarked = markerAcl !== undefined && await statObject(bucket, key).then(() => true, () => false)
   const result = await storeObject(bucket, key, req.body(), meta, options, { lateChecksums: () => req.trailerChecksum() })
