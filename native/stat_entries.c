@@ -14,7 +14,8 @@
  *   metaLens: Int32Array      byte length of the entry's attribute value in `meta`, or -1 when it has none
  *   aclLens:  Int32Array      with aclXattrName: byte length of a regular file's access ACL in `meta`, right after
  *                             its metadata; -1 none, -2 not read (not a file; group bits --- so the kernel
- *                             ignores any ACL; or owned by aclSkipUid, whose owner class decides without it).
+ *                             ignores any ACL; or owned by aclSkipUid, whose owner class decides without it),
+ *                             -3 unknown (it could not be read, or the file changed under the look-ups).
  *                             The listing needs it to know who may read a file.
  *   meta:     Buffer          the values back to back, in entry order (an entry's metadata, then its ACL)
  * A missing attribute (ENODATA), a filesystem without user xattrs (ENOTSUP) or any other failure to read it
@@ -129,28 +130,30 @@ static ssize_t get_attr (const char *attr, int dfd, const char *name, const char
   return lgetxattr(path, attr, buf, size);
 }
 
-/* Reads the attribute into the job's meta block. Returns its length, or -1 when there is none. */
+/* Reads the attribute into the job's meta block. Returns its length, -1 when the entry has none (ENODATA, or a
+ * filesystem without such attributes), -3 when it could not be read (anything else: raced away, out of memory...).
+ * Metadata treats both as none; an ACL that could not be read is "unknown", and the listing hides what it guards. */
 static int32_t read_attr (stat_job *job, const char *attr, int dfd, const char *name, const char *path) {
   char stack[XATTR_STACK];
   ssize_t n;
   do { n = get_attr(attr, dfd, name, path, stack, sizeof stack); } while (n < 0 && errno == EINTR);
-  if (n >= 0) return meta_append(job, stack, (size_t)n) ? (int32_t)n : -1;
-  if (errno != ERANGE) return -1; /* ENODATA, ENOTSUP, ENOENT (raced away), EACCES...: none */
+  if (n >= 0) return meta_append(job, stack, (size_t)n) ? (int32_t)n : -3;
+  if (errno != ERANGE) return errno == ENODATA || errno == ENOTSUP ? -1 : -3;
   for (int tries = 0; tries < 4; tries++) {
     ssize_t want = get_attr(attr, dfd, name, path, NULL, 0);
-    if (want < 0) { if (errno == EINTR) continue; return -1; }
+    if (want < 0) { if (errno == EINTR) continue; return errno == ENODATA || errno == ENOTSUP ? -1 : -3; }
     char *buf = (char *)malloc((size_t)want + 1);
-    if (buf == NULL) return -1;
+    if (buf == NULL) return -3;
     n = get_attr(attr, dfd, name, path, buf, (size_t)want);
     if (n >= 0) {
       int ok = meta_append(job, buf, (size_t)n);
       free(buf);
-      return ok ? (int32_t)n : -1;
+      return ok ? (int32_t)n : -3;
     }
     free(buf);
-    if (errno != ERANGE && errno != EINTR) return -1; /* grew again between the calls: ask again */
+    if (errno != ERANGE && errno != EINTR) return errno == ENODATA || errno == ENOTSUP ? -1 : -3; /* grew again between the calls: ask again */
   }
-  return -1;
+  return -3;
 }
 #endif
 
@@ -184,8 +187,24 @@ static void execute (napi_env env, void *data) {
     size_t len = strlen(name);
     if (job->dir_len + 1 + len + 1 > (size_t)PATH_MAX + 1) continue; /* lgetxattr would say ENAMETOOLONG */
     memcpy(job->dir + job->dir_len + 1, name, len + 1);
-    if (job->xattr != NULL) job->meta_lens[i] = read_attr(job, job->xattr, dfd, name, job->dir);
-    if (job->acl_xattr != NULL && kind == 1 && (st.st_mode & 0070) != 0 && (job->acl_skip_uid < 0 || (int64_t)st.st_uid != job->acl_skip_uid)) job->acl_lens[i] = read_attr(job, job->acl_xattr, dfd, name, job->dir);
+    if (job->xattr != NULL) {
+      int32_t got = read_attr(job, job->xattr, dfd, name, job->dir);
+      job->meta_lens[i] = got < 0 ? -1 : got;
+    }
+    if (job->acl_xattr == NULL) continue;
+    size_t acl_at = job->meta_used;
+    if (kind == 1 && (st.st_mode & 0070) != 0 && (job->acl_skip_uid < 0 || (int64_t)st.st_uid != job->acl_skip_uid)) job->acl_lens[i] = read_attr(job, job->acl_xattr, dfd, name, job->dir);
+    /* The stat, the metadata and the ACL were three look-ups of the name: a file renamed or exchanged over NFS
+     * between them pairs one file's digests with another's permissions (review 18). The name must still be the
+     * same inode, unchanged since (a rename, out and back, changes its ctime): else the answer is "unknown". */
+    if (kind == 1 && (job->meta_lens[i] >= 0 || job->acl_lens[i] >= 0)) {
+      struct stat again;
+      do { r = fstatat(dfd, name, &again, AT_SYMLINK_NOFOLLOW); } while (r != 0 && errno == EINTR);
+      if (r != 0 || again.st_ino != st.st_ino || again.st_dev != st.st_dev || again.st_ctim.tv_sec != st.st_ctim.tv_sec || again.st_ctim.tv_nsec != st.st_ctim.tv_nsec) {
+        job->meta_used = acl_at; /* the ACL bytes read, if any, are dropped: the reader skips only what aclLens counts */
+        job->acl_lens[i] = -3;
+      }
+    }
   }
   close(dfd);
   job->dir[job->dir_len] = '\0';

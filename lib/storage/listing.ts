@@ -103,11 +103,16 @@ async function statNames (dirPath: string, names: string[], native: StatEntries 
       const isDirectory = st.isDirectory()
       if (!isFile && !isDirectory) return undefined
       const stored = await readStoredMeta(path)
-      if (!isFile || acls === undefined || (Number(st.mode) & 0o070) === 0 || (acls.skipUid !== undefined && Number(st.uid) === acls.skipUid)) return { st, isFile, isDirectory, stored }
-      // Without the addon, by path: a name swapped meanwhile can only make the answer 'unknown' or stricter.
-      const acl = await xattr.getAttribute(path, ACL_ACCESS_XATTR).then(b => b, (err: NodeJS.ErrnoException) =>
+      if (!isFile || acls === undefined) return { st, isFile, isDirectory, stored }
+      const needsAcl = (Number(st.mode) & 0o070) !== 0 && (acls.skipUid === undefined || Number(st.uid) !== acls.skipUid)
+      let acl: Buffer | null | 'unknown' | undefined = !needsAcl ? undefined : await xattr.getAttribute(path, ACL_ACCESS_XATTR).then(b => b, (err: NodeJS.ErrnoException) =>
         err.code === 'ENODATA' || err.code === 'ENOTSUP' || err.code === 'EOPNOTSUPP' ? null : 'unknown' as const)
-      return { st, isFile, isDirectory, stored, acl }
+      // Three look-ups by name, as in the addon's job: the name must still be the same, unchanged inode.
+      if (stored !== undefined || acl instanceof Buffer) {
+        const again = await lstat(path, { bigint: true }).catch(() => undefined)
+        if (again === undefined || again.ino !== st.ino || again.dev !== st.dev || again.ctimeNs !== st.ctimeNs) acl = 'unknown'
+      }
+      return acl === undefined ? { st, isFile, isDirectory, stored } : { st, isFile, isDirectory, stored, acl }
     }))
   }
   const b = await native(dirPath, names.join('/'), META_XATTR, acls === undefined ? undefined : ACL_ACCESS_XATTR, acls?.skipUid)
@@ -121,13 +126,16 @@ async function statNames (dirPath: string, names: string[], native: StatEntries 
       stored = parseStoredMeta(b.meta.toString('utf8', metaAt, metaAt + len))
       metaAt += len
     }
-    const aclLen = b.aclLens?.[i] ?? -2
-    let acl: Buffer | null | undefined
+    // An addon built before aclLens existed answers without them: nothing it says about permissions is known.
+    const aclLen = acls === undefined ? -2 : b.aclLens === undefined ? -3 : b.aclLens[i]!
+    let acl: Buffer | null | 'unknown' | undefined
     if (aclLen >= 0) {
       acl = b.meta.subarray(metaAt, metaAt + aclLen)
       metaAt += aclLen
     } else if (aclLen === -1) {
       acl = null
+    } else if (aclLen === -3) {
+      acl = 'unknown'
     }
     if (kind !== 1 && kind !== 2) { out[i] = undefined; continue }
     const st = WalkStat.at(b.stats, i)

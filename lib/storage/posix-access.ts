@@ -179,6 +179,8 @@ export function posixAccess(options: PosixAccessOptions): PosixAccess {
     async canUnmark(path) {
       const nodes = await existing(path, 'any')
       if ('allowed' in nodes) return nodes // missing (the delete answers 204) or not searchable
+      // A file under the folder key's name: there is no object "k/" (a delete of it answers 204, as any missing key).
+      if (!nodes.target.stats.isDirectory()) return deny(`${nodes.target.label}: not a folder`, true)
       return this.canMark(path)
     },
 
