@@ -13,8 +13,9 @@
  *   stats:    BigInt64Array   7 per entry: size, mtimeNs, dev, ino, uid, gid, mode (as Node's bigint stats)
  *   metaLens: Int32Array      byte length of the entry's attribute value in `meta`, or -1 when it has none
  *   aclLens:  Int32Array      with aclXattrName: byte length of a regular file's access ACL in `meta`, right after
- *                             its metadata; -1 none, -2 not read (not a file; group bits --- so the kernel
- *                             ignores any ACL; or owned by aclSkipUid, whose owner class decides without it),
+ *                             its metadata; -1 none, -2 not read (not a file; no metadata, so no digest to
+ *                             guard; group bits --- so the kernel ignores any ACL; or owned by aclSkipUid, whose
+ *                             owner class decides without it),
  *                             -3 unknown (it could not be read, or the file changed under the look-ups).
  *                             The listing needs it to know who may read a file.
  *   meta:     Buffer          the values back to back, in entry order (an entry's metadata, then its ACL)
@@ -193,7 +194,8 @@ static void execute (napi_env env, void *data) {
     }
     if (job->acl_xattr == NULL) continue;
     size_t acl_at = job->meta_used;
-    if (kind == 1 && (st.st_mode & 0070) != 0 && (job->acl_skip_uid < 0 || (int64_t)st.st_uid != job->acl_skip_uid)) job->acl_lens[i] = read_attr(job, job->acl_xattr, dfd, name, job->dir);
+    /* Only a file with stored metadata has digests to show or hide: one written over NFS costs nothing more. */
+    if (kind == 1 && job->meta_lens[i] >= 0 && (st.st_mode & 0070) != 0 && (job->acl_skip_uid < 0 || (int64_t)st.st_uid != job->acl_skip_uid)) job->acl_lens[i] = read_attr(job, job->acl_xattr, dfd, name, job->dir);
     /* The stat, the metadata and the ACL were three look-ups of the name: a file renamed or exchanged over NFS
      * between them pairs one file's digests with another's permissions (review 18). The name must still be the
      * same inode, unchanged since (a rename, out and back, changes its ctime): else the answer is "unknown". */

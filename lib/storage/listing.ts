@@ -104,7 +104,7 @@ async function statNames (dirPath: string, names: string[], native: StatEntries 
       if (!isFile && !isDirectory) return undefined
       const stored = await readStoredMeta(path)
       if (!isFile || acls === undefined) return { st, isFile, isDirectory, stored }
-      const needsAcl = (Number(st.mode) & 0o070) !== 0 && (acls.skipUid === undefined || Number(st.uid) !== acls.skipUid)
+      const needsAcl = stored !== undefined && (Number(st.mode) & 0o070) !== 0 && (acls.skipUid === undefined || Number(st.uid) !== acls.skipUid)
       let acl: Buffer | null | 'unknown' | undefined = !needsAcl ? undefined : await xattr.getAttribute(path, ACL_ACCESS_XATTR).then(b => b, (err: NodeJS.ErrnoException) =>
         err.code === 'ENODATA' || err.code === 'ENOTSUP' || err.code === 'EOPNOTSUPP' ? null : 'unknown' as const)
       // Three look-ups by name, as in the addon's job: the name must still be the same, unchanged inode.
