@@ -101,7 +101,12 @@ export async function metaWriteError (err: unknown, path: string): Promise<unkno
   if (e?.code !== 'ENOSPC' && e?.code !== 'E2BIG') return err
   if (e.code === 'ENOSPC') {
     const fs = await statfs(path).catch(() => undefined)
-    if (fs === undefined || fs.bfree < 16) return err // the disk is full (as root, who may use the reserved blocks)
+    // The disk is full (as root, who may use the reserved blocks) when what is free is no more than what ext4
+    // keeps back for itself: min(2% of the blocks, 4096 clusters) for metadata, plus the per-CPU slack of its
+    // free-block counter (here 2048 blocks, generous). A full ext4 still showed up to 16 MiB free and the answer
+    // was "metadata too large" (sweep 24c F1); a too-large value on a nearly full disk is now 507, the lesser harm.
+    const kept = Math.min(Math.ceil((fs?.blocks ?? 0) * 0.02), 4096) + 2048
+    if (fs === undefined || fs.bfree <= kept) return err
   }
   const tooLarge: NodeJS.ErrnoException = new Error("E2BIG: the file's extended attributes cannot hold the metadata, setxattr")
   tooLarge.code = 'E2BIG'
