@@ -7,7 +7,7 @@ import { execFileSync, spawn } from 'node:child_process'
 import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import { CopyObjectCommand, GetObjectCommand, HeadBucketCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
+import { CopyObjectCommand, CreateMultipartUploadCommand, GetObjectCommand, HeadBucketCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
 import { abortStale, sweepTempFiles } from '../../lib/daemon/scheduled-jobs.js'
 import { startBridge, type Bridge } from '../fixtures/daemon.js'
 import { mountHungFuse, mountTmpfs } from '../fixtures/mounts.js'
@@ -169,6 +169,26 @@ t.test('a bucket directory removed by hand is refused with 503, and not made aga
   const view = await bridgectl(b, 'buckets', 'view', 'gone')
   t.match(view.stdout, /status:\s+unavailable: its directory .* is missing/)
   t.match((await bridgectl(b, 'buckets', 'modify', 'gone', '--record-mount')).stderr, /is missing or not a directory; mount its filesystem first/)
+})
+
+t.test('a write right after the bucket directory went away (within the reuse of a fine verdict) is 503, not NoSuchKey (sweep 24c F2)', async t => {
+  const b = await startBridge(t)
+  const path = await b.addBucket('moved', 'tester')
+  const s3 = oneShot(b, t)
+  const answers: string[] = []
+  for (let i = 0; i < 5; i++) {
+    await s3.send(new PutObjectCommand({ Bucket: 'moved', Key: 'warm', Body: 'x' })) // a fine verdict, reused for 250 ms
+    execFileSync('mv', [path, `${path}.away`])
+    for (const send of [
+      () => s3.send(new PutObjectCommand({ Bucket: 'moved', Key: 'p', Body: 'y' })),
+      () => s3.send(new PutObjectCommand({ Bucket: 'moved', Key: 'new/dir/p', Body: 'y' })),
+      () => s3.send(new CreateMultipartUploadCommand({ Bucket: 'moved', Key: 'p' })),
+    ]) answers.push(await send().then(() => '200', (err: Error & { $metadata?: { httpStatusCode?: number } }) => `${err.$metadata?.httpStatusCode} ${err.name}`))
+    execFileSync('mv', [`${path}.away`, path])
+    await new Promise(resolve => setTimeout(resolve, 300))
+  }
+  t.same([...new Set(answers)], ['503 ServiceUnavailable'], answers.join('; '))
+  t.notOk(existsSync(join(path, 'p')), 'nothing was written under the path while it was away')
 })
 
 t.test('buckets mapped before mount points were recorded get theirs at start, from a filesystem of their own with files', async t => {

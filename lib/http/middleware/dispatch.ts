@@ -202,8 +202,10 @@ export function dispatch (s: Services) {
         ctx.state.pending = reply.pending.then(code => { if (code !== undefined) ctx.state.errorCode = code }).finally(() => release?.())
       }
     } catch (err) {
-      // "No such key" from a bucket whose filesystem went away in the last moments is the bare directory talking.
-      if (err instanceof S3Error && err.code === 'NoSuchKey') {
+      // "No such key" from a bucket whose filesystem went away in the last moments is the bare directory talking;
+      // so is a raw ENOENT/ENOTDIR (a write's, answered NoSuchKey later by the error catalogue: sweep 24c F2).
+      const code = (err as NodeJS.ErrnoException | undefined)?.code
+      if ((err instanceof S3Error && err.code === 'NoSuchKey') || code === 'ENOENT' || code === 'ENOTDIR') {
         await refuseUnavailableBucket(target.bucketName, s, true)
         await refuseUnavailableBucket(copySourceBucket(ctx.req.headers), s, true)
       }
