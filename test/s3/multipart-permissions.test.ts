@@ -2,7 +2,7 @@
 // the same of the filesystem, and ListMultipartUploads does not show keys in folders the caller cannot read
 // (security sweep 10: bob listed, read, fed and aborted an upload into alice's 0700 folder).
 import t from 'tap'
-import { chmodSync, chownSync, mkdirSync, readFileSync } from 'node:fs'
+import { chmodSync, chownSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import {
   AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, ListMultipartUploadsCommand,
@@ -39,4 +39,27 @@ t.test('another principal cannot list, read, feed or abort an upload into a fold
   const { UploadId: open } = await alice.send(new CreateMultipartUploadCommand({ Bucket: 'demo', Key: 'shared.bin' }))
   t.same(await keysFor(bob), ['shared.bin'])
   await alice.send(new AbortMultipartUploadCommand({ Bucket: 'demo', Key: 'shared.bin', UploadId: open }))
+})
+
+t.test('when a file now stands where a folder of the key was, the initiator may still list and abort the upload; no one else (sweep 24c F3)', async t => {
+  const b = await startBridge(t)
+  chmodSync(b.bucketDir, 0o777)
+  const alice = b.client(await b.addUser('alice', 1001, 1001))
+  const bob = b.client(await b.addUser('bob', 1002, 1002))
+  await b.daemon.services.state.mutate(s => {
+    for (const name of ['alice', 'bob']) s.buckets.demo!.acl.push({ name, type: 'user', permission: 'FULL_CONTROL' })
+  })
+  const Key = 'proj/big.bin'
+  const { UploadId } = await alice.send(new CreateMultipartUploadCommand({ Bucket: 'demo', Key }))
+  await alice.send(new UploadPartCommand({ Bucket: 'demo', Key, UploadId, PartNumber: 1, Body: 'part' }))
+  // An NFS user replaces the folder the key needs with a file.
+  rmSync(join(b.bucketDir, 'proj'), { recursive: true, force: true })
+  writeFileSync(join(b.bucketDir, 'proj'), 'a file now')
+  await t.rejects(bob.send(new ListPartsCommand({ Bucket: 'demo', Key, UploadId })), { name: 'InvalidRequest' }, 'bob: the key is in conflict, as before')
+  await t.rejects(bob.send(new AbortMultipartUploadCommand({ Bucket: 'demo', Key, UploadId })), { name: 'InvalidRequest' })
+  const parts = await alice.send(new ListPartsCommand({ Bucket: 'demo', Key, UploadId }))
+  t.same(parts.Parts?.map(p => p.PartNumber), [1], 'alice lists her parts')
+  t.equal((await alice.send(new AbortMultipartUploadCommand({ Bucket: 'demo', Key, UploadId }))).$metadata.httpStatusCode, 204, 'and aborts the upload')
+  await t.rejects(alice.send(new ListPartsCommand({ Bucket: 'demo', Key, UploadId })), { name: 'NoSuchUpload' }, 'its parts are gone')
+  t.equal(readFileSync(join(b.bucketDir, 'proj'), 'utf8'), 'a file now', 'the NFS user\'s file is untouched')
 })

@@ -17,7 +17,7 @@ import { CHECKSUM_ALGORITHMS } from '../../auth/checksums.js'
 import { headObject as statObject, openObject, prefetchForRead, type BucketRef } from '../../storage/objects.js'
 import { isDirectoryKey, parseObjectKey } from '../../storage/paths.js'
 import type { ObjectKey } from '../../storage/types.js'
-import { relPath, requireAccess } from '../authorize.js'
+import { decide, relPath, requireAccess } from '../authorize.js'
 import { createNeed } from '../../access/fs-needs.js'
 import { bucketRecord, bucketRef, objectUrl, ownerXml, writeOptions } from '../bucket-access.js'
 import { checkConditions, checkDeclaredLength, checksumAlgorithmHeader, checksumElement, conditionsFrom, metaFromHeaders, quoteETag } from '../s3-headers.js'
@@ -247,10 +247,30 @@ export async function completeMultipartUpload (req: S3Request, s: Services): Pro
   })
 }
 
+/**
+ * Abort and ListParts answer to who may create the key, as the upload did. When an NFS user has since put a file
+ * where a folder of the key was (the key can no longer be created: a conflict), the upload's own initiator may
+ * still list and abort it, else its parts stayed until the stale-upload job (sweep 24c F3); the policies and the
+ * bucket ACL still decide.
+ */
+async function requireUploadAccess (req: S3Request, s: Services, operation: 'AbortMultipartUpload' | 'ListParts', record: BucketRecord, key: ObjectKey): Promise<void> {
+  const needs = { operation, bucket: record, key, fs: [createNeed(record.path, key)] }
+  const d = await decide(req, s, needs)
+  if (!d.allowed && d.isConflict === true) {
+    const upload = await getUpload(bucketRef(record), key, uploadIdOf(req))
+    const p = req.principal
+    if (p.kind === 'user' && upload.initiator.name === p.name && upload.initiator.uid === p.uid) {
+      await requireAccess(req, s, { ...needs, fs: [] })
+      return
+    }
+  }
+  await requireAccess(req, s, needs)
+}
+
 export async function abortMultipartUpload (req: S3Request, s: Services): Promise<S3Reply> {
   const record = bucketRecord(req, s)
   const key = uploadKey(req)
-  await requireAccess(req, s, { operation: 'AbortMultipartUpload', bucket: record, key, fs: [createNeed(record.path, key)] })
+  await requireUploadAccess(req, s, 'AbortMultipartUpload', record, key)
   await abortUpload(bucketRef(record), key, uploadIdOf(req))
   return { status: 204 }
 }
@@ -258,7 +278,7 @@ export async function abortMultipartUpload (req: S3Request, s: Services): Promis
 export async function listParts (req: S3Request, s: Services): Promise<S3Reply> {
   const record = bucketRecord(req, s)
   const key = uploadKey(req)
-  await requireAccess(req, s, { operation: 'ListParts', bucket: record, key, fs: [createNeed(record.path, key)] })
+  await requireUploadAccess(req, s, 'ListParts', record, key)
   const uploadId = uploadIdOf(req)
   const maxParts = limitParam(req.query, 'max-parts')
   const markerText = req.query.get('part-number-marker') ?? '0'
