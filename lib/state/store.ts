@@ -1,5 +1,5 @@
 // The state store: JSON documents in a state directory, replaced atomically under flock, re-read on change.
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeFileSync, chmodSync, watch, type FSWatcher } from 'node:fs'
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, chmodSync, watch, type FSWatcher } from 'node:fs'
 import { join } from 'node:path'
 import { createRequire } from 'node:module'
 import { emptyState, type State } from './types.js'
@@ -29,7 +29,9 @@ export class StateStore {
 
   constructor (readonly dir: string, private readonly options: StateStoreOptions = { pollMs: 2000 }) {
     mkdirSync(dir, { recursive: true, mode: 0o700 })
-    chmodSync(dir, 0o700)
+    // Only when it needs it: on a state folder that is read-only for now, reading must still work (sweep 24c F4:
+    // every bridgectl command, `status` too, failed on this chmod).
+    if ((statSync(dir).mode & 0o777) !== 0o700) chmodSync(dir, 0o700)
     this.refresh()
   }
 
@@ -87,7 +89,7 @@ export class StateStore {
    * fn may throw to abort without writing.
    */
   async mutate<T> (fn: (state: State) => T): Promise<T> {
-    const lockFd = openSync(join(this.dir, '.lock'), 'a', 0o600)
+    const lockFd = openLock(this.dir)
     try {
       await new Promise<void>((resolve, reject) => fsExt.flock(lockFd, 'ex', err => err ? reject(err) : resolve()))
       return this.mutateLocked(fn)
@@ -98,7 +100,7 @@ export class StateStore {
 
   /** Synchronous variant for the admin CLI. */
   mutateSync<T> (fn: (state: State) => T): T {
-    const lockFd = openSync(join(this.dir, '.lock'), 'a', 0o600)
+    const lockFd = openLock(this.dir)
     try {
       fsExt.flockSync(lockFd, 'ex')
       return this.mutateLocked(fn)
@@ -118,10 +120,33 @@ export class StateStore {
     const before = Object.fromEntries(Object.values(DOCUMENTS).map(p => [p, JSON.stringify(fresh[p])]))
     const result = fn(fresh)
     for (const [doc, part] of Object.entries(DOCUMENTS) as [DocName, keyof State][]) {
-      if (JSON.stringify(fresh[part]) !== before[part]) writeAtomic(join(this.dir, doc), JSON.stringify(fresh[part], null, 2) + '\n')
+      if (JSON.stringify(fresh[part]) === before[part]) continue
+      try {
+        writeAtomic(join(this.dir, doc), JSON.stringify(fresh[part], null, 2) + '\n')
+      } catch (err) {
+        throw new StateWriteError(join(this.dir, doc), err)
+      }
     }
     this.refresh()
     return result
+  }
+}
+
+/**
+ * The state could not be saved (a full or read-only state filesystem): nothing of the change was written. The S3
+ * side answers 503 ServiceUnavailable (retry later), bridgectl names the file and the reason.
+ */
+export class StateWriteError extends Error {
+  constructor (readonly path: string, cause: unknown) {
+    super(`cannot save ${path}: ${(cause as Error).message}`, { cause })
+  }
+}
+
+function openLock (dir: string): number {
+  try {
+    return openSync(join(dir, '.lock'), 'a', 0o600)
+  } catch (err) {
+    throw new StateWriteError(join(dir, '.lock'), err)
   }
 }
 
@@ -157,10 +182,15 @@ function readDocument (path: string): unknown {
 /** temp file, fsync, rename, fsync directory: readers see the old document or the new one. */
 function writeAtomic (path: string, text: string): void {
   const tmp = `${path}.tmp-${process.pid}`
-  writeFileSync(tmp, text, { mode: 0o600 })
-  const fd = openSync(tmp, 'r+')
-  try { fsyncSync(fd) } finally { closeSync(fd) }
-  renameSync(tmp, path)
+  try {
+    writeFileSync(tmp, text, { mode: 0o600 })
+    const fd = openSync(tmp, 'r+')
+    try { fsyncSync(fd) } finally { closeSync(fd) }
+    renameSync(tmp, path)
+  } catch (err) {
+    try { unlinkSync(tmp) } catch { /* never made, or already renamed */ }
+    throw err // a full state filesystem left users.json.tmp-PID behind (sweep 24c F6)
+  }
   const dirFd = openSync(join(path, '..'), 'r')
   try { fsyncSync(dirFd) } finally { closeSync(dirFd) }
 }

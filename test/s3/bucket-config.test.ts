@@ -6,8 +6,9 @@ import {
   DeleteBucketWebsiteCommand, DeletePublicAccessBlockCommand, GetBucketAccelerateConfigurationCommand, GetBucketEncryptionCommand,
   GetBucketLifecycleConfigurationCommand, GetBucketLoggingCommand, GetBucketNotificationConfigurationCommand, GetBucketOwnershipControlsCommand,
   GetBucketReplicationCommand, GetBucketRequestPaymentCommand, GetBucketWebsiteCommand, GetObjectLockConfigurationCommand,
-  GetPublicAccessBlockCommand, PutBucketLifecycleConfigurationCommand, PutBucketEncryptionCommand, S3Client,
+  GetPublicAccessBlockCommand, ListObjectsV2Command, PutBucketCorsCommand, PutBucketLifecycleConfigurationCommand, PutBucketEncryptionCommand, S3Client,
 } from '@aws-sdk/client-s3'
+import { execFileSync } from 'node:child_process'
 import { startBridge } from '../fixtures/daemon.js'
 
 type Send = (c: S3Client) => Promise<unknown>
@@ -71,4 +72,25 @@ t.test('deleting a configuration that is not there succeeds with 204; setting on
     Bucket: 'demo',
     ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
   })), { name: 'NotImplemented', $metadata: { httpStatusCode: 501 } })
+})
+
+t.test('a configuration change the state cannot save (read-only state filesystem) is 503, logged, and reads go on (sweep 24c F4)', async t => {
+  const b = await startBridge(t)
+  const dir = b.daemon.services.state.dir
+  try {
+    execFileSync('mount', ['--bind', dir, dir], { stdio: 'pipe' })
+    execFileSync('mount', ['-o', 'remount,bind,ro', dir], { stdio: 'pipe' })
+  } catch (err) {
+    t.plan(0, `cannot bind-mount read-only: ${(err as Error).message.split('\n')[0]}`)
+    return
+  }
+  let mounted = true
+  const unmount = (): void => { if (mounted) { mounted = false; execFileSync('umount', ['-l', dir], { stdio: 'pipe' }) } }
+  t.teardown(unmount)
+  const cors = { CORSRules: [{ AllowedMethods: ['GET'], AllowedOrigins: ['*'] }] }
+  await t.rejects(b.s3.send(new PutBucketCorsCommand({ Bucket: 'demo', CORSConfiguration: cors })), { name: 'ServiceUnavailable', $metadata: { httpStatusCode: 503 } })
+  t.ok(b.logLines.some(l => l.includes('the state cannot be saved')), 'the operator is told')
+  t.equal((await b.s3.send(new ListObjectsV2Command({ Bucket: 'demo' }))).$metadata.httpStatusCode, 200, 'reads go on')
+  unmount()
+  t.equal((await b.s3.send(new PutBucketCorsCommand({ Bucket: 'demo', CORSConfiguration: cors }))).$metadata.httpStatusCode, 200, 'and the same change works once it can be saved')
 })

@@ -1,6 +1,7 @@
 // Renders every failure as AWS's XML error with its status; anything unexpected becomes InternalError and is logged.
 import type { Context, Next } from 'koa'
 import { S3Error, s3ErrorFromErrno } from '../../errors/s3-error.js'
+import { StateWriteError } from '../../state/store.js'
 import type { Logger } from '../../log.js'
 import { renderXml } from '../xml/render.js'
 
@@ -11,6 +12,7 @@ export function errorResponse (log: Logger) {
     } catch (err) {
       const e = toS3Error(err, ctx.path)
       if (e.code === 'InternalError') log.error({ err, requestId: ctx.state.requestId }, 'internal error')
+      else if (err instanceof StateWriteError) log.error({ err, requestId: ctx.state.requestId }, 'the state cannot be saved')
       ctx.state.errorCode = e.code
       if (ctx.headerSent) {
         ctx.req.socket.destroy()
@@ -74,6 +76,8 @@ export function errorDocument (e: S3Error, where: { resource: string, requestId:
 /** The S3 error a failure is answered with: errno errors mapped, a dropped client IncompleteBody, else InternalError. */
 export function toS3Error (err: unknown, resource: string): S3Error {
   if (err instanceof S3Error) return err
+  // The bridge's own state could not be saved: the request may succeed later; it was 403 from EROFS's mapping.
+  if (err instanceof StateWriteError) return new S3Error('ServiceUnavailable', {}, { message: 'The bridge cannot save its configuration now; try again later.' })
   const mapped = s3ErrorFromErrno(err, { Resource: resource })
   if (mapped) return mapped
   const code = (err as NodeJS.ErrnoException | undefined)?.code

@@ -1,6 +1,8 @@
 // The state store's handling of corrupt documents: what it keeps and what it says.
 import t from 'tap'
-import { rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { chmodSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { StateStore } from '../../../lib/state/store.js'
 
@@ -54,4 +56,42 @@ t.test('a document that cannot be read (not one that is gone) keeps the last goo
   rmSync(join(dir, 'buckets.json'))
   store.refresh()
   t.same(store.snapshot().buckets, {}, 'a document that is gone is empty')
+})
+
+t.test('a read-only state folder can still be read; a change is a StateWriteError that leaves nothing behind (sweep 24c F4, F6)', async t => {
+  // Not under t.testdir: that is removed before the mount is gone.
+  const dir = mkdtempSync(join(tmpdir(), 's3bridge-state-ro-'))
+  t.teardown(() => setImmediate(() => rmSync(dir, { recursive: true, force: true })))
+  writeFileSync(join(dir, 'users.json'), JSON.stringify({ alice: { name: 'alice' } }))
+  chmodSync(dir, 0o700)
+  try {
+    execFileSync('mount', ['--bind', dir, dir], { stdio: 'pipe' })
+    execFileSync('mount', ['-o', 'remount,bind,ro', dir], { stdio: 'pipe' })
+  } catch (err) {
+    t.plan(0, `cannot bind-mount read-only: ${(err as Error).message.split('\n')[0]}`)
+    return
+  }
+  t.teardown(() => { try { execFileSync('umount', ['-l', dir], { stdio: 'pipe' }) } catch {} })
+  const store = new StateStore(dir, { pollMs: 1000, isStrict: true })
+  t.same(Object.keys(store.snapshot().users), ['alice'], 'read as usual (no chmod needed)')
+  await t.rejects(store.mutate(s => { s.users.bob = { name: 'bob' } as never }), { message: /^cannot save .*\.lock: EROFS/ })
+  t.same(readdirSync(dir).filter(f => f.includes('.tmp-')), [])
+})
+
+t.test('a full state filesystem: the change is a StateWriteError and no temp file is left', async t => {
+  const dir = mkdtempSync(join(tmpdir(), 's3bridge-state-full-'))
+  t.teardown(() => setImmediate(() => rmSync(dir, { recursive: true, force: true })))
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k,mode=700', 'tmpfs', dir], { stdio: 'pipe' })
+  } catch (err) {
+    t.plan(0, `cannot mount a tmpfs: ${(err as Error).message.split('\n')[0]}`)
+    return
+  }
+  t.teardown(() => { try { execFileSync('umount', ['-l', dir], { stdio: 'pipe' }) } catch {} })
+  const store = new StateStore(dir, { pollMs: 1000, isStrict: true })
+  await store.mutate(s => { s.users.alice = { name: 'alice' } as never })
+  try { writeFileSync(join(dir, 'filler'), Buffer.alloc(128 * 1024)) } catch { /* full now */ }
+  await t.rejects(store.mutate(s => { s.users.bob = { name: 'bob', note: 'x'.repeat(8192) } as never }), { message: /^cannot save .*users\.json: ENOSPC/ })
+  t.same(readdirSync(dir).filter(f => f.includes('.tmp-')), [], 'no users.json.tmp-PID left')
+  t.same(Object.keys(store.snapshot().users), ['alice'], 'the last good state stands')
 })
