@@ -31,6 +31,11 @@ function pem (path: string, field: 'certFile' | 'keyFile'): Buffer {
   }
 }
 
+/** Throws what starting an https listener with these files would (a missing file, a key that does not match). */
+export function checkTlsFiles (tls: TlsConfig): void {
+  tlsOptions(tls)
+}
+
 function tlsOptions (tls: TlsConfig): { cert: Buffer, key: Buffer } {
   const options = { cert: pem(tls.certFile, 'certFile'), key: pem(tls.keyFile, 'keyFile') }
   try {
