@@ -1,11 +1,14 @@
 // Metrics and health on the admin listener only, and the access log line: its fields, and never a secret.
 import t from 'tap'
+import { writeFileSync } from 'node:fs'
+import { get as httpGet } from 'node:http'
+import { join } from 'node:path'
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3'
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
 import { startBridge } from '../fixtures/daemon.js'
 import { sleep } from '../fixtures/bridged-process.js'
 
-interface AccessLine { msg: string, requestId?: string, principal?: string, operation?: string, bucket?: string, key?: string, status?: number, bytesIn?: number, bytesOut?: number, ms?: number, url?: string }
+interface AccessLine { msg: string, requestId?: string, principal?: string, operation?: string, bucket?: string, key?: string, status?: number, bytesIn?: number, bytesOut?: number, ms?: number, url?: string, error?: string }
 
 const accessLines = (lines: string[]): AccessLine[] => lines.map(l => JSON.parse(l) as AccessLine).filter(l => l.msg === 'request')
 
@@ -84,4 +87,33 @@ t.test('the access log line of a request has id, principal, operation, bucket, k
   t.notOk(after.includes(signature), 'its signature is not logged')
   t.match(after, /X-Amz-Signatur%65=\[redacted\]/)
   t.match(after, /X-Amz-Credentia%6C=\[redacted\]/)
+})
+
+t.test('a GET the client leaves is logged with the bytes that went out and ResponseIncomplete, not as a whole success (sweep 24c F7)', async t => {
+  const bridge = await startBridge(t)
+  const size = 32 * 1024 * 1024
+  writeFileSync(join(bridge.bucketDir, 'big.bin'), Buffer.alloc(size, 1))
+  const url = await getSignedUrl(bridge.s3, new GetObjectCommand({ Bucket: 'demo', Key: 'big.bin' }), { expiresIn: 300 })
+  await new Promise<void>((resolve, reject) => {
+    const req = httpGet(url, res => {
+      res.once('data', () => { req.destroy(); resolve() }) // one chunk, then gone
+    })
+    req.on('error', () => undefined)
+    req.on('close', resolve)
+    setTimeout(() => reject(new Error('no data')), 10_000)
+  })
+  let line: AccessLine | undefined
+  for (let i = 0; i < 100 && line === undefined; i++) {
+    await sleep(50)
+    line = accessLines(bridge.logLines).find(l => l.operation === 'GetObject' && l.key === 'big.bin')
+  }
+  t.ok(line, 'logged once the response is over')
+  t.equal(line?.error, 'ResponseIncomplete')
+  t.ok(typeof line?.bytesOut === "number" && line.bytesOut < size, `bytesOut ${String(line?.bytesOut)} is what went out, less than ${size}`)
+  const whole = await fetch(url)
+  t.equal((await whole.arrayBuffer()).byteLength, size)
+  await sleep(50)
+  const full = accessLines(bridge.logLines).filter(l => l.operation === 'GetObject' && l.key === 'big.bin').at(-1)
+  t.match(full, { status: 200, bytesOut: size }, 'a whole GET still counts its length')
+  t.equal(full?.error, undefined)
 })

@@ -1,13 +1,14 @@
 // One structured line per request: id, principal, operation, bucket, key, status, bytes, duration.
 import type { Context, Next } from 'koa'
 import { accessLogWriter, redactUrl, type Logger } from '../../log.js'
-import { bodyBytesIn, bodyBytesOut, whenResponseDone } from './metrics.js'
+import { bodyBytesIn, bodyBytesOut, outcomeCode, whenResponseDone } from './metrics.js'
 
 export function accessLog (log: Logger) {
   const write = accessLogWriter(log)
   return async (ctx: Context, next: Next): Promise<void> => {
     const started = process.hrtime.bigint()
     const bytesInBefore = ctx.req.socket.bytesRead
+    const bytesOutBefore = ctx.req.socket.bytesWritten
     try {
       await next()
     } finally {
@@ -21,9 +22,9 @@ export function accessLog (log: Logger) {
           method: ctx.method,
           url: redactUrl(ctx.url),
           status: ctx.status,
-          error: ctx.state.errorCode,
+          error: outcomeCode(ctx),
           bytesIn: bodyBytesIn(ctx, bytesInBefore),
-          bytesOut: bodyBytesOut(ctx),
+          bytesOut: bodyBytesOut(ctx, bytesOutBefore),
           ms: Number(process.hrtime.bigint() - started) / 1e6,
           sourceIp: ctx.ip,
         })

@@ -13,11 +13,24 @@ export function bodyBytesIn (ctx: Context, socketBytesBefore: number): number {
   return Math.max(0, ctx.req.socket.bytesRead - socketBytesBefore)
 }
 
-/** Body bytes of the response: what Content-Length announced, none for HEAD and 304. */
-export function bodyBytesOut (ctx: Context): number {
+/**
+ * Body bytes of the response: what Content-Length announced once it was all sent, none for HEAD and 304; for a
+ * response cut short (the client left, a file shrank under a streamed GET) what left the socket less the head,
+ * where it counted the announced length as sent (sweep 24c F7).
+ */
+export function bodyBytesOut (ctx: Context, socketBytesBefore: number): number {
   if (ctx.method === 'HEAD' || ctx.status === 304) return 0
   const length = Number(ctx.res.getHeader('content-length'))
-  return Number.isFinite(length) ? length : 0
+  if (ctx.res.writableFinished && Number.isFinite(length)) return length
+  const head = (ctx.res as unknown as { _header?: string | null })._header?.length ?? 0
+  const sent = Math.max(0, ctx.req.socket.bytesWritten - socketBytesBefore - head)
+  return Number.isFinite(length) ? Math.min(sent, length) : sent
+}
+
+/** The request's error code, or ResponseIncomplete for an answer that never went out whole. */
+export function outcomeCode (ctx: Context): string | undefined {
+  if (typeof ctx.state.errorCode === 'string') return ctx.state.errorCode
+  return ctx.res.writableFinished ? undefined : 'ResponseIncomplete'
 }
 
 /**
@@ -39,6 +52,7 @@ export function requestMetrics (metrics: Metrics) {
   return async (ctx: Context, next: Next): Promise<void> => {
     const started = process.hrtime.bigint()
     const bytesInBefore = ctx.req.socket.bytesRead
+    const bytesOutBefore = ctx.req.socket.bytesWritten
     metrics.requestStarted()
     try {
       await next()
@@ -48,10 +62,10 @@ export function requestMetrics (metrics: Metrics) {
         metrics.requestFinished({
           operation: typeof ctx.state.operation === 'string' ? ctx.state.operation : 'unknown',
           status: ctx.res.headersSent ? ctx.res.statusCode : ctx.status,
-          errorCode: typeof ctx.state.errorCode === 'string' ? ctx.state.errorCode : undefined,
+          errorCode: outcomeCode(ctx),
           durationSeconds: Number(process.hrtime.bigint() - started) / 1e9,
           bytesIn: bodyBytesIn(ctx, bytesInBefore),
-          bytesOut: bodyBytesOut(ctx),
+          bytesOut: bodyBytesOut(ctx, bytesOutBefore),
         })
       }
       whenResponseDone(ctx, done)
