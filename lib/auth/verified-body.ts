@@ -143,11 +143,15 @@ class DigestVerifier extends Transform {
 function watchIdle(raw: Readable, verifier: Transform, idleMs: number): void {
   let timer: NodeJS.Timeout | undefined
   let over = false
-  const stop = (): void => { if (timer) clearTimeout(timer); timer = undefined }
+  let armed = 0 // bumped on every change: a check already on its way is void
+  const stop = (): void => { armed++; if (timer) clearTimeout(timer); timer = undefined }
   const arm = (): void => {
     stop()
     if (over || raw.isPaused()) return
-    timer = setTimeout(() => verifier.destroy(new S3Error('RequestTimeout')), idleMs)
+    const at = armed
+    // Judged after one more turn of I/O: a daemon that was itself stopped (SIGSTOP, a VM paused) runs its expired
+    // timers before the bytes that arrived meanwhile; they re-arm the watch, and the body goes on (sweep 24c F8).
+    timer = setTimeout(() => setImmediate(() => { if (armed === at && !over) verifier.destroy(new S3Error('RequestTimeout')) }), idleMs)
     timer.unref()
   }
   const end = (): void => { over = true; stop() }
