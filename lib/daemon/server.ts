@@ -3,6 +3,7 @@ import { resolve } from 'node:path'
 import type { Server } from 'node:http'
 import { ConfigError, fieldFailure, type Config } from '../config/schema.js'
 import { createApp } from '../http/app.js'
+import { BackgroundWork } from '../http/background-work.js'
 import type { Services } from '../http/types.js'
 import { createLogger, type Logger } from '../log.js'
 import { Metrics } from '../metrics.js'
@@ -121,7 +122,7 @@ export async function startDaemon (config: Config, opts: StartOptions = {}): Pro
   }
   const metrics = new Metrics({ state: () => state.snapshot(), hasProcessMetrics: true, unavailableBuckets, readable: async b => await scrapeVerdict(b) === undefined })
   const tracker = new RequestTracker()
-  const services: Services = { config, state, log, now: opts.now ?? (() => new Date()), roots }
+  const services: Services = { config, state, log, now: opts.now ?? (() => new Date()), roots, background: new BackgroundWork() }
   let isDraining = false
   let listeners: Listeners | undefined
   let admin: AdminServer | undefined
@@ -211,6 +212,13 @@ function running ({ services, metrics, tracker, listeners, admin, setDraining }:
       if (removed.length > 0) log.info({ files: removed }, 'removed temp files of cut uploads')
     }
     await allClosed
+    // A Complete still assembling when its connection was closed finishes (its object is published, or its
+    // upload put back) before the daemon says it stopped: it went on unseen and published after "stopped"
+    // (sweep 24c F5). A kill meanwhile leaves the upload intact, to be completed again.
+    if ((services.background?.size ?? 0) > 0) {
+      log.warn({ pending: services.background?.size }, 'waiting for multipart uploads still being assembled')
+      await services.background?.settled()
+    }
     await admin?.close()
     state.close()
   }

@@ -1,4 +1,5 @@
 // The shapes handlers share: the parsed request, the reply they return, and the services they use.
+import type { BackgroundWork } from './background-work.js'
 import type { S3ErrorCode } from '../errors/s3-errors.js'
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Readable } from 'node:stream'
@@ -62,6 +63,8 @@ export interface Services {
   now: () => Date
   /** Whether each bucket's directory is there to serve (bucket-roots.ts). */
   roots: BucketRoots
+  /** What requests go on with after answering; a stop waits for it (background-work.ts). */
+  background?: BackgroundWork
 }
 
 export type Handler = (req: S3Request, s: Services) => Promise<S3Reply>

@@ -135,3 +135,26 @@ t.test('a Complete done within completeKeepAliveMs (default 2 s) answers as befo
   t.equal(raw.status, 400)
   t.match(raw.text, /<Code>InvalidPart<\/Code>/)
 })
+
+t.test('a stop waits for a Complete still assembling before it is done (sweep 24c F5)', async t => {
+  const b = await startBridge(t, { completeKeepAliveMs: 0, shutdownGraceSeconds: 1 })
+  const key = 'stopping/obj.bin'
+  const parts = [1, 2, 3, 4].map(i => Buffer.alloc(48 * MiB, i))
+  const { uploadId, etags } = await upload(b.s3, key, parts)
+  const url = await getSignedUrl(b.s3, new CompleteMultipartUploadCommand({ Bucket: 'demo', Key: key, UploadId: uploadId }), { expiresIn: 300 })
+  const xml = listXml(etags)
+  await new Promise<void>((resolve, reject) => {
+    const req = httpRequest(url, { method: 'POST', headers: { 'content-length': Buffer.byteLength(xml) } }, res => {
+      res.once('data', () => { req.destroy(); resolve() }) // the 200 is out; the client leaves
+    })
+    req.on('error', () => undefined)
+    req.once('error', reject)
+    req.end(xml)
+  })
+  const completing = join(b.bucketDir, '.s3bridge', 'uploads', `${uploadId}.completing`)
+  const wasAssembling = existsSync(completing)
+  await b.daemon.close()
+  t.comment(wasAssembling ? 'the stop began while the parts were being assembled' : 'the assembly was already over')
+  t.notOk(existsSync(completing), 'no assembly is left running once the daemon says it stopped')
+  t.equal(lstatSync(join(b.bucketDir, key)).size, 4 * 48 * MiB, 'the object is published whole')
+})

@@ -200,6 +200,7 @@ export function dispatch (s: Services) {
       if (reply.pending !== undefined) {
         held = true
         ctx.state.pending = reply.pending.then(code => { if (code !== undefined) ctx.state.errorCode = code }).finally(() => release?.())
+        s.background?.track(ctx.state.pending as Promise<unknown>)
       }
     } catch (err) {
       // "No such key" from a bucket whose filesystem went away in the last moments is the bare directory talking;
