@@ -8,7 +8,7 @@ import {
   GetBucketReplicationCommand, GetBucketRequestPaymentCommand, GetBucketWebsiteCommand, GetObjectLockConfigurationCommand,
   GetPublicAccessBlockCommand, ListObjectsV2Command, PutBucketCorsCommand, PutBucketLifecycleConfigurationCommand, PutBucketEncryptionCommand, S3Client,
 } from '@aws-sdk/client-s3'
-import { execFileSync } from 'node:child_process'
+import { mountReadOnly } from '../fixtures/mounts.js'
 import { startBridge } from '../fixtures/daemon.js'
 
 type Send = (c: S3Client) => Promise<unknown>
@@ -77,16 +77,8 @@ t.test('deleting a configuration that is not there succeeds with 204; setting on
 t.test('a configuration change the state cannot save (read-only state filesystem) is 503, logged, and reads go on (sweep 24c F4)', async t => {
   const b = await startBridge(t)
   const dir = b.daemon.services.state.dir
-  try {
-    execFileSync('mount', ['--bind', dir, dir], { stdio: 'pipe' })
-    execFileSync('mount', ['-o', 'remount,bind,ro', dir], { stdio: 'pipe' })
-  } catch (err) {
-    t.plan(0, `cannot bind-mount read-only: ${(err as Error).message.split('\n')[0]}`)
-    return
-  }
-  let mounted = true
-  const unmount = (): void => { if (mounted) { mounted = false; execFileSync('umount', ['-l', dir], { stdio: 'pipe' }) } }
-  t.teardown(unmount)
+  const unmount = mountReadOnly(t, dir)
+  if (!unmount) return
   const cors = { CORSRules: [{ AllowedMethods: ['GET'], AllowedOrigins: ['*'] }] }
   await t.rejects(b.s3.send(new PutBucketCorsCommand({ Bucket: 'demo', CORSConfiguration: cors })), { name: 'ServiceUnavailable', $metadata: { httpStatusCode: 503 } })
   t.ok(b.logLines.some(l => l.includes('the state cannot be saved')), 'the operator is told')

@@ -1,16 +1,17 @@
 // An upload is the business of principals who could create its key: the calls after CreateMultipartUpload ask
 // the same of the filesystem, and ListMultipartUploads does not show keys in folders the caller cannot read
 // (security sweep 10: bob listed, read, fed and aborted an upload into alice's 0700 folder).
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { chmodSync, chownSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import {
   AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, ListMultipartUploadsCommand,
-  ListPartsCommand, UploadPartCommand,
+  ListPartsCommand, UploadPartCommand, type S3Client,
 } from '@aws-sdk/client-s3'
-import { startBridge } from '../fixtures/daemon.js'
+import { startBridge, type Bridge } from '../fixtures/daemon.js'
 
-t.test('another principal cannot list, read, feed or abort an upload into a folder it cannot write', async t => {
+/** A bridge whose bucket folder anyone may write, and alice and bob, both with FULL_CONTROL on the bucket. */
+async function aliceAndBob (t: Test): Promise<{ b: Bridge, alice: S3Client, bob: S3Client }> {
   const b = await startBridge(t)
   chmodSync(b.bucketDir, 0o777)
   const alice = b.client(await b.addUser('alice', 1001, 1001))
@@ -18,6 +19,11 @@ t.test('another principal cannot list, read, feed or abort an upload into a fold
   await b.daemon.services.state.mutate(s => {
     for (const name of ['alice', 'bob']) s.buckets.demo!.acl.push({ name, type: 'user', permission: 'FULL_CONTROL' })
   })
+  return { b, alice, bob }
+}
+
+t.test('another principal cannot list, read, feed or abort an upload into a folder it cannot write', async t => {
+  const { b, alice, bob } = await aliceAndBob(t)
   const priv = join(b.bucketDir, 'apriv')
   mkdirSync(priv)
   chownSync(priv, 1001, 1001)
@@ -42,13 +48,7 @@ t.test('another principal cannot list, read, feed or abort an upload into a fold
 })
 
 t.test('when a file now stands where a folder of the key was, the initiator may still list and abort the upload; no one else (sweep 24c F3)', async t => {
-  const b = await startBridge(t)
-  chmodSync(b.bucketDir, 0o777)
-  const alice = b.client(await b.addUser('alice', 1001, 1001))
-  const bob = b.client(await b.addUser('bob', 1002, 1002))
-  await b.daemon.services.state.mutate(s => {
-    for (const name of ['alice', 'bob']) s.buckets.demo!.acl.push({ name, type: 'user', permission: 'FULL_CONTROL' })
-  })
+  const { b, alice, bob } = await aliceAndBob(t)
   const Key = 'proj/big.bin'
   const { UploadId } = await alice.send(new CreateMultipartUploadCommand({ Bucket: 'demo', Key }))
   await alice.send(new UploadPartCommand({ Bucket: 'demo', Key, UploadId, PartNumber: 1, Body: 'part' }))

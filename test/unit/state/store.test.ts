@@ -1,10 +1,10 @@
 // The state store's handling of corrupt documents: what it keeps and what it says.
 import t from 'tap'
-import { execFileSync } from 'node:child_process'
 import { chmodSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { StateStore } from '../../../lib/state/store.js'
+import { mountReadOnly, mountTmpfs } from '../../fixtures/mounts.js'
 
 t.test('a corrupt document at open is reported as missing, not as a last good copy it does not have', async t => {
   const dir = t.testdir({ 'users.json': '{"alice": {"na' })
@@ -64,14 +64,7 @@ t.test('a read-only state folder can still be read; a change is a StateWriteErro
   t.teardown(() => setImmediate(() => rmSync(dir, { recursive: true, force: true })))
   writeFileSync(join(dir, 'users.json'), JSON.stringify({ alice: { name: 'alice' } }))
   chmodSync(dir, 0o700)
-  try {
-    execFileSync('mount', ['--bind', dir, dir], { stdio: 'pipe' })
-    execFileSync('mount', ['-o', 'remount,bind,ro', dir], { stdio: 'pipe' })
-  } catch (err) {
-    t.plan(0, `cannot bind-mount read-only: ${(err as Error).message.split('\n')[0]}`)
-    return
-  }
-  t.teardown(() => { try { execFileSync('umount', ['-l', dir], { stdio: 'pipe' }) } catch {} })
+  if (!mountReadOnly(t, dir)) return
   const store = new StateStore(dir, { pollMs: 1000, isStrict: true })
   t.same(Object.keys(store.snapshot().users), ['alice'], 'read as usual (no chmod needed)')
   await t.rejects(store.mutate(s => { s.users.bob = { name: 'bob' } as never }), { message: /^cannot save .*\.lock: EROFS/ })
@@ -81,13 +74,7 @@ t.test('a read-only state folder can still be read; a change is a StateWriteErro
 t.test('a full state filesystem: the change is a StateWriteError and no temp file is left', async t => {
   const dir = mkdtempSync(join(tmpdir(), 's3bridge-state-full-'))
   t.teardown(() => setImmediate(() => rmSync(dir, { recursive: true, force: true })))
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k,mode=700', 'tmpfs', dir], { stdio: 'pipe' })
-  } catch (err) {
-    t.plan(0, `cannot mount a tmpfs: ${(err as Error).message.split('\n')[0]}`)
-    return
-  }
-  t.teardown(() => { try { execFileSync('umount', ['-l', dir], { stdio: 'pipe' }) } catch {} })
+  if (!mountTmpfs(t, dir, 'size=64k,mode=700')) return
   const store = new StateStore(dir, { pollMs: 1000, isStrict: true })
   await store.mutate(s => { s.users.alice = { name: 'alice' } as never })
   try { writeFileSync(join(dir, 'filler'), Buffer.alloc(128 * 1024)) } catch { /* full now */ }
