@@ -65,7 +65,7 @@ type EntryStat = Parameters<typeof objectInfo>[1]
  */
 interface Stated { st: EntryStat, isFile: boolean, isDirectory: boolean, stored: StoredMeta | undefined, acl?: Buffer | null | 'unknown' }
 
-/** ACLs the stat jobs read: none when undefined; else every file's whose group bits are set, except skipUid's. */
+/** ACLs the stat jobs read: none when undefined; else those of files with stored metadata and group bits set, except skipUid's. */
 interface AclWant { skipUid?: number }
 
 /** What the viewer's read check needs: nothing for root with root's rights (it reads every file), else the ACLs of files it does not own. */
@@ -112,7 +112,7 @@ async function statNames (dirPath: string, names: string[], native: StatEntries 
         const again = await lstat(path, { bigint: true }).catch(() => undefined)
         if (again === undefined || again.ino !== st.ino || again.dev !== st.dev || again.ctimeNs !== st.ctimeNs) acl = 'unknown'
       }
-      return acl === undefined ? { st, isFile, isDirectory, stored } : { st, isFile, isDirectory, stored, acl }
+      return { st, isFile, isDirectory, stored, ...(acl === undefined ? {} : { acl }) }
     }))
   }
   const b = await native(dirPath, names.join('/'), META_XATTR, acls === undefined ? undefined : ACL_ACCESS_XATTR, acls?.skipUid)
@@ -139,7 +139,7 @@ async function statNames (dirPath: string, names: string[], native: StatEntries 
     }
     if (kind !== 1 && kind !== 2) { out[i] = undefined; continue }
     const st = WalkStat.at(b.stats, i)
-    out[i] = acl === undefined ? { st, isFile: kind === 1, isDirectory: kind === 2, stored } : { st, isFile: kind === 1, isDirectory: kind === 2, stored, acl }
+    out[i] = { st, isFile: kind === 1, isDirectory: kind === 2, stored, ...(acl === undefined ? {} : { acl }) }
   }
   return out
 }
