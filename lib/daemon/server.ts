@@ -79,12 +79,18 @@ function closed (server: Server): Promise<void> {
  * the export.
  */
 export function openState (config: Config, log: Logger): StateStore {
-  let served: Set<string> | undefined
-  const paths = (state: State): Set<string> => new Set(Object.values(state.buckets).map(b => b.path))
+  let served: Map<string, string> | undefined
+  // Each served directory with who serves it: a bucket deleted and made again (same path, a new record) between two
+  // reloads, which a daemon polling over NFS easily misses, must not keep the deleted bucket's staging folder.
+  const paths = (state: State): Map<string, string> => {
+    const out = new Map<string, string>()
+    for (const b of Object.values(state.buckets)) out.set(b.path, [out.get(b.path), b.name, b.createdAt].join('\0'))
+    return out
+  }
   const onReload = (next: State): void => {
     const now = paths(next)
-    for (const path of served ?? []) if (!now.has(path)) retireRoot(path)
-    for (const path of now) serveRoot(path) // also one unmapped and mapped again between two reloads
+    for (const [path, who] of served ?? []) if (now.get(path) !== who) retireRoot(path)
+    for (const path of now.keys()) serveRoot(path) // also one unmapped and mapped again between two reloads
     served = now
   }
   try {

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { type Readable } from 'node:stream'
 import { checksumTap, createHasher } from '../auth/checksums.js'
 import { S3Error, s3ErrorFromErrno } from '../errors/s3-error.js'
-import type { BucketRef } from './objects.js'
+import { inStaging, type BucketRef } from './objects.js'
 import { checkStorableKey, existingStagingDir, stagingDir } from './paths.js'
 import { fdPath, writeStoredMeta, type StoredMeta } from './xattrs.js'
 import type { ObjectKey, ObjectMeta } from './types.js'
@@ -193,12 +193,13 @@ export async function putBack (uploadsDir: string, uploadId: string): Promise<bo
 }
 
 async function ensureUploadsDir (root: string): Promise<string> {
-  const dir = uploadsDir(root) // in the verified staging folder (stagingDir makes it when missing)
   // Not recursive: a recursive mkdir reports ENOENT for an ENOSPC (no free inode), which read as NoSuchKey.
-  await mkdir(dir, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
-    if (err.code !== 'EEXIST') throw s3ErrorFromErrno(err) ?? err
-  })
-  return dir
+  const made = async (): Promise<string> => {
+    const dir = uploadsDir(root) // in the verified staging folder (stagingDir makes it when missing)
+    await mkdir(dir, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => { if (err.code !== 'EEXIST') throw err })
+    return dir
+  }
+  return await inStaging(root, made).catch((err: NodeJS.ErrnoException) => { throw s3ErrorFromErrno(err) ?? err })
 }
 
 /**

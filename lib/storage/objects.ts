@@ -322,9 +322,27 @@ const stagingReady = new Map<string, string>()
 export async function ensureStaging (root: string): Promise<string> {
   const dir = join(stagingDir(root), 'tmp')
   if (stagingReady.get(root) === dir) return dir
-  await mkdir(dir, { recursive: true, mode: 0o700 })
+  // Not recursive: stagingDir made the folder above, and under a folder removed since (the descriptor outlives its
+  // name) Node's recursive mkdir never settles (ENOENT for tmp, EEXIST for the folder, again and again). Plain
+  // mkdir says ENOENT, and the callers open the folder afresh.
+  await mkdir(dir, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => { if (err.code !== 'EEXIST') throw err })
   stagingReady.set(root, dir)
   return dir
+}
+
+/**
+ * fn with the bucket's staging folder; when a path in it is missing (the folder was removed: the bucket deleted
+ * and made again by another daemon, or an admin's rm), once more with the folder opened afresh.
+ */
+export async function inStaging<T> (root: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn()
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+    stagingReady.delete(root)
+    forgetStaging(root)
+    return await fn()
+  }
 }
 
 /** The process umask, read once (process.umask() without an argument is deprecated); undefined if unknown. */
@@ -345,17 +363,10 @@ const UMASK: number | undefined = (() => {
 async function openTemp (root: string, fileMode = 0o600): Promise<{ tmp: string, fh: FileHandle, mode: number }> {
   const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW
   const mode = UMASK !== undefined && (fileMode & ~UMASK & 0o777) === fileMode && (fileMode & ~0o777) === 0 ? fileMode : 0o600
-  let tmp = join(await ensureStaging(root), randomUUID())
-  try {
+  return await inStaging(root, async () => {
+    const tmp = join(await ensureStaging(root), randomUUID())
     return { tmp, fh: await open(tmp, flags, mode), mode }
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
-    // The folder (or its tmp) vanished: open it afresh (a new descriptor), then make tmp again.
-    stagingReady.delete(root)
-    forgetStaging(root)
-    tmp = join(await ensureStaging(root), randomUUID())
-    return { tmp, fh: await open(tmp, flags, mode), mode }
-  }
+  })
 }
 
 /**
@@ -441,10 +452,13 @@ async function makeFolder (bucket: BucketRef, parent: PinnedDir, name: string, o
   // A maker that finished just before this one registered has made it: renaming another folder over it would
   // replace it while it is empty (rename(2) allows that), under requests already holding it open.
   if (await lstat(join(parent.path, name)).then(() => true, () => false)) return
-  const staged = join(await ensureStaging(bucket.root), `dir-${randomUUID()}`)
+  const staged = await inStaging(bucket.root, async () => {
+    const path = join(await ensureStaging(bucket.root), `dir-${randomUUID()}`)
+    await mkdir(path, { mode: opts.dirMode })
+    return path
+  })
   const parentSt = await parent.stat()
   const setgid = (parentSt.mode & S_ISGID) !== 0
-  await mkdir(staged, { mode: opts.dirMode })
   try {
     // The mode exactly (mkdir's is cut by the umask), setgid as mkdir(2) in a setgid folder would set it. chmod
     // before chown: root is in the staged folder's group now, so S_ISGID stays without CAP_FSETID (which the
