@@ -41,6 +41,11 @@ export interface AccessDecision {
   isMissing: boolean
   /** The filesystem denial was because a folder or file is in the way of the path (PutObject of "a" over folder "a"). */
   isConflict?: boolean
+  /**
+   * A policy allowed an ownership call to a caller outside the owner's account (anonymous): the bucket's policy calls
+   * answer 405 MethodNotAllowed then, as AWS documents.
+   */
+  isOtherAccount?: boolean
   layers: LayerVerdict[]
 }
 
@@ -85,7 +90,7 @@ function policyLayer (q: AccessQuery): { verdict: PolicyVerdict, layer: LayerVer
   return { verdict, layer: { layer: 'policy', verdict: verdict.decision === 'Allow' ? 'allow' : verdict.decision === 'Deny' ? 'deny' : 'n/a', reason } }
 }
 
-function aclLayer (q: AccessQuery, policyAllows: boolean): LayerVerdict {
+function aclLayer (q: AccessQuery, policyAllows: boolean): LayerVerdict & { isOtherAccount?: true } {
   const need = bucketNeed(q.operation)
   if (need === null || !q.bucket) return { layer: 'bucket-acl', verdict: 'n/a', reason: `${q.operation} is decided by the file, not the bucket ACL` }
   if (q.principal.kind === 'user' && q.principal.role === 'admin') return { layer: 'bucket-acl', verdict: 'allow', reason: `${q.principal.name} has the admin role` }
@@ -94,6 +99,14 @@ function aclLayer (q: AccessQuery, policyAllows: boolean): LayerVerdict {
   const granted = need === 'owner' ? isOwner : grants.has('FULL_CONTROL') || grants.has(need)
   const what = need === 'owner' ? 'bucket ownership' : need
   if (granted) return { layer: 'bucket-acl', verdict: 'allow', reason: `${q.principal.name} holds ${isOwner ? 'FULL_CONTROL as owner' : what} on bucket ${q.bucket.name}` }
+  // A policy stands in for ownership only within the owner's account (every bridge user) where ownership is what
+  // guards the bucket: on AWS no grant lets another account, let alone an anonymous caller, touch a bucket's
+  // policy, and a `"*"` upload policy (s3:Put*) must not hand strangers the bucket's policy, its configuration
+  // (PutBucketCors, PutBucketTagging, ...) or its deletion. Reading a configuration a policy opens to all stays open.
+  const isOwnersOnly = /BucketPolicy$/.test(q.operation) || q.operation === 'DeleteBucket' || /^(Put|Delete)/.test(q.operation)
+  if (policyAllows && need === 'owner' && isOwnersOnly && q.principal.kind === 'anonymous') {
+    return { layer: 'bucket-acl', verdict: 'deny', reason: `a policy allows it, but anonymous callers are outside the owner's account: ${what} is needed`, isOtherAccount: true }
+  }
   if (policyAllows) return { layer: 'bucket-acl', verdict: 'n/a', reason: `no ${what} grant for ${q.principal.name}, but a policy allows` }
   return { layer: 'bucket-acl', verdict: 'deny', reason: `no ${what} grant for ${q.principal.name} on bucket ${q.bucket.name}, and no policy allows ${q.action ?? actionFor(q.operation).action}` }
 }
@@ -125,9 +138,9 @@ export async function authorize (q: AccessQuery): Promise<AccessDecision> {
   const isOwnerOfBucket = q.principal.kind === 'user' && q.bucket !== undefined && q.bucket.owner === q.principal.name
   const isAdminPolicyEscape = isPolicyCall && isLongTerm && q.principal.kind === 'user' && (q.principal.role === 'admin' || isOwnerOfBucket)
   if (policy.verdict.decision === 'Deny' && !isAdminPolicyEscape) return { allowed: false, isMissing: false, layers }
-  const acl = aclLayer(q, policy.verdict.decision === 'Allow')
+  const { isOtherAccount, ...acl } = aclLayer(q, policy.verdict.decision === 'Allow')
   layers.push(acl)
-  if (acl.verdict === 'deny') return { allowed: false, isMissing: false, layers }
+  if (acl.verdict === 'deny') return { allowed: false, isMissing: false, isOtherAccount, layers }
   for (const need of q.fs) {
     const answer = await fsAnswer(q, need)
     layers.push({ layer: 'filesystem', verdict: answer.allowed ? 'allow' : 'deny', reason: `${need.check} ${need.path || '(bucket root)'}: ${answer.layer}` })

@@ -97,6 +97,9 @@ export async function requireAccess (req: S3Request, s: Services, needs: AccessN
     const list = await decide(req, s, { operation: 'ListObjects', bucket: needs.bucket })
     if (list.allowed) throw keyConflictError({ Key: needs.key })
   }
+  // API_PutBucketPolicy (and Get, Delete): "If you have the correct permissions, but you're not using an identity
+  // that belongs to the bucket owner's account, Amazon S3 returns a 405 Method Not Allowed error."
+  if (d.isOtherAccount === true && /BucketPolicy$/.test(needs.operation)) throw new S3Error('MethodNotAllowed', { Method: req.method, ResourceType: 'BUCKET' })
   throw new S3Error('AccessDenied', { Resource: needs.bucket ? `/${needs.bucket.name}${needs.key !== undefined ? '/' + needs.key : ''}` : '/' })
 }
 

@@ -1,10 +1,10 @@
 // Bucket policies end to end with @aws-sdk/client-s3: the policy API, and policies deciding real requests beside ACLs and POSIX.
 import t from 'tap'
-import { chmodSync, chownSync, mkdirSync, writeFileSync } from 'node:fs'
+import { chmodSync, chownSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import {
-  DeleteBucketPolicyCommand, GetBucketPolicyCommand, GetBucketPolicyStatusCommand, GetObjectCommand, ListBucketsCommand,
-  ListObjectsV2Command, PutBucketPolicyCommand, PutObjectCommand, S3Client,
+  DeleteBucketCommand, DeleteBucketPolicyCommand, GetBucketPolicyCommand, GetBucketPolicyStatusCommand, GetObjectCommand, HeadBucketCommand,
+  ListBucketsCommand, ListObjectsV2Command, PutBucketCorsCommand, PutBucketPolicyCommand, PutBucketTaggingCommand, PutObjectCommand, S3Client,
 } from '@aws-sdk/client-s3'
 import { ACCOUNT_ID } from '../../lib/access/authorize.js'
 import { anonymousClient, startBridge } from '../fixtures/daemon.js'
@@ -243,4 +243,44 @@ t.test('a CanonicalUser principal names a user by the ID that ListBuckets and th
   await t.rejects(erin.send(new ListObjectsV2Command({ Bucket: 'demo' })), { name: 'AccessDenied' }, 'user-name IDs match exactly')
   await t.rejects(b.s3.send(new PutBucketPolicyCommand({ Bucket: 'demo', Policy: JSON.stringify({ ...policy, Statement: [{ ...policy.Statement[0], Principal: { CanonicalUser: 'not an id' } }] }) })),
     { name: 'MalformedPolicy' })
+})
+
+t.test('a policy open to "*" never lets anonymous callers manage the bucket: its policy calls are 405, deletion and configuration 403', async t => {
+  const b = await startBridge(t)
+  mkdirSync(join(b.bucketDir, 'drop'))
+  chmodSync(join(b.bucketDir, 'drop'), 0o777)
+  nfsFile(join(b.bucketDir, 'drop', 'secret.txt'), 'owner only', 2000, 2000, 0o644)
+  const anon = anonymousClient(b.endpoint, t)
+  const everything = JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [
+      { Effect: 'Allow', Principal: '*', Action: 's3:*', Resource: ['arn:aws:s3:::demo', 'arn:aws:s3:::demo/*'] },
+      { Effect: 'Deny', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::demo/*', Condition: { Null: { 'aws:username': 'true' } } },
+    ],
+  })
+  await b.s3.send(new PutBucketPolicyCommand({ Bucket: 'demo', Policy: everything }))
+  await anon.send(new PutObjectCommand({ Bucket: 'demo', Key: 'drop/a.txt', Body: 'dropped' }))
+  t.pass('anonymous uploads where the policy and the folder allow it')
+  await t.rejects(anon.send(new GetObjectCommand({ Bucket: 'demo', Key: 'drop/secret.txt' })), { name: 'AccessDenied' }, 'the Deny on anonymous reads holds')
+
+  const opened = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: '*', Action: 's3:*', Resource: ['arn:aws:s3:::demo', 'arn:aws:s3:::demo/*'] }] })
+  const notAllowed = { name: 'MethodNotAllowed', $metadata: { httpStatusCode: 405 } }
+  await t.rejects(anon.send(new PutBucketPolicyCommand({ Bucket: 'demo', Policy: opened })), notAllowed, 'anonymous PutBucketPolicy: 405')
+  await t.rejects(anon.send(new GetBucketPolicyCommand({ Bucket: 'demo' })), notAllowed, 'anonymous GetBucketPolicy: 405')
+  await t.rejects(anon.send(new DeleteBucketPolicyCommand({ Bucket: 'demo' })), notAllowed, 'anonymous DeleteBucketPolicy: 405')
+  await t.rejects(anon.send(new PutBucketCorsCommand({ Bucket: 'demo', CORSConfiguration: { CORSRules: [{ AllowedMethods: ['GET'], AllowedOrigins: ['*'] }] } })), { name: 'AccessDenied' }, 'anonymous PutBucketCors: 403')
+  await t.rejects(anon.send(new PutBucketTaggingCommand({ Bucket: 'demo', Tagging: { TagSet: [{ Key: 'k', Value: 'v' }] } })), { name: 'AccessDenied' }, 'anonymous PutBucketTagging: 403')
+  await t.rejects(anon.send(new GetObjectCommand({ Bucket: 'demo', Key: 'drop/secret.txt' })), { name: 'AccessDenied' }, 'the owner\'s Deny is still in force')
+  const kept = await b.s3.send(new GetBucketPolicyCommand({ Bucket: 'demo' }))
+  t.equal(kept.Policy, everything, 'the policy is the owner\'s')
+
+  rmSync(join(b.bucketDir, 'drop'), { recursive: true })
+  await t.rejects(anon.send(new DeleteBucketCommand({ Bucket: 'demo' })), { name: 'AccessDenied' }, 'anonymous DeleteBucket of the empty bucket: 403')
+  await b.s3.send(new HeadBucketCommand({ Bucket: 'demo' }))
+  t.pass('the bucket is still there')
+
+  // Within the owner's account (every bridge user) a policy grant still stands in for ownership, as on AWS.
+  const carol = b.client(await b.addUser('carol', 1003, 1003))
+  await carol.send(new PutBucketPolicyCommand({ Bucket: 'demo', Policy: opened }))
+  t.pass('a bridge user the policy allows may replace it')
 })
