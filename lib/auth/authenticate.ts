@@ -55,6 +55,8 @@ export interface Authenticated {
   /** SigV4 credential-scope service (absent for SigV2). */
   service?: string
   securityToken?: string
+  /** Verified by a key's previous secret, still inside its rotation window (not by the current one). */
+  isOldSecret?: true
   payload: PayloadPlan
 }
 
@@ -133,6 +135,7 @@ async function authenticateSigV4(
     region: parsed.credential.region,
     service: parsed.credential.service,
     ...(parsed.securityToken === undefined ? {} : { securityToken: parsed.securityToken }),
+    ...(match.secretIndex > 0 ? { isOldSecret: true as const } : {}),
     payload,
   }
 }

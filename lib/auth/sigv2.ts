@@ -140,8 +140,8 @@ export async function authenticateSigV2(
   if (secrets === undefined || secrets.length === 0) throw new S3Error('InvalidAccessKeyId', { AWSAccessKeyId: creds.accessKeyId })
   const signedHeaders = authorization === undefined ? withAmzQueryParameters(input.headers, input.query) : input.headers
   const stringsToSign = resourceCandidates(input).map(r => sigV2StringToSign(input.method, signedHeaders, creds.timeLine, r))
-  const matched = secrets.some(secret => stringsToSign.some(sts => signaturesEqual(sigV2Signature(secret, sts), creds.signature)))
-  if (!matched) {
+  const secretIndex = secrets.findIndex(secret => stringsToSign.some(sts => signaturesEqual(sigV2Signature(secret, sts), creds.signature)))
+  if (secretIndex < 0) {
     const first = stringsToSign[0] ?? ''
     throw new S3Error('SignatureDoesNotMatch', {
       AWSAccessKeyId: creds.accessKeyId,
@@ -157,6 +157,7 @@ export async function authenticateSigV2(
     authType: creds.authType,
     signedAt: creds.signedAt,
     ...(token === undefined ? {} : { securityToken: token }),
+    ...(secretIndex > 0 ? { isOldSecret: true as const } : {}),
     payload: { kind: 'none-declared' },
   }
 }

@@ -8,6 +8,7 @@ import { SignatureV4 } from '@smithy/signature-v4'
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
 import { sealSession } from '../../lib/auth/sessions.js'
+import { rotateKey } from '../../lib/auth/rotation.js'
 import { startDaemon } from '../../lib/daemon/server.js'
 import { createLogger } from '../../lib/log.js'
 import { startBridge, type Bridge, type Credentials } from '../fixtures/daemon.js'
@@ -238,4 +239,37 @@ t.test('GetCallerIdentity answers with the user behind the credentials', async t
   const r = await sts(b.endpoint, b.creds, { Action: 'GetCallerIdentity' })
   t.equal(element(r.body, 'Arn'), 'arn:aws:iam::000000000000:user/tester')
   t.equal(element(r.body, 'Account'), '000000000000')
+})
+
+t.test('a rotated-out secret still signs S3 requests in its window, but mints no key and no session', async t => {
+  const b = await startBridge(t)
+  const fresh = await b.daemon.services.state.mutate(s => {
+    const k = s.users.tester!.keys[0]!
+    rotateKey(k, new Date(), 10)
+    return k.secret
+  })
+  await b.s3.send(new ListObjectsV2Command({ Bucket: 'demo' }))
+  t.pass('the old secret lists the bucket (its window is 10 minutes)')
+  for (const [params, service] of [[{ Action: 'CreateAccessKey' }, 'iam'], [{ Action: 'UpdateAccessKey', AccessKeyId: b.creds.accessKeyId, Status: 'Inactive' }, 'iam'],
+    [{ Action: 'GetSessionToken' }, 'sts'], [{ Action: 'AssumeRole', RoleArn: 'arn:aws:iam::000000000000:role/x', RoleSessionName: 'x' }, 'sts']] as Array<[Record<string, string>, string]>) {
+    const r = await sts(b.endpoint, b.creds, params, service)
+    t.equal(r.status, 403, `${params.Action} signed with the old secret: 403`)
+    t.match(r.body, /previous secret/, 'saying why')
+  }
+  const keys = await b.daemon.services.state.snapshot().users.tester!.keys
+  t.equal(keys.length, 1, 'no key was made')
+  const withNew = { accessKeyId: b.creds.accessKeyId, secretAccessKey: fresh }
+  t.equal((await sts(b.endpoint, withNew, { Action: 'GetSessionToken' })).status, 200, 'the current secret gets a session')
+  t.equal((await sts(b.endpoint, withNew, { Action: 'CreateAccessKey' }, 'iam')).status, 200, 'and a key')
+})
+
+t.test('a key with an expiry date mints keys that expire with it', async t => {
+  const b = await startBridge(t)
+  const expiresAt = new Date(Date.now() + 3600_000).toISOString()
+  await b.daemon.services.state.mutate(s => { s.users.tester!.keys[0]!.expiresAt = expiresAt })
+  const r = await sts(b.endpoint, b.creds, { Action: 'CreateAccessKey' }, 'iam')
+  t.equal(r.status, 200)
+  const id = element(r.body, 'AccessKeyId')
+  const minted = b.daemon.services.state.snapshot().users.tester!.keys.find(k => k.accessKeyId === id)
+  t.equal(minted?.expiresAt, expiresAt, 'the new key expires when the key that made it does')
 })

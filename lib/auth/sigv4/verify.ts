@@ -20,7 +20,12 @@ export interface SigV4VerifyInput {
   headersDistinct?: () => NodeJS.Dict<string[]>
 }
 
-export interface SigV4Match { signingKey: Buffer, scope: string }
+export interface SigV4Match {
+  signingKey: Buffer
+  scope: string
+  /** Which of the secrets verified it (0: the current one; 1: an old secret inside its rotation window). */
+  secretIndex: number
+}
 
 interface Attempt { canonicalRequest: string, stringToSign: string }
 
@@ -75,10 +80,10 @@ export function verifySigV4Signature(input: SigV4VerifyInput, secrets: readonly 
   const scope = credentialScope(credential.date, credential.region, credential.service)
   const tried = attempts(input, scope)
   const match = (candidates: Attempt[]): SigV4Match | undefined => {
-    for (const secret of secrets) {
+    for (const [secretIndex, secret] of secrets.entries()) {
       const key = signingKey(secret, credential.date, credential.region, credential.service)
       for (const attempt of candidates) {
-        if (signaturesEqual(signHex(key, attempt.stringToSign), signature)) return { signingKey: key, scope }
+        if (signaturesEqual(signHex(key, attempt.stringToSign), signature)) return { signingKey: key, scope, secretIndex }
       }
     }
     return undefined

@@ -9,6 +9,7 @@ import { S3Error } from '../../errors/s3-error.js'
 import type { AccessKeyRecord, State, UserRecord } from '../../state/types.js'
 import type { QueryAction, QueryActions } from '../query-api.js'
 import type { S3Request } from '../types.js'
+import { OLD_SECRET_MESSAGE } from './sts.js'
 
 export const IAM_NAMESPACE = 'https://iam.amazonaws.com/doc/2010-05-08/'
 /** AWS's quota: two access keys per user. */
@@ -27,6 +28,8 @@ function targetUser (params: URLSearchParams, req: S3Request, state: State, acti
   if (req.auth?.securityToken !== undefined || p.accessKeyId === undefined || !findKey(state, p.accessKeyId)) {
     throw new S3Error('AccessDenied', {}, { message: `User: ${caller} is not authorized to perform: iam:${action} with temporary credentials or a service account key` })
   }
+  // A key minted with a rotated-out secret would outlive the secret's window (as an STS session would).
+  if (req.auth?.isOldSecret === true) throw new S3Error('AccessDenied', {}, { message: OLD_SECRET_MESSAGE })
   const name = params.get('UserName') ?? p.name
   if (name !== p.name && p.role !== 'admin') {
     throw new S3Error('AccessDenied', {}, { message: `User: ${caller} is not authorized to perform this action on user ${name}` })
@@ -54,7 +57,9 @@ const createAccessKey: QueryAction = {
   namespace: IAM_NAMESPACE,
   async handle (params, req, s) {
     const name = targetUser(params, req, s.state.snapshot(), 'CreateAccessKey').name
-    const key = newAccessKey(s.now())
+    // A key the admin gave an expiry date mints keys that expire with it (no later), or the date would mean nothing.
+    const signer = findKey(s.state.snapshot(), (req.principal as { accessKeyId: string }).accessKeyId)?.key
+    const key = newAccessKey(s.now(), signer?.expiresAt === undefined ? undefined : new Date(signer.expiresAt))
     await s.state.mutate(state => {
       const user = targetUser(params, req, state, 'CreateAccessKey')
       if (user.keys.length >= MAX_KEYS_PER_USER) throw new S3Error('LimitExceeded', {}, { message: `Cannot exceed quota for AccessKeysPerUser: ${MAX_KEYS_PER_USER}` })

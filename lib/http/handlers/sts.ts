@@ -22,6 +22,8 @@ function validation (message: string): S3Error {
   return new S3Error('ValidationError', {}, { message: `1 validation error detected: ${message}` })
 }
 
+export const OLD_SECRET_MESSAGE = 'This access key was rotated: its previous secret still signs requests for a while, but not ones that make or change credentials. Sign with the current secret.'
+
 /** Sessions are minted only from a user's long-term key: not anonymously, not from a session or service account. */
 function requireLongTermKey (req: S3Request, s: Services): { user: string, accessKeyId: string } {
   const p = req.principal
@@ -31,6 +33,9 @@ function requireLongTermKey (req: S3Request, s: Services): { user: string, acces
   if (req.auth.securityToken !== undefined || !findKey(s.state.snapshot(), p.accessKeyId)) {
     throw new S3Error('AccessDenied', {}, { message: 'Temporary credentials and service accounts cannot request session credentials.' })
   }
+  // The previous secret lives on after a rotation only so that clients can switch over: a session minted with it
+  // would outlive its window, and rotating a leaked secret would not lock its holder out.
+  if (req.auth.isOldSecret === true) throw new S3Error('AccessDenied', {}, { message: OLD_SECRET_MESSAGE })
   return { user: p.name, accessKeyId: p.accessKeyId }
 }
 
