@@ -49,7 +49,8 @@ export type PayloadPlan =
 export interface Authenticated {
   accessKeyId: string
   signatureVersion: 'AWS4-HMAC-SHA256' | 'AWS'
-  authType: 'REST-HEADER' | 'REST-QUERY-STRING'
+  /** s3:authType: header or query (presigned) signature, or a browser POST form's. */
+  authType: 'REST-HEADER' | 'REST-QUERY-STRING' | 'POST'
   signedAt: Date
   region?: string
   /** SigV4 credential-scope service (absent for SigV2). */

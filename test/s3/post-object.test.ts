@@ -3,7 +3,8 @@ import t from 'tap'
 import type { Test } from 'tap'
 import { chmodSync, existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3'
+import { createHash } from 'node:crypto'
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3'
 import { startBridge, type Bridge } from '../fixtures/daemon.js'
 import { postForm, send, signedPostFields, type FormPairs, type PolicyOptions, type Reply } from '../fixtures/post-form.js'
 
@@ -315,4 +316,49 @@ t.test('a simple condition names exactly one field: {} or two at once is a malfo
     t.same(errorOf(r), { code: 'InvalidPolicyDocument', message: 'Invalid Policy: Invalid Simple-Condition: Simple-Conditions must have exactly one property specified.' })
   }
   assertNothingStored(t, b, 'k.txt')
+})
+
+t.test('the form\'s Content-MD5 and x-amz-checksum-* fields are checked against the file (BadDigest stores nothing) and a matching checksum is kept', async t => {
+  const b = await startBridge(t)
+  const data = 'form body'
+  const md5 = createHash('md5').update(data).digest('base64')
+  const sha256 = createHash('sha256').update(data).digest('base64')
+  const post = (key: string, digest: [string, string]): Promise<Reply> => postForm(url(b), signedPostFields(b.creds, {
+    fields: [['key', key], digest],
+    conditions: [{ bucket: 'demo' }, { key }, { [digest[0]]: digest[1] }],
+  }), { data, filename: 'f.txt' })
+  const wrongMd5 = await post('md5-wrong', ['Content-MD5', createHash('md5').update('other').digest('base64')])
+  t.equal(wrongMd5.status, 400)
+  t.equal(errorOf(wrongMd5).code, 'BadDigest', 'a Content-MD5 of other bytes')
+  assertNothingStored(t, b, 'md5-wrong')
+  const badMd5 = await post('md5-bad', ['Content-MD5', 'not-base64!'])
+  t.equal(errorOf(badMd5).code, 'InvalidDigest', 'a Content-MD5 that is no MD5')
+  assertNothingStored(t, b, 'md5-bad')
+  const wrongSha = await post('sha-wrong', ['x-amz-checksum-sha256', createHash('sha256').update('other').digest('base64')])
+  t.equal(errorOf(wrongSha).code, 'BadDigest', 'a wrong x-amz-checksum-sha256')
+  assertNothingStored(t, b, 'sha-wrong')
+  t.equal((await post('md5-right', ['Content-MD5', md5])).status, 204, 'the right Content-MD5 stores the file')
+  t.equal(readFileSync(join(b.bucketDir, 'md5-right'), 'utf8'), data)
+  t.equal((await post('sha-right', ['x-amz-checksum-sha256', sha256])).status, 204, 'the right checksum stores it')
+  const head = await b.s3.send(new HeadObjectCommand({ Bucket: 'demo', Key: 'sha-right', ChecksumMode: 'ENABLED' }))
+  t.equal(head.ChecksumSHA256, sha256, 'and the checksum is kept, as a PUT\'s is')
+})
+
+t.test('a browser POST is s3:authType POST to policies (not REST-HEADER)', async t => {
+  const b = await startBridge(t)
+  const bob = await b.addUser('bob', 2000, 2000)
+  const deny = (type: string): string => JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [
+      { Effect: 'Allow', Principal: { AWS: 'bob' }, Action: 's3:PutObject', Resource: 'arn:aws:s3:::demo/*' },
+      { Effect: 'Deny', Principal: '*', Action: 's3:PutObject', Resource: 'arn:aws:s3:::demo/*', Condition: { StringEquals: { 's3:authType': type } } },
+    ],
+  })
+  const post = (key: string): Promise<Reply> => postForm(url(b), signedPostFields(bob, { fields: [['key', key]], conditions: [{ bucket: 'demo' }, { key }] }), { data: 'x', filename: 'x' })
+  await b.daemon.services.state.mutate(s => { s.buckets.demo!.policy = deny('POST') })
+  t.equal((await post('denied')).status, 403, 'a Deny on authType POST stops form uploads')
+  await b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'header-put', Body: 'x' }))
+  t.pass('and not header-signed PUTs')
+  await b.daemon.services.state.mutate(s => { s.buckets.demo!.policy = deny('REST-HEADER') })
+  t.equal((await post('allowed')).status, 204, 'a Deny on REST-HEADER does not')
 })

@@ -4,6 +4,8 @@ import type { IncomingHttpHeaders } from 'node:http'
 import { basename } from 'node:path'
 import { Readable } from 'node:stream'
 import type { Authenticated } from '../../auth/authenticate.js'
+import { CHECKSUM_ALGORITHMS } from '../../auth/checksums.js'
+import { createVerifiedBody } from '../../auth/verified-body.js'
 import { checkPostConditions, parsePostPolicy, verifyPostSignature, type PostFields, type PostSignature, type SizeRange } from '../../auth/post-policy.js'
 import { S3Error } from '../../errors/s3-error.js'
 import { putObject as storeObject } from '../../storage/objects.js'
@@ -167,7 +169,7 @@ function asAuthenticated (sig: PostSignature): Authenticated {
   return {
     accessKeyId: sig.accessKeyId,
     signatureVersion: sig.signatureVersion,
-    authType: 'REST-HEADER', // Authenticated has no POST form; the signature covered the whole form
+    authType: 'POST', // s3:authType's value for browser-based uploads
     signedAt: sig.signedAt,
     region: sig.region,
     service: sig.service,
@@ -185,10 +187,13 @@ function formKey (fields: PostFields, filename: string): string {
   return raw.split('${filename}').join(filename)
 }
 
-/** The form's fields as the headers a PutObject would carry: metadata, `acl` as x-amz-acl. */
+/** The digests a form may declare for its file (RESTObjectPOST: "Amazon S3 checks the object against" Content-MD5). */
+const DIGEST_FIELDS = ['content-md5', ...CHECKSUM_ALGORITHMS.map(a => `x-amz-checksum-${a}`)]
+
+/** The form's fields as the headers a PutObject would carry: metadata, digests, `acl` as x-amz-acl. */
 function formHeaders (fields: PostFields): IncomingHttpHeaders {
   const headers: IncomingHttpHeaders = {}
-  for (const [name, value] of fields) if (META_FIELDS.has(name) || name.startsWith('x-amz-meta-')) headers[name] = value
+  for (const [name, value] of fields) if (META_FIELDS.has(name) || name.startsWith('x-amz-meta-') || DIGEST_FIELDS.includes(name)) headers[name] = value
   const acl = fields.get('acl')
   if (acl !== undefined) headers['x-amz-acl'] = acl
   return headers
@@ -241,7 +246,11 @@ export async function postObject (req: S3Request, s: Services): Promise<S3Reply>
       await requireAccess(signer, s, { operation: 'PostObject', action: 's3:PutObjectTagging', bucket: record, key })
       meta.tags = await tagsFromXml(tagging, MAX_OBJECT_TAGS)
     }
-    const result = await storeObject(bucketRef(record), key, Readable.from(formFile(form, limits)), meta, writeOptions(asPut, s, record))
+    // The file is checked against the digests the form declares as a PUT's body is against its headers: a mismatch
+    // is BadDigest and nothing is stored; a checksum that matched is kept and returned as PutObject's is.
+    const file = Readable.from(formFile(form, limits))
+    const body = DIGEST_FIELDS.some(f => form.fields.has(f)) ? createVerifiedBody(file, { kind: 'none-declared' }, asPut.headers).body : file
+    const result = await storeObject(bucketRef(record), key, body, meta, writeOptions(asPut, s, record))
     return successReply(req, form.fields, { bucket: record.name, key, etag: result.info.etag })
   } catch (err) {
     form.discard()
