@@ -64,6 +64,9 @@ export async function guardConditionalWrite (bucket: BucketRef, key: ObjectKey, 
   const first = await currentObject(bucket, key, checked)
   checkWriteConditions(c, first?.info, key)
   const pinned = isEtagCondition(c.ifMatch) ? first?.identity : undefined
+  // Exactly one of several create-only writers racing for a new key wins, as on AWS: the last check below leaves
+  // a window before the file takes its name, which only an atomic no-replace publish closes.
+  if (c.ifNoneMatch !== undefined) options.noReplace = true
   const created = options.onCreated
   options.onCreated = async (path, parent, isDirectory, owner) => {
     await created?.(path, parent, isDirectory, owner)

@@ -11,7 +11,7 @@ import {
   compositeChecksum, encodePartSizes, liveUploadRecord, isCompositeAlgorithm, MIN_PART_SIZE_BYTES, multipartETag, parseUploadId, partFileName, readPart,
   uploadPath, uploadsDir, type MultipartStoredMeta, type PartRecord, type UploadRecord,
 } from './multipart.js'
-import { ensureParents, objectInfo, type BucketRef, type WriteOptions } from './objects.js'
+import { ensureParents, objectInfo, publishTemp, type BucketRef, type WriteOptions } from './objects.js'
 import { keySegments } from './paths.js'
 import { fdPath, stampOf, writeStoredMeta } from './xattrs.js'
 import { writeLockHolder } from './complete-lock.js'
@@ -147,7 +147,7 @@ async function publish (bucket: BucketRef, key: ObjectKey, tmp: string, fh: File
         if (optional === 'parts') delete stored.parts
       }
     }
-    await rename(tmp, target)
+    await publishTemp(tmp, target, opts)
     return objectInfo(key, st, stored)
   } finally {
     await parent.close()

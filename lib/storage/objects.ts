@@ -1,7 +1,7 @@
 // Objects as files: resolve a key safely, read it, publish a new version atomically, delete it.
 import { randomUUID } from 'node:crypto'
 import { constants, readFileSync, type BigIntStats } from 'node:fs'
-import { chmod, chown, lstat, mkdir, open, readlink, rename, rmdir, unlink, type FileHandle } from 'node:fs/promises'
+import { chmod, chown, link, lstat, mkdir, open, readlink, rename, rmdir, unlink, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Readable, type Transform } from 'node:stream'
 import { keyConflictError, S3Error, s3ErrorFromErrno } from '../errors/s3-error.js'
@@ -38,6 +38,12 @@ export interface WriteOptions {
    * replaced or removed): throws when the request may not. See posix-access.ts checkFolderForWrite.
    */
   checkFolder?: FolderCheck
+  /**
+   * Create only (If-None-Match: *): the finished file takes the key's name only if nothing has it by then (a
+   * hard link, atomic on local filesystems and over NFS alike), else PreconditionFailed; the checks before it
+   * leave a window in which another writer could create the key.
+   */
+  noReplace?: boolean
 }
 
 /** With searchOnly, only search (x) is asked: a folder the path passes through, above the one written in. */
@@ -490,6 +496,24 @@ export interface PutExtra {
 }
 
 /**
+ * Gives a finished temp file the key's name: rename(2) over whatever is there, or with opts.noReplace only where
+ * nothing is: link(2) fails with EEXIST when the name exists (the classic NFS lock-file method; rename(2) has no
+ * such mode over NFS), then the temp name goes. A filesystem without hard links falls back to the rename.
+ */
+export async function publishTemp (tmp: string, target: string, opts: Pick<WriteOptions, 'noReplace'>): Promise<void> {
+  if (opts.noReplace !== true) return await rename(tmp, target)
+  try {
+    await link(tmp, target)
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'EEXIST') throw new S3Error('PreconditionFailed', { Condition: 'If-None-Match' })
+    if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'EMLINK') return await rename(tmp, target)
+    throw Object.assign(err as Error, { syscall: 'rename' }) // as the rename's would be: EISDIR, ENOENT retried
+  }
+  await unlink(tmp).catch(() => undefined) // the file is published under its name; a leftover temp name is swept
+}
+
+/**
  * Streams the body into a hidden temp file, sets owner, mode and metadata, then renames it over the
  * key: NFS readers see the old file or the new one, never a partial one. Any failure removes the temp file.
  */
@@ -513,7 +537,7 @@ export async function putObject (bucket: BucketRef, key: ObjectKey, body: Readab
     const gid = setgid ? Number(parentSt.gid) : opts.owner.gid
     // With the addon, owner, fsync, metadata and rename are one job at the end (a chown changes neither size
     // nor mtime, so the stamp read below still holds).
-    const publish = nativePublish()
+    const publish = opts.noReplace === true ? undefined : nativePublish()
     if (publish === undefined) await fh.chown(uid, gid)
     if (mode !== opts.fileMode) await fh.chmod(opts.fileMode) // before inheriting an ACL: chmod rewrites its mask
     await opts.onCreated?.(fdPath(fh.fd), parent, false, { uid, gid })
@@ -528,7 +552,7 @@ export async function putObject (bucket: BucketRef, key: ObjectKey, body: Readab
       } else {
         await writeStoredMeta(fdPath(fh.fd), stored)
         await refuseSpecialFile(join(parent.path, name))
-        await rename(tmp, join(parent.path, name))
+        await publishTemp(tmp, join(parent.path, name), opts)
       }
     } catch (err) {
       const e = err as NodeJS.ErrnoException
@@ -542,7 +566,7 @@ export async function putObject (bucket: BucketRef, key: ObjectKey, body: Readab
       await parent.close()
       parent = await ensureParents(bucket, key, opts)
       await opts.checkFolder?.(parent, { entry: name })
-      await rename(tmp, join(parent.path, name))
+      await publishTemp(tmp, join(parent.path, name), opts)
     }
     published = true
     return { info: objectInfo(key, st, stored), md5Hex }
