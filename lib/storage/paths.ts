@@ -119,6 +119,11 @@ export function useRoot (root: string): () => void {
   }
 }
 
+/** How many requests are running on a bucket root in this process (useRoot). */
+export function requestsOnRoot (root: string): number {
+  return users.get(root) ?? 0
+}
+
 /**
  * No bucket serves `root` any more (unmapped by the admin, or deleted). Its staging folder is detached at once (the
  * next use, if a bucket serves the root again, opens it afresh; until then nothing opens it: a late request gets

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { S3Error } from '../../errors/s3-error.js'
 import { validateBucketName } from '../../state/bucket-names.js'
 import { bucketPathProblem, canonicalPath } from '../../state/bucket-paths.js'
-import { existingStagingDir, retireRoot, serveRoot, STAGING_DIR } from '../../storage/paths.js'
+import { existingStagingDir, requestsOnRoot, retireRoot, serveRoot, STAGING_DIR } from '../../storage/paths.js'
 import { bucketRecord, ownerXml, principalBucketGrants, updateBucket } from '../bucket-access.js'
 import { decide, requireAccess } from '../authorize.js'
 import { renderXml } from '../xml/render.js'
@@ -181,6 +181,14 @@ export async function headBucket (req: S3Request, s: Services): Promise<S3Reply>
   return { headers: region }
 }
 
+/**
+ * Until the other requests this process runs on the bucket's directory are done (the DeleteBucket itself is one),
+ * for at most a few seconds: a PUT that found the bucket before it was unmapped has then published or failed.
+ */
+async function waitForOtherRequests (root: string): Promise<void> {
+  for (let waited = 0; requestsOnRoot(root) > 1 && waited < 5_000; waited += 20) await new Promise(resolve => setTimeout(resolve, 20))
+}
+
 /** Anything left in the bucket directory except the staging folder counts as content. */
 async function hasContent (path: string): Promise<boolean> {
   const names = await readdir(path).catch(() => [])
@@ -195,11 +203,25 @@ export async function deleteBucket (req: S3Request, s: Services): Promise<S3Repl
   // before the state changes: once the reload sees the bucket gone, the folder is not opened again.
   const staging = existingStagingDir(record.path)
   await s.state.mutate(state => { delete state.buckets[record.name] })
+  // Writes that were already past their bucket look-up (here, or on a daemon that has not reloaded yet) may still
+  // publish: look again now that no new one can start here, and keep the bucket if something came. An object
+  // acknowledged to its writer must not end up in a directory no bucket maps.
+  const keep = async (): Promise<never> => {
+    await s.state.mutate(state => { state.buckets[record.name] ??= record })
+    throw new S3Error('BucketNotEmpty', { BucketName: record.name })
+  }
+  await waitForOtherRequests(record.path)
+  if (await hasContent(record.path)) await keep()
   if (staging !== undefined) for (const name of await readdir(staging).catch(() => [] as string[])) await rm(join(staging, name), { recursive: true, force: true })
   retireRoot(record.path) // let go of once this request (and any other on the bucket) is done
   await rmdir(join(record.path, STAGING_DIR)).catch(() => undefined)
-  // Only a directory S3 created is removed; a mapped directory that held user data before stays.
-  if (record.createdByS3) await rmdir(record.path).catch(() => undefined)
+  // Only a directory S3 created is removed; a mapped directory that held user data before stays. An object that
+  // arrived after the second look (another daemon's writer) keeps the bucket too.
+  if (record.createdByS3) {
+    await rmdir(record.path).catch(async (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOTEMPTY' || err.code === 'EEXIST') await keep()
+    })
+  }
   return { status: 204 }
 }
 
