@@ -118,8 +118,13 @@ export async function createBucket (req: S3Request, s: Services): Promise<S3Repl
   if (region !== undefined && region !== '' && region !== s.config.region) {
     throw new S3Error('IllegalLocationConstraintException', {}, { message: `The ${region} location constraint is incompatible for the region specific endpoint this request was sent to.` })
   }
-  const existing = s.state.snapshot().buckets[name]
-  if (existing) throw new S3Error(existing.owner === req.principal.name ? 'BucketAlreadyOwnedByYou' : 'BucketAlreadyExists', { BucketName: name })
+  // Looked at again at each step below: a racing CreateBucket of the same name (another daemon) wins meanwhile,
+  // and this one must answer as AWS does for a name taken, not with the overlap check's 400.
+  const refuseTaken = (buckets: Record<string, { owner: string } | undefined>): void => {
+    const existing = buckets[name]
+    if (existing) throw new S3Error(existing.owner === req.principal.name ? 'BucketAlreadyOwnedByYou' : 'BucketAlreadyExists', { BucketName: name })
+  }
+  refuseTaken(s.state.snapshot().buckets)
   // A bucket asked to be WORM is refused, not made without the protection it was asked for.
   const lock = String(req.headers['x-amz-bucket-object-lock-enabled'] ?? '').trim().toLowerCase()
   if (lock !== '' && lock !== 'true' && lock !== 'false') {
@@ -136,7 +141,9 @@ export async function createBucket (req: S3Request, s: Services): Promise<S3Repl
   const path = join(await realpath(s.config.rootPath), name)
   // A rootPath inside a bucket (or the state) is named as such first: that folder is a user's, so the check below
   // would refuse it too, with a vaguer answer.
-  const overlap = bucketPathProblem(canonicalPath(path), { stateDir: s.config.stateDir, buckets: s.state.snapshot().buckets })
+  const buckets = s.state.snapshot().buckets
+  refuseTaken(buckets)
+  const overlap = bucketPathProblem(canonicalPath(path), { stateDir: s.config.stateDir, buckets })
   if (overlap) throw new S3Error('InvalidRequest', { BucketName: name }, { message: `The bucket's directory ${overlap} (check rootPath).` })
   const unsafe = await swappableParent(path, { toBeMade: true })
   if (unsafe !== undefined) {
@@ -146,7 +153,10 @@ export async function createBucket (req: S3Request, s: Services): Promise<S3Repl
   try {
     await mkdir(path, { mode: s.config.bucketDirectoryCreateMode })
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new S3Error('BucketAlreadyExists', { BucketName: name })
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
+      refuseTaken(s.state.snapshot().buckets)
+      throw new S3Error('BucketAlreadyExists', { BucketName: name })
+    }
     throw err
   }
   await chmod(path, s.config.bucketDirectoryCreateMode) // exactly: mkdir's mode is cut by the umask
@@ -154,7 +164,7 @@ export async function createBucket (req: S3Request, s: Services): Promise<S3Repl
   try {
     const mountPoint = await mountPointOf(path)
     await s.state.mutate(state => {
-      if (state.buckets[name]) throw new S3Error('BucketAlreadyExists', { BucketName: name })
+      refuseTaken(state.buckets)
       // Only a rootPath set inside a bucket or the state gets here; the new directory itself is empty.
       const problem = bucketPathProblem(canonicalPath(path), { stateDir: s.config.stateDir, buckets: state.buckets })
       if (problem) throw new S3Error('InvalidRequest', { BucketName: name }, { message: `The bucket's directory ${problem} (check rootPath).` })
