@@ -25,17 +25,31 @@ export function identityPolicyDoc (text: string): PolicyDocument {
   return cached(`i:${text}`, () => parsePolicy(text, { kind: 'identity', maxBytes: MAX_IDENTITY_POLICY_BYTES }))
 }
 
+/** A named policy (built-in or from the state), undefined when there is none of that name. */
+export function namedPolicy (state: State, name: string): PolicyDocument | undefined {
+  if (isBuiltinPolicyName(name)) return BUILTIN_POLICIES[name]
+  const text = state.policies[name]?.text
+  return text === undefined ? undefined : identityPolicyDoc(text)
+}
+
+/**
+ * An STS session's policy: the inline one and the named ones together (AWS evaluates a session's inline and
+ * managed session policies as one set). A named policy deleted since grants nothing; with neither, undefined.
+ */
+export function sessionPolicyDoc (state: State, inline: string | undefined, names: readonly string[] | undefined): PolicyDocument | undefined {
+  if (names === undefined || names.length === 0) return inline === undefined ? undefined : identityPolicyDoc(inline)
+  const docs = [...(inline === undefined ? [] : [identityPolicyDoc(inline)]), ...names.map(n => namedPolicy(state, n))]
+  return { version: '2012-10-17', statements: docs.flatMap(d => d?.statements ?? []) }
+}
+
 /** The identity policies attached to a user: built-in names or custom policies from the state. */
 export function identityPolicies (state: State, userName: string): LabelledPolicy[] {
   const user = state.users[userName]
   if (!user) return []
   const out: LabelledPolicy[] = []
   for (const name of user.policies) {
-    if (isBuiltinPolicyName(name)) out.push({ label: `policy ${name}`, doc: BUILTIN_POLICIES[name] })
-    else {
-      const text = state.policies[name]?.text
-      if (text !== undefined) out.push({ label: `policy ${name}`, doc: identityPolicyDoc(text) })
-    }
+    const doc = namedPolicy(state, name)
+    if (doc !== undefined) out.push({ label: `policy ${name}`, doc })
   }
   return out
 }

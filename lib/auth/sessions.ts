@@ -17,6 +17,11 @@ export interface SessionClaims {
   expiresAt: Date
   /** Session policy text: it can only narrow the user's rights. */
   policy?: string
+  /**
+   * Named policies (AssumeRole's PolicyArns: built-in or bridgectl policies) that, with `policy`, form the session
+   * policy: their statements together, as AWS combines an inline and managed session policies.
+   */
+  policyNames?: string[]
 }
 
 const KEY_FILE = 'session.key'
@@ -63,7 +68,7 @@ function readKey (path: string): Buffer {
   return Buffer.from(text, 'hex')
 }
 
-interface WireClaims { u: string, p: string, a: string, s: string, i: number, e: number, pol?: string }
+interface WireClaims { u: string, p: string, a: string, s: string, i: number, e: number, pol?: string, pn?: string[] }
 
 export function sealSession (claims: SessionClaims, key: Buffer): string {
   const wire: WireClaims = {
@@ -74,6 +79,7 @@ export function sealSession (claims: SessionClaims, key: Buffer): string {
     i: Math.floor(claims.issuedAt.getTime() / 1000),
     e: Math.floor(claims.expiresAt.getTime() / 1000),
     ...(claims.policy === undefined ? {} : { pol: claims.policy }),
+    ...(claims.policyNames === undefined ? {} : { pn: claims.policyNames }),
   }
   const iv = randomBytes(IV_BYTES)
   const cipher = createCipheriv('aes-256-gcm', key, iv)
@@ -105,6 +111,7 @@ function isWireClaims (v: unknown): v is WireClaims {
   const w = v as Record<string, unknown>
   return typeof w.u === 'string' && typeof w.p === 'string' && typeof w.a === 'string' && typeof w.s === 'string'
     && typeof w.i === 'number' && typeof w.e === 'number' && (w.pol === undefined || typeof w.pol === 'string')
+    && (w.pn === undefined || (Array.isArray(w.pn) && w.pn.every(n => typeof n === 'string')))
 }
 
 function fromWire (w: WireClaims): SessionClaims {
@@ -116,6 +123,7 @@ function fromWire (w: WireClaims): SessionClaims {
     issuedAt: new Date(w.i * 1000),
     expiresAt: new Date(w.e * 1000),
     ...(w.pol === undefined ? {} : { policy: w.pol }),
+    ...(w.pn === undefined ? {} : { policyNames: w.pn }),
   }
 }
 

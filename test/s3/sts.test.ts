@@ -273,3 +273,27 @@ t.test('a key with an expiry date mints keys that expire with it', async t => {
   const minted = b.daemon.services.state.snapshot().users.tester!.keys.find(k => k.accessKeyId === id)
   t.equal(minted?.expiresAt, expiresAt, 'the new key expires when the key that made it does')
 })
+
+t.test('AssumeRole PolicyArns narrow the session (a bridge policy or AWS\'s S3 read-only one); an unknown one is refused, not ignored', async t => {
+  const b = await startBridge(t)
+  const readOnly = sessionOf(await sts(b.endpoint, b.creds, { Action: 'AssumeRole', RoleArn: 'arn:aws:iam::000000000000:role/r', RoleSessionName: 'ro', 'PolicyArns.member.1.arn': 'arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess' }))
+  const ro = b.client(readOnly)
+  await ro.send(new ListObjectsV2Command({ Bucket: 'demo' }))
+  t.pass('the read-only session lists')
+  await t.rejects(ro.send(new PutObjectCommand({ Bucket: 'demo', Key: 'x', Body: 'x' })), { name: 'AccessDenied' }, 'and may not write')
+  await b.daemon.services.state.mutate(s => {
+    s.policies.uploads = { name: 'uploads', text: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:PutObject', Resource: 'arn:aws:s3:::demo/in/*' }] }), createdAt: new Date().toISOString() }
+  })
+  const both = sessionOf(await sts(b.endpoint, b.creds, {
+    Action: 'AssumeRole', RoleArn: 'arn:aws:iam::000000000000:role/r', RoleSessionName: 'both',
+    'PolicyArns.member.1.arn': 'arn:aws:iam::000000000000:policy/uploads', 'PolicyArns.member.2.arn': 'arn:aws:iam::000000000000:policy/read-only',
+  }))
+  const bc = b.client(both)
+  await bc.send(new PutObjectCommand({ Bucket: 'demo', Key: 'in/a', Body: 'a' }))
+  await bc.send(new ListObjectsV2Command({ Bucket: 'demo' }))
+  t.pass('two named policies together: uploads under in/ and reads')
+  await t.rejects(bc.send(new PutObjectCommand({ Bucket: 'demo', Key: 'out', Body: 'x' })), { name: 'AccessDenied' }, 'nothing else')
+  const unknown = await sts(b.endpoint, b.creds, { Action: 'AssumeRole', RoleArn: 'arn:aws:iam::000000000000:role/r', RoleSessionName: 'unknown', 'PolicyArns.member.1.arn': 'arn:aws:iam::aws:policy/AmazonEC2ReadOnlyAccess' })
+  t.equal(unknown.status, 400, 'a policy the bridge does not have is refused')
+  t.match(unknown.body, /AmazonEC2ReadOnlyAccess does not exist/)
+})

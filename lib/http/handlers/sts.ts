@@ -1,6 +1,6 @@
 // STS over the query API: AssumeRole and GetSessionToken mint sessions for the calling user; GetCallerIdentity.
 import { ACCOUNT_ID, requestPrincipal } from '../../access/authorize.js'
-import { identityPolicies } from '../../access/policy-cache.js'
+import { identityPolicies, namedPolicy } from '../../access/policy-cache.js'
 import { MAX_SESSION_POLICY_BYTES, parsePolicy } from '../../access/policy-document.js'
 import { combine, evaluatePolicy } from '../../access/policy.js'
 import { findKey } from '../../auth/credential-store.js'
@@ -80,7 +80,30 @@ function isoSeconds (d: Date): string {
   return d.toISOString().replace(/\.\d{3}Z$/, 'Z')
 }
 
-function issue (s: Services, caller: { user: string, accessKeyId: string }, seconds: number, policy: string | undefined): XmlNode {
+/** AWS's managed S3 policies, as the bridge's built-ins that mean the same. */
+const AWS_MANAGED: Record<string, string> = { AmazonS3ReadOnlyAccess: 'read-only', AmazonS3FullAccess: 'full-access' }
+
+/**
+ * AssumeRole's PolicyArns (up to 10): managed session policies, which can only narrow the session. They name the
+ * bridge's policies (`arn:aws:iam::ACCOUNT:policy/NAME`, built-in or made with bridgectl) or AWS's two S3 ones.
+ * One the bridge does not have is refused rather than ignored: ignoring it would widen the session.
+ */
+function policyArns (params: URLSearchParams, s: Services): string[] | undefined {
+  const names: string[] = []
+  for (let n = 1; params.has(`PolicyArns.member.${n}.arn`); n++) {
+    const arn = params.get(`PolicyArns.member.${n}.arn`) ?? ''
+    if (n > 10) throw validation(`Value at 'policyArns' failed to satisfy constraint: Member must have length less than or equal to 10`)
+    const m = /^arn:aws:iam::([^:]*):policy\/(?:[\w+=,.@-]+\/)*([\w+=,.@-]+)$/.exec(arn)
+    const name = m === null ? undefined : m[1] === 'aws' ? AWS_MANAGED[m[2] as string] : m[2]
+    if (name === undefined || namedPolicy(s.state.snapshot(), name) === undefined) {
+      throw new S3Error('ValidationError', {}, { message: `Policy ${arn} does not exist or is not attachable: name a bridge policy (arn:aws:iam::${ACCOUNT_ID}:policy/NAME), AmazonS3ReadOnlyAccess or AmazonS3FullAccess.` })
+    }
+    names.push(name)
+  }
+  return names.length === 0 ? undefined : names
+}
+
+function issue (s: Services, caller: { user: string, accessKeyId: string }, seconds: number, policy: string | undefined, policyNames?: string[]): XmlNode {
   const now = s.now()
   const expiresAt = new Date(now.getTime() + seconds * 1000)
   const accessKeyId = newSessionAccessKeyId()
@@ -93,6 +116,7 @@ function issue (s: Services, caller: { user: string, accessKeyId: string }, seco
     issuedAt: now,
     expiresAt,
     ...(policy === undefined ? {} : { policy }),
+    ...(policyNames === undefined ? {} : { policyNames }),
   }, sessionKey(s.state.dir))
   return { AccessKeyId: accessKeyId, SecretAccessKey: secretAccessKey, SessionToken: token, Expiration: isoSeconds(expiresAt) }
 }
@@ -106,10 +130,11 @@ const assumeRole: QueryAction = {
     const sessionName = required(params, 'RoleSessionName', 'roleSessionName', /^[\w+=,.@-]*$/, 2, 64)
     const seconds = durationSeconds(params, ASSUME_ROLE_SECONDS)
     const policy = sessionPolicy(params)
+    const names = policyArns(params, s)
     requireNotDenied(req, s, 'sts:AssumeRole', roleArn)
     const roleName = roleArn.slice(roleArn.lastIndexOf('/') + 1)
     return {
-      Credentials: issue(s, caller, seconds, policy),
+      Credentials: issue(s, caller, seconds, policy, names),
       AssumedRoleUser: {
         AssumedRoleId: `${caller.user}:${sessionName}`,
         Arn: `arn:aws:sts::${ACCOUNT_ID}:assumed-role/${roleName}/${sessionName}`,

@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto'
 import type { Context, Next } from 'koa'
 import type { LabelledPolicy } from '../../access/authorize.js'
-import { identityPolicyDoc } from '../../access/policy-cache.js'
+import { identityPolicyDoc, sessionPolicyDoc } from '../../access/policy-cache.js'
 import { authenticate as verifySignature, type Authenticated, type SecretLookup } from '../../auth/authenticate.js'
 import { secretsFor, findKey } from '../../auth/credential-store.js'
 import { supplementaryGroups } from '../../auth/identity.js'
@@ -49,9 +49,8 @@ export function credentialResolver (s: Services, token: string | undefined, now:
     if (token === undefined) return secretsFor(state, id, now) ?? serviceAccountSecrets(state, id, now)
     const { claims, user } = resolveSession(state, token, now, sessionKey(s.state.dir))
     if (claims.accessKeyId !== id) throw new S3Error('InvalidToken', {}, { message: 'The security token does not belong to this access key.' })
-    session = claims.policy === undefined
-      ? { user }
-      : { user, sessionPolicy: { label: 'session policy', doc: identityPolicyDoc(claims.policy) } }
+    const doc = sessionPolicyDoc(state, claims.policy, claims.policyNames)
+    session = doc === undefined ? { user } : { user, sessionPolicy: { label: 'session policy', doc } }
     return [claims.secretAccessKey]
   }
   const resolve = async (auth: Authenticated | null): Promise<SignedPrincipal> => {
