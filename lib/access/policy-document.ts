@@ -1,4 +1,5 @@
 // Parsing and validating a policy's JSON text into a typed PolicyDocument, with AWS's MalformedPolicy messages.
+import { conditionKeyProblem } from './condition-keys.js'
 import { S3Error } from '../errors/s3-error.js'
 import { S3_ACTIONS, type ResourceKind } from './actions.js'
 import { checkConditionValue, parseConditionOperator, type PolicyCondition } from './policy-conditions.js'
@@ -41,6 +42,11 @@ export interface ParsePolicyOptions {
   /** For bucket policies: every Resource must name this bucket or objects in it. */
   readonly bucketName?: string
   readonly maxBytes: number
+  /**
+   * Refuse condition keys the bridge does not fill (a typo, or one it does not support): set where a policy is
+   * written, not where a stored one is read (condition-keys.ts).
+   */
+  readonly checkConditionKeys?: boolean
 }
 
 /** AWS limits: bucket policies 20 KB; identity policies (WEKA) and session policies (STS) 2 KB. */
@@ -115,7 +121,7 @@ function parseStatement(s: Json, options: ParsePolicyOptions): PolicyStatement {
   for (const action of actions.values) checkAction(action, options.kind)
   for (const resource of resources.values) checkResource(resource, options)
   if (options.kind === 'bucket' && !actions.isNegated && !resources.isNegated) checkActionsApply(actions.values, resources.values)
-  const conditions = parseConditions(s.Condition)
+  const conditions = parseConditions(s.Condition, options.checkConditionKeys === true)
   const statement: PolicyStatement = { effect, actions, resources, conditions }
   return {
     ...(s.Sid === undefined ? {} : { sid: s.Sid }),
@@ -223,7 +229,7 @@ function isValidAwsPrincipal(name: string): boolean {
   return /^[\w+=,.@-]{1,128}$/.test(name)
 }
 
-function parseConditions(v: Json): PolicyCondition[] {
+function parseConditions(v: Json, checkKeys: boolean): PolicyCondition[] {
   if (v === undefined) return []
   if (!isObject(v)) throw malformed('Invalid policy syntax.')
   const conditions: PolicyCondition[] = []
@@ -237,6 +243,8 @@ function parseConditions(v: Json): PolicyCondition[] {
         const problem = checkConditionValue(operator, value)
         if (problem !== undefined) throw malformed(problem)
       }
+      const problem = checkKeys ? conditionKeyProblem(key.toLowerCase()) : undefined
+      if (problem !== undefined) throw malformed(problem)
       conditions.push({ operatorName, operator, key: key.toLowerCase(), values })
     }
   }

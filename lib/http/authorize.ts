@@ -1,5 +1,5 @@
 // The HTTP side of the permission model: builds the access query from a request and turns a denial into AccessDenied.
-import { authorize, type AccessDecision, type FsNeed, type LabelledPolicy } from '../access/authorize.js'
+import { ACCOUNT_ID, authorize, type AccessDecision, type FsNeed, type LabelledPolicy } from '../access/authorize.js'
 import { identityPolicies } from '../access/policy-cache.js'
 import { keyConflictError, S3Error } from '../errors/s3-error.js'
 import type { BucketRecord } from '../state/types.js'
@@ -9,6 +9,8 @@ import { gidOfGroup } from '../auth/groups.js'
 import type { S3Request, Services } from './types.js'
 
 export { gidOfGroup as gidOf } from '../auth/groups.js'
+
+const PREFIXED_LISTINGS = new Set(['ListObjects', 'ListObjectsV2', 'ListObjectVersions', 'ListMultipartUploads'])
 
 function header (req: S3Request, name: string): string | undefined {
   const v = req.headers[name]
@@ -35,7 +37,8 @@ export function conditionKeys (req: S3Request, now: Date, operation?: string): R
     'aws:epochtime': String(Math.floor(now.getTime() / 1000)),
     'aws:referer': header(req, 'referer'),
     'aws:useragent': header(req, 'user-agent'),
-    's3:prefix': req.query.get('prefix') ?? undefined,
+    // A listing without a prefix lists from "" (AWS's home-folder example allows `"s3:prefix": ["", "home/"]`).
+    's3:prefix': req.query.get('prefix') ?? (operation !== undefined && PREFIXED_LISTINGS.has(operation) ? '' : undefined),
     's3:delimiter': req.query.get('delimiter') ?? undefined,
     's3:max-keys': req.query.get('max-keys') ?? undefined,
     's3:x-amz-acl': header(req, 'x-amz-acl'),
@@ -48,6 +51,23 @@ export function conditionKeys (req: S3Request, now: Date, operation?: string): R
     's3:if-match': header(req, 'if-match'),
     's3:if-none-match': header(req, 'if-none-match'),
     's3:objectcreationoperation': operation === undefined ? undefined : OBJECT_CREATION[operation],
+    's3:x-amz-grant-read': header(req, 'x-amz-grant-read'),
+    's3:x-amz-grant-write': header(req, 'x-amz-grant-write'),
+    's3:x-amz-grant-read-acp': header(req, 'x-amz-grant-read-acp'),
+    's3:x-amz-grant-write-acp': header(req, 'x-amz-grant-write-acp'),
+    's3:x-amz-grant-full-control': header(req, 'x-amz-grant-full-control'),
+    's3:x-amz-storage-class': header(req, 'x-amz-storage-class'),
+    's3:x-amz-server-side-encryption': header(req, 'x-amz-server-side-encryption'),
+    's3:x-amz-server-side-encryption-aws-kms-key-id': header(req, 'x-amz-server-side-encryption-aws-kms-key-id'),
+    's3:x-amz-server-side-encryption-customer-algorithm': header(req, 'x-amz-server-side-encryption-customer-algorithm'),
+    's3:x-amz-website-redirect-location': header(req, 'x-amz-website-redirect-location'),
+    's3:x-amz-object-ownership': header(req, 'x-amz-object-ownership'),
+    's3:versionid': req.query.get('versionId') ?? undefined,
+    's3:resourceaccount': ACCOUNT_ID,
+    'aws:resourceaccount': ACCOUNT_ID,
+    'aws:requestedregion': auth?.region,
+    'aws:principalisawsservice': 'false',
+    'aws:viaawsservice': 'false',
   }
 }
 

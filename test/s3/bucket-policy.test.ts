@@ -284,3 +284,39 @@ t.test('a policy open to "*" never lets anonymous callers manage the bucket: its
   await carol.send(new PutBucketPolicyCommand({ Bucket: 'demo', Policy: opened }))
   t.pass('a bridge user the policy allows may replace it')
 })
+
+t.test('condition keys: one the bridge never fills is refused when the policy is written; the header keys it does fill decide', async t => {
+  const b = await startBridge(t)
+  const withCondition = (condition: Record<string, Record<string, string | string[]>>, effect = 'Deny', action = 's3:GetObject'): string => JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [{ Effect: effect, Principal: '*', Action: action, Resource: 'arn:aws:s3:::demo/*', Condition: condition }],
+  })
+  for (const key of ['aws:SorceIp', 's3:ExistingObjectTag/classification', 'aws:TokenIssueTime', 's3:RequestObjectTag/team']) {
+    await t.rejects(b.s3.send(new PutBucketPolicyCommand({ Bucket: 'demo', Policy: withCondition({ StringEquals: { [key]: 'x' } }) })),
+      { name: 'MalformedPolicy', message: new RegExp(key.toLowerCase().replace(/[/]/g, '.')) }, `${key} is refused, naming the key`)
+  }
+  await b.s3.send(new PutBucketPolicyCommand({ Bucket: 'demo', Policy: withCondition({ StringEquals: { 'aws:SourceVpce': 'vpce-1' } }) }))
+  t.pass('a key whose absence is true here (no VPC endpoints) is accepted')
+
+  // A Deny on a grant header now applies (it was never filled, so the Deny was a no-op).
+  await b.s3.send(new PutBucketPolicyCommand({ Bucket: 'demo', Policy: withCondition({ StringLike: { 's3:x-amz-grant-read': '*AllUsers*' } }, 'Deny', 's3:PutObject') }))
+  await b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'plain.txt', Body: 'x' }))
+  await t.rejects(b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'open.txt', Body: 'x', GrantRead: 'uri="http://acs.amazonaws.com/groups/global/AllUsers"' })),
+    { name: 'AccessDenied' }, 'a PUT granting AllUsers read is denied by s3:x-amz-grant-read')
+})
+
+t.test('s3:prefix is "" for a listing without a prefix, so AWS\'s home-folder policy lets `aws s3 ls s3://b/` list the top', async t => {
+  const b = await startBridge(t)
+  const carol = b.client(await b.addUser('carol', 1003, 1003))
+  await b.s3.send(new PutBucketPolicyCommand({
+    Bucket: 'demo',
+    Policy: JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Principal: { AWS: 'carol' }, Action: 's3:ListBucket', Resource: 'arn:aws:s3:::demo', Condition: { StringEquals: { 's3:prefix': ['', 'home/'], 's3:delimiter': ['/'] } } }],
+    }),
+  }))
+  const top = await carol.send(new ListObjectsV2Command({ Bucket: 'demo', Delimiter: '/' }))
+  t.equal(top.$metadata.httpStatusCode, 200, 'no prefix at all: allowed as ""')
+  await carol.send(new ListObjectsV2Command({ Bucket: 'demo', Delimiter: '/', Prefix: 'home/' }))
+  await t.rejects(carol.send(new ListObjectsV2Command({ Bucket: 'demo', Delimiter: '/', Prefix: 'other/' })), { name: 'AccessDenied' }, 'another prefix is not')
+})

@@ -14,7 +14,7 @@ const NAME_RE = /^[\w+=,.@-]{1,128}$/
 /** Checks a policy text as an identity policy (2 KB, no Principal); the message is the S3 MalformedPolicy text. */
 export function validIdentityPolicy (text: string, source: string): string {
   try {
-    parsePolicy(text, { kind: 'identity', maxBytes: MAX_IDENTITY_POLICY_BYTES })
+    parsePolicy(text, { kind: 'identity', maxBytes: MAX_IDENTITY_POLICY_BYTES, checkConditionKeys: true })
   } catch (err) {
     if (err instanceof S3Error) throw new AdminError(`${source} is not a valid identity policy: ${err.message}`)
     throw err

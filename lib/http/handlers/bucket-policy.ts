@@ -22,7 +22,7 @@ export async function putBucketPolicy (req: S3Request, s: Services): Promise<S3R
   const record = bucketRecord(req, s)
   await requireAccess(req, s, { operation: 'PutBucketPolicy', bucket: record })
   const text = await req.readText(MAX_READ_BYTES, 'MalformedPolicy')
-  parsePolicy(text, { kind: 'bucket', bucketName: record.name, maxBytes: MAX_BUCKET_POLICY_BYTES })
+  parsePolicy(text, { kind: 'bucket', bucketName: record.name, maxBytes: MAX_BUCKET_POLICY_BYTES, checkConditionKeys: true })
   await updateBucket(s, record.name, bucket => { bucket.policy = text })
   return { status: 204 }
 }

@@ -64,7 +64,7 @@ function sessionPolicy (params: URLSearchParams): string | undefined {
   if (text.length > MAX_SESSION_POLICY_BYTES) {
     throw validation(`Value at 'policy' failed to satisfy constraint: Member must have length less than or equal to ${MAX_SESSION_POLICY_BYTES}`)
   }
-  parsePolicy(text, { kind: 'session', maxBytes: MAX_SESSION_POLICY_BYTES })
+  parsePolicy(text, { kind: 'session', maxBytes: MAX_SESSION_POLICY_BYTES, checkConditionKeys: true })
   return text
 }
 
