@@ -125,6 +125,10 @@ async function verifySigV4Form (fields: PostFields, policy: string, lookup: Secr
   if (parts.length !== 5 || !accessKeyId || !date || !/^\d{8}$/.test(date) || !region || !service || terminator !== 'aws4_request' || signedAt === undefined) {
     throw new S3Error('InvalidArgument', { ArgumentName: 'x-amz-credential', ArgumentValue: credential }, { message: 'Invalid credential or date in the POST form.' })
   }
+  // As for header and query signatures: a signature for another service (sts, iam) is not an S3 one.
+  if (service !== 's3') {
+    throw new S3Error('InvalidArgument', { ArgumentName: 'x-amz-credential', ArgumentValue: credential }, { message: `Error parsing the X-Amz-Credential parameter; incorrect service "${service}". This endpoint belongs to "s3".` })
+  }
   const secrets = await secretsOrThrow(lookup, accessKeyId)
   const isMatch = secrets.some(secret => signaturesEqual(signHex(signingKey(secret, date, region, service), policy), provided))
   if (!isMatch) throw mismatch(accessKeyId, policy, provided)

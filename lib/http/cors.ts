@@ -5,11 +5,22 @@ import { renderXml } from './xml/render.js'
 import { children, parseXml, texts } from './xml/parse.js'
 
 /** Parses a PutBucketCors body. */
+const RULE_ELEMENTS = ['ID', 'AllowedOrigin', 'AllowedMethod', 'AllowedHeader', 'ExposeHeader', 'MaxAgeSeconds']
+
+function onlyElements (node: unknown, allowed: readonly string[]): void {
+  if (typeof node !== 'object' || node === null) return
+  for (const name of Object.keys(node)) if (name !== '$' && name !== '_' && !allowed.includes(name)) throw new S3Error('MalformedXML')
+}
+
 export async function parseCorsXml (text: string): Promise<CorsConfiguration> {
   const doc = await parseXml(text)
   const root = doc.CORSConfiguration
   if (root === undefined || Object.keys(doc).length !== 1) throw new S3Error('MalformedXML')
+  // AWS validates the document against its schema: an element it does not know (a misspelt <AllowedHeaders>) is
+  // MalformedXML, not silently dropped with the admin believing the headers allowed.
+  onlyElements(root, ['CORSRule'])
   const rules = children(root, 'CORSRule').map((r): RawCorsRule => {
+    onlyElements(r, RULE_ELEMENTS)
     const ids = texts(r, 'ID')
     const maxAges = texts(r, 'MaxAgeSeconds')
     if (ids.length > 1 || maxAges.length > 1) throw new S3Error('MalformedXML')

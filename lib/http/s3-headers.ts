@@ -322,3 +322,14 @@ export function parseRange (value: string | undefined, size: number): { start: n
   if (start >= size || size === 0) throw unsatisfiable()
   return { start, end }
 }
+
+/**
+ * API reference, DeleteObjects: "The Content-MD5 or x-amz-sdk-checksum-algorithm header is required for all Multi-Object
+ * Delete requests" (PutBucketCors likewise); a request with neither (nor an x-amz-checksum-* value, which the SDKs now
+ * send instead) is refused with AWS's message before the body is read. The body is then verified against it like any other.
+ */
+export function requireIntegrityHeader (h: IncomingHttpHeaders): void {
+  const trailer = typeof h['x-amz-trailer'] === 'string' && h['x-amz-trailer'].toLowerCase().startsWith('x-amz-checksum-')
+  if (h['content-md5'] !== undefined || trailer || Object.keys(h).some(n => n.startsWith('x-amz-checksum-') && n !== 'x-amz-checksum-mode')) return
+  throw new S3Error('InvalidRequest', {}, { message: 'Missing required header for this request: Content-MD5' })
+}

@@ -8,6 +8,9 @@ import { bucketCommands } from '../../lib/admin/commands/buckets.js'
 import { parseConfig } from '../../lib/config/schema.js'
 import { startBridge, type Bridge } from '../fixtures/daemon.js'
 import { send, signedRequest, type Reply } from '../fixtures/post-form.js'
+import { createHash } from 'node:crypto'
+
+const md5Of = (body: string): string => createHash('md5').update(body).digest('base64')
 
 const PAGE = 'https://www.example.com'
 
@@ -111,10 +114,26 @@ t.test('PutBucketCors with malformed XML or a bad MaxAgeSeconds is MalformedXML'
     '<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod><MaxAgeSeconds>-1</MaxAgeSeconds></CORSRule></CORSConfiguration>',
     '<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod><MaxAgeSeconds>soon</MaxAgeSeconds></CORSRule></CORSConfiguration>']
   for (const body of bodies) {
-    const r = await signedRequest(b.endpoint, b.creds, { method: 'PUT', path: '/demo', query: { cors: '' }, body })
+    const r = await signedRequest(b.endpoint, b.creds, { method: 'PUT', path: '/demo', query: { cors: '' }, body, headers: { 'content-md5': md5Of(body) } })
     t.equal(r.status, 400, body)
     t.match(r.body, /<Code>MalformedXML<\/Code>/, body)
   }
+})
+
+t.test('PutBucketCors: an element the schema does not have is MalformedXML (a misspelt AllowedHeaders is not dropped); no Content-MD5 is InvalidRequest', async t => {
+  const b = await startBridge(t)
+  const misspelt = '<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>PUT</AllowedMethod><AllowedHeaders>*</AllowedHeaders></CORSRule></CORSConfiguration>'
+  const extra = '<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod></CORSRule><Foo/></CORSConfiguration>'
+  for (const body of [misspelt, extra]) {
+    const r = await signedRequest(b.endpoint, b.creds, { method: 'PUT', path: '/demo', query: { cors: '' }, body, headers: { 'content-md5': md5Of(body) } })
+    t.match(r.body, /<Code>MalformedXML<\/Code>/, body)
+  }
+  const good = '<CORSConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><CORSRule><ID>a</ID><AllowedOrigin>*</AllowedOrigin><AllowedMethod>PUT</AllowedMethod><AllowedHeader>*</AllowedHeader><ExposeHeader>ETag</ExposeHeader><MaxAgeSeconds>5</MaxAgeSeconds></CORSRule></CORSConfiguration>'
+  const unsigned = await signedRequest(b.endpoint, b.creds, { method: 'PUT', path: '/demo', query: { cors: '' }, body: good })
+  t.equal(unsigned.status, 400, 'without Content-MD5 or a checksum')
+  t.match(unsigned.body, /Missing required header for this request: Content-MD5/)
+  const ok = await signedRequest(b.endpoint, b.creds, { method: 'PUT', path: '/demo', query: { cors: '' }, body: good, headers: { 'content-md5': md5Of(good) } })
+  t.equal(ok.status, 200, 'every element of the schema, with its namespace, and Content-MD5: stored')
 })
 
 t.test('CORS configuration needs the bucket owner: another user gets AccessDenied', async t => {

@@ -3,7 +3,7 @@ import t from 'tap'
 import type { Test } from 'tap'
 import { chmodSync, existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { createHash } from 'node:crypto'
+import { createHash, createHmac } from 'node:crypto'
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3'
 import { startBridge, type Bridge } from '../fixtures/daemon.js'
 import { postForm, send, signedPostFields, type FormPairs, type PolicyOptions, type Reply } from '../fixtures/post-form.js'
@@ -361,4 +361,24 @@ t.test('a browser POST is s3:authType POST to policies (not REST-HEADER)', async
   t.pass('and not header-signed PUTs')
   await b.daemon.services.state.mutate(s => { s.buckets.demo!.policy = deny('REST-HEADER') })
   t.equal((await post('allowed')).status, 204, 'a Deny on REST-HEADER does not')
+})
+
+t.test('a form signed for another service (sts, iam) is refused, as header and query signatures are', async t => {
+  const b = await startBridge(t)
+  const pairs = signedPostFields(b.creds, { fields: [['key', 'svc.txt']], conditions: [{ bucket: 'demo' }, { key: 'svc.txt' }] })
+  // Re-sign the same form for "sts": a valid signature over another service's scope.
+  const date = (pairs.find(([k]) => k === 'x-amz-date') as [string, string])[1]
+  const credential = `${b.creds.accessKeyId}/${date.slice(0, 8)}/us-east-1/sts/aws4_request`
+  const policyJson = { expiration: new Date(Date.now() + 600_000).toISOString(), conditions: [{ bucket: 'demo' }, { key: 'svc.txt' }, { 'x-amz-algorithm': 'AWS4-HMAC-SHA256' }, { 'x-amz-credential': credential }, { 'x-amz-date': date }] }
+  const policy = Buffer.from(JSON.stringify(policyJson)).toString('base64')
+  const kDate = createHmac('sha256', 'AWS4' + b.creds.secretAccessKey).update(date.slice(0, 8)).digest()
+  const kRegion = createHmac('sha256', kDate).update('us-east-1').digest()
+  const kService = createHmac('sha256', kRegion).update('sts').digest()
+  const key = createHmac('sha256', kService).update('aws4_request').digest()
+  const signature = createHmac('sha256', key).update(policy).digest('hex')
+  const form: FormPairs = [['key', 'svc.txt'], ['x-amz-algorithm', 'AWS4-HMAC-SHA256'], ['x-amz-credential', credential], ['x-amz-date', date], ['policy', policy], ['x-amz-signature', signature]]
+  const r = await postForm(url(b), form, { data: 'x', filename: 'x' })
+  t.equal(r.status, 400, r.body)
+  t.match(errorOf(r).message, /incorrect service "sts"/)
+  assertNothingStored(t, b, 'svc.txt')
 })

@@ -9,26 +9,15 @@ import { decide, requireAccess } from '../authorize.js'
 import { deleteNeed } from '../../access/fs-needs.js'
 import { children, parseXml, rootElement, texts } from '../xml/parse.js'
 import { renderXml, type XmlNode } from '../xml/render.js'
+import { requireIntegrityHeader } from '../s3-headers.js'
 import type { S3Reply, S3Request, Services } from '../types.js'
 
 const MAX_KEYS = 1000
 
-/**
- * API reference, DeleteObjects: "The Content-MD5 or x-amz-sdk-checksum-algorithm header is required for all Multi-Object
- * Delete requests"; a request with neither (nor an x-amz-checksum-* value, which the SDKs now send instead) is refused
- * with AWS's message before the body is read. The body is then verified against it like any other.
- */
-function requireIntegrityHeader (req: S3Request): void {
-  const h = req.headers
-  const trailer = typeof h['x-amz-trailer'] === 'string' && h['x-amz-trailer'].toLowerCase().startsWith('x-amz-checksum-')
-  if (h['content-md5'] !== undefined || trailer || Object.keys(h).some(n => n.startsWith('x-amz-checksum-') && n !== 'x-amz-checksum-mode')) return
-  throw new S3Error('InvalidRequest', {}, { message: 'Missing required header for this request: Content-MD5' })
-}
-
 export async function deleteObjects (req: S3Request, s: Services): Promise<S3Reply> {
   const record = bucketRecord(req, s)
   await requireAccess(req, s, { operation: 'DeleteObjects', bucket: record })
-  requireIntegrityHeader(req)
+  requireIntegrityHeader(req.headers)
   const doc = await parseXml(await req.readText(2 * 1024 * 1024))
   const root = rootElement(doc, 'Delete')
   const objects = children(root, 'Object')
