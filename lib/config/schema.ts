@@ -1,4 +1,5 @@
 // The typed, validated bridge configuration and the checks that turn raw JSON into it.
+import { S3Error } from '../errors/s3-error.js'
 import { resolve } from 'node:path'
 import { parseCorsJson, type CorsConfiguration } from './cors-rules.js'
 
@@ -201,7 +202,11 @@ function corsRules (raw: unknown): CorsConfiguration | null {
   try {
     return parseCorsJson(raw)
   } catch (err) {
-    throw new ConfigError('defaultCors', `${expected}; ${(err as Error).message}`, raw)
+    // S3's MalformedXML text speaks of XML; this list is JSON: say what its rules may not be.
+    const why = err instanceof S3Error && err.code === 'MalformedXML'
+      ? 'a rule has no AllowedOrigins or AllowedMethods, an ID over 255 characters, a MaxAgeSeconds that is not a whole number of seconds, or a field that is not a list of strings'
+      : (err as Error).message
+    throw new ConfigError('defaultCors', `${expected}; ${why}`, raw)
   }
 }
 
