@@ -343,3 +343,31 @@ t.test('bridgectl status reports the daemon, the state and every bucket director
   const settings = JSON.parse((await ctl(conf, 'settings', '--json')).stdout)
   t.match(settings, { fileCreateMode: '0640', dirCreateMode: '0755', anonymous: { uid: 65534, gid: 65534 }, allowRootUsers: false, config: conf })
 })
+
+t.test('explain says which request it imagines, and --https / --source-ip feed the policy conditions on them', async t => {
+  const dir = t.testdir({ data: { 'f.txt': 'hi' } })
+  const conf = writeConfig(dir)
+  await ctl(conf, 'users', 'create', 'erin', '--uid', '1005', '--gid', '1005')
+  await ctl(conf, 'users', 'create', 'owner', '--uid', '1006', '--gid', '1006')
+  await ctl(conf, 'buckets', 'create', 'tls', join(dir, 'data'), '--owner', 'owner')
+  const policy = JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [
+      { Effect: 'Allow', Principal: { AWS: 'erin' }, Action: 's3:ListBucket', Resource: 'arn:aws:s3:::tls', Condition: { IpAddress: { 'aws:SourceIp': '10.0.0.0/8' } } },
+      { Effect: 'Deny', Principal: '*', Action: 's3:*', Resource: ['arn:aws:s3:::tls', 'arn:aws:s3:::tls/*'], Condition: { Bool: { 'aws:SecureTransport': 'false' } } },
+    ],
+  })
+  const { StateStore } = await import('../../lib/state/store.js')
+  const store = new StateStore(join(dir, 'state'), { pollMs: 1000 })
+  await store.mutate(st => { st.buckets.tls!.policy = policy })
+  store.close()
+  const plain = await ctl(conf, 'explain', 'erin', 'tls', 'ListObjectsV2')
+  t.match(plain.stdout, /request\s+plain HTTP, no source IP/, 'the imagined request is said')
+  t.match(plain.stdout, /=> DENIED/, 'plain HTTP is denied by the SecureTransport Deny')
+  const https = await ctl(conf, 'explain', 'erin', 'tls', 'ListObjectsV2', '--https', '--source-ip', '10.1.2.3')
+  t.equal(https.code, 0, https.stderr)
+  t.match(https.stdout, /request\s+HTTPS, from 10\.1\.2\.3/)
+  t.match(https.stdout, /=> ALLOWED/, 'over HTTPS from 10/8 the grant applies')
+  t.match((await ctl(conf, 'explain', 'erin', 'tls', 'ListObjectsV2', '--https', '--source-ip', '192.168.1.1')).stdout, /=> DENIED/, 'from elsewhere it does not')
+  t.equal((await ctl(conf, 'explain', 'erin', 'tls', 'ListObjectsV2', '--source-ip', 'nope')).code, 2, 'a bad IP is a usage error')
+})

@@ -1,4 +1,5 @@
 // bridgectl explain: which layer allows or denies a user's S3 request, and why (policy, bucket ACL, each folder, the file).
+import { isIP } from 'node:net'
 import { authorize, type LayerVerdict } from '../../access/authorize.js'
 import { fsNeedsFor } from '../../access/fs-needs.js'
 import { OPERATION_ACCESS } from '../../access/actions.js'
@@ -48,10 +49,13 @@ async function principalFor (s: AdminServices, name: string): Promise<Principal>
 
 const explain: Command = {
   summary: 'explain which layer allows or denies an S3 action for a user (or anonymous)',
-  usage: 'explain USER|anonymous BUCKET [KEY] ACTION [--json]',
+  usage: 'explain USER|anonymous BUCKET [KEY] ACTION [--https] [--source-ip IP] [--json]',
   async run (args, s) {
-    const bare = args.filter(a => !a.startsWith('--'))
-    const { positionals } = parse(args, {}, bare.length >= 4 ? ['USER', 'BUCKET', 'KEY', 'ACTION'] : ['USER', 'BUCKET', 'ACTION'])
+    const bare = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--source-ip')
+    const { values, positionals } = parse(args, { https: { type: 'boolean' }, 'source-ip': { type: 'string' } }, bare.length >= 4 ? ['USER', 'BUCKET', 'KEY', 'ACTION'] : ['USER', 'BUCKET', 'ACTION'])
+    const isHttps = values.https === true
+    const sourceIp = values['source-ip'] as string | undefined
+    if (sourceIp !== undefined && isIP(sourceIp) === 0) throw new UsageError(`--source-ip "${sourceIp}" is not an IP address`)
     const [userName, bucketName] = positionals as [string, string]
     const key = positionals.length === 4 ? positionals[2] : undefined
     const state = s.state.snapshot()
@@ -79,7 +83,11 @@ const explain: Command = {
       bucket,
       key,
       principal,
-      conditionKeys: { 'aws:currenttime': now.toISOString(), 'aws:epochtime': String(Math.floor(now.getTime() / 1000)), 'aws:securetransport': 'false' },
+      // The request explain imagines: only these keys; a condition on any other (a header, the prefix) sees it absent.
+      conditionKeys: {
+        'aws:currenttime': now.toISOString(), 'aws:epochtime': String(Math.floor(now.getTime() / 1000)), 'aws:securetransport': String(isHttps),
+        ...(sourceIp === undefined ? {} : { 'aws:sourceip': sourceIp }),
+      },
       identityPolicies: principal.kind === 'user' ? identityPolicies(state, principal.name) : [],
       fs: fsNeedsFor(operation, bucket.path, key),
       gidOf: gidOfGroup,
@@ -94,8 +102,11 @@ const explain: Command = {
     }
     const who = principal.kind === 'user' ? `${principal.name} (uid ${principal.uid}, gid ${principal.gid}, groups ${principal.groups.join(',')})` : `anonymous (uid ${principal.uid}, gid ${principal.gid})`
     const line = (l: LayerVerdict): string => `  ${l.layer.padEnd(11)} ${l.verdict.toUpperCase().padEnd(5)} ${l.reason}`
-    emit(s.out, { principal: who, operation, sharedWith, bucket: bucketName, key, allowed: decision.allowed, layers: decision.layers }, () =>
-      `${operation} on ${bucketName}${key !== undefined ? '/' + key : ''} as ${who}${also}\n${decision.layers.map(line).join('\n')}\n=> ${decision.allowed ? 'ALLOWED' : 'DENIED'}${decision.isMissing ? ' (the path does not exist)' : ''}\n`)
+    // Said, because a policy condition on anything else (a header, the prefix, the time of a real request) may
+    // decide differently for the real request.
+    const assumed = `${isHttps ? 'HTTPS' : 'plain HTTP'}, ${sourceIp === undefined ? 'no source IP' : `from ${sourceIp}`}, no request headers or query (policy conditions on them see them absent; --https, --source-ip IP)`
+    emit(s.out, { principal: who, operation, sharedWith, bucket: bucketName, key, request: assumed, allowed: decision.allowed, layers: decision.layers }, () =>
+      `${operation} on ${bucketName}${key !== undefined ? '/' + key : ''} as ${who}${also}\n  request     ${assumed}\n${decision.layers.map(line).join('\n')}\n=> ${decision.allowed ? 'ALLOWED' : 'DENIED'}${decision.isMissing ? ' (the path does not exist)' : ''}\n`)
   },
 }
 
