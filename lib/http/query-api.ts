@@ -21,6 +21,7 @@ export interface QueryAction {
 export type QueryActions = Readonly<Record<string, QueryAction>>
 
 const DEFAULT_NAMESPACE = 'https://sts.amazonaws.com/doc/2011-06-15/'
+const IAM_ERROR_NAMESPACE = 'https://iam.amazonaws.com/doc/2010-05-08/'
 
 function header (headers: IncomingHttpHeaders | Record<string, unknown>, name: string): string | undefined {
   const v = headers[name]
@@ -59,7 +60,8 @@ export function queryApi (actions: QueryActions): Handler {
       const result = await action.handle(params, req, s)
       return { xml: renderQueryResponse(name, action.namespace, result, req.requestId) }
     } catch (err) {
-      return queryErrorReply(err, req.requestId, s.log, action?.namespace)
+      // An unknown Action answers in the namespace of the service it was signed for (IAM's or STS's).
+      return queryErrorReply(err, req.requestId, s.log, action?.namespace ?? (req.auth?.service === 'iam' ? IAM_ERROR_NAMESPACE : undefined))
     }
   }
 }

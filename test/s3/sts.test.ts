@@ -108,6 +108,8 @@ t.test('DurationSeconds outside AWS\'s bounds, bad role ARNs and bad policies ar
     t.equal(r.status, status, JSON.stringify(params).slice(0, 100))
     t.match(r.body, new RegExp(`^<\\?xml[^>]*>\\n<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>${code}</Code><Message>[^<]+</Message></Error><RequestId>[^<]+</RequestId></ErrorResponse>$`))
   }
+  const iamUnknown = await sts(b.endpoint, b.creds, { Action: 'ListUsersX' }, 'iam')
+  t.match(iamUnknown.body, /<ErrorResponse xmlns="https:\/\/iam\.amazonaws\.com\/doc\/2010-05-08\/"><Error><Type>Sender<\/Type><Code>InvalidAction<\/Code>/, 'an unknown IAM action answers in IAM\'s namespace')
   t.equal((await sts(b.endpoint, b.creds, { Action: 'GetSessionToken', DurationSeconds: '129600' })).status, 200, '36 hours is the GetSessionToken maximum')
   t.equal((await sts(b.endpoint, b.creds, { ...role, DurationSeconds: '43200' })).status, 200, '12 hours is the AssumeRole maximum')
 })
