@@ -11,7 +11,8 @@ import { signaturesEqual } from './sigv4/verify.js'
 export type PostFields = ReadonlyMap<string, string>
 
 export type PostCondition =
-  | { op: 'eq' | 'starts-with', field: string, value: string }
+  /** field: lower-cased, as form fields compare; written: as the policy wrote it, for messages. */
+  | { op: 'eq' | 'starts-with', field: string, value: string, written?: string }
   | { op: 'content-length-range', min: number, max: number }
 
 export interface PostPolicy { expiration: Date, conditions: PostCondition[] }
@@ -60,7 +61,7 @@ function parseCondition (c: unknown): PostCondition[] {
       return [range]
     }
     if ((name === 'eq' || name === 'starts-with') && c.length === 3 && typeof a === 'string' && a.startsWith('$') && typeof b === 'string') {
-      return [{ op: name, field: a.slice(1).toLowerCase(), value: b }]
+      return [{ op: name, field: a.slice(1).toLowerCase(), value: b, written: a.slice(1) }]
     }
     throw invalidPolicy(`Invalid Condition: ${JSON.stringify(c)}`)
   }
@@ -69,7 +70,7 @@ function parseCondition (c: unknown): PostCondition[] {
     if (Object.keys(c).length !== 1) throw invalidPolicy('Invalid Simple-Condition: Simple-Conditions must have exactly one property specified.')
     return Object.entries(c).map(([field, value]) => {
       if (typeof value !== 'string') throw invalidPolicy(`Invalid Condition: ${JSON.stringify(c)}`)
-      return { op: 'eq', field: field.toLowerCase(), value }
+      return { op: 'eq', field: field.toLowerCase(), value, written: field }
     })
   }
   throw invalidPolicy(`Invalid Condition: ${JSON.stringify(c)}`)
@@ -163,7 +164,7 @@ export async function verifyPostSignature (fields: PostFields, lookup: SecretLoo
 }
 
 function conditionText (c: PostCondition): string {
-  return c.op === 'content-length-range' ? `["content-length-range", ${c.min}, ${c.max}]` : `["${c.op}", "$${c.field}", ${JSON.stringify(c.value)}]`
+  return c.op === 'content-length-range' ? `["content-length-range", ${c.min}, ${c.max}]` : `["${c.op}", "$${c.written ?? c.field}", ${JSON.stringify(c.value)}]`
 }
 
 function holds (c: PostCondition & { op: 'eq' | 'starts-with' }, value: string): boolean {

@@ -132,6 +132,8 @@ t.test('policy violations give AWS\'s errors and leave no file behind', async t 
       { status: 403, code: 'AccessDenied', message: 'Invalid according to Policy: Policy Condition failed: ["eq", "$bucket", "other"]' }],
     ['key outside the prefix', { ...base, conditions: [{ bucket: 'demo' }, ['starts-with', '$key', 'user/alice/']] },
       { status: 403, code: 'AccessDenied', message: 'Invalid according to Policy: Policy Condition failed: ["starts-with", "$key", "user/alice/"]' }],
+    ['a Content-Type other than the policy says', { fields: [...base.fields, ['Content-Type', 'text/plain']], conditions: [{ bucket: 'demo' }, ['starts-with', '$key', ''], ['starts-with', '$Content-Type', 'image/']] },
+      { status: 403, code: 'AccessDenied', message: 'Invalid according to Policy: Policy Condition failed: ["starts-with", "$Content-Type", "image/"]' }],
     ['expired policy', { ...base, expiration: new Date(Date.now() - 1000), conditions: [{ bucket: 'demo' }, ['starts-with', '$key', '']] },
       { status: 403, code: 'AccessDenied', message: 'Invalid according to Policy: Policy expired.' }],
     ['a field the policy does not name', { fields: [...base.fields, ['x-amz-meta-color', 'red']], conditions: [{ bucket: 'demo' }, ['starts-with', '$key', '']] },
