@@ -103,8 +103,10 @@ function aclLayer (q: AccessQuery, policyAllows: boolean): LayerVerdict & { isOt
   // guards the bucket: on AWS no grant lets another account, let alone an anonymous caller, touch a bucket's
   // policy, and a `"*"` upload policy (s3:Put*) must not hand strangers the bucket's policy, its configuration
   // (PutBucketCors, PutBucketTagging, ...) or its deletion. Reading a configuration a policy opens to all stays open.
-  const isOwnersOnly = /BucketPolicy$/.test(q.operation) || q.operation === 'DeleteBucket' || /^(Put|Delete)/.test(q.operation)
-  if (policyAllows && need === 'owner' && isOwnersOnly && q.principal.kind === 'anonymous') {
+  // Nor for rewriting the bucket ACL (WRITE_ACP): an anonymous PutBucketAcl granting AllUsers FULL_CONTROL would
+  // outlive the policy that let it through (review 19).
+  const isOwnersOnly = need === 'WRITE_ACP' || (need === 'owner' && (/BucketPolicy$/.test(q.operation) || q.operation === 'DeleteBucket' || /^(Put|Delete)/.test(q.operation)))
+  if (policyAllows && isOwnersOnly && q.principal.kind === 'anonymous') {
     return { layer: 'bucket-acl', verdict: 'deny', reason: `a policy allows it, but anonymous callers are outside the owner's account: ${what} is needed`, isOtherAccount: true }
   }
   if (policyAllows) return { layer: 'bucket-acl', verdict: 'n/a', reason: `no ${what} grant for ${q.principal.name}, but a policy allows` }

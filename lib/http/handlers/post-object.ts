@@ -233,17 +233,18 @@ export async function postObject (req: S3Request, s: Services): Promise<S3Reply>
     const auth = sig ? asAuthenticated(sig) : null
     const signed = sig ? await credentials.resolve(auth) : undefined
     const signer: S3Request = signed ? { ...req, auth, principal: signed.principal, sessionPolicy: signed.sessionPolicy } : req
-    await requireAccess(signer, s, { operation: 'PostObject', bucket: record, key, fs: [createNeed(record.path, key)] })
+    // The form's acl, encryption, storage class and tagging count as PutObject's headers do, for policies' condition
+    // keys too (s3:x-amz-acl is the form's acl field, not a header of the POST); checked before the file is read,
+    // the ACL applied to the new file before it is published. Referer and User-Agent stay the request's.
+    const asPut: S3Request = { ...signer, headers: { ...formHeaders(form.fields), referer: req.headers.referer, 'user-agent': req.headers['user-agent'] } }
+    await requireAccess(asPut, s, { operation: 'PostObject', bucket: record, key, fs: [createNeed(record.path, key)] })
     const limits = { min: range?.min ?? 0, max: Math.min(range?.max ?? MAX_POST_OBJECT_BYTES, MAX_POST_OBJECT_BYTES) }
-    // The form's acl, encryption, storage class and tagging count as PutObject's headers do: checked before the
-    // file is read, the ACL applied to the new file before it is published.
-    const asPut: S3Request = { ...signer, headers: formHeaders(form.fields) }
     checkAclHeadersAllowed(asPut, record)
     await requireUploadHeaderActions(asPut, s, { operation: 'PostObject', bucket: record, key }, { tagging: false }) // the tagging field: below
     const meta = metaFromHeaders(asPut.headers, { fromForm: true })
     const tagging = form.fields.get('tagging')
     if (tagging !== undefined) {
-      await requireAccess(signer, s, { operation: 'PostObject', action: 's3:PutObjectTagging', bucket: record, key })
+      await requireAccess(asPut, s, { operation: 'PostObject', action: 's3:PutObjectTagging', bucket: record, key })
       meta.tags = await tagsFromXml(tagging, MAX_OBJECT_TAGS)
     }
     // The file is checked against the digests the form declares as a PUT's body is against its headers: a mismatch
