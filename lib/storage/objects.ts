@@ -5,7 +5,7 @@ import { chmod, chown, link, lstat, mkdir, open, readlink, rename, rmdir, unlink
 import { join } from 'node:path'
 import { Readable, type Transform } from 'node:stream'
 import { keyConflictError, S3Error, s3ErrorFromErrno } from '../errors/s3-error.js'
-import { checkStorableKey, forgetStaging, isDirectoryKey, keySegments, keyToPath, stagingDir } from './paths.js'
+import { checkStorableKey, forgetStagingIfStill, isDirectoryKey, keySegments, keyToPath, stagingDir } from './paths.js'
 import { effectiveETag, fdPath, isStoredMetaCurrent, IMPLICIT_DIR_XATTR, markImplicitDir, META_XATTR, metaWriteError, mtimeNsOf, parseStoredMeta, readStoredMeta, removeStoredMeta, stampOf, writeStoredMeta, type StoredMeta } from './xattrs.js'
 import type { ObjectInfo, ObjectKey, ObjectMeta, ObjectStream, PosixOwner, ServedObject } from './types.js'
 import { writeHashed } from './hashed-write.js'
@@ -341,12 +341,13 @@ export async function ensureStaging (root: string): Promise<string> {
  * and made again by another daemon, or an admin's rm), once more with the folder opened afresh.
  */
 export async function inStaging<T> (root: string, fn: () => Promise<T>): Promise<T> {
+  const used = stagingDir(root)
   try {
     return await fn()
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
-    stagingReady.delete(root)
-    forgetStaging(root)
+    if (stagingReady.get(root)?.startsWith(used + '/') === true) stagingReady.delete(root)
+    forgetStagingIfStill(root, used)
     return await fn()
   }
 }
@@ -498,7 +499,7 @@ export interface PutExtra {
 /**
  * Gives a finished temp file the key's name: rename(2) over whatever is there, or with opts.noReplace only where
  * nothing is: link(2) fails with EEXIST when the name exists (the classic NFS lock-file method; rename(2) has no
- * such mode over NFS), then the temp name goes. A filesystem without hard links falls back to the rename.
+ * such mode over NFS), then the temp name goes. On a filesystem without hard links such a write is 501.
  */
 export async function publishTemp (tmp: string, target: string, opts: Pick<WriteOptions, 'noReplace'>): Promise<void> {
   if (opts.noReplace !== true) return await rename(tmp, target)
@@ -507,7 +508,10 @@ export async function publishTemp (tmp: string, target: string, opts: Pick<Write
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
     if (code === 'EEXIST') throw new S3Error('PreconditionFailed', { Condition: 'If-None-Match' })
-    if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'EMLINK') return await rename(tmp, target)
+    // No hard links here (vfat, some CIFS mounts): refused rather than published without the guarantee asked for.
+    if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'EMLINK') {
+      throw new S3Error('NotImplemented', {}, { message: 'Conditional writes (If-None-Match) need hard links, which this bucket\'s filesystem does not offer.' })
+    }
     throw Object.assign(err as Error, { syscall: 'rename' }) // as the rename's would be: EISDIR, ENOENT retried
   }
   await unlink(tmp).catch(() => undefined) // the file is published under its name; a leftover temp name is swept

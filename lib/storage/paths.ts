@@ -181,6 +181,15 @@ export function forgetStaging (root: string, now = Date.now()): void {
   if (fd !== undefined) retireDescriptor(fd, now)
 }
 
+/**
+ * forgetStaging only while the root's folder is still the one `used` (a stagingDir path) names: of requests that
+ * failed on a removed folder at once, the first opens a new one and the others must not throw that away.
+ */
+export function forgetStagingIfStill (root: string, used: string): void {
+  const fd = pinned.get(root)
+  if (fd !== undefined && `/proc/self/fd/${fd}` === used) forgetStaging(root)
+}
+
 /** Lets go of a staging descriptor: its folder at once (with the addon), its number hours later. */
 function retireDescriptor (fd: number, now = Date.now()): void {
   while (retired.length > 0 && now - (retired[0] as { at: number }).at >= RETIRE_AFTER_MS) {
