@@ -1,6 +1,7 @@
 // Bucket handlers: ListBuckets, CreateBucket, HeadBucket, DeleteBucket, GetBucketLocation, GetBucketVersioning.
-import { chmod, chown, mkdir, readdir, realpath, rmdir, rm } from 'node:fs/promises'
-import { join } from 'node:path'
+import { randomUUID } from 'node:crypto'
+import { chmod, chown, lstat, mkdir, readdir, realpath, rename, rmdir, rm, stat } from 'node:fs/promises'
+import { basename, dirname, join } from 'node:path'
 import { S3Error } from '../../errors/s3-error.js'
 import { validateBucketName } from '../../state/bucket-names.js'
 import { bucketPathProblem, canonicalPath } from '../../state/bucket-paths.js'
@@ -217,11 +218,30 @@ export async function deleteBucket (req: S3Request, s: Services): Promise<S3Repl
   // publish: look again now that no new one can start here, and keep the bucket if something came. An object
   // acknowledged to its writer must not end up in a directory no bucket maps.
   const keep = async (): Promise<never> => {
-    await s.state.mutate(state => { state.buckets[record.name] ??= record })
+    await s.state.mutate(state => {
+      const now = state.buckets[record.name]
+      if (now === undefined) state.buckets[record.name] = record
+      else if (now.path !== record.path) s.log.error({ bucket: record.name, path: record.path }, 'DeleteBucket: objects arrived while the bucket was being deleted, and the name was taken meanwhile: the directory is left unmapped (map it again with bridgectl)')
+    })
     throw new S3Error('BucketNotEmpty', { BucketName: record.name })
   }
   await waitForOtherRequests(record.path)
   if (await hasContent(record.path)) await keep()
+  // An S3-made directory goes too. Its staging folder (uploads in flight) is first set aside whole, so that when an
+  // object still lands before the directory is removed (another daemon's writer) the bucket is kept with its uploads.
+  const aside = record.createdByS3 && staging !== undefined ? await setStagingAside(record.path, staging) : undefined
+  if (aside !== undefined) {
+    try {
+      await rmdir(record.path)
+    } catch (err) {
+      await rename(aside, join(record.path, STAGING_DIR)).catch(() => undefined)
+      if ((err as NodeJS.ErrnoException).code === 'ENOTEMPTY' || (err as NodeJS.ErrnoException).code === 'EEXIST') await keep()
+      throw err
+    }
+    retireRoot(record.path)
+    await rm(aside, { recursive: true, force: true })
+    return { status: 204 }
+  }
   if (staging !== undefined) for (const name of await readdir(staging).catch(() => [] as string[])) await rm(join(staging, name), { recursive: true, force: true })
   retireRoot(record.path) // let go of once this request (and any other on the bucket) is done
   await rmdir(join(record.path, STAGING_DIR)).catch(() => undefined)
@@ -233,6 +253,28 @@ export async function deleteBucket (req: S3Request, s: Services): Promise<S3Repl
     })
   }
   return { status: 204 }
+}
+
+/**
+ * Renames the bucket's staging folder out of the bucket directory, next to it (the admin's rootPath, same
+ * filesystem), and returns where it went; undefined when it cannot be (another filesystem mounted there). The
+ * name is a path an NFS user who owns the bucket directory could have pointed at a folder of theirs: what moved
+ * must be the folder the daemon holds (same inode), or it is put back and the delete refused.
+ */
+async function setStagingAside (root: string, staging: string): Promise<string | undefined> {
+  const aside = join(dirname(root), `${STAGING_DIR}-deleting-${randomUUID()}`)
+  const held = await stat(staging)
+  try {
+    await rename(join(root, STAGING_DIR), aside)
+  } catch {
+    return undefined
+  }
+  const moved = await lstat(aside).catch(() => undefined)
+  if (moved === undefined || moved.dev !== held.dev || moved.ino !== held.ino) {
+    await rename(aside, join(root, STAGING_DIR)).catch(() => undefined)
+    throw new S3Error('ServiceUnavailable', { BucketName: basename(root) }, { message: 'The bucket\'s staging folder was changed while it was being deleted; try again.' })
+  }
+  return aside
 }
 
 export async function getBucketLocation (req: S3Request, s: Services): Promise<S3Reply> {
