@@ -86,7 +86,9 @@ const AWS_MANAGED: Record<string, string> = { AmazonS3ReadOnlyAccess: 'read-only
 /**
  * AssumeRole's PolicyArns (up to 10): managed session policies, which can only narrow the session. They name the
  * bridge's policies (`arn:aws:iam::ACCOUNT:policy/NAME`, built-in or made with bridgectl) or AWS's two S3 ones.
- * One the bridge does not have is refused rather than ignored: ignoring it would widen the session.
+ * One the bridge does not have is refused rather than ignored: ignoring it would widen the session. Names are
+ * looked up on each request, as AWS evaluates a managed policy's current version: editing the policy changes the
+ * sessions that name it, and one deleted since grants nothing.
  */
 function policyArns (params: URLSearchParams, s: Services): string[] | undefined {
   const names: string[] = []
@@ -94,7 +96,8 @@ function policyArns (params: URLSearchParams, s: Services): string[] | undefined
     const arn = params.get(`PolicyArns.member.${n}.arn`) ?? ''
     if (n > 10) throw validation(`Value at 'policyArns' failed to satisfy constraint: Member must have length less than or equal to 10`)
     const m = /^arn:aws:iam::([^:]*):policy\/(?:[\w+=,.@-]+\/)*([\w+=,.@-]+)$/.exec(arn)
-    const name = m === null ? undefined : m[1] === 'aws' ? AWS_MANAGED[m[2] as string] : m[2]
+    // The bridge's account (every bridge user's) or AWS's managed ones; another account's policy is not here.
+    const name = m === null ? undefined : m[1] === 'aws' ? AWS_MANAGED[m[2] as string] : m[1] === ACCOUNT_ID ? m[2] : undefined
     if (name === undefined || namedPolicy(s.state.snapshot(), name) === undefined) {
       throw new S3Error('ValidationError', {}, { message: `Policy ${arn} does not exist or is not attachable: name a bridge policy (arn:aws:iam::${ACCOUNT_ID}:policy/NAME), AmazonS3ReadOnlyAccess or AmazonS3FullAccess.` })
     }
