@@ -68,6 +68,7 @@ export function conditionKeys (req: S3Request, now: Date, operation?: string): R
     'aws:requestedregion': auth?.region,
     'aws:principalisawsservice': 'false',
     'aws:viaawsservice': 'false',
+    's3:tlsversion': req.tlsVersion,
   }
 }
 

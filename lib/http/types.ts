@@ -31,6 +31,8 @@ export interface S3Request {
   operation: string
   sourceIp: string
   isSecure: boolean
+  /** The TLS version as s3:TlsVersion has it ("1.2", "1.3"); undefined over plain HTTP. */
+  tlsVersion?: string
   /** The bucket came from the Host header (bucket.<base-domain>), not the path. */
   isVirtualHost: boolean
   /** The verified request body (aws-chunked decoded, digests checked at its end). */

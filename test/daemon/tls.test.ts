@@ -146,4 +146,20 @@ if (!existsSync(OPENSSL)) {
     }
     t.equal(error instanceof ConfigError ? error.field : undefined, 'https', 'httpsOnly without https is a config error naming the field')
   })
+
+  t.test('s3:TlsVersion holds the connection\'s TLS version for policies ("require TLS 1.2 or later")', async t => {
+    const tls = makeCert(certDir(t), 'localhost')
+    const bridge = await startBridge(t, { https: { host: '127.0.0.1', port: 0, ...tls } })
+    const https = bridge.daemon.httpsEndpoint ?? ''
+    const denyBelow = (version: string): string => JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Deny', Principal: '*', Action: 's3:*', Resource: ['arn:aws:s3:::demo', 'arn:aws:s3:::demo/*'], Condition: { NumericLessThan: { 's3:TlsVersion': version } } }],
+    })
+    const put = async (version: string): Promise<number> => {
+      await bridge.daemon.services.state.mutate(s => { s.buckets.demo!.policy = denyBelow(version) })
+      return (await signedRequest(https, bridge.creds, { method: 'PUT', path: '/demo/tls.txt', body: 'x', isInsecure: true })).status
+    }
+    t.equal(await put('1.2'), 200, 'TLS 1.3 passes a "below 1.2" Deny')
+    t.equal(await put('1.4'), 403, 'and not a "below 1.4" one: the version is there')
+  })
 }

@@ -1,4 +1,5 @@
 // Picks the operation from the route table, builds the S3Request, runs the handler and writes its reply.
+import type { TLSSocket } from 'node:tls'
 import type { Context, Next } from 'koa'
 import type { IncomingHttpHeaders } from 'node:http'
 import { Readable } from 'node:stream'
@@ -50,6 +51,7 @@ export function buildRequest (ctx: Context, operation: string, s: Services, quer
     sessionPolicy: ctx.state.sessionPolicy as LabelledPolicy | undefined,
     sourceIp: ctx.ip,
     isSecure: ctx.secure,
+    tlsVersion: ctx.secure ? /^TLSv(\d\.\d)$/.exec((ctx.req.socket as TLSSocket).getProtocol?.() ?? '')?.[1] : undefined,
     isVirtualHost: target.isVirtualHost === true,
     body: getBody,
     trailerChecksum: () => verified?.trailerChecksum(),
