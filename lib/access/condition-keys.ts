@@ -14,7 +14,7 @@ const FILLED = [
   's3:x-amz-grant-read-acp', 's3:x-amz-grant-write-acp', 's3:x-amz-grant-full-control', 's3:x-amz-storage-class',
   's3:x-amz-server-side-encryption', 's3:x-amz-server-side-encryption-aws-kms-key-id',
   's3:x-amz-server-side-encryption-customer-algorithm', 's3:x-amz-website-redirect-location', 's3:versionid',
-  's3:resourceaccount', 's3:x-amz-object-ownership', 's3:tlsversion',
+  's3:resourceaccount', 's3:x-amz-object-ownership', 's3:tlsversion', 'aws:tokenissuetime',
 ]
 
 /**
@@ -35,7 +35,7 @@ const ABSENT_HERE = [
 const ABSENT_HERE_PREFIXES = ['aws:principaltag/']
 
 /** Keys AWS fills and the bridge does not (yet): a policy naming them would not do what it says. */
-const NOT_FILLED = ['s3:requestobjecttagkeys', 'aws:tokenissuetime', 'aws:tagkeys']
+const NOT_FILLED = ['s3:requestobjecttagkeys', 'aws:tagkeys']
 const NOT_FILLED_PREFIXES = ['s3:existingobjecttag/', 's3:requestobjecttag/', 'aws:requesttag/', 'aws:resourcetag/']
 
 const KNOWN = new Set([...FILLED, ...ABSENT_HERE])

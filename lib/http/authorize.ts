@@ -69,6 +69,7 @@ export function conditionKeys (req: S3Request, now: Date, operation?: string): R
     'aws:principalisawsservice': 'false',
     'aws:viaawsservice': 'false',
     's3:tlsversion': req.tlsVersion,
+    'aws:tokenissuetime': req.tokenIssuedAt?.toISOString(),
   }
 }
 

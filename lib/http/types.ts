@@ -27,6 +27,8 @@ export interface S3Request {
   auth: Authenticated | null
   /** Session or service-account policy that narrows the principal (STS). */
   sessionPolicy?: LabelledPolicy
+  /** When the STS session that signed the request was issued (aws:TokenIssueTime); undefined for other keys. */
+  tokenIssuedAt?: Date
   /** AWS operation name from the route table. */
   operation: string
   sourceIp: string

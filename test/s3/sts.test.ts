@@ -299,3 +299,23 @@ t.test('AssumeRole PolicyArns narrow the session (a bridge policy or AWS\'s S3 r
   t.equal(unknown.status, 400, 'a policy the bridge does not have is refused')
   t.match(unknown.body, /AmazonEC2ReadOnlyAccess does not exist/)
 })
+
+t.test('aws:TokenIssueTime: AWS\'s session revocation policy (Deny all for sessions issued before a time) ends older sessions only', async t => {
+  const b = await startBridge(t)
+  const old = sessionOf(await sts(b.endpoint, b.creds, { Action: 'GetSessionToken' }))
+  await b.client(old).send(new ListObjectsV2Command({ Bucket: 'demo' }))
+  await new Promise(resolve => setTimeout(resolve, 1100)) // tokens carry whole seconds
+  const cutoff = new Date().toISOString()
+  await new Promise(resolve => setTimeout(resolve, 1100))
+  const revoke = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Deny', Action: '*', Resource: '*', Condition: { DateLessThan: { 'aws:TokenIssueTime': cutoff } } }] })
+  const created = await sts(b.endpoint, b.creds, { Action: 'GetSessionToken' })
+  await b.daemon.services.state.mutate(s => {
+    s.policies.revoke = { name: 'revoke', text: revoke, createdAt: new Date().toISOString() }
+    s.users.tester!.policies.push('revoke')
+  })
+  await t.rejects(b.client(old).send(new ListObjectsV2Command({ Bucket: 'demo' })), { name: 'AccessDenied' }, 'a session issued before the cut-off is denied')
+  await b.client(sessionOf(created)).send(new ListObjectsV2Command({ Bucket: 'demo' }))
+  t.pass('one issued after it works')
+  await b.s3.send(new ListObjectsV2Command({ Bucket: 'demo' }))
+  t.pass('and the long-term key has no token issue time: not affected')
+})

@@ -232,7 +232,7 @@ export async function postObject (req: S3Request, s: Services): Promise<S3Reply>
     const range = policy ? checkPostConditions(policy, form.fields, { bucket: record.name, key }) : undefined
     const auth = sig ? asAuthenticated(sig) : null
     const signed = sig ? await credentials.resolve(auth) : undefined
-    const signer: S3Request = signed ? { ...req, auth, principal: signed.principal, sessionPolicy: signed.sessionPolicy } : req
+    const signer: S3Request = signed ? { ...req, auth, principal: signed.principal, sessionPolicy: signed.sessionPolicy, tokenIssuedAt: signed.tokenIssuedAt } : req
     // The form's acl, encryption, storage class and tagging count as PutObject's headers do, for policies' condition
     // keys too (s3:x-amz-acl is the form's acl field, not a header of the POST); checked before the file is read,
     // the ACL applied to the new file before it is published. Referer and User-Agent stay the request's.

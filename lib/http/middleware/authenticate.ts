@@ -18,7 +18,7 @@ import { continueIfExpected } from '../continue.js'
 import type { ResolvedTarget } from './resolve-target.js'
 
 /** Who a verified access key acts as: a user's own key, one of its service accounts, or an STS session of it. */
-interface Credential { user: UserRecord, sessionPolicy?: LabelledPolicy }
+interface Credential { user: UserRecord, sessionPolicy?: LabelledPolicy, tokenIssuedAt?: Date }
 
 async function principalOf (user: UserRecord, accessKeyId: string, s: Services): Promise<Principal> {
   return userPrincipal(user, await supplementaryGroups(user.uid, user.gid), s.config, accessKeyId)
@@ -50,19 +50,24 @@ export function credentialResolver (s: Services, token: string | undefined, now:
     const { claims, user } = resolveSession(state, token, now, sessionKey(s.state.dir))
     if (claims.accessKeyId !== id) throw new S3Error('InvalidToken', {}, { message: 'The security token does not belong to this access key.' })
     const doc = sessionPolicyDoc(state, claims.policy, claims.policyNames)
-    session = doc === undefined ? { user } : { user, sessionPolicy: { label: 'session policy', doc } }
+    session = doc === undefined ? { user, tokenIssuedAt: claims.issuedAt } : { user, sessionPolicy: { label: 'session policy', doc }, tokenIssuedAt: claims.issuedAt }
     return [claims.secretAccessKey]
   }
   const resolve = async (auth: Authenticated | null): Promise<SignedPrincipal> => {
     const credential = auth === null ? undefined : session ?? credentialFor(auth, s)
     if (auth === null || credential === undefined) return { principal: anonymousPrincipal(s.config.anonymousUid, s.config.anonymousGid) }
-    return { principal: await principalOf(credential.user, auth.accessKeyId, s), sessionPolicy: credential.sessionPolicy }
+    return { principal: await principalOf(credential.user, auth.accessKeyId, s), sessionPolicy: credential.sessionPolicy, tokenIssuedAt: credential.tokenIssuedAt }
   }
   return { lookup, resolve }
 }
 
 /** The principal of a verified signature, with the policy that narrows it (service account or session), if any. */
-export interface SignedPrincipal { principal: Principal, sessionPolicy?: LabelledPolicy }
+export interface SignedPrincipal {
+  principal: Principal
+  sessionPolicy?: LabelledPolicy
+  /** When the STS session the request was signed with was issued (aws:TokenIssueTime); undefined for other keys. */
+  tokenIssuedAt?: Date
+}
 
 function securityToken (ctx: Context): string | undefined {
   const header = ctx.req.headers['x-amz-security-token']
@@ -92,6 +97,7 @@ async function authenticateRequest (ctx: Context, s: Services, opts: { services?
   ctx.state.auth = auth
   ctx.state.principal = signed.principal
   ctx.state.sessionPolicy = signed.sessionPolicy
+  ctx.state.tokenIssuedAt = signed.tokenIssuedAt
   ctx.state.principalName = (ctx.state.principal as Principal).name
 }
 

@@ -49,6 +49,7 @@ export function buildRequest (ctx: Context, operation: string, s: Services, quer
     principal: ctx.state.principal as Principal,
     auth,
     sessionPolicy: ctx.state.sessionPolicy as LabelledPolicy | undefined,
+    tokenIssuedAt: ctx.state.tokenIssuedAt as Date | undefined,
     sourceIp: ctx.ip,
     isSecure: ctx.secure,
     tlsVersion: ctx.secure ? /^TLSv(\d\.\d)$/.exec((ctx.req.socket as TLSSocket).getProtocol?.() ?? '')?.[1] : undefined,
