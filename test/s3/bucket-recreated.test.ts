@@ -11,7 +11,7 @@ import {
 import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { startBridge } from '../fixtures/daemon.js'
+import { startBridge, type Bridge } from '../fixtures/daemon.js'
 import { sleep, spawnBridged, writeConfig } from '../fixtures/bridged-process.js'
 
 /** Each call gets 5 s: a hang is a failure, not a stuck suite. */
@@ -38,9 +38,8 @@ async function writesWork (t: Test, s3: S3Client, bucketDir: string): Promise<vo
     'and it lives in the new directory\'s staging folder')
 }
 
-t.test('a bucket deleted and re-created in one state change: the new staging folder is used', async t => {
-  const b = await startBridge(t)
-  await useStaging(b.s3) // the daemon now holds demo's staging folder open
+/** Deletes demo and makes it again over the same directory in one state change (a new record, a new directory). */
+async function deleteAndRecreate (b: Bridge): Promise<void> {
   await b.daemon.services.state.mutate(s => {
     const old = s.buckets.demo
     if (old === undefined) throw new Error('no demo bucket')
@@ -49,6 +48,12 @@ t.test('a bucket deleted and re-created in one state change: the new staging fol
     chownSync(b.bucketDir, 2000, 2000)
     s.buckets.demo = { ...old, createdAt: new Date(Date.parse(old.createdAt) + 1000).toISOString() }
   })
+}
+
+t.test('a bucket deleted and re-created in one state change: the new staging folder is used', async t => {
+  const b = await startBridge(t)
+  await useStaging(b.s3) // the daemon now holds demo's staging folder open
+  await deleteAndRecreate(b)
   await writesWork(t, b.s3, b.bucketDir)
 })
 
@@ -66,14 +71,7 @@ t.test('another daemon process: after the re-create it finds uploads made in the
   const onB = new S3Client({ endpoint: proc.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: a.creds })
   t.teardown(() => onB.destroy())
   await useStaging(onB) // B holds demo's staging folder open
-  await a.daemon.services.state.mutate(s => {
-    const old = s.buckets.demo
-    if (old === undefined) throw new Error('no demo bucket')
-    rmSync(a.bucketDir, { recursive: true, force: true })
-    mkdirSync(a.bucketDir)
-    chownSync(a.bucketDir, 2000, 2000)
-    s.buckets.demo = { ...old, createdAt: new Date(Date.parse(old.createdAt) + 1000).toISOString() }
-  })
+  await deleteAndRecreate(a)
   const up = await a.s3.send(new CreateMultipartUploadCommand({ Bucket: 'demo', Key: 'from-a' }), timed())
   await sleep(1500) // B's reload (inotify, or its 200 ms poll)
   const listed = await onB.send(new ListMultipartUploadsCommand({ Bucket: 'demo' }), timed())
