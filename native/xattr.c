@@ -1,6 +1,7 @@
 /*
- * s3bridge extended attributes: getXattr(path, name) -> Promise<Buffer>, setXattr(path, name, value: Buffer)
- * and removeXattr(path, name) -> Promise<undefined>, each one libuv worker job.
+ * s3bridge extended attributes: getXattr(path, name) -> Promise<Buffer>, setXattr(path, name, value: Buffer
+ * [, flags: XATTR_CREATE 1 | XATTR_REPLACE 2]) and removeXattr(path, name) -> Promise<undefined>, each one libuv
+ * worker job. XATTR_CREATE fails with EEXIST when the attribute is there: a create-only folder marker's one winner.
  *
  * Why not fs-xattr (0.4.0, the latest): its completion callbacks never free the value buffer, the job on the
  * error path, or the napi_async_work itself, so every call leaks 0.6-1 KiB of native memory (a 10-minute soak
@@ -30,6 +31,7 @@ typedef struct {
   char *name;
   char *value;     /* GET: the value read (malloc'd); SET: a copy of the value to write */
   size_t length;
+  int flags;       /* SET: setxattr(2)'s flags */
   int err;
 } xattr_job;
 
@@ -41,7 +43,7 @@ static void execute (napi_env env, void *data) {
   (void)env;
   xattr_job *job = (xattr_job *)data;
   if (job->op == OP_SET) {
-    if (setxattr(job->path, job->name, job->value, job->length, 0) != 0) job->err = errno;
+    if (setxattr(job->path, job->name, job->value, job->length, job->flags) != 0) job->err = errno;
     return;
   }
   if (job->op == OP_REMOVE) {
@@ -113,8 +115,8 @@ static char *string_arg (napi_env env, napi_value v, const char *what) {
 }
 
 static napi_value start (napi_env env, napi_callback_info info, enum op op) {
-  size_t argc = 3;
-  napi_value argv[3];
+  size_t argc = 4;
+  napi_value argv[4];
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
   if (argc < (op == OP_SET ? 3u : 2u)) {
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "xattr calls take (path, name[, value])");
@@ -143,6 +145,13 @@ static napi_value start (napi_env env, napi_callback_info info, enum op op) {
       if (job->value == NULL) { job_free(job); return NULL; }
       job->length = strlen(job->value);
     }
+    int32_t flags = 0;
+    if (argc >= 4 && (napi_get_value_int32(env, argv[3], &flags) != napi_ok || (flags & ~(XATTR_CREATE | XATTR_REPLACE)) != 0)) {
+      job_free(job);
+      napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "flags must be 0, XATTR_CREATE (1) or XATTR_REPLACE (2)");
+      return NULL;
+    }
+    job->flags = flags;
   }
   bool queued;
   napi_value promise = s3b_start(env, "s3bridge:xattr", execute, complete, job, &job->work, &job->deferred, &queued);

@@ -97,7 +97,8 @@ export interface NativeAddon {
   openFolders?: (root: string, rel: string, aclXattr: string | null, everyXattr: string | null, lastXattr: string | null) => Promise<OpenedFolders>
   /** Extended attributes (native/xattr.c), each call one libuv job; reject with an errno error (`code`). */
   getXattr?: (path: string, name: string) => Promise<Buffer>
-  setXattr?: (path: string, name: string, value: Buffer | string) => Promise<void>
+  /** flags: setxattr(2)'s (1 XATTR_CREATE: EEXIST when the attribute is there). */
+  setXattr?: (path: string, name: string, value: Buffer | string, flags?: number) => Promise<void>
   removeXattr?: (path: string, name: string) => Promise<void>
   /** malloc_trim(0) on a pool thread (native/memory.c): resolves whether memory went back to the kernel. */
   trimMemory?: () => Promise<boolean>

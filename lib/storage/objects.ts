@@ -619,7 +619,8 @@ async function putDirectoryMarker (bucket: BucketRef, key: ObjectKey, body: Read
     // A folder the bridge made keeps its implicit mark: while the marker is there, pruneImplicitParents leaves it
     // (it has stored metadata); once the marker is deleted, it goes when it empties, as any folder the bridge
     // made. A folder made over NFS never had the mark and is never removed by S3 deletes.
-    await writeStoredMeta(path, stored)
+    // Create only (If-None-Match: *): the mark is set only where none is (XATTR_CREATE), so one racer wins.
+    await writeStoredMeta(path, stored, { createOnly: opts.noReplace === true })
     marked = true
     return { info: objectInfo(key, st, stored), md5Hex }
   } catch (err) {

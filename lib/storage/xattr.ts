@@ -38,3 +38,17 @@ export function xattrFallbackInUse (): boolean {
 export const getAttribute = (path: string, name: string): Promise<Buffer> => xattr().getAttribute(path, name)
 export const setAttribute = (path: string, name: string, value: Buffer | string): Promise<void> => xattr().setAttribute(path, name, value)
 export const removeAttribute = (path: string, name: string): Promise<void> => xattr().removeAttribute(path, name)
+
+/**
+ * Sets the attribute only if the file has none of that name (XATTR_CREATE), else rejects with EEXIST: one atomic
+ * call with the addon; without it (fs-xattr has no flags) a look and then a set, which racing writers can both pass.
+ */
+export async function createAttribute (path: string, name: string, value: string): Promise<void> {
+  const n = nativeAddon()
+  if (n?.setXattr) return await n.setXattr(path, name, value, XATTR_CREATE)
+  const there = await getAttribute(path, name).then(() => true, (err: NodeJS.ErrnoException) => { if (err.code === 'ENODATA') return false; throw err })
+  if (there) throw Object.assign(new Error(`EEXIST: ${name} is set on ${path}`), { code: 'EEXIST', syscall: 'setxattr', path })
+  await setAttribute(path, name, value)
+}
+
+const XATTR_CREATE = 1

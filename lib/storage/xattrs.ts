@@ -4,6 +4,7 @@ import type { BigIntStats } from 'node:fs'
 import { statfs } from 'node:fs/promises'
 import type { ObjectMeta } from './types.js'
 import * as xattr from './xattr.js'
+import { S3Error } from '../errors/s3-error.js'
 
 /** MD5 hex of a string: crypto.hash (Node 20.12+, a quarter of createHash's cost, which listings pay per key), else createHash. */
 const md5Hex: (s: string) => string = typeof crypto.hash === 'function'
@@ -82,10 +83,12 @@ function storedMetaOf (v: unknown): StoredMeta | undefined {
   return meta
 }
 
-export async function writeStoredMeta (path: string, meta: StoredMeta): Promise<void> {
+export async function writeStoredMeta (path: string, meta: StoredMeta, opts: { createOnly?: boolean } = {}): Promise<void> {
   try {
-    await xattr.setAttribute(path, META_XATTR, JSON.stringify(meta))
+    if (opts.createOnly === true) await xattr.createAttribute(path, META_XATTR, JSON.stringify(meta))
+    else await xattr.setAttribute(path, META_XATTR, JSON.stringify(meta))
   } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new S3Error('PreconditionFailed', { Condition: 'If-None-Match' })
     throw await metaWriteError(err, path)
   }
 }
