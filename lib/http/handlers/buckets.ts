@@ -217,39 +217,49 @@ export async function deleteBucket (req: S3Request, s: Services): Promise<S3Repl
   // Writes that were already past their bucket look-up (here, or on a daemon that has not reloaded yet) may still
   // publish: look again now that no new one can start here, and keep the bucket if something came. An object
   // acknowledged to its writer must not end up in a directory no bucket maps.
-  const keep = async (): Promise<never> => {
+  // Any failure from here on maps the bucket again (unless its name was taken meanwhile): a DeleteBucket that does
+  // not answer 204 leaves the bucket as it was, never unmapped with its directory still there.
+  const remap = async (): Promise<void> => {
     await s.state.mutate(state => {
       const now = state.buckets[record.name]
       if (now === undefined) state.buckets[record.name] = record
-      else if (now.path !== record.path) s.log.error({ bucket: record.name, path: record.path }, 'DeleteBucket: objects arrived while the bucket was being deleted, and the name was taken meanwhile: the directory is left unmapped (map it again with bridgectl)')
+      else if (now.path !== record.path) s.log.error({ bucket: record.name, path: record.path }, 'DeleteBucket failed after the bucket was unmapped, and the name was taken meanwhile: the directory is left unmapped (map it again with bridgectl)')
     })
-    throw new S3Error('BucketNotEmpty', { BucketName: record.name })
   }
-  await waitForOtherRequests(record.path)
-  if (await hasContent(record.path)) await keep()
-  // An S3-made directory goes too. Its staging folder (uploads in flight) is first set aside whole, so that when an
-  // object still lands before the directory is removed (another daemon's writer) the bucket is kept with its uploads.
-  const aside = record.createdByS3 && staging !== undefined ? await setStagingAside(record.path, staging) : undefined
-  if (aside !== undefined) {
-    try {
-      await rmdir(record.path)
-    } catch (err) {
-      await rename(aside, join(record.path, STAGING_DIR)).catch(() => undefined)
-      if ((err as NodeJS.ErrnoException).code === 'ENOTEMPTY' || (err as NodeJS.ErrnoException).code === 'EEXIST') await keep()
-      throw err
+  const notEmpty = new S3Error('BucketNotEmpty', { BucketName: record.name })
+  try {
+    await waitForOtherRequests(record.path)
+    if (await hasContent(record.path)) throw notEmpty
+    if (record.createdByS3 && staging !== undefined) {
+      // An S3-made directory goes too. Its staging folder (uploads in flight) is first set aside whole, so that
+      // when an object still lands before the directory is removed (another daemon's writer) the bucket is kept
+      // with its uploads. When it cannot be set aside, nothing is destroyed: the client retries.
+      const aside = await setStagingAside(record.path, staging)
+      try {
+        await rmdir(record.path)
+      } catch (err) {
+        await putStagingBack(aside, record.path, s)
+        const code = (err as NodeJS.ErrnoException).code
+        throw code === 'ENOTEMPTY' || code === 'EEXIST' ? notEmpty : err
+      }
+      retireRoot(record.path)
+      await rm(aside, { recursive: true, force: true })
+      return { status: 204 }
     }
-    retireRoot(record.path)
-    await rm(aside, { recursive: true, force: true })
-    return { status: 204 }
+  } catch (err) {
+    await remap()
+    throw err
   }
+  // A mapped directory (or one without a trusted staging folder): its uploads go, the directory stays, unless S3
+  // made it and it is empty now. An object that arrived after the second look stays in a mapped directory (it is a
+  // NAS folder, its files are the users'); in an S3-made one it keeps the bucket.
   if (staging !== undefined) for (const name of await readdir(staging).catch(() => [] as string[])) await rm(join(staging, name), { recursive: true, force: true })
   retireRoot(record.path) // let go of once this request (and any other on the bucket) is done
   await rmdir(join(record.path, STAGING_DIR)).catch(() => undefined)
-  // Only a directory S3 created is removed; a mapped directory that held user data before stays. An object that
-  // arrived after the second look (another daemon's writer) keeps the bucket too.
   if (record.createdByS3) {
     await rmdir(record.path).catch(async (err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOTEMPTY' || err.code === 'EEXIST') await keep()
+      await remap()
+      throw err.code === 'ENOTEMPTY' || err.code === 'EEXIST' ? notEmpty : err
     })
   }
   return { status: 204 }
@@ -257,17 +267,17 @@ export async function deleteBucket (req: S3Request, s: Services): Promise<S3Repl
 
 /**
  * Renames the bucket's staging folder out of the bucket directory, next to it (the admin's rootPath, same
- * filesystem), and returns where it went; undefined when it cannot be (another filesystem mounted there). The
+ * filesystem), and returns where it went; 503 (retry) when it cannot be. The
  * name is a path an NFS user who owns the bucket directory could have pointed at a folder of theirs: what moved
  * must be the folder the daemon holds (same inode), or it is put back and the delete refused.
  */
-async function setStagingAside (root: string, staging: string): Promise<string | undefined> {
+async function setStagingAside (root: string, staging: string): Promise<string> {
   const aside = join(dirname(root), `${STAGING_DIR}-deleting-${randomUUID()}`)
   const held = await stat(staging)
   try {
     await rename(join(root, STAGING_DIR), aside)
   } catch {
-    return undefined
+    throw new S3Error('ServiceUnavailable', { BucketName: basename(root) }, { message: 'The bucket\'s staging folder could not be set aside while the bucket was being deleted; try again.' })
   }
   const moved = await lstat(aside).catch(() => undefined)
   if (moved === undefined || moved.dev !== held.dev || moved.ino !== held.ino) {
@@ -275,6 +285,16 @@ async function setStagingAside (root: string, staging: string): Promise<string |
     throw new S3Error('ServiceUnavailable', { BucketName: basename(root) }, { message: 'The bucket\'s staging folder was changed while it was being deleted; try again.' })
   }
   return aside
+}
+
+/**
+ * Puts a staging folder set aside back into the bucket directory that is being kept. When a new `.s3bridge` is there
+ * by now (another daemon made one), the uploads stay where they are, and the log says where.
+ */
+async function putStagingBack (aside: string, root: string, s: Services): Promise<void> {
+  await rename(aside, join(root, STAGING_DIR)).catch((err: unknown) => {
+    s.log.error({ bucket: basename(root), path: aside, err: (err as Error).message }, 'DeleteBucket kept the bucket but could not put its staging folder back: the multipart uploads in flight are in this folder (root only); move its contents into the bucket\'s .s3bridge')
+  })
 }
 
 export async function getBucketLocation (req: S3Request, s: Services): Promise<S3Reply> {

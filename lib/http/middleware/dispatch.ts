@@ -22,6 +22,12 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true })
 
 const ALLOWED_METHODS = new Set(['GET', 'PUT', 'POST', 'DELETE', 'HEAD'])
 
+/** Node's protocol name as s3:TlsVersion's number: "TLSv1.3" is "1.3", and "TLSv1" (TLS 1.0) "1.0". */
+function tlsVersionOf (protocol: string | null | undefined): string | undefined {
+  const m = /^TLSv(\d)(?:\.(\d))?$/.exec(protocol ?? '')
+  return m === null ? undefined : `${m[1] as string}.${m[2] ?? '0'}`
+}
+
 export function buildRequest (ctx: Context, operation: string, s: Services, query = new URLSearchParams(ctx.querystring)): S3Request {
   const target = ctx.state.target as ResolvedTarget
   const auth = ctx.state.auth as Authenticated | null
@@ -52,7 +58,7 @@ export function buildRequest (ctx: Context, operation: string, s: Services, quer
     tokenIssuedAt: ctx.state.tokenIssuedAt as Date | undefined,
     sourceIp: ctx.ip,
     isSecure: ctx.secure,
-    tlsVersion: ctx.secure ? /^TLSv(\d\.\d)$/.exec((ctx.req.socket as TLSSocket).getProtocol?.() ?? '')?.[1] : undefined,
+    tlsVersion: ctx.secure ? tlsVersionOf((ctx.req.socket as TLSSocket).getProtocol?.()) : undefined,
     isVirtualHost: target.isVirtualHost === true,
     body: getBody,
     trailerChecksum: () => verified?.trailerChecksum(),
