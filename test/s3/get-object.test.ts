@@ -1,5 +1,6 @@
 import t from 'tap'
 import { readdirSync } from 'node:fs'
+import { createHash } from 'node:crypto'
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, CopyObjectCommand, DeleteObjectsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3'
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
 import { startBridge } from '../fixtures/daemon.js'
@@ -90,6 +91,23 @@ t.test('DeleteObjects deletes many keys, verbose and quiet, and refuses 1001 key
   t.equal(left.KeyCount, 0)
   const many = Array.from({ length: 1001 }, (_, i) => ({ Key: `k${i}` }))
   await t.rejects(s3.send(new DeleteObjectsCommand({ Bucket: 'demo', Delete: { Objects: many } })), { name: 'MalformedXML' })
+})
+
+t.test('DeleteObjects <Quiet> is an xs:boolean: 1 is quiet, a value that is no boolean is MalformedXML', async t => {
+  const { s3, endpoint, creds } = await startBridge(t)
+  const post = async (quiet: string): Promise<{ status: number, body: string }> => {
+    await s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'q', Body: 'x' }))
+    const body = `<Delete><Quiet>${quiet}</Quiet><Object><Key>q</Key></Object></Delete>`
+    const r = await sendSigned(endpoint, creds, { method: 'POST', path: '/demo?delete', body, headers: { 'content-md5': createHash('md5').update(body).digest('base64') } })
+    return { status: r.status, body: r.body.toString() }
+  }
+  const one = await post('1')
+  t.equal(one.status, 200)
+  t.notMatch(one.body, /<Deleted>/, '1 means quiet')
+  t.match((await post('0')).body, /<Deleted><Key>q<\/Key>/, '0 means verbose')
+  const maybe = await post('maybe')
+  t.equal(maybe.status, 400)
+  t.match(maybe.body, /<Code>MalformedXML<\/Code>/)
 })
 
 t.test('unsafe keys are refused with 400 and nothing is written outside the bucket', async t => {

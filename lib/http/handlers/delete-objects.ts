@@ -22,7 +22,10 @@ export async function deleteObjects (req: S3Request, s: Services): Promise<S3Rep
   const root = rootElement(doc, 'Delete')
   const objects = children(root, 'Object')
   if (objects.length === 0 || objects.length > MAX_KEYS) throw new S3Error('MalformedXML')
-  const quiet = texts(root, 'Quiet')[0]?.trim().toLowerCase() === 'true'
+  // An xs:boolean: true/1 or false/0 (any case, as before); anything else does not validate against the schema.
+  const quietText = texts(root, 'Quiet')[0]?.trim().toLowerCase()
+  if (quietText !== undefined && !['true', 'false', '1', '0'].includes(quietText)) throw new S3Error('MalformedXML')
+  const quiet = quietText === 'true' || quietText === '1'
   const deleted: XmlNode[] = []
   const errors: XmlNode[] = []
   const bucket = bucketRef(record)
