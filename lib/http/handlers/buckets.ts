@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto'
 import { chmod, chown, lstat, mkdir, readdir, realpath, rename, rmdir, rm, stat } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
-import { S3Error } from '../../errors/s3-error.js'
+import { S3Error, s3ErrorFromErrno } from '../../errors/s3-error.js'
 import { validateBucketName } from '../../state/bucket-names.js'
 import { bucketPathProblem, canonicalPath } from '../../state/bucket-paths.js'
 import { existingStagingDir, requestsOnRoot, retireRoot, serveRoot, STAGING_DIR } from '../../storage/paths.js'
@@ -13,7 +13,7 @@ import { parseXml, rootElement, texts } from '../xml/parse.js'
 import type { S3Reply, S3Request, Services } from '../types.js'
 import { mountPointOf, swappableParent } from '../../storage/bucket-roots.js'
 import { bucketAcesFromGrants, expandCannedAcl, hasAclHeaders, isLonePrivate, parseCannedAcl, readAclHeaders, type S3Grant } from '../../access/s3-acl.js'
-import type { BucketAce } from '../../state/types.js'
+import type { BucketAce, BucketRecord } from '../../state/types.js'
 import { granteeDirectory } from '../grantee-directory.js'
 
 function requireSigned (req: S3Request): void {
@@ -200,10 +200,21 @@ async function waitForOtherRequests (root: string): Promise<void> {
   for (let waited = 0; requestsOnRoot(root) > 1 && waited < 5_000; waited += 20) await new Promise(resolve => setTimeout(resolve, 20))
 }
 
-/** Anything left in the bucket directory except the staging folder counts as content. */
+/**
+ * Anything left in the bucket directory except the staging folder counts as content. A directory that cannot be
+ * read (EIO, ESTALE) is not taken for empty: the error answers (a missing one is empty).
+ */
 async function hasContent (path: string): Promise<boolean> {
-  const names = await readdir(path).catch(() => [])
+  const names = await readdir(path).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return [] as string[]
+    throw s3ErrorFromErrno(err) ?? err
+  })
   return names.some(n => n !== STAGING_DIR)
+}
+
+/** The same bucket, not one made since under its name (over the same directory or another). */
+function isSameBucket (a: BucketRecord | undefined, b: BucketRecord): boolean {
+  return a !== undefined && a.path === b.path && a.createdAt === b.createdAt
 }
 
 export async function deleteBucket (req: S3Request, s: Services): Promise<S3Reply> {
@@ -213,17 +224,24 @@ export async function deleteBucket (req: S3Request, s: Services): Promise<S3Repl
   // The staging folder's contents go through its verified descriptor; its name may by now be anything. Taken
   // before the state changes: once the reload sees the bucket gone, the folder is not opened again.
   const staging = existingStagingDir(record.path)
-  await s.state.mutate(state => { delete state.buckets[record.name] })
+  // Only the bucket this request judged: a concurrent DeleteBucket may have unmapped it already, and its name may
+  // even name a new bucket by now.
+  await s.state.mutate(state => {
+    if (!isSameBucket(state.buckets[record.name], record)) throw new S3Error('NoSuchBucket', { BucketName: record.name })
+    delete state.buckets[record.name]
+  })
   // Writes that were already past their bucket look-up (here, or on a daemon that has not reloaded yet) may still
   // publish: look again now that no new one can start here, and keep the bucket if something came. An object
   // acknowledged to its writer must not end up in a directory no bucket maps.
   // Any failure from here on maps the bucket again (unless its name was taken meanwhile): a DeleteBucket that does
   // not answer 204 leaves the bucket as it was, never unmapped with its directory still there.
   const remap = async (): Promise<void> => {
+    // Not over a directory that is gone (another DeleteBucket of it finished first), nor over a newer bucket.
+    if (!await stat(record.path).then(st => st.isDirectory(), () => false)) return
     await s.state.mutate(state => {
       const now = state.buckets[record.name]
       if (now === undefined) state.buckets[record.name] = record
-      else if (now.path !== record.path) s.log.error({ bucket: record.name, path: record.path }, 'DeleteBucket failed after the bucket was unmapped, and the name was taken meanwhile: the directory is left unmapped (map it again with bridgectl)')
+      else if (!isSameBucket(now, record)) s.log.error({ bucket: record.name, path: record.path }, 'DeleteBucket failed after the bucket was unmapped, and the name was taken meanwhile: the directory is left unmapped (map it again with bridgectl)')
     })
   }
   const notEmpty = new S3Error('BucketNotEmpty', { BucketName: record.name })
@@ -234,7 +252,7 @@ export async function deleteBucket (req: S3Request, s: Services): Promise<S3Repl
       // An S3-made directory goes too. Its staging folder (uploads in flight) is first set aside whole, so that
       // when an object still lands before the directory is removed (another daemon's writer) the bucket is kept
       // with its uploads. When it cannot be set aside, nothing is destroyed: the client retries.
-      const aside = await setStagingAside(record.path, staging)
+      const aside = await setStagingAside(record.path, staging, s)
       try {
         await rmdir(record.path)
       } catch (err) {
@@ -242,8 +260,11 @@ export async function deleteBucket (req: S3Request, s: Services): Promise<S3Repl
         const code = (err as NodeJS.ErrnoException).code
         throw code === 'ENOTEMPTY' || code === 'EEXIST' ? notEmpty : err
       }
+      // The bucket is gone: what is left is tidying, whose failure changes nothing for the client.
       retireRoot(record.path)
-      await rm(aside, { recursive: true, force: true })
+      await rm(aside, { recursive: true, force: true }).catch((err: unknown) => {
+        s.log.warn({ bucket: record.name, path: aside, err: (err as Error).message }, 'DeleteBucket: the deleted bucket\'s staging folder could not be removed (root only; remove it by hand)')
+      })
       return { status: 204 }
     }
   } catch (err) {
@@ -258,6 +279,7 @@ export async function deleteBucket (req: S3Request, s: Services): Promise<S3Repl
   await rmdir(join(record.path, STAGING_DIR)).catch(() => undefined)
   if (record.createdByS3) {
     await rmdir(record.path).catch(async (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return // gone already: deleted is deleted
       await remap()
       throw err.code === 'ENOTEMPTY' || err.code === 'EEXIST' ? notEmpty : err
     })
@@ -271,7 +293,7 @@ export async function deleteBucket (req: S3Request, s: Services): Promise<S3Repl
  * name is a path an NFS user who owns the bucket directory could have pointed at a folder of theirs: what moved
  * must be the folder the daemon holds (same inode), or it is put back and the delete refused.
  */
-async function setStagingAside (root: string, staging: string): Promise<string> {
+async function setStagingAside (root: string, staging: string, s: Services): Promise<string> {
   const aside = join(dirname(root), `${STAGING_DIR}-deleting-${randomUUID()}`)
   const held = await stat(staging)
   try {
@@ -281,7 +303,9 @@ async function setStagingAside (root: string, staging: string): Promise<string> 
   }
   const moved = await lstat(aside).catch(() => undefined)
   if (moved === undefined || moved.dev !== held.dev || moved.ino !== held.ino) {
-    await rename(aside, join(root, STAGING_DIR)).catch(() => undefined)
+    await rename(aside, join(root, STAGING_DIR)).catch((err: unknown) => {
+      s.log.error({ bucket: basename(root), path: aside, err: (err as Error).message }, 'DeleteBucket moved a folder that was not the bucket\'s staging folder out of the bucket and could not put it back: move it back into the bucket directory as .s3bridge')
+    })
     throw new S3Error('ServiceUnavailable', { BucketName: basename(root) }, { message: 'The bucket\'s staging folder was changed while it was being deleted; try again.' })
   }
   return aside
