@@ -145,13 +145,17 @@ static napi_value start (napi_env env, napi_callback_info info, enum op op) {
       if (job->value == NULL) { job_free(job); return NULL; }
       job->length = strlen(job->value);
     }
-    int32_t flags = 0;
-    if (argc >= 4 && (napi_get_value_int32(env, argv[3], &flags) != napi_ok || (flags & ~(XATTR_CREATE | XATTR_REPLACE)) != 0)) {
+    /* Absent or undefined: 0. Otherwise exactly 0, XATTR_CREATE or XATTR_REPLACE (a number with no fraction). */
+    napi_valuetype type = napi_undefined;
+    if (argc >= 4 && napi_typeof(env, argv[3], &type) != napi_ok) type = napi_null;
+    double flags = 0;
+    if (type != napi_undefined && (type != napi_number || napi_get_value_double(env, argv[3], &flags) != napi_ok ||
+        !(flags == 0 || flags == XATTR_CREATE || flags == XATTR_REPLACE))) {
       job_free(job);
       napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "flags must be 0, XATTR_CREATE (1) or XATTR_REPLACE (2)");
       return NULL;
     }
-    job->flags = flags;
+    job->flags = (int)flags;
   }
   bool queued;
   napi_value promise = s3b_start(env, "s3bridge:xattr", execute, complete, job, &job->work, &job->deferred, &queued);

@@ -41,14 +41,12 @@ export const removeAttribute = (path: string, name: string): Promise<void> => xa
 
 /**
  * Sets the attribute only if the file has none of that name (XATTR_CREATE), else rejects with EEXIST: one atomic
- * call with the addon; without it (fs-xattr has no flags) a look and then a set, which racing writers can both pass.
+ * call, which needs the addon (fs-xattr has no flags): without it, ENOTSUP, refused rather than done unsafely.
  */
 export async function createAttribute (path: string, name: string, value: string): Promise<void> {
   const n = nativeAddon()
   if (n?.setXattr) return await n.setXattr(path, name, value, XATTR_CREATE)
-  const there = await getAttribute(path, name).then(() => true, (err: NodeJS.ErrnoException) => { if (err.code === 'ENODATA') return false; throw err })
-  if (there) throw Object.assign(new Error(`EEXIST: ${name} is set on ${path}`), { code: 'EEXIST', syscall: 'setxattr', path })
-  await setAttribute(path, name, value)
+  throw Object.assign(new Error(`ENOTSUP: a create-only extended attribute needs s3bridge's addon (${path})`), { code: 'ENOTSUP', syscall: 'setxattr', path })
 }
 
 const XATTR_CREATE = 1

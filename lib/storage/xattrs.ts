@@ -89,6 +89,9 @@ export async function writeStoredMeta (path: string, meta: StoredMeta, opts: { c
     else await xattr.setAttribute(path, META_XATTR, JSON.stringify(meta))
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new S3Error('PreconditionFailed', { Condition: 'If-None-Match' })
+    if (opts.createOnly === true && (err as NodeJS.ErrnoException).code === 'ENOTSUP') {
+      throw new S3Error('NotImplemented', {}, { message: 'Conditional writes (If-None-Match) of folder markers need the bridge\'s native addon, which is not built on this host.' })
+    }
     throw await metaWriteError(err, path)
   }
 }
