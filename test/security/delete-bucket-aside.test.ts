@@ -9,23 +9,17 @@ import t, { type Test } from 'tap'
 import { S3Client, CreateBucketCommand, CreateMultipartUploadCommand, DeleteBucketCommand, HeadBucketCommand, ListMultipartUploadsCommand, UploadPartCommand } from '@aws-sdk/client-s3'
 import { execFileSync } from 'node:child_process'
 import { existsSync, readdirSync } from 'node:fs'
-import { createRequire, syncBuiltinESMExports } from 'node:module'
 import { join } from 'node:path'
 import { startBridge } from '../fixtures/daemon.js'
-
-const require = createRequire(import.meta.url)
-const fsp = require('node:fs/promises') as typeof import('node:fs/promises')
-const realRename = fsp.rename
+import { interceptFsPromise } from '../fixtures/fs-intercept.js'
 
 /** Runs `before` once, just before the daemon's rename of the bucket's staging folder to its aside name. */
 function beforeAside (t: Test, before: () => void): void {
   let done = false
-  fsp.rename = (async (from: string, to: string) => {
+  interceptFsPromise(t, 'rename', real => (async (from: string, to: string) => {
     if (!done && String(to).includes('.s3bridge-deleting-')) { done = true; before() }
-    return await realRename(from, to)
-  }) as typeof fsp.rename
-  syncBuiltinESMExports()
-  t.teardown(() => { fsp.rename = realRename; syncBuiltinESMExports() })
+    return await real(from, to)
+  }) as typeof real)
 }
 
 const asOwner = (script: string): void => { execFileSync('setpriv', ['--reuid', '2100', '--regid', '2100', '--clear-groups', 'sh', '-c', script]) }
@@ -73,16 +67,13 @@ t.test('staging name gone at the rename (the owner moved it away): the bucket is
 
 t.test('put back fails (a new .s3bridge with content appeared): the uploads are kept where they were set aside, and the log says where', async t => {
   const { b, admin, dir, ids } = await setup(t)
-  const fspRmdir = fsp.rmdir
   let done = false
-  fsp.rmdir = (async (p: string, o?: unknown) => {
+  interceptFsPromise(t, 'rmdir', real => (async (p: string, o?: unknown) => {
     // Another daemon that had not pinned the folder opens `.s3bridge` afresh and stages a temp file in it (simulated
     // here by the owner, whose directory it is), and an object lands: the directory cannot go.
     if (!done && p === dir) { done = true; asOwner(`cd '${dir}' && mkdir -p .s3bridge/tmp && echo x > late.txt`) }
-    return await fspRmdir(p, o as never)
-  }) as typeof fsp.rmdir
-  syncBuiltinESMExports()
-  t.teardown(() => { fsp.rmdir = fspRmdir; syncBuiltinESMExports() })
+    return await real(p, o as never)
+  }) as typeof real)
   const res = await admin.send(new DeleteBucketCommand({ Bucket: 'fresh' })).then(() => 'deleted', (e: Error) => e.name)
   t.equal(res, 'BucketNotEmpty')
   t.ok(b.daemon.services.state.snapshot().buckets.fresh, 'the bucket is mapped again')

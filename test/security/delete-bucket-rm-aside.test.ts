@@ -7,13 +7,9 @@
 import t from 'tap'
 import { S3Client, CreateBucketCommand, CreateMultipartUploadCommand, DeleteBucketCommand, HeadBucketCommand } from '@aws-sdk/client-s3'
 import { existsSync } from 'node:fs'
-import { createRequire, syncBuiltinESMExports } from 'node:module'
 import { join } from 'node:path'
 import { startBridge } from '../fixtures/daemon.js'
-
-const require = createRequire(import.meta.url)
-const fsp = require('node:fs/promises') as typeof import('node:fs/promises')
-const realRm = fsp.rm
+import { interceptFsPromise } from '../fixtures/fs-intercept.js'
 
 t.test('the aside folder cannot be removed at once: the bucket is remapped to a directory that no longer exists', async t => {
   const b = await startBridge(t)
@@ -23,15 +19,13 @@ t.test('the aside folder cannot be removed at once: the bucket is remapped to a 
   await b.s3.send(new CreateMultipartUploadCommand({ Bucket: 'nfsish', Key: 'k' }))
   const dir = join(b.config.rootPath, 'nfsish')
   let failed = false
-  fsp.rm = (async (p: string, o?: unknown) => {
+  interceptFsPromise(t, 'rm', real => (async (p: string, o?: unknown) => {
     if (!failed && String(p).includes('.s3bridge-deleting-')) {
       failed = true
       throw Object.assign(new Error(`ENOTEMPTY: directory not empty, rmdir '${p}/tmp'`), { code: 'ENOTEMPTY', syscall: 'rmdir', path: `${p}/tmp` })
     }
-    return await realRm(p, o as never)
-  }) as typeof fsp.rm
-  syncBuiltinESMExports()
-  t.teardown(() => { fsp.rm = realRm; syncBuiltinESMExports() })
+    return await real(p, o as never)
+  }) as typeof real)
   const res = await once.send(new DeleteBucketCommand({ Bucket: 'nfsish' })).then(() => 'deleted', (e: Error) => `${e.name} (${(e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode})`)
   await new Promise(resolve => setTimeout(resolve, 400))
   const mapped = b.daemon.services.state.snapshot().buckets.nfsish !== undefined

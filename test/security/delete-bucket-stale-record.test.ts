@@ -8,13 +8,9 @@ import t, { type Test } from 'tap'
 import { S3Client, CreateBucketCommand, DeleteBucketCommand, PutBucketPolicyCommand } from '@aws-sdk/client-s3'
 import { execFileSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { createRequire, syncBuiltinESMExports } from 'node:module'
 import { join } from 'node:path'
 import { startBridge } from '../fixtures/daemon.js'
-
-const require = createRequire(import.meta.url)
-const fsp = require('node:fs/promises') as typeof import('node:fs/promises')
-const realReaddir = fsp.readdir
+import { interceptFsPromise } from '../fixtures/fs-intercept.js'
 
 /** The first readdir of `dir` waits for the returned release(); `second` runs before the next one. */
 function stallFirstLook (t: Test, dir: string, second?: () => void): { release: () => void, stalled: Promise<void> } {
@@ -24,16 +20,14 @@ function stallFirstLook (t: Test, dir: string, second?: () => void): { release: 
   const stalled = new Promise<void>(resolve => { stalledNow = resolve })
   let calls = 0
   let released = false
-  fsp.readdir = (async (p: string, o?: unknown) => {
+  interceptFsPromise(t, 'readdir', real => (async (p: string, o?: unknown) => {
     if (String(p) === dir) {
       calls++
-      if (calls === 1) { stalledNow(); await gate; released = true; return await realReaddir(p, o as never) }
+      if (calls === 1) { stalledNow(); await gate; released = true; return await real(p, o as never) }
       if (released && second !== undefined) { const s = second; second = undefined; s() }
     }
-    return await realReaddir(p, o as never)
-  }) as typeof fsp.readdir
-  syncBuiltinESMExports()
-  t.teardown(() => { fsp.readdir = realReaddir; syncBuiltinESMExports() })
+    return await real(p, o as never)
+  }) as typeof real)
   return { release, stalled }
 }
 
