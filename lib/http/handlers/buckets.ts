@@ -1,8 +1,7 @@
 // Bucket handlers: ListBuckets, CreateBucket, HeadBucket, DeleteBucket, GetBucketLocation, GetBucketVersioning.
-import { randomUUID } from 'node:crypto'
-import { chmod, chown, lstat, mkdir, readdir, realpath, rename, rmdir, rm, stat } from 'node:fs/promises'
-import { basename, dirname, join } from 'node:path'
-import { S3Error, s3ErrorFromErrno } from '../../errors/s3-error.js'
+import { chmod, chown, mkdir, readdir, realpath, rmdir, rm, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import { S3Error } from '../../errors/s3-error.js'
 import { validateBucketName } from '../../state/bucket-names.js'
 import { bucketPathProblem, canonicalPath } from '../../state/bucket-paths.js'
 import { existingStagingDir, requestsOnRoot, retireRoot, serveRoot, STAGING_DIR } from '../../storage/paths.js'
@@ -12,6 +11,7 @@ import { renderXml } from '../xml/render.js'
 import { parseXml, rootElement, texts } from '../xml/parse.js'
 import type { S3Reply, S3Request, Services } from '../types.js'
 import { mountPointOf, swappableParent } from '../../storage/bucket-roots.js'
+import { hasContent, putStagingBack, setStagingAside } from '../../storage/bucket-removal.js'
 import { bucketAcesFromGrants, expandCannedAcl, hasAclHeaders, isLonePrivate, parseCannedAcl, readAclHeaders, type S3Grant } from '../../access/s3-acl.js'
 import type { BucketAce, BucketRecord } from '../../state/types.js'
 import { granteeDirectory } from '../grantee-directory.js'
@@ -200,18 +200,6 @@ async function waitForOtherRequests (root: string): Promise<void> {
   for (let waited = 0; requestsOnRoot(root) > 1 && waited < 5_000; waited += 20) await new Promise(resolve => setTimeout(resolve, 20))
 }
 
-/**
- * Anything left in the bucket directory except the staging folder counts as content. A directory that cannot be
- * read (EIO, ESTALE) is not taken for empty: the error answers (a missing one is empty).
- */
-async function hasContent (path: string): Promise<boolean> {
-  const names = await readdir(path).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return [] as string[]
-    throw s3ErrorFromErrno(err) ?? err
-  })
-  return names.some(n => n !== STAGING_DIR)
-}
-
 /** The same bucket, not one made since under its name (over the same directory or another). */
 function isSameBucket (a: BucketRecord | undefined, b: BucketRecord): boolean {
   return a !== undefined && a.path === b.path && a.createdAt === b.createdAt
@@ -252,11 +240,11 @@ export async function deleteBucket (req: S3Request, s: Services): Promise<S3Repl
       // An S3-made directory goes too. Its staging folder (uploads in flight) is first set aside whole, so that
       // when an object still lands before the directory is removed (another daemon's writer) the bucket is kept
       // with its uploads. When it cannot be set aside, nothing is destroyed: the client retries.
-      const aside = await setStagingAside(record.path, staging, s)
+      const aside = await setStagingAside(record.path, staging, s.log)
       try {
         await rmdir(record.path)
       } catch (err) {
-        await putStagingBack(aside, record.path, s)
+        await putStagingBack(aside, record.path, s.log)
         const code = (err as NodeJS.ErrnoException).code
         throw code === 'ENOTEMPTY' || code === 'EEXIST' ? notEmpty : err
       }
@@ -285,40 +273,6 @@ export async function deleteBucket (req: S3Request, s: Services): Promise<S3Repl
     })
   }
   return { status: 204 }
-}
-
-/**
- * Renames the bucket's staging folder out of the bucket directory, next to it (the admin's rootPath, same
- * filesystem), and returns where it went; 503 (retry) when it cannot be. The
- * name is a path an NFS user who owns the bucket directory could have pointed at a folder of theirs: what moved
- * must be the folder the daemon holds (same inode), or it is put back and the delete refused.
- */
-async function setStagingAside (root: string, staging: string, s: Services): Promise<string> {
-  const aside = join(dirname(root), `${STAGING_DIR}-deleting-${randomUUID()}`)
-  const held = await stat(staging)
-  try {
-    await rename(join(root, STAGING_DIR), aside)
-  } catch {
-    throw new S3Error('ServiceUnavailable', { BucketName: basename(root) }, { message: 'The bucket\'s staging folder could not be set aside while the bucket was being deleted; try again.' })
-  }
-  const moved = await lstat(aside).catch(() => undefined)
-  if (moved === undefined || moved.dev !== held.dev || moved.ino !== held.ino) {
-    await rename(aside, join(root, STAGING_DIR)).catch((err: unknown) => {
-      s.log.error({ bucket: basename(root), path: aside, err: (err as Error).message }, 'DeleteBucket moved a folder that was not the bucket\'s staging folder out of the bucket and could not put it back: move it back into the bucket directory as .s3bridge')
-    })
-    throw new S3Error('ServiceUnavailable', { BucketName: basename(root) }, { message: 'The bucket\'s staging folder was changed while it was being deleted; try again.' })
-  }
-  return aside
-}
-
-/**
- * Puts a staging folder set aside back into the bucket directory that is being kept. When a new `.s3bridge` is there
- * by now (another daemon made one), the uploads stay where they are, and the log says where.
- */
-async function putStagingBack (aside: string, root: string, s: Services): Promise<void> {
-  await rename(aside, join(root, STAGING_DIR)).catch((err: unknown) => {
-    s.log.error({ bucket: basename(root), path: aside, err: (err as Error).message }, 'DeleteBucket kept the bucket but could not put its staging folder back: the multipart uploads in flight are in this folder (root only); move its contents into the bucket\'s .s3bridge')
-  })
 }
 
 export async function getBucketLocation (req: S3Request, s: Services): Promise<S3Reply> {
