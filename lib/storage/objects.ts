@@ -570,7 +570,12 @@ export async function putObject (bucket: BucketRef, key: ObjectKey, body: Readab
       await parent.close()
       parent = await ensureParents(bucket, key, opts)
       await opts.checkFolder?.(parent, { entry: name })
-      await publishTemp(tmp, join(parent.path, name), opts)
+      await publishTemp(tmp, join(parent.path, name), opts).catch((again: NodeJS.ErrnoException) => {
+        // Still missing: the staged file itself is gone (its staging folder was removed meanwhile). The object is not
+        // stored; the client should send it again, which a 503 says (NoSuchKey would be nonsense for a PUT).
+        if (again.code !== 'ENOENT') throw again
+        throw new S3Error('ServiceUnavailable', { Key: key }, { message: 'The upload could not be stored: its staged data was removed before it was published. Send it again.', cause: again })
+      })
     }
     published = true
     return { info: objectInfo(key, st, stored), md5Hex }

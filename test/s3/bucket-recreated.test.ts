@@ -12,7 +12,7 @@ import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } fr
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startBridge, type Bridge } from '../fixtures/daemon.js'
-import { sleep, spawnBridged, writeConfig } from '../fixtures/bridged-process.js'
+import { openSignedRequest, sleep, spawnBridged, writeConfig } from '../fixtures/bridged-process.js'
 
 /** Each call gets 5 s: a hang is a failure, not a stuck suite. */
 const timed = (): { abortSignal: AbortSignal } => ({ abortSignal: AbortSignal.timeout(5_000) })
@@ -81,4 +81,22 @@ t.test('another daemon process: after the re-create it finds uploads made in the
   await writesWork(t, onB, a.bucketDir)
   proc.child.kill('SIGTERM')
   t.equal(await Promise.race([proc.exited, sleep(10_000).then(() => 'still running')]), 0, 'B stops on SIGTERM')
+})
+
+t.test('a PUT whose staged data is removed before it is published (the staging folder deleted) answers 503, not NoSuchKey', async t => {
+  const b = await startBridge(t)
+  await useStaging(b.s3)
+  const size = 2 * 1024 * 1024
+  const open = await openSignedRequest(b.endpoint, b.creds, { method: 'PUT', path: '/demo/vanishing.bin', contentLength: size })
+  open.req.write(Buffer.alloc(size / 2, 1))
+  const tmp = join(b.bucketDir, '.s3bridge', 'tmp')
+  for (let i = 0; i < 200 && (!existsSync(tmp) || readdirSync(tmp).length === 0); i++) await sleep(10)
+  t.ok(readdirSync(tmp).length > 0, 'the upload is staged')
+  rmSync(join(b.bucketDir, '.s3bridge'), { recursive: true, force: true })
+  open.req.end(Buffer.alloc(size / 2, 2))
+  const r = await open.response
+  t.equal(r.status, 503, r.body)
+  t.match(r.body, /<Code>ServiceUnavailable<\/Code>/, 'a retryable answer')
+  t.notOk(existsSync(join(b.bucketDir, 'vanishing.bin')), 'nothing half-stored')
+  await writesWork(t, b.s3, b.bucketDir)
 })
