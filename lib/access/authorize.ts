@@ -33,6 +33,11 @@ export interface AccessQuery {
   posix: (bucketRoot: string) => PosixAccess
 }
 
+/** Get/Put/DeleteBucketPolicy: the calls AWS keeps to the owner's account (and open to its root user). */
+export function isBucketPolicyCall (operation: string): boolean {
+  return /BucketPolicy$/.test(operation)
+}
+
 export interface LayerVerdict { layer: 'policy' | 'bucket-acl' | 'filesystem', verdict: 'allow' | 'deny' | 'n/a', reason: string }
 
 export interface AccessDecision {
@@ -105,7 +110,7 @@ function aclLayer (q: AccessQuery, policyAllows: boolean): LayerVerdict & { isOt
   // (PutBucketCors, PutBucketTagging, ...) or its deletion. Reading a configuration a policy opens to all stays open.
   // Nor for rewriting the bucket ACL (WRITE_ACP): an anonymous PutBucketAcl granting AllUsers FULL_CONTROL would
   // outlive the policy that let it through (review 19).
-  const isOwnersOnly = need === 'WRITE_ACP' || (need === 'owner' && (/BucketPolicy$/.test(q.operation) || q.operation === 'DeleteBucket' || /^(Put|Delete)/.test(q.operation)))
+  const isOwnersOnly = need === 'WRITE_ACP' || (need === 'owner' && (isBucketPolicyCall(q.operation) || q.operation === 'DeleteBucket' || /^(Put|Delete)/.test(q.operation)))
   if (policyAllows && isOwnersOnly && q.principal.kind === 'anonymous') {
     return { layer: 'bucket-acl', verdict: 'deny', reason: `a policy allows it, but anonymous callers are outside the owner's account: ${what} is needed`, isOtherAccount: true }
   }
@@ -133,7 +138,7 @@ export async function authorize (q: AccessQuery): Promise<AccessDecision> {
   // Get/Put/DeleteBucketPolicy stay open to admins and to the bucket's owner (with its own long-term keys, not a
   // narrowed session) whatever the policies say, as AWS keeps them open to the owning account's root user "to
   // ensure that bucket owners don't inadvertently lock themselves out" (API_PutBucketPolicy).
-  const isPolicyCall = /BucketPolicy$/.test(q.operation)
+  const isPolicyCall = isBucketPolicyCall(q.operation)
   // Neither escape is open to a session or service account whose policy narrows the user: that policy is what the
   // user handed a tool, and an admin's narrowed key rewrote every bucket's policy through this door.
   const isLongTerm = q.sessionPolicy === undefined

@@ -1,5 +1,5 @@
 // The HTTP side of the permission model: builds the access query from a request and turns a denial into AccessDenied.
-import { ACCOUNT_ID, authorize, type AccessDecision, type FsNeed, type LabelledPolicy } from '../access/authorize.js'
+import { ACCOUNT_ID, authorize, isBucketPolicyCall, type AccessDecision, type FsNeed, type LabelledPolicy } from '../access/authorize.js'
 import { identityPolicies } from '../access/policy-cache.js'
 import { keyConflictError, S3Error } from '../errors/s3-error.js'
 import type { BucketRecord } from '../state/types.js'
@@ -121,7 +121,7 @@ export async function requireAccess (req: S3Request, s: Services, needs: AccessN
   }
   // API_PutBucketPolicy (and Get, Delete): "If you have the correct permissions, but you're not using an identity
   // that belongs to the bucket owner's account, Amazon S3 returns a 405 Method Not Allowed error."
-  if (d.isOtherAccount === true && /BucketPolicy$/.test(needs.operation)) throw new S3Error('MethodNotAllowed', { Method: req.method, ResourceType: 'BUCKET' })
+  if (d.isOtherAccount === true && isBucketPolicyCall(needs.operation)) throw new S3Error('MethodNotAllowed', { Method: req.method, ResourceType: 'BUCKET' })
   throw new S3Error('AccessDenied', { Resource: needs.bucket ? `/${needs.bucket.name}${needs.key !== undefined ? '/' + needs.key : ''}` : '/' })
 }
 
