@@ -79,6 +79,7 @@ export const OPERATION_ACCESS: Readonly<Record<string, OperationAccess>> = {
   GetBucketWebsite: bucket('s3:GetBucketWebsite'),
   DeleteBucketWebsite: bucket('s3:DeleteBucketWebsite'),
   GetPublicAccessBlock: bucket('s3:GetBucketPublicAccessBlock'),
+  PutPublicAccessBlock: bucket('s3:PutBucketPublicAccessBlock'),
   DeletePublicAccessBlock: bucket('s3:PutBucketPublicAccessBlock'),
   GetBucketOwnershipControls: bucket('s3:GetBucketOwnershipControls'),
   DeleteBucketOwnershipControls: bucket('s3:PutBucketOwnershipControls'),

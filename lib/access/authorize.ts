@@ -6,7 +6,8 @@ import { actionFor, resourceArn, SERVICE_RESOURCE } from './actions.js'
 import { bucketNeed } from './bucket-permissions.js'
 import { bucketPolicyDoc } from './policy-cache.js'
 import type { PolicyDocument } from './policy-document.js'
-import { combine, evaluatePolicy, type PolicyVerdict, type RequestPrincipal } from './policy.js'
+import { combine, evaluatePolicy, isPolicyPublic, type PolicyVerdict, type RequestPrincipal } from './policy.js'
+import { isBlocked } from './public-access-block.js'
 
 export const ACCOUNT_ID = '000000000000'
 
@@ -30,7 +31,11 @@ export interface AccessQuery {
   fs: FsNeed[]
   /** Group name → gid, for bucket ACEs naming groups. */
   gidOf: (group: string) => number | undefined
-  posix: (bucketRoot: string) => PosixAccess
+  /**
+   * The filesystem layer for a bucket root. `ignorePublic`: the bucket's IgnorePublicAcls is on and no policy allows
+   * the request, so what a file grants AllUsers (other::) or AuthenticatedUsers must not count.
+   */
+  posix: (bucketRoot: string, opts?: { ignorePublic?: boolean }) => PosixAccess
 }
 
 /** Get/Put/DeleteBucketPolicy: the calls AWS keeps to the owner's account (and open to its root user). */
@@ -84,14 +89,25 @@ function policyLayer (q: AccessQuery): { verdict: PolicyVerdict, layer: LayerVer
   const ctx = { action, resource, principal: requestPrincipal(q.principal), keys: q.conditionKeys }
   const verdicts: PolicyVerdict[] = []
   if (q.principal.kind === 'user') for (const p of q.identityPolicies) verdicts.push(evaluatePolicy(p.doc, ctx, p.label))
-  if (q.bucket?.policy !== undefined) verdicts.push(evaluatePolicy(bucketPolicyDoc(q.bucket.policy, q.bucket.name), ctx, `bucket policy of ${q.bucket.name}`))
+  let restricted = ''
+  if (q.bucket?.policy !== undefined) {
+    const doc = bucketPolicyDoc(q.bucket.policy, q.bucket.name)
+    let bucketVerdict = evaluatePolicy(doc, ctx, `bucket policy of ${q.bucket.name}`)
+    // RestrictPublicBuckets: a public bucket policy grants nothing outside the owner's account (every bridge user is
+    // in it; anonymous callers are not). Its Deny still applies.
+    if (bucketVerdict.decision === 'Allow' && q.principal.kind === 'anonymous' && isBlocked(q.bucket.publicAccessBlock, 'restrictPublicBuckets') && isPolicyPublic(doc)) {
+      bucketVerdict = { decision: 'NotApplicable' }
+      restricted = '; the bucket policy is public and the bucket restricts public buckets (RestrictPublicBuckets): its Allow does not count for anonymous callers'
+    }
+    verdicts.push(bucketVerdict)
+  }
   let verdict = combine(verdicts)
   if (q.sessionPolicy && verdict.decision !== 'Deny') {
     const narrowed = evaluatePolicy(q.sessionPolicy.doc, ctx, q.sessionPolicy.label)
     if (narrowed.decision !== 'Allow') verdict = { decision: 'Deny', statement: narrowed.statement ?? { policy: q.sessionPolicy.label, index: -1 } }
   }
   const where = verdict.statement ? ` (${verdict.statement.policy}${verdict.statement.sid ? `, Sid ${verdict.statement.sid}` : ''}, statement ${verdict.statement.index})` : ''
-  const reason = verdict.decision === 'NotApplicable' ? `no policy statement applies to ${action} on ${resource}` : `${verdict.decision} ${action} on ${resource}${where}`
+  const reason = (verdict.decision === 'NotApplicable' ? `no policy statement applies to ${action} on ${resource}` : `${verdict.decision} ${action} on ${resource}${where}`) + restricted
   return { verdict, layer: { layer: 'policy', verdict: verdict.decision === 'Allow' ? 'allow' : verdict.decision === 'Deny' ? 'deny' : 'n/a', reason } }
 }
 
@@ -99,7 +115,9 @@ function aclLayer (q: AccessQuery, policyAllows: boolean): LayerVerdict & { isOt
   const need = bucketNeed(q.operation)
   if (need === null || !q.bucket) return { layer: 'bucket-acl', verdict: 'n/a', reason: `${q.operation} is decided by the file, not the bucket ACL` }
   if (q.principal.kind === 'user' && q.principal.role === 'admin') return { layer: 'bucket-acl', verdict: 'allow', reason: `${q.principal.name} has the admin role` }
-  const grants = bucketGrants(q.bucket, q.principal, q.gidOf)
+  // IgnorePublicAcls: the bucket's AllUsers and AuthenticatedUsers grants count for nothing.
+  const ignorePublic = isBlocked(q.bucket.publicAccessBlock, 'ignorePublicAcls')
+  const grants = bucketGrants(q.bucket, q.principal, q.gidOf, { wellKnown: !ignorePublic })
   const isOwner = q.principal.kind === 'user' && q.bucket.owner === q.principal.name
   const granted = need === 'owner' ? isOwner : grants.has('FULL_CONTROL') || grants.has(need)
   const what = need === 'owner' ? 'bucket ownership' : need
@@ -115,11 +133,15 @@ function aclLayer (q: AccessQuery, policyAllows: boolean): LayerVerdict & { isOt
     return { layer: 'bucket-acl', verdict: 'deny', reason: `a policy allows it, but anonymous callers are outside the owner's account: ${what} is needed`, isOtherAccount: true }
   }
   if (policyAllows) return { layer: 'bucket-acl', verdict: 'n/a', reason: `no ${what} grant for ${q.principal.name}, but a policy allows` }
-  return { layer: 'bucket-acl', verdict: 'deny', reason: `no ${what} grant for ${q.principal.name} on bucket ${q.bucket.name}, and no policy allows ${q.action ?? actionFor(q.operation).action}` }
+  const ignored = ignorePublic && q.bucket.acl.some(ace => ace.type === 'wellknown') ? ' (its public grants are ignored: IgnorePublicAcls)' : ''
+  return { layer: 'bucket-acl', verdict: 'deny', reason: `no ${what} grant for ${q.principal.name} on bucket ${q.bucket.name}${ignored}, and no policy allows ${q.action ?? actionFor(q.operation).action}` }
 }
 
-async function fsAnswer (q: AccessQuery, need: FsNeed): Promise<PosixAccessAnswer> {
-  const posix = q.posix(need.bucketRoot)
+async function fsAnswer (q: AccessQuery, need: FsNeed, policyAllows: boolean): Promise<PosixAccessAnswer> {
+  // IgnorePublicAcls takes away what the public part of a file's ACL grants, not what a policy grants (AWS: the
+  // setting does not affect policies), so a request a policy allows is judged by the file as it is.
+  const ignorePublic = !policyAllows && q.bucket !== undefined && isBlocked(q.bucket.publicAccessBlock, 'ignorePublicAcls')
+  const posix = q.posix(need.bucketRoot, ignorePublic ? { ignorePublic } : undefined)
   switch (need.check) {
     case 'read': return posix.canRead(need.path)
     case 'write': return posix.canWrite(need.path)
@@ -149,7 +171,7 @@ export async function authorize (q: AccessQuery): Promise<AccessDecision> {
   layers.push(acl)
   if (acl.verdict === 'deny') return { allowed: false, isMissing: false, isOtherAccount, layers }
   for (const need of q.fs) {
-    const answer = await fsAnswer(q, need)
+    const answer = await fsAnswer(q, need, policy.verdict.decision === 'Allow')
     layers.push({ layer: 'filesystem', verdict: answer.allowed ? 'allow' : 'deny', reason: `${need.check} ${need.path || '(bucket root)'}: ${answer.layer}` })
     if (!answer.allowed) return { allowed: false, isMissing: answer.isMissing, isConflict: answer.isConflict === true, layers }
   }

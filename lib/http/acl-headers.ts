@@ -4,6 +4,7 @@ import { S3Error } from '../errors/s3-error.js'
 import { expandCannedAcl, hasAclHeaders, isLonePrivate, parseCannedAcl, readAclHeaders, resolveGrants, type AclHeaders, type S3Grant } from '../access/s3-acl.js'
 import { aclFromMode } from '../access/posix-acl.js'
 import { grantsToPosixAcl } from '../access/s3-acl-posix.js'
+import { refusePublicAcl } from '../access/public-access-block.js'
 import type { BucketRecord } from '../state/types.js'
 import { currentAcl, readObjectAcl, writeObjectAcl } from '../storage/object-acl-store.js'
 import { requireAccess } from './authorize.js'
@@ -14,12 +15,16 @@ import type { S3Request, Services } from './types.js'
  * Call BEFORE receiving an upload's body (PutObject, CopyObject, CreateMultipartUpload). Throws
  * 400 InvalidRequest for canned + grant headers, 400 InvalidArgument / 501 NotImplemented for an unknown /
  * unsupported canned ACL or a malformed grant header, and 403 AccessDenied when the bucket's
- * objectAclPolicy is 'deny' and the request asks for anything but `x-amz-acl: private`.
+ * objectAclPolicy is 'deny' and the request asks for anything but `x-amz-acl: private`, or when the bucket blocks
+ * public ACLs (BlockPublicAcls) and the request asks for one.
  * Grantee names are resolved later, by applyAclHeaders.
  */
-export function checkAclHeadersAllowed (req: S3Request, record: BucketRecord): AclHeaders {
+export function checkAclHeadersAllowed (req: S3Request, record: BucketRecord, authenticatedUsersGid: number | null): AclHeaders {
   const headers = readAclHeaders(req.headers)
-  if (headers.canned !== undefined) parseCannedAcl(headers.canned)
+  const canned = headers.canned === undefined ? undefined : parseCannedAcl(headers.canned)
+  // BlockPublicAcls: refused before any byte is taken (the owner ids do not matter to what is public).
+  const asked = headers.grants ?? (canned === undefined ? [] : expandCannedAcl(canned, { ownerId: '', bucketOwnerId: record.owner }))
+  refusePublicAcl(record.publicAccessBlock, asked, authenticatedUsersGid, `/${record.name}/${req.rawKey ?? ''}`)
   if (record.objectAclPolicy === 'deny' && hasAclHeaders(headers) && !isLonePrivate(headers)) {
     throw new S3Error('AccessDenied', { Resource: `/${record.name}` }, { message: 'This bucket does not allow S3 to change object ACLs (object ACL policy deny).' })
   }
@@ -74,7 +79,7 @@ export async function requireUploadHeaderActions (req: S3Request, s: Services, n
  * Throws 400 InvalidArgument for unknown grantee IDs, 501 for AuthenticatedUsers without a configured gid.
  */
 export async function applyAclHeaders (req: S3Request, s: Services, record: BucketRecord, filePath: string, owner?: { uid: number, gid: number }): Promise<void> {
-  const headers = checkAclHeadersAllowed(req, record)
+  const headers = checkAclHeadersAllowed(req, record, s.config.authenticatedUsersGid)
   if (!hasAclHeaders(headers) || record.objectAclPolicy === 'deny') return
   const stored = await readObjectAcl(filePath)
   // The owner the file will have once published (it may still be the daemon's now: WriteOptions.onCreated).

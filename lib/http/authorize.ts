@@ -98,7 +98,10 @@ export async function decide (req: S3Request, s: Services, needs: AccessNeeds): 
     sessionPolicy: req.sessionPolicy,
     fs: needs.fs ?? [],
     gidOf: gidOfGroup,
-    posix: bucketRoot => posixAccess({ bucketRoot, principal: p, rootHasRights: p.hasRootRights, prefetched: needs.prefetched }),
+    posix: (bucketRoot, opts) => posixAccess({
+      bucketRoot, principal: p, rootHasRights: p.hasRootRights, prefetched: needs.prefetched,
+      ignorePublic: opts?.ignorePublic === true ? { isAnonymous: p.kind === 'anonymous', authenticatedUsersGid: s.config.authenticatedUsersGid } : undefined,
+    }),
   })
 }
 

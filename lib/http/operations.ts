@@ -11,6 +11,7 @@ import { STS_ACTIONS } from './handlers/sts.js'
 import { IAM_ACTIONS } from './handlers/iam.js'
 import { isFormEncoded, queryApi } from './query-api.js'
 import { deleteBucketCors, getBucketCors, putBucketCors } from './handlers/cors.js'
+import { deletePublicAccessBlock, getPublicAccessBlock, putPublicAccessBlock } from './handlers/public-access-block.js'
 import { postObject } from './handlers/post-object.js'
 import { deleteBucketTagging, deleteObjectTagging, getBucketTagging, getObjectTagging, putBucketTagging, putObjectTagging } from './handlers/tagging.js'
 import * as config from './handlers/bucket-config.js'
@@ -77,6 +78,9 @@ export const OPERATIONS: Operation[] = [
   { method: 'GET', target: 'bucket', query: 'cors', name: 'GetBucketCors', handle: getBucketCors },
   { method: 'PUT', target: 'bucket', query: 'cors', name: 'PutBucketCors', handle: putBucketCors },
   { method: 'DELETE', target: 'bucket', query: 'cors', name: 'DeleteBucketCors', handle: deleteBucketCors },
+  { method: 'GET', target: 'bucket', query: 'publicAccessBlock', name: 'GetPublicAccessBlock', handle: getPublicAccessBlock },
+  { method: 'PUT', target: 'bucket', query: 'publicAccessBlock', name: 'PutPublicAccessBlock', handle: putPublicAccessBlock },
+  { method: 'DELETE', target: 'bucket', query: 'publicAccessBlock', name: 'DeletePublicAccessBlock', handle: deletePublicAccessBlock },
   { method: 'POST', target: 'bucket', name: 'PostObject', handle: postObject },
 
   // tagging
@@ -95,8 +99,6 @@ export const OPERATIONS: Operation[] = [
   { method: 'DELETE', target: 'bucket', query: 'encryption', name: 'DeleteBucketEncryption', handle: config.deleteBucketEncryption },
   { method: 'GET', target: 'bucket', query: 'website', name: 'GetBucketWebsite', handle: config.getBucketWebsite },
   { method: 'DELETE', target: 'bucket', query: 'website', name: 'DeleteBucketWebsite', handle: config.deleteBucketWebsite },
-  { method: 'GET', target: 'bucket', query: 'publicAccessBlock', name: 'GetPublicAccessBlock', handle: config.getPublicAccessBlock },
-  { method: 'DELETE', target: 'bucket', query: 'publicAccessBlock', name: 'DeletePublicAccessBlock', handle: config.deletePublicAccessBlock },
   { method: 'GET', target: 'bucket', query: 'ownershipControls', name: 'GetBucketOwnershipControls', handle: config.getBucketOwnershipControls },
   { method: 'DELETE', target: 'bucket', query: 'ownershipControls', name: 'DeleteBucketOwnershipControls', handle: config.deleteBucketOwnershipControls },
   { method: 'GET', target: 'bucket', query: 'replication', name: 'GetBucketReplication', handle: config.getBucketReplication },

@@ -25,6 +25,8 @@ export interface BucketRecord {
   objectAclPolicy: 'replace' | 'deny'
   policy?: string
   cors?: unknown
+  /** PutPublicAccessBlock's four settings (lib/access/public-access-block.ts); absent: none. */
+  publicAccessBlock?: { blockPublicAcls: boolean, ignorePublicAcls: boolean, blockPublicPolicy: boolean, restrictPublicBuckets: boolean }
   /** Bucket tags (PutBucketTagging), in the order given. */
   tags?: Array<{ key: string, value: string }>
   /** Set by PutBucketVersioning Suspended: GetBucketVersioning then says so (objects have the "null" version either way). */

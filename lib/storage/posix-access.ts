@@ -11,7 +11,7 @@ import type { PinnedDir } from './pinned-dir.js'
  */
 export type FolderWant = 'search' | 'mark' | { entry: string } | undefined
 import { prefetchedWalk, walkPath, type PrefetchedWalk, type WalkStat } from './path-walk.js'
-import { ACL_ACCESS_XATTR, decodePosixAcl } from '../access/posix-acl.js'
+import { ACL_ACCESS_XATTR, decodePosixAcl, formatPerm } from '../access/posix-acl.js'
 import {
   checkAccess, checkSticky, describeWant,
   type AccessWant, type InodeFacts, type PosixCredentials,
@@ -25,6 +25,12 @@ export interface PosixAccessOptions {
   readonly rootHasRights: boolean
   /** A walk of one path already under way (read with the access ACLs): used instead of walking it again. */
   readonly prefetched?: PrefetchedWalk
+  /**
+   * The bucket ignores public ACLs (IgnorePublicAcls): on the object itself (canRead, canWrite), what the file grants
+   * AllUsers (other::) or AuthenticatedUsers (that group's entries) does not count, and an anonymous caller, who is
+   * AllUsers, gets nothing from the file. Folders on the way are judged as the kernel would.
+   */
+  readonly ignorePublic?: { readonly isAnonymous: boolean, readonly authenticatedUsersGid: number | null }
 }
 
 export interface PosixAccessAnswer {
@@ -152,7 +158,12 @@ export function posixAccess(options: PosixAccessOptions): PosixAccess {
   async function fileAccess(path: string, want: AccessWant): Promise<PosixAccessAnswer> {
     const nodes = await existing(path, 'file')
     if ('allowed' in nodes) return nodes
-    const decision = checkAccess(await facts(nodes.target), who, want, opts)
+    const ignore = options.ignorePublic
+    if (ignore?.isAnonymous === true) return deny(`file ${nodes.target.label}: public access is ignored (IgnorePublicAcls), and an anonymous caller has no other`)
+    const inode = await facts(nodes.target)
+    const decision = ignore === undefined
+      ? checkAccess(inode, who, want, opts)
+      : withoutPublic(checkAccess(withoutPublicEntries(inode), withoutGroup(who, ignore.authenticatedUsersGid), want, opts), inode)
     const text = `file ${nodes.target.label}: ${describeWant(want)} ${decision.allowed ? 'allowed' : 'denied'} ${forUid}: ${decision.reason}`
     return decision.allowed ? allow(text) : deny(text)
   }
@@ -232,6 +243,23 @@ export function posixAccess(options: PosixAccessOptions): PosixAccess {
       return denied ?? { ...allow(`dir ${target.label}: read and search allowed ${forUid}`), target: { dev: target.stats.dev, ino: target.stats.ino } }
     },
   }
+}
+
+/** The file as IgnorePublicAcls sees it: other:: (the mode's other bits and the ACL's OTHER entry) grants nothing. */
+function withoutPublicEntries(inode: InodeFacts): InodeFacts {
+  const acl = inode.acl?.map(e => e.tag === 'OTHER' ? { ...e, perm: 0 } : e)
+  return { ...inode, mode: inode.mode & ~0o007, acl }
+}
+
+/** The caller without the AuthenticatedUsers group, whose entries are public grants. */
+function withoutGroup(who: PosixCredentials, gid: number | null): PosixCredentials {
+  if (gid === null || (who.gid !== gid && !who.groups.includes(gid))) return who
+  return { uid: who.uid, gid: who.gid === gid ? -1 : who.gid, groups: who.groups.filter(g => g !== gid) }
+}
+
+function withoutPublic(decision: { allowed: boolean, reason: string }, inode: InodeFacts): { allowed: boolean, reason: string } {
+  const other = inode.acl?.find(e => e.tag === 'OTHER')?.perm ?? (inode.mode & 0o007)
+  return { allowed: decision.allowed, reason: `${decision.reason} (IgnorePublicAcls: the file's other::${formatPerm(other)} and AuthenticatedUsers entries do not count)` }
 }
 
 /** An ACL value the codec refuses is left unread: facts() reads it again and readAcl reports the error, as before. */

@@ -95,6 +95,25 @@ if (!hasProgram(AWS)) {
     t.match((await b.aws(['s3api', 'get-bucket-policy-status', '--bucket', 'demo'])).stderr, /NoSuchBucketPolicy/)
   })
 
+  t.test('aws s3api put-public-access-block, get-public-access-block, delete-public-access-block, and what the block refuses', async t => {
+    const b = await setup(t)
+    t.match((await b.aws(['s3api', 'get-public-access-block', '--bucket', 'demo'])).stderr, /NoSuchPublicAccessBlockConfiguration/)
+    await b.json(['s3api', 'put-public-access-block', '--bucket', 'demo', '--public-access-block-configuration',
+      'BlockPublicAcls=true,IgnorePublicAcls=false,BlockPublicPolicy=true,RestrictPublicBuckets=false'])
+    t.same(await b.json(['s3api', 'get-public-access-block', '--bucket', 'demo']), {
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, IgnorePublicAcls: false, BlockPublicPolicy: true, RestrictPublicBuckets: false },
+    })
+    writeFileSync(join(b.work, 'f.txt'), 'x')
+    const upload = await b.aws(['s3', 'cp', 'f.txt', 's3://demo/f.txt', '--acl', 'public-read'])
+    t.not(upload.code, 0, 'aws s3 cp --acl public-read is refused')
+    t.match(upload.stderr, /AccessDenied/)
+    writeFileSync(join(b.work, 'public.json'), JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::demo/*' }] }))
+    t.match((await b.aws(['s3api', 'put-bucket-policy', '--bucket', 'demo', '--policy', 'file://public.json'])).stderr, /AccessDenied/, 'a public policy is refused')
+    await b.json(['s3api', 'delete-public-access-block', '--bucket', 'demo'])
+    t.match((await b.aws(['s3api', 'get-public-access-block', '--bucket', 'demo'])).stderr, /NoSuchPublicAccessBlockConfiguration/)
+    t.equal((await b.aws(['s3', 'cp', 'f.txt', 's3://demo/f.txt', '--acl', 'public-read'])).code, 0, 'with the block gone the upload passes')
+  })
+
   t.test('aws sts get-session-token credentials work on S3 until they expire', async t => {
     const b = await setup(t)
     const session = credentialsOf(await b.json(['sts', 'get-session-token', '--duration-seconds', '900']))

@@ -91,7 +91,10 @@ const explain: Command = {
       identityPolicies: principal.kind === 'user' ? identityPolicies(state, principal.name) : [],
       fs: fsNeedsFor(operation, bucket.path, key),
       gidOf: gidOfGroup,
-      posix: (root: string) => posixAccess({ bucketRoot: root, principal, rootHasRights: principal.hasRootRights }),
+      posix: (root: string, opts?: { ignorePublic?: boolean }) => posixAccess({
+        bucketRoot: root, principal, rootHasRights: principal.hasRootRights,
+        ignorePublic: opts?.ignorePublic === true ? { isAnonymous: principal.kind === 'anonymous', authenticatedUsersGid: s.config.authenticatedUsersGid } : undefined,
+      }),
     }
     let decision = await authorize(query)
     // An operation that needs a second action (GetObjectAttributes: s3:GetObject) is allowed only if that is too.

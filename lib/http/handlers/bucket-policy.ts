@@ -3,6 +3,7 @@ import { Readable } from 'node:stream'
 import { bucketPolicyDoc } from '../../access/policy-cache.js'
 import { MAX_BUCKET_POLICY_BYTES, parsePolicy } from '../../access/policy-document.js'
 import { isPolicyPublic } from '../../access/policy.js'
+import { isBlocked } from '../../access/public-access-block.js'
 import { S3Error } from '../../errors/s3-error.js'
 import type { BucketRecord } from '../../state/types.js'
 import { requireAccess } from '../authorize.js'
@@ -22,7 +23,11 @@ export async function putBucketPolicy (req: S3Request, s: Services): Promise<S3R
   const record = bucketRecord(req, s)
   await requireAccess(req, s, { operation: 'PutBucketPolicy', bucket: record })
   const text = await req.readText(MAX_READ_BYTES, 'MalformedPolicy')
-  parsePolicy(text, { kind: 'bucket', bucketName: record.name, maxBytes: MAX_BUCKET_POLICY_BYTES, checkConditionKeys: true })
+  const doc = parsePolicy(text, { kind: 'bucket', bucketName: record.name, maxBytes: MAX_BUCKET_POLICY_BYTES, checkConditionKeys: true })
+  // BlockPublicPolicy: a policy that would make the bucket public is refused (403, as AWS); one already set stays.
+  if (isBlocked(record.publicAccessBlock, 'blockPublicPolicy') && isPolicyPublic(doc)) {
+    throw new S3Error('AccessDenied', { Resource: `/${record.name}` }, { message: 'Access Denied: the bucket blocks public policies (BlockPublicPolicy of its public access block), and this policy allows access to everyone.' })
+  }
   await updateBucket(s, record.name, bucket => { bucket.policy = text })
   return { status: 204 }
 }

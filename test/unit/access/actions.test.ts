@@ -55,6 +55,7 @@ const expected: Expected[] = [
   ['DeleteBucketWebsite', 's3:DeleteBucketWebsite', 'bucket'],
   ['GetPublicAccessBlock', 's3:GetBucketPublicAccessBlock', 'bucket'],
   ['DeletePublicAccessBlock', 's3:PutBucketPublicAccessBlock', 'bucket'],
+  ['PutPublicAccessBlock', 's3:PutBucketPublicAccessBlock', 'bucket'],
   ['GetBucketOwnershipControls', 's3:GetBucketOwnershipControls', 'bucket'],
   ['DeleteBucketOwnershipControls', 's3:PutBucketOwnershipControls', 'bucket'],
   ['GetBucketReplication', 's3:GetReplicationConfiguration', 'bucket'],
