@@ -74,6 +74,7 @@ export const OPERATION_ACCESS: Readonly<Record<string, OperationAccess>> = {
   // configurations the bridge does not keep (handlers/bucket-config.ts)
   GetBucketLifecycleConfiguration: bucket('s3:GetLifecycleConfiguration'),
   DeleteBucketLifecycle: bucket('s3:PutLifecycleConfiguration'),
+  PutBucketLifecycleConfiguration: bucket('s3:PutLifecycleConfiguration'),
   GetBucketEncryption: bucket('s3:GetEncryptionConfiguration'),
   DeleteBucketEncryption: bucket('s3:PutEncryptionConfiguration'),
   GetBucketWebsite: bucket('s3:GetBucketWebsite'),

@@ -9,7 +9,7 @@ const WRITE = ['PutObject', 'CopyObject', 'DeleteObject', 'DeleteObjects', 'Crea
   'PutObjectTagging', 'DeleteObjectTagging']
 const OWNER = ['DeleteBucket', 'GetBucketPolicy', 'PutBucketPolicy', 'DeleteBucketPolicy', 'GetBucketPolicyStatus', 'GetBucketCors', 'PutBucketCors', 'DeleteBucketCors',
   'GetBucketTagging', 'PutBucketTagging', 'DeleteBucketTagging',
-  'GetBucketLifecycleConfiguration', 'DeleteBucketLifecycle', 'GetBucketEncryption', 'DeleteBucketEncryption', 'GetBucketWebsite', 'DeleteBucketWebsite',
+  'GetBucketLifecycleConfiguration', 'PutBucketLifecycleConfiguration', 'DeleteBucketLifecycle', 'GetBucketEncryption', 'DeleteBucketEncryption', 'GetBucketWebsite', 'DeleteBucketWebsite',
   'GetPublicAccessBlock', 'PutPublicAccessBlock', 'DeletePublicAccessBlock', 'GetBucketOwnershipControls', 'DeleteBucketOwnershipControls', 'GetBucketReplication',
   'DeleteBucketReplication', 'GetObjectLockConfiguration', 'GetBucketRequestPayment', 'GetBucketAccelerateConfiguration', 'GetBucketLogging',
   'GetBucketNotificationConfiguration', 'PutBucketVersioning']

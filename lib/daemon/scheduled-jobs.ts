@@ -1,9 +1,10 @@
-// node-cron jobs: purge expired keys and old secrets, abort stale multipart uploads.
+// node-cron jobs: purge expired keys and old secrets, abort stale multipart uploads, apply lifecycle rules.
 import cron from 'node-cron'
 import { purgeExpired } from '../auth/rotation.js'
 import type { Config } from '../config/schema.js'
 import type { Logger } from '../log.js'
 import type { StateStore } from '../state/store.js'
+import { applyLifecycle } from './lifecycle-job.js'
 import type { BucketRoots } from '../storage/bucket-roots.js'
 import { abortStaleUploads, recoverInterruptedCompletes } from '../storage/multipart-list.js'
 import { STALE_TMP_IDLE_MS, sweepStaleStagingFiles } from './staging-cleanup.js'
@@ -64,6 +65,8 @@ export function startJobs (d: JobDeps): Jobs {
     cron.schedule('* * * * *', run('purge-expired-keys', () => purgeExpiredKeys(d)), { noOverlap: true }),
     cron.schedule('17 * * * *', run('abort-stale-uploads', () => abortStale(d)), { noOverlap: true }),
     cron.schedule('*/15 * * * *', run('sweep-temp-files', () => sweepTempFiles(d)), { noOverlap: true }),
+    // AWS applies lifecycle rules once a day, to what was due by midnight UTC.
+    cron.schedule('5 0 * * *', run('lifecycle', () => applyLifecycle(d)), { noOverlap: true, timezone: 'Etc/UTC' }),
   ]
   return { stop: () => { for (const t of tasks) void t.stop() } }
 }

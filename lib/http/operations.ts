@@ -11,6 +11,7 @@ import { STS_ACTIONS } from './handlers/sts.js'
 import { IAM_ACTIONS } from './handlers/iam.js'
 import { isFormEncoded, queryApi } from './query-api.js'
 import { deleteBucketCors, getBucketCors, putBucketCors } from './handlers/cors.js'
+import { deleteBucketLifecycle, getBucketLifecycleConfiguration, putBucketLifecycleConfiguration } from './handlers/lifecycle.js'
 import { deletePublicAccessBlock, getPublicAccessBlock, putPublicAccessBlock } from './handlers/public-access-block.js'
 import { postObject } from './handlers/post-object.js'
 import { deleteBucketTagging, deleteObjectTagging, getBucketTagging, getObjectTagging, putBucketTagging, putObjectTagging } from './handlers/tagging.js'
@@ -78,6 +79,9 @@ export const OPERATIONS: Operation[] = [
   { method: 'GET', target: 'bucket', query: 'cors', name: 'GetBucketCors', handle: getBucketCors },
   { method: 'PUT', target: 'bucket', query: 'cors', name: 'PutBucketCors', handle: putBucketCors },
   { method: 'DELETE', target: 'bucket', query: 'cors', name: 'DeleteBucketCors', handle: deleteBucketCors },
+  { method: 'GET', target: 'bucket', query: 'lifecycle', name: 'GetBucketLifecycleConfiguration', handle: getBucketLifecycleConfiguration },
+  { method: 'PUT', target: 'bucket', query: 'lifecycle', name: 'PutBucketLifecycleConfiguration', handle: putBucketLifecycleConfiguration },
+  { method: 'DELETE', target: 'bucket', query: 'lifecycle', name: 'DeleteBucketLifecycle', handle: deleteBucketLifecycle },
   { method: 'GET', target: 'bucket', query: 'publicAccessBlock', name: 'GetPublicAccessBlock', handle: getPublicAccessBlock },
   { method: 'PUT', target: 'bucket', query: 'publicAccessBlock', name: 'PutPublicAccessBlock', handle: putPublicAccessBlock },
   { method: 'DELETE', target: 'bucket', query: 'publicAccessBlock', name: 'DeletePublicAccessBlock', handle: deletePublicAccessBlock },
@@ -93,8 +97,6 @@ export const OPERATIONS: Operation[] = [
   { method: 'DELETE', target: 'object', query: 'tagging', name: 'DeleteObjectTagging', handle: deleteObjectTagging },
 
   // configurations the bridge does not keep: AWS's answers for a bucket without one (PUTs stay NotImplemented)
-  { method: 'GET', target: 'bucket', query: 'lifecycle', name: 'GetBucketLifecycleConfiguration', handle: config.getBucketLifecycleConfiguration },
-  { method: 'DELETE', target: 'bucket', query: 'lifecycle', name: 'DeleteBucketLifecycle', handle: config.deleteBucketLifecycle },
   { method: 'GET', target: 'bucket', query: 'encryption', name: 'GetBucketEncryption', handle: config.getBucketEncryption },
   { method: 'DELETE', target: 'bucket', query: 'encryption', name: 'DeleteBucketEncryption', handle: config.deleteBucketEncryption },
   { method: 'GET', target: 'bucket', query: 'website', name: 'GetBucketWebsite', handle: config.getBucketWebsite },

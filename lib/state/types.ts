@@ -25,6 +25,8 @@ export interface BucketRecord {
   objectAclPolicy: 'replace' | 'deny'
   policy?: string
   cors?: unknown
+  /** PutBucketLifecycleConfiguration's rules (lib/config/lifecycle-rules.ts), acted on by the daily job. */
+  lifecycle?: unknown
   /** PutPublicAccessBlock's four settings (lib/access/public-access-block.ts); absent: none. */
   publicAccessBlock?: { blockPublicAcls: boolean, ignorePublicAcls: boolean, blockPublicPolicy: boolean, restrictPublicBuckets: boolean }
   /** Bucket tags (PutBucketTagging), in the order given. */

@@ -114,6 +114,22 @@ if (!hasProgram(AWS)) {
     t.equal((await b.aws(['s3', 'cp', 'f.txt', 's3://demo/f.txt', '--acl', 'public-read'])).code, 0, 'with the block gone the upload passes')
   })
 
+  t.test('aws s3api put-bucket-lifecycle-configuration and get-bucket-lifecycle-configuration round-trip the rules', async t => {
+    const b = await setup(t)
+    const rules = [
+      { ID: 'scratch', Filter: { Prefix: 'scratch/' }, Status: 'Enabled', Expiration: { Days: 7 }, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 2 } },
+      { ID: 'archive', Filter: { And: { Prefix: 'old/', Tags: [{ Key: 'tier', Value: 'cold' }] } }, Status: 'Disabled', Transitions: [{ Days: 90, StorageClass: 'GLACIER' }] },
+    ]
+    writeFileSync(join(b.work, 'lifecycle.json'), JSON.stringify({ Rules: rules }))
+    await b.json(['s3api', 'put-bucket-lifecycle-configuration', '--bucket', 'demo', '--lifecycle-configuration', 'file://lifecycle.json'])
+    const got = await b.json(['s3api', 'get-bucket-lifecycle-configuration', '--bucket', 'demo'])
+    t.same(got.Rules, rules)
+    writeFileSync(join(b.work, 'bad.json'), JSON.stringify({ Rules: [{ ID: 'r', Filter: { Prefix: '' }, Status: 'Enabled', Expiration: { Days: 0 } }] }))
+    t.match((await b.aws(['s3api', 'put-bucket-lifecycle-configuration', '--bucket', 'demo', '--lifecycle-configuration', 'file://bad.json'])).stderr, /InvalidArgument/)
+    await b.json(['s3api', 'delete-bucket-lifecycle', '--bucket', 'demo'])
+    t.match((await b.aws(['s3api', 'get-bucket-lifecycle-configuration', '--bucket', 'demo'])).stderr, /NoSuchLifecycleConfiguration/)
+  })
+
   t.test('aws sts get-session-token credentials work on S3 until they expire', async t => {
     const b = await setup(t)
     const session = credentialsOf(await b.json(['sts', 'get-session-token', '--duration-seconds', '900']))

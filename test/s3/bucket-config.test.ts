@@ -6,7 +6,7 @@ import {
   DeleteBucketWebsiteCommand, DeletePublicAccessBlockCommand, GetBucketAccelerateConfigurationCommand, GetBucketEncryptionCommand,
   GetBucketLifecycleConfigurationCommand, GetBucketLoggingCommand, GetBucketNotificationConfigurationCommand, GetBucketOwnershipControlsCommand,
   GetBucketReplicationCommand, GetBucketRequestPaymentCommand, GetBucketWebsiteCommand, GetObjectLockConfigurationCommand,
-  GetPublicAccessBlockCommand, ListObjectsV2Command, PutBucketCorsCommand, PutBucketLifecycleConfigurationCommand, PutBucketEncryptionCommand, S3Client,
+  GetPublicAccessBlockCommand, ListObjectsV2Command, PutBucketCorsCommand, PutBucketEncryptionCommand, S3Client,
 } from '@aws-sdk/client-s3'
 import { mountReadOnly } from '../fixtures/mounts.js'
 import { startBridge } from '../fixtures/daemon.js'
@@ -64,10 +64,6 @@ t.test('deleting a configuration that is not there succeeds with 204; setting on
   }
   const other = bridge.client(await bridge.addUser('other', 2001, 2001))
   await t.rejects(other.send(new DeleteBucketLifecycleCommand({ Bucket: 'demo' })), { name: 'AccessDenied' }, 'only the owner may delete')
-  await t.rejects(bridge.s3.send(new PutBucketLifecycleConfigurationCommand({
-    Bucket: 'demo',
-    LifecycleConfiguration: { Rules: [{ ID: 'r', Status: 'Enabled', Filter: { Prefix: '' }, Expiration: { Days: 1 } }] },
-  })), { name: 'NotImplemented', $metadata: { httpStatusCode: 501 } })
   await t.rejects(bridge.s3.send(new PutBucketEncryptionCommand({
     Bucket: 'demo',
     ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },

@@ -7,10 +7,8 @@ import { DeleteBucketCorsCommand, GetBucketCorsCommand, PutBucketCorsCommand, Pu
 import { bucketCommands } from '../../lib/admin/commands/buckets.js'
 import { parseConfig } from '../../lib/config/schema.js'
 import { startBridge, type Bridge } from '../fixtures/daemon.js'
-import { send, signedRequest, type Reply } from '../fixtures/post-form.js'
-import { createHash } from 'node:crypto'
+import { md5Of, send, signedRequest, type Reply } from '../fixtures/post-form.js'
 
-const md5Of = (body: string): string => createHash('md5').update(body).digest('base64')
 
 const PAGE = 'https://www.example.com'
 

@@ -1,4 +1,4 @@
-// Bucket configurations the bridge does not keep (lifecycle, encryption, website, replication, ...): reads answer
+// Bucket configurations the bridge does not keep (encryption, website, replication, ...): reads answer
 // what AWS answers for a bucket that never had one, deletes succeed (there is nothing to remove), and PUTs stay
 // 501 NotImplemented (no route). Clients such as terraform, rclone and s3fs read these when they look at a bucket.
 import { S3Error } from '../../errors/s3-error.js'
@@ -33,7 +33,6 @@ const deleteNothing: Handler = async (req: S3Request, s: Services): Promise<S3Re
   return { status: 204 }
 }
 
-export const getBucketLifecycleConfiguration = notConfigured('NoSuchLifecycleConfiguration')
 export const getBucketEncryption = notConfigured('ServerSideEncryptionConfigurationNotFoundError')
 export const getBucketWebsite = notConfigured('NoSuchWebsiteConfiguration')
 export const getObjectLockConfiguration = notConfigured('ObjectLockConfigurationNotFoundError')
@@ -61,7 +60,6 @@ export const listBucketMetricsConfigurations = emptyList('ListMetricsConfigurati
 export const listBucketInventoryConfigurations = emptyList('ListInventoryConfigurationsResult')
 export const listBucketIntelligentTieringConfigurations = emptyList('ListBucketIntelligentTieringConfigurationsOutput')
 
-export const deleteBucketLifecycle = deleteNothing
 export const deleteBucketEncryption = deleteNothing
 export const deleteBucketWebsite = deleteNothing
 export const deleteBucketOwnershipControls = deleteNothing

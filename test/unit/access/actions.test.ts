@@ -49,6 +49,7 @@ const expected: Expected[] = [
   ['PutBucketVersioning', 's3:PutBucketVersioning', 'bucket'],
   ['GetBucketLifecycleConfiguration', 's3:GetLifecycleConfiguration', 'bucket'],
   ['DeleteBucketLifecycle', 's3:PutLifecycleConfiguration', 'bucket'],
+  ['PutBucketLifecycleConfiguration', 's3:PutLifecycleConfiguration', 'bucket'],
   ['GetBucketEncryption', 's3:GetEncryptionConfiguration', 'bucket'],
   ['DeleteBucketEncryption', 's3:PutEncryptionConfiguration', 'bucket'],
   ['GetBucketWebsite', 's3:GetBucketWebsite', 'bucket'],

@@ -1,0 +1,63 @@
+// Bucket lifecycle rules: the model a bucket holds (PutBucketLifecycleConfiguration), and when a rule expires an
+// object or aborts an upload. The XML is lib/http/lifecycle.ts; the job that acts is lib/daemon/lifecycle-job.ts.
+
+export const MAX_LIFECYCLE_RULES = 1000
+export const MAX_LIFECYCLE_ID_CHARS = 255
+const DAY_MS = 86_400_000
+
+export interface LifecycleTag { key: string, value: string }
+
+/**
+ * Which objects a rule covers. `form` remembers how the client wrote it (a legacy top-level Prefix, or a Filter
+ * with one of its choices) so that GetBucketLifecycleConfiguration gives back what was put.
+ */
+export interface LifecycleScope {
+  form: 'prefix' | 'filter-empty' | 'filter-prefix' | 'filter-tag' | 'filter-gt' | 'filter-lt' | 'filter-and'
+  prefix: string
+  tags: LifecycleTag[]
+  sizeGreaterThan?: number
+  sizeLessThan?: number
+}
+
+export interface LifecycleTransition { days?: number, date?: string, storageClass: string }
+
+export interface LifecycleRule {
+  id: string
+  status: 'Enabled' | 'Disabled'
+  scope: LifecycleScope
+  expiration?: { days?: number, date?: string, expiredObjectDeleteMarker?: boolean }
+  abortIncompleteMultipartUploadDays?: number
+  /** Kept and shown, never acted on: the NAS has one storage tier (docs/design.md, "Lifecycle"). */
+  transitions: LifecycleTransition[]
+  /** Kept and shown; there are no noncurrent versions here for them to act on. */
+  noncurrentVersionExpiration?: { noncurrentDays?: number, newerNoncurrentVersions?: number }
+  noncurrentVersionTransitions: Array<{ noncurrentDays?: number, newerNoncurrentVersions?: number, storageClass: string }>
+}
+
+/** What BucketRecord.lifecycle holds once validated. */
+export interface LifecycleConfiguration { rules: LifecycleRule[] }
+
+/** Narrows what the state holds; anything unexpected counts as no configuration. */
+export function storedLifecycle (value: unknown): LifecycleConfiguration | undefined {
+  if (typeof value !== 'object' || value === null) return undefined
+  const rules = (value as { rules?: unknown }).rules
+  return Array.isArray(rules) && rules.length > 0 ? value as LifecycleConfiguration : undefined
+}
+
+/** Whether a rule's filter covers an object (prefix, every tag, the size bounds: AWS's And). */
+export function ruleCovers (scope: LifecycleScope, object: { key: string, size: number }, tags: readonly LifecycleTag[] = []): boolean {
+  if (!object.key.startsWith(scope.prefix)) return false
+  if (scope.sizeGreaterThan !== undefined && !(object.size > scope.sizeGreaterThan)) return false
+  if (scope.sizeLessThan !== undefined && !(object.size < scope.sizeLessThan)) return false
+  return scope.tags.every(t => tags.some(o => o.key === t.key && o.value === t.value))
+}
+
+/**
+ * When an object (or an upload) made at `madeAt` expires under a Days/Date action: AWS adds the days to the
+ * creation time and rounds up to the next midnight UTC; a Date is a midnight UTC itself.
+ */
+export function dueAt (action: { days?: number, date?: string }, madeAt: Date): Date | undefined {
+  if (action.date !== undefined) return new Date(action.date)
+  if (action.days === undefined) return undefined
+  return new Date(Math.ceil((madeAt.getTime() + action.days * DAY_MS) / DAY_MS) * DAY_MS)
+}

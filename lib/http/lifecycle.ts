@@ -1,0 +1,202 @@
+// Lifecycle configuration on the wire: PutBucketLifecycleConfiguration XML in (AWS's schema and checks), and out.
+import { S3Error } from '../errors/s3-error.js'
+import {
+  MAX_LIFECYCLE_ID_CHARS, MAX_LIFECYCLE_RULES, type LifecycleConfiguration, type LifecycleRule, type LifecycleScope, type LifecycleTag,
+} from '../config/lifecycle-rules.js'
+import { STORAGE_CLASSES } from './s3-headers.js'
+import { children, parseXml, texts } from './xml/parse.js'
+import { renderXml, type XmlNode } from './xml/render.js'
+
+const RULE_ELEMENTS = ['ID', 'Prefix', 'Filter', 'Status', 'Expiration', 'Transition', 'NoncurrentVersionExpiration',
+  'NoncurrentVersionTransition', 'AbortIncompleteMultipartUpload']
+/** The classes a Transition may name (not STANDARD: objects start there). */
+const TRANSITION_CLASSES = new Set([...STORAGE_CLASSES].filter(c => c !== 'STANDARD'))
+
+function onlyElements (node: unknown, allowed: readonly string[]): void {
+  if (typeof node !== 'object' || node === null) return
+  for (const name of Object.keys(node)) if (name !== '$' && !allowed.includes(name)) throw new S3Error('MalformedXML')
+}
+
+/** The one text of an element, or undefined; twice is not in the schema. */
+function one (node: unknown, name: string): string | undefined {
+  const values = texts(node, name)
+  if (values.length > 1) throw new S3Error('MalformedXML')
+  return values[0]
+}
+
+function oneChild (node: unknown, name: string): unknown {
+  const values = children(node, name)
+  if (values.length > 1) throw new S3Error('MalformedXML')
+  return values[0] === '' ? {} : values[0]
+}
+
+function invalid (message: string): S3Error {
+  return new S3Error('InvalidArgument', {}, { message })
+}
+
+/** An xs:int; `positive` for the actions whose days AWS wants above zero. */
+function integer (text: string | undefined, what: string, opts: { positive: boolean }): number | undefined {
+  if (text === undefined) return undefined
+  if (!/^\s*[-+]?\d+\s*$/.test(text)) throw new S3Error('MalformedXML')
+  const n = Number(text)
+  if (!Number.isSafeInteger(n) || (opts.positive ? n <= 0 : n < 0)) throw invalid(`'${what}' must be a ${opts.positive ? 'positive' : 'non-negative'} integer`)
+  return n
+}
+
+function midnight (text: string | undefined): string | undefined {
+  if (text === undefined) return undefined
+  const t = Date.parse(text.trim())
+  if (!/^\d{4}-\d{2}-\d{2}/.test(text.trim()) || Number.isNaN(t)) throw new S3Error('MalformedXML')
+  if (t % 86_400_000 !== 0) throw invalid("'Date' must be at midnight GMT")
+  return new Date(t).toISOString()
+}
+
+function tagOf (node: unknown): LifecycleTag {
+  onlyElements(node, ['Key', 'Value'])
+  const key = one(node, 'Key')
+  if (key === undefined) throw new S3Error('MalformedXML')
+  return { key, value: one(node, 'Value') ?? '' }
+}
+
+function scopeOf (rule: unknown): LifecycleScope {
+  const prefix = one(rule, 'Prefix')
+  const filter = oneChild(rule, 'Filter')
+  if ((prefix === undefined) === (filter === undefined)) throw new S3Error('MalformedXML') // one of the two, as AWS's schema
+  if (prefix !== undefined) return { form: 'prefix', prefix, tags: [] }
+  onlyElements(filter, ['Prefix', 'Tag', 'ObjectSizeGreaterThan', 'ObjectSizeLessThan', 'And'])
+  const choices = ['Prefix', 'Tag', 'ObjectSizeGreaterThan', 'ObjectSizeLessThan', 'And'].filter(n => children(filter, n).length > 0)
+  if (choices.length > 1) throw new S3Error('MalformedXML') // a Filter holds one of them; several go in And
+  const gt = (node: unknown): number | undefined => integer(one(node, 'ObjectSizeGreaterThan'), 'ObjectSizeGreaterThan', { positive: false })
+  const lt = (node: unknown): number | undefined => integer(one(node, 'ObjectSizeLessThan'), 'ObjectSizeLessThan', { positive: true })
+  switch (choices[0]) {
+    case undefined: return { form: 'filter-empty', prefix: '', tags: [] }
+    case 'Prefix': return { form: 'filter-prefix', prefix: one(filter, 'Prefix') ?? '', tags: [] }
+    case 'Tag': return { form: 'filter-tag', prefix: '', tags: [tagOf(oneChild(filter, 'Tag'))] }
+    case 'ObjectSizeGreaterThan': return { form: 'filter-gt', prefix: '', tags: [], sizeGreaterThan: gt(filter) }
+    case 'ObjectSizeLessThan': return { form: 'filter-lt', prefix: '', tags: [], sizeLessThan: lt(filter) }
+    default: {
+      const and = oneChild(filter, 'And')
+      onlyElements(and, ['Prefix', 'Tag', 'ObjectSizeGreaterThan', 'ObjectSizeLessThan'])
+      const scope: LifecycleScope = { form: 'filter-and', prefix: one(and, 'Prefix') ?? '', tags: children(and, 'Tag').map(tagOf), sizeGreaterThan: gt(and), sizeLessThan: lt(and) }
+      if (new Set(scope.tags.map(t => t.key)).size !== scope.tags.length) throw invalid('Duplicate Tag Keys are not allowed.')
+      if (scope.sizeGreaterThan !== undefined && scope.sizeLessThan !== undefined && scope.sizeGreaterThan >= scope.sizeLessThan) {
+        throw invalid('ObjectSizeGreaterThan must be less than ObjectSizeLessThan')
+      }
+      return scope
+    }
+  }
+}
+
+function ruleOf (node: unknown, index: number): LifecycleRule {
+  onlyElements(node, RULE_ELEMENTS)
+  const id = one(node, 'ID') ?? `rule-${index + 1}`
+  if (id.length > MAX_LIFECYCLE_ID_CHARS) throw invalid(`ID length should not exceed allowed limit of ${MAX_LIFECYCLE_ID_CHARS}`)
+  const status = one(node, 'Status')
+  if (status !== 'Enabled' && status !== 'Disabled') throw new S3Error('MalformedXML')
+  const scope = scopeOf(node)
+
+  const exp = oneChild(node, 'Expiration')
+  let expiration: LifecycleRule['expiration']
+  if (exp !== undefined) {
+    onlyElements(exp, ['Days', 'Date', 'ExpiredObjectDeleteMarker'])
+    const marker = one(exp, 'ExpiredObjectDeleteMarker')?.trim().toLowerCase()
+    if (marker !== undefined && marker !== 'true' && marker !== 'false') throw new S3Error('MalformedXML')
+    expiration = { days: integer(one(exp, 'Days'), 'Days', { positive: true }), date: midnight(one(exp, 'Date')) }
+    if (marker !== undefined) expiration.expiredObjectDeleteMarker = marker === 'true'
+    const given = [expiration.days, expiration.date, expiration.expiredObjectDeleteMarker].filter(v => v !== undefined).length
+    if (given !== 1) throw new S3Error('MalformedXML') // Days, Date or ExpiredObjectDeleteMarker: exactly one
+    if (marker !== undefined && scope.tags.length > 0) throw new S3Error('InvalidRequest', {}, { message: 'ExpiredObjectDeleteMarker cannot be specified with Tags.' })
+  }
+  const abort = oneChild(node, 'AbortIncompleteMultipartUpload')
+  let abortDays: number | undefined
+  if (abort !== undefined) {
+    onlyElements(abort, ['DaysAfterInitiation'])
+    abortDays = integer(one(abort, 'DaysAfterInitiation'), 'DaysAfterInitiation', { positive: true })
+    if (abortDays === undefined) throw new S3Error('MalformedXML')
+    if (scope.tags.length > 0) throw new S3Error('InvalidRequest', {}, { message: 'AbortIncompleteMultipartUpload cannot be specified with Tags.' })
+  }
+  const storageClass = (n: unknown): string => {
+    const c = one(n, 'StorageClass')
+    if (c === undefined || !TRANSITION_CLASSES.has(c)) throw new S3Error('MalformedXML')
+    return c
+  }
+  const transitions = children(node, 'Transition').map(n => {
+    onlyElements(n, ['Days', 'Date', 'StorageClass'])
+    const t = { days: integer(one(n, 'Days'), 'Days', { positive: false }), date: midnight(one(n, 'Date')), storageClass: storageClass(n) }
+    if ((t.days === undefined) === (t.date === undefined)) throw new S3Error('MalformedXML')
+    if (t.days !== undefined && t.days < 30 && (t.storageClass === 'STANDARD_IA' || t.storageClass === 'ONEZONE_IA')) {
+      throw invalid(`'Days' in Transition action must be greater than or equal to 30 for storageClass '${t.storageClass}'`)
+    }
+    return t
+  })
+  const nve = oneChild(node, 'NoncurrentVersionExpiration')
+  let noncurrentVersionExpiration: LifecycleRule['noncurrentVersionExpiration']
+  if (nve !== undefined) {
+    onlyElements(nve, ['NoncurrentDays', 'NewerNoncurrentVersions'])
+    noncurrentVersionExpiration = { noncurrentDays: integer(one(nve, 'NoncurrentDays'), 'NoncurrentDays', { positive: true }), newerNoncurrentVersions: integer(one(nve, 'NewerNoncurrentVersions'), 'NewerNoncurrentVersions', { positive: true }) }
+    if (noncurrentVersionExpiration.noncurrentDays === undefined) throw new S3Error('MalformedXML')
+  }
+  const noncurrentVersionTransitions = children(node, 'NoncurrentVersionTransition').map(n => {
+    onlyElements(n, ['NoncurrentDays', 'NewerNoncurrentVersions', 'StorageClass'])
+    const t = { noncurrentDays: integer(one(n, 'NoncurrentDays'), 'NoncurrentDays', { positive: false }), newerNoncurrentVersions: integer(one(n, 'NewerNoncurrentVersions'), 'NewerNoncurrentVersions', { positive: true }), storageClass: storageClass(n) }
+    if (t.noncurrentDays === undefined) throw new S3Error('MalformedXML')
+    return t
+  })
+  if (expiration === undefined && abortDays === undefined && transitions.length === 0 && noncurrentVersionExpiration === undefined && noncurrentVersionTransitions.length === 0) {
+    throw new S3Error('InvalidRequest', {}, { message: 'At least one action needs to be specified in a rule' })
+  }
+  const rule: LifecycleRule = { id, status, scope, transitions, noncurrentVersionTransitions }
+  if (expiration !== undefined) rule.expiration = expiration
+  if (abortDays !== undefined) rule.abortIncompleteMultipartUploadDays = abortDays
+  if (noncurrentVersionExpiration !== undefined) rule.noncurrentVersionExpiration = noncurrentVersionExpiration
+  return rule
+}
+
+/** Parses a PutBucketLifecycleConfiguration (or the older PutBucketLifecycle) body, with AWS's checks. */
+export async function parseLifecycleXml (text: string): Promise<LifecycleConfiguration> {
+  const doc = await parseXml(text)
+  const root = doc.LifecycleConfiguration
+  if (root === undefined || Object.keys(doc).length !== 1) throw new S3Error('MalformedXML')
+  onlyElements(root, ['Rule'])
+  const nodes = children(root, 'Rule')
+  if (nodes.length === 0) throw new S3Error('MalformedXML')
+  if (nodes.length > MAX_LIFECYCLE_RULES) throw new S3Error('InvalidRequest', {}, { message: `The number of lifecycle rules should not exceed allowed limit of ${MAX_LIFECYCLE_RULES} rules` })
+  const rules = nodes.map(ruleOf)
+  const ids = new Set<string>()
+  for (const r of rules) {
+    if (ids.has(r.id)) throw invalid('Rule ID must be unique. Found same ID for more than one rule')
+    ids.add(r.id)
+  }
+  return { rules }
+}
+
+function tagXml (t: LifecycleTag): XmlNode {
+  return { Key: t.key, Value: t.value }
+}
+
+function scopeXml (s: LifecycleScope): XmlNode {
+  switch (s.form) {
+    case 'prefix': return { Prefix: s.prefix }
+    case 'filter-empty': return { Filter: {} }
+    case 'filter-prefix': return { Filter: { Prefix: s.prefix } }
+    case 'filter-tag': return { Filter: { Tag: s.tags.map(tagXml) } }
+    case 'filter-gt': return { Filter: { ObjectSizeGreaterThan: s.sizeGreaterThan } }
+    case 'filter-lt': return { Filter: { ObjectSizeLessThan: s.sizeLessThan } }
+    case 'filter-and': return { Filter: { And: { Prefix: s.prefix === '' ? undefined : s.prefix, Tag: s.tags.map(tagXml), ObjectSizeGreaterThan: s.sizeGreaterThan, ObjectSizeLessThan: s.sizeLessThan } } }
+  }
+}
+
+export function renderLifecycleXml (config: LifecycleConfiguration): string {
+  return renderXml('LifecycleConfiguration', {
+    Rule: config.rules.map(r => ({
+      ID: r.id,
+      ...scopeXml(r.scope),
+      Status: r.status,
+      Transition: r.transitions.map(t => ({ Days: t.days, Date: t.date, StorageClass: t.storageClass })),
+      NoncurrentVersionTransition: r.noncurrentVersionTransitions.map(t => ({ NoncurrentDays: t.noncurrentDays, NewerNoncurrentVersions: t.newerNoncurrentVersions, StorageClass: t.storageClass })),
+      NoncurrentVersionExpiration: r.noncurrentVersionExpiration === undefined ? undefined : { NoncurrentDays: r.noncurrentVersionExpiration.noncurrentDays, NewerNoncurrentVersions: r.noncurrentVersionExpiration.newerNoncurrentVersions },
+      AbortIncompleteMultipartUpload: r.abortIncompleteMultipartUploadDays === undefined ? undefined : { DaysAfterInitiation: r.abortIncompleteMultipartUploadDays },
+      Expiration: r.expiration === undefined ? undefined : { Days: r.expiration.days, Date: r.expiration.date, ExpiredObjectDeleteMarker: r.expiration.expiredObjectDeleteMarker },
+    })),
+  })
+}

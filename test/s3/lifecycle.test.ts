@@ -1,0 +1,147 @@
+// Bucket lifecycle: the configuration calls (AWS's schema and checks, read back as written) and the daily job that
+// expires objects and aborts uploads for the bucket's owner.
+import t from 'tap'
+import { chownSync, existsSync, mkdirSync, utimesSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import {
+  CreateMultipartUploadCommand, DeleteBucketLifecycleCommand, GetBucketLifecycleConfigurationCommand, ListMultipartUploadsCommand,
+  PutBucketLifecycleConfigurationCommand, PutObjectCommand, type LifecycleRule,
+} from '@aws-sdk/client-s3'
+import { startBridge, type Bridge } from '../fixtures/daemon.js'
+import { md5Of, signedRequest } from '../fixtures/post-form.js'
+import { applyLifecycle } from '../../lib/daemon/lifecycle-job.js'
+
+const DAY = 86_400_000
+
+async function put (b: Bridge, rules: LifecycleRule[]): Promise<void> {
+  await b.s3.send(new PutBucketLifecycleConfigurationCommand({ Bucket: 'demo', LifecycleConfiguration: { Rules: rules } }))
+}
+
+async function outcome (p: Promise<unknown>): Promise<string> {
+  return await p.then(() => 'ok', (e: Error) => e.name)
+}
+
+/** A file as an NFS user leaves it: owned by uid/gid, last modified `daysAgo` days back. */
+function nfsFile (b: Bridge, key: string, daysAgo: number, opts: { uid?: number, mode?: number, body?: string } = {}): void {
+  const path = join(b.bucketDir, key)
+  const parts = key.split('/').slice(0, -1)
+  for (let i = 1; i <= parts.length; i++) {
+    const dir = join(b.bucketDir, ...parts.slice(0, i))
+    if (!existsSync(dir)) { mkdirSync(dir, { mode: 0o755 }); chownSync(dir, 2000, 2000) } // folders the owner made
+  }
+  writeFileSync(path, opts.body ?? 'x', { mode: opts.mode ?? 0o644 })
+  chownSync(path, opts.uid ?? 2000, 2000)
+  const when = new Date(Date.now() - daysAgo * DAY)
+  utimesSync(path, when, when)
+}
+
+function deps (b: Bridge, now = new Date()) {
+  return { config: b.config, state: b.daemon.services.state, log: b.daemon.services.log, now: () => now, roots: b.daemon.services.roots }
+}
+
+t.test('the configuration is stored and read back as written; deleting it leaves NoSuchLifecycleConfiguration', async t => {
+  const b = await startBridge(t)
+  await t.rejects(b.s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: 'demo' })), { name: 'NoSuchLifecycleConfiguration' })
+  const rules: LifecycleRule[] = [
+    { ID: 'legacy', Prefix: 'logs/', Status: 'Enabled', Expiration: { Days: 30 } },
+    { ID: 'tmp', Filter: { Prefix: 'tmp/' }, Status: 'Disabled', Expiration: { Date: new Date('2031-01-01T00:00:00Z') } },
+    { ID: 'everything', Filter: {}, Status: 'Enabled', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 } },
+    { ID: 'tagged', Filter: { And: { Prefix: 'a/', Tags: [{ Key: 'k', Value: 'v' }], ObjectSizeGreaterThan: 10 } }, Status: 'Enabled', Expiration: { Days: 1 } },
+    { ID: 'archive', Filter: { ObjectSizeLessThan: 100 }, Status: 'Enabled', Transitions: [{ Days: 90, StorageClass: 'GLACIER' }] },
+  ]
+  await put(b, rules)
+  const got = await b.s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: 'demo' }))
+  t.same(got.Rules, rules)
+  const del = await b.s3.send(new DeleteBucketLifecycleCommand({ Bucket: 'demo' }))
+  t.equal(del.$metadata.httpStatusCode, 204)
+  await t.rejects(b.s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: 'demo' })), { name: 'NoSuchLifecycleConfiguration' })
+  const alice = b.client(await b.addUser('alice', 1001, 1001))
+  t.equal(await outcome(alice.send(new PutBucketLifecycleConfigurationCommand({ Bucket: 'demo', LifecycleConfiguration: { Rules: rules } }))), 'AccessDenied', 'only the owner sets it')
+})
+
+t.test('rules AWS refuses are refused with its codes', async t => {
+  const b = await startBridge(t)
+  const cases: Array<[string, LifecycleRule[], string]> = [
+    ['an ID over 255 characters', [{ ID: 'a'.repeat(256), Prefix: '', Status: 'Enabled', Expiration: { Days: 1 } }], 'InvalidArgument'],
+    ['two rules with one ID', [{ ID: 'r', Prefix: 'a/', Status: 'Enabled', Expiration: { Days: 1 } }, { ID: 'r', Prefix: 'b/', Status: 'Enabled', Expiration: { Days: 2 } }], 'InvalidArgument'],
+    ['zero days', [{ ID: 'r', Prefix: '', Status: 'Enabled', Expiration: { Days: 0 } }], 'InvalidArgument'],
+    ['a date that is not midnight', [{ ID: 'r', Prefix: '', Status: 'Enabled', Expiration: { Date: new Date('2031-01-01T12:00:00Z') } }], 'InvalidArgument'],
+    ['no action', [{ ID: 'r', Prefix: '', Status: 'Enabled' }], 'InvalidRequest'],
+    ['an abort with a tag filter', [{ ID: 'r', Filter: { Tag: { Key: 'k', Value: 'v' } }, Status: 'Enabled', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } }], 'InvalidRequest'],
+    ['STANDARD_IA before 30 days', [{ ID: 'r', Prefix: '', Status: 'Enabled', Transitions: [{ Days: 10, StorageClass: 'STANDARD_IA' }] }], 'InvalidArgument'],
+    ['a bad status', [{ ID: 'r', Prefix: '', Status: 'On' as 'Enabled', Expiration: { Days: 1 } }], 'MalformedXML'],
+    ['neither Prefix nor Filter', [{ ID: 'r', Status: 'Enabled', Expiration: { Days: 1 } }], 'MalformedXML'],
+  ]
+  for (const [what, rules, code] of cases) t.equal(await outcome(put(b, rules)), code, what)
+  await t.rejects(b.s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: 'demo' })), { name: 'NoSuchLifecycleConfiguration' }, 'nothing was stored')
+  const body = '<LifecycleConfiguration><Rule><ID>r</ID><Prefix></Prefix><Status>Enabled</Status><Expiration><Days>1</Days></Expiration></Rule></LifecycleConfiguration>'
+  const noDigest = await signedRequest(b.endpoint, b.creds, { method: 'PUT', path: '/demo', query: { lifecycle: '' }, body })
+  t.equal(noDigest.status, 400, 'Content-MD5 (or a checksum) is required, as AWS')
+  t.match(noDigest.body, /Missing required header for this request: Content-MD5/)
+  const ok = await signedRequest(b.endpoint, b.creds, { method: 'PUT', path: '/demo', query: { lifecycle: '' }, body, headers: { 'content-md5': md5Of(body) } })
+  t.equal(ok.status, 200, ok.body)
+  const unknown = body.replace('<Status>', '<Expire>1</Expire><Status>')
+  const bad = await signedRequest(b.endpoint, b.creds, { method: 'PUT', path: '/demo', query: { lifecycle: '' }, body: unknown, headers: { 'content-md5': md5Of(unknown) } })
+  t.match(bad.body, /<Code>MalformedXML<\/Code>/, 'an element outside the schema')
+})
+
+t.test('the job expires what is due, for the owner, and nothing else', async t => {
+  const b = await startBridge(t)
+  nfsFile(b, 'logs/old.log', 40)
+  nfsFile(b, 'logs/2024/deep.log', 40)
+  nfsFile(b, 'logs/new.log', 5)
+  nfsFile(b, 'keep/old.log', 40)
+  nfsFile(b, 'logs/theirs.log', 40, { uid: 3000 })
+  // The owner (uid 2000) may not delete in a folder it cannot write: that file stays.
+  nfsFile(b, 'logs/locked/old.log', 40)
+  chownSync(join(b.bucketDir, 'logs/locked'), 3000, 3000)
+  nfsFile(b, 'tmp/a.txt', 40)
+  nfsFile(b, 'big/large.bin', 40, { body: 'y'.repeat(100) })
+  nfsFile(b, 'big/small.bin', 40, { body: 'y' })
+  await put(b, [
+    { ID: 'logs', Filter: { Prefix: 'logs/' }, Status: 'Enabled', Expiration: { Days: 30 } },
+    { ID: 'off', Filter: { Prefix: 'tmp/' }, Status: 'Disabled', Expiration: { Days: 1 } },
+    { ID: 'big', Filter: { And: { Prefix: 'big/', ObjectSizeGreaterThan: 50 } }, Status: 'Enabled', Expiration: { Days: 1 } },
+  ])
+  const run = await applyLifecycle(deps(b))
+  t.same(run.expired.sort(), ['big/large.bin', 'logs/2024/deep.log', 'logs/old.log', 'logs/theirs.log'])
+  t.notOk(existsSync(join(b.bucketDir, 'logs/old.log')))
+  t.ok(existsSync(join(b.bucketDir, 'logs/new.log')), 'not yet due')
+  t.ok(existsSync(join(b.bucketDir, 'keep/old.log')), 'outside the prefix')
+  t.ok(existsSync(join(b.bucketDir, 'logs/locked/old.log')), 'the owner may not delete it: it stays')
+  t.ok(existsSync(join(b.bucketDir, 'tmp/a.txt')), 'a disabled rule does nothing')
+  t.ok(existsSync(join(b.bucketDir, 'big/small.bin')), 'below the size bound')
+  t.equal(run.kept, 1)
+  t.ok(b.logLines.some(l => l.includes('logs/locked/old.log') && l.includes('may not delete')), 'the kept file is named in the log')
+  t.ok(existsSync(join(b.bucketDir, 'logs')), 'folders stay (NFS users made them)')
+  // The 5-day file is due once 30 days after it, rounded up to midnight UTC, have passed.
+  const later = await applyLifecycle(deps(b, new Date(Date.now() + 26 * DAY)))
+  t.same(later.expired, ['logs/new.log'])
+})
+
+t.test('a file rewritten after the job listed it is not expired', async t => {
+  const b = await startBridge(t)
+  await b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'old.txt', Body: 'old' }))
+  await put(b, [{ ID: 'all', Filter: {}, Status: 'Enabled', Expiration: { Days: 1 } }])
+  const inTwoDays = new Date(Date.now() + 2 * DAY)
+  const run = await applyLifecycle(deps(b, inTwoDays))
+  t.same(run.expired, ['old.txt'], 'due two days on')
+  // Tags: a rule with a tag filter expires only tagged objects.
+  await b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'tagged.txt', Body: 'x', Tagging: 'tier=scratch' }))
+  await b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'plain.txt', Body: 'x' }))
+  await put(b, [{ ID: 'scratch', Filter: { Tag: { Key: 'tier', Value: 'scratch' } }, Status: 'Enabled', Expiration: { Days: 1 } }])
+  const tagged = await applyLifecycle(deps(b, inTwoDays))
+  t.same(tagged.expired, ['tagged.txt'])
+})
+
+t.test('AbortIncompleteMultipartUpload aborts uploads under the prefix once due', async t => {
+  const b = await startBridge(t)
+  await b.s3.send(new CreateMultipartUploadCommand({ Bucket: 'demo', Key: 'uploads/a.bin' }))
+  await b.s3.send(new CreateMultipartUploadCommand({ Bucket: 'demo', Key: 'other/b.bin' }))
+  await put(b, [{ ID: 'abort', Filter: { Prefix: 'uploads/' }, Status: 'Enabled', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 2 } }])
+  t.same((await applyLifecycle(deps(b))).aborted, [], 'not yet due')
+  const run = await applyLifecycle(deps(b, new Date(Date.now() + 3 * DAY)))
+  t.equal(run.aborted.length, 1)
+  const left = await b.s3.send(new ListMultipartUploadsCommand({ Bucket: 'demo' }))
+  t.same(left.Uploads?.map(u => u.Key), ['other/b.bin'])
+})
