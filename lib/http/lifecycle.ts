@@ -1,11 +1,12 @@
 // Lifecycle configuration on the wire: PutBucketLifecycleConfiguration XML in (AWS's schema and checks), and out.
 import { S3Error } from '../errors/s3-error.js'
 import {
-  MAX_LIFECYCLE_ID_CHARS, MAX_LIFECYCLE_RULES, type LifecycleConfiguration, type LifecycleRule, type LifecycleScope, type LifecycleTag,
+  dueAt, MAX_LIFECYCLE_ID_CHARS, MAX_LIFECYCLE_RULES, ruleCovers, storedLifecycle, type LifecycleConfiguration, type LifecycleRule, type LifecycleScope, type LifecycleTag,
 } from '../config/lifecycle-rules.js'
 import { STORAGE_CLASSES } from './s3-headers.js'
 import { children, parseXml, texts } from './xml/parse.js'
 import { renderXml, type XmlNode } from './xml/render.js'
+import type { ObjectInfo } from '../storage/types.js'
 
 const RULE_ELEMENTS = ['ID', 'Prefix', 'Filter', 'Status', 'Expiration', 'Transition', 'NoncurrentVersionExpiration',
   'NoncurrentVersionTransition', 'AbortIncompleteMultipartUpload']
@@ -199,4 +200,20 @@ export function renderLifecycleXml (config: LifecycleConfiguration): string {
       Expiration: r.expiration === undefined ? undefined : { Days: r.expiration.days, Date: r.expiration.date, ExpiredObjectDeleteMarker: r.expiration.expiredObjectDeleteMarker },
     })),
   })
+}
+
+/**
+ * x-amz-expiration for GET, HEAD and PUT of an object an enabled Expiration rule covers (API_GetObject): the
+ * earliest such rule's date and its ID (URL-encoded, as AWS). Undefined for a bucket without rules (no work then).
+ */
+export function expirationHeader (lifecycle: unknown, info: Pick<ObjectInfo, 'key' | 'size' | 'lastModified' | 'meta' | 'isDirectoryMarker'>): string | undefined {
+  if (lifecycle === undefined || info.isDirectoryMarker) return undefined
+  let best: { due: Date, id: string } | undefined
+  for (const rule of storedLifecycle(lifecycle)?.rules ?? []) {
+    if (rule.status !== 'Enabled' || rule.expiration === undefined) continue
+    const due = dueAt(rule.expiration, info.lastModified)
+    if (due === undefined || !ruleCovers(rule.scope, info, info.meta.tags ?? [])) continue
+    if (best === undefined || due < best.due) best = { due, id: rule.id }
+  }
+  return best === undefined ? undefined : `expiry-date="${best.due.toUTCString()}", rule-id="${encodeURIComponent(best.id)}"`
 }

@@ -4,7 +4,7 @@ import t from 'tap'
 import { chownSync, existsSync, mkdirSync, utimesSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import {
-  CreateMultipartUploadCommand, DeleteBucketLifecycleCommand, GetBucketLifecycleConfigurationCommand, ListMultipartUploadsCommand,
+  CreateMultipartUploadCommand, DeleteBucketLifecycleCommand, GetBucketLifecycleConfigurationCommand, GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand,
   PutBucketLifecycleConfigurationCommand, PutObjectCommand, type LifecycleRule,
 } from '@aws-sdk/client-s3'
 import { startBridge, type Bridge } from '../fixtures/daemon.js'
@@ -144,4 +144,27 @@ t.test('AbortIncompleteMultipartUpload aborts uploads under the prefix once due'
   t.equal(run.aborted.length, 1)
   const left = await b.s3.send(new ListMultipartUploadsCommand({ Bucket: 'demo' }))
   t.same(left.Uploads?.map(u => u.Key), ['other/b.bin'])
+})
+
+t.test('GET, HEAD and PUT of an object a rule will expire carry x-amz-expiration with the date and the rule', async t => {
+  const b = await startBridge(t)
+  await put(b, [
+    { ID: 'logs 30', Filter: { Prefix: 'logs/' }, Status: 'Enabled', Expiration: { Days: 30 } },
+    { ID: 'soon', Filter: { And: { Prefix: 'logs/', Tags: [{ Key: 'tier', Value: 'scratch' }] } }, Status: 'Enabled', Expiration: { Days: 2 } },
+    { ID: 'off', Filter: { Prefix: 'other/' }, Status: 'Disabled', Expiration: { Days: 1 } },
+  ])
+  const put1 = await b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'logs/a.log', Body: 'x' }))
+  const head = await b.s3.send(new HeadObjectCommand({ Bucket: 'demo', Key: 'logs/a.log' }))
+  const midnight = new Date(Math.ceil((head.LastModified!.getTime() + 30 * DAY) / DAY) * DAY)
+  const want = `expiry-date="${midnight.toUTCString()}", rule-id="logs%2030"`
+  t.equal(head.Expiration, want)
+  t.equal(put1.Expiration, want, 'the PUT says it too')
+  const got = await b.s3.send(new GetObjectCommand({ Bucket: 'demo', Key: 'logs/a.log' }))
+  await got.Body?.transformToString()
+  t.equal(got.Expiration, want)
+  await b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'logs/b.log', Body: 'x', Tagging: 'tier=scratch' }))
+  const tagged = await b.s3.send(new HeadObjectCommand({ Bucket: 'demo', Key: 'logs/b.log' }))
+  t.match(tagged.Expiration, /rule-id="soon"$/, 'the earliest rule that covers it')
+  await b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'other/c.log', Body: 'x' }))
+  t.equal((await b.s3.send(new HeadObjectCommand({ Bucket: 'demo', Key: 'other/c.log' }))).Expiration, undefined, 'no enabled rule: no header')
 })
