@@ -8,6 +8,7 @@ import {
   PutBucketLifecycleConfigurationCommand, PutObjectCommand, type LifecycleRule,
 } from '@aws-sdk/client-s3'
 import { startBridge, type Bridge } from '../fixtures/daemon.js'
+import { bridgectl } from '../fixtures/bridgectl.js'
 import { md5Of, signedRequest } from '../fixtures/post-form.js'
 import { applyLifecycle } from '../../lib/daemon/lifecycle-job.js'
 
@@ -52,6 +53,7 @@ t.test('the configuration is stored and read back as written; deleting it leaves
   await put(b, rules)
   const got = await b.s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: 'demo' }))
   t.same(got.Rules, rules)
+  t.match((await bridgectl(b, 'buckets', 'view', 'demo')).stdout, /lifecycle:\s+4 of 5 rules enabled: legacy, tmp, everything, tagged, archive/, 'bridgectl shows the rules')
   const del = await b.s3.send(new DeleteBucketLifecycleCommand({ Bucket: 'demo' }))
   t.equal(del.$metadata.httpStatusCode, 204)
   await t.rejects(b.s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: 'demo' })), { name: 'NoSuchLifecycleConfiguration' })
