@@ -7,7 +7,7 @@ import { bucketNeed } from './bucket-permissions.js'
 import { bucketPolicyDoc } from './policy-cache.js'
 import type { PolicyDocument } from './policy-document.js'
 import { combine, evaluatePolicy, isPolicyPublic, type PolicyVerdict, type RequestPrincipal } from './policy.js'
-import { isBlocked } from './public-access-block.js'
+import { isBlocked, type PublicIds } from './public-access-block.js'
 
 export const ACCOUNT_ID = '000000000000'
 
@@ -31,12 +31,16 @@ export interface AccessQuery {
   fs: FsNeed[]
   /** Group name → gid, for bucket ACEs naming groups. */
   gidOf: (group: string) => number | undefined
+  /** Who the public is here (AuthenticatedUsers' gid, the anonymous uid/gid), for the public access block. */
+  publicIds: PublicIds
   /**
    * The filesystem layer for a bucket root. `ignorePublic`: the bucket's IgnorePublicAcls is on and no policy allows
-   * the request, so what a file grants AllUsers (other::) or AuthenticatedUsers must not count.
+   * the request, so what the object's file grants the public must not count (lib/storage/posix-access.ts).
    */
-  posix: (bucketRoot: string, opts?: { ignorePublic?: boolean }) => PosixAccess
+  posix: (bucketRoot: string, opts?: { ignorePublic?: IgnorePublic }) => PosixAccess
 }
+
+export interface IgnorePublic { readonly isAnonymous: boolean, readonly ids: PublicIds }
 
 /** Get/Put/DeleteBucketPolicy: the calls AWS keeps to the owner's account (and open to its root user). */
 export function isBucketPolicyCall (operation: string): boolean {
@@ -66,7 +70,7 @@ export function requestPrincipal (p: Principal): RequestPrincipal {
 }
 
 /** Bucket ACL grants held by a principal: the owner has FULL_CONTROL; ACEs by user, group or well-known group. */
-export function bucketGrants (record: BucketRecord, p: Principal, gidOf: (g: string) => number | undefined, opts: { wellKnown?: boolean } = {}): Set<BucketPermission> {
+export function bucketGrants (record: BucketRecord, p: Principal, gidOf: (g: string) => number | undefined, opts: { wellKnown?: boolean, ignoreGids?: readonly (number | null)[] } = {}): Set<BucketPermission> {
   const out = new Set<BucketPermission>()
   if (p.kind === 'user' && record.owner === p.name) out.add('FULL_CONTROL')
   for (const ace of record.acl) {
@@ -75,7 +79,7 @@ export function bucketGrants (record: BucketRecord, p: Principal, gidOf: (g: str
     else if (ace.type === 'wellknown') applies = opts.wellKnown !== false && (ace.name === 'everyone' || (ace.name === 'authenticated' && p.kind === 'user'))
     else if (p.kind === 'user') {
       const gid = /^\d+$/.test(ace.name) ? Number(ace.name) : gidOf(ace.name)
-      applies = gid !== undefined && p.groups.includes(gid)
+      applies = gid !== undefined && p.groups.includes(gid) && opts.ignoreGids?.includes(gid) !== true
     }
     if (applies) out.add(ace.permission)
   }
@@ -115,9 +119,9 @@ function aclLayer (q: AccessQuery, policyAllows: boolean): LayerVerdict & { isOt
   const need = bucketNeed(q.operation)
   if (need === null || !q.bucket) return { layer: 'bucket-acl', verdict: 'n/a', reason: `${q.operation} is decided by the file, not the bucket ACL` }
   if (q.principal.kind === 'user' && q.principal.role === 'admin') return { layer: 'bucket-acl', verdict: 'allow', reason: `${q.principal.name} has the admin role` }
-  // IgnorePublicAcls: the bucket's AllUsers and AuthenticatedUsers grants count for nothing.
+  // IgnorePublicAcls: the bucket's AllUsers and AuthenticatedUsers grants count for nothing, however they name them.
   const ignorePublic = isBlocked(q.bucket.publicAccessBlock, 'ignorePublicAcls')
-  const grants = bucketGrants(q.bucket, q.principal, q.gidOf, { wellKnown: !ignorePublic })
+  const grants = bucketGrants(q.bucket, q.principal, q.gidOf, ignorePublic ? { wellKnown: false, ignoreGids: [q.publicIds.authenticatedUsersGid, q.publicIds.anonymousGid] } : {})
   const isOwner = q.principal.kind === 'user' && q.bucket.owner === q.principal.name
   const granted = need === 'owner' ? isOwner : grants.has('FULL_CONTROL') || grants.has(need)
   const what = need === 'owner' ? 'bucket ownership' : need
@@ -138,10 +142,14 @@ function aclLayer (q: AccessQuery, policyAllows: boolean): LayerVerdict & { isOt
 }
 
 async function fsAnswer (q: AccessQuery, need: FsNeed, policyAllows: boolean): Promise<PosixAccessAnswer> {
-  // IgnorePublicAcls takes away what the public part of a file's ACL grants, not what a policy grants (AWS: the
-  // setting does not affect policies), so a request a policy allows is judged by the file as it is.
-  const ignorePublic = !policyAllows && q.bucket !== undefined && isBlocked(q.bucket.publicAccessBlock, 'ignorePublicAcls')
-  const posix = q.posix(need.bucketRoot, ignorePublic ? { ignorePublic } : undefined)
+  // IgnorePublicAcls takes away what the public part of an object's ACL grants, not what a policy grants (AWS: the
+  // setting does not affect policies; an admin reads through its role as an AWS administrator through its policy),
+  // so such a request is judged by the file as it is. It applies to the object itself: a file read or written, or
+  // the folder a folder key ("k/") names; never to the folders on the way, nor to a listing's folder.
+  const isAdmin = q.principal.kind === 'user' && q.principal.role === 'admin'
+  const isObject = need.check === 'read' || need.check === 'write' || (need.check === 'list' && q.key !== undefined && q.key.endsWith('/') && need.path !== '')
+  const ignores = !policyAllows && !isAdmin && isObject && q.bucket !== undefined && isBlocked(q.bucket.publicAccessBlock, 'ignorePublicAcls')
+  const posix = q.posix(need.bucketRoot, ignores ? { ignorePublic: { isAnonymous: q.principal.kind === 'anonymous', ids: q.publicIds } } : undefined)
   switch (need.check) {
     case 'read': return posix.canRead(need.path)
     case 'write': return posix.canWrite(need.path)

@@ -190,14 +190,17 @@ export function posixAclToGrants (view: ObjectAclView): ResolvedGrant[] {
 }
 
 /** Who may read (READ_ACP) or change (WRITE_ACP) an object's ACL: owner, uid 0 with root rights, or a stored grant. */
-export function hasAcpPermission (p: Principal, need: 'READ_ACP' | 'WRITE_ACP', on: { ownerUid: number, acp: readonly AcpGrant[], authenticatedUsersGid: number | null, ignorePublic?: boolean }): boolean {
+export function hasAcpPermission (p: Principal, need: 'READ_ACP' | 'WRITE_ACP', on: { ownerUid: number, acp: readonly AcpGrant[], authenticatedUsersGid: number | null, ignorePublic?: { anonymousGid: number } }): boolean {
+  // IgnorePublicAcls: an anonymous caller (AllUsers) gets nothing, and grants to AllUsers, AuthenticatedUsers or the
+  // anonymous group count for nothing.
+  const ignore = on.ignorePublic
+  if (ignore !== undefined && p.kind === 'anonymous') return false
   if (p.uid === on.ownerUid) return true
   if (p.uid === 0 && p.hasRootRights) return true
-  // IgnorePublicAcls: grants to AllUsers and AuthenticatedUsers count for nothing.
-  const isPublic = (gid: number): boolean => on.ignorePublic === true && gid === on.authenticatedUsersGid
+  const isPublic = (gid: number): boolean => ignore !== undefined && (gid === on.authenticatedUsersGid || gid === ignore.anonymousGid)
   const isMember = (gid: number): boolean => !isPublic(gid) && (p.gid === gid || p.groups.includes(gid) || (gid === on.authenticatedUsersGid && p.kind === 'user'))
   return on.acp.some(g => (g.permission === need || g.permission === 'FULL_CONTROL') && (
-    (g.grantee === 'AllUsers' && on.ignorePublic !== true) ||
+    (g.grantee === 'AllUsers' && ignore === undefined) ||
     g.grantee === `user:${p.uid}` ||
     (g.grantee.startsWith('group:') && isMember(Number(g.grantee.slice(6))))))
 }

@@ -4,7 +4,7 @@ import { S3Error } from '../errors/s3-error.js'
 import { expandCannedAcl, hasAclHeaders, isLonePrivate, parseCannedAcl, readAclHeaders, resolveGrants, type AclHeaders, type S3Grant } from '../access/s3-acl.js'
 import { aclFromMode } from '../access/posix-acl.js'
 import { grantsToPosixAcl } from '../access/s3-acl-posix.js'
-import { refusePublicAcl } from '../access/public-access-block.js'
+import { publicIdsOf, refusePublicAcl } from '../access/public-access-block.js'
 import type { BucketRecord } from '../state/types.js'
 import { currentAcl, readObjectAcl, writeObjectAcl } from '../storage/object-acl-store.js'
 import { requireAccess } from './authorize.js'
@@ -19,12 +19,12 @@ import type { S3Request, Services } from './types.js'
  * public ACLs (BlockPublicAcls) and the request asks for one.
  * Grantee names are resolved later, by applyAclHeaders.
  */
-export function checkAclHeadersAllowed (req: S3Request, record: BucketRecord, authenticatedUsersGid: number | null): AclHeaders {
+export function checkAclHeadersAllowed (req: S3Request, s: Services, record: BucketRecord): AclHeaders {
   const headers = readAclHeaders(req.headers)
   const canned = headers.canned === undefined ? undefined : parseCannedAcl(headers.canned)
   // BlockPublicAcls: refused before any byte is taken (the owner ids do not matter to what is public).
   const asked = headers.grants ?? (canned === undefined ? [] : expandCannedAcl(canned, { ownerId: '', bucketOwnerId: record.owner }))
-  refusePublicAcl(record.publicAccessBlock, asked, authenticatedUsersGid, `/${record.name}/${req.rawKey ?? ''}`)
+  refusePublicAcl(record.publicAccessBlock, asked, granteeDirectory(s), publicIdsOf(s.config), `/${record.name}/${req.rawKey ?? ''}`)
   if (record.objectAclPolicy === 'deny' && hasAclHeaders(headers) && !isLonePrivate(headers)) {
     throw new S3Error('AccessDenied', { Resource: `/${record.name}` }, { message: 'This bucket does not allow S3 to change object ACLs (object ACL policy deny).' })
   }
@@ -79,7 +79,7 @@ export async function requireUploadHeaderActions (req: S3Request, s: Services, n
  * Throws 400 InvalidArgument for unknown grantee IDs, 501 for AuthenticatedUsers without a configured gid.
  */
 export async function applyAclHeaders (req: S3Request, s: Services, record: BucketRecord, filePath: string, owner?: { uid: number, gid: number }): Promise<void> {
-  const headers = checkAclHeadersAllowed(req, record, s.config.authenticatedUsersGid)
+  const headers = checkAclHeadersAllowed(req, s, record)
   if (!hasAclHeaders(headers) || record.objectAclPolicy === 'deny') return
   const stored = await readObjectAcl(filePath)
   // The owner the file will have once published (it may still be the daemon's now: WriteOptions.onCreated).

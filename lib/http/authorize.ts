@@ -1,6 +1,7 @@
 // The HTTP side of the permission model: builds the access query from a request and turns a denial into AccessDenied.
 import { ACCOUNT_ID, authorize, isBucketPolicyCall, type AccessDecision, type FsNeed, type LabelledPolicy } from '../access/authorize.js'
 import { identityPolicies } from '../access/policy-cache.js'
+import { publicIdsOf } from '../access/public-access-block.js'
 import { keyConflictError, S3Error } from '../errors/s3-error.js'
 import type { BucketRecord } from '../state/types.js'
 import { posixAccess } from '../storage/posix-access.js'
@@ -98,10 +99,8 @@ export async function decide (req: S3Request, s: Services, needs: AccessNeeds): 
     sessionPolicy: req.sessionPolicy,
     fs: needs.fs ?? [],
     gidOf: gidOfGroup,
-    posix: (bucketRoot, opts) => posixAccess({
-      bucketRoot, principal: p, rootHasRights: p.hasRootRights, prefetched: needs.prefetched,
-      ignorePublic: opts?.ignorePublic === true ? { isAnonymous: p.kind === 'anonymous', authenticatedUsersGid: s.config.authenticatedUsersGid } : undefined,
-    }),
+    publicIds: publicIdsOf(s.config),
+    posix: (bucketRoot, opts) => posixAccess({ bucketRoot, principal: p, rootHasRights: p.hasRootRights, prefetched: needs.prefetched, ignorePublic: opts?.ignorePublic }),
   })
 }
 

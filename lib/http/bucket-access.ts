@@ -1,4 +1,5 @@
 // Finding the request's bucket and deciding bucket-level access; the one gate every handler calls.
+import { isBlocked } from '../access/public-access-block.js'
 import { S3Error } from '../errors/s3-error.js'
 import type { BucketPermission, BucketRecord } from '../state/types.js'
 import type { BucketRef, FolderCheck, WriteOptions } from '../storage/objects.js'
@@ -40,9 +41,14 @@ export function principalBucketGrants (record: BucketRecord, p: Principal, opts:
  * How new files and folders are made for this request: owned by the principal, in the configured modes,
  * inheriting the parent's default ACL, then (files, when record is given) the request's ACL headers.
  */
-/** `fileModeCap`: the new file gets no permission bits outside it (a copy: its source's mode), default ACL included. */
+/**
+ * `fileModeCap`: the new file gets no permission bits outside it (a copy: its source's mode), default ACL included.
+ * A bucket that blocks public ACLs (BlockPublicAcls) gets no other:: bits on new files either: other:: is AllUsers,
+ * and an upload without ACL headers must not publish what the block refuses to publish with them (AWS: new objects
+ * are private).
+ */
 export function writeOptions (req: S3Request, s: Services, record?: BucketRecord, opts: { fileModeCap?: number } = {}): WriteOptions {
-  const cap = opts.fileModeCap ?? 0o777
+  const cap = (opts.fileModeCap ?? 0o777) & (record !== undefined && isBlocked(record.publicAccessBlock, 'blockPublicAcls') ? ~0o007 : ~0)
   return {
     owner: { uid: req.principal.uid, gid: req.principal.gid },
     fileMode: s.config.fileCreateMode & (cap | ~0o777),

@@ -12,6 +12,8 @@ import type { PinnedDir } from './pinned-dir.js'
 export type FolderWant = 'search' | 'mark' | { entry: string } | undefined
 import { prefetchedWalk, walkPath, type PrefetchedWalk, type WalkStat } from './path-walk.js'
 import { ACL_ACCESS_XATTR, decodePosixAcl, formatPerm } from '../access/posix-acl.js'
+import type { IgnorePublic } from '../access/authorize.js'
+import { withoutPublicGrants } from '../access/public-access-block.js'
 import {
   checkAccess, checkSticky, describeWant,
   type AccessWant, type InodeFacts, type PosixCredentials,
@@ -26,11 +28,12 @@ export interface PosixAccessOptions {
   /** A walk of one path already under way (read with the access ACLs): used instead of walking it again. */
   readonly prefetched?: PrefetchedWalk
   /**
-   * The bucket ignores public ACLs (IgnorePublicAcls): on the object itself (canRead, canWrite), what the file grants
-   * AllUsers (other::) or AuthenticatedUsers (that group's entries) does not count, and an anonymous caller, who is
-   * AllUsers, gets nothing from the file. Folders on the way are judged as the kernel would.
+   * The bucket ignores public ACLs (IgnorePublicAcls) for this request: the object itself (canRead, canWrite, and
+   * canList's own folder, which a folder key names) is judged by its grants less the public ones
+   * (withoutPublicGrants), and an anonymous caller, who is AllUsers, gets nothing from it. Folders on the way are
+   * judged as the kernel would.
    */
-  readonly ignorePublic?: { readonly isAnonymous: boolean, readonly authenticatedUsersGid: number | null }
+  readonly ignorePublic?: IgnorePublic
 }
 
 export interface PosixAccessAnswer {
@@ -98,10 +101,33 @@ export function posixAccess(options: PosixAccessOptions): PosixAccess {
     return { uid, gid, mode, acl: c.acl ?? undefined }
   }
 
+  /** facts() with the ACL read whenever the file has one (the public bits are taken out of its entries). */
+  async function factsWithAcl(c: Component): Promise<InodeFacts> {
+    const { uid, gid, mode } = c.stats
+    if (c.acl === undefined && (mode & 0o070) !== 0) c.acl = await readAcl(c.path)
+    return { uid, gid, mode, acl: c.acl ?? undefined }
+  }
+
   async function check(c: Component, want: AccessWant, verb: string): Promise<PosixAccessAnswer | undefined> {
     const decision = checkAccess(await facts(c), who, want, opts)
     if (!decision.allowed) return deny(`${kindOf(c)} ${c.label}: no ${verb} ${forUid}: ${decision.reason}`)
     return undefined
+  }
+
+  /** The object itself: as the kernel sees it, or, under IgnorePublicAcls, by its grants less the public ones. */
+  async function judgeObject(c: Component, want: AccessWant): Promise<{ allowed: boolean, reason: string }> {
+    const ignore = options.ignorePublic
+    if (ignore === undefined) return checkAccess(await facts(c), who, want, opts)
+    if (ignore.isAnonymous) return { allowed: false, reason: 'public access is ignored (IgnorePublicAcls), and an anonymous caller has no other' }
+    const inode = await factsWithAcl(c)
+    const decision = checkAccess(withoutPublicGrants(inode, ignore.ids), who, want, opts)
+    const other = inode.acl?.find(e => e.tag === 'OTHER')?.perm ?? (inode.mode & 0o007)
+    return { allowed: decision.allowed, reason: `${decision.reason} (IgnorePublicAcls: other::${formatPerm(other)} and the bits it or AuthenticatedUsers give every entry do not count)` }
+  }
+
+  async function judged(c: Component, want: AccessWant, verb: string): Promise<PosixAccessAnswer | undefined> {
+    const decision = await judgeObject(c, want)
+    return decision.allowed ? undefined : deny(`${kindOf(c)} ${c.label}: no ${verb} ${forUid}: ${decision.reason}`)
   }
 
   async function walk(path: string): Promise<Walk> {
@@ -158,12 +184,7 @@ export function posixAccess(options: PosixAccessOptions): PosixAccess {
   async function fileAccess(path: string, want: AccessWant): Promise<PosixAccessAnswer> {
     const nodes = await existing(path, 'file')
     if ('allowed' in nodes) return nodes
-    const ignore = options.ignorePublic
-    if (ignore?.isAnonymous === true) return deny(`file ${nodes.target.label}: public access is ignored (IgnorePublicAcls), and an anonymous caller has no other`)
-    const inode = await facts(nodes.target)
-    const decision = ignore === undefined
-      ? checkAccess(inode, who, want, opts)
-      : withoutPublic(checkAccess(withoutPublicEntries(inode), withoutGroup(who, ignore.authenticatedUsersGid), want, opts), inode)
+    const decision = await judgeObject(nodes.target, want)
     const text = `file ${nodes.target.label}: ${describeWant(want)} ${decision.allowed ? 'allowed' : 'denied'} ${forUid}: ${decision.reason}`
     return decision.allowed ? allow(text) : deny(text)
   }
@@ -239,27 +260,12 @@ export function posixAccess(options: PosixAccessOptions): PosixAccess {
       if ('allowed' in nodes) return nodes
       const target = nodes.target
       if (!target.stats.isDirectory()) return deny(`${target.label}: not a directory`)
-      const denied = await check(target, { execute: true }, 'search (x)') ?? await check(target, { read: true }, 'read (r)')
+      const denied = options.ignorePublic === undefined
+        ? await check(target, { execute: true }, 'search (x)') ?? await check(target, { read: true }, 'read (r)')
+        : await judged(target, { execute: true }, 'search (x)') ?? await judged(target, { read: true }, 'read (r)')
       return denied ?? { ...allow(`dir ${target.label}: read and search allowed ${forUid}`), target: { dev: target.stats.dev, ino: target.stats.ino } }
     },
   }
-}
-
-/** The file as IgnorePublicAcls sees it: other:: (the mode's other bits and the ACL's OTHER entry) grants nothing. */
-function withoutPublicEntries(inode: InodeFacts): InodeFacts {
-  const acl = inode.acl?.map(e => e.tag === 'OTHER' ? { ...e, perm: 0 } : e)
-  return { ...inode, mode: inode.mode & ~0o007, acl }
-}
-
-/** The caller without the AuthenticatedUsers group, whose entries are public grants. */
-function withoutGroup(who: PosixCredentials, gid: number | null): PosixCredentials {
-  if (gid === null || (who.gid !== gid && !who.groups.includes(gid))) return who
-  return { uid: who.uid, gid: who.gid === gid ? -1 : who.gid, groups: who.groups.filter(g => g !== gid) }
-}
-
-function withoutPublic(decision: { allowed: boolean, reason: string }, inode: InodeFacts): { allowed: boolean, reason: string } {
-  const other = inode.acl?.find(e => e.tag === 'OTHER')?.perm ?? (inode.mode & 0o007)
-  return { allowed: decision.allowed, reason: `${decision.reason} (IgnorePublicAcls: the file's other::${formatPerm(other)} and AuthenticatedUsers entries do not count)` }
 }
 
 /** An ACL value the codec refuses is left unread: facts() reads it again and readAcl reports the error, as before. */

@@ -263,10 +263,10 @@ t.test('applyAclHeaders rewrites a new file ACL under replace; deny refuses all 
   t.equal(getfacl(staged), 'user::rw-,user:1002:r--,group::---,mask::r--,other::---')
 
   const denying = { ...record, objectAclPolicy: 'deny' as const }
-  t.doesNotThrow(() => checkAclHeadersAllowed(fakeRequest({ 'x-amz-acl': 'private' }), denying, null))
-  t.throws(() => checkAclHeadersAllowed(fakeRequest({ 'x-amz-acl': 'public-read' }), denying, null), { code: 'AccessDenied' })
-  t.throws(() => checkAclHeadersAllowed(fakeRequest({ 'x-amz-grant-read': 'id="bob"' }), denying, null), { code: 'AccessDenied' })
-  t.throws(() => checkAclHeadersAllowed(fakeRequest({ 'x-amz-acl': 'private', 'x-amz-grant-read': 'id="bob"' }), record, null), { code: 'InvalidRequest' })
+  t.doesNotThrow(() => checkAclHeadersAllowed(fakeRequest({ 'x-amz-acl': 'private' }), services, denying))
+  t.throws(() => checkAclHeadersAllowed(fakeRequest({ 'x-amz-acl': 'public-read' }), services, denying), { code: 'AccessDenied' })
+  t.throws(() => checkAclHeadersAllowed(fakeRequest({ 'x-amz-grant-read': 'id="bob"' }), services, denying), { code: 'AccessDenied' })
+  t.throws(() => checkAclHeadersAllowed(fakeRequest({ 'x-amz-acl': 'private', 'x-amz-grant-read': 'id="bob"' }), services, record), { code: 'InvalidRequest' })
   await applyAclHeaders(fakeRequest({ 'x-amz-acl': 'private' }), services, denying, staged)
   t.equal(getfacl(staged), 'user::rw-,user:1002:r--,group::---,mask::r--,other::---', 'private under deny changes nothing')
 })

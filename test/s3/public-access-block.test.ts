@@ -1,16 +1,16 @@
 // PutPublicAccessBlock / GetPublicAccessBlock / DeletePublicAccessBlock, and what each of the four settings does to
 // ACL writes, policy writes and the permission model (AWS's "Blocking public access to your Amazon S3 storage").
 import t from 'tap'
-import { chownSync, existsSync, writeFileSync } from 'node:fs'
+import { chownSync, existsSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import {
-  CopyObjectCommand, CreateMultipartUploadCommand, DeletePublicAccessBlockCommand, GetBucketPolicyCommand, GetObjectAclCommand, GetObjectCommand,
+  CopyObjectCommand, CreateMultipartUploadCommand, DeletePublicAccessBlockCommand, GetBucketPolicyCommand, GetObjectAclCommand, GetObjectCommand, HeadObjectCommand,
   GetPublicAccessBlockCommand, ListObjectsV2Command, PutBucketAclCommand, PutBucketPolicyCommand, PutObjectAclCommand, PutObjectCommand,
   PutPublicAccessBlockCommand, type PublicAccessBlockConfiguration, type S3Client,
 } from '@aws-sdk/client-s3'
 import { anonymousClient, startBridge, type Bridge } from '../fixtures/daemon.js'
 import { bridgectl } from '../fixtures/bridgectl.js'
-import { postForm, signedPostFields, signedRequest } from '../fixtures/post-form.js'
+import { md5Of, postForm, signedPostFields, signedRequest } from '../fixtures/post-form.js'
 
 const ALL_USERS = 'uri="http://acs.amazonaws.com/groups/global/AllUsers"'
 const AUTH_USERS = 'uri="http://acs.amazonaws.com/groups/global/AuthenticatedUsers"'
@@ -60,15 +60,19 @@ t.test('a body outside the schema is MalformedXML, and nothing changes', async t
     `<PublicAccessBlockConfiguration ${ns}><BlockPublicAcls>yes</BlockPublicAcls></PublicAccessBlockConfiguration>`,
     `<PublicAccessBlockConfiguration ${ns}><BlockPublicAcl>true</BlockPublicAcl></PublicAccessBlockConfiguration>`,
     `<PublicAccessBlockConfiguration ${ns}><BlockPublicAcls>true</BlockPublicAcls><BlockPublicAcls>false</BlockPublicAcls></PublicAccessBlockConfiguration>`,
+    `<PublicAccessBlockConfiguration ${ns}><BlockPublicAcls>TRUE</BlockPublicAcls></PublicAccessBlockConfiguration>`,
   ]
   for (const text of bodies) {
-    const r = await signedRequest(b.endpoint, b.creds, { method: 'PUT', path: '/demo', query: { publicAccessBlock: '' }, body: text })
+    const r = await signedRequest(b.endpoint, b.creds, { method: 'PUT', path: '/demo', query: { publicAccessBlock: '' }, body: text, headers: { 'content-md5': md5Of(text) } })
     t.equal(r.status, 400, text)
     t.match(r.body, /<Code>MalformedXML<\/Code>/, text)
   }
   await t.rejects(b.s3.send(new GetPublicAccessBlockCommand({ Bucket: 'demo' })), { name: 'NoSuchPublicAccessBlockConfiguration' })
   const ok = `<PublicAccessBlockConfiguration ${ns}><IgnorePublicAcls>1</IgnorePublicAcls></PublicAccessBlockConfiguration>`
-  const r = await signedRequest(b.endpoint, b.creds, { method: 'PUT', path: '/demo', query: { publicAccessBlock: '' }, body: ok })
+  const bare = await signedRequest(b.endpoint, b.creds, { method: 'PUT', path: '/demo', query: { publicAccessBlock: '' }, body: ok })
+  t.equal(bare.status, 400, 'Content-MD5 (or a checksum) is required, as the SDKs send it')
+  t.match(bare.body, /Missing required header for this request: Content-MD5/)
+  const r = await signedRequest(b.endpoint, b.creds, { method: 'PUT', path: '/demo', query: { publicAccessBlock: '' }, body: ok, headers: { 'content-md5': md5Of(ok) } })
   t.equal(r.status, 200, r.body)
   const raw = await signedRequest(b.endpoint, b.creds, { method: 'GET', path: '/demo', query: { publicAccessBlock: '' } })
   t.match(raw.body, /<PublicAccessBlockConfiguration xmlns="http:\/\/s3.amazonaws.com\/doc\/2006-03-01\/"><BlockPublicAcls>false<\/BlockPublicAcls><IgnorePublicAcls>true<\/IgnorePublicAcls><BlockPublicPolicy>false<\/BlockPublicPolicy><RestrictPublicBuckets>false<\/RestrictPublicBuckets><\/PublicAccessBlockConfiguration>/, 'AWS\'s element order')
@@ -85,7 +89,7 @@ t.test('a bucket policy can deny reading the configuration, even to the owner', 
 })
 
 t.test('BlockPublicAcls: every way of setting a public ACL is refused before anything is written; ACLs already set stay', async t => {
-  const b = await startBridge(t, { authenticatedUsersGid: 4000 })
+  const b = await startBridge(t, { authenticatedUsersGid: 4000, fileCreateMode: '0644' })
   const anon = anonymousClient(b.endpoint, t)
   await b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'old-public.txt', Body: 'before', ACL: 'public-read' }))
   await b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'mine.txt', Body: 'mine' }))
@@ -113,6 +117,16 @@ t.test('BlockPublicAcls: every way of setting a public ACL is refused before any
   t.match(posted.body, /<Code>AccessDenied<\/Code>/)
   t.notOk(existsSync(join(b.bucketDir, 'form.txt')), 'no file for the POST')
 
+  // However the grant names the public: the AuthenticatedUsers group by a padded gid, the anonymous user or group.
+  for (const grant of ['uri="urn:s3bridge:gid:04000"', 'id="uid:65534"', 'uri="urn:s3bridge:gid:65534"']) {
+    t.equal(await outcome(b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'forms.txt', Body: 'x', GrantRead: grant }))), 'AccessDenied', `PutObject GrantRead ${grant}`)
+    t.equal(await outcome(b.s3.send(new PutBucketAclCommand({ Bucket: 'demo', GrantRead: grant }))), 'AccessDenied', `PutBucketAcl GrantRead ${grant}`)
+  }
+  t.notOk(existsSync(join(b.bucketDir, 'forms.txt')))
+  // An upload without ACL headers does not publish through the create mode (0644 here): other:: is AllUsers.
+  await b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'plain.txt', Body: 'x' }))
+  t.equal(statSync(join(b.bucketDir, 'plain.txt')).mode & 0o777, 0o640, 'no other:: bits on a new file')
+  t.equal(await outcome(anon.send(new GetObjectCommand({ Bucket: 'demo', Key: 'plain.txt' }))), 'AccessDenied', 'so anonymous cannot read it')
   t.equal(await outcome(b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'private.txt', Body: 'x', ACL: 'private' }))), 'ok', 'a private ACL is fine')
   t.equal(await outcome(b.s3.send(new PutBucketAclCommand({ Bucket: 'demo', ACL: 'private' }))), 'ok', 'and on the bucket')
   t.equal(await body(anon, 'old-public.txt'), 'before', 'an object made public before the block stays public')
@@ -140,9 +154,15 @@ t.test('IgnorePublicAcls: the bucket\'s and the files\' public grants stop count
   await b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'public.txt', Body: 'for all', ACL: 'public-read' }))
   await b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'members.txt', Body: 'for members', ACL: 'authenticated-read' }))
   await b.s3.send(new PutObjectAclCommand({ Bucket: 'demo', Key: 'public.txt', GrantRead: ALL_USERS, GrantReadACP: ALL_USERS }))
-  // A file written over NFS with the usual 0644: readable by its group and by everyone.
+  // Files written over NFS: 0644 (everyone reads, its group no more than everyone) and 0640 (its group reads).
   writeFileSync(join(b.bucketDir, 'nfs.txt'), 'from nfs', { mode: 0o644 })
   chownSync(join(b.bucketDir, 'nfs.txt'), 2000, 2000)
+  writeFileSync(join(b.bucketDir, 'group.txt'), 'for the group', { mode: 0o640 })
+  chownSync(join(b.bucketDir, 'group.txt'), 2000, 2000)
+  // A folder object, and a bucket ACE naming the AuthenticatedUsers group by its gid.
+  await b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'pub/', Body: '', Metadata: { secret: 'folder-meta' } }))
+  const admin = b.client(await b.addUser('boss', 1004, 1004, 'admin'))
+  const dave = b.client(await b.addUser('dave', 1005, 1005))
 
   t.equal(await outcome(anon.send(new ListObjectsV2Command({ Bucket: 'demo' }))), 'ok', 'before: anonymous lists')
   t.equal(await outcome(alice.send(new ListObjectsV2Command({ Bucket: 'demo' }))), 'ok', 'before: alice lists')
@@ -159,7 +179,14 @@ t.test('IgnorePublicAcls: the bucket\'s and the files\' public grants stop count
     t.equal(await outcome(alice.send(new GetObjectCommand({ Bucket: 'demo', Key: key }))), 'AccessDenied', `alice cannot read ${key}`)
   }
   t.equal(await outcome(alice.send(new GetObjectAclCommand({ Bucket: 'demo', Key: 'public.txt' }))), 'AccessDenied', 'AllUsers READ_ACP ignored')
-  t.equal(await body(carol, 'nfs.txt'), 'from nfs', 'the owning group\'s grant is not public')
+  t.equal(await body(carol, 'group.txt'), 'for the group', 'a grant to the owning group is not public')
+  t.equal(await outcome(carol.send(new GetObjectCommand({ Bucket: 'demo', Key: 'nfs.txt' }))), 'AccessDenied', 'a 0644 file\'s group read is everyone\'s (GetObjectAcl shows no group grant): it goes too')
+  t.equal(await outcome(carol.send(new GetObjectCommand({ Bucket: 'demo', Key: 'public.txt' }))), 'AccessDenied', 'as does the read a public-read ACL folded into group::')
+  const head = await anon.send(new HeadObjectCommand({ Bucket: 'demo', Key: 'pub/' })).then(() => 200, (e: { $metadata: { httpStatusCode?: number } }) => e.$metadata.httpStatusCode)
+  t.equal(head, 403, 'a folder object is an object too')
+  t.equal(await body(admin, 'nfs.txt'), 'from nfs', 'an admin reads through its role, as an AWS administrator through its policy')
+  await b.daemon.services.state.mutate(st => { st.buckets.demo!.acl.push({ type: 'group', name: '4000', permission: 'READ' }) })
+  t.equal(await outcome(dave.send(new ListObjectsV2Command({ Bucket: 'demo' }))), 'AccessDenied', 'a bucket ACE for the AuthenticatedUsers gid grants nothing')
   t.equal(await body(b.s3, 'public.txt'), 'for all', 'the owner reads')
   const acl = await b.s3.send(new GetObjectAclCommand({ Bucket: 'demo', Key: 'public.txt' }))
   t.ok(acl.Grants?.some(g => g.Grantee?.URI?.endsWith('/AllUsers')), 'the ACL itself is unchanged (ignored, not removed)')

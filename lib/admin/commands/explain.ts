@@ -1,4 +1,6 @@
 // bridgectl explain: which layer allows or denies a user's S3 request, and why (policy, bucket ACL, each folder, the file).
+import { publicIdsOf } from '../../access/public-access-block.js'
+import type { IgnorePublic } from '../../access/authorize.js'
 import { isIP } from 'node:net'
 import { authorize, type LayerVerdict } from '../../access/authorize.js'
 import { fsNeedsFor } from '../../access/fs-needs.js'
@@ -91,10 +93,8 @@ const explain: Command = {
       identityPolicies: principal.kind === 'user' ? identityPolicies(state, principal.name) : [],
       fs: fsNeedsFor(operation, bucket.path, key),
       gidOf: gidOfGroup,
-      posix: (root: string, opts?: { ignorePublic?: boolean }) => posixAccess({
-        bucketRoot: root, principal, rootHasRights: principal.hasRootRights,
-        ignorePublic: opts?.ignorePublic === true ? { isAnonymous: principal.kind === 'anonymous', authenticatedUsersGid: s.config.authenticatedUsersGid } : undefined,
-      }),
+      publicIds: publicIdsOf(s.config),
+      posix: (root: string, opts?: { ignorePublic?: IgnorePublic }) => posixAccess({ bucketRoot: root, principal, rootHasRights: principal.hasRootRights, ignorePublic: opts?.ignorePublic }),
     }
     let decision = await authorize(query)
     // An operation that needs a second action (GetObjectAttributes: s3:GetObject) is allowed only if that is too.

@@ -6,7 +6,7 @@ import {
 } from '../../access/s3-acl.js'
 import type { AclEntry } from '../../access/posix-acl.js'
 import { grantsToPosixAcl, hasAcpPermission, posixAclToGrants, type AcpGrant } from '../../access/s3-acl-posix.js'
-import { isBlocked, refusePublicAcl } from '../../access/public-access-block.js'
+import { isBlocked, publicIdsOf, refusePublicAcl } from '../../access/public-access-block.js'
 import type { BucketRecord } from '../../state/types.js'
 import { checkSearchPath, currentAcl, openForAcl, readObjectAcl, writeObjectAcl, type StoredObjectAcl } from '../../storage/object-acl-store.js'
 import { resolveObject } from '../../storage/objects.js'
@@ -58,6 +58,11 @@ async function requestedAcl (req: S3Request, cannedOwners: { ownerId: string, bu
   return policyFromXml(doc)
 }
 
+/** The ACP check's view under IgnorePublicAcls (undefined: the bucket does not ignore public ACLs). */
+function ignoredPublic (record: BucketRecord, s: Services): { anonymousGid: number } | undefined {
+  return isBlocked(record.publicAccessBlock, 'ignorePublicAcls') ? { anonymousGid: s.config.anonymousGid } : undefined
+}
+
 interface OpenedObject { record: BucketRecord, stored: StoredObjectAcl, path: string, close: () => Promise<void> }
 
 /** Search on the directory chain, the object itself (pinned by an fd), and READ_ACP or WRITE_ACP on it. */
@@ -76,7 +81,7 @@ async function openObjectAcl (req: S3Request, s: Services, need: 'READ_ACP' | 'W
   try {
     const path = fdPath(fh.fd)
     const stored = await readObjectAcl(path)
-    const allowed = hasAcpPermission(req.principal, need, { ownerUid: stored.uid, acp: stored.acp, authenticatedUsersGid: s.config.authenticatedUsersGid, ignorePublic: isBlocked(record.publicAccessBlock, 'ignorePublicAcls') })
+    const allowed = hasAcpPermission(req.principal, need, { ownerUid: stored.uid, acp: stored.acp, authenticatedUsersGid: s.config.authenticatedUsersGid, ignorePublic: ignoredPublic(record, s) })
     if (!allowed) throw new S3Error('AccessDenied', fields)
     return { record, stored, path, close }
   } catch (err) {
@@ -101,7 +106,7 @@ export async function folderMarkerAcl (req: S3Request, s: Services, record: Buck
     // The folder as it is now, marked or not (a folder an NFS user made has no marker yet).
     const stored = await readObjectAcl(keyToPath(record.path, key)).catch(() => undefined)
     if (stored !== undefined && stored.isDirectory &&
-      !hasAcpPermission(req.principal, 'WRITE_ACP', { ownerUid: stored.uid, acp: stored.acp, authenticatedUsersGid: s.config.authenticatedUsersGid, ignorePublic: isBlocked(record.publicAccessBlock, 'ignorePublicAcls') })) {
+      !hasAcpPermission(req.principal, 'WRITE_ACP', { ownerUid: stored.uid, acp: stored.acp, authenticatedUsersGid: s.config.authenticatedUsersGid, ignorePublic: ignoredPublic(record, s) })) {
       throw new S3Error('AccessDenied', fields)
     }
   }
@@ -158,7 +163,7 @@ export async function putObjectAcl (req: S3Request, s: Services): Promise<S3Repl
     const { stored, path } = opened
     const dir = granteeDirectory(s)
     const policy = await requestedAcl(req, { ownerId: `uid:${stored.uid}`, bucketOwnerId: record.owner })
-    refusePublicAcl(record.publicAccessBlock, policy.grants, s.config.authenticatedUsersGid, `/${record.name}/${req.rawKey ?? ''}`)
+    refusePublicAcl(record.publicAccessBlock, policy.grants, dir, publicIdsOf(s.config), `/${record.name}/${req.rawKey ?? ''}`)
     if (policy.ownerId !== undefined && tryUid(policy.ownerId, dir) !== stored.uid) throw new S3Error('AccessDenied', {}, { message: 'An ACL cannot change the object owner.' })
     const update = grantsToPosixAcl(resolveGrants(policy.grants, dir), {
       ownerUid: stored.uid, fileGid: stored.gid, isDirectory: stored.isDirectory, previous: currentAcl(stored),
@@ -205,7 +210,7 @@ export async function putBucketAcl (req: S3Request, s: Services): Promise<S3Repl
   const record = bucketRecord(req, s)
   await requireAccess(req, s, { operation: 'PutBucketAcl', bucket: record })
   const policy = await requestedAcl(req, { ownerId: record.owner })
-  refusePublicAcl(record.publicAccessBlock, policy.grants, s.config.authenticatedUsersGid, `/${record.name}`)
+  refusePublicAcl(record.publicAccessBlock, policy.grants, granteeDirectory(s), publicIdsOf(s.config), `/${record.name}`)
   if (policy.ownerId !== undefined && policy.ownerId !== record.owner) throw new S3Error('AccessDenied', {}, { message: 'An ACL cannot change the bucket owner.' })
   const aces = bucketAcesFromGrants(policy.grants as S3Grant[], record.owner, granteeDirectory(s))
   await updateBucket(s, record.name, bucket => { bucket.acl = aces })

@@ -86,7 +86,7 @@ export async function copyObject (req: S3Request, s: Services): Promise<S3Reply>
   const inPlace = selfCopy && !isDirectoryKey(destKey) && !aclHeadersDecide(req.headers, destRecord) && askedChecksum === undefined &&
     (await decide(req, s, { operation: 'CopyObject', bucket: destRecord, key: destKey, fs: [{ check: 'write', path: relPath(destKey), bucketRoot: destRecord.path }], prefetched: srcChecked })).allowed
   if (!inPlace) await requireAccess(req, s, { operation: 'CopyObject', bucket: destRecord, key: destKey, fs: [createNeed(destRecord.path, destKey)] })
-  checkAclHeadersAllowed(req, destRecord, s.config.authenticatedUsersGid)
+  checkAclHeadersAllowed(req, s, destRecord)
   // Tags from the header are set only under x-amz-tagging-directive REPLACE; COPY keeps the source's.
   await requireUploadHeaderActions(req, s, { operation: 'CopyObject', bucket: destRecord, key: destKey }, { tagging: taggingDirective === 'REPLACE' })
   // If-Match / If-None-Match (no prefix) are conditions on the destination, as for PutObject.

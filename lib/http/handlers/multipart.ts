@@ -94,7 +94,7 @@ export async function createMultipartUpload (req: S3Request, s: Services): Promi
   const key = uploadKey(req)
   await requireAccess(req, s, { operation: 'CreateMultipartUpload', bucket: record, key, fs: [createNeed(record.path, key)] })
   if (isDirectoryKey(key)) throw new S3Error('InvalidRequest', { Key: key }, { message: 'A key ending in "/" is a folder on this bridge and cannot hold data.' })
-  checkAclHeadersAllowed(req, record, s.config.authenticatedUsersGid)
+  checkAclHeadersAllowed(req, s, record)
   await requireUploadHeaderActions(req, s, { operation: 'CreateMultipartUpload', bucket: record, key }, { tagging: true })
   const initiator = { name: req.principal.name, uid: req.principal.uid, gid: req.principal.gid }
   const aclHeaders = Object.fromEntries(Object.entries(req.headers).filter(([k, v]) => (k === 'x-amz-acl' || k.startsWith('x-amz-grant-')) && typeof v === 'string')) as Record<string, string>

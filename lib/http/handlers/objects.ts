@@ -42,7 +42,7 @@ export async function putObject (req: S3Request, s: Services): Promise<S3Reply> 
   const key = requestKey(req)
   await requireAccess(req, s, { operation: 'PutObject', bucket: record, key, fs: [createNeed(record.path, key)] })
   checkDeclaredLength(req.headers, MAX_PUT_BYTES)
-  checkAclHeadersAllowed(req, record, s.config.authenticatedUsersGid)
+  checkAclHeadersAllowed(req, s, record)
   await requireUploadHeaderActions(req, s, { operation: 'PutObject', bucket: record, key }, { tagging: true })
   const meta = metaFromHeaders(req.headers)
   const bucket = bucketRef(record)

@@ -239,7 +239,7 @@ export async function postObject (req: S3Request, s: Services): Promise<S3Reply>
     const asPut: S3Request = { ...signer, headers: { ...formHeaders(form.fields), referer: req.headers.referer, 'user-agent': req.headers['user-agent'] } }
     await requireAccess(asPut, s, { operation: 'PostObject', bucket: record, key, fs: [createNeed(record.path, key)] })
     const limits = { min: range?.min ?? 0, max: Math.min(range?.max ?? MAX_POST_OBJECT_BYTES, MAX_POST_OBJECT_BYTES) }
-    checkAclHeadersAllowed(asPut, record, s.config.authenticatedUsersGid)
+    checkAclHeadersAllowed(asPut, s, record)
     await requireUploadHeaderActions(asPut, s, { operation: 'PostObject', bucket: record, key }, { tagging: false }) // the tagging field: below
     const meta = metaFromHeaders(asPut.headers, { fromForm: true })
     const tagging = form.fields.get('tagging')

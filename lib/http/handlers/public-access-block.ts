@@ -3,6 +3,7 @@ import { PUBLIC_ACCESS_BLOCK_ELEMENTS, storedPublicAccessBlock, type PublicAcces
 import { S3Error } from '../../errors/s3-error.js'
 import { requireAccess } from '../authorize.js'
 import { bucketRecord, updateBucket } from '../bucket-access.js'
+import { requireIntegrityHeader } from '../s3-headers.js'
 import type { S3Reply, S3Request, Services } from '../types.js'
 import { parseXml, rootElement, texts } from '../xml/parse.js'
 import { renderXml } from '../xml/render.js'
@@ -20,7 +21,7 @@ export async function parsePublicAccessBlockXml (text: string): Promise<PublicAc
   for (const [element, field] of PUBLIC_ACCESS_BLOCK_ELEMENTS) {
     const values = texts(root, element)
     if (values.length > 1) throw new S3Error('MalformedXML')
-    const value = values[0]?.trim().toLowerCase()
+    const value = values[0]?.trim()
     if (value !== undefined && !['true', 'false', '1', '0'].includes(value)) throw new S3Error('MalformedXML')
     out[field] = value === 'true' || value === '1'
   }
@@ -30,6 +31,9 @@ export async function parsePublicAccessBlockXml (text: string): Promise<PublicAc
 export async function putPublicAccessBlock (req: S3Request, s: Services): Promise<S3Reply> {
   const record = bucketRecord(req, s)
   await requireAccess(req, s, { operation: 'PutPublicAccessBlock', bucket: record })
+  // The SDKs mark it checksum-required, as PutBucketCors; and a SigV2 signature, which need not cover
+  // ?publicAccessBlock, then cannot be one made for CreateBucket (its Content-MD5 would differ).
+  requireIntegrityHeader(req.headers)
   const config = await parsePublicAccessBlockXml(await req.readText(MAX_BODY_BYTES))
   await updateBucket(s, record.name, bucket => { bucket.publicAccessBlock = { ...config } })
   return { status: 200 }
@@ -46,6 +50,6 @@ export async function getPublicAccessBlock (req: S3Request, s: Services): Promis
 export async function deletePublicAccessBlock (req: S3Request, s: Services): Promise<S3Reply> {
   const record = bucketRecord(req, s)
   await requireAccess(req, s, { operation: 'DeletePublicAccessBlock', bucket: record })
-  await s.state.mutate(state => { delete state.buckets[record.name]?.publicAccessBlock })
+  await updateBucket(s, record.name, bucket => { delete bucket.publicAccessBlock })
   return { status: 204 }
 }
