@@ -71,10 +71,10 @@ export const OPERATION_ACCESS: Readonly<Record<string, OperationAccess>> = {
   DeleteBucketTagging: bucket('s3:PutBucketTagging'),
   GetBucketVersioning: bucket('s3:GetBucketVersioning'),
   PutBucketVersioning: bucket('s3:PutBucketVersioning'),
-  // configurations the bridge does not keep (handlers/bucket-config.ts)
   GetBucketLifecycleConfiguration: bucket('s3:GetLifecycleConfiguration'),
   DeleteBucketLifecycle: bucket('s3:PutLifecycleConfiguration'),
   PutBucketLifecycleConfiguration: bucket('s3:PutLifecycleConfiguration'),
+  // configurations the bridge does not keep (handlers/bucket-config.ts)
   GetBucketEncryption: bucket('s3:GetEncryptionConfiguration'),
   DeleteBucketEncryption: bucket('s3:PutEncryptionConfiguration'),
   GetBucketWebsite: bucket('s3:GetBucketWebsite'),

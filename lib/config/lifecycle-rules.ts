@@ -4,6 +4,8 @@
 export const MAX_LIFECYCLE_RULES = 1000
 export const MAX_LIFECYCLE_ID_CHARS = 255
 const DAY_MS = 86_400_000
+/** The last millisecond a JavaScript Date can hold. */
+const MAX_DATE_MS = 8.64e15
 
 export interface LifecycleTag { key: string, value: string }
 
@@ -56,8 +58,14 @@ export function ruleCovers (scope: LifecycleScope, object: { key: string, size: 
  * When an object (or an upload) made at `madeAt` expires under a Days/Date action: AWS adds the days to the
  * creation time and rounds up to the next midnight UTC; a Date is a midnight UTC itself.
  */
-export function dueAt (action: { days?: number, date?: string }, madeAt: Date): Date | undefined {
-  if (action.date !== undefined) return new Date(action.date)
-  if (action.days === undefined) return undefined
-  return new Date(Math.ceil((madeAt.getTime() + action.days * DAY_MS) / DAY_MS) * DAY_MS)
+export function dueAt (action: { days?: number, date?: string }, madeAtMs: number): Date | undefined {
+  const due = action.date !== undefined ? Date.parse(action.date)
+    : action.days === undefined ? NaN : Math.ceil((madeAtMs + action.days * DAY_MS) / DAY_MS) * DAY_MS
+  // Past the range of dates (a Days of two billion means "never"), or anything not a number: never due.
+  return Number.isFinite(due) && due <= MAX_DATE_MS ? new Date(due) : undefined
+}
+
+/** Whether an action is due now; anything that is not a date (NaN included) is not. */
+export function isDue (due: Date | undefined, now: Date): boolean {
+  return due !== undefined && due.getTime() <= now.getTime()
 }

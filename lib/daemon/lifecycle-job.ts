@@ -1,26 +1,40 @@
 // The lifecycle job: once a day, each bucket's enabled rules expire the objects (files) and abort the multipart
-// uploads that are due. It acts for the bucket's owner: a file the owner could not delete over S3 (or NFS) stays.
-import { dueAt, ruleCovers, storedLifecycle, type LifecycleRule } from '../config/lifecycle-rules.js'
-import { keyPath } from '../access/fs-needs.js'
+// uploads that are due. It acts for the bucket's owner, through the whole permission model (the owner's policies,
+// the bucket policy, the filesystem): a file the owner could not delete with DeleteObject stays.
+import { lstat } from 'node:fs/promises'
+import { join } from 'node:path'
+import { authorize } from '../access/authorize.js'
+import { deleteNeed, keyPath } from '../access/fs-needs.js'
+import { identityPolicies } from '../access/policy-cache.js'
+import { publicIdsOf } from '../access/public-access-block.js'
+import { gidOfGroup } from '../auth/groups.js'
 import { supplementaryGroups } from '../auth/identity.js'
 import { userPrincipal, type Principal } from '../auth/principal.js'
+import { dueAt, isDue, ruleCovers, storedLifecycle, type LifecycleRule } from '../config/lifecycle-rules.js'
 import type { BucketRecord } from '../state/types.js'
 import { listObjects } from '../storage/listing.js'
-import { listAllUploads } from '../storage/multipart-list.js'
+import { liveUploads } from '../storage/multipart-list.js'
 import { abortUpload } from '../storage/multipart.js'
-import { getObjectTags } from '../storage/object-tags.js'
 import { deleteObject, type BucketRef } from '../storage/objects.js'
 import { checkFolderForWrite, posixAccess } from '../storage/posix-access.js'
 import type { ObjectInfo } from '../storage/types.js'
 import type { JobDeps } from './scheduled-jobs.js'
 
-export interface LifecycleRun { expired: string[], aborted: string[], kept: number }
+/** Counts of one run, and the first keys expired (for the log and tests; a run may delete millions). */
+export interface LifecycleRun { expired: number, aborted: number, kept: number, sample: string[] }
+const SAMPLE_KEYS = 100
 
 /** Thrown by the delete's guard: the key holds another file than the one the rule judged (rewritten meanwhile). */
 class Changed extends Error {}
 
-function sameFile (seen: ObjectInfo, current: ObjectInfo | undefined): boolean {
-  return current === undefined || (current.lastModified.getTime() === seen.lastModified.getTime() && current.size === seen.size && current.etag === seen.etag)
+/**
+ * A prefix that can cover no key of this bucket (a folder part with `.`, `..` or an empty segment, a leading `/`,
+ * the staging folder): the listing would read outside the bucket, or under names no key has. Such a rule acts on
+ * nothing (AWS accepts any prefix; so does PUT here).
+ */
+function isWalkablePrefix (prefix: string): boolean {
+  const folders = prefix.split('/').slice(0, -1)
+  return !prefix.startsWith('/') && folders.every(s => s !== '' && s !== '.' && s !== '..') && folders[0] !== '.s3bridge' && !prefix.includes('\0')
 }
 
 /** The bucket owner as a principal (its NSS groups), or undefined when the owner is no enabled bridge user. */
@@ -30,36 +44,83 @@ async function ownerOf (d: JobDeps, bucket: BucketRecord): Promise<Principal | u
   return userPrincipal(user, await supplementaryGroups(user.uid, user.gid), d.config)
 }
 
-async function expireByRule (d: JobDeps, ref: BucketRef, owner: Principal, rule: LifecycleRule, run: LifecycleRun): Promise<void> {
+/**
+ * Whether the rule still stands as the run found it: the same bucket (name and createdAt), the rule by its ID,
+ * enabled and unchanged, the same owner still enabled. Asked before every page, so a DeleteBucketLifecycle, a rule
+ * disabled or an owner disabled stops a run under way (AWS: removed or disabled rules stop acting).
+ */
+function stillStands (d: JobDeps, bucket: BucketRecord, rule: LifecycleRule): boolean {
+  const state = d.state.snapshot()
+  const now = state.buckets[bucket.name]
+  if (now === undefined || now.createdAt !== bucket.createdAt || now.owner !== bucket.owner) return false
+  const current = storedLifecycle(now.lifecycle)?.rules.find(r => r.id === rule.id)
+  return current !== undefined && current.status === 'Enabled' && JSON.stringify(current) === JSON.stringify(rule) && state.users[bucket.owner]?.enabled === true
+}
+
+/**
+ * When the file at a key began to be what it is: the later of its mtime and its ctime, rounded up to the
+ * millisecond. A file moved, untarred or rsynced into the prefix keeps an old mtime, but the move sets its ctime:
+ * it is new here (AWS counts from the object's creation). Later ctime can only delay an expiry, never advance it.
+ */
+async function madeAtMs (root: string, key: string, listed: ObjectInfo): Promise<number> {
+  try {
+    const st = await lstat(join(root, keyPath(key)), { bigint: true })
+    const ns = st.ctimeNs > st.mtimeNs ? st.ctimeNs : st.mtimeNs
+    return Number((ns + 999_999n) / 1_000_000n)
+  } catch {
+    return listed.lastModified.getTime()
+  }
+}
+
+function sameFile (seen: ObjectInfo, current: ObjectInfo | undefined, isOtherFile?: boolean): boolean {
+  return current === undefined || (isOtherFile !== true && current.lastModified.getTime() === seen.lastModified.getTime() && current.size === seen.size && current.etag === seen.etag)
+}
+
+async function expireByRule (d: JobDeps, bucket: BucketRecord, owner: Principal, rule: LifecycleRule, run: LifecycleRun): Promise<void> {
   const expiration = rule.expiration
   if (expiration === undefined || (expiration.days === undefined && expiration.date === undefined)) return
+  if (!isWalkablePrefix(rule.scope.prefix)) {
+    d.log.warn({ job: 'lifecycle', bucket: bucket.name, rule: rule.id, prefix: rule.scope.prefix }, 'lifecycle: the rule\'s prefix can name no key of the bucket; it acts on nothing')
+    return
+  }
+  const ref: BucketRef = { name: bucket.name, root: bucket.path }
   const now = d.now()
-  const access = posixAccess({ bucketRoot: ref.root, principal: owner, rootHasRights: owner.hasRootRights })
+  const state = d.state.snapshot()
   const checkFolder = async (dir: Parameters<typeof checkFolderForWrite>[2], want: Parameters<typeof checkFolderForWrite>[3]): Promise<void> => {
     if (!(await checkFolderForWrite(owner, owner.hasRootRights, dir, want)).allowed) throw new Changed()
   }
   let after: string | undefined
   for (;;) {
+    if (!stillStands(d, bucket, rule)) return
     const page = await listObjects(ref, { prefix: rule.scope.prefix, maxKeys: 1000, after })
     for (const info of page.objects) {
       // Folder markers are folders on the NAS: expiring one would clear a mark, not free anything; they stay.
-      if (info.isDirectoryMarker) continue
-      const due = dueAt(expiration, info.lastModified)
-      if (due === undefined || due.getTime() > now.getTime()) continue
-      const tags = rule.scope.tags.length > 0 ? await getObjectTags(ref, info.key).catch(() => []) : []
-      if (!ruleCovers(rule.scope, info, tags)) continue
-      const may = await access.canDelete(keyPath(info.key))
-      if (!may.allowed) {
+      if (info.isDirectoryMarker || !ruleCovers(rule.scope, info, info.meta.tags ?? [])) continue
+      if (!isDue(dueAt(expiration, info.lastModified.getTime()), now)) continue
+      if (!isDue(dueAt(expiration, await madeAtMs(ref.root, info.key, info)), now)) continue
+      // The owner's DeleteObject, judged as one over S3 would be: its policies and the bucket policy (a Deny on
+      // s3:DeleteObject binds the job too), the bucket ACL, and the filesystem for its uid, gid and groups.
+      const decision = await authorize({
+        operation: 'DeleteObject', bucket, key: info.key, principal: owner, conditionKeys: {},
+        identityPolicies: identityPolicies(state, owner.name), fs: [deleteNeed(ref.root, info.key)], gidOf: gidOfGroup,
+        publicIds: publicIdsOf(d.config), posix: root => posixAccess({ bucketRoot: root, principal: owner, rootHasRights: owner.hasRootRights }),
+      })
+      if (!decision.allowed) {
+        if (decision.isMissing) continue // gone meanwhile
         run.kept++
-        d.log.warn({ job: 'lifecycle', bucket: ref.name, key: info.key, rule: rule.id, reason: may.layer }, 'lifecycle: the bucket owner may not delete this object; it stays')
+        const denied = decision.layers.find(l => l.verdict === 'deny')
+        d.log.warn({ job: 'lifecycle', bucket: ref.name, key: info.key, rule: rule.id, reason: denied ? `${denied.layer}: ${denied.reason}` : 'denied' }, 'lifecycle: the bucket owner may not delete this object; it stays')
         continue
       }
       try {
-        await deleteObject(ref, info.key, undefined, checkFolder, current => { if (!sameFile(info, current)) throw new Changed() })
-        run.expired.push(info.key)
+        await deleteObject(ref, info.key, undefined, checkFolder, (current, isOtherFile) => { if (!sameFile(info, current, isOtherFile)) throw new Changed() })
+        run.expired++
+        if (run.sample.length < SAMPLE_KEYS) run.sample.push(info.key)
       } catch (err) {
-        if (!(err instanceof Changed)) throw err
-        run.kept++ // rewritten or moved since it was listed: judged again tomorrow
+        // One key that cannot go (rewritten since it was listed, an immutable file, a read-only snapshot folder)
+        // stays, named in the log; the rest of the rule goes on.
+        run.kept++
+        if (!(err instanceof Changed)) d.log.warn({ job: 'lifecycle', bucket: ref.name, key: info.key, rule: rule.id, err: (err as Error).message }, 'lifecycle: could not delete this object; it stays')
       }
     }
     if (!page.isTruncated || page.lastReturned === undefined) return
@@ -67,45 +128,42 @@ async function expireByRule (d: JobDeps, ref: BucketRef, owner: Principal, rule:
   }
 }
 
-async function abortByRule (d: JobDeps, ref: BucketRef, rule: LifecycleRule, run: LifecycleRun): Promise<void> {
-  const days = rule.abortIncompleteMultipartUploadDays
-  if (days === undefined) return
-  const now = d.now().getTime()
-  for (const upload of await listAllUploads(ref.root)) {
-    if (!upload.key.startsWith(rule.scope.prefix)) continue
-    const due = dueAt({ days }, new Date(upload.initiated))
-    if (due === undefined || due.getTime() > now) continue
+async function abortByRules (d: JobDeps, bucket: BucketRecord, rules: readonly LifecycleRule[], run: LifecycleRun): Promise<void> {
+  const aborting = rules.filter(r => r.abortIncompleteMultipartUploadDays !== undefined)
+  if (aborting.length === 0) return
+  const ref: BucketRef = { name: bucket.name, root: bucket.path }
+  const now = d.now()
+  for (const upload of await liveUploads(ref.root)) {
+    const rule = aborting.find(r => ruleCovers(r.scope, { key: upload.key, size: 0 }) && stillStands(d, bucket, r) &&
+      isDue(dueAt({ days: r.abortIncompleteMultipartUploadDays }, Date.parse(upload.initiated)), now))
+    if (rule === undefined) continue
     try {
       await abortUpload(ref, upload.key, upload.uploadId)
-      run.aborted.push(upload.uploadId)
+      run.aborted++
     } catch { /* completed or aborted meanwhile */ }
   }
 }
 
 /** Applies every bucket's enabled lifecycle rules once (or one bucket's). */
 export async function applyLifecycle (d: JobDeps, only?: string): Promise<LifecycleRun> {
-  const run: LifecycleRun = { expired: [], aborted: [], kept: 0 }
+  const run: LifecycleRun = { expired: 0, aborted: 0, kept: 0, sample: [] }
   for (const bucket of Object.values(d.state.snapshot().buckets)) {
     if (only !== undefined && bucket.name !== only) continue
-    const config = storedLifecycle(bucket.lifecycle)
-    const rules = config?.rules.filter(r => r.status === 'Enabled') ?? []
+    const rules = storedLifecycle(bucket.lifecycle)?.rules.filter(r => r.status === 'Enabled') ?? []
     if (rules.length === 0) continue
     if (await d.roots.verdict(bucket) !== undefined) continue // missing, unmounted or hung: not to be read, let alone pruned
-    const ref = { name: bucket.name, root: bucket.path }
-    const before = { expired: run.expired.length, aborted: run.aborted.length, kept: run.kept }
+    const before = { ...run }
     try {
-      const owner = rules.some(r => r.expiration !== undefined) ? await ownerOf(d, bucket) : undefined
-      for (const rule of rules) {
-        if (owner !== undefined) await expireByRule(d, ref, owner, rule, run)
-        else if (rule.expiration !== undefined) d.log.warn({ job: 'lifecycle', bucket: bucket.name, owner: bucket.owner }, 'lifecycle: the bucket owner is no enabled bridge user; nothing is expired')
-        await abortByRule(d, ref, rule, run)
-      }
+      const expiring = rules.filter(r => r.expiration?.days !== undefined || r.expiration?.date !== undefined)
+      const owner = expiring.length > 0 ? await ownerOf(d, bucket) : undefined
+      if (expiring.length > 0 && owner === undefined) d.log.warn({ job: 'lifecycle', bucket: bucket.name, owner: bucket.owner }, 'lifecycle: the bucket owner is no enabled bridge user; nothing is expired')
+      if (owner !== undefined) for (const rule of expiring) await expireByRule(d, bucket, owner, rule, run)
+      await abortByRules(d, bucket, rules, run)
     } catch (err) {
       d.log.warn({ job: 'lifecycle', bucket: bucket.name, err: (err as Error).message }, 'lifecycle: could not apply the rules')
     }
-    const expired = run.expired.length - before.expired
-    const aborted = run.aborted.length - before.aborted
-    if (expired + aborted > 0 || run.kept > before.kept) d.log.info({ job: 'lifecycle', bucket: bucket.name, expired, aborted, kept: run.kept - before.kept }, 'lifecycle rules applied')
+    const counts = { expired: run.expired - before.expired, aborted: run.aborted - before.aborted, kept: run.kept - before.kept }
+    if (counts.expired + counts.aborted + counts.kept > 0) d.log.info({ job: 'lifecycle', bucket: bucket.name, ...counts }, 'lifecycle rules applied')
   }
   return run
 }

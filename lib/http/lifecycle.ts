@@ -3,15 +3,19 @@ import { S3Error } from '../errors/s3-error.js'
 import {
   dueAt, MAX_LIFECYCLE_ID_CHARS, MAX_LIFECYCLE_RULES, ruleCovers, storedLifecycle, type LifecycleConfiguration, type LifecycleRule, type LifecycleScope, type LifecycleTag,
 } from '../config/lifecycle-rules.js'
-import { STORAGE_CLASSES } from './s3-headers.js'
+import { randomBytes } from 'node:crypto'
 import { children, parseXml, texts } from './xml/parse.js'
 import { renderXml, type XmlNode } from './xml/render.js'
 import type { ObjectInfo } from '../storage/types.js'
 
 const RULE_ELEMENTS = ['ID', 'Prefix', 'Filter', 'Status', 'Expiration', 'Transition', 'NoncurrentVersionExpiration',
   'NoncurrentVersionTransition', 'AbortIncompleteMultipartUpload']
-/** The classes a Transition may name (not STANDARD: objects start there). */
-const TRANSITION_CLASSES = new Set([...STORAGE_CLASSES].filter(c => c !== 'STANDARD'))
+/** AWS's TransitionStorageClass. */
+const TRANSITION_CLASSES = new Set(['GLACIER', 'STANDARD_IA', 'ONEZONE_IA', 'INTELLIGENT_TIERING', 'DEEP_ARCHIVE', 'GLACIER_IR'])
+/** Days and sizes are an xs:int and xs:long in AWS's model; a day count past this is no longer a date. */
+const MAX_INT32 = 2_147_483_647
+/** Keys, and so prefixes, are at most 1,024 bytes. */
+const MAX_PREFIX_BYTES = 1024
 
 function onlyElements (node: unknown, allowed: readonly string[]): void {
   if (typeof node !== 'object' || node === null) return
@@ -35,19 +39,26 @@ function invalid (message: string): S3Error {
   return new S3Error('InvalidArgument', {}, { message })
 }
 
-/** An xs:int; `positive` for the actions whose days AWS wants above zero. */
-function integer (text: string | undefined, what: string, opts: { positive: boolean }): number | undefined {
+/**
+ * An xs:int (xs:long with `long`) in range; below `min` it is AWS's InvalidArgument with `message` (e.g. "'Days' for
+ * Expiration action must be a positive integer").
+ */
+function integer (text: string | undefined, min: number, message: string, opts: { long?: boolean, code?: 'InvalidArgument' | 'InvalidRequest' } = {}): number | undefined {
   if (text === undefined) return undefined
   if (!/^\s*[-+]?\d+\s*$/.test(text)) throw new S3Error('MalformedXML')
   const n = Number(text)
-  if (!Number.isSafeInteger(n) || (opts.positive ? n <= 0 : n < 0)) throw invalid(`'${what}' must be a ${opts.positive ? 'positive' : 'non-negative'} integer`)
+  if (!Number.isSafeInteger(n) || (opts.long !== true && n > MAX_INT32)) throw new S3Error('MalformedXML')
+  if (n < min) throw new S3Error(opts.code ?? 'InvalidArgument', {}, { message })
   return n
 }
 
 function midnight (text: string | undefined): string | undefined {
   if (text === undefined) return undefined
-  const t = Date.parse(text.trim())
-  if (!/^\d{4}-\d{2}-\d{2}/.test(text.trim()) || Number.isNaN(t)) throw new S3Error('MalformedXML')
+  const v = text.trim()
+  // An xs:dateTime without a zone is read as UTC, never in the daemon host's zone.
+  const zoned = /(Z|[+-]\d{2}:\d{2})$/.test(v) || !v.includes('T') ? v : v + 'Z'
+  const t = Date.parse(zoned)
+  if (!/^\d{4}-\d{2}-\d{2}/.test(v) || Number.isNaN(t)) throw new S3Error('MalformedXML')
   if (t % 86_400_000 !== 0) throw invalid("'Date' must be at midnight GMT")
   return new Date(t).toISOString()
 }
@@ -55,7 +66,7 @@ function midnight (text: string | undefined): string | undefined {
 function tagOf (node: unknown): LifecycleTag {
   onlyElements(node, ['Key', 'Value'])
   const key = one(node, 'Key')
-  if (key === undefined) throw new S3Error('MalformedXML')
+  if (key === undefined || key === '' || key.length > 128) throw new S3Error('InvalidTag', {}, { message: 'The TagKey you have provided is invalid' })
   return { key, value: one(node, 'Value') ?? '' }
 }
 
@@ -63,12 +74,15 @@ function scopeOf (rule: unknown): LifecycleScope {
   const prefix = one(rule, 'Prefix')
   const filter = oneChild(rule, 'Filter')
   if ((prefix === undefined) === (filter === undefined)) throw new S3Error('MalformedXML') // one of the two, as AWS's schema
+  for (const p of [prefix, one(filter, 'Prefix'), one(oneChild(filter, 'And'), 'Prefix')]) {
+    if (p !== undefined && Buffer.byteLength(p) > MAX_PREFIX_BYTES) throw new S3Error('InvalidArgument', {}, { message: 'The maximum size of a prefix is 1024.' })
+  }
   if (prefix !== undefined) return { form: 'prefix', prefix, tags: [] }
   onlyElements(filter, ['Prefix', 'Tag', 'ObjectSizeGreaterThan', 'ObjectSizeLessThan', 'And'])
   const choices = ['Prefix', 'Tag', 'ObjectSizeGreaterThan', 'ObjectSizeLessThan', 'And'].filter(n => children(filter, n).length > 0)
   if (choices.length > 1) throw new S3Error('MalformedXML') // a Filter holds one of them; several go in And
-  const gt = (node: unknown): number | undefined => integer(one(node, 'ObjectSizeGreaterThan'), 'ObjectSizeGreaterThan', { positive: false })
-  const lt = (node: unknown): number | undefined => integer(one(node, 'ObjectSizeLessThan'), 'ObjectSizeLessThan', { positive: true })
+  const gt = (node: unknown): number | undefined => integer(one(node, 'ObjectSizeGreaterThan'), 0, "'ObjectSizeGreaterThan' should be between 0 and 5497558138880", { long: true, code: 'InvalidRequest' })
+  const lt = (node: unknown): number | undefined => integer(one(node, 'ObjectSizeLessThan'), 1, "'ObjectSizeLessThan' should be between 1 and 5497558138880", { long: true, code: 'InvalidRequest' })
   switch (choices[0]) {
     case undefined: return { form: 'filter-empty', prefix: '', tags: [] }
     case 'Prefix': return { form: 'filter-prefix', prefix: one(filter, 'Prefix') ?? '', tags: [] }
@@ -79,6 +93,10 @@ function scopeOf (rule: unknown): LifecycleScope {
       const and = oneChild(filter, 'And')
       onlyElements(and, ['Prefix', 'Tag', 'ObjectSizeGreaterThan', 'ObjectSizeLessThan'])
       const scope: LifecycleScope = { form: 'filter-and', prefix: one(and, 'Prefix') ?? '', tags: children(and, 'Tag').map(tagOf), sizeGreaterThan: gt(and), sizeLessThan: lt(and) }
+      // "A logical AND to two or more predicates" (API_LifecycleRuleAndOperator): an empty And must not read as
+      // narrowed while it covers the whole bucket.
+      const predicates = (one(and, 'Prefix') === undefined ? 0 : 1) + scope.tags.length + (scope.sizeGreaterThan === undefined ? 0 : 1) + (scope.sizeLessThan === undefined ? 0 : 1)
+      if (predicates < 2) throw new S3Error('MalformedXML')
       if (new Set(scope.tags.map(t => t.key)).size !== scope.tags.length) throw invalid('Duplicate Tag Keys are not allowed.')
       if (scope.sizeGreaterThan !== undefined && scope.sizeLessThan !== undefined && scope.sizeGreaterThan >= scope.sizeLessThan) {
         throw invalid('ObjectSizeGreaterThan must be less than ObjectSizeLessThan')
@@ -88,9 +106,10 @@ function scopeOf (rule: unknown): LifecycleScope {
   }
 }
 
-function ruleOf (node: unknown, index: number): LifecycleRule {
+function ruleOf (node: unknown): LifecycleRule {
   onlyElements(node, RULE_ELEMENTS)
-  const id = one(node, 'ID') ?? `rule-${index + 1}`
+  // AWS names a rule without an ID itself; a random one cannot collide with the IDs of the other rules.
+  const id = one(node, 'ID') ?? randomBytes(36).toString('base64')
   if (id.length > MAX_LIFECYCLE_ID_CHARS) throw invalid(`ID length should not exceed allowed limit of ${MAX_LIFECYCLE_ID_CHARS}`)
   const status = one(node, 'Status')
   if (status !== 'Enabled' && status !== 'Disabled') throw new S3Error('MalformedXML')
@@ -102,19 +121,21 @@ function ruleOf (node: unknown, index: number): LifecycleRule {
     onlyElements(exp, ['Days', 'Date', 'ExpiredObjectDeleteMarker'])
     const marker = one(exp, 'ExpiredObjectDeleteMarker')?.trim().toLowerCase()
     if (marker !== undefined && marker !== 'true' && marker !== 'false') throw new S3Error('MalformedXML')
-    expiration = { days: integer(one(exp, 'Days'), 'Days', { positive: true }), date: midnight(one(exp, 'Date')) }
+    expiration = { days: integer(one(exp, 'Days'), 1, "'Days' for Expiration action must be a positive integer"), date: midnight(one(exp, 'Date')) }
     if (marker !== undefined) expiration.expiredObjectDeleteMarker = marker === 'true'
     const given = [expiration.days, expiration.date, expiration.expiredObjectDeleteMarker].filter(v => v !== undefined).length
     if (given !== 1) throw new S3Error('MalformedXML') // Days, Date or ExpiredObjectDeleteMarker: exactly one
     if (marker !== undefined && scope.tags.length > 0) throw new S3Error('InvalidRequest', {}, { message: 'ExpiredObjectDeleteMarker cannot be specified with Tags.' })
+    if (marker !== undefined && (scope.sizeGreaterThan !== undefined || scope.sizeLessThan !== undefined)) throw new S3Error('MalformedXML')
   }
   const abort = oneChild(node, 'AbortIncompleteMultipartUpload')
   let abortDays: number | undefined
   if (abort !== undefined) {
     onlyElements(abort, ['DaysAfterInitiation'])
-    abortDays = integer(one(abort, 'DaysAfterInitiation'), 'DaysAfterInitiation', { positive: true })
+    abortDays = integer(one(abort, 'DaysAfterInitiation'), 1, "'DaysAfterInitiation' for AbortIncompleteMultipartUpload action must be a positive integer")
     if (abortDays === undefined) throw new S3Error('MalformedXML')
     if (scope.tags.length > 0) throw new S3Error('InvalidRequest', {}, { message: 'AbortIncompleteMultipartUpload cannot be specified with Tags.' })
+    if (scope.sizeGreaterThan !== undefined || scope.sizeLessThan !== undefined) throw new S3Error('InvalidRequest', {}, { message: 'AbortIncompleteMultipartUpload cannot be specified with Object Size.' })
   }
   const storageClass = (n: unknown): string => {
     const c = one(n, 'StorageClass')
@@ -123,7 +144,7 @@ function ruleOf (node: unknown, index: number): LifecycleRule {
   }
   const transitions = children(node, 'Transition').map(n => {
     onlyElements(n, ['Days', 'Date', 'StorageClass'])
-    const t = { days: integer(one(n, 'Days'), 'Days', { positive: false }), date: midnight(one(n, 'Date')), storageClass: storageClass(n) }
+    const t = { days: integer(one(n, 'Days'), 0, "'Days' for Transition action must be a positive integer"), date: midnight(one(n, 'Date')), storageClass: storageClass(n) }
     if ((t.days === undefined) === (t.date === undefined)) throw new S3Error('MalformedXML')
     if (t.days !== undefined && t.days < 30 && (t.storageClass === 'STANDARD_IA' || t.storageClass === 'ONEZONE_IA')) {
       throw invalid(`'Days' in Transition action must be greater than or equal to 30 for storageClass '${t.storageClass}'`)
@@ -134,12 +155,12 @@ function ruleOf (node: unknown, index: number): LifecycleRule {
   let noncurrentVersionExpiration: LifecycleRule['noncurrentVersionExpiration']
   if (nve !== undefined) {
     onlyElements(nve, ['NoncurrentDays', 'NewerNoncurrentVersions'])
-    noncurrentVersionExpiration = { noncurrentDays: integer(one(nve, 'NoncurrentDays'), 'NoncurrentDays', { positive: true }), newerNoncurrentVersions: integer(one(nve, 'NewerNoncurrentVersions'), 'NewerNoncurrentVersions', { positive: true }) }
+    noncurrentVersionExpiration = { noncurrentDays: integer(one(nve, 'NoncurrentDays'), 1, "'NoncurrentDays' for NoncurrentVersionExpiration action must be a positive integer"), newerNoncurrentVersions: integer(one(nve, 'NewerNoncurrentVersions'), 1, "'NewerNoncurrentVersions' must be a positive integer") }
     if (noncurrentVersionExpiration.noncurrentDays === undefined) throw new S3Error('MalformedXML')
   }
   const noncurrentVersionTransitions = children(node, 'NoncurrentVersionTransition').map(n => {
     onlyElements(n, ['NoncurrentDays', 'NewerNoncurrentVersions', 'StorageClass'])
-    const t = { noncurrentDays: integer(one(n, 'NoncurrentDays'), 'NoncurrentDays', { positive: false }), newerNoncurrentVersions: integer(one(n, 'NewerNoncurrentVersions'), 'NewerNoncurrentVersions', { positive: true }), storageClass: storageClass(n) }
+    const t = { noncurrentDays: integer(one(n, 'NoncurrentDays'), 0, "'NoncurrentDays' for NoncurrentVersionTransition action must be a positive integer"), newerNoncurrentVersions: integer(one(n, 'NewerNoncurrentVersions'), 1, "'NewerNoncurrentVersions' must be a positive integer"), storageClass: storageClass(n) }
     if (t.noncurrentDays === undefined) throw new S3Error('MalformedXML')
     return t
   })
@@ -162,7 +183,7 @@ export async function parseLifecycleXml (text: string): Promise<LifecycleConfigu
   const nodes = children(root, 'Rule')
   if (nodes.length === 0) throw new S3Error('MalformedXML')
   if (nodes.length > MAX_LIFECYCLE_RULES) throw new S3Error('InvalidRequest', {}, { message: `The number of lifecycle rules should not exceed allowed limit of ${MAX_LIFECYCLE_RULES} rules` })
-  const rules = nodes.map(ruleOf)
+  const rules = nodes.map(n => ruleOf(n))
   const ids = new Set<string>()
   for (const r of rules) {
     if (ids.has(r.id)) throw invalid('Rule ID must be unique. Found same ID for more than one rule')
@@ -211,7 +232,7 @@ export function expirationHeader (lifecycle: unknown, info: Pick<ObjectInfo, 'ke
   let best: { due: Date, id: string } | undefined
   for (const rule of storedLifecycle(lifecycle)?.rules ?? []) {
     if (rule.status !== 'Enabled' || rule.expiration === undefined) continue
-    const due = dueAt(rule.expiration, info.lastModified)
+    const due = dueAt(rule.expiration, info.lastModified.getTime())
     if (due === undefined || !ruleCovers(rule.scope, info, info.meta.tags ?? [])) continue
     if (best === undefined || due < best.due) best = { due, id: rule.id }
   }

@@ -24,7 +24,7 @@ export interface UploadsPage {
 }
 
 /** Live uploads of a bucket (not those being completed or aborted), by key then by id (= by initiation). */
-async function liveUploads (root: string): Promise<UploadRecord[]> {
+export async function liveUploads (root: string): Promise<UploadRecord[]> {
   const dir = existingUploadsDir(root)
   const names = dir === undefined ? [] : await readdir(dir).catch(() => [] as string[])
   // Uploads whose Complete died with its daemon are listed again (put back).

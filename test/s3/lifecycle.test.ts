@@ -1,11 +1,12 @@
 // Bucket lifecycle: the configuration calls (AWS's schema and checks, read back as written) and the daily job that
 // expires objects and aborts uploads for the bucket's owner.
 import t from 'tap'
+import { spawnSync } from 'node:child_process'
 import { chownSync, existsSync, mkdirSync, utimesSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import {
   CreateMultipartUploadCommand, DeleteBucketLifecycleCommand, GetBucketLifecycleConfigurationCommand, GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand,
-  PutBucketLifecycleConfigurationCommand, PutObjectCommand, type LifecycleRule,
+  PutBucketLifecycleConfigurationCommand, PutBucketPolicyCommand, PutObjectCommand, type LifecycleRule,
 } from '@aws-sdk/client-s3'
 import { startBridge, type Bridge } from '../fixtures/daemon.js'
 import { bridgectl } from '../fixtures/bridgectl.js'
@@ -73,6 +74,10 @@ t.test('rules AWS refuses are refused with its codes', async t => {
     ['STANDARD_IA before 30 days', [{ ID: 'r', Prefix: '', Status: 'Enabled', Transitions: [{ Days: 10, StorageClass: 'STANDARD_IA' }] }], 'InvalidArgument'],
     ['a bad status', [{ ID: 'r', Prefix: '', Status: 'On' as 'Enabled', Expiration: { Days: 1 } }], 'MalformedXML'],
     ['neither Prefix nor Filter', [{ ID: 'r', Status: 'Enabled', Expiration: { Days: 1 } }], 'MalformedXML'],
+    ['an And of one predicate', [{ ID: 'r', Filter: { And: { Prefix: 'a/' } }, Status: 'Enabled', Expiration: { Days: 1 } }], 'MalformedXML'],
+    ['an abort with a size filter', [{ ID: 'r', Filter: { ObjectSizeGreaterThan: 10 }, Status: 'Enabled', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } }], 'InvalidRequest'],
+    ['a prefix over 1,024 bytes', [{ ID: 'r', Filter: { Prefix: 'p'.repeat(1025) }, Status: 'Enabled', Expiration: { Days: 1 } }], 'InvalidArgument'],
+    ['a transition to a class lifecycle cannot name', [{ ID: 'r', Prefix: '', Status: 'Enabled', Transitions: [{ Days: 40, StorageClass: 'REDUCED_REDUNDANCY' as 'GLACIER' }] }], 'MalformedXML'],
   ]
   for (const [what, rules, code] of cases) t.equal(await outcome(put(b, rules)), code, what)
   await t.rejects(b.s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: 'demo' })), { name: 'NoSuchLifecycleConfiguration' }, 'nothing was stored')
@@ -82,6 +87,16 @@ t.test('rules AWS refuses are refused with its codes', async t => {
   t.match(noDigest.body, /Missing required header for this request: Content-MD5/)
   const ok = await signedRequest(b.endpoint, b.creds, { method: 'PUT', path: '/demo', query: { lifecycle: '' }, body, headers: { 'content-md5': md5Of(body) } })
   t.equal(ok.status, 200, ok.body)
+  const emptyAnd = '<LifecycleConfiguration><Rule><ID>r</ID><Filter><And></And></Filter><Status>Enabled</Status><Expiration><Days>1</Days></Expiration></Rule></LifecycleConfiguration>'
+  const and = await signedRequest(b.endpoint, b.creds, { method: 'PUT', path: '/demo', query: { lifecycle: '' }, body: emptyAnd, headers: { 'content-md5': md5Of(emptyAnd) } })
+  t.match(and.body, /<Code>MalformedXML<\/Code>/, 'an empty And (which would cover the whole bucket)')
+  const noIds = '<LifecycleConfiguration><Rule><Prefix>a/</Prefix><Status>Enabled</Status><Expiration><Date>2031-01-01T00:00:00</Date></Expiration></Rule>' +
+    '<Rule><ID>rule-1</ID><Prefix>b/</Prefix><Status>Enabled</Status><Expiration><Days>1</Days></Expiration></Rule></LifecycleConfiguration>'
+  const ids = await signedRequest(b.endpoint, b.creds, { method: 'PUT', path: '/demo', query: { lifecycle: '' }, body: noIds, headers: { 'content-md5': md5Of(noIds) } })
+  t.equal(ids.status, 200, 'a rule without an ID gets one that collides with no other: ' + ids.body)
+  const read = await b.s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: 'demo' }))
+  t.equal(read.Rules?.[0]?.Expiration?.Date?.toISOString(), '2031-01-01T00:00:00.000Z', 'a Date without a zone is UTC')
+  t.ok((read.Rules?.[0]?.ID ?? '').length > 0)
   const unknown = body.replace('<Status>', '<Expire>1</Expire><Status>')
   const bad = await signedRequest(b.endpoint, b.creds, { method: 'PUT', path: '/demo', query: { lifecycle: '' }, body: unknown, headers: { 'content-md5': md5Of(unknown) } })
   t.match(bad.body, /<Code>MalformedXML<\/Code>/, 'an element outside the schema')
@@ -89,51 +104,121 @@ t.test('rules AWS refuses are refused with its codes', async t => {
 
 t.test('the job expires what is due, for the owner, and nothing else', async t => {
   const b = await startBridge(t)
-  nfsFile(b, 'logs/old.log', 40)
-  nfsFile(b, 'logs/2024/deep.log', 40)
-  nfsFile(b, 'logs/new.log', 5)
-  nfsFile(b, 'keep/old.log', 40)
-  nfsFile(b, 'logs/theirs.log', 40, { uid: 3000 })
+  nfsFile(b, 'logs/old.log', 0)
+  nfsFile(b, 'logs/2024/deep.log', 0)
+  nfsFile(b, 'recent/new.log', 0)
+  nfsFile(b, 'keep/old.log', 0)
+  nfsFile(b, 'logs/theirs.log', 0, { uid: 3000 })
   // The owner (uid 2000) may not delete in a folder it cannot write: that file stays.
-  nfsFile(b, 'logs/locked/old.log', 40)
+  nfsFile(b, 'logs/locked/old.log', 0)
   chownSync(join(b.bucketDir, 'logs/locked'), 3000, 3000)
-  nfsFile(b, 'tmp/a.txt', 40)
-  nfsFile(b, 'big/large.bin', 40, { body: 'y'.repeat(100) })
-  nfsFile(b, 'big/small.bin', 40, { body: 'y' })
+  nfsFile(b, 'tmp/a.txt', 0)
+  nfsFile(b, 'big/large.bin', 0, { body: 'y'.repeat(100) })
+  nfsFile(b, 'big/small.bin', 0, { body: 'y' })
   await put(b, [
     { ID: 'logs', Filter: { Prefix: 'logs/' }, Status: 'Enabled', Expiration: { Days: 30 } },
+    { ID: 'recent', Filter: { Prefix: 'recent/' }, Status: 'Enabled', Expiration: { Days: 60 } },
     { ID: 'off', Filter: { Prefix: 'tmp/' }, Status: 'Disabled', Expiration: { Days: 1 } },
     { ID: 'big', Filter: { And: { Prefix: 'big/', ObjectSizeGreaterThan: 50 } }, Status: 'Enabled', Expiration: { Days: 1 } },
   ])
-  const run = await applyLifecycle(deps(b))
-  t.same(run.expired.sort(), ['big/large.bin', 'logs/2024/deep.log', 'logs/old.log', 'logs/theirs.log'])
+  t.equal((await applyLifecycle(deps(b))).expired, 0, 'nothing is due today')
+  const run = await applyLifecycle(deps(b, new Date(Date.now() + 32 * DAY)))
+  t.same(run.sample.sort(), ['big/large.bin', 'logs/2024/deep.log', 'logs/old.log', 'logs/theirs.log'])
+  t.equal(run.expired, 4)
   t.notOk(existsSync(join(b.bucketDir, 'logs/old.log')))
-  t.ok(existsSync(join(b.bucketDir, 'logs/new.log')), 'not yet due')
+  t.ok(existsSync(join(b.bucketDir, 'recent/new.log')), 'not yet due under its 60-day rule')
   t.ok(existsSync(join(b.bucketDir, 'keep/old.log')), 'outside the prefix')
   t.ok(existsSync(join(b.bucketDir, 'logs/locked/old.log')), 'the owner may not delete it: it stays')
   t.ok(existsSync(join(b.bucketDir, 'tmp/a.txt')), 'a disabled rule does nothing')
   t.ok(existsSync(join(b.bucketDir, 'big/small.bin')), 'below the size bound')
   t.equal(run.kept, 1)
   t.ok(b.logLines.some(l => l.includes('logs/locked/old.log') && l.includes('may not delete')), 'the kept file is named in the log')
-  t.ok(existsSync(join(b.bucketDir, 'logs')), 'folders stay (NFS users made them)')
-  // The 5-day file is due once 30 days after it, rounded up to midnight UTC, have passed.
-  const later = await applyLifecycle(deps(b, new Date(Date.now() + 26 * DAY)))
-  t.same(later.expired, ['logs/new.log'])
+  t.ok(existsSync(join(b.bucketDir, 'logs')), 'folders NFS users made stay')
+  const later = await applyLifecycle(deps(b, new Date(Date.now() + 62 * DAY)))
+  t.same(later.sample, ['recent/new.log'])
 })
 
-t.test('a file rewritten after the job listed it is not expired', async t => {
+t.test('a file moved into the prefix is new there (its ctime), whatever its mtime says', async t => {
   const b = await startBridge(t)
-  await b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'old.txt', Body: 'old' }))
-  await put(b, [{ ID: 'all', Filter: {}, Status: 'Enabled', Expiration: { Days: 1 } }])
-  const inTwoDays = new Date(Date.now() + 2 * DAY)
-  const run = await applyLifecycle(deps(b, inTwoDays))
-  t.same(run.expired, ['old.txt'], 'due two days on')
-  // Tags: a rule with a tag filter expires only tagged objects.
+  nfsFile(b, 'scratch/project/data.csv', 400) // mtime 400 days back, as mv, tar x or rsync -a keep it
+  await put(b, [{ ID: 'scratch', Filter: { Prefix: 'scratch/' }, Status: 'Enabled', Expiration: { Days: 7 } }])
+  t.equal((await applyLifecycle(deps(b, new Date(Date.now() + DAY)))).expired, 0, 'a day after it arrived it stays')
+  t.equal((await applyLifecycle(deps(b, new Date(Date.now() + 8 * DAY)))).expired, 1, 'seven days after, it goes')
+})
+
+t.test('a Days that means "never" never expires; one past an xs:int is refused', async t => {
+  const b = await startBridge(t)
+  await b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'fresh.txt', Body: 'x' }))
+  await b.s3.send(new CreateMultipartUploadCommand({ Bucket: 'demo', Key: 'up.bin' }))
+  await put(b, [{ ID: 'never', Filter: {}, Status: 'Enabled', Expiration: { Days: 2147483647 }, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 2147483647 } }])
+  const run = await applyLifecycle(deps(b, new Date(Date.now() + 400 * DAY)))
+  t.same({ expired: run.expired, aborted: run.aborted }, { expired: 0, aborted: 0 })
+  t.ok(existsSync(join(b.bucketDir, 'fresh.txt')))
+  t.equal(await outcome(put(b, [{ ID: 'r', Filter: {}, Status: 'Enabled', Expiration: { Days: 2147483648 } }])), 'MalformedXML')
+})
+
+t.test('the owner\'s Deny on s3:DeleteObject binds the job; a file that cannot be unlinked does not stop the rest', async t => {
+  const b = await startBridge(t)
+  nfsFile(b, 'archive/a.txt', 0)
+  nfsFile(b, 'logs/a-immutable.log', 0)
+  nfsFile(b, 'logs/b.log', 0)
+  const immutable = join(b.bucketDir, 'logs/a-immutable.log')
+  const chattr = (flag: string): boolean => spawnSync('chattr', [flag, immutable]).status === 0
+  const hasChattr = chattr('+i')
+  t.teardown(() => { if (hasChattr) chattr('-i') })
+  await b.s3.send(new PutBucketPolicyCommand({
+    Bucket: 'demo',
+    Policy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Deny', Principal: '*', Action: 's3:DeleteObject', Resource: 'arn:aws:s3:::demo/archive/*' }] }),
+  }))
+  await put(b, [
+    { ID: 'archive', Filter: { Prefix: 'archive/' }, Status: 'Enabled', Expiration: { Days: 1 } },
+    { ID: 'logs', Filter: { Prefix: 'logs/' }, Status: 'Enabled', Expiration: { Days: 1 } },
+  ])
+  const run = await applyLifecycle(deps(b, new Date(Date.now() + 2 * DAY)))
+  t.ok(existsSync(join(b.bucketDir, 'archive/a.txt')), 'the bucket policy denies the owner DeleteObject there: it stays')
+  t.notOk(existsSync(join(b.bucketDir, 'logs/b.log')), 'the next key goes')
+  if (hasChattr) {
+    t.ok(existsSync(immutable), 'the immutable file stays')
+    t.ok(b.logLines.some(l => l.includes('logs/a-immutable.log') && l.includes('could not delete')), 'and is named in the log')
+  }
+  t.equal(run.kept, hasChattr ? 2 : 1)
+})
+
+t.test('a rule removed or disabled while the job runs stops it; a prefix that names no key acts on nothing', async t => {
+  const b = await startBridge(t)
+  for (let i = 0; i < 1500; i++) nfsFile(b, `many/f${String(i).padStart(4, '0')}`, 0)
+  await put(b, [{ ID: 'many', Filter: { Prefix: 'many/' }, Status: 'Enabled', Expiration: { Days: 1 } }])
+  // The state as the job sees it: the configuration is gone once the first page (1,000 keys) has been worked.
+  const real = b.daemon.services.state
+  let reads = 0
+  const state = new Proxy(real, {
+    get (target, prop, receiver) {
+      if (prop !== 'snapshot') return Reflect.get(target, prop, receiver)
+      return () => {
+        const snap = target.snapshot()
+        if (++reads < 5) return snap
+        const changed = structuredClone(snap)
+        delete changed.buckets.demo!.lifecycle
+        return changed
+      }
+    },
+  })
+  const run = await applyLifecycle({ ...deps(b, new Date(Date.now() + 2 * DAY)), state })
+  t.equal(run.expired, 1000, 'the run stopped at the page after the rule went')
+  nfsFile(b, 'x/y.txt', 0)
+  await put(b, [{ ID: 'up', Prefix: '../', Status: 'Enabled', Expiration: { Days: 1 } }])
+  const outside = await applyLifecycle(deps(b, new Date(Date.now() + 2 * DAY)))
+  t.same({ expired: outside.expired, kept: outside.kept }, { expired: 0, kept: 0 })
+  t.ok(b.logLines.some(l => l.includes('can name no key')), 'the log says why')
+})
+
+t.test('a tag rule expires only tagged objects', async t => {
+  const b = await startBridge(t)
   await b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'tagged.txt', Body: 'x', Tagging: 'tier=scratch' }))
   await b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'plain.txt', Body: 'x' }))
   await put(b, [{ ID: 'scratch', Filter: { Tag: { Key: 'tier', Value: 'scratch' } }, Status: 'Enabled', Expiration: { Days: 1 } }])
-  const tagged = await applyLifecycle(deps(b, inTwoDays))
-  t.same(tagged.expired, ['tagged.txt'])
+  const tagged = await applyLifecycle(deps(b, new Date(Date.now() + 2 * DAY)))
+  t.same(tagged.sample, ['tagged.txt'])
 })
 
 t.test('AbortIncompleteMultipartUpload aborts uploads under the prefix once due', async t => {
@@ -141,9 +226,9 @@ t.test('AbortIncompleteMultipartUpload aborts uploads under the prefix once due'
   await b.s3.send(new CreateMultipartUploadCommand({ Bucket: 'demo', Key: 'uploads/a.bin' }))
   await b.s3.send(new CreateMultipartUploadCommand({ Bucket: 'demo', Key: 'other/b.bin' }))
   await put(b, [{ ID: 'abort', Filter: { Prefix: 'uploads/' }, Status: 'Enabled', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 2 } }])
-  t.same((await applyLifecycle(deps(b))).aborted, [], 'not yet due')
+  t.equal((await applyLifecycle(deps(b))).aborted, 0, 'not yet due')
   const run = await applyLifecycle(deps(b, new Date(Date.now() + 3 * DAY)))
-  t.equal(run.aborted.length, 1)
+  t.equal(run.aborted, 1)
   const left = await b.s3.send(new ListMultipartUploadsCommand({ Bucket: 'demo' }))
   t.same(left.Uploads?.map(u => u.Key), ['other/b.bin'])
 })
