@@ -82,11 +82,12 @@ export function refusePublicAcl (publicAccessBlock: unknown, grants: readonly S3
 }
 
 /**
- * A file as IgnorePublicAcls judges it: the grants GetObjectAcl shows, less the public ones. other:: grants nothing;
- * the AuthenticatedUsers and anonymous entries grant nothing; and every other entry loses the bits other:: or
- * AuthenticatedUsers give anyway (an S3 public-read folds AllUsers' read into group:: and the named entries, since
- * POSIX never unions entries, and GetObjectAcl shows no grant for them: so a 0644 file's group read, which is
- * everyone's, goes too). The owner keeps its bits.
+ * A file as IgnorePublicAcls judges it: its grants less the public ones. other:: grants nothing; the
+ * AuthenticatedUsers and anonymous entries grant nothing; the owning group's entry loses the bits other:: or
+ * AuthenticatedUsers give everyone anyway (an S3 public-read folds AllUsers' read into group::, since POSIX never
+ * unions entries, and a 0644 file's group read is everyone's: GetObjectAcl shows no group grant for either). Named
+ * user and group entries exist because someone granted them (setfacl, an S3 grant): they keep their bits, so
+ * alice with READ and AllUsers READ still reads. The owner keeps its bits.
  */
 export function withoutPublicGrants (inode: InodeFacts, ids: PublicIds): InodeFacts {
   const isPublicGroup = (gid: number): boolean => gid === ids.authenticatedUsersGid || gid === ids.anonymousGid
@@ -103,8 +104,8 @@ export function withoutPublicGrants (inode: InodeFacts, ids: PublicIds): InodeFa
     switch (e.tag) {
       case 'USER_OBJ': case 'MASK': return e
       case 'OTHER': return { ...e, perm: 0 }
-      case 'USER': return { ...e, perm: e.id === ids.anonymousUid ? 0 : e.perm & ~implied }
-      case 'GROUP': return { ...e, perm: isPublicGroup(e.id) ? 0 : e.perm & ~implied }
+      case 'USER': return e.id === ids.anonymousUid ? { ...e, perm: 0 } : e
+      case 'GROUP': return isPublicGroup(e.id) ? { ...e, perm: 0 } : e
       case 'GROUP_OBJ': return { ...e, perm: isPublicGroup(inode.gid) ? 0 : e.perm & ~implied }
     }
   })

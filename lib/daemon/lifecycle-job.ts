@@ -3,7 +3,7 @@
 // the bucket policy, the filesystem): a file the owner could not delete with DeleteObject stays.
 import { lstat } from 'node:fs/promises'
 import { join } from 'node:path'
-import { authorize } from '../access/authorize.js'
+import { ACCOUNT_ID, authorize } from '../access/authorize.js'
 import { deleteNeed, keyPath } from '../access/fs-needs.js'
 import { identityPolicies } from '../access/policy-cache.js'
 import { publicIdsOf } from '../access/public-access-block.js'
@@ -11,7 +11,7 @@ import { gidOfGroup } from '../auth/groups.js'
 import { supplementaryGroups } from '../auth/identity.js'
 import { userPrincipal, type Principal } from '../auth/principal.js'
 import { dueAt, isDue, ruleCovers, storedLifecycle, type LifecycleRule } from '../config/lifecycle-rules.js'
-import type { BucketRecord } from '../state/types.js'
+import type { BucketRecord, State } from '../state/types.js'
 import { listObjects } from '../storage/listing.js'
 import { liveUploads } from '../storage/multipart-list.js'
 import { abortUpload } from '../storage/multipart.js'
@@ -45,30 +45,59 @@ async function ownerOf (d: JobDeps, bucket: BucketRecord): Promise<Principal | u
 }
 
 /**
- * Whether the rule still stands as the run found it: the same bucket (name and createdAt), the rule by its ID,
- * enabled and unchanged, the same owner still enabled. Asked before every page, so a DeleteBucketLifecycle, a rule
- * disabled or an owner disabled stops a run under way (AWS: removed or disabled rules stop acting).
+ * The state as it is now, if the rule still stands as the run found it: the same bucket (name and createdAt), the
+ * rule by its ID, enabled and unchanged, the same owner, still enabled, with the uid, gid and role the run acts
+ * with. Asked before every delete (the state is in memory), so a DeleteBucketLifecycle, a rule disabled or an owner
+ * disabled or re-mapped stops a run under way (AWS: removed or disabled rules stop acting); the bucket record and
+ * the owner's policies returned are the current ones, so a Deny set meanwhile binds the next delete.
  */
-function stillStands (d: JobDeps, bucket: BucketRecord, rule: LifecycleRule): boolean {
+function stillStands (d: JobDeps, bucket: BucketRecord, rule: LifecycleRule, owner?: Principal): { state: State, bucket: BucketRecord } | undefined {
   const state = d.state.snapshot()
   const now = state.buckets[bucket.name]
-  if (now === undefined || now.createdAt !== bucket.createdAt || now.owner !== bucket.owner) return false
+  if (now === undefined || now.createdAt !== bucket.createdAt || now.owner !== bucket.owner) return undefined
   const current = storedLifecycle(now.lifecycle)?.rules.find(r => r.id === rule.id)
-  return current !== undefined && current.status === 'Enabled' && JSON.stringify(current) === JSON.stringify(rule) && state.users[bucket.owner]?.enabled === true
+  if (current === undefined || current.status !== 'Enabled' || JSON.stringify(current) !== JSON.stringify(rule)) return undefined
+  const user = state.users[bucket.owner]
+  if (user === undefined || !user.enabled) return undefined
+  if (owner !== undefined) {
+    const as = userPrincipal(user, owner.groups, d.config)
+    if (as.uid !== owner.uid || as.gid !== owner.gid || as.role !== owner.role) return undefined
+  }
+  return { state, bucket: now }
 }
+
+/**
+ * The job's request context for policy conditions: now, over no network, on the owner's behalf by the service
+ * (aws:ViaAWSService true: a Deny a policy means for network clients, such as a LAN-only `NotIpAddress`, can exempt
+ * the job with `"Bool": {"aws:ViaAWSService": "false"}`, as AWS's own services are exempted).
+ */
+function jobConditionKeys (now: Date): Record<string, string> {
+  return {
+    'aws:currenttime': now.toISOString(),
+    'aws:epochtime': String(Math.floor(now.getTime() / 1000)),
+    'aws:securetransport': 'true',
+    'aws:viaawsservice': 'true',
+    'aws:principalisawsservice': 'false',
+    's3:resourceaccount': ACCOUNT_ID,
+    'aws:resourceaccount': ACCOUNT_ID,
+  }
+}
+
+/** At most this many "stays" lines per rule and run; then a count (a share can hold millions of such files). */
+const KEPT_LINES = 20
 
 /**
  * When the file at a key began to be what it is: the later of its mtime and its ctime, rounded up to the
  * millisecond. A file moved, untarred or rsynced into the prefix keeps an old mtime, but the move sets its ctime:
  * it is new here (AWS counts from the object's creation). Later ctime can only delay an expiry, never advance it.
  */
-async function madeAtMs (root: string, key: string, listed: ObjectInfo): Promise<number> {
+async function madeAtMs (root: string, key: string): Promise<number> {
   try {
     const st = await lstat(join(root, keyPath(key)), { bigint: true })
     const ns = st.ctimeNs > st.mtimeNs ? st.ctimeNs : st.mtimeNs
     return Number((ns + 999_999n) / 1_000_000n)
   } catch {
-    return listed.lastModified.getTime()
+    return NaN // not known: never due (the job errs towards keeping)
   }
 }
 
@@ -85,31 +114,36 @@ async function expireByRule (d: JobDeps, bucket: BucketRecord, owner: Principal,
   }
   const ref: BucketRef = { name: bucket.name, root: bucket.path }
   const now = d.now()
-  const state = d.state.snapshot()
+  let keptLines = 0
+  const kept = (key: string, fields: Record<string, unknown>, msg: string): void => {
+    run.kept++
+    if (++keptLines <= KEPT_LINES) d.log.warn({ job: 'lifecycle', bucket: ref.name, key, rule: rule.id, ...fields }, msg)
+  }
   const checkFolder = async (dir: Parameters<typeof checkFolderForWrite>[2], want: Parameters<typeof checkFolderForWrite>[3]): Promise<void> => {
     if (!(await checkFolderForWrite(owner, owner.hasRootRights, dir, want)).allowed) throw new Changed()
   }
   let after: string | undefined
   for (;;) {
-    if (!stillStands(d, bucket, rule)) return
+    if (stillStands(d, bucket, rule, owner) === undefined) return
     const page = await listObjects(ref, { prefix: rule.scope.prefix, maxKeys: 1000, after })
     for (const info of page.objects) {
       // Folder markers are folders on the NAS: expiring one would clear a mark, not free anything; they stay.
       if (info.isDirectoryMarker || !ruleCovers(rule.scope, info, info.meta.tags ?? [])) continue
       if (!isDue(dueAt(expiration, info.lastModified.getTime()), now)) continue
-      if (!isDue(dueAt(expiration, await madeAtMs(ref.root, info.key, info)), now)) continue
-      // The owner's DeleteObject, judged as one over S3 would be: its policies and the bucket policy (a Deny on
-      // s3:DeleteObject binds the job too), the bucket ACL, and the filesystem for its uid, gid and groups.
+      if (!isDue(dueAt(expiration, await madeAtMs(ref.root, info.key)), now)) continue
+      const current = stillStands(d, bucket, rule, owner)
+      if (current === undefined) return
+      // The owner's DeleteObject, judged as one over S3 would be: its policies and the bucket policy as they are now
+      // (a Deny on s3:DeleteObject binds the job too), the bucket ACL, and the filesystem for its uid, gid and groups.
       const decision = await authorize({
-        operation: 'DeleteObject', bucket, key: info.key, principal: owner, conditionKeys: {},
-        identityPolicies: identityPolicies(state, owner.name), fs: [deleteNeed(ref.root, info.key)], gidOf: gidOfGroup,
+        operation: 'DeleteObject', bucket: current.bucket, key: info.key, principal: owner, conditionKeys: jobConditionKeys(now),
+        identityPolicies: identityPolicies(current.state, owner.name), fs: [deleteNeed(ref.root, info.key)], gidOf: gidOfGroup,
         publicIds: publicIdsOf(d.config), posix: root => posixAccess({ bucketRoot: root, principal: owner, rootHasRights: owner.hasRootRights }),
       })
       if (!decision.allowed) {
         if (decision.isMissing) continue // gone meanwhile
-        run.kept++
         const denied = decision.layers.find(l => l.verdict === 'deny')
-        d.log.warn({ job: 'lifecycle', bucket: ref.name, key: info.key, rule: rule.id, reason: denied ? `${denied.layer}: ${denied.reason}` : 'denied' }, 'lifecycle: the bucket owner may not delete this object; it stays')
+        kept(info.key, { reason: denied ? `${denied.layer}: ${denied.reason}` : 'denied' }, 'lifecycle: the bucket owner may not delete this object; it stays')
         continue
       }
       try {
@@ -119,13 +153,14 @@ async function expireByRule (d: JobDeps, bucket: BucketRecord, owner: Principal,
       } catch (err) {
         // One key that cannot go (rewritten since it was listed, an immutable file, a read-only snapshot folder)
         // stays, named in the log; the rest of the rule goes on.
-        run.kept++
-        if (!(err instanceof Changed)) d.log.warn({ job: 'lifecycle', bucket: ref.name, key: info.key, rule: rule.id, err: (err as Error).message }, 'lifecycle: could not delete this object; it stays')
+        if (err instanceof Changed) run.kept++
+        else kept(info.key, { err: (err as Error).message }, 'lifecycle: could not delete this object; it stays')
       }
     }
-    if (!page.isTruncated || page.lastReturned === undefined) return
+    if (!page.isTruncated || page.lastReturned === undefined) break
     after = page.lastReturned
   }
+  if (keptLines > KEPT_LINES) d.log.warn({ job: 'lifecycle', bucket: ref.name, rule: rule.id, kept: keptLines }, `lifecycle: ${keptLines} due objects stayed (the first ${KEPT_LINES} are named above)`)
 }
 
 async function abortByRules (d: JobDeps, bucket: BucketRecord, rules: readonly LifecycleRule[], run: LifecycleRun): Promise<void> {
@@ -134,7 +169,7 @@ async function abortByRules (d: JobDeps, bucket: BucketRecord, rules: readonly L
   const ref: BucketRef = { name: bucket.name, root: bucket.path }
   const now = d.now()
   for (const upload of await liveUploads(ref.root)) {
-    const rule = aborting.find(r => ruleCovers(r.scope, { key: upload.key, size: 0 }) && stillStands(d, bucket, r) &&
+    const rule = aborting.find(r => ruleCovers(r.scope, { key: upload.key, size: 0 }) && stillStands(d, bucket, r) !== undefined &&
       isDue(dueAt({ days: r.abortIncompleteMultipartUploadDays }, Date.parse(upload.initiated)), now))
     if (rule === undefined) continue
     try {

@@ -323,6 +323,9 @@ export function parseRange (value: string | undefined, size: number): { start: n
   return { start, end }
 }
 
+/** The headers that carry a digest of the body (not x-amz-checksum-algorithm, -type or -mode, which carry none). */
+const DIGEST_HEADERS = new Set(['x-amz-checksum-crc32', 'x-amz-checksum-crc32c', 'x-amz-checksum-crc64nvme', 'x-amz-checksum-sha1', 'x-amz-checksum-sha256'])
+
 /**
  * API reference, DeleteObjects: "The Content-MD5 or x-amz-sdk-checksum-algorithm header is required for all Multi-Object
  * Delete requests" (PutBucketCors likewise); a request with neither (nor an x-amz-checksum-* value, which the SDKs now
@@ -330,6 +333,6 @@ export function parseRange (value: string | undefined, size: number): { start: n
  */
 export function requireIntegrityHeader (h: IncomingHttpHeaders): void {
   const trailer = typeof h['x-amz-trailer'] === 'string' && h['x-amz-trailer'].toLowerCase().startsWith('x-amz-checksum-')
-  if (h['content-md5'] !== undefined || trailer || Object.keys(h).some(n => n.startsWith('x-amz-checksum-') && n !== 'x-amz-checksum-mode')) return
+  if (h['content-md5'] !== undefined || trailer || Object.keys(h).some(n => DIGEST_HEADERS.has(n))) return
   throw new S3Error('InvalidRequest', {}, { message: 'Missing required header for this request: Content-MD5' })
 }

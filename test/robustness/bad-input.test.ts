@@ -306,8 +306,8 @@ errorCase('invalid UTF-8 in a PUT path is a 400', ['InvalidURI', 'InvalidArgumen
 errorCase('a Range past the end is 416 InvalidRange', 'InvalidRange', 416,
   () => sendSigned(b.endpoint, b.creds, { method: 'GET', path: '/demo/existing', headers: { range: 'bytes=100-200' } }))
 
-errorCase('an unknown sub-resource (?lifecycle) is 501 NotImplemented', 'NotImplemented', 501,
-  () => sendSigned(b.endpoint, b.creds, { method: 'PUT', path: '/demo?lifecycle', body: '<LifecycleConfiguration/>' }))
+errorCase('an unknown sub-resource (?encryption) is 501 NotImplemented', 'NotImplemented', 501,
+  () => sendSigned(b.endpoint, b.creds, { method: 'PUT', path: '/demo?encryption', body: '<ServerSideEncryptionConfiguration/>' }))
 
 errorCase('GET ?lifecycle is 501 NotImplemented (or NoSuchLifecycleConfiguration)', ['NotImplemented', 'NoSuchLifecycleConfiguration'], [501, 404],
   () => sendSigned(b.endpoint, b.creds, { method: 'GET', path: '/demo?lifecycle' }))

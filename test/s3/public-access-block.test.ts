@@ -71,6 +71,8 @@ t.test('a body outside the schema is MalformedXML, and nothing changes', async t
   const ok = `<PublicAccessBlockConfiguration ${ns}><IgnorePublicAcls>1</IgnorePublicAcls></PublicAccessBlockConfiguration>`
   const bare = await signedRequest(b.endpoint, b.creds, { method: 'PUT', path: '/demo', query: { publicAccessBlock: '' }, body: ok })
   t.equal(bare.status, 400, 'Content-MD5 (or a checksum) is required, as the SDKs send it')
+  const named = await signedRequest(b.endpoint, b.creds, { method: 'PUT', path: '/demo', query: { publicAccessBlock: '' }, body: ok, headers: { 'x-amz-checksum-algorithm': 'CRC32' } })
+  t.equal(named.status, 400, 'naming an algorithm is no digest')
   t.match(bare.body, /Missing required header for this request: Content-MD5/)
   const r = await signedRequest(b.endpoint, b.creds, { method: 'PUT', path: '/demo', query: { publicAccessBlock: '' }, body: ok, headers: { 'content-md5': md5Of(ok) } })
   t.equal(r.status, 200, r.body)
@@ -154,6 +156,8 @@ t.test('IgnorePublicAcls: the bucket\'s and the files\' public grants stop count
   await b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'public.txt', Body: 'for all', ACL: 'public-read' }))
   await b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'members.txt', Body: 'for members', ACL: 'authenticated-read' }))
   await b.s3.send(new PutObjectAclCommand({ Bucket: 'demo', Key: 'public.txt', GrantRead: ALL_USERS, GrantReadACP: ALL_USERS }))
+  await b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'shared.txt', Body: 'alice and all' }))
+  await b.s3.send(new PutObjectAclCommand({ Bucket: 'demo', Key: 'shared.txt', GrantRead: `id="alice", ${ALL_USERS}` }))
   // Files written over NFS: 0644 (everyone reads, its group no more than everyone) and 0640 (its group reads).
   writeFileSync(join(b.bucketDir, 'nfs.txt'), 'from nfs', { mode: 0o644 })
   chownSync(join(b.bucketDir, 'nfs.txt'), 2000, 2000)
@@ -180,6 +184,7 @@ t.test('IgnorePublicAcls: the bucket\'s and the files\' public grants stop count
   }
   t.equal(await outcome(alice.send(new GetObjectAclCommand({ Bucket: 'demo', Key: 'public.txt' }))), 'AccessDenied', 'AllUsers READ_ACP ignored')
   t.equal(await body(carol, 'group.txt'), 'for the group', 'a grant to the owning group is not public')
+  t.equal(await body(alice, 'shared.txt'), 'alice and all', 'alice\'s own READ counts though AllUsers has READ too')
   t.equal(await outcome(carol.send(new GetObjectCommand({ Bucket: 'demo', Key: 'nfs.txt' }))), 'AccessDenied', 'a 0644 file\'s group read is everyone\'s (GetObjectAcl shows no group grant): it goes too')
   t.equal(await outcome(carol.send(new GetObjectCommand({ Bucket: 'demo', Key: 'public.txt' }))), 'AccessDenied', 'as does the read a public-read ACL folded into group::')
   const head = await anon.send(new HeadObjectCommand({ Bucket: 'demo', Key: 'pub/' })).then(() => 200, (e: { $metadata: { httpStatusCode?: number } }) => e.$metadata.httpStatusCode)
