@@ -122,7 +122,7 @@ export function posixAccess(options: PosixAccessOptions): PosixAccess {
     const inode = await factsWithAcl(c)
     const decision = checkAccess(withoutPublicGrants(inode, ignore.ids), who, want, opts)
     const other = inode.acl?.find(e => e.tag === 'OTHER')?.perm ?? (inode.mode & 0o007)
-    return { allowed: decision.allowed, reason: `${decision.reason} (IgnorePublicAcls: other::${formatPerm(other)} and the bits it or AuthenticatedUsers give every entry do not count)` }
+    return { allowed: decision.allowed, reason: `${decision.reason} (IgnorePublicAcls: other::${formatPerm(other)}, AuthenticatedUsers, and what they give the owning group do not count)` }
   }
 
   async function judged(c: Component, want: AccessWant, verb: string): Promise<PosixAccessAnswer | undefined> {
