@@ -1,5 +1,5 @@
 // Finding the request's bucket and deciding bucket-level access; the one gate every handler calls.
-import { isBlocked } from '../access/public-access-block.js'
+import { isBlocked, publicIdsOf } from '../access/public-access-block.js'
 import { S3Error } from '../errors/s3-error.js'
 import type { BucketPermission, BucketRecord } from '../state/types.js'
 import type { BucketRef, FolderCheck, WriteOptions } from '../storage/objects.js'
@@ -48,14 +48,18 @@ export function principalBucketGrants (record: BucketRecord, p: Principal, opts:
  * are private).
  */
 export function writeOptions (req: S3Request, s: Services, record?: BucketRecord, opts: { fileModeCap?: number } = {}): WriteOptions {
-  const cap = (opts.fileModeCap ?? 0o777) & (record !== undefined && isBlocked(record.publicAccessBlock, 'blockPublicAcls') ? ~0o007 : ~0)
+  const blocksPublic = record !== undefined && isBlocked(record.publicAccessBlock, 'blockPublicAcls')
+  const cap = (opts.fileModeCap ?? 0o777) & (blocksPublic ? ~0o007 : ~0)
+  // Nor do a folder default ACL's entries for the AuthenticatedUsers gid or the anonymous ids reach new files then.
+  const ids = publicIdsOf(s.config)
+  const withoutIds = blocksPublic ? { uids: [ids.anonymousUid], gids: [ids.authenticatedUsersGid, ids.anonymousGid] } : undefined
   return {
     owner: { uid: req.principal.uid, gid: req.principal.gid },
     fileMode: s.config.fileCreateMode & (cap | ~0o777),
     dirMode: s.config.dirCreateMode,
     fsync: s.config.fsync,
     onCreated: async (path, parent, isDirectory, owner) => {
-      await inheritDefaultAcl(path, parent, isDirectory, isDirectory ? 0o777 : cap)
+      await inheritDefaultAcl(path, parent, isDirectory, isDirectory ? 0o777 : cap, isDirectory ? undefined : withoutIds)
       if (!isDirectory && record) await applyAclHeaders(req, s, record, path, owner)
     },
     checkFolder: folderCheck(req),

@@ -33,12 +33,15 @@ function maskByMode (acl: AclEntry[], mode: number): AclEntry[] {
 /**
  * If the parent folder has a default ACL, gives the new file or folder the access ACL the kernel would
  * (and folders inherit the default ACL itself). Returns whether a default ACL applied. `modeCap` limits the
- * requested mode further, as cp(1) asks for the source's mode.
+ * requested mode further, as cp(1) asks for the source's mode. `withoutIds`: named entries for these uids and gids
+ * get no permissions on the new entry (the public ones, under a bucket's BlockPublicAcls).
  */
-export async function inheritDefaultAcl (path: string, parentDir: Pick<PinnedDir, 'xattr'>, isDirectory: boolean, modeCap = 0o777): Promise<boolean> {
+export async function inheritDefaultAcl (path: string, parentDir: Pick<PinnedDir, 'xattr'>, isDirectory: boolean, modeCap = 0o777, withoutIds?: { uids: readonly number[], gids: readonly (number | null)[] }): Promise<boolean> {
   const def = await defaultAclOf(parentDir)
   if (!def) return false
-  const access = maskByMode(def, (isDirectory ? DIR_CREATE_MODE : FILE_CREATE_MODE) & modeCap)
+  const masked = maskByMode(def, (isDirectory ? DIR_CREATE_MODE : FILE_CREATE_MODE) & modeCap)
+  const access = withoutIds === undefined ? masked : masked.map(e =>
+    (e.tag === 'USER' && withoutIds.uids.includes(e.id)) || (e.tag === 'GROUP' && withoutIds.gids.includes(e.id)) ? { ...e, perm: 0 } : e)
   if (isMinimalAcl(access)) await chmod(path, modeFromAcl(access))
   else await xattr.setAttribute(path, ACL_ACCESS_XATTR, encodePosixAcl(access))
   if (isDirectory) await xattr.setAttribute(path, ACL_DEFAULT_XATTR, encodePosixAcl(def))

@@ -1,7 +1,8 @@
 // PutPublicAccessBlock / GetPublicAccessBlock / DeletePublicAccessBlock, and what each of the four settings does to
 // ACL writes, policy writes and the permission model (AWS's "Blocking public access to your Amazon S3 storage").
 import t from 'tap'
-import { chownSync, existsSync, statSync, writeFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { chownSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import {
   CopyObjectCommand, CreateMultipartUploadCommand, DeletePublicAccessBlockCommand, GetBucketPolicyCommand, GetObjectAclCommand, GetObjectCommand, HeadObjectCommand,
@@ -129,6 +130,14 @@ t.test('BlockPublicAcls: every way of setting a public ACL is refused before any
   await b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'plain.txt', Body: 'x' }))
   t.equal(statSync(join(b.bucketDir, 'plain.txt')).mode & 0o777, 0o640, 'no other:: bits on a new file')
   t.equal(await outcome(anon.send(new GetObjectCommand({ Bucket: 'demo', Key: 'plain.txt' }))), 'AccessDenied', 'so anonymous cannot read it')
+  // Nor through a folder default ACL naming AuthenticatedUsers' gid (every signed user is in it).
+  const shared = join(b.bucketDir, 'shared')
+  mkdirSync(shared)
+  chownSync(shared, 2000, 2000)
+  t.equal(spawnSync('setfacl', ['-d', '-m', 'g:4000:r', shared]).status, 0, 'setfacl -d')
+  await b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'shared/new.txt', Body: 'x' }))
+  const alice = b.client(await b.addUser('alice', 1001, 1001))
+  t.equal(await outcome(alice.send(new GetObjectCommand({ Bucket: 'demo', Key: 'shared/new.txt' }))), 'AccessDenied', 'the inherited AuthenticatedUsers entry grants nothing')
   t.equal(await outcome(b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'private.txt', Body: 'x', ACL: 'private' }))), 'ok', 'a private ACL is fine')
   t.equal(await outcome(b.s3.send(new PutBucketAclCommand({ Bucket: 'demo', ACL: 'private' }))), 'ok', 'and on the bucket')
   t.equal(await body(anon, 'old-public.txt'), 'before', 'an object made public before the block stays public')
