@@ -16,6 +16,8 @@ const TRANSITION_CLASSES = new Set(['GLACIER', 'STANDARD_IA', 'ONEZONE_IA', 'INT
 const MAX_INT32 = 2_147_483_647
 /** Keys, and so prefixes, are at most 1,024 bytes. */
 const MAX_PREFIX_BYTES = 1024
+/** The object size bounds' range in AWS's messages (5 TiB). */
+const MAX_OBJECT_SIZE = 5_497_558_138_880
 
 function onlyElements (node: unknown, allowed: readonly string[]): void {
   if (typeof node !== 'object' || node === null) return
@@ -43,12 +45,12 @@ function invalid (message: string): S3Error {
  * An xs:int (xs:long with `long`) in range; below `min` it is AWS's InvalidArgument with `message` (e.g. "'Days' for
  * Expiration action must be a positive integer").
  */
-function integer (text: string | undefined, min: number, message: string, opts: { long?: boolean, code?: 'InvalidArgument' | 'InvalidRequest' } = {}): number | undefined {
+function integer (text: string | undefined, min: number, message: string, opts: { max?: number, code?: 'InvalidArgument' | 'InvalidRequest' } = {}): number | undefined {
   if (text === undefined) return undefined
   if (!/^\s*[-+]?\d+\s*$/.test(text)) throw new S3Error('MalformedXML')
   const n = Number(text)
-  if (!Number.isSafeInteger(n) || (opts.long !== true && n > MAX_INT32)) throw new S3Error('MalformedXML')
-  if (n < min) throw new S3Error(opts.code ?? 'InvalidArgument', {}, { message })
+  if (!Number.isSafeInteger(n) || (opts.max === undefined && n > MAX_INT32)) throw new S3Error('MalformedXML')
+  if (n < min || (opts.max !== undefined && n > opts.max)) throw new S3Error(opts.code ?? 'InvalidArgument', {}, { message })
   return n
 }
 
@@ -67,7 +69,10 @@ function tagOf (node: unknown): LifecycleTag {
   onlyElements(node, ['Key', 'Value'])
   const key = one(node, 'Key')
   if (key === undefined || key === '' || key.length > 128) throw new S3Error('InvalidTag', {}, { message: 'The TagKey you have provided is invalid' })
-  return { key, value: one(node, 'Value') ?? '' }
+  const value = one(node, 'Value')
+  if (value === undefined) throw new S3Error('MalformedXML') // both are required in AWS's Tag
+  if (value.length > 256) throw new S3Error('InvalidTag', {}, { message: 'The TagValue you have provided is invalid' })
+  return { key, value }
 }
 
 function scopeOf (rule: unknown): LifecycleScope {
@@ -81,8 +86,8 @@ function scopeOf (rule: unknown): LifecycleScope {
   onlyElements(filter, ['Prefix', 'Tag', 'ObjectSizeGreaterThan', 'ObjectSizeLessThan', 'And'])
   const choices = ['Prefix', 'Tag', 'ObjectSizeGreaterThan', 'ObjectSizeLessThan', 'And'].filter(n => children(filter, n).length > 0)
   if (choices.length > 1) throw new S3Error('MalformedXML') // a Filter holds one of them; several go in And
-  const gt = (node: unknown): number | undefined => integer(one(node, 'ObjectSizeGreaterThan'), 0, "'ObjectSizeGreaterThan' should be between 0 and 5497558138880", { long: true, code: 'InvalidRequest' })
-  const lt = (node: unknown): number | undefined => integer(one(node, 'ObjectSizeLessThan'), 1, "'ObjectSizeLessThan' should be between 1 and 5497558138880", { long: true, code: 'InvalidRequest' })
+  const gt = (node: unknown): number | undefined => integer(one(node, 'ObjectSizeGreaterThan'), 0, "'ObjectSizeGreaterThan' should be between 0 and 5497558138880", { max: MAX_OBJECT_SIZE, code: 'InvalidRequest' })
+  const lt = (node: unknown): number | undefined => integer(one(node, 'ObjectSizeLessThan'), 1, "'ObjectSizeLessThan' should be between 1 and 5497558138880", { max: MAX_OBJECT_SIZE, code: 'InvalidRequest' })
   switch (choices[0]) {
     case undefined: return { form: 'filter-empty', prefix: '', tags: [] }
     case 'Prefix': return { form: 'filter-prefix', prefix: one(filter, 'Prefix') ?? '', tags: [] }
@@ -204,7 +209,7 @@ function scopeXml (s: LifecycleScope): XmlNode {
     case 'filter-tag': return { Filter: { Tag: s.tags.map(tagXml) } }
     case 'filter-gt': return { Filter: { ObjectSizeGreaterThan: s.sizeGreaterThan } }
     case 'filter-lt': return { Filter: { ObjectSizeLessThan: s.sizeLessThan } }
-    case 'filter-and': return { Filter: { And: { Prefix: s.prefix === '' ? undefined : s.prefix, Tag: s.tags.map(tagXml), ObjectSizeGreaterThan: s.sizeGreaterThan, ObjectSizeLessThan: s.sizeLessThan } } }
+    case 'filter-and': return { Filter: { And: { Prefix: s.prefix, Tag: s.tags.map(tagXml), ObjectSizeGreaterThan: s.sizeGreaterThan, ObjectSizeLessThan: s.sizeLessThan } } }
   }
 }
 
@@ -237,4 +242,20 @@ export function expirationHeader (lifecycle: unknown, info: Pick<ObjectInfo, 'ke
     if (best === undefined || due < best.due) best = { due, id: rule.id }
   }
   return best === undefined ? undefined : `expiry-date="${best.due.toUTCString()}", rule-id="${encodeURIComponent(best.id)}"`
+}
+
+/**
+ * x-amz-abort-date and x-amz-abort-rule-id for CreateMultipartUpload and ListParts of an upload an enabled
+ * AbortIncompleteMultipartUpload rule covers (API_CreateMultipartUpload): when the daily job will abort it.
+ */
+export function abortHeaders (lifecycle: unknown, key: string, initiated: Date): Record<string, string> {
+  if (lifecycle === undefined) return {}
+  let best: { due: Date, id: string } | undefined
+  for (const rule of storedLifecycle(lifecycle)?.rules ?? []) {
+    const days = rule.abortIncompleteMultipartUploadDays
+    if (rule.status !== 'Enabled' || days === undefined || !ruleCovers(rule.scope, { key, size: 0 })) continue
+    const due = dueAt({ days }, initiated.getTime())
+    if (due !== undefined && (best === undefined || due < best.due)) best = { due, id: rule.id }
+  }
+  return best === undefined ? {} : { 'x-amz-abort-date': best.due.toUTCString(), 'x-amz-abort-rule-id': best.id }
 }

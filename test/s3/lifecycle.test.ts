@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process'
 import { chownSync, existsSync, mkdirSync, utimesSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import {
-  CreateMultipartUploadCommand, DeleteBucketLifecycleCommand, GetBucketLifecycleConfigurationCommand, GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand,
+  CopyObjectCommand, CreateMultipartUploadCommand, DeleteBucketLifecycleCommand, ListPartsCommand, GetBucketLifecycleConfigurationCommand, GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand,
   PutBucketLifecycleConfigurationCommand, PutBucketPolicyCommand, PutObjectCommand, type LifecycleRule,
 } from '@aws-sdk/client-s3'
 import { startBridge, type Bridge } from '../fixtures/daemon.js'
@@ -50,11 +50,12 @@ t.test('the configuration is stored and read back as written; deleting it leaves
     { ID: 'everything', Filter: {}, Status: 'Enabled', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 } },
     { ID: 'tagged', Filter: { And: { Prefix: 'a/', Tags: [{ Key: 'k', Value: 'v' }], ObjectSizeGreaterThan: 10 } }, Status: 'Enabled', Expiration: { Days: 1 } },
     { ID: 'archive', Filter: { ObjectSizeLessThan: 100 }, Status: 'Enabled', Transitions: [{ Days: 90, StorageClass: 'GLACIER' }] },
+    { ID: 'and-empty-prefix', Filter: { And: { Prefix: '', Tags: [{ Key: 'k', Value: 'v' }] } }, Status: 'Enabled', Expiration: { Days: 5 } },
   ]
   await put(b, rules)
   const got = await b.s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: 'demo' }))
   t.same(got.Rules, rules)
-  t.match((await bridgectl(b, 'buckets', 'view', 'demo')).stdout, /lifecycle:\s+4 of 5 rules enabled: legacy, tmp, everything, tagged, archive/, 'bridgectl shows the rules')
+  t.match((await bridgectl(b, 'buckets', 'view', 'demo')).stdout, /lifecycle:\s+5 of 6 rules enabled: legacy, tmp, everything, tagged, archive, and-empty-prefix/, 'bridgectl shows the rules')
   const del = await b.s3.send(new DeleteBucketLifecycleCommand({ Bucket: 'demo' }))
   t.equal(del.$metadata.httpStatusCode, 204)
   await t.rejects(b.s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: 'demo' })), { name: 'NoSuchLifecycleConfiguration' })
@@ -77,6 +78,8 @@ t.test('rules AWS refuses are refused with its codes', async t => {
     ['an And of one predicate', [{ ID: 'r', Filter: { And: { Prefix: 'a/' } }, Status: 'Enabled', Expiration: { Days: 1 } }], 'MalformedXML'],
     ['an abort with a size filter', [{ ID: 'r', Filter: { ObjectSizeGreaterThan: 10 }, Status: 'Enabled', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } }], 'InvalidRequest'],
     ['a prefix over 1,024 bytes', [{ ID: 'r', Filter: { Prefix: 'p'.repeat(1025) }, Status: 'Enabled', Expiration: { Days: 1 } }], 'InvalidArgument'],
+    ['a tag without a value', [{ ID: 'r', Filter: { Tag: { Key: 'k' } as { Key: string, Value: string } }, Status: 'Enabled', Expiration: { Days: 1 } }], 'MalformedXML'],
+    ['a size bound past 5 TiB', [{ ID: 'r', Filter: { ObjectSizeGreaterThan: 5_497_558_138_881 }, Status: 'Enabled', Expiration: { Days: 1 } }], 'InvalidRequest'],
     ['a transition to a class lifecycle cannot name', [{ ID: 'r', Prefix: '', Status: 'Enabled', Transitions: [{ Days: 40, StorageClass: 'REDUCED_REDUNDANCY' as 'GLACIER' }] }], 'MalformedXML'],
   ]
   for (const [what, rules, code] of cases) t.equal(await outcome(put(b, rules)), code, what)
@@ -278,4 +281,20 @@ t.test('GET, HEAD and PUT of an object a rule will expire carry x-amz-expiration
   t.match(tagged.Expiration, /rule-id="soon"$/, 'the earliest rule that covers it')
   await b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'other/c.log', Body: 'x' }))
   t.equal((await b.s3.send(new HeadObjectCommand({ Bucket: 'demo', Key: 'other/c.log' }))).Expiration, undefined, 'no enabled rule: no header')
+  const copied = await b.s3.send(new CopyObjectCommand({ Bucket: 'demo', Key: 'logs/copy.log', CopySource: 'demo/other/c.log' }))
+  t.match(copied.Expiration, /rule-id="logs%2030"$/, 'CopyObject says it too')
+})
+
+t.test('CreateMultipartUpload and ListParts of an upload a rule will abort carry x-amz-abort-date and -rule-id', async t => {
+  const b = await startBridge(t)
+  await put(b, [{ ID: 'abort-3', Filter: { Prefix: 'up/' }, Status: 'Enabled', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 3 } }])
+  const created = await b.s3.send(new CreateMultipartUploadCommand({ Bucket: 'demo', Key: 'up/big.bin' }))
+  t.equal(created.AbortRuleId, 'abort-3')
+  const days = (created.AbortDate!.getTime() - Date.now()) / DAY
+  t.ok(days > 3 && days <= 4 && created.AbortDate!.getTime() % DAY === 0, `three days on, rounded up to midnight UTC (${created.AbortDate!.toISOString()})`)
+  const parts = await b.s3.send(new ListPartsCommand({ Bucket: 'demo', Key: 'up/big.bin', UploadId: created.UploadId }))
+  t.equal(parts.AbortRuleId, 'abort-3')
+  t.equal(parts.AbortDate?.getTime(), created.AbortDate!.getTime())
+  const other = await b.s3.send(new CreateMultipartUploadCommand({ Bucket: 'demo', Key: 'else/x.bin' }))
+  t.equal(other.AbortRuleId, undefined, 'outside the prefix: no header')
 })

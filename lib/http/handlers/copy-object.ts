@@ -1,4 +1,5 @@
 // CopyObject: same or another bucket, metadata COPY or REPLACE, x-amz-copy-source-if-* conditions.
+import { expirationHeader } from '../lifecycle.js'
 import { S3Error } from '../../errors/s3-error.js'
 import { checkedFile, headObject, openObject, prefetchForRead, putObject, type BucketRef } from '../../storage/objects.js'
 import { updateObjectMeta } from '../../storage/object-tags.js'
@@ -126,7 +127,7 @@ export async function copyObject (req: S3Request, s: Services): Promise<S3Reply>
   }
   const result = await putObject(bucketRef(destRecord), destKey, opened.body, meta, options,
     hashed === undefined ? { holes: true } : { holes: true, through: [hashed.tap], lateChecksums: hashed.checksums })
-  return { xml: renderXml('CopyObjectResult', { LastModified: result.info.lastModified, ETag: `"${result.info.etag}"`, ...checksumResult(result.info) }) }
+  return { headers: { 'x-amz-expiration': expirationHeader(destRecord.lifecycle, result.info) }, xml: renderXml('CopyObjectResult', { LastModified: result.info.lastModified, ETag: `"${result.info.etag}"`, ...checksumResult(result.info) }) }
 }
 
 /** CopyObjectResult's ChecksumType and Checksum<ALG>: the whole-object checksums the copy has. */

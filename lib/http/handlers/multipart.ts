@@ -1,4 +1,5 @@
 // Multipart handlers: Create, UploadPart(Copy), Complete, Abort, ListParts, ListMultipartUploads, and ?partNumber reads.
+import { abortHeaders } from '../lifecycle.js'
 import { dirname } from 'node:path'
 import { S3Error } from '../../errors/s3-error.js'
 import type { BucketRecord } from '../../state/types.js'
@@ -101,7 +102,10 @@ export async function createMultipartUpload (req: S3Request, s: Services): Promi
   const checksum = uploadChecksum(req)
   const upload = await createUpload(bucketRef(record), key, metaFromHeaders(req.headers), initiator, s.now(), Object.keys(aclHeaders).length ? aclHeaders : undefined, checksum)
   return {
-    headers: checksum === undefined ? {} : { 'x-amz-checksum-algorithm': checksum.algorithm.toUpperCase(), 'x-amz-checksum-type': checksum.type },
+    headers: {
+      ...(checksum === undefined ? {} : { 'x-amz-checksum-algorithm': checksum.algorithm.toUpperCase(), 'x-amz-checksum-type': checksum.type }),
+      ...abortHeaders(record.lifecycle, key, new Date(upload.initiated)),
+    },
     xml: renderXml('InitiateMultipartUploadResult', { Bucket: record.name, Key: key, UploadId: upload.uploadId }),
   }
 }
@@ -285,6 +289,7 @@ export async function listParts (req: S3Request, s: Services): Promise<S3Reply> 
   if (!/^\d{1,5}$/.test(markerText)) throw new S3Error('InvalidArgument', { ArgumentName: 'part-number-marker', ArgumentValue: markerText }, { message: 'Provided part-number-marker not an integer or within integer range' })
   const page = await readParts(bucketRef(record), key, uploadId, { marker: Number(markerText), maxParts })
   return {
+    headers: abortHeaders(record.lifecycle, key, new Date(page.upload.initiated)),
     xml: renderXml('ListPartsResult', {
       Bucket: record.name,
       Key: key,
