@@ -276,10 +276,12 @@ function openStaging (root: string, create: boolean): number | undefined {
     // A directory of the daemon's own user with mode exactly 0700, as the daemon makes it: nobody else can have
     // put anything inside, whatever it was renamed from (a looser mode is never repaired: a root-owned 1777 drop
     // box renamed into place must not be adopted).
-    if (st.isDirectory() && st.uid === process.geteuid?.() && (st.mode & 0o7777) === 0o2700) {
-      // Ours, made in a setgid bucket folder (mkdir(2) adds S_ISGID there): cleared through the descriptor.
+    if (st.isDirectory() && st.uid === process.geteuid?.() && (st.mode & 0o5077) === 0 && (st.mode & 0o7777) !== 0o700) {
+      // Ours, as private as 0700 but not it: made in a setgid bucket folder (mkdir(2) adds S_ISGID there), or under
+      // a default ACL that leaves its owner no x (drw-------+; the folder was then never usable and set aside at
+      // every write, sweep 26). Nobody but the daemon's user can have written inside; set right through the descriptor.
       fchmodSync(fd, 0o700)
-      st.mode &= ~0o2000
+      st.mode = (st.mode & ~0o7777) | 0o700
     }
     if (st.isDirectory() && st.uid === process.geteuid?.() && (st.mode & 0o7777) === 0o700) return fd
     closeSync(fd) // not handed out yet, so closing cannot orphan a path

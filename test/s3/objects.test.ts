@@ -78,6 +78,16 @@ t.test('a setgid bucket folder (a group share) takes uploads, and its files get 
   t.same(readdirSync(bucketDir).filter(n => n.startsWith('.s3bridge.untrusted')), [], 'the staging folder was not set aside')
 })
 
+t.test('a bucket folder whose default ACL gives owners no x still takes uploads (the staging folder is made usable, not set aside)', async t => {
+  const { s3, bucketDir } = await startBridge(t)
+  t.equal(spawnSync('setfacl', ['-d', '-m', 'u::rw,g::r,o::r', bucketDir]).status, 0, 'setfacl -d')
+  await s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'acl.txt', Body: 'x' }))
+  const got = await s3.send(new GetObjectCommand({ Bucket: 'demo', Key: 'acl.txt' }))
+  t.equal(await got.Body?.transformToString(), 'x')
+  t.same(readdirSync(bucketDir).filter(n => n.startsWith('.s3bridge.untrusted')), [], 'nothing set aside')
+  t.equal(statSync(join(bucketDir, '.s3bridge')).mode & 0o7777, 0o700)
+})
+
 t.test('DeleteObject removes the file and folders the bridge made for it', async t => {
   const { s3, bucketDir } = await startBridge(t)
   await s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'a/b/c.txt', Body: 'x' }))
