@@ -16,7 +16,7 @@ import { listObjects } from '../storage/listing.js'
 import { liveUploads } from '../storage/multipart-list.js'
 import { abortUpload } from '../storage/multipart.js'
 import { deleteObject, type BucketRef } from '../storage/objects.js'
-import { checkFolderForWrite, posixAccess } from '../storage/posix-access.js'
+import { checkFolderForWrite, posixLayerFor } from '../storage/posix-access.js'
 import type { ObjectInfo } from '../storage/types.js'
 import type { JobDeps } from './scheduled-jobs.js'
 
@@ -138,7 +138,7 @@ async function expireByRule (d: JobDeps, bucket: BucketRecord, owner: Principal,
       const decision = await authorize({
         operation: 'DeleteObject', bucket: current.bucket, key: info.key, principal: owner, conditionKeys: jobConditionKeys(now),
         identityPolicies: identityPolicies(current.state, owner.name), fs: [deleteNeed(ref.root, info.key)], gidOf: gidOfGroup,
-        publicIds: publicIdsOf(d.config), posix: root => posixAccess({ bucketRoot: root, principal: owner, rootHasRights: owner.hasRootRights }),
+        publicIds: publicIdsOf(d.config), posix: posixLayerFor(owner),
       })
       if (!decision.allowed) {
         if (decision.isMissing) continue // gone meanwhile

@@ -4,7 +4,7 @@ import { identityPolicies } from '../access/policy-cache.js'
 import { publicIdsOf } from '../access/public-access-block.js'
 import { keyConflictError, S3Error } from '../errors/s3-error.js'
 import type { BucketRecord } from '../state/types.js'
-import { posixAccess } from '../storage/posix-access.js'
+import { posixLayerFor } from '../storage/posix-access.js'
 import type { PrefetchedWalk } from '../storage/path-walk.js'
 import { gidOfGroup } from '../auth/groups.js'
 import type { S3Request, Services } from './types.js'
@@ -100,7 +100,7 @@ export async function decide (req: S3Request, s: Services, needs: AccessNeeds): 
     fs: needs.fs ?? [],
     gidOf: gidOfGroup,
     publicIds: publicIdsOf(s.config),
-    posix: (bucketRoot, opts) => posixAccess({ bucketRoot, principal: p, rootHasRights: p.hasRootRights, prefetched: needs.prefetched, ignorePublic: opts?.ignorePublic }),
+    posix: posixLayerFor(p, needs.prefetched),
   })
 }
 

@@ -89,6 +89,14 @@ function errnoOf(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException | undefined)?.code
 }
 
+/**
+ * The filesystem layer of an access query (AccessQuery.posix) for one principal: the HTTP path, `bridgectl explain`
+ * and the lifecycle job all judge through it, with the walk a handler already started when there is one.
+ */
+export function posixLayerFor(principal: PosixCredentials & { readonly hasRootRights: boolean }, prefetched?: PrefetchedWalk): (bucketRoot: string, opts?: { ignorePublic?: IgnorePublic }) => PosixAccess {
+  return (bucketRoot, opts) => posixAccess({ bucketRoot, principal, rootHasRights: principal.hasRootRights, prefetched, ignorePublic: opts?.ignorePublic })
+}
+
 export function posixAccess(options: PosixAccessOptions): PosixAccess {
   const who = options.principal
   const opts = { rootHasRights: options.rootHasRights }

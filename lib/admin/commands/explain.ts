@@ -1,6 +1,5 @@
 // bridgectl explain: which layer allows or denies a user's S3 request, and why (policy, bucket ACL, each folder, the file).
 import { publicIdsOf } from '../../access/public-access-block.js'
-import type { IgnorePublic } from '../../access/authorize.js'
 import { isIP } from 'node:net'
 import { authorize, type LayerVerdict } from '../../access/authorize.js'
 import { fsNeedsFor } from '../../access/fs-needs.js'
@@ -9,7 +8,7 @@ import { identityPolicies } from '../../access/policy-cache.js'
 import { supplementaryGroups } from '../../auth/identity.js'
 import { anonymousPrincipal, userPrincipal, type Principal } from '../../auth/principal.js'
 import { gidOfGroup } from '../../auth/groups.js'
-import { posixAccess } from '../../storage/posix-access.js'
+import { posixLayerFor } from '../../storage/posix-access.js'
 import type { UserRecord } from '../../state/types.js'
 import { AdminError, emit, UsageError } from '../output.js'
 import { effectiveStatus } from '../lookups.js'
@@ -94,7 +93,7 @@ const explain: Command = {
       fs: fsNeedsFor(operation, bucket.path, key),
       gidOf: gidOfGroup,
       publicIds: publicIdsOf(s.config),
-      posix: (root: string, opts?: { ignorePublic?: IgnorePublic }) => posixAccess({ bucketRoot: root, principal, rootHasRights: principal.hasRootRights, ignorePublic: opts?.ignorePublic }),
+      posix: posixLayerFor(principal),
     }
     let decision = await authorize(query)
     // An operation that needs a second action (GetObjectAttributes: s3:GetObject) is allowed only if that is too.
