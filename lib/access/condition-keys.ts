@@ -1,6 +1,6 @@
 // Which condition keys a policy written now may use. A key the bridge never fills makes a Deny on it a silent
 // no-op (fail-open) and an Allow on it dead: a typo (aws:SorceIp) or a key AWS fills and the bridge does not
-// (s3:ExistingObjectTag/...) is refused when the policy is written, with AWS's MalformedPolicy text. Policies
+// (aws:ResourceTag/...) is refused when the policy is written, with AWS's MalformedPolicy text. Policies
 // stored before this check are still read as they are.
 
 /** Keys lib/http/authorize.ts (request) and lib/access/policy.ts (principal) fill. */
@@ -14,8 +14,10 @@ const FILLED = [
   's3:x-amz-grant-read-acp', 's3:x-amz-grant-write-acp', 's3:x-amz-grant-full-control', 's3:x-amz-storage-class',
   's3:x-amz-server-side-encryption', 's3:x-amz-server-side-encryption-aws-kms-key-id',
   's3:x-amz-server-side-encryption-customer-algorithm', 's3:x-amz-website-redirect-location', 's3:versionid',
-  's3:resourceaccount', 's3:x-amz-object-ownership', 's3:tlsversion', 'aws:tokenissuetime',
+  's3:resourceaccount', 's3:x-amz-object-ownership', 's3:tlsversion', 'aws:tokenissuetime', 's3:requestobjecttagkeys',
 ]
+/** The object-tag keys (lib/access/object-tag-keys.ts), each followed by a tag key. */
+const FILLED_PREFIXES = ['s3:existingobjecttag/', 's3:requestobjecttag/']
 
 /**
  * AWS keys whose absence here tells the truth, so a policy may name them: no MFA, organisations, VPCs, access
@@ -33,16 +35,17 @@ const ABSENT_HERE = [
   's3:object-lock-remaining-retention-days', 's3:object-lock-legal-hold',
 ]
 const ABSENT_HERE_PREFIXES = ['aws:principaltag/']
+const NAMED_PREFIXES = [...FILLED_PREFIXES, ...ABSENT_HERE_PREFIXES]
 
-/** Keys AWS fills and the bridge does not (yet): a policy naming them would not do what it says. */
-const NOT_FILLED = ['s3:requestobjecttagkeys', 'aws:tagkeys']
-const NOT_FILLED_PREFIXES = ['s3:existingobjecttag/', 's3:requestobjecttag/', 'aws:requesttag/', 'aws:resourcetag/']
+/** Keys AWS fills and the bridge does not (yet; bucket tags as a resource's tags): a policy naming them would not do what it says. */
+const NOT_FILLED = ['aws:tagkeys']
+const NOT_FILLED_PREFIXES = ['aws:requesttag/', 'aws:resourcetag/']
 
 const KNOWN = new Set([...FILLED, ...ABSENT_HERE])
 
 /** Why a policy written now may not use this condition key (lower-cased), or undefined when it may. */
 export function conditionKeyProblem (key: string): string | undefined {
-  if (KNOWN.has(key) || ABSENT_HERE_PREFIXES.some(p => key.startsWith(p) && key.length > p.length)) return undefined
+  if (KNOWN.has(key) || NAMED_PREFIXES.some(p => key.startsWith(p) && key.length > p.length)) return undefined
   if (NOT_FILLED.includes(key) || NOT_FILLED_PREFIXES.some(p => key.startsWith(p))) {
     return `Conditions do not apply to combination of actions and resources in statement (the bridge does not support the condition key ${key})`
   }

@@ -1,12 +1,16 @@
 // The HTTP side of the permission model: builds the access query from a request and turns a denial into AccessDenied.
 import { ACCOUNT_ID, authorize, isBucketPolicyCall, type AccessDecision, type FsNeed, type LabelledPolicy } from '../access/authorize.js'
-import { identityPolicies } from '../access/policy-cache.js'
+import { existingTagKeys, requestTagKeys, tagKeyUse, takesExistingTags } from '../access/object-tag-keys.js'
+import { bucketPolicyDoc, identityPolicies } from '../access/policy-cache.js'
 import { publicIdsOf } from '../access/public-access-block.js'
 import { keyConflictError, S3Error } from '../errors/s3-error.js'
 import type { BucketRecord } from '../state/types.js'
+import { tagsForConditions } from '../storage/object-tags.js'
 import { posixLayerFor } from '../storage/posix-access.js'
+import type { ObjectKey, ObjectTag } from '../storage/types.js'
 import type { PrefetchedWalk } from '../storage/path-walk.js'
 import { gidOfGroup } from '../auth/groups.js'
+import { tagsFromHeader } from './tagging.js'
 import type { S3Request, Services } from './types.js'
 
 export { gidOfGroup as gidOf } from '../auth/groups.js'
@@ -82,19 +86,39 @@ export interface AccessNeeds {
   action?: string
   /** A walk of the key's path already started by the handler (GetObject): the filesystem check uses it. */
   prefetched?: PrefetchedWalk
+  /**
+   * The tags the request sets, when they are not its x-amz-tagging header (PutObjectTagging's body, a POST form's
+   * tagging field): s3:RequestObjectTag/<key> and s3:RequestObjectTagKeys.
+   */
+  requestTags?: readonly ObjectTag[]
+}
+
+/** The tags an upload's x-amz-tagging header sets: PutObject, CreateMultipartUpload, a CopyObject that replaces them. */
+function headerTags (req: S3Request, operation: string): ObjectTag[] | undefined {
+  const replaces = operation === 'PutObject' || operation === 'CreateMultipartUpload' ||
+    (operation === 'CopyObject' && String(req.headers['x-amz-tagging-directive'] ?? '').toUpperCase() === 'REPLACE')
+  return replaces ? tagsFromHeader(req.headers['x-amz-tagging']) : undefined
 }
 
 export async function decide (req: S3Request, s: Services, needs: AccessNeeds): Promise<AccessDecision> {
   const state = s.state.snapshot()
   const p = req.principal
   const identity: LabelledPolicy[] = p.kind === 'user' ? identityPolicies(state, p.name) : []
+  const keys = conditionKeys(req, s.now(), needs.operation)
+  // Tags are looked at only when a policy in play names a tag key: the GET path pays a WeakMap look-up per policy.
+  const bucket = needs.bucket
+  const use = tagKeyUse([...identity.map(l => l.doc), req.sessionPolicy?.doc, bucket?.policy === undefined ? undefined : bucketPolicyDoc(bucket.policy, bucket.name)])
+  if (use.request) Object.assign(keys, requestTagKeys(needs.requestTags ?? headerTags(req, needs.operation)))
+  if (use.existing && bucket !== undefined && needs.key !== undefined && takesExistingTags(needs.operation)) {
+    Object.assign(keys, existingTagKeys(await tagsForConditions({ name: bucket.name, root: bucket.path }, needs.key as ObjectKey, needs.prefetched)))
+  }
   return authorize({
     operation: needs.operation,
     action: needs.action,
     bucket: needs.bucket,
     key: needs.key,
     principal: p,
-    conditionKeys: conditionKeys(req, s.now(), needs.operation),
+    conditionKeys: keys,
     identityPolicies: identity,
     sessionPolicy: req.sessionPolicy,
     fs: needs.fs ?? [],

@@ -17,6 +17,14 @@ export async function getObjectTags (bucket: BucketRef, key: ObjectKey, checked?
 }
 
 /**
+ * The tags a policy's s3:ExistingObjectTag/<key> sees: the object's, or none when there is no such object (or it
+ * cannot be read; the request then fails on its own check). Read by the daemon, never shown to the caller.
+ */
+export async function tagsForConditions (bucket: BucketRef, key: ObjectKey, checked?: PrefetchedWalk): Promise<ObjectTag[]> {
+  return getObjectTags(bucket, key, checked).catch(() => [])
+}
+
+/**
  * Rewrites the object's metadata record in place: same inode, mode, owner, ACL and bytes. The file is pinned by
  * a descriptor (no symlink followed, the descriptor must be the key's path), and the record is read and written
  * through it. `change` gets the stored record (undefined for a file written over NFS) and the file's stat.

@@ -71,9 +71,20 @@ export async function resolveObject (bucket: BucketRef, key: ObjectKey, prefetch
   const w = await (early ?? walkPath(bucket.root, names, { metaXattr: META_XATTR })).catch(() => undefined)
   const st = w?.found.length === names.length + 1 ? w.found[names.length]!.stats : undefined
   if (st === undefined || (isDirectoryKey(key) ? !st.isDirectory() : !st.isFile())) throw notFound(bucket, key)
-  const stored = w?.meta === undefined ? undefined : parseStoredMeta(w.meta.toString('utf8'))
+  const meta = w?.meta ?? metaOfRead(w?.read, st)
+  const stored = meta === undefined ? undefined : parseStoredMeta(meta.toString('utf8'))
   if (isDirectoryKey(key) && !stored) throw notFound(bucket, key)
   return { path: keyToPath(bucket.root, key), st, stored }
+}
+
+/**
+ * A GetObject walk (readMax) reads the metadata with the file, not as the last component's: that read's, when it
+ * opened the very file the walk reached.
+ */
+function metaOfRead (read: ObjectRead | NodeJS.ErrnoException | undefined, walked: WalkStat): Buffer | undefined {
+  if (read === undefined || read instanceof Error || read.status === 1 || read.metaLen < 0) return undefined
+  const st = WalkStat.at(read.stats, 0)
+  return st.dev === walked.dev && st.ino === walked.ino ? read.meta.subarray(0, read.metaLen) : undefined
 }
 
 /** The stat fields an object's info is made of (Node's bigint stats, or the addon's). */

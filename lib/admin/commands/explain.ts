@@ -4,11 +4,14 @@ import { isIP } from 'node:net'
 import { authorize, type LayerVerdict } from '../../access/authorize.js'
 import { fsNeedsFor } from '../../access/fs-needs.js'
 import { OPERATION_ACCESS } from '../../access/actions.js'
-import { identityPolicies } from '../../access/policy-cache.js'
+import { existingTagKeys, tagKeyUse, takesExistingTags } from '../../access/object-tag-keys.js'
+import { bucketPolicyDoc, identityPolicies } from '../../access/policy-cache.js'
 import { supplementaryGroups } from '../../auth/identity.js'
 import { anonymousPrincipal, userPrincipal, type Principal } from '../../auth/principal.js'
 import { gidOfGroup } from '../../auth/groups.js'
+import { tagsForConditions } from '../../storage/object-tags.js'
 import { posixLayerFor } from '../../storage/posix-access.js'
+import type { ObjectKey } from '../../storage/types.js'
 import type { UserRecord } from '../../state/types.js'
 import { AdminError, emit, UsageError } from '../output.js'
 import { effectiveStatus } from '../lookups.js'
@@ -79,6 +82,12 @@ const explain: Command = {
         `${operation} on ${bucketName}${key !== undefined ? '/' + key : ''} as ${userName}${also}\n  authentication DENY ${refusal}\n=> DENIED\n`)
       return
     }
+    const identity = principal.kind === 'user' ? identityPolicies(state, principal.name) : []
+    // The object's own tags are part of the request as the daemon would judge it (s3:ExistingObjectTag/<key>).
+    const tagUse = tagKeyUse([...identity.map(l => l.doc), bucket.policy === undefined ? undefined : bucketPolicyDoc(bucket.policy, bucket.name)])
+    const tagKeys = tagUse.existing && key !== undefined && takesExistingTags(operation)
+      ? existingTagKeys(await tagsForConditions({ name: bucket.name, root: bucket.path }, key as ObjectKey))
+      : {}
     const query = {
       operation,
       bucket,
@@ -88,8 +97,9 @@ const explain: Command = {
       conditionKeys: {
         'aws:currenttime': now.toISOString(), 'aws:epochtime': String(Math.floor(now.getTime() / 1000)), 'aws:securetransport': String(isHttps),
         ...(sourceIp === undefined ? {} : { 'aws:sourceip': sourceIp }),
+        ...tagKeys,
       },
-      identityPolicies: principal.kind === 'user' ? identityPolicies(state, principal.name) : [],
+      identityPolicies: identity,
       fs: fsNeedsFor(operation, bucket.path, key),
       gidOf: gidOfGroup,
       publicIds: publicIdsOf(s.config),
@@ -106,7 +116,8 @@ const explain: Command = {
     const line = (l: LayerVerdict): string => `  ${l.layer.padEnd(11)} ${l.verdict.toUpperCase().padEnd(5)} ${l.reason}`
     // Said, because a policy condition on anything else (a header, the prefix, the time of a real request) may
     // decide differently for the real request.
-    const assumed = `${isHttps ? 'HTTPS' : 'plain HTTP'}, ${sourceIp === undefined ? 'no source IP' : `from ${sourceIp}`}, no request headers or query (policy conditions on them see them absent; --https, --source-ip IP)`
+    const tagNote = Object.keys(tagKeys).length ? `, the object's tags as it has them now (${Object.entries(tagKeys).map(([k, v]) => `${k.slice('s3:existingobjecttag/'.length)}=${String(v)}`).join(', ')})` : ''
+    const assumed = `${isHttps ? 'HTTPS' : 'plain HTTP'}, ${sourceIp === undefined ? 'no source IP' : `from ${sourceIp}`}, no request headers or query (policy conditions on them see them absent; --https, --source-ip IP)${tagNote}`
     emit(s.out, { principal: who, operation, sharedWith, bucket: bucketName, key, request: assumed, allowed: decision.allowed, layers: decision.layers }, () =>
       `${operation} on ${bucketName}${key !== undefined ? '/' + key : ''} as ${who}${also}\n  request     ${assumed}\n${decision.layers.map(line).join('\n')}\n=> ${decision.allowed ? 'ALLOWED' : 'DENIED'}${decision.isMissing ? ' (the path does not exist)' : ''}\n`)
   },

@@ -237,15 +237,16 @@ export async function postObject (req: S3Request, s: Services): Promise<S3Reply>
     // keys too (s3:x-amz-acl is the form's acl field, not a header of the POST); checked before the file is read,
     // the ACL applied to the new file before it is published. Referer and User-Agent stay the request's.
     const asPut: S3Request = { ...signer, headers: { ...formHeaders(form.fields), referer: req.headers.referer, 'user-agent': req.headers['user-agent'] } }
-    await requireAccess(asPut, s, { operation: 'PostObject', bucket: record, key, fs: [createNeed(record.path, key)] })
+    const tagging = form.fields.get('tagging')
+    const tags = tagging === undefined ? undefined : await tagsFromXml(tagging, MAX_OBJECT_TAGS)
+    await requireAccess(asPut, s, { operation: 'PostObject', bucket: record, key, fs: [createNeed(record.path, key)], requestTags: tags })
     const limits = { min: range?.min ?? 0, max: Math.min(range?.max ?? MAX_POST_OBJECT_BYTES, MAX_POST_OBJECT_BYTES) }
     checkAclHeadersAllowed(asPut, s, record)
     await requireUploadHeaderActions(asPut, s, { operation: 'PostObject', bucket: record, key }, { tagging: false }) // the tagging field: below
     const meta = metaFromHeaders(asPut.headers, { fromForm: true })
-    const tagging = form.fields.get('tagging')
-    if (tagging !== undefined) {
-      await requireAccess(asPut, s, { operation: 'PostObject', action: 's3:PutObjectTagging', bucket: record, key })
-      meta.tags = await tagsFromXml(tagging, MAX_OBJECT_TAGS)
+    if (tags !== undefined) {
+      await requireAccess(asPut, s, { operation: 'PostObject', action: 's3:PutObjectTagging', bucket: record, key, requestTags: tags })
+      meta.tags = tags
     }
     // The file is checked against the digests the form declares as a PUT's body is against its headers: a mismatch
     // is BadDigest and nothing is stored; a checksum that matched is kept and returned as PutObject's is.

@@ -36,17 +36,18 @@ export async function getObjectTagging (req: S3Request, s: Services): Promise<S3
 }
 
 /**
- * Put/DeleteObjectTagging: write on the file, checked on the walk that is then the only file tagged. The body
- * arrives at the client's pace after the check, and an NFS user could rename another file under the key
- * meanwhile (security sweep 10): setObjectTags refuses an inode other than the one checked.
+ * Put/DeleteObjectTagging: write on the file, checked on the walk that is then the only file tagged: an NFS user
+ * could rename another file under the key between the check and the write (security sweep 10), and
+ * setObjectTags refuses an inode other than the one checked. The new tags are read first: a policy may judge
+ * them (s3:RequestObjectTag/<key>, s3:RequestObjectTagKeys).
  */
 async function changeTags (req: S3Request, s: Services, tagsOf: () => Promise<ObjectTag[]>): Promise<void> {
   const needs = writeNeeds(req, s)
   checkVersion(req)
+  const tags = await tagsOf()
   const bucket = bucketRef(needs.bucket!)
   const checked = prefetchForRead(bucket, needs.key, { read: false })
-  await requireAccess(req, s, { ...needs, prefetched: checked }, { missingIsNoSuchKey: true })
-  const tags = await tagsOf()
+  await requireAccess(req, s, { ...needs, prefetched: checked, requestTags: tags }, { missingIsNoSuchKey: true })
   await setObjectTags(bucket, needs.key, tags, await checkedFile(checked, bucket, needs.key))
 }
 
