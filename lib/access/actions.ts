@@ -83,6 +83,7 @@ export const OPERATION_ACCESS: Readonly<Record<string, OperationAccess>> = {
   PutPublicAccessBlock: bucket('s3:PutBucketPublicAccessBlock'),
   DeletePublicAccessBlock: bucket('s3:PutBucketPublicAccessBlock'),
   GetBucketOwnershipControls: bucket('s3:GetBucketOwnershipControls'),
+  PutBucketOwnershipControls: bucket('s3:PutBucketOwnershipControls'),
   DeleteBucketOwnershipControls: bucket('s3:PutBucketOwnershipControls'),
   GetBucketReplication: bucket('s3:GetReplicationConfiguration'),
   DeleteBucketReplication: bucket('s3:PutReplicationConfiguration'),

@@ -7,6 +7,7 @@ import { bucketNeed } from './bucket-permissions.js'
 import { bucketPolicyDoc } from './policy-cache.js'
 import type { PolicyDocument } from './policy-document.js'
 import { combine, evaluatePolicy, isPolicyPublic, type PolicyVerdict, type RequestPrincipal } from './policy.js'
+import { aclsDisabled } from './object-ownership.js'
 import { isBlocked, type PublicIds } from './public-access-block.js'
 
 export const ACCOUNT_ID = '000000000000'
@@ -121,7 +122,9 @@ function aclLayer (q: AccessQuery, policyAllows: boolean): LayerVerdict & { isOt
   if (q.principal.kind === 'user' && q.principal.role === 'admin') return { layer: 'bucket-acl', verdict: 'allow', reason: `${q.principal.name} has the admin role` }
   // IgnorePublicAcls: the bucket's AllUsers and AuthenticatedUsers grants count for nothing, however they name them.
   const ignorePublic = isBlocked(q.bucket.publicAccessBlock, 'ignorePublicAcls')
-  const grants = bucketGrants(q.bucket, q.principal, q.gidOf, ignorePublic ? { wellKnown: false, ignoreGids: [q.publicIds.authenticatedUsersGid, q.publicIds.anonymousGid] } : {})
+  // BucketOwnerEnforced: ACLs no longer grant anything; the owner's own rights stay.
+  const aclOf = aclsDisabled(q.bucket) ? { ...q.bucket, acl: [] } : q.bucket
+  const grants = bucketGrants(aclOf, q.principal, q.gidOf, ignorePublic ? { wellKnown: false, ignoreGids: [q.publicIds.authenticatedUsersGid, q.publicIds.anonymousGid] } : {})
   const isOwner = q.principal.kind === 'user' && q.bucket.owner === q.principal.name
   const granted = need === 'owner' ? isOwner : grants.has('FULL_CONTROL') || grants.has(need)
   const what = need === 'owner' ? 'bucket ownership' : need

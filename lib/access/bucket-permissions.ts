@@ -10,7 +10,7 @@ const WRITE = ['PutObject', 'CopyObject', 'DeleteObject', 'DeleteObjects', 'Crea
 const OWNER = ['DeleteBucket', 'GetBucketPolicy', 'PutBucketPolicy', 'DeleteBucketPolicy', 'GetBucketPolicyStatus', 'GetBucketCors', 'PutBucketCors', 'DeleteBucketCors',
   'GetBucketTagging', 'PutBucketTagging', 'DeleteBucketTagging',
   'GetBucketLifecycleConfiguration', 'PutBucketLifecycleConfiguration', 'DeleteBucketLifecycle', 'GetBucketEncryption', 'DeleteBucketEncryption', 'GetBucketWebsite', 'DeleteBucketWebsite',
-  'GetPublicAccessBlock', 'PutPublicAccessBlock', 'DeletePublicAccessBlock', 'GetBucketOwnershipControls', 'DeleteBucketOwnershipControls', 'GetBucketReplication',
+  'GetPublicAccessBlock', 'PutPublicAccessBlock', 'DeletePublicAccessBlock', 'GetBucketOwnershipControls', 'PutBucketOwnershipControls', 'DeleteBucketOwnershipControls', 'GetBucketReplication',
   'DeleteBucketReplication', 'GetObjectLockConfiguration', 'GetBucketRequestPayment', 'GetBucketAccelerateConfiguration', 'GetBucketLogging',
   'GetBucketNotificationConfiguration', 'PutBucketVersioning']
 /** Object reads and object-ACL calls: the file (and the handler's own ACL checks) decide, not the bucket ACL. */

@@ -1,5 +1,7 @@
 // The one S3 error catalogue: code -> HTTP status and AWS's message. Nothing else defines S3 errors.
 export const S3_ERRORS = {
+  // S3 Object Ownership's BucketOwnerEnforced: ACL writes are refused.
+  AccessControlListNotSupported: { status: 400, message: 'The bucket does not allow ACLs' },
   AccessDenied: { status: 403, message: 'Access Denied' },
   // A refused CORS preflight (missing bucket, no CORS configuration, or no rule matches): S3 answers 403 AccessForbidden.
   AccessForbidden: { status: 403, message: 'CORSResponse: This CORS request is not allowed. This is usually because the evalution of Origin, request method / Access-Control-Request-Method or Access-Control-Request-Headers are not whitelisted by the resource\'s CORS spec.' },

@@ -5,11 +5,19 @@ import { expandCannedAcl, hasAclHeaders, isLonePrivate, parseCannedAcl, readAclH
 import { aclFromMode } from '../access/posix-acl.js'
 import { grantsToPosixAcl } from '../access/s3-acl-posix.js'
 import { publicIdsOf, refusePublicAcl } from '../access/public-access-block.js'
+import { aclNotSupported, aclsDisabled, isLoneBucketOwnerFullControl } from '../access/object-ownership.js'
 import type { BucketRecord } from '../state/types.js'
 import { currentAcl, readObjectAcl, writeObjectAcl } from '../storage/object-acl-store.js'
 import { requireAccess } from './authorize.js'
 import { granteeDirectory } from './grantee-directory.js'
 import type { S3Request, Services } from './types.js'
+
+const NO_ACL_HEADERS: AclHeaders = { canned: undefined, grants: undefined }
+
+/** The ACL headers an upload to this bucket applies: none where ACLs are disabled (BucketOwnerEnforced). */
+function uploadAclHeaders (headers: IncomingHttpHeaders, record: BucketRecord): AclHeaders {
+  return aclsDisabled(record) ? NO_ACL_HEADERS : readAclHeaders(headers)
+}
 
 /**
  * Call BEFORE receiving an upload's body (PutObject, CopyObject, CreateMultipartUpload). Throws
@@ -21,6 +29,11 @@ import type { S3Request, Services } from './types.js'
  */
 export function checkAclHeadersAllowed (req: S3Request, s: Services, record: BucketRecord): AclHeaders {
   const headers = readAclHeaders(req.headers)
+  // BucketOwnerEnforced: no ACL but bucket-owner-full-control (which then says nothing) is taken, before any byte.
+  if (aclsDisabled(record)) {
+    if (hasAclHeaders(headers) && !isLoneBucketOwnerFullControl(headers)) throw aclNotSupported(`/${record.name}/${req.rawKey ?? ''}`)
+    return NO_ACL_HEADERS
+  }
   const canned = headers.canned === undefined ? undefined : parseCannedAcl(headers.canned)
   // BlockPublicAcls: refused before any byte is taken (the owner ids do not matter to what is public).
   const asked = headers.grants ?? (canned === undefined ? [] : expandCannedAcl(canned, { ownerId: '', bucketOwnerId: record.owner }))
@@ -37,7 +50,7 @@ export function checkAclHeadersAllowed (req: S3Request, s: Services, record: Buc
  * every upload and copy). Without them a copy gets no more than its source's mode bits.
  */
 export function aclHeadersDecide (headers: IncomingHttpHeaders, record: BucketRecord): boolean {
-  const acl = readAclHeaders(headers)
+  const acl = uploadAclHeaders(headers, record)
   if (!hasAclHeaders(acl)) return false
   return !(record.objectAclPolicy === 'deny' && isLonePrivate(acl))
 }
@@ -49,7 +62,7 @@ export function aclHeadersDecide (headers: IncomingHttpHeaders, record: BucketRe
  * and filesystem layers are the upload's own, checked by the caller.
  */
 export async function requireUploadHeaderActions (req: S3Request, s: Services, needs: { operation: string, bucket: BucketRecord, key: string }, opts: { tagging: boolean }): Promise<void> {
-  const acl = readAclHeaders(req.headers)
+  const acl = uploadAclHeaders(req.headers, needs.bucket)
   // `x-amz-acl: private` alone only narrows (owner-only) and rclone sends it with every upload: it passes, as it
   // passes under objectAclPolicy deny.
   if (hasAclHeaders(acl) && !isLonePrivate(acl)) await requireAccess(req, s, { ...needs, action: 's3:PutObjectAcl' })

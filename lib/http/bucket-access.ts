@@ -1,5 +1,7 @@
 // Finding the request's bucket and deciding bucket-level access; the one gate every handler calls.
 import { isBlocked, publicIdsOf } from '../access/public-access-block.js'
+import { bucketOwnerTakesUpload } from '../access/object-ownership.js'
+import { readAclHeaders } from '../access/s3-acl.js'
 import { S3Error } from '../errors/s3-error.js'
 import type { BucketPermission, BucketRecord } from '../state/types.js'
 import type { BucketRef, FolderCheck, WriteOptions } from '../storage/objects.js'
@@ -53,8 +55,13 @@ export function writeOptions (req: S3Request, s: Services, record?: BucketRecord
   // Nor do a folder default ACL's entries for the AuthenticatedUsers gid or the anonymous ids reach new files then.
   const ids = publicIdsOf(s.config)
   const withoutIds = blocksPublic ? { uids: [ids.anonymousUid], gids: [ids.authenticatedUsersGid, ids.anonymousGid] } : undefined
+  // S3 Object Ownership: the object's file is the bucket owner's where it takes uploads (a bucket owner that is no
+  // bridge user, such as root, leaves it the writer's).
+  const takes = record !== undefined && bucketOwnerTakesUpload(record, readAclHeaders(req.headers))
+  const bucketOwner = takes ? s.state.snapshot().users[record.owner] : undefined
   return {
     owner: { uid: req.principal.uid, gid: req.principal.gid },
+    ...(bucketOwner === undefined ? {} : { fileOwner: { uid: bucketOwner.uid, gid: bucketOwner.gid } }),
     fileMode: s.config.fileCreateMode & (cap | ~0o777),
     dirMode: s.config.dirCreateMode,
     fsync: s.config.fsync,

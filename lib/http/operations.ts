@@ -13,6 +13,7 @@ import { isFormEncoded, queryApi } from './query-api.js'
 import { deleteBucketCors, getBucketCors, putBucketCors } from './handlers/cors.js'
 import { deleteBucketLifecycle, getBucketLifecycleConfiguration, putBucketLifecycleConfiguration } from './handlers/lifecycle.js'
 import { deletePublicAccessBlock, getPublicAccessBlock, putPublicAccessBlock } from './handlers/public-access-block.js'
+import { deleteBucketOwnershipControls, getBucketOwnershipControls, putBucketOwnershipControls } from './handlers/ownership-controls.js'
 import { postObject } from './handlers/post-object.js'
 import { deleteBucketTagging, deleteObjectTagging, getBucketTagging, getObjectTagging, putBucketTagging, putObjectTagging } from './handlers/tagging.js'
 import * as config from './handlers/bucket-config.js'
@@ -101,8 +102,9 @@ export const OPERATIONS: Operation[] = [
   { method: 'DELETE', target: 'bucket', query: 'encryption', name: 'DeleteBucketEncryption', handle: config.deleteBucketEncryption },
   { method: 'GET', target: 'bucket', query: 'website', name: 'GetBucketWebsite', handle: config.getBucketWebsite },
   { method: 'DELETE', target: 'bucket', query: 'website', name: 'DeleteBucketWebsite', handle: config.deleteBucketWebsite },
-  { method: 'GET', target: 'bucket', query: 'ownershipControls', name: 'GetBucketOwnershipControls', handle: config.getBucketOwnershipControls },
-  { method: 'DELETE', target: 'bucket', query: 'ownershipControls', name: 'DeleteBucketOwnershipControls', handle: config.deleteBucketOwnershipControls },
+  { method: 'GET', target: 'bucket', query: 'ownershipControls', name: 'GetBucketOwnershipControls', handle: getBucketOwnershipControls },
+  { method: 'PUT', target: 'bucket', query: 'ownershipControls', name: 'PutBucketOwnershipControls', handle: putBucketOwnershipControls },
+  { method: 'DELETE', target: 'bucket', query: 'ownershipControls', name: 'DeleteBucketOwnershipControls', handle: deleteBucketOwnershipControls },
   { method: 'GET', target: 'bucket', query: 'replication', name: 'GetBucketReplication', handle: config.getBucketReplication },
   { method: 'DELETE', target: 'bucket', query: 'replication', name: 'DeleteBucketReplication', handle: config.deleteBucketReplication },
   { method: 'GET', target: 'bucket', query: 'object-lock', name: 'GetObjectLockConfiguration', handle: config.getObjectLockConfiguration },

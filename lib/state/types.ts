@@ -29,6 +29,8 @@ export interface BucketRecord {
   lifecycle?: unknown
   /** PutPublicAccessBlock's four settings (lib/access/public-access-block.ts); absent: none. */
   publicAccessBlock?: { blockPublicAcls: boolean, ignorePublicAcls: boolean, blockPublicPolicy: boolean, restrictPublicBuckets: boolean }
+  /** PutBucketOwnershipControls or CreateBucket's x-amz-object-ownership (lib/access/object-ownership.ts); absent: none. */
+  ownershipControls?: { objectOwnership: 'BucketOwnerPreferred' | 'ObjectWriter' | 'BucketOwnerEnforced' }
   /** Bucket tags (PutBucketTagging), in the order given. */
   tags?: Array<{ key: string, value: string }>
   /** Set by PutBucketVersioning Suspended: GetBucketVersioning then says so (objects have the "null" version either way). */

@@ -127,7 +127,8 @@ async function publish (bucket: BucketRef, key: ObjectKey, tmp: string, fh: File
     if (existing !== undefined && !existing.isFile()) throw keyConflictError({ Key: key })
     const parentSt = await parent.stat()
     const isSetgid = (parentSt.mode & S_ISGID) !== 0
-    const owner = { uid: opts.owner.uid, gid: isSetgid ? Number(parentSt.gid) : opts.owner.gid }
+    const fileOwner = opts.fileOwner ?? opts.owner
+    const owner = { uid: fileOwner.uid, gid: isSetgid ? Number(parentSt.gid) : fileOwner.gid }
     await fh.chown(owner.uid, owner.gid)
     await fh.chmod(opts.fileMode)
     await opts.onCreated?.(fdPath(fh.fd), parent, false, owner)

@@ -22,7 +22,13 @@ const S_ISGID = 0o2000
 export interface BucketRef { name: string, root: string }
 
 export interface WriteOptions {
+  /** Who the files and folders a write makes belong to (the writer). */
   owner: PosixOwner
+  /**
+   * Who the object's own file belongs to when that is not `owner` (S3 Object Ownership: the bucket owner). The
+   * folders made on the way stay `owner`'s, so a writer can still finish an upload under a folder it made.
+   */
+  fileOwner?: PosixOwner
   fileMode: number
   dirMode: number
   fsync: boolean
@@ -548,8 +554,9 @@ export async function putObject (bucket: BucketRef, key: ObjectKey, body: Readab
     await opts.checkFolder?.(parent, { entry: name })
     const parentSt = await parent.stat()
     const setgid = (parentSt.mode & S_ISGID) !== 0
-    const uid = opts.owner.uid
-    const gid = setgid ? Number(parentSt.gid) : opts.owner.gid
+    const fileOwner = opts.fileOwner ?? opts.owner
+    const uid = fileOwner.uid
+    const gid = setgid ? Number(parentSt.gid) : fileOwner.gid
     // With the addon, owner, fsync, metadata and rename are one job at the end (a chown changes neither size
     // nor mtime, so the stamp read below still holds).
     const publish = opts.noReplace === true ? undefined : nativePublish()

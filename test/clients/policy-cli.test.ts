@@ -114,6 +114,26 @@ if (!hasProgram(AWS)) {
     t.equal((await b.aws(['s3', 'cp', 'f.txt', 's3://demo/f.txt', '--acl', 'public-read'])).code, 0, 'with the block gone the upload passes')
   })
 
+  t.test('aws s3api put-bucket-ownership-controls BucketOwnerEnforced: ACL uploads refused, plain ones taken; a tag-conditioned Deny holds', async t => {
+    const b = await setup(t)
+    t.match((await b.aws(['s3api', 'get-bucket-ownership-controls', '--bucket', 'demo'])).stderr, /OwnershipControlsNotFoundError/)
+    await b.json(['s3api', 'put-bucket-ownership-controls', '--bucket', 'demo', '--ownership-controls', 'Rules=[{ObjectOwnership=BucketOwnerEnforced}]'])
+    t.same(await b.json(['s3api', 'get-bucket-ownership-controls', '--bucket', 'demo']), { OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] } })
+    writeFileSync(join(b.work, 'f.txt'), 'x')
+    const refused = await b.aws(['s3', 'cp', 'f.txt', 's3://demo/f.txt', '--acl', 'public-read'])
+    t.not(refused.code, 0)
+    t.match(refused.stderr, /AccessControlListNotSupported/, 'aws s3 cp --acl public-read: the bucket does not allow ACLs')
+    t.equal((await b.aws(['s3', 'cp', 'f.txt', 's3://demo/f.txt'])).code, 0, 'without --acl the upload is taken')
+    t.match((await b.aws(['s3api', 'put-object-acl', '--bucket', 'demo', '--key', 'f.txt', '--acl', 'private'])).stderr, /AccessControlListNotSupported/)
+    // A Deny conditioned on the object's tags, through the CLI's own tagging calls.
+    await b.json(['s3api', 'put-object-tagging', '--bucket', 'demo', '--key', 'f.txt', '--tagging', 'TagSet=[{Key=hold,Value=yes}]'])
+    writeFileSync(join(b.work, 'hold.json'), JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Deny', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::demo/*', Condition: { StringEquals: { 's3:ExistingObjectTag/hold': 'yes' } } }] }))
+    await b.json(['s3api', 'put-bucket-policy', '--bucket', 'demo', '--policy', 'file://hold.json'])
+    t.match((await b.aws(['s3', 'cp', 's3://demo/f.txt', 'back.txt'])).stderr, /403|Forbidden|AccessDenied/, 'a held object cannot be read')
+    await b.json(['s3api', 'delete-object-tagging', '--bucket', 'demo', '--key', 'f.txt'])
+    t.equal((await b.aws(['s3', 'cp', 's3://demo/f.txt', 'back.txt'])).code, 0, 'released, it can')
+  })
+
   t.test('aws s3api put-bucket-lifecycle-configuration and get-bucket-lifecycle-configuration round-trip the rules', async t => {
     const b = await setup(t)
     const rules = [

@@ -45,7 +45,7 @@ t.test('CreateBucket asking for Object Lock is refused (501), not made without i
   t.ok(b.daemon.services.state.snapshot().buckets.worm, 'false is no request for a lock')
 })
 
-t.test('x-amz-object-ownership: accepted (objects stay their writers\', as with ObjectWriter) except BucketOwnerEnforced with an ACL for others', async t => {
+t.test('x-amz-object-ownership: the bucket\'s setting, except BucketOwnerEnforced with an ACL for others', async t => {
   const b = await startBridge(t)
   await b.s3.send(new CreateBucketCommand({ Bucket: 'writer', ObjectOwnership: 'ObjectWriter', ACL: 'public-read' }))
   t.ok(b.daemon.services.state.snapshot().buckets.writer)
@@ -54,7 +54,8 @@ t.test('x-amz-object-ownership: accepted (objects stay their writers\', as with 
   t.notOk(b.daemon.services.state.snapshot().buckets.enforced)
   t.notOk(existsSync(join(b.dir, 'buckets', 'enforced')), 'no folder either')
   await b.s3.send(new CreateBucketCommand({ Bucket: 'enforced', ObjectOwnership: 'BucketOwnerEnforced', ACL: 'private' }))
-  t.ok(b.daemon.services.state.snapshot().buckets.enforced, 'AWS\'s default setting, as tools send it, makes the bucket')
+  t.same(b.daemon.services.state.snapshot().buckets.enforced?.ownershipControls, { objectOwnership: 'BucketOwnerEnforced' }, 'AWS\'s default setting, as tools send it, makes the bucket with it')
+  t.same(b.daemon.services.state.snapshot().buckets.writer?.ownershipControls, { objectOwnership: 'ObjectWriter' })
   const bad = await sendSigned(b.endpoint, b.creds, { method: 'PUT', path: '/odd1', headers: { 'x-amz-object-ownership': 'Everyone' } })
   t.equal(bad.status, 400, bad.body)
   const odd = await sendSigned(b.endpoint, b.creds, { method: 'PUT', path: '/odd', headers: { 'x-amz-bucket-object-lock-enabled': 'yes' } })

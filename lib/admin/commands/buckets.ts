@@ -2,6 +2,7 @@
 import { chmodSync, chownSync, existsSync, mkdirSync, realpathSync, statSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { PUBLIC_ACCESS_BLOCK_ELEMENTS, storedPublicAccessBlock } from '../../access/public-access-block.js'
+import { storedOwnershipControls } from '../../access/object-ownership.js'
 import { storedLifecycle } from '../../config/lifecycle-rules.js'
 import { bucketNameProblem } from '../../state/bucket-names.js'
 import { bucketPathProblem, canonicalPath } from '../../state/bucket-paths.js'
@@ -125,11 +126,11 @@ const view: Command = {
   async run (args, s) {
     const { positionals } = parse(args, {}, ['NAME'])
     const b = bucketOf(s.state.snapshot(), positionals[0]!)
-    const { policy, cors, publicAccessBlock, lifecycle, ...rest } = b
+    const { policy, cors, publicAccessBlock, lifecycle, ownershipControls, ...rest } = b
     const rules = storedLifecycle(lifecycle)?.rules ?? []
     const blocked = PUBLIC_ACCESS_BLOCK_ELEMENTS.filter(([, field]) => storedPublicAccessBlock(publicAccessBlock)?.[field] === true).map(([element]) => element)
     const status = await availability(b)
-    emit(s.out, { ...b, status }, () => fields({ ...rest, mountPoint: b.mountPoint ?? '(not recorded: see buckets modify --record-mount)', status, acl: b.acl.map(a => `${a.type}:${a.name}:${a.permission}`).join(' ') || '(none)', policy: policy ? 'yes' : 'no', cors: cors ? 'yes' : 'no', publicAccessBlock: publicAccessBlock === undefined ? '(none)' : blocked.join(' ') || '(all off)', lifecycle: rules.length === 0 ? '(none)' : `${rules.filter(r => r.status === 'Enabled').length} of ${rules.length} rules enabled: ${rules.map(r => r.id).join(', ')}` }))
+    emit(s.out, { ...b, status }, () => fields({ ...rest, mountPoint: b.mountPoint ?? '(not recorded: see buckets modify --record-mount)', status, acl: b.acl.map(a => `${a.type}:${a.name}:${a.permission}`).join(' ') || '(none)', policy: policy ? 'yes' : 'no', cors: cors ? 'yes' : 'no', publicAccessBlock: publicAccessBlock === undefined ? '(none)' : blocked.join(' ') || '(all off)', objectOwnership: storedOwnershipControls(ownershipControls)?.objectOwnership ?? '(none: files are their writers\')', lifecycle: rules.length === 0 ? '(none)' : `${rules.filter(r => r.status === 'Enabled').length} of ${rules.length} rules enabled: ${rules.map(r => r.id).join(', ')}` }))
   },
 }
 

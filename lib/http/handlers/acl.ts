@@ -6,6 +6,7 @@ import {
 } from '../../access/s3-acl.js'
 import type { AclEntry } from '../../access/posix-acl.js'
 import { grantsToPosixAcl, hasAcpPermission, posixAclToGrants, type AcpGrant } from '../../access/s3-acl-posix.js'
+import { aclNotSupported, aclsDisabled } from '../../access/object-ownership.js'
 import { isBlocked, publicIdsOf, refusePublicAcl } from '../../access/public-access-block.js'
 import type { BucketRecord } from '../../state/types.js'
 import { checkSearchPath, currentAcl, openForAcl, readObjectAcl, writeObjectAcl, type StoredObjectAcl } from '../../storage/object-acl-store.js'
@@ -157,6 +158,7 @@ export async function putObjectAcl (req: S3Request, s: Services): Promise<S3Repl
   })
   const opened = await openObjectAcl(req, s, 'WRITE_ACP')
   try {
+    if (aclsDisabled(record)) throw aclNotSupported(`/${record.name}/${req.rawKey ?? ''}`)
     // Under deny a lone `x-amz-acl: private` passes on uploads (SPEC §5: rclone sends it with each one, and the
     // create modes decide), but not here: a PutObjectAcl that asks for a private file is answered 200 only when
     // the file already is one, never while others can still read it (walkthrough 23: "make private" said yes).
@@ -209,6 +211,7 @@ export async function getBucketAcl (req: S3Request, s: Services): Promise<S3Repl
 export async function putBucketAcl (req: S3Request, s: Services): Promise<S3Reply> {
   const record = bucketRecord(req, s)
   await requireAccess(req, s, { operation: 'PutBucketAcl', bucket: record })
+  if (aclsDisabled(record)) throw aclNotSupported(`/${record.name}`)
   const policy = await requestedAcl(req, { ownerId: record.owner })
   refusePublicAcl(record.publicAccessBlock, policy.grants, granteeDirectory(s), publicIdsOf(s.config), `/${record.name}`)
   if (policy.ownerId !== undefined && policy.ownerId !== record.owner) throw new S3Error('AccessDenied', {}, { message: 'An ACL cannot change the bucket owner.' })

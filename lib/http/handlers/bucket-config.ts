@@ -36,7 +36,6 @@ const deleteNothing: Handler = async (req: S3Request, s: Services): Promise<S3Re
 export const getBucketEncryption = notConfigured('ServerSideEncryptionConfigurationNotFoundError')
 export const getBucketWebsite = notConfigured('NoSuchWebsiteConfiguration')
 export const getObjectLockConfiguration = notConfigured('ObjectLockConfigurationNotFoundError')
-export const getBucketOwnershipControls = notConfigured('OwnershipControlsNotFoundError')
 export const getBucketReplication = notConfigured('ReplicationConfigurationNotFoundError')
 
 export const getBucketRequestPayment = defaultDocument(() => renderXml('RequestPaymentConfiguration', { Payer: 'BucketOwner' }))
@@ -62,5 +61,4 @@ export const listBucketIntelligentTieringConfigurations = emptyList('ListBucketI
 
 export const deleteBucketEncryption = deleteNothing
 export const deleteBucketWebsite = deleteNothing
-export const deleteBucketOwnershipControls = deleteNothing
 export const deleteBucketReplication = deleteNothing

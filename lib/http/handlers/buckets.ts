@@ -15,6 +15,8 @@ import { hasContent, putStagingBack, setStagingAside } from '../../storage/bucke
 import { bucketAcesFromGrants, expandCannedAcl, hasAclHeaders, isLonePrivate, parseCannedAcl, readAclHeaders, type S3Grant } from '../../access/s3-acl.js'
 import type { BucketAce, BucketRecord } from '../../state/types.js'
 import { granteeDirectory } from '../grantee-directory.js'
+import { isObjectOwnership, type OwnershipControls } from '../../access/object-ownership.js'
+import { checkOwnershipAgainstAcl } from './ownership-controls.js'
 
 function requireSigned (req: S3Request): void {
   if (req.principal.kind !== 'user') throw new S3Error('AccessDenied')
@@ -78,21 +80,20 @@ async function requestedRegion (req: S3Request): Promise<string | undefined> {
 }
 
 /**
- * x-amz-object-ownership: files belong to the user who wrote them and object ACLs stay in force, i.e. AWS's
- * ObjectWriter, whatever is asked. BucketOwnerEnforced is AWS's default and infrastructure tools send it, so it is
- * accepted (ACLs are not switched off: docs/design.md, "Deliberate leniencies"), except with an ACL that grants to
- * others, which AWS itself refuses.
+ * x-amz-object-ownership: the bucket's S3 Object Ownership from the start (lib/access/object-ownership.ts), as
+ * PutBucketOwnershipControls would set it; BucketOwnerEnforced with an ACL that grants to others is refused, as AWS
+ * refuses it. Absent: no setting (files belong to their writers, as under ObjectWriter).
  */
-function checkObjectOwnership (req: S3Request, acl: readonly BucketAce[]): void {
+function requestedObjectOwnership (req: S3Request, acl: readonly BucketAce[]): OwnershipControls | undefined {
   const raw = req.headers['x-amz-object-ownership']
-  if (raw === undefined) return
+  if (raw === undefined) return undefined
   const value = String(raw).trim()
-  if (value === 'BucketOwnerEnforced' && acl.length > 0) {
-    throw new S3Error('InvalidBucketAclWithObjectOwnership', {}, { message: "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting" })
-  }
-  if (value !== 'ObjectWriter' && value !== 'BucketOwnerPreferred' && value !== 'BucketOwnerEnforced') {
+  if (!isObjectOwnership(value)) {
     throw new S3Error('InvalidArgument', { ArgumentName: 'x-amz-object-ownership', ArgumentValue: value }, { message: 'Invalid x-amz-object-ownership header value.' })
   }
+  const config = { objectOwnership: value }
+  checkOwnershipAgainstAcl(config, { acl } as BucketRecord)
+  return config
 }
 
 /** The bucket ACL CreateBucket's x-amz-acl or x-amz-grant-* headers ask for (as PutBucketAcl would store it); none: []. */
@@ -133,7 +134,7 @@ export async function createBucket (req: S3Request, s: Services): Promise<S3Repl
   }
   if (lock === 'true') throw new S3Error('NotImplemented', {}, { message: 'Object Lock is not offered by this bridge; the bucket was not created.' })
   const acl = await requestedBucketAcl(req, s)
-  checkObjectOwnership(req, acl)
+  const ownershipControls = requestedObjectOwnership(req, acl)
   await mkdir(s.config.rootPath, { recursive: true })
   // The directory is made, chmod'ed and chown'ed by path, as root: in a folder someone else may change, they could
   // put a symlink in its place between the calls and have any file chown'ed to the requester (review 17). And a
@@ -169,7 +170,7 @@ export async function createBucket (req: S3Request, s: Services): Promise<S3Repl
       // Only a rootPath set inside a bucket or the state gets here; the new directory itself is empty.
       const problem = bucketPathProblem(canonicalPath(path), { stateDir: s.config.stateDir, buckets: state.buckets })
       if (problem) throw new S3Error('InvalidRequest', { BucketName: name }, { message: `The bucket's directory ${problem} (check rootPath).` })
-      state.buckets[name] = { name, path, mountPoint, owner: req.principal.name, createdAt: s.now().toISOString(), createdByS3: true, acl, objectAclPolicy: 'replace' }
+      state.buckets[name] = { name, path, mountPoint, owner: req.principal.name, createdAt: s.now().toISOString(), createdByS3: true, acl, objectAclPolicy: 'replace', ...(ownershipControls === undefined ? {} : { ownershipControls }) }
     })
   } catch (err) {
     await rmdir(path).catch(() => undefined)

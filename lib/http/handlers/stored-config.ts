@@ -1,5 +1,5 @@
 // The three calls of a bucket configuration the bridge keeps in the bucket's state record (CORS, lifecycle, the
-// public access block): PUT parses and stores it, GET renders it or answers AWS's 404, DELETE removes it.
+// public access block, ownership controls): PUT parses and stores it, GET renders it or answers AWS's 404, DELETE removes it.
 import { S3Error } from '../../errors/s3-error.js'
 import type { S3ErrorCode } from '../../errors/s3-errors.js'
 import type { BucketRecord } from '../../state/types.js'
@@ -10,7 +10,7 @@ import type { Handler, S3Reply, S3Request, Services } from '../types.js'
 
 export interface StoredConfig<T> {
   /** The state record's field. */
-  field: 'cors' | 'lifecycle' | 'publicAccessBlock'
+  field: 'cors' | 'lifecycle' | 'publicAccessBlock' | 'ownershipControls'
   operations: { put: string, get: string, delete: string }
   /** AWS's 404 for a bucket without one. */
   missing: S3ErrorCode
@@ -19,6 +19,8 @@ export interface StoredConfig<T> {
   /** What the state holds, narrowed; undefined: none. */
   stored: (value: unknown) => T | undefined
   render: (config: T) => string
+  /** Refuses a configuration the bucket cannot take as it is (checked again inside the state update). */
+  check?: (config: T, bucket: BucketRecord) => void
 }
 
 export function storedConfigHandlers<T> (c: StoredConfig<T>): { put: Handler, get: Handler, delete: Handler } {
@@ -28,7 +30,11 @@ export function storedConfigHandlers<T> (c: StoredConfig<T>): { put: Handler, ge
     // The SDKs mark these checksum-required (AWS: Content-MD5 is required); a body is then verified against it.
     requireIntegrityHeader(req.headers)
     const config = await c.parse(await req.readText(c.maxBodyBytes))
-    await updateBucket(s, record.name, bucket => { (bucket as unknown as Record<string, unknown>)[c.field] = config })
+    c.check?.(config, record)
+    await updateBucket(s, record.name, bucket => {
+      c.check?.(config, bucket)
+      ;(bucket as unknown as Record<string, unknown>)[c.field] = config
+    })
     return { status: 200 }
   }
   const get = async (req: S3Request, s: Services): Promise<S3Reply> => {

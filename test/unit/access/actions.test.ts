@@ -58,6 +58,7 @@ const expected: Expected[] = [
   ['DeletePublicAccessBlock', 's3:PutBucketPublicAccessBlock', 'bucket'],
   ['PutPublicAccessBlock', 's3:PutBucketPublicAccessBlock', 'bucket'],
   ['GetBucketOwnershipControls', 's3:GetBucketOwnershipControls', 'bucket'],
+  ['PutBucketOwnershipControls', 's3:PutBucketOwnershipControls', 'bucket'],
   ['DeleteBucketOwnershipControls', 's3:PutBucketOwnershipControls', 'bucket'],
   ['GetBucketReplication', 's3:GetReplicationConfiguration', 'bucket'],
   ['DeleteBucketReplication', 's3:PutReplicationConfiguration', 'bucket'],

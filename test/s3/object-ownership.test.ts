@@ -1,0 +1,141 @@
+// S3 Object Ownership on files: Put/Get/DeleteBucketOwnershipControls and CreateBucket's x-amz-object-ownership,
+// BucketOwnerEnforced (ACL writes refused, bucket ACL entries grant nothing, new files the bucket owner's) and
+// BucketOwnerPreferred (bucket-owner-full-control uploads become the bucket owner's). @aws-sdk/client-s3, raw
+// signed requests and bridgectl against the real daemon.
+import t from 'tap'
+import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+import {
+  CompleteMultipartUploadCommand, CreateBucketCommand, CreateMultipartUploadCommand, DeleteBucketOwnershipControlsCommand, GetBucketOwnershipControlsCommand,
+  ListObjectsV2Command, PutBucketAclCommand, PutBucketOwnershipControlsCommand, PutBucketPolicyCommand, PutObjectAclCommand, PutObjectCommand, UploadPartCommand,
+} from '@aws-sdk/client-s3'
+import { ACCOUNT_ID } from '../../lib/access/authorize.js'
+import { startBridge, type Bridge } from '../fixtures/daemon.js'
+import { bridgectl } from '../fixtures/bridgectl.js'
+import { md5Of, signedRequest } from '../fixtures/post-form.js'
+
+const ownership = (objectOwnership: 'BucketOwnerEnforced' | 'BucketOwnerPreferred' | 'ObjectWriter'): PutBucketOwnershipControlsCommand =>
+  new PutBucketOwnershipControlsCommand({ Bucket: 'demo', OwnershipControls: { Rules: [{ ObjectOwnership: objectOwnership }] } })
+
+/** carol (uid 1003) may upload to the demo bucket's 0777 "drop" folder: a policy lets her past the bucket ACL. */
+async function withCarol (b: Bridge): Promise<ReturnType<Bridge['client']>> {
+  const carol = b.client(await b.addUser('carol', 1003, 1003))
+  mkdirSync(join(b.bucketDir, 'drop'))
+  chmodSync(join(b.bucketDir, 'drop'), 0o777)
+  await b.s3.send(new PutBucketPolicyCommand({
+    Bucket: 'demo',
+    Policy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT_ID}:user/carol` }, Action: ['s3:PutObject', 's3:PutObjectAcl'], Resource: 'arn:aws:s3:::demo/drop/*' }] }),
+  }))
+  return carol
+}
+
+const ownerOf = (b: Bridge, key: string): [number, number] => {
+  const st = statSync(join(b.bucketDir, key))
+  return [st.uid, st.gid]
+}
+
+t.test('Put/Get/DeleteBucketOwnershipControls: stored, read back, removed; AWS\'s schema and owner-only', async t => {
+  const b = await startBridge(t)
+  await t.rejects(b.s3.send(new GetBucketOwnershipControlsCommand({ Bucket: 'demo' })), { name: 'OwnershipControlsNotFoundError' })
+  for (const value of ['BucketOwnerPreferred', 'ObjectWriter', 'BucketOwnerEnforced'] as const) {
+    await b.s3.send(ownership(value))
+    const got = await b.s3.send(new GetBucketOwnershipControlsCommand({ Bucket: 'demo' }))
+    t.same(got.OwnershipControls?.Rules, [{ ObjectOwnership: value }], `${value} reads back`)
+  }
+  t.match((await bridgectl(b, 'buckets', 'view', 'demo')).stdout, /objectOwnership:\s+BucketOwnerEnforced/, 'bridgectl shows it')
+  await b.s3.send(new DeleteBucketOwnershipControlsCommand({ Bucket: 'demo' }))
+  await t.rejects(b.s3.send(new GetBucketOwnershipControlsCommand({ Bucket: 'demo' })), { name: 'OwnershipControlsNotFoundError' }, 'deleted')
+
+  const put = (body: string, md5 = true): ReturnType<typeof signedRequest> => signedRequest(b.endpoint, b.creds, {
+    method: 'PUT', path: '/demo', query: { ownershipControls: '' }, body, headers: md5 ? { 'content-md5': md5Of(body) } : {},
+  })
+  const rule = (v: string): string => `<OwnershipControls xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Rule><ObjectOwnership>${v}</ObjectOwnership></Rule></OwnershipControls>`
+  for (const [body, why] of <Array<[string, string]>>[
+    [rule('Everyone'), 'an unknown value'],
+    ['<OwnershipControls><Rule></Rule></OwnershipControls>', 'a rule without a value'],
+    [`<OwnershipControls><Rule><ObjectOwnership>ObjectWriter</ObjectOwnership></Rule><Rule><ObjectOwnership>ObjectWriter</ObjectOwnership></Rule></OwnershipControls>`, 'two rules'],
+    ['<OwnershipControls/>', 'no rule'],
+  ]) {
+    const r = await put(body)
+    t.equal(r.status, 400, why)
+    t.match(r.body, /<Code>MalformedXML<\/Code>/, why)
+  }
+  t.equal((await put(rule('ObjectWriter'), false)).status, 400, 'Content-MD5 is required, as for AWS')
+  t.equal((await put(rule('ObjectWriter'))).status, 200)
+
+  const carol = b.client(await b.addUser('carol', 1003, 1003))
+  await t.rejects(carol.send(ownership('BucketOwnerEnforced')), { name: 'AccessDenied' }, 'only the owner sets it')
+  await t.rejects(carol.send(new GetBucketOwnershipControlsCommand({ Bucket: 'demo' })), { name: 'AccessDenied' })
+})
+
+t.test('BucketOwnerEnforced needs a bucket ACL for the owner alone, and then refuses every ACL write', async t => {
+  const b = await startBridge(t)
+  await b.s3.send(new PutBucketAclCommand({ Bucket: 'demo', ACL: 'public-read' }))
+  await t.rejects(b.s3.send(ownership('BucketOwnerEnforced')), { name: 'InvalidBucketAclWithObjectOwnership', $metadata: { httpStatusCode: 400 } })
+  await b.s3.send(new PutBucketAclCommand({ Bucket: 'demo', ACL: 'private' }))
+  await b.s3.send(ownership('BucketOwnerEnforced'))
+
+  await t.rejects(b.s3.send(new PutBucketAclCommand({ Bucket: 'demo', ACL: 'private' })), { name: 'AccessControlListNotSupported', $metadata: { httpStatusCode: 400 } }, 'PutBucketAcl, even private')
+  await b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'plain.txt', Body: 'x' }))
+  t.pass('an upload without ACL headers is taken')
+  await b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'bofc.txt', Body: 'x', ACL: 'bucket-owner-full-control' }))
+  t.pass('nor is bucket-owner-full-control refused')
+  t.equal(statSync(join(b.bucketDir, 'bofc.txt')).mode & 0o777, statSync(join(b.bucketDir, 'plain.txt')).mode & 0o777, 'it says nothing: the create mode decides')
+  for (const ACL of ['public-read', 'private'] as const) {
+    await t.rejects(b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: `acl-${ACL}.txt`, Body: 'x', ACL })), { name: 'AccessControlListNotSupported' }, `PutObject with ${ACL}`)
+    t.notOk(existsSync(join(b.bucketDir, `acl-${ACL}.txt`)), 'and nothing was written')
+  }
+  await t.rejects(b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'grant.txt', Body: 'x', GrantRead: 'id="tester"' })), { name: 'AccessControlListNotSupported' })
+  await t.rejects(b.s3.send(new CreateMultipartUploadCommand({ Bucket: 'demo', Key: 'mp.bin', ACL: 'public-read' })), { name: 'AccessControlListNotSupported' })
+  const before = statSync(join(b.bucketDir, 'plain.txt')).mode
+  await t.rejects(b.s3.send(new PutObjectAclCommand({ Bucket: 'demo', Key: 'plain.txt', ACL: 'public-read-write' })), { name: 'AccessControlListNotSupported' }, 'PutObjectAcl')
+  t.equal(statSync(join(b.bucketDir, 'plain.txt')).mode, before, 'the file is as it was')
+
+  // Bucket ACL entries (an admin's bridgectl ACE) grant nothing while ACLs are off.
+  const carol = b.client(await b.addUser('carol', 1003, 1003))
+  t.equal((await bridgectl(b, 'buckets', 'modify', 'demo', '--add-ace', 'name=carol,type=user,perm=read')).code, 0)
+  await t.rejects(carol.send(new ListObjectsV2Command({ Bucket: 'demo' })), { name: 'AccessDenied' }, 'carol\'s READ entry does not count under BucketOwnerEnforced')
+  await b.s3.send(new DeleteBucketOwnershipControlsCommand({ Bucket: 'demo' }))
+  await carol.send(new ListObjectsV2Command({ Bucket: 'demo' }))
+  t.pass('it does again once the setting is gone')
+})
+
+t.test('BucketOwnerEnforced: what another user uploads, simply or in parts, belongs to the bucket owner', async t => {
+  const b = await startBridge(t)
+  const carol = await withCarol(b)
+  await carol.send(new PutObjectCommand({ Bucket: 'demo', Key: 'drop/before.txt', Body: 'x' }))
+  t.same(ownerOf(b, 'drop/before.txt'), [1003, 1003], 'without a setting the writer owns its upload')
+  await b.s3.send(ownership('BucketOwnerEnforced'))
+  await carol.send(new PutObjectCommand({ Bucket: 'demo', Key: 'drop/sub/after.txt', Body: 'x' }))
+  t.same(ownerOf(b, 'drop/sub/after.txt'), [2000, 2000], 'the bucket owner (tester, uid 2000) owns it')
+  t.same(ownerOf(b, 'drop/sub'), [1003, 1003], 'the folder the upload made stays carol\'s (she can finish what she started in it)')
+  await carol.send(new PutObjectCommand({ Bucket: 'demo', Key: 'drop/sub/second.txt', Body: 'x' }))
+  t.same(ownerOf(b, 'drop/sub/second.txt'), [2000, 2000])
+  const mp = await carol.send(new CreateMultipartUploadCommand({ Bucket: 'demo', Key: 'drop/mp.bin' }))
+  const part = await carol.send(new UploadPartCommand({ Bucket: 'demo', Key: 'drop/mp.bin', UploadId: mp.UploadId, PartNumber: 1, Body: 'part' }))
+  await carol.send(new CompleteMultipartUploadCommand({ Bucket: 'demo', Key: 'drop/mp.bin', UploadId: mp.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] } }))
+  t.same(ownerOf(b, 'drop/mp.bin'), [2000, 2000], 'a completed multipart upload too')
+})
+
+t.test('BucketOwnerPreferred: an upload with bucket-owner-full-control becomes the bucket owner\'s; others stay the writer\'s', async t => {
+  const b = await startBridge(t)
+  const carol = await withCarol(b)
+  await b.s3.send(ownership('BucketOwnerPreferred'))
+  await carol.send(new PutObjectCommand({ Bucket: 'demo', Key: 'drop/given.txt', Body: 'x', ACL: 'bucket-owner-full-control' }))
+  t.same(ownerOf(b, 'drop/given.txt'), [2000, 2000], 'bucket-owner-full-control: the bucket owner\'s')
+  await carol.send(new PutObjectCommand({ Bucket: 'demo', Key: 'drop/kept.txt', Body: 'x' }))
+  t.same(ownerOf(b, 'drop/kept.txt'), [1003, 1003], 'no ACL: carol\'s')
+  await carol.send(new PutObjectCommand({ Bucket: 'demo', Key: 'drop/public.txt', Body: 'x', ACL: 'public-read' }))
+  t.same(ownerOf(b, 'drop/public.txt'), [1003, 1003], 'another ACL: carol\'s, and ACLs still apply')
+  t.equal(statSync(join(b.bucketDir, 'drop/public.txt')).mode & 0o004, 0o004)
+})
+
+t.test('CreateBucket\'s x-amz-object-ownership is the new bucket\'s setting', async t => {
+  const b = await startBridge(t)
+  await b.s3.send(new CreateBucketCommand({ Bucket: 'enforced', ObjectOwnership: 'BucketOwnerEnforced' }))
+  const got = await b.s3.send(new GetBucketOwnershipControlsCommand({ Bucket: 'enforced' }))
+  t.same(got.OwnershipControls?.Rules, [{ ObjectOwnership: 'BucketOwnerEnforced' }])
+  await t.rejects(b.s3.send(new PutObjectCommand({ Bucket: 'enforced', Key: 'k', Body: 'x', ACL: 'public-read' })), { name: 'AccessControlListNotSupported' })
+  await b.s3.send(new CreateBucketCommand({ Bucket: 'plain' }))
+  await t.rejects(b.s3.send(new GetBucketOwnershipControlsCommand({ Bucket: 'plain' })), { name: 'OwnershipControlsNotFoundError' }, 'none asked, none set')
+})
