@@ -4,7 +4,7 @@ import type { BucketPermission, BucketRecord } from '../state/types.js'
 import type { PosixAccess, PosixAccessAnswer } from '../storage/posix-access.js'
 import { actionFor, resourceArn, SERVICE_RESOURCE } from './actions.js'
 import { bucketNeed } from './bucket-permissions.js'
-import { bucketPolicyDoc } from './policy-cache.js'
+import { bucketPolicyOf } from './policy-cache.js'
 import type { PolicyDocument } from './policy-document.js'
 import { combine, evaluatePolicy, isPolicyPublic, type PolicyVerdict, type RequestPrincipal } from './policy.js'
 import { aclsDisabled } from './object-ownership.js'
@@ -95,8 +95,8 @@ function policyLayer (q: AccessQuery): { verdict: PolicyVerdict, layer: LayerVer
   const verdicts: PolicyVerdict[] = []
   if (q.principal.kind === 'user') for (const p of q.identityPolicies) verdicts.push(evaluatePolicy(p.doc, ctx, p.label))
   let restricted = ''
-  if (q.bucket?.policy !== undefined) {
-    const doc = bucketPolicyDoc(q.bucket.policy, q.bucket.name)
+  const doc = q.bucket === undefined ? undefined : bucketPolicyOf(q.bucket)
+  if (q.bucket !== undefined && doc !== undefined) {
     let bucketVerdict = evaluatePolicy(doc, ctx, `bucket policy of ${q.bucket.name}`)
     // RestrictPublicBuckets: a public bucket policy grants nothing outside the owner's account (every bridge user is
     // in it; anonymous callers are not). Its Deny still applies.

@@ -2,7 +2,7 @@
 import { isBuiltinPolicyName, BUILTIN_POLICIES } from './builtin-policies.js'
 import { MAX_BUCKET_POLICY_BYTES, MAX_IDENTITY_POLICY_BYTES, parsePolicy, type PolicyDocument } from './policy-document.js'
 import type { LabelledPolicy } from './authorize.js'
-import type { State } from '../state/types.js'
+import type { BucketRecord, State } from '../state/types.js'
 
 const cache = new Map<string, PolicyDocument>()
 const MAX_CACHED = 1000
@@ -19,6 +19,22 @@ function cached (key: string, make: () => PolicyDocument): PolicyDocument {
 
 export function bucketPolicyDoc (text: string, bucketName: string): PolicyDocument {
   return cached(`b:${bucketName}:${text}`, () => parsePolicy(text, { kind: 'bucket', bucketName, maxBytes: MAX_BUCKET_POLICY_BYTES }))
+}
+
+const byRecord = new WeakMap<BucketRecord, { text: string, doc: PolicyDocument }>()
+
+/**
+ * The bucket's parsed policy, undefined without one. Remembered per state record (records are replaced, never
+ * changed, when the state changes): the text-keyed cache builds a key as long as the policy (up to 20 KB) per call.
+ */
+export function bucketPolicyOf (record: BucketRecord): PolicyDocument | undefined {
+  const text = record.policy
+  if (text === undefined) return undefined
+  const hit = byRecord.get(record)
+  if (hit !== undefined && hit.text === text) return hit.doc
+  const doc = bucketPolicyDoc(text, record.name)
+  byRecord.set(record, { text, doc })
+  return doc
 }
 
 export function identityPolicyDoc (text: string): PolicyDocument {

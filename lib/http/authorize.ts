@@ -1,7 +1,7 @@
 // The HTTP side of the permission model: builds the access query from a request and turns a denial into AccessDenied.
 import { ACCOUNT_ID, authorize, isBucketPolicyCall, type AccessDecision, type FsNeed, type LabelledPolicy } from '../access/authorize.js'
 import { existingTagKeys, requestTagKeys, tagKeyUse, takesExistingTags } from '../access/object-tag-keys.js'
-import { bucketPolicyDoc, identityPolicies } from '../access/policy-cache.js'
+import { bucketPolicyOf, identityPolicies } from '../access/policy-cache.js'
 import { publicIdsOf } from '../access/public-access-block.js'
 import { keyConflictError, S3Error } from '../errors/s3-error.js'
 import type { BucketRecord } from '../state/types.js'
@@ -107,7 +107,7 @@ export async function decide (req: S3Request, s: Services, needs: AccessNeeds): 
   const keys = conditionKeys(req, s.now(), needs.operation)
   // Tags are looked at only when a policy in play names a tag key: the GET path pays a WeakMap look-up per policy.
   const bucket = needs.bucket
-  const use = tagKeyUse([...identity.map(l => l.doc), req.sessionPolicy?.doc, bucket?.policy === undefined ? undefined : bucketPolicyDoc(bucket.policy, bucket.name)])
+  const use = tagKeyUse([...identity.map(l => l.doc), req.sessionPolicy?.doc, bucket === undefined ? undefined : bucketPolicyOf(bucket)])
   if (use.request) Object.assign(keys, requestTagKeys(needs.requestTags ?? headerTags(req, needs.operation)))
   if (use.existing && bucket !== undefined && needs.key !== undefined && takesExistingTags(needs.operation)) {
     Object.assign(keys, existingTagKeys(await tagsForConditions({ name: bucket.name, root: bucket.path }, needs.key as ObjectKey, needs.prefetched)))

@@ -5,7 +5,7 @@ import { authorize, type LayerVerdict } from '../../access/authorize.js'
 import { fsNeedsFor } from '../../access/fs-needs.js'
 import { OPERATION_ACCESS } from '../../access/actions.js'
 import { existingTagKeys, tagKeyUse, takesExistingTags } from '../../access/object-tag-keys.js'
-import { bucketPolicyDoc, identityPolicies } from '../../access/policy-cache.js'
+import { bucketPolicyOf, identityPolicies } from '../../access/policy-cache.js'
 import { supplementaryGroups } from '../../auth/identity.js'
 import { anonymousPrincipal, userPrincipal, type Principal } from '../../auth/principal.js'
 import { gidOfGroup } from '../../auth/groups.js'
@@ -84,7 +84,7 @@ const explain: Command = {
     }
     const identity = principal.kind === 'user' ? identityPolicies(state, principal.name) : []
     // The object's own tags are part of the request as the daemon would judge it (s3:ExistingObjectTag/<key>).
-    const tagUse = tagKeyUse([...identity.map(l => l.doc), bucket.policy === undefined ? undefined : bucketPolicyDoc(bucket.policy, bucket.name)])
+    const tagUse = tagKeyUse([...identity.map(l => l.doc), bucketPolicyOf(bucket)])
     const tagKeys = tagUse.existing && key !== undefined && takesExistingTags(operation)
       ? existingTagKeys(await tagsForConditions({ name: bucket.name, root: bucket.path }, key as ObjectKey))
       : {}
