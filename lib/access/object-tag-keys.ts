@@ -6,9 +6,10 @@
 //   s3:RequestObjectTagKeys         CreateMultipartUpload, POST and PutObjectTagging. UploadPart and Complete carry
 //                                   none, so a policy that demands a request tag on s3:PutObject refuses them, as
 //                                   on AWS.
-// Policy key names are case-insensitive (they are lower-cased when a policy is parsed), tag keys are not: two tags
-// whose keys differ only in case both answer the one condition key, as a multi-valued key (any value may match a
-// positive operator, a negated one must hold for all), so a Deny on either cannot be dodged by the other's case.
+// Tag keys are case-sensitive in S3 ("Environment" and "environment" are two tags an object may have both of), so
+// the tag-key part of these condition keys is matched as written while the rest of the name is not
+// (conditionKeyName): lower-casing both let an object tagged {classification: internal, Classification: public}
+// pass a "StringNotEquals classification public" Deny (review 25).
 import type { ObjectTag } from '../storage/types.js'
 import type { PolicyDocument } from './policy-document.js'
 
@@ -20,6 +21,22 @@ const REQUEST_KEYS = 's3:requestobjecttagkeys'
 const EXISTING_TAG_OPERATIONS = new Set([
   'GetObject', 'HeadObject', 'GetObjectAttributes', 'GetObjectAcl', 'PutObjectAcl', 'GetObjectTagging', 'PutObjectTagging', 'DeleteObjectTagging',
 ])
+
+/** IAM actions (lower case) that take s3:ExistingObjectTag (Service Authorization Reference for Amazon S3). */
+const EXISTING_TAG_ACTIONS = new Set([
+  's3:getobject', 's3:getobjectversion', 's3:getobjectattributes', 's3:getobjectversionattributes', 's3:getobjectacl',
+  's3:getobjectversionacl', 's3:putobjectacl', 's3:putobjectversionacl', 's3:getobjecttagging', 's3:getobjectversiontagging',
+  's3:putobjecttagging', 's3:putobjectversiontagging', 's3:deleteobjecttagging', 's3:deleteobjectversiontagging',
+])
+/** IAM actions (lower case) that take s3:RequestObjectTag/<key> and s3:RequestObjectTagKeys. */
+const REQUEST_TAG_ACTIONS = new Set(['s3:putobject', 's3:putobjecttagging', 's3:putobjectversiontagging'])
+
+/** The actions a tag condition key (as conditionKeyName gives it) applies to; undefined for any other key. */
+export function tagKeyActions (key: string): ReadonlySet<string> | undefined {
+  if (key.startsWith(EXISTING)) return EXISTING_TAG_ACTIONS
+  if (key.startsWith(REQUEST) || key === REQUEST_KEYS) return REQUEST_TAG_ACTIONS
+  return undefined
+}
 
 export interface TagKeyUse { readonly existing: boolean, readonly request: boolean }
 
@@ -54,23 +71,27 @@ export function takesExistingTags (operation: string): boolean {
   return EXISTING_TAG_OPERATIONS.has(operation)
 }
 
-function byLowerKey (prefix: string, tags: readonly ObjectTag[]): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {}
-  for (const { key, value } of tags) {
-    const name = prefix + key.toLowerCase()
-    const had = out[name]
-    out[name] = had === undefined ? value : [...(Array.isArray(had) ? had : [had]), value]
+/** A policy's condition key as evaluation looks it up: lower case, but a tag key as written. */
+export function conditionKeyName (key: string): string {
+  const lower = key.toLowerCase()
+  for (const prefix of [EXISTING, REQUEST]) {
+    if (lower.startsWith(prefix)) return prefix + key.slice(prefix.length)
   }
-  return out
+  return lower
+}
+
+function byKey (prefix: string, tags: readonly ObjectTag[]): Record<string, string> {
+  // A tag set has each key once (validateTags), and stored sets were validated when they were written.
+  return Object.fromEntries(tags.map(({ key, value }) => [prefix + key, value]))
 }
 
 /** s3:ExistingObjectTag/<key> for each of the object's tags. */
-export function existingTagKeys (tags: readonly ObjectTag[]): Record<string, string | string[]> {
-  return byLowerKey(EXISTING, tags)
+export function existingTagKeys (tags: readonly ObjectTag[]): Record<string, string> {
+  return byKey(EXISTING, tags)
 }
 
 /** s3:RequestObjectTag/<key> for each tag the request sets, and s3:RequestObjectTagKeys (absent when it sets none). */
 export function requestTagKeys (tags: readonly ObjectTag[] | undefined): Record<string, string | string[]> {
   if (tags === undefined || tags.length === 0) return {}
-  return { ...byLowerKey(REQUEST, tags), [REQUEST_KEYS]: tags.map(t => t.key) }
+  return { ...byKey(REQUEST, tags), [REQUEST_KEYS]: tags.map(t => t.key) }
 }

@@ -14,7 +14,10 @@ export interface ConditionOperator {
   readonly isIfExists: boolean
 }
 
-/** One key under one operator: `"StringLike": {"s3:prefix": ["home/", ""]}`. Key names are lower-cased. */
+/**
+ * One key under one operator: `"StringLike": {"s3:prefix": ["home/", ""]}`. Key names are lower-cased, but for the
+ * tag key of s3:ExistingObjectTag/<key> and s3:RequestObjectTag/<key>, which stays as written (object-tag-keys.ts).
+ */
 export interface PolicyCondition {
   readonly operatorName: string
   readonly operator: ConditionOperator

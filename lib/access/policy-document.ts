@@ -3,6 +3,7 @@ import { conditionKeyProblem } from './condition-keys.js'
 import { S3Error } from '../errors/s3-error.js'
 import { S3_ACTIONS, type ResourceKind } from './actions.js'
 import { checkConditionValue, parseConditionOperator, type PolicyCondition } from './policy-conditions.js'
+import { conditionKeyName, tagKeyActions } from './object-tag-keys.js'
 import { compilePattern, matchPattern } from './policy-patterns.js'
 
 export type PolicyVersion = '2012-10-17' | '2008-10-17'
@@ -122,11 +123,29 @@ function parseStatement(s: Json, options: ParsePolicyOptions): PolicyStatement {
   for (const resource of resources.values) checkResource(resource, options)
   if (options.kind === 'bucket' && !actions.isNegated && !resources.isNegated) checkActionsApply(actions.values, resources.values)
   const conditions = parseConditions(s.Condition, options.checkConditionKeys === true)
+  if (options.checkConditionKeys === true) checkTagKeysApply(actions, conditions)
   const statement: PolicyStatement = { effect, actions, resources, conditions }
   return {
     ...(s.Sid === undefined ? {} : { sid: s.Sid }),
     ...(principal === undefined ? {} : { principal }),
     ...statement,
+  }
+}
+
+/**
+ * A tag key no action of the statement takes would make the condition a no-op: "Deny s3:DeleteObject if
+ * s3:ExistingObjectTag/retain is true" would delete retained objects (AWS: the key is not supported for PUT and
+ * DELETE Object). AWS refuses such statements with this message. Patterns (s3:*, s3:Get*) count with every action
+ * they match; NotAction is left alone (it covers almost everything).
+ */
+function checkTagKeysApply(actions: MatchList, conditions: readonly PolicyCondition[]): void {
+  if (actions.isNegated || actions.values.includes('*')) return
+  const named = actions.values.flatMap(a => knownActionsMatching(a).map(([name]) => name))
+  for (const { key } of conditions) {
+    const takers = tagKeyActions(key)
+    if (takers !== undefined && !named.some(a => takers.has(a.toLowerCase()))) {
+      throw malformed('Conditions do not apply to combination of actions and resources in statement')
+    }
   }
 }
 
@@ -245,7 +264,7 @@ function parseConditions(v: Json, checkKeys: boolean): PolicyCondition[] {
       }
       const problem = checkKeys ? conditionKeyProblem(key.toLowerCase()) : undefined
       if (problem !== undefined) throw malformed(problem)
-      conditions.push({ operatorName, operator, key: key.toLowerCase(), values })
+      conditions.push({ operatorName, operator, key: conditionKeyName(key), values })
     }
   }
   return conditions

@@ -129,6 +129,16 @@ export async function decide (req: S3Request, s: Services, needs: AccessNeeds): 
 }
 
 /**
+ * Whether a policy in play for this caller and bucket judges the tags a request sets (s3:RequestObjectTag/<key>,
+ * s3:RequestObjectTagKeys): only then must PutObjectTagging read its body before the check.
+ */
+export function policiesJudgeRequestTags (req: S3Request, s: Services, bucket: BucketRecord): boolean {
+  const p = req.principal
+  const identity = p.kind === 'user' ? identityPolicies(s.state.snapshot(), p.name) : []
+  return tagKeyUse([...identity.map(l => l.doc), req.sessionPolicy?.doc, bucketPolicyOf(bucket)]).request
+}
+
+/**
  * Throws unless every layer allows. A missing object is NoSuchKey only for callers who may list the
  * bucket (AWS answers 403 otherwise, so keys cannot be probed).
  */

@@ -12,7 +12,7 @@ import { ACCOUNT_ID } from '../../lib/access/authorize.js'
 import { newServiceAccount } from '../../lib/auth/service-accounts.js'
 import { startBridge, type Bridge, type Credentials } from '../fixtures/daemon.js'
 import { bridgectl } from '../fixtures/bridgectl.js'
-import { postForm, signedPostFields } from '../fixtures/post-form.js'
+import { postForm, signedPostFields, signedRequest } from '../fixtures/post-form.js'
 
 const user = (name: string): string => `arn:aws:iam::${ACCOUNT_ID}:user/${name}`
 const tagSet = (tags: Record<string, string>): { TagSet: Array<{ Key: string, Value: string }> } => ({ TagSet: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) })
@@ -28,7 +28,7 @@ async function taggedFile (b: Bridge, key: string, tags: Record<string, string>)
 
 // On the bridge a policy's Allow cannot give more than the file does (every layer must allow), so the tag
 // policies that matter are the ones that narrow: "Deny unless tagged" over files the kernel would let carol read.
-const denyUnlessPublic = (actions: string[], key = 's3:ExistingObjectTag/Security'): object => ({
+const denyUnlessPublic = (actions: string[], key = 's3:ExistingObjectTag/security'): object => ({
   Sid: 'OnlyPublic', Effect: 'Deny', Principal: { AWS: user('carol') }, Action: actions, Resource: 'arn:aws:s3:::demo/*', Condition: { StringNotEquals: { [key]: 'public' } },
 })
 
@@ -41,8 +41,11 @@ t.test('s3:ExistingObjectTag: a bucket policy lets another user read only the ob
   await taggedFile(b, 'untagged.txt', {})
   await carol.send(new GetObjectCommand({ Bucket: 'demo', Key: 'private.txt' }))
   t.pass('without a policy the world-readable file is carol\'s to read')
-  // The policy's key names the tag in another case: IAM key names are case-insensitive.
-  await b.s3.send(new PutBucketPolicyCommand({ Bucket: 'demo', Policy: JSON.stringify({ Version: '2012-10-17', Statement: [denyUnlessPublic(['s3:GetObject', 's3:GetObjectTagging'])] }) }))
+  // The key's name is case-insensitive, its tag key is not (S3 tag keys are case-sensitive): a policy naming
+  // "Security" does not see the tag "security", so nothing is public to it.
+  await b.s3.send(new PutBucketPolicyCommand({ Bucket: 'demo', Policy: JSON.stringify({ Version: '2012-10-17', Statement: [denyUnlessPublic(['s3:GetObject'], 'S3:existingObjectTag/Security')] }) }))
+  await t.rejects(carol.send(new GetObjectCommand({ Bucket: 'demo', Key: 'public.txt' })), { name: 'AccessDenied' }, 'the tag key is matched as written')
+  await b.s3.send(new PutBucketPolicyCommand({ Bucket: 'demo', Policy: JSON.stringify({ Version: '2012-10-17', Statement: [denyUnlessPublic(['s3:GetObject', 's3:GetObjectTagging'], 'S3:existingObjectTag/security')] }) }))
   t.equal(await (await carol.send(new GetObjectCommand({ Bucket: 'demo', Key: 'public.txt' }))).Body?.transformToString(), 'content of public.txt', 'tagged security=public: carol reads it')
   await carol.send(new HeadObjectCommand({ Bucket: 'demo', Key: 'public.txt' }))
   t.same((await carol.send(new GetObjectTaggingCommand({ Bucket: 'demo', Key: 'public.txt' }))).TagSet, [{ Key: 'security', Value: 'public' }, { Key: 'foo', Value: 'bar' }], 'and its tags')
@@ -82,8 +85,7 @@ t.test('a Deny on an existing tag holds reads, ACL and tag calls but, as AWS doc
   const b = await startBridge(t)
   await taggedFile(b, 'locked.txt', { locked: 'true' })
   await taggedFile(b, 'open.txt', { locked: 'false' })
-  // Tag keys are case-sensitive, policy key names are not: both "Locked" and "locked" answer the one key, so a
-  // Deny on one cannot be dodged by adding the other.
+  // Tag keys are case-sensitive: "Locked" is another tag, and adding it does not dodge a Deny on "locked".
   await taggedFile(b, 'both.txt', { Locked: 'false', locked: 'true' })
   await b.s3.send(new PutBucketPolicyCommand({
     Bucket: 'demo',
@@ -187,4 +189,33 @@ t.test('a service account\'s policy narrows by existing tags too', async t => {
   t.equal(await (await narrowed.send(new GetObjectCommand({ Bucket: 'demo', Key: 'shared.txt' }))).Body?.transformToString(), 'content of shared.txt')
   await t.rejects(narrowed.send(new GetObjectCommand({ Bucket: 'demo', Key: 'mine.txt' })), { name: 'AccessDenied' }, 'share=no: the account may not, though its user may')
   await b.s3.send(new GetObjectCommand({ Bucket: 'demo', Key: 'mine.txt' }))
+})
+
+t.test('a tag condition no action of its statement takes is refused when the policy is written (it would be a silent no-op)', async t => {
+  const b = await startBridge(t)
+  const put = (action: string | string[], key: string): Promise<unknown> => b.s3.send(new PutBucketPolicyCommand({
+    Bucket: 'demo',
+    Policy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Deny', Principal: '*', Action: action, Resource: 'arn:aws:s3:::demo/*', Condition: { StringEquals: { [key]: 'true' } } }] }),
+  }))
+  const refused = { name: 'MalformedPolicy', message: /Conditions do not apply to combination of actions and resources in statement/ }
+  await t.rejects(put(['s3:DeleteObject', 's3:PutObject'], 's3:ExistingObjectTag/retain'), refused, 'AWS: not for PUT and DELETE Object')
+  await t.rejects(put('s3:GetObject', 's3:RequestObjectTag/team'), refused, 'a read sets no tags')
+  await t.rejects(put('s3:GetObject', 's3:RequestObjectTagKeys'), refused)
+  await put(['s3:DeleteObject', 's3:GetObject'], 's3:ExistingObjectTag/retain')
+  await put('s3:*', 's3:ExistingObjectTag/retain')
+  await put('s3:Put*', 's3:RequestObjectTag/team')
+  t.pass('statements with an action that takes the key are stored')
+})
+
+t.test('PutObjectTagging judges the caller before reading the body unless a policy judges the new tags', async t => {
+  const b = await startBridge(t)
+  await taggedFile(b, 'f.txt', { a: 'b' })
+  const carol = await b.addUser('carol', 1003, 1003)
+  const bad = (): ReturnType<typeof signedRequest> => signedRequest(b.endpoint, carol, { method: 'PUT', path: '/demo/f.txt', query: { tagging: '' }, body: '<not-xml' })
+  t.match((await bad()).body, /<Code>AccessDenied<\/Code>/, 'a caller who may not tag is refused, whatever the body')
+  await b.s3.send(new PutBucketPolicyCommand({
+    Bucket: 'demo',
+    Policy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Deny', Principal: '*', Action: 's3:PutObjectTagging', Resource: 'arn:aws:s3:::demo/*', Condition: { StringEquals: { 's3:RequestObjectTag/a': 'forbidden' } } }] }),
+  }))
+  t.match((await bad()).body, /<Code>MalformedXML<\/Code>/, 'with a policy on the new tags the body is read first')
 })

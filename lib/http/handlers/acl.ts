@@ -10,7 +10,7 @@ import { aclNotSupported, aclsDisabled } from '../../access/object-ownership.js'
 import { isBlocked, publicIdsOf, refusePublicAcl } from '../../access/public-access-block.js'
 import type { BucketRecord } from '../../state/types.js'
 import { checkSearchPath, currentAcl, openForAcl, readObjectAcl, writeObjectAcl, type StoredObjectAcl } from '../../storage/object-acl-store.js'
-import { resolveObject } from '../../storage/objects.js'
+import { prefetchForRead, resolveObject } from '../../storage/objects.js'
 import { keySegments, keyToPath } from '../../storage/paths.js'
 import { fdPath } from '../../storage/xattrs.js'
 import { requireAccess } from '../authorize.js'
@@ -73,10 +73,12 @@ async function openObjectAcl (req: S3Request, s: Services, need: 'READ_ACP' | 'W
   const fields = { Key: key, Resource: `/${record.name}/${key}` }
   // The policies first (an explicit Deny, a session or service-account policy that withholds the ACL actions):
   // the file's own ACP rules below are the other layers.
-  await requireAccess(req, s, { operation: need === 'READ_ACP' ? 'GetObjectAcl' : 'PutObjectAcl', bucket: record, key })
+  // One walk for the policies' s3:ExistingObjectTag and the file whose ACL is read or written.
+  const checked = prefetchForRead(bucketRef(record), key, { read: false })
+  await requireAccess(req, s, { operation: need === 'READ_ACP' ? 'GetObjectAcl' : 'PutObjectAcl', bucket: record, key, prefetched: checked })
   const search = await checkSearchPath(record.path, keySegments(key), req.principal, { rootHasRights: req.principal.hasRootRights })
   if (!search.allowed) throw new S3Error(search.isMissing ? 'NoSuchKey' : 'AccessDenied', fields)
-  const resolved = await resolveObject(bucketRef(record), key)
+  const resolved = await resolveObject(bucketRef(record), key, checked)
   const fh = await openForAcl(resolved.path, resolved.st.ino, fields)
   const close = async (): Promise<void> => { await fh.close().catch(() => undefined) }
   try {

@@ -77,7 +77,7 @@ export async function getObjectAttributes (req: S3Request, s: Services): Promise
   await requireAccess(req, s, { ...readNeeds('GetObjectAttributes', record, key), prefetched: checked }, { missingIsNoSuchKey: true })
   // AWS asks s3:GetObject as well (s3:GetObjectVersion for a version): the ETag and checksums are the content's,
   // so a policy that denies reading an object denies its attributes too.
-  await requireAccess(req, s, { operation: 'GetObjectAttributes', action: req.query.has('versionId') ? 's3:GetObjectVersion' : actionFor('GetObjectAttributes').alsoAction, bucket: record, key }, { missingIsNoSuchKey: true })
+  await requireAccess(req, s, { operation: 'GetObjectAttributes', action: req.query.has('versionId') ? 's3:GetObjectVersion' : actionFor('GetObjectAttributes').alsoAction, bucket: record, key, prefetched: checked }, { missingIsNoSuchKey: true })
   const info = await statObject(bucketRef(record), key, checked)
   checkConditions(conditionsFrom(req.headers), info, { isRead: true, notModified: 'NotModified' })
   const body: XmlNode = {}

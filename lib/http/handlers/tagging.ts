@@ -4,7 +4,7 @@ import { S3Error } from '../../errors/s3-error.js'
 import { getObjectTags, setObjectTags } from '../../storage/object-tags.js'
 import { checkedFile, prefetchForRead } from '../../storage/objects.js'
 import type { ObjectTag } from '../../storage/types.js'
-import { relPath, requireAccess, type AccessNeeds } from '../authorize.js'
+import { policiesJudgeRequestTags, relPath, requireAccess, type AccessNeeds } from '../authorize.js'
 import { bucketRecord, bucketRef, updateBucket } from '../bucket-access.js'
 import { MAX_BUCKET_TAGS, MAX_OBJECT_TAGS, renderTagging, tagsFromXml } from '../tagging.js'
 import type { S3Reply, S3Request, Services } from '../types.js'
@@ -38,16 +38,19 @@ export async function getObjectTagging (req: S3Request, s: Services): Promise<S3
 /**
  * Put/DeleteObjectTagging: write on the file, checked on the walk that is then the only file tagged: an NFS user
  * could rename another file under the key between the check and the write (security sweep 10), and
- * setObjectTags refuses an inode other than the one checked. The new tags are read first: a policy may judge
+ * setObjectTags refuses an inode other than the one checked. The new tags are read first when a policy judges
  * them (s3:RequestObjectTag/<key>, s3:RequestObjectTagKeys).
  */
 async function changeTags (req: S3Request, s: Services, tagsOf: () => Promise<ObjectTag[]>): Promise<void> {
   const needs = writeNeeds(req, s)
   checkVersion(req)
-  const tags = await tagsOf()
+  // Only a policy that judges the new tags needs them before the check; otherwise the caller is judged first and a
+  // refused one is answered before its body is asked for (no 100 Continue, as lib/http/continue.ts promises).
+  const early = policiesJudgeRequestTags(req, s, needs.bucket!) ? await tagsOf() : undefined
   const bucket = bucketRef(needs.bucket!)
   const checked = prefetchForRead(bucket, needs.key, { read: false })
-  await requireAccess(req, s, { ...needs, prefetched: checked, requestTags: tags }, { missingIsNoSuchKey: true })
+  await requireAccess(req, s, { ...needs, prefetched: checked, requestTags: early }, { missingIsNoSuchKey: true })
+  const tags = early ?? await tagsOf()
   await setObjectTags(bucket, needs.key, tags, await checkedFile(checked, bucket, needs.key))
 }
 
