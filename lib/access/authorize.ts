@@ -7,7 +7,7 @@ import { bucketNeed } from './bucket-permissions.js'
 import { bucketPolicyOf } from './policy-cache.js'
 import type { PolicyDocument } from './policy-document.js'
 import { combine, evaluatePolicy, isPolicyPublic, type PolicyVerdict, type RequestPrincipal } from './policy.js'
-import { aclsDisabled } from './object-ownership.js'
+import { aclsDisabled, ignoresPublicGrants } from './object-ownership.js'
 import { isBlocked, type PublicIds } from './public-access-block.js'
 
 export const ACCOUNT_ID = '000000000000'
@@ -116,6 +116,8 @@ function policyLayer (q: AccessQuery): { verdict: PolicyVerdict, layer: LayerVer
   return { verdict, layer: { layer: 'policy', verdict: verdict.decision === 'Allow' ? 'allow' : verdict.decision === 'Deny' ? 'deny' : 'n/a', reason } }
 }
 
+const OWNERSHIP_CALLS = new Set(['PutBucketOwnershipControls', 'DeleteBucketOwnershipControls'])
+
 function aclLayer (q: AccessQuery, policyAllows: boolean): LayerVerdict & { isOtherAccount?: true } {
   const need = bucketNeed(q.operation)
   if (need === null || !q.bucket) return { layer: 'bucket-acl', verdict: 'n/a', reason: `${q.operation} is decided by the file, not the bucket ACL` }
@@ -139,6 +141,11 @@ function aclLayer (q: AccessQuery, policyAllows: boolean): LayerVerdict & { isOt
   if (policyAllows && isOwnersOnly && q.principal.kind === 'anonymous') {
     return { layer: 'bucket-acl', verdict: 'deny', reason: `a policy allows it, but anonymous callers are outside the owner's account: ${what} is needed`, isOtherAccount: true }
   }
+  // Object Ownership decides whose uid other users' uploads get: on AWS the owner is an account, here it is a Unix
+  // user, and no policy may let one user have files made in another's name (review 26). The owner or an admin only.
+  if (policyAllows && OWNERSHIP_CALLS.has(q.operation)) {
+    return { layer: 'bucket-acl', verdict: 'deny', reason: `a policy allows it, but only the bucket's owner (or an admin) may change whose files uploads make: ${what} is needed` }
+  }
   if (policyAllows) return { layer: 'bucket-acl', verdict: 'n/a', reason: `no ${what} grant for ${q.principal.name}, but a policy allows` }
   const ignored = ignorePublic && q.bucket.acl.some(ace => ace.type === 'wellknown') ? ' (its public grants are ignored: IgnorePublicAcls)' : ''
   return { layer: 'bucket-acl', verdict: 'deny', reason: `no ${what} grant for ${q.principal.name} on bucket ${q.bucket.name}${ignored}, and no policy allows ${q.action ?? actionFor(q.operation).action}` }
@@ -151,7 +158,7 @@ async function fsAnswer (q: AccessQuery, need: FsNeed, policyAllows: boolean): P
   // the folder a folder key ("k/") names; never to the folders on the way, nor to a listing's folder.
   const isAdmin = q.principal.kind === 'user' && q.principal.role === 'admin'
   const isObject = need.check === 'read' || need.check === 'write' || (need.check === 'list' && q.key !== undefined && q.key.endsWith('/') && need.path !== '')
-  const ignores = !policyAllows && !isAdmin && isObject && q.bucket !== undefined && isBlocked(q.bucket.publicAccessBlock, 'ignorePublicAcls')
+  const ignores = !policyAllows && !isAdmin && isObject && q.bucket !== undefined && ignoresPublicGrants(q.bucket)
   const posix = q.posix(need.bucketRoot, ignores ? { ignorePublic: { isAnonymous: q.principal.kind === 'anonymous', ids: q.publicIds } } : undefined)
   switch (need.check) {
     case 'read': return posix.canRead(need.path)

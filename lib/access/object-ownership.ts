@@ -4,10 +4,12 @@
 //   BucketOwnerEnforced   S3 ACLs are off: every file and folder S3 makes belongs to the bucket owner, ACL writes
 //                         (PutBucketAcl, PutObjectAcl, upload ACL headers other than bucket-owner-full-control) are
 //                         400 AccessControlListNotSupported, and the bucket ACL's entries for others grant nothing.
-// What the files' own permissions grant still counts: NFS users share those bits (docs/design.md, "Object ownership").
+// What the files' own permissions grant still counts but for their public part: NFS users share those bits
+// (docs/design.md, "Object ownership").
 import { S3Error } from '../errors/s3-error.js'
 import type { BucketRecord } from '../state/types.js'
 import type { AclHeaders } from './s3-acl.js'
+import { isBlocked } from './public-access-block.js'
 
 export const OBJECT_OWNERSHIPS = ['BucketOwnerPreferred', 'ObjectWriter', 'BucketOwnerEnforced'] as const
 export type ObjectOwnership = typeof OBJECT_OWNERSHIPS[number]
@@ -31,6 +33,15 @@ export function objectOwnershipOf (record: BucketRecord): ObjectOwnership | unde
 /** BucketOwnerEnforced: S3 ACLs are disabled on this bucket. */
 export function aclsDisabled (record: BucketRecord): boolean {
   return objectOwnershipOf(record) === 'BucketOwnerEnforced'
+}
+
+/**
+ * Whether what the public part of a file's ACL grants (other::, AuthenticatedUsers, the anonymous ids) stops
+ * counting for S3: IgnorePublicAcls, or BucketOwnerEnforced (AWS: ACLs "no longer affect permissions"; the owner,
+ * group and named entries stay, as NFS users share them).
+ */
+export function ignoresPublicGrants (record: BucketRecord): boolean {
+  return isBlocked(record.publicAccessBlock, 'ignorePublicAcls') || aclsDisabled(record)
 }
 
 export function aclNotSupported (resource: string): S3Error {

@@ -5,12 +5,20 @@ import { expandCannedAcl, hasAclHeaders, isLonePrivate, parseCannedAcl, readAclH
 import { aclFromMode } from '../access/posix-acl.js'
 import { grantsToPosixAcl } from '../access/s3-acl-posix.js'
 import { publicIdsOf, refusePublicAcl } from '../access/public-access-block.js'
-import { aclNotSupported, aclsDisabled, isLoneBucketOwnerFullControl } from '../access/object-ownership.js'
+import { aclNotSupported, aclsDisabled, isLoneBucketOwnerFullControl, objectOwnershipOf } from '../access/object-ownership.js'
 import type { BucketRecord } from '../state/types.js'
 import { currentAcl, readObjectAcl, writeObjectAcl } from '../storage/object-acl-store.js'
 import { requireAccess } from './authorize.js'
 import { granteeDirectory } from './grantee-directory.js'
 import type { S3Request, Services } from './types.js'
+
+/**
+ * BucketOwnerPreferred's `bucket-owner-full-control` alone asks for the file to be the bucket owner's: taken as that
+ * under objectAclPolicy deny too (the ACL itself is not applied there), or the setting could never act (review 26).
+ */
+function asksOwnership (h: AclHeaders, record: BucketRecord): boolean {
+  return objectOwnershipOf(record) === 'BucketOwnerPreferred' && isLoneBucketOwnerFullControl(h)
+}
 
 const NO_ACL_HEADERS: AclHeaders = { canned: undefined, grants: undefined }
 
@@ -38,7 +46,7 @@ export function checkAclHeadersAllowed (req: S3Request, s: Services, record: Buc
   // BlockPublicAcls: refused before any byte is taken (the owner ids do not matter to what is public).
   const asked = headers.grants ?? (canned === undefined ? [] : expandCannedAcl(canned, { ownerId: '', bucketOwnerId: record.owner }))
   refusePublicAcl(record.publicAccessBlock, asked, granteeDirectory(s), publicIdsOf(s.config), `/${record.name}/${req.rawKey ?? ''}`)
-  if (record.objectAclPolicy === 'deny' && hasAclHeaders(headers) && !isLonePrivate(headers)) {
+  if (record.objectAclPolicy === 'deny' && hasAclHeaders(headers) && !isLonePrivate(headers) && !asksOwnership(headers, record)) {
     throw new S3Error('AccessDenied', { Resource: `/${record.name}` }, { message: 'This bucket does not allow S3 to change object ACLs (object ACL policy deny).' })
   }
   return headers
@@ -52,7 +60,7 @@ export function checkAclHeadersAllowed (req: S3Request, s: Services, record: Buc
 export function aclHeadersDecide (headers: IncomingHttpHeaders, record: BucketRecord): boolean {
   const acl = uploadAclHeaders(headers, record)
   if (!hasAclHeaders(acl)) return false
-  return !(record.objectAclPolicy === 'deny' && isLonePrivate(acl))
+  return !(record.objectAclPolicy === 'deny' && (isLonePrivate(acl) || asksOwnership(acl, record)))
 }
 
 /**

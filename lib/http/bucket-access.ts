@@ -1,10 +1,12 @@
 // Finding the request's bucket and deciding bucket-level access; the one gate every handler calls.
 import { isBlocked, publicIdsOf } from '../access/public-access-block.js'
-import { bucketOwnerTakesUpload } from '../access/object-ownership.js'
+import { aclsDisabled, bucketOwnerTakesUpload } from '../access/object-ownership.js'
 import { readAclHeaders } from '../access/s3-acl.js'
 import { S3Error } from '../errors/s3-error.js'
 import type { BucketPermission, BucketRecord } from '../state/types.js'
 import type { BucketRef, FolderCheck, WriteOptions } from '../storage/objects.js'
+import type { PosixOwner } from '../storage/types.js'
+import { userPrincipal } from '../auth/principal.js'
 import { checkFolderForWrite } from '../storage/posix-access.js'
 import type { Principal } from '../auth/principal.js'
 import type { S3Request, Services } from './types.js'
@@ -36,7 +38,7 @@ export function bucketRef (record: BucketRecord): BucketRef {
 /** Bucket ACL grants this principal holds (see access/authorize.ts). */
 /** `wellKnown: false`: only what the owner's own grant, its name or its groups give (not everyone/authenticated). */
 export function principalBucketGrants (record: BucketRecord, p: Principal, opts: { wellKnown?: boolean } = {}): Set<BucketPermission> {
-  return bucketGrants(record, p, gidOf, opts)
+  return bucketGrants(aclsDisabled(record) ? { ...record, acl: [] } : record, p, gidOf, opts) // BucketOwnerEnforced: entries grant nothing
 }
 
 /**
@@ -58,10 +60,10 @@ export function writeOptions (req: S3Request, s: Services, record?: BucketRecord
   // S3 Object Ownership: the object's file is the bucket owner's where it takes uploads (a bucket owner that is no
   // bridge user, such as root, leaves it the writer's).
   const takes = record !== undefined && bucketOwnerTakesUpload(record, readAclHeaders(req.headers))
-  const bucketOwner = takes ? s.state.snapshot().users[record.owner] : undefined
+  const bucketOwner = takes ? ownerIds(s, record.owner) : undefined
   return {
     owner: { uid: req.principal.uid, gid: req.principal.gid },
-    ...(bucketOwner === undefined ? {} : { fileOwner: { uid: bucketOwner.uid, gid: bucketOwner.gid } }),
+    ...(bucketOwner === undefined ? {} : { fileOwner: bucketOwner }),
     fileMode: s.config.fileCreateMode & (cap | ~0o777),
     dirMode: s.config.dirCreateMode,
     fsync: s.config.fsync,
@@ -71,6 +73,18 @@ export function writeOptions (req: S3Request, s: Services, record?: BucketRecord
     },
     checkFolder: folderCheck(req),
   }
+}
+
+/**
+ * The ids a bucket owner's files get under S3 Object Ownership, or undefined to leave them the writer's: the owner
+ * is no bridge user (root, for admin-mapped buckets), or is root-squashed (uid or gid 0 without allowRootUsers: no
+ * S3 request may make a root-owned file then; review 26).
+ */
+function ownerIds (s: Services, owner: string): PosixOwner | undefined {
+  const user = s.state.snapshot().users[owner]
+  if (user === undefined) return undefined
+  const squashed = userPrincipal(user, [], s.config)
+  return squashed.uid === user.uid && squashed.gid === user.gid ? { uid: user.uid, gid: user.gid } : undefined
 }
 
 /** The request's rights on the very folder a write or delete lands in (storage holds it open; see WriteOptions). */

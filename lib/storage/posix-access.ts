@@ -126,11 +126,11 @@ export function posixAccess(options: PosixAccessOptions): PosixAccess {
   async function judgeObject(c: Component, want: AccessWant): Promise<{ allowed: boolean, reason: string }> {
     const ignore = options.ignorePublic
     if (ignore === undefined) return checkAccess(await facts(c), who, want, opts)
-    if (ignore.isAnonymous) return { allowed: false, reason: 'public access is ignored (IgnorePublicAcls), and an anonymous caller has no other' }
+    if (ignore.isAnonymous) return { allowed: false, reason: 'public access is ignored (IgnorePublicAcls or BucketOwnerEnforced), and an anonymous caller has no other' }
     const inode = await factsWithAcl(c)
     const decision = checkAccess(withoutPublicGrants(inode, ignore.ids), who, want, opts)
     const other = inode.acl?.find(e => e.tag === 'OTHER')?.perm ?? (inode.mode & 0o007)
-    return { allowed: decision.allowed, reason: `${decision.reason} (IgnorePublicAcls: other::${formatPerm(other)}, AuthenticatedUsers, and what they give the owning group do not count)` }
+    return { allowed: decision.allowed, reason: `${decision.reason} (IgnorePublicAcls or BucketOwnerEnforced: other::${formatPerm(other)}, AuthenticatedUsers, and what they give the owning group do not count)` }
   }
 
   async function judged(c: Component, want: AccessWant, verb: string): Promise<PosixAccessAnswer | undefined> {

@@ -6,11 +6,12 @@ import t from 'tap'
 import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import {
-  CompleteMultipartUploadCommand, CreateBucketCommand, CreateMultipartUploadCommand, DeleteBucketOwnershipControlsCommand, GetBucketOwnershipControlsCommand,
+  CompleteMultipartUploadCommand, CreateBucketCommand, GetBucketAclCommand, GetObjectCommand, ListBucketsCommand, CreateMultipartUploadCommand, DeleteBucketOwnershipControlsCommand, GetBucketOwnershipControlsCommand,
   ListObjectsV2Command, PutBucketAclCommand, PutBucketOwnershipControlsCommand, PutBucketPolicyCommand, PutObjectAclCommand, PutObjectCommand, UploadPartCommand,
 } from '@aws-sdk/client-s3'
 import { ACCOUNT_ID } from '../../lib/access/authorize.js'
-import { startBridge, type Bridge } from '../fixtures/daemon.js'
+import { newServiceAccount } from '../../lib/auth/service-accounts.js'
+import { anonymousClient, startBridge, type Bridge } from '../fixtures/daemon.js'
 import { bridgectl } from '../fixtures/bridgectl.js'
 import { md5Of, signedRequest } from '../fixtures/post-form.js'
 
@@ -55,6 +56,8 @@ t.test('Put/Get/DeleteBucketOwnershipControls: stored, read back, removed; AWS\'
     ['<OwnershipControls><Rule></Rule></OwnershipControls>', 'a rule without a value'],
     [`<OwnershipControls><Rule><ObjectOwnership>ObjectWriter</ObjectOwnership></Rule><Rule><ObjectOwnership>ObjectWriter</ObjectOwnership></Rule></OwnershipControls>`, 'two rules'],
     ['<OwnershipControls/>', 'no rule'],
+    ['<OwnershipControls><Rule><ObjectOwnership>ObjectWriter</ObjectOwnership><Bogus>1</Bogus></Rule></OwnershipControls>', 'an unknown element in the rule'],
+    [rule(' ObjectWriter '), 'a padded value'],
   ]) {
     const r = await put(body)
     t.equal(r.status, 400, why)
@@ -91,10 +94,16 @@ t.test('BucketOwnerEnforced needs a bucket ACL for the owner alone, and then ref
   await t.rejects(b.s3.send(new PutObjectAclCommand({ Bucket: 'demo', Key: 'plain.txt', ACL: 'public-read-write' })), { name: 'AccessControlListNotSupported' }, 'PutObjectAcl')
   t.equal(statSync(join(b.bucketDir, 'plain.txt')).mode, before, 'the file is as it was')
 
-  // Bucket ACL entries (an admin's bridgectl ACE) grant nothing while ACLs are off.
+  // No ACE can be added while ACLs are off; one left in the state (written before, or by hand) grants nothing and
+  // reads show the owner's FULL_CONTROL only, as AWS's do.
   const carol = b.client(await b.addUser('carol', 1003, 1003))
-  t.equal((await bridgectl(b, 'buckets', 'modify', 'demo', '--add-ace', 'name=carol,type=user,perm=read')).code, 0)
+  const added = await bridgectl(b, 'buckets', 'modify', 'demo', '--add-ace', 'name=carol,type=user,perm=read')
+  t.not(added.code, 0)
+  t.match(added.stderr, /BucketOwnerEnforced/, 'bridgectl refuses an ACE, naming the setting')
+  await b.daemon.services.state.mutate(st => { st.buckets.demo!.acl = [{ name: 'carol', type: 'user', permission: 'READ' }] })
   await t.rejects(carol.send(new ListObjectsV2Command({ Bucket: 'demo' })), { name: 'AccessDenied' }, 'carol\'s READ entry does not count under BucketOwnerEnforced')
+  t.same((await b.s3.send(new GetBucketAclCommand({ Bucket: 'demo' }))).Grants?.map(g => [g.Grantee?.ID, g.Permission]), [['tester', 'FULL_CONTROL']], 'GetBucketAcl shows the owner only')
+  t.notOk((await carol.send(new ListBucketsCommand({}))).Buckets?.some(x => x.Name === 'demo'), 'nor does ListBuckets show carol the bucket')
   await b.s3.send(new DeleteBucketOwnershipControlsCommand({ Bucket: 'demo' }))
   await carol.send(new ListObjectsV2Command({ Bucket: 'demo' }))
   t.pass('it does again once the setting is gone')
@@ -138,4 +147,53 @@ t.test('CreateBucket\'s x-amz-object-ownership is the new bucket\'s setting', as
   await t.rejects(b.s3.send(new PutObjectCommand({ Bucket: 'enforced', Key: 'k', Body: 'x', ACL: 'public-read' })), { name: 'AccessControlListNotSupported' })
   await b.s3.send(new CreateBucketCommand({ Bucket: 'plain' }))
   await t.rejects(b.s3.send(new GetBucketOwnershipControlsCommand({ Bucket: 'plain' })), { name: 'OwnershipControlsNotFoundError' }, 'none asked, none set')
+})
+
+t.test('ownership is the owner\'s to choose: no policy lets another user, nor CreateBucket\'s header a Deny, and a root-squashed owner takes nothing', async t => {
+  const b = await startBridge(t)
+  const dave = b.client(await b.addUser('dave', 1004, 1004))
+  await b.daemon.services.state.mutate(st => { st.users.dave!.policies = ['full-access'] })
+  await t.rejects(dave.send(ownership('BucketOwnerEnforced')), { name: 'AccessDenied' }, 'full-access does not let dave make his uploads tester\'s')
+  await b.s3.send(ownership('BucketOwnerPreferred'))
+  await t.rejects(dave.send(new DeleteBucketOwnershipControlsCommand({ Bucket: 'demo' })), { name: 'AccessDenied' }, 'nor remove the owner\'s setting')
+  t.same(b.daemon.services.state.snapshot().buckets.demo?.ownershipControls, { objectOwnership: 'BucketOwnerPreferred' })
+
+  // A key whose policy does not allow s3:PutBucketOwnershipControls may create buckets, not with the header.
+  const account = newServiceAccount(new Date(), { policy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['s3:CreateBucket', 's3:ListBucket'], Resource: '*' }] }) })
+  await b.daemon.services.state.mutate(st => { st.users.tester!.serviceAccounts = [account] })
+  const narrowed = b.client({ accessKeyId: account.accessKeyId, secretAccessKey: account.secret })
+  await t.rejects(narrowed.send(new CreateBucketCommand({ Bucket: 'owned', ObjectOwnership: 'BucketOwnerEnforced' })), { name: 'AccessDenied' })
+  t.notOk(b.daemon.services.state.snapshot().buckets.owned, 'no bucket')
+  await narrowed.send(new CreateBucketCommand({ Bucket: 'owned' }))
+
+  // uid 0 is squashed (allowRootUsers off): its buckets' ownership never makes root-owned files.
+  await b.addUser('ops', 0, 0)
+  const opsDir = await b.addBucket('opsb', 'ops')
+  chmodSync(opsDir, 0o777)
+  await b.daemon.services.state.mutate(st => { st.buckets.opsb!.ownershipControls = { objectOwnership: 'BucketOwnerEnforced' } })
+  await dave.send(new PutObjectCommand({ Bucket: 'opsb', Key: 'f.txt', Body: 'x' }))
+  t.same(statSync(join(opsDir, 'f.txt')).uid, 1004, 'the file stays the writer\'s, not root\'s')
+})
+
+t.test('BucketOwnerEnforced: public grants of files stop counting; uploads begun with an ACL still complete; BucketOwnerPreferred works under object ACL policy deny', async t => {
+  const b = await startBridge(t)
+  const anon = anonymousClient(b.endpoint, t)
+  await b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'open.txt', Body: 'x', ACL: 'public-read' }))
+  t.equal(await (await anon.send(new GetObjectCommand({ Bucket: 'demo', Key: 'open.txt' }))).Body?.transformToString(), 'x', 'public-read: anyone reads it')
+  const mp = await b.s3.send(new CreateMultipartUploadCommand({ Bucket: 'demo', Key: 'mp.bin', ACL: 'public-read' }))
+  const part = await b.s3.send(new UploadPartCommand({ Bucket: 'demo', Key: 'mp.bin', UploadId: mp.UploadId, PartNumber: 1, Body: 'part' }))
+  await b.s3.send(ownership('BucketOwnerEnforced'))
+  await t.rejects(anon.send(new GetObjectCommand({ Bucket: 'demo', Key: 'open.txt' })), { name: 'AccessDenied' }, 'ACLs no longer grant: the public read is gone over S3')
+  t.equal(statSync(join(b.bucketDir, 'open.txt')).mode & 0o004, 0o004, 'while the file keeps its bits for NFS')
+  await b.s3.send(new GetObjectCommand({ Bucket: 'demo', Key: 'open.txt' }))
+  await b.s3.send(new CompleteMultipartUploadCommand({ Bucket: 'demo', Key: 'mp.bin', UploadId: mp.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] } }))
+  await b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'plain.txt', Body: 'x' }))
+  t.equal(statSync(join(b.bucketDir, 'mp.bin')).mode, statSync(join(b.bucketDir, 'plain.txt')).mode, 'the upload begun with public-read completes, with the mode of any new file: its ACL no longer applies')
+
+  const carol = await withCarol(b)
+  await b.s3.send(ownership('BucketOwnerPreferred'))
+  await b.daemon.services.state.mutate(st => { st.buckets.demo!.objectAclPolicy = 'deny' })
+  await carol.send(new PutObjectCommand({ Bucket: 'demo', Key: 'drop/given.txt', Body: 'x', ACL: 'bucket-owner-full-control' }))
+  t.same(ownerOf(b, 'drop/given.txt'), [2000, 2000], 'objectAclPolicy deny: bucket-owner-full-control still asks for ownership')
+  await t.rejects(carol.send(new PutObjectCommand({ Bucket: 'demo', Key: 'drop/open.txt', Body: 'x', ACL: 'public-read' })), { name: 'AccessDenied' }, 'other ACLs stay refused there')
 })

@@ -170,6 +170,11 @@ const modify: Command = {
     const result = await s.state.mutate(state => {
       const b = state.buckets[name]
       if (!b) throw new AdminError(`bucket "${name}" does not exist (see: bridgectl buckets list)`)
+      // As PutBucketAcl answers AccessControlListNotSupported there: entries would grant nothing, and would come into
+      // force unseen the day the setting is removed.
+      if (add.length && storedOwnershipControls(b.ownershipControls)?.objectOwnership === 'BucketOwnerEnforced') {
+        throw new AdminError(`bucket "${name}" has S3 Object Ownership BucketOwnerEnforced: ACLs are off, so no ACE can be added (remove the setting first: aws s3api delete-bucket-ownership-controls)`)
+      }
       for (const r of remove) {
         if (!b.acl.some(a => same(a, r))) throw new AdminError(`bucket "${name}" has no ACE ${r.type}:${r.name}:${r.permission}`)
         b.acl = b.acl.filter(a => !same(a, r))

@@ -6,8 +6,8 @@ import {
 } from '../../access/s3-acl.js'
 import type { AclEntry } from '../../access/posix-acl.js'
 import { grantsToPosixAcl, hasAcpPermission, posixAclToGrants, type AcpGrant } from '../../access/s3-acl-posix.js'
-import { aclNotSupported, aclsDisabled } from '../../access/object-ownership.js'
-import { isBlocked, publicIdsOf, refusePublicAcl } from '../../access/public-access-block.js'
+import { aclNotSupported, aclsDisabled, ignoresPublicGrants } from '../../access/object-ownership.js'
+import { publicIdsOf, refusePublicAcl } from '../../access/public-access-block.js'
 import type { BucketRecord } from '../../state/types.js'
 import { checkSearchPath, currentAcl, openForAcl, readObjectAcl, writeObjectAcl, type StoredObjectAcl } from '../../storage/object-acl-store.js'
 import { prefetchForRead, resolveObject } from '../../storage/objects.js'
@@ -61,7 +61,7 @@ async function requestedAcl (req: S3Request, cannedOwners: { ownerId: string, bu
 
 /** The ACP check's view under IgnorePublicAcls (undefined: the bucket does not ignore public ACLs). */
 function ignoredPublic (record: BucketRecord, s: Services): { anonymousGid: number } | undefined {
-  return isBlocked(record.publicAccessBlock, 'ignorePublicAcls') ? { anonymousGid: s.config.anonymousGid } : undefined
+  return ignoresPublicGrants(record) ? { anonymousGid: s.config.anonymousGid } : undefined
 }
 
 interface OpenedObject { record: BucketRecord, stored: StoredObjectAcl, path: string, close: () => Promise<void> }
@@ -202,7 +202,8 @@ function tryUid (id: string, dir: ReturnType<typeof granteeDirectory>): number |
 export async function getBucketAcl (req: S3Request, s: Services): Promise<S3Reply> {
   const record = bucketRecord(req, s)
   await requireAccess(req, s, { operation: 'GetBucketAcl', bucket: record }) // policies, then READ_ACP (or a policy's allow)
-  return { xml: renderAccessControlPolicy(record.owner, bucketAclGrants(record.owner, record.acl)) }
+  // BucketOwnerEnforced: AWS's ACL reads show the owner's FULL_CONTROL only (what still grants).
+  return { xml: renderAccessControlPolicy(record.owner, bucketAclGrants(record.owner, aclsDisabled(record) ? [] : record.acl)) }
 }
 
 /**
@@ -218,6 +219,9 @@ export async function putBucketAcl (req: S3Request, s: Services): Promise<S3Repl
   refusePublicAcl(record.publicAccessBlock, policy.grants, granteeDirectory(s), publicIdsOf(s.config), `/${record.name}`)
   if (policy.ownerId !== undefined && policy.ownerId !== record.owner) throw new S3Error('AccessDenied', {}, { message: 'An ACL cannot change the bucket owner.' })
   const aces = bucketAcesFromGrants(policy.grants as S3Grant[], record.owner, granteeDirectory(s))
-  await updateBucket(s, record.name, bucket => { bucket.acl = aces })
+  await updateBucket(s, record.name, bucket => {
+    if (aclsDisabled(bucket)) throw aclNotSupported(`/${record.name}`) // switched on while the body arrived
+    bucket.acl = aces
+  })
   return { status: 200 }
 }

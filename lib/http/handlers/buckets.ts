@@ -135,6 +135,10 @@ export async function createBucket (req: S3Request, s: Services): Promise<S3Repl
   if (lock === 'true') throw new S3Error('NotImplemented', {}, { message: 'Object Lock is not offered by this bridge; the bucket was not created.' })
   const acl = await requestedBucketAcl(req, s)
   const ownershipControls = requestedObjectOwnership(req, acl)
+  // AWS (API_CreateBucket): the header needs s3:PutBucketOwnershipControls as well, so a Deny of it holds here too.
+  if (ownershipControls !== undefined && !(await decide(req, s, { operation: 'CreateBucket', action: 's3:PutBucketOwnershipControls' })).allowed) {
+    throw new S3Error('AccessDenied')
+  }
   await mkdir(s.config.rootPath, { recursive: true })
   // The directory is made, chmod'ed and chown'ed by path, as root: in a folder someone else may change, they could
   // put a symlink in its place between the calls and have any file chown'ed to the requester (review 17). And a

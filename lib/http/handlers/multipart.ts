@@ -1,6 +1,7 @@
 // Multipart handlers: Create, UploadPart(Copy), Complete, Abort, ListParts, ListMultipartUploads, and ?partNumber reads.
 import { abortHeaders } from '../lifecycle.js'
 import { dirname } from 'node:path'
+import { aclsDisabled } from '../../access/object-ownership.js'
 import { S3Error } from '../../errors/s3-error.js'
 import type { BucketRecord } from '../../state/types.js'
 import { posixAccess } from '../../storage/posix-access.js'
@@ -222,7 +223,9 @@ export async function completeMultipartUpload (req: S3Request, s: Services): Pro
   const bucket = bucketRef(record)
   const upload = await getUpload(bucket, key, uploadId).catch(() => undefined) // a retried Complete finds none
   // ACL headers came with CreateMultipartUpload; apply them to the assembled object as PutObject would.
-  const aclReq = { ...req, headers: { ...(upload?.aclHeaders ?? {}) } }
+  // Under BucketOwnerEnforced, switched on since Create, they say nothing any more (refused now, the upload could
+  // never complete; review 26).
+  const aclReq = { ...req, headers: aclsDisabled(record) ? {} : { ...(upload?.aclHeaders ?? {}) } }
   // Without ACL headers, an object assembled from copied parts gets no more than their sources' mode bits.
   const cap = aclHeadersDecide(aclReq.headers, record) ? undefined : await copiedModeCap(bucket, uploadId)
   const options = writeOptions(aclReq, s, record, cap === undefined ? {} : { fileModeCap: cap })

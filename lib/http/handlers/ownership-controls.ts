@@ -14,8 +14,9 @@ export async function parseOwnershipControlsXml (text: string): Promise<Ownershi
   const rules = children(root, 'Rule')
   for (const name of Object.keys(root as object)) if (name !== '$' && name !== 'Rule') throw new S3Error('MalformedXML')
   if (rules.length !== 1) throw new S3Error('MalformedXML')
+  for (const name of Object.keys(rules[0] as object)) if (name !== '$' && name !== 'ObjectOwnership') throw new S3Error('MalformedXML')
   const values = texts(rules[0], 'ObjectOwnership')
-  const value = values[0]?.trim()
+  const value = values[0]
   if (values.length !== 1 || value === undefined || !isObjectOwnership(value)) throw new S3Error('MalformedXML')
   return { objectOwnership: value }
 }
