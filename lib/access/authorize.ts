@@ -23,6 +23,8 @@ export interface AccessQuery {
   /** IAM action to evaluate when it differs from the operation's own (a copy source needs s3:GetObject). */
   action?: string
   bucket?: BucketRecord
+  /** The bucket a request names that has no record yet (CreateBucket): its ARN is the policies' resource. */
+  bucketName?: string
   key?: string
   principal: Principal
   conditionKeys: Record<string, string | string[] | undefined>
@@ -90,7 +92,8 @@ export function bucketGrants (record: BucketRecord, p: Principal, gidOf: (g: str
 function policyLayer (q: AccessQuery): { verdict: PolicyVerdict, layer: LayerVerdict } {
   const access = actionFor(q.operation)
   const action = q.action ?? access.action
-  const resource = access.resource === 'service' || !q.bucket ? SERVICE_RESOURCE : resourceArn(q.bucket.name, access.resource === 'object' ? q.key : undefined)
+  const bucketName = q.bucket?.name ?? q.bucketName
+  const resource = access.resource === 'service' || bucketName === undefined ? SERVICE_RESOURCE : resourceArn(bucketName, access.resource === 'object' ? q.key : undefined)
   const ctx = { action, resource, principal: requestPrincipal(q.principal), keys: q.conditionKeys }
   const verdicts: PolicyVerdict[] = []
   if (q.principal.kind === 'user') for (const p of q.identityPolicies) verdicts.push(evaluatePolicy(p.doc, ctx, p.label))
@@ -158,7 +161,11 @@ async function fsAnswer (q: AccessQuery, need: FsNeed, policyAllows: boolean): P
   // the folder a folder key ("k/") names; never to the folders on the way, nor to a listing's folder.
   const isAdmin = q.principal.kind === 'user' && q.principal.role === 'admin'
   const isObject = need.check === 'read' || need.check === 'write' || (need.check === 'list' && q.key !== undefined && q.key.endsWith('/') && need.path !== '')
-  const ignores = !policyAllows && !isAdmin && isObject && q.bucket !== undefined && ignoresPublicGrants(q.bucket)
+  // BucketOwnerEnforced: the bucket owner owns every object (AWS), so what the file grants everyone still reaches it;
+  // IgnorePublicAcls alone keeps judging the owner like anyone else.
+  const isBucketOwner = q.principal.kind === 'user' && q.bucket !== undefined && q.bucket.owner === q.principal.name
+  const ignoresHere = q.bucket !== undefined && (isBlocked(q.bucket.publicAccessBlock, 'ignorePublicAcls') || (ignoresPublicGrants(q.bucket) && !isBucketOwner))
+  const ignores = !policyAllows && !isAdmin && isObject && ignoresHere
   const posix = q.posix(need.bucketRoot, ignores ? { ignorePublic: { isAnonymous: q.principal.kind === 'anonymous', ids: q.publicIds } } : undefined)
   switch (need.check) {
     case 'read': return posix.canRead(need.path)

@@ -1,6 +1,7 @@
 // Policy evaluation: which statement of a parsed policy allows or denies one request, and combining verdicts.
 import type { PolicyDocument, PolicyStatement, PrincipalList } from './policy-document.js'
 import { evaluateCondition, type ConditionKeys, type PolicyCondition } from './policy-conditions.js'
+import { conditionKeyName } from './object-tag-keys.js'
 import { compilePattern, matchPattern, type VariableResolver } from './policy-patterns.js'
 
 export interface RequestPrincipal {
@@ -112,7 +113,7 @@ function contextKeys(ctx: RequestContext): ConditionKeys {
     'aws:principalaccount': isAnonymous ? undefined : p.accountId,
   }
   const keys: Record<string, string | readonly string[] | undefined> = {}
-  for (const [name, value] of Object.entries(ctx.keys)) keys[name.toLowerCase()] = value
+  for (const [name, value] of Object.entries(ctx.keys)) keys[conditionKeyName(name)] = value // tag keys as written
   // Principal keys come only from the authenticated principal, never from request-supplied keys.
   for (const [name, value] of Object.entries(derived)) keys[name] = value
   return keys

@@ -81,6 +81,8 @@ export function conditionKeys (req: S3Request, now: Date, operation?: string): R
 export interface AccessNeeds {
   operation: string
   bucket?: BucketRecord
+  /** CreateBucket: the name asked for, whose ARN (arn:aws:s3:::name) the policies judge. */
+  bucketName?: string
   key?: string
   fs?: FsNeed[]
   action?: string
@@ -116,6 +118,7 @@ export async function decide (req: S3Request, s: Services, needs: AccessNeeds): 
     operation: needs.operation,
     action: needs.action,
     bucket: needs.bucket,
+    bucketName: needs.bucketName,
     key: needs.key,
     principal: p,
     conditionKeys: keys,

@@ -6,7 +6,7 @@ import t from 'tap'
 import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import {
-  CompleteMultipartUploadCommand, CreateBucketCommand, GetBucketAclCommand, GetObjectCommand, ListBucketsCommand, CreateMultipartUploadCommand, DeleteBucketOwnershipControlsCommand, GetBucketOwnershipControlsCommand,
+  CompleteMultipartUploadCommand, CreateBucketCommand, GetBucketAclCommand, GetObjectAclCommand, GetObjectCommand, ListBucketsCommand, CreateMultipartUploadCommand, DeleteBucketOwnershipControlsCommand, GetBucketOwnershipControlsCommand,
   ListObjectsV2Command, PutBucketAclCommand, PutBucketOwnershipControlsCommand, PutBucketPolicyCommand, PutObjectAclCommand, PutObjectCommand, UploadPartCommand,
 } from '@aws-sdk/client-s3'
 import { ACCOUNT_ID } from '../../lib/access/authorize.js'
@@ -115,6 +115,7 @@ t.test('BucketOwnerEnforced: what another user uploads, simply or in parts, belo
   await carol.send(new PutObjectCommand({ Bucket: 'demo', Key: 'drop/before.txt', Body: 'x' }))
   t.same(ownerOf(b, 'drop/before.txt'), [1003, 1003], 'without a setting the writer owns its upload')
   await b.s3.send(ownership('BucketOwnerEnforced'))
+  t.equal(await (await b.s3.send(new GetObjectCommand({ Bucket: 'demo', Key: 'drop/before.txt' }))).Body?.transformToString(), 'x', 'the bucket owner still reads what others wrote before (its world-readable bits count for the owner)')
   await carol.send(new PutObjectCommand({ Bucket: 'demo', Key: 'drop/sub/after.txt', Body: 'x' }))
   t.same(ownerOf(b, 'drop/sub/after.txt'), [2000, 2000], 'the bucket owner (tester, uid 2000) owns it')
   t.same(ownerOf(b, 'drop/sub'), [1003, 1003], 'the folder the upload made stays carol\'s (she can finish what she started in it)')
@@ -166,6 +167,24 @@ t.test('ownership is the owner\'s to choose: no policy lets another user, nor Cr
   t.notOk(b.daemon.services.state.snapshot().buckets.owned, 'no bucket')
   await narrowed.send(new CreateBucketCommand({ Bucket: 'owned' }))
 
+  // CreateBucket is judged on the bucket's ARN: a Deny scoped to names holds, for the header's action too.
+  const named = newServiceAccount(new Date(), {
+    policy: JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [
+        { Effect: 'Allow', Action: ['s3:CreateBucket', 's3:PutBucketOwnershipControls'], Resource: '*' },
+        { Effect: 'Deny', Action: 's3:PutBucketOwnershipControls', Resource: 'arn:aws:s3:::prod-*' },
+        { Effect: 'Deny', Action: 's3:CreateBucket', Resource: 'arn:aws:s3:::secret-*' },
+      ],
+    }),
+  })
+  await b.daemon.services.state.mutate(st => { st.users.tester!.serviceAccounts = [named] })
+  const scoped = b.client({ accessKeyId: named.accessKeyId, secretAccessKey: named.secret })
+  await t.rejects(scoped.send(new CreateBucketCommand({ Bucket: 'prod-a', ObjectOwnership: 'BucketOwnerEnforced' })), { name: 'AccessDenied' }, 'the Deny on prod-* holds for the header')
+  await scoped.send(new CreateBucketCommand({ Bucket: 'dev-a', ObjectOwnership: 'BucketOwnerEnforced' }))
+  await t.rejects(scoped.send(new CreateBucketCommand({ Bucket: 'secret-a' })), { name: 'AccessDenied' }, 'a Deny of s3:CreateBucket scoped to names holds')
+  await scoped.send(new CreateBucketCommand({ Bucket: 'open-a' }))
+
   // uid 0 is squashed (allowRootUsers off): its buckets' ownership never makes root-owned files.
   await b.addUser('ops', 0, 0)
   const opsDir = await b.addBucket('opsb', 'ops')
@@ -185,6 +204,8 @@ t.test('BucketOwnerEnforced: public grants of files stop counting; uploads begun
   await b.s3.send(ownership('BucketOwnerEnforced'))
   await t.rejects(anon.send(new GetObjectCommand({ Bucket: 'demo', Key: 'open.txt' })), { name: 'AccessDenied' }, 'ACLs no longer grant: the public read is gone over S3')
   t.equal(statSync(join(b.bucketDir, 'open.txt')).mode & 0o004, 0o004, 'while the file keeps its bits for NFS')
+  const acl = await b.s3.send(new GetObjectAclCommand({ Bucket: 'demo', Key: 'open.txt' }))
+  t.notOk(acl.Grants?.some(g => g.Grantee?.URI !== undefined), 'GetObjectAcl shows no group grant: they no longer count')
   await b.s3.send(new GetObjectCommand({ Bucket: 'demo', Key: 'open.txt' }))
   await b.s3.send(new CompleteMultipartUploadCommand({ Bucket: 'demo', Key: 'mp.bin', UploadId: mp.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] } }))
   await b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'plain.txt', Body: 'x' }))

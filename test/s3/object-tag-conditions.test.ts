@@ -104,6 +104,19 @@ t.test('a Deny on an existing tag holds reads, ACL and tag calls but, as AWS doc
   t.equal(readFileSync(join(b.bucketDir, 'locked.txt'), 'utf8'), 'content of locked.txt')
   await t.rejects(b.s3.send(new PutObjectTaggingCommand({ Bucket: 'demo', Key: 'locked.txt', Tagging: tagSet({ locked: 'false' }) })), { name: 'AccessDenied' }, 'PutObjectTagging (the way to unlock) denied')
   await t.rejects(b.s3.send(new DeleteObjectTaggingCommand({ Bucket: 'demo', Key: 'locked.txt' })), { name: 'AccessDenied' }, 'DeleteObjectTagging denied')
+  // A tag key with capitals is matched as the policy writes it.
+  await taggedFile(b, 'secret.txt', { Classification: 'secret' })
+  await b.s3.send(new PutBucketPolicyCommand({
+    Bucket: 'demo',
+    Policy: JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [
+        { Sid: 'HoldLocked', Effect: 'Deny', Principal: '*', Action: 's3:*', Resource: 'arn:aws:s3:::demo/*', Condition: { StringEquals: { 's3:ExistingObjectTag/locked': 'true' } } },
+        { Sid: 'Secret', Effect: 'Deny', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::demo/*', Condition: { StringEquals: { 's3:ExistingObjectTag/Classification': 'secret' } } },
+      ],
+    }),
+  }))
+  await t.rejects(b.s3.send(new GetObjectCommand({ Bucket: 'demo', Key: 'secret.txt' })), { name: 'AccessDenied' }, 'Classification=secret is held by a policy naming Classification')
   const explained = await bridgectl(b, 'explain', 'tester', 'demo', 'locked.txt', 'GetObject')
   t.match(explained.stdout, /policy\s+DENY .*Sid HoldLocked/, 'explain judges the object\'s tags as the daemon does')
   t.match(explained.stdout, /tags as it has them now \(locked=true\)/, 'and says which tags it saw')

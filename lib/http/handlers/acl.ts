@@ -138,7 +138,9 @@ export async function getObjectAcl (req: S3Request, s: Services): Promise<S3Repl
       ownerUid: stored.uid, fileGid: stored.gid, mode: stored.mode, acl: stored.acl, acp: stored.acp,
       authenticatedUsersGid: authGid, anonymousUid: s.config.anonymousUid, anonymousGid: s.config.anonymousGid,
     })
-    const shown = grants.map(g => ({ grantee: granteeOf(g.grantee, dir, authGid), permission: g.permission }))
+    const all = grants.map(g => ({ grantee: granteeOf(g.grantee, dir, authGid), permission: g.permission }))
+    // BucketOwnerEnforced: the public groups' grants no longer count over S3 (ignoresPublicGrants), so they are not shown.
+    const shown = aclsDisabled(opened.record) ? all.filter(g => g.grantee.type !== 'Group') : all
     return { xml: renderAccessControlPolicy(dir.userName(stored.uid), shown) }
   } finally {
     await opened.close()

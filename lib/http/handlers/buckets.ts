@@ -101,7 +101,7 @@ async function requestedBucketAcl (req: S3Request, s: Services): Promise<BucketA
   const headers = readAclHeaders(req.headers)
   if (!hasAclHeaders(headers)) return []
   // AWS: an ACL other than private needs s3:PutBucketAcl as well (a policy or a narrowed key may withhold it).
-  if (!isLonePrivate(headers) && !(await decide(req, s, { operation: 'CreateBucket', action: 's3:PutBucketAcl' })).allowed) {
+  if (!isLonePrivate(headers) && !(await decide(req, s, { operation: 'CreateBucket', action: 's3:PutBucketAcl', bucketName: req.bucketName })).allowed) {
     throw new S3Error('AccessDenied')
   }
   const owner = req.principal.name
@@ -111,7 +111,7 @@ async function requestedBucketAcl (req: S3Request, s: Services): Promise<BucketA
 
 export async function createBucket (req: S3Request, s: Services): Promise<S3Reply> {
   requireSigned(req)
-  const d = await decide(req, s, { operation: 'CreateBucket' })
+  const d = await decide(req, s, { operation: 'CreateBucket', bucketName: req.bucketName })
   const policyAllows = d.layers.some(l => l.layer === 'policy' && l.verdict === 'allow')
   if (!d.allowed || !(policyAllows || req.principal.role === 'admin' || s.config.allowUserBucketCreation)) throw new S3Error('AccessDenied')
   const name = req.bucketName ?? ''
@@ -136,7 +136,7 @@ export async function createBucket (req: S3Request, s: Services): Promise<S3Repl
   const acl = await requestedBucketAcl(req, s)
   const ownershipControls = requestedObjectOwnership(req, acl)
   // AWS (API_CreateBucket): the header needs s3:PutBucketOwnershipControls as well, so a Deny of it holds here too.
-  if (ownershipControls !== undefined && !(await decide(req, s, { operation: 'CreateBucket', action: 's3:PutBucketOwnershipControls' })).allowed) {
+  if (ownershipControls !== undefined && !(await decide(req, s, { operation: 'CreateBucket', action: 's3:PutBucketOwnershipControls', bucketName: req.bucketName })).allowed) {
     throw new S3Error('AccessDenied')
   }
   await mkdir(s.config.rootPath, { recursive: true })
