@@ -45,7 +45,8 @@ async function changeTags (req: S3Request, s: Services, tagsOf: () => Promise<Ob
   const needs = writeNeeds(req, s)
   checkVersion(req)
   // Only a policy that judges the new tags needs them before the check; otherwise the caller is judged first and a
-  // refused one is answered before its body is asked for (no 100 Continue, as lib/http/continue.ts promises).
+  // refused one is answered before its body is asked for (no 100 Continue, as lib/http/continue.ts promises). A
+  // policy naming s3:RequestObjectTag stored between this look and the check sees this one request without tags.
   const early = policiesJudgeRequestTags(req, s, needs.bucket!) ? await tagsOf() : undefined
   const bucket = bucketRef(needs.bucket!)
   const checked = prefetchForRead(bucket, needs.key, { read: false })
