@@ -8,7 +8,7 @@
 // (docs/design.md, "Object ownership").
 import { S3Error } from '../errors/s3-error.js'
 import type { BucketRecord } from '../state/types.js'
-import type { AclHeaders } from './s3-acl.js'
+import type { AclHeaders, S3Grant } from './s3-acl.js'
 import { isBlocked } from './public-access-block.js'
 
 export const OBJECT_OWNERSHIPS = ['BucketOwnerPreferred', 'ObjectWriter', 'BucketOwnerEnforced'] as const
@@ -51,6 +51,14 @@ export function aclNotSupported (resource: string): S3Error {
 /** `x-amz-acl: bucket-owner-full-control` alone: the one ACL header AWS accepts on uploads to a bucket without ACLs. */
 export function isLoneBucketOwnerFullControl (h: AclHeaders): boolean {
   return h.grants === undefined && h.canned === 'bucket-owner-full-control'
+}
+
+/**
+ * Grants that give FULL_CONTROL to the bucket owner and nothing to anyone else: the "equivalent forms" of
+ * bucket-owner-full-control AWS accepts under BucketOwnerEnforced (x-amz-grant-full-control, an XML ACL).
+ */
+export function grantsOnlyBucketOwnerFullControl (grants: readonly S3Grant[], isBucketOwner: (id: string) => boolean): boolean {
+  return grants.length > 0 && grants.every(g => g.permission === 'FULL_CONTROL' && g.grantee.type === 'CanonicalUser' && isBucketOwner(g.grantee.id))
 }
 
 /** Whether a new file an upload makes is the bucket owner's rather than the writer's. */

@@ -1,16 +1,29 @@
 // x-amz-acl / x-amz-grant-* on uploads: refused early under objectAclPolicy 'deny', applied to the new file under 'replace'.
 import type { IncomingHttpHeaders } from 'node:http'
 import { S3Error } from '../errors/s3-error.js'
-import { expandCannedAcl, hasAclHeaders, isLonePrivate, parseCannedAcl, readAclHeaders, resolveGrants, type AclHeaders, type S3Grant } from '../access/s3-acl.js'
+import { expandCannedAcl, hasAclHeaders, isLonePrivate, parseCannedAcl, readAclHeaders, resolveGrants, uidOfId, type AclHeaders, type S3Grant } from '../access/s3-acl.js'
 import { aclFromMode } from '../access/posix-acl.js'
 import { grantsToPosixAcl } from '../access/s3-acl-posix.js'
 import { publicIdsOf, refusePublicAcl } from '../access/public-access-block.js'
-import { aclNotSupported, aclsDisabled, isLoneBucketOwnerFullControl, objectOwnershipOf } from '../access/object-ownership.js'
+import { aclNotSupported, aclsDisabled, grantsOnlyBucketOwnerFullControl, isLoneBucketOwnerFullControl, objectOwnershipOf } from '../access/object-ownership.js'
 import type { BucketRecord } from '../state/types.js'
 import { currentAcl, readObjectAcl, writeObjectAcl } from '../storage/object-acl-store.js'
 import { requireAccess } from './authorize.js'
 import { granteeDirectory } from './grantee-directory.js'
 import type { S3Request, Services } from './types.js'
+
+/** Whether an ACL grantee ID names the bucket's owner (its user name, or its uid as `uid:N`). */
+export function isBucketOwnerId (s: Services, record: BucketRecord): (id: string) => boolean {
+  const ownerUid = s.state.snapshot().users[record.owner]?.uid
+  return id => {
+    if (id === record.owner) return true
+    try {
+      return ownerUid !== undefined && uidOfId(id, granteeDirectory(s)) === ownerUid
+    } catch {
+      return false
+    }
+  }
+}
 
 /**
  * BucketOwnerPreferred's `bucket-owner-full-control` alone asks for the file to be the bucket owner's: taken as that
@@ -39,7 +52,9 @@ export function checkAclHeadersAllowed (req: S3Request, s: Services, record: Buc
   const headers = readAclHeaders(req.headers)
   // BucketOwnerEnforced: no ACL but bucket-owner-full-control (which then says nothing) is taken, before any byte.
   if (aclsDisabled(record)) {
-    if (hasAclHeaders(headers) && !isLoneBucketOwnerFullControl(headers)) throw aclNotSupported(`/${record.name}/${req.rawKey ?? ''}`)
+    const saysOwnerOnly = isLoneBucketOwnerFullControl(headers) ||
+      (headers.canned === undefined && headers.grants !== undefined && grantsOnlyBucketOwnerFullControl(headers.grants, isBucketOwnerId(s, record)))
+    if (hasAclHeaders(headers) && !saysOwnerOnly) throw aclNotSupported(`/${record.name}/${req.rawKey ?? ''}`)
     return NO_ACL_HEADERS
   }
   const canned = headers.canned === undefined ? undefined : parseCannedAcl(headers.canned)

@@ -89,6 +89,14 @@ t.test('BucketOwnerEnforced needs a bucket ACL for the owner alone, and then ref
     t.notOk(existsSync(join(b.bucketDir, `acl-${ACL}.txt`)), 'and nothing was written')
   }
   await t.rejects(b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'grant.txt', Body: 'x', GrantRead: 'id="tester"' })), { name: 'AccessControlListNotSupported' })
+  // The equivalent forms of bucket-owner-full-control AWS accepts: a full-control grant to the owner alone.
+  await b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'owner-grant.txt', Body: 'x', GrantFullControl: 'id="tester"' }))
+  await t.rejects(b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'two-grants.txt', Body: 'x', GrantFullControl: 'id="tester", uri="http://acs.amazonaws.com/groups/global/AllUsers"' })), { name: 'AccessControlListNotSupported' })
+  await b.s3.send(new PutObjectAclCommand({ Bucket: 'demo', Key: 'plain.txt', AccessControlPolicy: { Owner: { ID: 'tester' }, Grants: [{ Grantee: { Type: 'CanonicalUser', ID: 'tester' }, Permission: 'FULL_CONTROL' }] } }))
+  await b.s3.send(new PutObjectAclCommand({ Bucket: 'demo', Key: 'plain.txt', ACL: 'bucket-owner-full-control' }))
+  t.pass('PutObjectAcl of the owner\'s full control alone, in XML or canned, is taken and changes nothing')
+  await t.rejects(b.s3.send(new PutObjectAclCommand({ Bucket: 'demo', Key: 'plain.txt', ACL: 'private' })), { name: 'AccessControlListNotSupported' })
+  await t.rejects(b.s3.send(new PutObjectAclCommand({ Bucket: 'demo', Key: 'plain.txt', AccessControlPolicy: { Owner: { ID: 'tester' }, Grants: [{ Grantee: { Type: 'CanonicalUser', ID: 'tester' }, Permission: 'FULL_CONTROL' }, { Grantee: { Type: 'Group', URI: 'http://acs.amazonaws.com/groups/global/AllUsers' }, Permission: 'READ' }] } })), { name: 'AccessControlListNotSupported' })
   await t.rejects(b.s3.send(new CreateMultipartUploadCommand({ Bucket: 'demo', Key: 'mp.bin', ACL: 'public-read' })), { name: 'AccessControlListNotSupported' })
   const before = statSync(join(b.bucketDir, 'plain.txt')).mode
   await t.rejects(b.s3.send(new PutObjectAclCommand({ Bucket: 'demo', Key: 'plain.txt', ACL: 'public-read-write' })), { name: 'AccessControlListNotSupported' }, 'PutObjectAcl')

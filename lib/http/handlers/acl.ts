@@ -6,7 +6,7 @@ import {
 } from '../../access/s3-acl.js'
 import type { AclEntry } from '../../access/posix-acl.js'
 import { grantsToPosixAcl, hasAcpPermission, posixAclToGrants, type AcpGrant } from '../../access/s3-acl-posix.js'
-import { aclNotSupported, aclsDisabled, ignoresPublicGrants } from '../../access/object-ownership.js'
+import { aclNotSupported, aclsDisabled, grantsOnlyBucketOwnerFullControl, ignoresPublicGrants } from '../../access/object-ownership.js'
 import { publicIdsOf, refusePublicAcl } from '../../access/public-access-block.js'
 import type { BucketRecord } from '../../state/types.js'
 import { checkSearchPath, currentAcl, openForAcl, readObjectAcl, writeObjectAcl, type StoredObjectAcl } from '../../storage/object-acl-store.js'
@@ -14,7 +14,7 @@ import { prefetchForRead, resolveObject } from '../../storage/objects.js'
 import { keySegments, keyToPath } from '../../storage/paths.js'
 import { fdPath } from '../../storage/xattrs.js'
 import { requireAccess } from '../authorize.js'
-import { aclHeadersDecide, applyAclHeaders } from '../acl-headers.js'
+import { aclHeadersDecide, applyAclHeaders, isBucketOwnerId } from '../acl-headers.js'
 import { bucketRecord, bucketRef, updateBucket } from '../bucket-access.js'
 import { granteeDirectory } from '../grantee-directory.js'
 import { escapeXml } from '../xml/render.js'
@@ -162,7 +162,16 @@ export async function putObjectAcl (req: S3Request, s: Services): Promise<S3Repl
   })
   const opened = await openObjectAcl(req, s, 'WRITE_ACP')
   try {
-    if (aclsDisabled(record)) throw aclNotSupported(`/${record.name}/${req.rawKey ?? ''}`)
+    // BucketOwnerEnforced: only the bucket owner's full control, as the canned ACL or in XML, is taken (and changes
+    // nothing); any other ACL is refused.
+    if (aclsDisabled(record)) {
+      const headers = readAclHeaders(req.headers)
+      // Canned ACLs other than bucket-owner-full-control are refused by name (`private` too, as on uploads).
+      if (headers.canned !== undefined && (headers.canned !== 'bucket-owner-full-control' || headers.grants !== undefined)) throw aclNotSupported(`/${record.name}/${req.rawKey ?? ''}`)
+      const asked = headers.canned !== undefined ? undefined : await requestedAcl(req, { ownerId: `uid:${opened.stored.uid}`, bucketOwnerId: record.owner })
+      if (asked !== undefined && !grantsOnlyBucketOwnerFullControl(asked.grants, isBucketOwnerId(s, record))) throw aclNotSupported(`/${record.name}/${req.rawKey ?? ''}`)
+      return { status: 200 }
+    }
     // Under deny a lone `x-amz-acl: private` passes on uploads (SPEC §5: rclone sends it with each one, and the
     // create modes decide), but not here: a PutObjectAcl that asks for a private file is answered 200 only when
     // the file already is one, never while others can still read it (walkthrough 23: "make private" said yes).
