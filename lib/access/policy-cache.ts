@@ -21,6 +21,7 @@ export function bucketPolicyDoc (text: string, bucketName: string): PolicyDocume
   return cached(`b:${bucketName}:${text}`, () => parsePolicy(text, { kind: 'bucket', bucketName, maxBytes: MAX_BUCKET_POLICY_BYTES }))
 }
 
+const merged = new Map<string, { parts: ReadonlyArray<PolicyDocument | undefined>, doc: PolicyDocument }>()
 const byRecord = new WeakMap<BucketRecord, { text: string, doc: PolicyDocument }>()
 
 /**
@@ -55,7 +56,15 @@ export function namedPolicy (state: State, name: string): PolicyDocument | undef
 export function sessionPolicyDoc (state: State, inline: string | undefined, names: readonly string[] | undefined): PolicyDocument | undefined {
   if (names === undefined || names.length === 0) return inline === undefined ? undefined : identityPolicyDoc(inline)
   const docs = [...(inline === undefined ? [] : [identityPolicyDoc(inline)]), ...names.map(n => namedPolicy(state, n))]
-  return { version: '2012-10-17', statements: docs.flatMap(d => d?.statements ?? []) }
+  // The merged document is kept while its parts are the same parsed documents: one object per session, so what is
+  // worked out per document (lib/access/object-tag-keys.ts) is not worked out again on every request.
+  const key = `${inline ?? ''}\0${names.join('\0')}`
+  const hit = merged.get(key)
+  if (hit !== undefined && hit.parts.length === docs.length && hit.parts.every((d, i) => d === docs[i])) return hit.doc
+  const doc: PolicyDocument = { version: '2012-10-17', statements: docs.flatMap(d => d?.statements ?? []) }
+  if (merged.size >= MAX_CACHED) merged.clear()
+  merged.set(key, { parts: docs, doc })
+  return doc
 }
 
 /** The identity policies attached to a user: built-in names or custom policies from the state. */
