@@ -2,6 +2,7 @@
 import { ACCOUNT_ID, authorize, isBucketPolicyCall, type AccessDecision, type FsNeed, type LabelledPolicy } from '../access/authorize.js'
 import { existingTagKeys, requestTagKeys, tagKeyUse, takesExistingTags } from '../access/object-tag-keys.js'
 import { bucketPolicyOf, identityPolicies } from '../access/policy-cache.js'
+import type { PolicyDocument } from '../access/policy-document.js'
 import { publicIdsOf } from '../access/public-access-block.js'
 import { keyConflictError, S3Error } from '../errors/s3-error.js'
 import type { BucketRecord } from '../state/types.js'
@@ -109,7 +110,7 @@ export async function decide (req: S3Request, s: Services, needs: AccessNeeds): 
   const keys = conditionKeys(req, s.now(), needs.operation)
   // Tags are looked at only when a policy in play names a tag key: the GET path pays a WeakMap look-up per policy.
   const bucket = needs.bucket
-  const use = tagKeyUse([...identity.map(l => l.doc), req.sessionPolicy?.doc, bucket === undefined ? undefined : bucketPolicyOf(bucket)])
+  const use = tagKeyUse(policiesInPlay(req, identity, bucket))
   if (use.request) Object.assign(keys, requestTagKeys(needs.requestTags ?? headerTags(req, needs.operation)))
   if (use.existing && bucket !== undefined && needs.key !== undefined && takesExistingTags(needs.operation)) {
     Object.assign(keys, existingTagKeys(await tagsForConditions({ name: bucket.name, root: bucket.path }, needs.key as ObjectKey, needs.prefetched)))
@@ -138,7 +139,12 @@ export async function decide (req: S3Request, s: Services, needs: AccessNeeds): 
 export function policiesJudgeRequestTags (req: S3Request, s: Services, bucket: BucketRecord): boolean {
   const p = req.principal
   const identity = p.kind === 'user' ? identityPolicies(s.state.snapshot(), p.name) : []
-  return tagKeyUse([...identity.map(l => l.doc), req.sessionPolicy?.doc, bucketPolicyOf(bucket)]).request
+  return tagKeyUse(policiesInPlay(req, identity, bucket)).request
+}
+
+/** The documents that judge this request: the user's, its session's, the bucket's. */
+function policiesInPlay (req: S3Request, identity: readonly LabelledPolicy[], bucket: BucketRecord | undefined): Array<PolicyDocument | undefined> {
+  return [...identity.map(l => l.doc), req.sessionPolicy?.doc, bucket === undefined ? undefined : bucketPolicyOf(bucket)]
 }
 
 /**
