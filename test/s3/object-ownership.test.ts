@@ -3,6 +3,7 @@
 // BucketOwnerPreferred (bucket-owner-full-control uploads become the bucket owner's). @aws-sdk/client-s3, raw
 // signed requests and bridgectl against the real daemon.
 import t from 'tap'
+import { execFileSync } from 'node:child_process'
 import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import {
@@ -213,13 +214,23 @@ t.test('BucketOwnerEnforced: public grants of files stop counting; uploads begun
   await t.rejects(anon.send(new GetObjectCommand({ Bucket: 'demo', Key: 'open.txt' })), { name: 'AccessDenied' }, 'ACLs no longer grant: the public read is gone over S3')
   t.equal(statSync(join(b.bucketDir, 'open.txt')).mode & 0o004, 0o004, 'while the file keeps its bits for NFS')
   const acl = await b.s3.send(new GetObjectAclCommand({ Bucket: 'demo', Key: 'open.txt' }))
-  t.notOk(acl.Grants?.some(g => g.Grantee?.URI !== undefined), 'GetObjectAcl shows no group grant: they no longer count')
+  t.same(acl.Grants?.map(g => [g.Grantee?.ID ?? g.Grantee?.URI, g.Permission]), [['tester', 'FULL_CONTROL']], 'GetObjectAcl shows the bucket owner\'s full control only, as AWS\'s reads do')
   await b.s3.send(new GetObjectCommand({ Bucket: 'demo', Key: 'open.txt' }))
   await b.s3.send(new CompleteMultipartUploadCommand({ Bucket: 'demo', Key: 'mp.bin', UploadId: mp.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] } }))
   await b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'plain.txt', Body: 'x' }))
   t.equal(statSync(join(b.bucketDir, 'mp.bin')).mode, statSync(join(b.bucketDir, 'plain.txt')).mode, 'the upload begun with public-read completes, with the mode of any new file: its ACL no longer applies')
 
   const carol = await withCarol(b)
+  // A file another user owns on disk, shared by a named ACL entry: its ACL read and written back (what s3cmd does
+  // after every cp and mv) is taken, by the bucket owner too.
+  await carol.send(new PutObjectCommand({ Bucket: 'demo', Key: 'drop/carols.txt', Body: 'x' }))
+  t.same(ownerOf(b, 'drop/carols.txt'), [2000, 2000])
+  execFileSync('chown', ['1003:1003', join(b.bucketDir, 'drop/carols.txt')])
+  execFileSync('setfacl', ['-m', 'u:1004:r', join(b.bucketDir, 'drop/carols.txt')])
+  const read = await b.s3.send(new GetObjectAclCommand({ Bucket: 'demo', Key: 'drop/carols.txt' }))
+  t.same(read.Grants?.map(g => [g.Grantee?.ID, g.Permission]), [['tester', 'FULL_CONTROL']], 'the bucket owner reads the ACL of a file carol owns on disk')
+  await b.s3.send(new PutObjectAclCommand({ Bucket: 'demo', Key: 'drop/carols.txt', AccessControlPolicy: { Owner: read.Owner, Grants: read.Grants } }))
+  t.match(execFileSync('getfacl', ['-c', join(b.bucketDir, 'drop/carols.txt')]).toString(), /user:1004:r--/, 'and writing it back changes nothing on disk')
   await b.s3.send(ownership('BucketOwnerPreferred'))
   await b.daemon.services.state.mutate(st => { st.buckets.demo!.objectAclPolicy = 'deny' })
   await carol.send(new PutObjectCommand({ Bucket: 'demo', Key: 'drop/given.txt', Body: 'x', ACL: 'bucket-owner-full-control' }))

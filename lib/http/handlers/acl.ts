@@ -84,7 +84,10 @@ async function openObjectAcl (req: S3Request, s: Services, need: 'READ_ACP' | 'W
   try {
     const path = fdPath(fh.fd)
     const stored = await readObjectAcl(path)
-    const allowed = hasAcpPermission(req.principal, need, { ownerUid: stored.uid, acp: stored.acp, authenticatedUsersGid: s.config.authenticatedUsersGid, ignorePublic: ignoredPublic(record, s) })
+    // BucketOwnerEnforced: the bucket owner owns every object as far as S3 ACLs go (AWS), so it may read the ACL
+    // (which shows only its own full control) and write its no-op equivalents, whoever owns the file on disk.
+    const isEnforcedOwner = aclsDisabled(record) && req.principal.kind === 'user' && req.principal.name === record.owner
+    const allowed = isEnforcedOwner || hasAcpPermission(req.principal, need, { ownerUid: stored.uid, acp: stored.acp, authenticatedUsersGid: s.config.authenticatedUsersGid, ignorePublic: ignoredPublic(record, s) })
     if (!allowed) throw new S3Error('AccessDenied', fields)
     return { record, stored, path, close }
   } catch (err) {
@@ -131,6 +134,10 @@ export async function folderMarkerAcl (req: S3Request, s: Services, record: Buck
 export async function getObjectAcl (req: S3Request, s: Services): Promise<S3Reply> {
   const opened = await openObjectAcl(req, s, 'READ_ACP')
   try {
+    // BucketOwnerEnforced: AWS's ACL reads "always return a response that shows full control for the bucket owner";
+    // what the file grants is the filesystem's business (getfacl), and s3cmd, which writes back the ACL it read after
+    // every cp/mv, gets an ACL the bucket takes.
+    if (aclsDisabled(opened.record)) return { xml: renderAccessControlPolicy(opened.record.owner, bucketAclGrants(opened.record.owner, [])) }
     const { stored } = opened
     const dir = granteeDirectory(s)
     const authGid = s.config.authenticatedUsersGid
@@ -138,9 +145,7 @@ export async function getObjectAcl (req: S3Request, s: Services): Promise<S3Repl
       ownerUid: stored.uid, fileGid: stored.gid, mode: stored.mode, acl: stored.acl, acp: stored.acp,
       authenticatedUsersGid: authGid, anonymousUid: s.config.anonymousUid, anonymousGid: s.config.anonymousGid,
     })
-    const all = grants.map(g => ({ grantee: granteeOf(g.grantee, dir, authGid), permission: g.permission }))
-    // BucketOwnerEnforced: the public groups' grants no longer count over S3 (ignoresPublicGrants), so they are not shown.
-    const shown = aclsDisabled(opened.record) ? all.filter(g => g.grantee.type !== 'Group') : all
+    const shown = grants.map(g => ({ grantee: granteeOf(g.grantee, dir, authGid), permission: g.permission }))
     return { xml: renderAccessControlPolicy(dir.userName(stored.uid), shown) }
   } finally {
     await opened.close()
