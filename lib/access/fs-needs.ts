@@ -26,7 +26,7 @@ export function fsNeedsFor (operation: string, bucketRoot: string, key?: string)
   }
   const path = keyPath(key)
   switch (operation) {
-    case 'GetObject': case 'HeadObject': case 'GetObjectAcl':
+    case 'GetObject': case 'HeadObject': // GetObjectAcl/PutObjectAcl ask READ_ACP/WRITE_ACP of the file: objectAcpAllowed
       return [{ check: key.endsWith('/') ? 'list' : 'read', path, bucketRoot }]
     case 'PutObject': case 'CopyObject': case 'PostObject': case 'CreateMultipartUpload': case 'CompleteMultipartUpload':
     case 'UploadPart': case 'UploadPartCopy': case 'AbortMultipartUpload': case 'ListParts': // an upload is the business of who may create its key

@@ -3,6 +3,8 @@ import type { Principal } from '../auth/principal.js'
 import { S3Error } from '../errors/s3-error.js'
 import { ACL_EXECUTE, ACL_READ, ACL_WRITE, aclFromMode, chmodAcl, sortPosixAcl, type AclEntry, type PosixAcl } from './posix-acl.js'
 import type { GranteeRef, ResolvedGrant, S3Permission } from './s3-acl.js'
+import type { BucketRecord } from '../state/types.js'
+import { aclsDisabled, ignoresPublicGrants } from './object-ownership.js'
 
 /** One stored ACP grant of trusted.s3bridge.acp; grantee is `user:<uid>`, `group:<gid>` or `AllUsers`. */
 export interface AcpGrant { readonly grantee: string, readonly permission: 'READ_ACP' | 'WRITE_ACP' | 'FULL_CONTROL' }
@@ -190,6 +192,18 @@ export function posixAclToGrants (view: ObjectAclView): ResolvedGrant[] {
 }
 
 /** Who may read (READ_ACP) or change (WRITE_ACP) an object's ACL: owner, uid 0 with root rights, or a stored grant. */
+/**
+ * GetObjectAcl's READ_ACP and PutObjectAcl's WRITE_ACP on an object's file in this bucket, as the daemon and
+ * `bridgectl explain` judge them: the file's owner, root with root rights, or a stored ACP grant; public grants do
+ * not count where the bucket ignores them; under BucketOwnerEnforced the bucket owner may, whoever owns the file
+ * (it owns every object as far as S3 ACLs go, as on AWS).
+ */
+export function objectAcpAllowed (p: Principal, need: 'READ_ACP' | 'WRITE_ACP', file: { uid: number, acp: readonly AcpGrant[] }, record: BucketRecord, ids: { authenticatedUsersGid: number | null, anonymousGid: number }): boolean {
+  if (aclsDisabled(record) && p.kind === 'user' && p.name === record.owner) return true
+  const ignorePublic = ignoresPublicGrants(record) ? { anonymousGid: ids.anonymousGid } : undefined
+  return hasAcpPermission(p, need, { ownerUid: file.uid, acp: file.acp, authenticatedUsersGid: ids.authenticatedUsersGid, ignorePublic })
+}
+
 export function hasAcpPermission (p: Principal, need: 'READ_ACP' | 'WRITE_ACP', on: { ownerUid: number, acp: readonly AcpGrant[], authenticatedUsersGid: number | null, ignorePublic?: { anonymousGid: number } }): boolean {
   // IgnorePublicAcls: an anonymous caller (AllUsers) gets nothing, and grants to AllUsers, AuthenticatedUsers or the
   // anonymous group count for nothing.

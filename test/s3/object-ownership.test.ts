@@ -237,3 +237,23 @@ t.test('BucketOwnerEnforced: public grants of files stop counting; uploads begun
   t.same(ownerOf(b, 'drop/given.txt'), [2000, 2000], 'objectAclPolicy deny: bucket-owner-full-control still asks for ownership')
   await t.rejects(carol.send(new PutObjectCommand({ Bucket: 'demo', Key: 'drop/open.txt', Body: 'x', ACL: 'public-read' })), { name: 'AccessDenied' }, 'other ACLs stay refused there')
 })
+
+t.test('bridgectl explain judges GetObjectAcl and PutObjectAcl by READ_ACP and WRITE_ACP, as the daemon does', async t => {
+  const b = await startBridge(t)
+  const carol = b.client(await b.addUser('carol', 1003, 1003))
+  await b.s3.send(new PutObjectCommand({ Bucket: 'demo', Key: 'shared.txt', Body: 'x', ACL: 'public-read' }))
+  // carol may read the file (public-read), not its ACL: explain said ALLOWED where the daemon answers 403 (sweep 27).
+  await carol.send(new GetObjectCommand({ Bucket: 'demo', Key: 'shared.txt' }))
+  await t.rejects(carol.send(new GetObjectAclCommand({ Bucket: 'demo', Key: 'shared.txt' })), { name: 'AccessDenied' })
+  const carolAcl = await bridgectl(b, 'explain', 'carol', 'demo', 'shared.txt', 'GetObjectAcl')
+  t.match(carolAcl.stdout, /filesystem\s+DENY\s+READ_ACP on shared.txt/)
+  t.match(carolAcl.stdout, /=> DENIED/)
+  t.match((await bridgectl(b, 'explain', 'tester', 'demo', 'shared.txt', 'PutObjectAcl')).stdout, /filesystem\s+ALLOW\s+WRITE_ACP[^]*=> ALLOWED/)
+  // Under BucketOwnerEnforced the bucket owner may, for a file another user owns on disk.
+  execFileSync('chown', ['1003:1003', join(b.bucketDir, 'shared.txt')])
+  t.match((await bridgectl(b, 'explain', 'tester', 'demo', 'shared.txt', 'GetObjectAcl')).stdout, /=> DENIED/, 'not the file\'s owner: no READ_ACP')
+  await b.s3.send(ownership('BucketOwnerEnforced'))
+  t.match((await bridgectl(b, 'explain', 'tester', 'demo', 'shared.txt', 'GetObjectAcl')).stdout, /=> ALLOWED/)
+  await b.s3.send(new GetObjectAclCommand({ Bucket: 'demo', Key: 'shared.txt' }))
+  t.match((await bridgectl(b, 'explain', 'tester', 'demo', 'missing.txt', 'GetObjectAcl')).stdout, /=> DENIED \(the path does not exist\)/)
+})

@@ -12,7 +12,10 @@ import { gidOfGroup } from '../../auth/groups.js'
 import { tagsForConditions } from '../../storage/object-tags.js'
 import { posixLayerFor } from '../../storage/posix-access.js'
 import type { ObjectKey } from '../../storage/types.js'
-import type { UserRecord } from '../../state/types.js'
+import type { BucketRecord, UserRecord } from '../../state/types.js'
+import { objectAcpAllowed } from '../../access/s3-acl-posix.js'
+import { checkSearchPath, readObjectAcl } from '../../storage/object-acl-store.js'
+import { keySegments, keyToPath } from '../../storage/paths.js'
 import { AdminError, emit, UsageError } from '../output.js'
 import { effectiveStatus } from '../lookups.js'
 import { parse } from '../parse-args.js'
@@ -49,6 +52,16 @@ async function principalFor (s: AdminServices, name: string): Promise<Principal>
   const u = s.state.snapshot().users[name]
   if (!u) throw new AdminError(`user "${name}" does not exist (see: bridgectl users list)`)
   return userPrincipal(u, await supplementaryGroups(u.uid, u.gid), s.config)
+}
+
+/** GetObjectAcl/PutObjectAcl's filesystem layer: search on the folders, then the ACP permission on the file. */
+async function objectAcpLayer (bucket: BucketRecord, key: ObjectKey, principal: Principal, need: 'READ_ACP' | 'WRITE_ACP', config: AdminServices['config']): Promise<LayerVerdict & { isMissing: boolean }> {
+  const search = await checkSearchPath(bucket.path, keySegments(key), principal, { rootHasRights: principal.hasRootRights })
+  if (!search.allowed) return { layer: 'filesystem', verdict: 'deny', reason: `search on the folders of ${key}: ${search.reason}`, isMissing: search.isMissing }
+  const stored = await readObjectAcl(keyToPath(bucket.path, key)).catch(() => undefined)
+  if (stored === undefined) return { layer: 'filesystem', verdict: 'deny', reason: `${key}: no such object`, isMissing: true }
+  const allowed = objectAcpAllowed(principal, need, stored, bucket, config)
+  return { layer: 'filesystem', verdict: allowed ? 'allow' : 'deny', reason: `${need} on ${key} (owner uid ${stored.uid}): ${allowed ? 'granted' : 'not granted: only the file\'s owner, root with root rights or a stored ' + need + ' or FULL_CONTROL grant'}`, isMissing: false }
 }
 
 const explain: Command = {
@@ -106,6 +119,12 @@ const explain: Command = {
       posix: posixLayerFor(principal),
     }
     let decision = await authorize(query)
+    // The object-ACL calls ask READ_ACP or WRITE_ACP of the file (after search on its folders), as the daemon does.
+    const acp = operation === 'GetObjectAcl' ? 'READ_ACP' : operation === 'PutObjectAcl' ? 'WRITE_ACP' : undefined
+    if (decision.allowed && acp !== undefined && key !== undefined) {
+      const layer = await objectAcpLayer(bucket, key as ObjectKey, principal, acp, s.config)
+      decision = { ...decision, allowed: layer.verdict === 'allow', isMissing: layer.isMissing, layers: [...decision.layers, layer] }
+    }
     // An operation that needs a second action (GetObjectAttributes: s3:GetObject) is allowed only if that is too.
     const alsoAction = OPERATION_ACCESS[operation]?.alsoAction
     if (decision.allowed && alsoAction !== undefined) {

@@ -5,7 +5,7 @@ import {
   readAclHeaders, resolveGrants, uidOfId, type AccessControlPolicy, type Grantee, type S3Grant, type S3Permission,
 } from '../../access/s3-acl.js'
 import type { AclEntry } from '../../access/posix-acl.js'
-import { grantsToPosixAcl, hasAcpPermission, posixAclToGrants, type AcpGrant } from '../../access/s3-acl-posix.js'
+import { grantsToPosixAcl, hasAcpPermission, objectAcpAllowed, posixAclToGrants, type AcpGrant } from '../../access/s3-acl-posix.js'
 import { aclNotSupported, aclsDisabled, grantsOnlyBucketOwnerFullControl, ignoresPublicGrants } from '../../access/object-ownership.js'
 import { publicIdsOf, refusePublicAcl } from '../../access/public-access-block.js'
 import type { BucketRecord } from '../../state/types.js'
@@ -84,11 +84,7 @@ async function openObjectAcl (req: S3Request, s: Services, need: 'READ_ACP' | 'W
   try {
     const path = fdPath(fh.fd)
     const stored = await readObjectAcl(path)
-    // BucketOwnerEnforced: the bucket owner owns every object as far as S3 ACLs go (AWS), so it may read the ACL
-    // (which shows only its own full control) and write its no-op equivalents, whoever owns the file on disk.
-    const isEnforcedOwner = aclsDisabled(record) && req.principal.kind === 'user' && req.principal.name === record.owner
-    const allowed = isEnforcedOwner || hasAcpPermission(req.principal, need, { ownerUid: stored.uid, acp: stored.acp, authenticatedUsersGid: s.config.authenticatedUsersGid, ignorePublic: ignoredPublic(record, s) })
-    if (!allowed) throw new S3Error('AccessDenied', fields)
+    if (!objectAcpAllowed(req.principal, need, stored, record, s.config)) throw new S3Error('AccessDenied', fields)
     return { record, stored, path, close }
   } catch (err) {
     await close()
