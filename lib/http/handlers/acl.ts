@@ -5,8 +5,8 @@ import {
   readAclHeaders, resolveGrants, uidOfId, type AccessControlPolicy, type Grantee, type S3Grant, type S3Permission,
 } from '../../access/s3-acl.js'
 import type { AclEntry } from '../../access/posix-acl.js'
-import { grantsToPosixAcl, hasAcpPermission, objectAcpAllowed, posixAclToGrants, type AcpGrant } from '../../access/s3-acl-posix.js'
-import { aclNotSupported, aclsDisabled, grantsOnlyBucketOwnerFullControl, ignoresPublicGrants } from '../../access/object-ownership.js'
+import { grantsToPosixAcl, objectAcpAllowed, posixAclToGrants, type AcpGrant } from '../../access/s3-acl-posix.js'
+import { aclNotSupported, aclsDisabled, grantsOnlyBucketOwnerFullControl } from '../../access/object-ownership.js'
 import { publicIdsOf, refusePublicAcl } from '../../access/public-access-block.js'
 import type { BucketRecord } from '../../state/types.js'
 import { checkSearchPath, currentAcl, openForAcl, readObjectAcl, writeObjectAcl, type StoredObjectAcl } from '../../storage/object-acl-store.js'
@@ -59,11 +59,6 @@ async function requestedAcl (req: S3Request, cannedOwners: { ownerId: string, bu
   return policyFromXml(doc)
 }
 
-/** The ACP check's view under IgnorePublicAcls (undefined: the bucket does not ignore public ACLs). */
-function ignoredPublic (record: BucketRecord, s: Services): { anonymousGid: number } | undefined {
-  return ignoresPublicGrants(record) ? { anonymousGid: s.config.anonymousGid } : undefined
-}
-
 interface OpenedObject { record: BucketRecord, stored: StoredObjectAcl, path: string, close: () => Promise<void> }
 
 /** Search on the directory chain, the object itself (pinned by an fd), and READ_ACP or WRITE_ACP on it. */
@@ -108,7 +103,7 @@ export async function folderMarkerAcl (req: S3Request, s: Services, record: Buck
     // The folder as it is now, marked or not (a folder an NFS user made has no marker yet).
     const stored = await readObjectAcl(keyToPath(record.path, key)).catch(() => undefined)
     if (stored !== undefined && stored.isDirectory &&
-      !hasAcpPermission(req.principal, 'WRITE_ACP', { ownerUid: stored.uid, acp: stored.acp, authenticatedUsersGid: s.config.authenticatedUsersGid, ignorePublic: ignoredPublic(record, s) })) {
+      !objectAcpAllowed(req.principal, 'WRITE_ACP', stored, record, s.config)) {
       throw new S3Error('AccessDenied', fields)
     }
   }
