@@ -1,12 +1,12 @@
 // The HTTP side of the permission model: builds the access query from a request and turns a denial into AccessDenied.
 import { ACCOUNT_ID, authorize, isBucketPolicyCall, type AccessDecision, type FsNeed, type LabelledPolicy } from '../access/authorize.js'
-import { existingTagKeys, requestTagKeys, tagKeyUse, takesExistingTags } from '../access/object-tag-keys.js'
+import { requestTagKeys, tagKeyUse } from '../access/object-tag-keys.js'
 import { bucketPolicyOf, identityPolicies } from '../access/policy-cache.js'
 import type { PolicyDocument } from '../access/policy-document.js'
 import { publicIdsOf } from '../access/public-access-block.js'
 import { keyConflictError, S3Error } from '../errors/s3-error.js'
 import type { BucketRecord } from '../state/types.js'
-import { tagsForConditions } from '../storage/object-tags.js'
+import { existingTagConditions } from '../storage/object-tags.js'
 import { posixLayerFor } from '../storage/posix-access.js'
 import type { ObjectKey, ObjectTag } from '../storage/types.js'
 import type { PrefetchedWalk } from '../storage/path-walk.js'
@@ -112,8 +112,8 @@ export async function decide (req: S3Request, s: Services, needs: AccessNeeds): 
   const bucket = needs.bucket
   const use = tagKeyUse(policiesInPlay(req, identity, bucket))
   if (use.request) Object.assign(keys, requestTagKeys(needs.requestTags ?? headerTags(req, needs.operation)))
-  if (use.existing && bucket !== undefined && needs.key !== undefined && takesExistingTags(needs.operation)) {
-    Object.assign(keys, existingTagKeys(await tagsForConditions({ name: bucket.name, root: bucket.path }, needs.key as ObjectKey, needs.prefetched)))
+  if (use.existing && bucket !== undefined && needs.key !== undefined) {
+    Object.assign(keys, await existingTagConditions({ name: bucket.name, root: bucket.path }, needs.key as ObjectKey, needs.operation, needs.prefetched))
   }
   return authorize({
     operation: needs.operation,

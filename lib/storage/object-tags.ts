@@ -2,6 +2,7 @@
 // file, are replaced with it by a new PUT, and reach GET/HEAD (x-amz-tagging-count) without another read.
 import { constants, type BigIntStats } from 'node:fs'
 import { open, readlink } from 'node:fs/promises'
+import { existingTagKeys, takesExistingTags } from '../access/object-tag-keys.js'
 import { S3Error, s3ErrorFromErrno } from '../errors/s3-error.js'
 import { ObjectReplaced, objectInfo, resolveObject, type BucketRef } from './objects.js'
 import { isDirectoryKey } from './paths.js'
@@ -17,11 +18,13 @@ export async function getObjectTags (bucket: BucketRef, key: ObjectKey, checked?
 }
 
 /**
- * The tags a policy's s3:ExistingObjectTag/<key> sees: the object's, or none when there is no such object (or it
- * cannot be read; the request then fails on its own check). Read by the daemon, never shown to the caller.
+ * s3:ExistingObjectTag/<key> for an operation that takes it (none for any other): the object's tags, or none when
+ * there is no such object (or it cannot be read; the request then fails on its own check). Read by the daemon, never
+ * shown to the caller. One definition for the daemon's check and `bridgectl explain`.
  */
-export async function tagsForConditions (bucket: BucketRef, key: ObjectKey, checked?: PrefetchedWalk): Promise<ObjectTag[]> {
-  return getObjectTags(bucket, key, checked).catch(() => [])
+export async function existingTagConditions (bucket: BucketRef, key: ObjectKey, operation: string, checked?: PrefetchedWalk): Promise<Record<string, string>> {
+  if (!takesExistingTags(operation)) return {}
+  return existingTagKeys(await getObjectTags(bucket, key, checked).catch(() => []))
 }
 
 /**

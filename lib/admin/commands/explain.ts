@@ -4,12 +4,12 @@ import { isIP } from 'node:net'
 import { authorize, type LayerVerdict } from '../../access/authorize.js'
 import { fsNeedsFor } from '../../access/fs-needs.js'
 import { OPERATION_ACCESS } from '../../access/actions.js'
-import { existingTagKeys, tagKeyUse, takesExistingTags } from '../../access/object-tag-keys.js'
+import { tagKeyUse } from '../../access/object-tag-keys.js'
 import { bucketPolicyOf, identityPolicies } from '../../access/policy-cache.js'
 import { supplementaryGroups } from '../../auth/identity.js'
 import { anonymousPrincipal, userPrincipal, type Principal } from '../../auth/principal.js'
 import { gidOfGroup } from '../../auth/groups.js'
-import { tagsForConditions } from '../../storage/object-tags.js'
+import { existingTagConditions } from '../../storage/object-tags.js'
 import { posixLayerFor } from '../../storage/posix-access.js'
 import type { ObjectKey } from '../../storage/types.js'
 import type { BucketRecord, UserRecord } from '../../state/types.js'
@@ -98,9 +98,7 @@ const explain: Command = {
     const identity = principal.kind === 'user' ? identityPolicies(state, principal.name) : []
     // The object's own tags are part of the request as the daemon would judge it (s3:ExistingObjectTag/<key>).
     const tagUse = tagKeyUse([...identity.map(l => l.doc), bucketPolicyOf(bucket)])
-    const tagKeys = tagUse.existing && key !== undefined && takesExistingTags(operation)
-      ? existingTagKeys(await tagsForConditions({ name: bucket.name, root: bucket.path }, key as ObjectKey))
-      : {}
+    const tagKeys = tagUse.existing && key !== undefined ? await existingTagConditions({ name: bucket.name, root: bucket.path }, key as ObjectKey, operation) : {}
     const query = {
       operation,
       bucket,
