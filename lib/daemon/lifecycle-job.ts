@@ -18,6 +18,7 @@ import { abortUpload } from '../storage/multipart.js'
 import { deleteObject, type BucketRef } from '../storage/objects.js'
 import { checkFolderForWrite, posixLayerFor } from '../storage/posix-access.js'
 import type { ObjectInfo } from '../storage/types.js'
+import { FolderDates, loadFolderTable, saveFolderTable } from './lifecycle-folders.js'
 import type { JobDeps } from './scheduled-jobs.js'
 
 /** Counts of one run, and the first keys expired (for the log and tests; a run may delete millions). */
@@ -87,15 +88,17 @@ function jobConditionKeys (now: Date): Record<string, string> {
 const KEPT_LINES = 20
 
 /**
- * When the file at a key began to be what it is: the later of its mtime and its ctime, rounded up to the
- * millisecond. A file moved, untarred or rsynced into the prefix keeps an old mtime, but the move sets its ctime:
- * it is new here (AWS counts from the object's creation). Later ctime can only delay an expiry, never advance it.
+ * When the file at a key began to be what it is here: the later of its mtime and its ctime, rounded up to the
+ * millisecond, and of when each folder on its path arrived (lifecycle-folders.ts). A file moved, untarred or
+ * rsynced into the prefix keeps an old mtime, but the move sets its ctime; a folder moved in sets neither on its
+ * files, so the folders count too. It is new here, as AWS counts from the object's creation; a later date can only
+ * delay an expiry, never advance it.
  */
-async function madeAtMs (root: string, key: string): Promise<number> {
+async function madeAtMs (root: string, key: string, folders: FolderDates): Promise<number> {
   try {
     const st = await lstat(join(root, keyPath(key)), { bigint: true })
     const ns = st.ctimeNs > st.mtimeNs ? st.ctimeNs : st.mtimeNs
-    return Number((ns + 999_999n) / 1_000_000n)
+    return Math.max(Number((ns + 999_999n) / 1_000_000n), await folders.ofKey(key))
   } catch {
     return NaN // not known: never due (the job errs towards keeping)
   }
@@ -105,12 +108,13 @@ function sameFile (seen: ObjectInfo, current: ObjectInfo | undefined, isOtherFil
   return current === undefined || (isOtherFile !== true && current.lastModified.getTime() === seen.lastModified.getTime() && current.size === seen.size && current.etag === seen.etag)
 }
 
-async function expireByRule (d: JobDeps, bucket: BucketRecord, owner: Principal, rule: LifecycleRule, run: LifecycleRun): Promise<void> {
+/** Returns whether the rule's prefix was listed to its end (a run stopped by a changed rule or owner was not). */
+async function expireByRule (d: JobDeps, bucket: BucketRecord, owner: Principal, rule: LifecycleRule, run: LifecycleRun, folders: FolderDates): Promise<boolean> {
   const expiration = rule.expiration
-  if (expiration === undefined || (expiration.days === undefined && expiration.date === undefined)) return
+  if (expiration === undefined || (expiration.days === undefined && expiration.date === undefined)) return true
   if (!isWalkablePrefix(rule.scope.prefix)) {
     d.log.warn({ job: 'lifecycle', bucket: bucket.name, rule: rule.id, prefix: rule.scope.prefix }, 'lifecycle: the rule\'s prefix can name no key of the bucket; it acts on nothing')
-    return
+    return true
   }
   const ref: BucketRef = { name: bucket.name, root: bucket.path }
   const now = d.now()
@@ -124,15 +128,17 @@ async function expireByRule (d: JobDeps, bucket: BucketRecord, owner: Principal,
   }
   let after: string | undefined
   for (;;) {
-    if (stillStands(d, bucket, rule, owner) === undefined) return
+    if (stillStands(d, bucket, rule, owner) === undefined) return false
     const page = await listObjects(ref, { prefix: rule.scope.prefix, maxKeys: 1000, after })
     for (const info of page.objects) {
+      // Every folder the walk passes goes into the table, due files or not: the next run tells arrivals by it.
+      await folders.ofKey(info.key)
       // Folder markers are folders on the NAS: expiring one would clear a mark, not free anything; they stay.
       if (info.isDirectoryMarker || !ruleCovers(rule.scope, info, info.meta.tags ?? [])) continue
       if (!isDue(dueAt(expiration, info.lastModified.getTime()), now)) continue
-      if (!isDue(dueAt(expiration, await madeAtMs(ref.root, info.key)), now)) continue
+      if (!isDue(dueAt(expiration, await madeAtMs(ref.root, info.key, folders)), now)) continue
       const current = stillStands(d, bucket, rule, owner)
-      if (current === undefined) return
+      if (current === undefined) return false
       // The owner's DeleteObject, judged as one over S3 would be: its policies and the bucket policy as they are now
       // (a Deny on s3:DeleteObject binds the job too), the bucket ACL, and the filesystem for its uid, gid and groups.
       const decision = await authorize({
@@ -161,6 +167,26 @@ async function expireByRule (d: JobDeps, bucket: BucketRecord, owner: Principal,
     after = page.lastReturned
   }
   if (keptLines > KEPT_LINES) d.log.warn({ job: 'lifecycle', bucket: ref.name, rule: rule.id, kept: keptLines }, `lifecycle: ${keptLines} due objects stayed (the first ${KEPT_LINES} are named above)`)
+  return true
+}
+
+/**
+ * The bucket's expiration rules, each walked with one FolderDates; the folder table is kept only when every walk
+ * reached its end (a partial walk would make the folders it missed look new at the next run).
+ */
+async function expireByRules (d: JobDeps, bucket: BucketRecord, owner: Principal, rules: readonly LifecycleRule[], run: LifecycleRun): Promise<void> {
+  const now = d.now().getTime()
+  const folders = new FolderDates(bucket.path, await loadFolderTable(d.config.stateDir, bucket.name, bucket.createdAt), now)
+  let complete = true
+  for (const rule of rules) complete = await expireByRule(d, bucket, owner, rule, run, folders) && complete
+  if (!complete) return
+  const walked = [...new Set(rules.map(r => r.scope.prefix).filter(isWalkablePrefix))]
+  try {
+    await saveFolderTable(d.config.stateDir, bucket.name, folders.table(bucket.createdAt, walked))
+  } catch (err) {
+    // Without it the next run meets every folder for the first time (ctime later than mtime still counts).
+    d.log.warn({ job: 'lifecycle', bucket: bucket.name, err: (err as Error).message }, 'lifecycle: could not keep the folder table')
+  }
 }
 
 async function abortByRules (d: JobDeps, bucket: BucketRecord, rules: readonly LifecycleRule[], run: LifecycleRun): Promise<void> {
@@ -192,7 +218,7 @@ export async function applyLifecycle (d: JobDeps, only?: string): Promise<Lifecy
       const expiring = rules.filter(r => r.expiration?.days !== undefined || r.expiration?.date !== undefined)
       const owner = expiring.length > 0 ? await ownerOf(d, bucket) : undefined
       if (expiring.length > 0 && owner === undefined) d.log.warn({ job: 'lifecycle', bucket: bucket.name, owner: bucket.owner }, 'lifecycle: the bucket owner is no enabled bridge user; nothing is expired')
-      if (owner !== undefined) for (const rule of expiring) await expireByRule(d, bucket, owner, rule, run)
+      if (owner !== undefined) await expireByRules(d, bucket, owner, expiring, run)
       await abortByRules(d, bucket, rules, run)
     } catch (err) {
       d.log.warn({ job: 'lifecycle', bucket: bucket.name, err: (err as Error).message }, 'lifecycle: could not apply the rules')

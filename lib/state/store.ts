@@ -180,7 +180,7 @@ function readDocument (path: string): unknown {
 }
 
 /** temp file, fsync, rename, fsync directory: readers see the old document or the new one. */
-function writeAtomic (path: string, text: string): void {
+export function writeAtomic (path: string, text: string): void {
   const tmp = `${path}.tmp-${process.pid}`
   try {
     writeFileSync(tmp, text, { mode: 0o600 })

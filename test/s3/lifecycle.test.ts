@@ -2,8 +2,9 @@
 // expires objects and aborts uploads for the bucket's owner.
 import t from 'tap'
 import { spawnSync } from 'node:child_process'
-import { chownSync, existsSync, mkdirSync, utimesSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
 import {
   CopyObjectCommand, CreateMultipartUploadCommand, DeleteBucketLifecycleCommand, ListPartsCommand, GetBucketLifecycleConfigurationCommand, GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand,
   PutBucketLifecycleConfigurationCommand, PutBucketPolicyCommand, PutObjectCommand, type LifecycleRule,
@@ -147,6 +148,61 @@ t.test('a file moved into the prefix is new there (its ctime), whatever its mtim
   await put(b, [{ ID: 'scratch', Filter: { Prefix: 'scratch/' }, Status: 'Enabled', Expiration: { Days: 7 } }])
   t.equal((await applyLifecycle(deps(b, new Date(Date.now() + DAY)))).expired, 0, 'a day after it arrived it stays')
   t.equal((await applyLifecycle(deps(b, new Date(Date.now() + 8 * DAY)))).expired, 1, 'seven days after, it goes')
+})
+
+t.test('a folder moved into the prefix since the last run is new there; a folder the last run saw keeps its date', async t => {
+  const b = await startBridge(t)
+  nfsFile(b, 'scratch/busy/a.txt', 0)
+  nfsFile(b, 'project/data.csv', 0) // outside the prefix, as old as a.txt
+  await put(b, [{ ID: 'scratch', Filter: { Prefix: 'scratch/' }, Status: 'Enabled', Expiration: { Days: 30 } }])
+  const t0 = Date.now()
+  t.equal((await applyLifecycle(deps(b, new Date(t0 + 10 * DAY)))).expired, 0, 'nothing is due ten days on')
+  // Since that run: the busy folder's inode changed (chmod: ctime later than mtime, as a rename leaves it), and the
+  // NFS user moved the project folder in (mv sets the folder's ctime only; data.csv keeps its dates).
+  await new Promise(resolve => setTimeout(resolve, 1100))
+  chmodSync(join(b.bucketDir, 'scratch/busy'), 0o775)
+  renameSync(join(b.bucketDir, 'project'), join(b.bucketDir, 'scratch/project'))
+  const run = await applyLifecycle(deps(b, new Date(t0 + 31 * DAY)))
+  t.same(run.sample, ['scratch/busy/a.txt'], 'the folder the last run saw keeps its date: a.txt is due after 30 days')
+  t.ok(existsSync(join(b.bucketDir, 'scratch/project/data.csv')), 'data.csv arrived with its folder after the last run: not due yet')
+  t.equal((await applyLifecycle(deps(b, new Date(t0 + 39 * DAY)))).expired, 0, 'thirty days after the run it arrived after, less a day: it stays')
+  const last = await applyLifecycle(deps(b, new Date(t0 + 41 * DAY)))
+  t.same(last.sample, ['scratch/project/data.csv'], 'thirty days after that run it goes')
+})
+
+t.test('the first run dates a folder moved in by its ctime when that is later than its mtime', async t => {
+  const b = await startBridge(t)
+  // An ext4 volume whose files and folders were last changed on 2025-01-01, as an old NFS tree is.
+  const w = mkdtempSync(join(tmpdir(), 'lc-img-'))
+  t.teardown(() => rmSync(w, { recursive: true, force: true }))
+  for (const f of ['project/data.csv', 'logs/old.log']) {
+    mkdirSync(join(w, 'src', dirname(f)), { recursive: true })
+    writeFileSync(join(w, 'src', f), 'a year of work')
+  }
+  mkdirSync(join(w, 'src/scratch'))
+  spawnSync('chown', ['-R', '2000:2000', join(w, 'src')])
+  spawnSync('truncate', ['-s', '8M', join(w, 'img')])
+  t.equal(spawnSync('mkfs.ext4', ['-q', '-d', join(w, 'src'), join(w, 'img')]).status, 0, 'mkfs.ext4 -d')
+  for (const path of ['/project/data.csv', '/project', '/logs/old.log', '/logs']) {
+    for (const f of ['ctime', 'mtime']) spawnSync('debugfs', ['-w', '-R', `set_inode_field ${path} ${f} 20250101000000`, join(w, 'img')], { stdio: 'ignore' })
+  }
+  const nas = join(b.bucketDir, 'nas')
+  mkdirSync(nas)
+  t.equal(spawnSync('mount', ['-o', 'loop', join(w, 'img'), nas]).status, 0, 'loop mount')
+  t.teardown(() => { spawnSync('umount', [nas]) })
+  // The NFS user moves the old project into scratch/, and writes a new file into the old logs folder.
+  renameSync(join(nas, 'project'), join(nas, 'scratch/project'))
+  writeFileSync(join(nas, 'logs/today.log'), 'new')
+  t.match(statSync(join(nas, 'scratch/project/data.csv')).ctime.toISOString(), /^2025-01-01/, 'the moved file keeps its 2025 ctime')
+  await put(b, [
+    { ID: 'scratch', Filter: { Prefix: 'nas/scratch/' }, Status: 'Enabled', Expiration: { Days: 7 } },
+    { ID: 'logs', Filter: { Prefix: 'nas/logs/' }, Status: 'Enabled', Expiration: { Days: 7 } },
+  ])
+  const run = await applyLifecycle(deps(b, new Date(Date.now() + 60_000)))
+  t.ok(existsSync(join(nas, 'scratch/project/data.csv')), 'moved into scratch/ a minute ago: not due under a 7-day rule')
+  t.same(run.sample, ['nas/logs/old.log'], 'a folder busy today (a file made in it) does not hold its old files')
+  const later = await applyLifecycle(deps(b, new Date(Date.now() + 9 * DAY)))
+  t.same(later.sample.sort(), ['nas/logs/today.log', 'nas/scratch/project/data.csv'], 'eight days on, the moved file goes (and today\'s log)')
 })
 
 t.test('a Days that means "never" never expires; one past an xs:int is refused', async t => {
