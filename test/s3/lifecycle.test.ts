@@ -6,7 +6,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, renameSync, r
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import {
-  CopyObjectCommand, CreateMultipartUploadCommand, DeleteBucketLifecycleCommand, ListPartsCommand, GetBucketLifecycleConfigurationCommand, GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand,
+  CompleteMultipartUploadCommand, CopyObjectCommand, CreateMultipartUploadCommand, UploadPartCommand, DeleteBucketLifecycleCommand, ListPartsCommand, GetBucketLifecycleConfigurationCommand, GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand,
   PutBucketLifecycleConfigurationCommand, PutBucketPolicyCommand, PutObjectCommand, type LifecycleRule,
 } from '@aws-sdk/client-s3'
 import { startBridge, type Bridge } from '../fixtures/daemon.js'
@@ -339,6 +339,11 @@ t.test('GET, HEAD and PUT of an object a rule will expire carry x-amz-expiration
   t.equal((await b.s3.send(new HeadObjectCommand({ Bucket: 'demo', Key: 'other/c.log' }))).Expiration, undefined, 'no enabled rule: no header')
   const copied = await b.s3.send(new CopyObjectCommand({ Bucket: 'demo', Key: 'logs/copy.log', CopySource: 'demo/other/c.log' }))
   t.match(copied.Expiration, /rule-id="logs%2030"$/, 'CopyObject says it too')
+  const up = await b.s3.send(new CreateMultipartUploadCommand({ Bucket: 'demo', Key: 'logs/big.log', Tagging: 'tier=scratch' }))
+  const part = await b.s3.send(new UploadPartCommand({ Bucket: 'demo', Key: 'logs/big.log', UploadId: up.UploadId, PartNumber: 1, Body: 'x' }))
+  const done = await b.s3.send(new CompleteMultipartUploadCommand({ Bucket: 'demo', Key: 'logs/big.log', UploadId: up.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] } }))
+  t.equal(done.Expiration, (await b.s3.send(new HeadObjectCommand({ Bucket: 'demo', Key: 'logs/big.log' }))).Expiration, 'CompleteMultipartUpload says it too, with the upload\'s tags')
+  t.match(done.Expiration, /rule-id="soon"$/)
 })
 
 t.test('CreateMultipartUpload and ListParts of an upload a rule will abort carry x-amz-abort-date and -rule-id', async t => {

@@ -1,5 +1,5 @@
 // Multipart handlers: Create, UploadPart(Copy), Complete, Abort, ListParts, ListMultipartUploads, and ?partNumber reads.
-import { abortHeaders } from '../lifecycle.js'
+import { abortHeaders, expirationHeader } from '../lifecycle.js'
 import { dirname } from 'node:path'
 import { aclsDisabled } from '../../access/object-ownership.js'
 import { S3Error } from '../../errors/s3-error.js'
@@ -244,14 +244,19 @@ export async function completeMultipartUpload (req: S3Request, s: Services): Pro
   // list is checked, past completeKeepAliveMs the answer is 200 with white space until the result, as AWS's.
   let assembling!: () => void
   const started = new Promise<void>(resolve => { assembling = resolve })
-  const work = completeUpload(bucket, key, uploadId, refs, options, sentChecksums(req), assembling).then(result =>
-    renderXml('CompleteMultipartUploadResult', {
+  let expiration: string | undefined
+  const work = completeUpload(bucket, key, uploadId, refs, options, sentChecksums(req), assembling).then(result => {
+    if (result.info !== undefined) expiration = expirationHeader(record.lifecycle, result.info)
+    return renderXml('CompleteMultipartUploadResult', {
       Location: objectUrl(req, record.name, key), Bucket: record.name, Key: key, ETag: quoteETag(result.etag),
       ...checksumXml(upload, result.info?.meta.checksums),
-    }))
-  return await slowXmlReply(work, started, {
+    })
+  })
+  const reply = await slowXmlReply(work, started, {
     keepAliveMs: s.config.completeKeepAliveMs, resource: `/${record.name}/${key}`, requestId: req.requestId, hostId: req.hostId, log: s.log,
   })
+  // x-amz-expiration as AWS sends it, when the answer waited for the object; a kept-alive 200's headers left before.
+  return reply.body === undefined ? { ...reply, headers: { ...reply.headers, 'x-amz-expiration': expiration } } : reply
 }
 
 /**
