@@ -1,7 +1,8 @@
 // The lifecycle job: once a day, each bucket's enabled rules expire the objects (files) and abort the multipart
 // uploads that are due. It acts for the bucket's owner, through the whole permission model (the owner's policies,
 // the bucket policy, the filesystem): a file the owner could not delete with DeleteObject stays.
-import { lstat } from 'node:fs/promises'
+import { closeSync } from 'node:fs'
+import { lstat, mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ACCOUNT_ID, authorize } from '../access/authorize.js'
 import { deleteNeed, keyPath } from '../access/fs-needs.js'
@@ -11,6 +12,7 @@ import { gidOfGroup } from '../auth/groups.js'
 import { supplementaryGroups } from '../auth/identity.js'
 import { userPrincipal, type Principal } from '../auth/principal.js'
 import { dueAt, isDue, ruleCovers, storedLifecycle, type LifecycleRule } from '../config/lifecycle-rules.js'
+import { tryLock, writeAtomic } from '../state/store.js'
 import type { BucketRecord, State } from '../state/types.js'
 import { listObjects } from '../storage/listing.js'
 import { liveUploads } from '../storage/multipart-list.js'
@@ -227,4 +229,30 @@ export async function applyLifecycle (d: JobDeps, only?: string): Promise<Lifecy
     if (counts.expired + counts.aborted + counts.kept > 0) d.log.info({ job: 'lifecycle', bucket: bucket.name, ...counts }, 'lifecycle rules applied')
   }
   return run
+}
+
+/**
+ * The scheduled run: once per UTC day across every daemon sharing the state directory. Each takes a lock in
+ * STATEDIR/lifecycle/ without waiting and runs only if it got it and no run of today has completed (its date is
+ * kept there), so a cluster walks the prefixes once, not once per host. A run that failed or was cut short (the
+ * daemon stopped) leaves today to the next daemon that asks; the rest wait for tomorrow, as AWS acts once a day.
+ */
+export async function applyLifecycleOnceADay (d: JobDeps): Promise<LifecycleRun | undefined> {
+  const dir = join(d.config.stateDir, 'lifecycle')
+  await mkdir(dir, { recursive: true, mode: 0o700 })
+  const fd = await tryLock(join(dir, 'run.lock'))
+  if (fd === undefined) {
+    d.log.info({ job: 'lifecycle' }, 'lifecycle: another daemon sharing the state is applying the rules')
+    return undefined
+  }
+  try {
+    const day = d.now().toISOString().slice(0, 10)
+    const last = await readFile(join(dir, 'last-run'), 'utf8').catch(() => '')
+    if (last.trim() === day) return undefined
+    const run = await applyLifecycle(d)
+    writeAtomic(join(dir, 'last-run'), `${day}\n`)
+    return run
+  } finally {
+    closeSync(fd)
+  }
 }

@@ -142,6 +142,24 @@ export class StateWriteError extends Error {
   }
 }
 
+/**
+ * Takes an exclusive flock on `path` (made 0600 if missing) without waiting: the descriptor to close (which
+ * releases it) when taken, undefined when another process holds it. flock over NFS is a byte-range lock on every
+ * host (Linux since 2.6.12), so daemons sharing the state see each other's.
+ */
+export async function tryLock (path: string): Promise<number | undefined> {
+  const fd = openSync(path, 'a', 0o600)
+  try {
+    await new Promise<void>((resolve, reject) => fsExt.flock(fd, 'exnb', err => err ? reject(err) : resolve()))
+    return fd
+  } catch (err) {
+    closeSync(fd)
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'EAGAIN' || code === 'EWOULDBLOCK') return undefined
+    throw err
+  }
+}
+
 function openLock (dir: string): number {
   try {
     return openSync(join(dir, '.lock'), 'a', 0o600)

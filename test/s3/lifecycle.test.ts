@@ -12,7 +12,7 @@ import {
 import { startBridge, type Bridge } from '../fixtures/daemon.js'
 import { bridgectl } from '../fixtures/bridgectl.js'
 import { md5Of, signedRequest } from '../fixtures/post-form.js'
-import { applyLifecycle } from '../../lib/daemon/lifecycle-job.js'
+import { applyLifecycle, applyLifecycleOnceADay } from '../../lib/daemon/lifecycle-job.js'
 
 const DAY = 86_400_000
 
@@ -203,6 +203,20 @@ t.test('the first run dates a folder moved in by its ctime when that is later th
   t.same(run.sample, ['nas/logs/old.log'], 'a folder busy today (a file made in it) does not hold its old files')
   const later = await applyLifecycle(deps(b, new Date(Date.now() + 9 * DAY)))
   t.same(later.sample.sort(), ['nas/logs/today.log', 'nas/scratch/project/data.csv'], 'eight days on, the moved file goes (and today\'s log)')
+})
+
+t.test('the scheduled run happens once a day across the daemons sharing the state', async t => {
+  const b = await startBridge(t)
+  nfsFile(b, 'tmp/a', 0)
+  nfsFile(b, 'tmp/b', 0)
+  await put(b, [{ ID: 'tmp', Filter: { Prefix: 'tmp/' }, Status: 'Enabled', Expiration: { Days: 1 } }])
+  const day = new Date(Date.now() + 2 * DAY)
+  const [x, y] = await Promise.all([applyLifecycleOnceADay(deps(b, day)), applyLifecycleOnceADay(deps(b, day))])
+  t.same([x, y].filter(r => r !== undefined).map(r => r?.expired), [2], 'two daemons at once: one applies the rules')
+  nfsFile(b, 'tmp/c', 0)
+  t.equal(await applyLifecycleOnceADay(deps(b, day)), undefined, 'a later start on the same day does nothing')
+  t.ok(existsSync(join(b.bucketDir, 'tmp/c')))
+  t.equal((await applyLifecycleOnceADay(deps(b, new Date(day.getTime() + DAY))))?.expired, 1, 'the next day runs')
 })
 
 t.test('a Days that means "never" never expires; one past an xs:int is refused', async t => {
