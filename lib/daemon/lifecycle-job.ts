@@ -232,27 +232,36 @@ export async function applyLifecycle (d: JobDeps, only?: string): Promise<Lifecy
 }
 
 /**
- * The scheduled run: once per UTC day across every daemon sharing the state directory. Each takes a lock in
- * STATEDIR/lifecycle/ without waiting and runs only if it got it and no run of today has completed (its date is
- * kept there), so a cluster walks the prefixes once, not once per host. A run that failed or was cut short (the
- * daemon stopped) leaves today to the next daemon that asks; the rest wait for tomorrow, as AWS acts once a day.
+ * One attempt at today's run: once per UTC day across every daemon sharing the state directory. Each takes a lock
+ * in STATEDIR/lifecycle/ without waiting and runs only if it got it and no run of today has completed (its date is
+ * kept there), so a cluster walks the prefixes once, not once per host. 'busy': another daemon holds the lock;
+ * 'done': today's run has completed.
  */
-export async function applyLifecycleOnceADay (d: JobDeps): Promise<LifecycleRun | undefined> {
+export async function applyLifecycleOnceADay (d: JobDeps): Promise<LifecycleRun | 'busy' | 'done'> {
   const dir = join(d.config.stateDir, 'lifecycle')
   await mkdir(dir, { recursive: true, mode: 0o700 })
   const fd = await tryLock(join(dir, 'run.lock'))
-  if (fd === undefined) {
-    d.log.info({ job: 'lifecycle' }, 'lifecycle: another daemon sharing the state is applying the rules')
-    return undefined
-  }
+  if (fd === undefined) return 'busy'
   try {
     const day = d.now().toISOString().slice(0, 10)
     const last = await readFile(join(dir, 'last-run'), 'utf8').catch(() => '')
-    if (last.trim() === day) return undefined
+    if (last.trim() === day) return 'done'
     const run = await applyLifecycle(d)
     writeAtomic(join(dir, 'last-run'), `${day}\n`)
     return run
   } finally {
     closeSync(fd)
+  }
+}
+
+/**
+ * The scheduled run. While another daemon holds the lock it asks again every `pollMs` until that run completed,
+ * the UTC day is over or the jobs stop: a daemon that dies mid-run leaves the day to the others.
+ */
+export async function applyLifecycleToday (d: JobDeps, isStopped: () => boolean, pollMs = 60_000): Promise<void> {
+  const day = d.now().toISOString().slice(0, 10)
+  while (!isStopped() && d.now().toISOString().slice(0, 10) === day) {
+    if (await applyLifecycleOnceADay(d) !== 'busy') return
+    await new Promise(resolve => setTimeout(resolve, pollMs).unref())
   }
 }

@@ -4,7 +4,7 @@ import { purgeExpired } from '../auth/rotation.js'
 import type { Config } from '../config/schema.js'
 import type { Logger } from '../log.js'
 import type { StateStore } from '../state/store.js'
-import { applyLifecycleOnceADay } from './lifecycle-job.js'
+import { applyLifecycleToday } from './lifecycle-job.js'
 import type { BucketRoots } from '../storage/bucket-roots.js'
 import { abortStaleUploads, recoverInterruptedCompletes } from '../storage/multipart-list.js'
 import { STALE_TMP_IDLE_MS, sweepStaleStagingFiles } from './staging-cleanup.js'
@@ -66,7 +66,8 @@ export function startJobs (d: JobDeps): Jobs {
     cron.schedule('17 * * * *', run('abort-stale-uploads', () => abortStale(d)), { noOverlap: true }),
     cron.schedule('*/15 * * * *', run('sweep-temp-files', () => sweepTempFiles(d)), { noOverlap: true }),
     // AWS applies lifecycle rules once a day, to what was due by midnight UTC.
-    cron.schedule('5 0 * * *', run('lifecycle', () => applyLifecycleOnceADay(d)), { noOverlap: true, timezone: 'Etc/UTC' }),
+    cron.schedule('5 0 * * *', run('lifecycle', () => applyLifecycleToday(d, () => stopped)), { noOverlap: true, timezone: 'Etc/UTC' }),
   ]
-  return { stop: () => { for (const t of tasks) void t.stop() } }
+  let stopped = false
+  return { stop: () => { stopped = true; for (const t of tasks) void t.stop() } }
 }
