@@ -68,7 +68,12 @@ function isObject(v: Json): v is Record<string, Json> {
 
 /** Parses and validates a policy; every problem is thrown as S3Error MalformedPolicy. */
 export function parsePolicy(text: string, options: ParsePolicyOptions): PolicyDocument {
-  if (Buffer.byteLength(text, 'utf8') > options.maxBytes) throw malformed('Policy exceeds the maximum allowed document size.')
+  // White space does not count against the limit (AWS measures bucket and IAM policies without it: a policy file
+  // indented for people, as `aws s3api put-bucket-policy --policy file://p.json` sends it, is taken at its packed
+  // size); STS counts a session policy's plain text as sent. The text itself may be a few times the limit at most.
+  const packed = options.kind !== 'session'
+  const tooLarge = (): S3Error => malformed('Policy exceeds the maximum allowed document size.')
+  if (Buffer.byteLength(text, 'utf8') > (packed ? 8 : 1) * options.maxBytes) throw tooLarge()
   if (!text.trimStart().startsWith('{')) throw malformed('Policies must be valid JSON and the first byte must be \'{\'')
   let json: Json
   try {
@@ -76,6 +81,7 @@ export function parsePolicy(text: string, options: ParsePolicyOptions): PolicyDo
   } catch {
     throw malformed('This policy contains invalid Json')
   }
+  if (packed && Buffer.byteLength(JSON.stringify(json), 'utf8') > options.maxBytes) throw tooLarge()
   if (!isObject(json)) throw malformed('Policies must be valid JSON and the first byte must be \'{\'')
   for (const field of Object.keys(json)) {
     if (field !== 'Version' && field !== 'Id' && field !== 'Statement') throw malformed(`Unknown field ${field}`)

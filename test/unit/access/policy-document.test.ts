@@ -162,6 +162,17 @@ t.test('the size limit counts UTF-8 bytes', async t => {
   t.throws(() => parsePolicy(text, { kind: 'identity', maxBytes: text.length + 1 }), { message: 'Policy exceeds the maximum allowed document size.' })
 })
 
+t.test('white space does not count, but for session policies (STS counts their plain text)', async t => {
+  const packed = doc(identityStatement())
+  const indented = JSON.stringify(JSON.parse(packed), null, 4)
+  const limit = Buffer.byteLength(packed)
+  t.ok(indented.length > limit)
+  t.doesNotThrow(() => parsePolicy(indented, { kind: 'identity', maxBytes: limit }))
+  t.throws(() => parsePolicy(indented, { kind: 'session', maxBytes: limit }), { message: 'Policy exceeds the maximum allowed document size.' })
+  t.throws(() => parsePolicy(indented, { kind: 'identity', maxBytes: limit - 1 }), { message: 'Policy exceeds the maximum allowed document size.' })
+  t.throws(() => parsePolicy(' '.repeat(8 * limit) + packed, { kind: 'identity', maxBytes: limit }), { message: 'Policy exceeds the maximum allowed document size.' }, 'the text itself is bounded')
+})
+
 t.test('built-in policies are valid identity policies', async t => {
   for (const name of BUILTIN_POLICY_NAMES) {
     t.ok(isBuiltinPolicyName(name), name)
