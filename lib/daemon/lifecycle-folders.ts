@@ -3,29 +3,36 @@
 // moved folder only: the files inside keep their old mtime and ctime, and judged by their own dates they would be
 // expired at the next run, although on AWS an object moved (copied) under a prefix is a new object.
 //
-// The job keeps, per bucket, a table of the folders its last complete walk saw (path -> device:inode and the date
-// the folder is taken to have arrived), in the state directory beside the state documents, so every daemon
-// sharing the state reads the same one. A folder at a path the last walk covered that is not in the table, or is
-// another inode now, arrived since that walk: it dates from the later of its ctime (a rename sets it) and the
-// start of that walk. A folder the table knows keeps its date, however busy it is since (a folder's ctime moves
-// with every file made or removed in it, so ctimes alone would keep busy folders from ever expiring). A folder met
-// for the first time (a new rule, the first run) dates from its ctime when that is later than its mtime, which is
-// what a rename (or chmod, chown) leaves and a file made or removed inside does not; otherwise it adds nothing.
+// The job keeps, per bucket, a table of the folders its last complete walk saw (path -> inode and the date the
+// folder is taken to have arrived), in the state directory beside the state documents, so every daemon sharing the
+// state reads the same one. Inode numbers, not device numbers: an NFS share has another st_dev on every host and
+// after every remount, while its inode numbers (NFS file ids) stay. A folder at a path the last walk covered that
+// is not in the table, or is another inode now, arrived since that walk: it dates from the later of its ctime (a
+// rename sets it) and the start of that walk. A folder the table knows keeps its date, however busy it is since (a
+// folder's ctime moves with every file made or removed in it, so ctimes alone would keep busy folders from ever
+// expiring). A folder met for the first time (a new rule, the first run) dates from its ctime when that is later
+// than its mtime, which is what a rename (or chmod, chown) leaves and a file made or removed inside does not;
+// otherwise it adds nothing. Dates are never capped at the job's clock: a later date only delays an expiry, and a
+// run with its clock behind must not write early dates the next runs would trust.
 // A file's date is then the latest of its own mtime and ctime and the dates of the folders on its path.
-import { lstat, mkdir, readFile } from 'node:fs/promises'
+import { randomBytes } from 'node:crypto'
+import { lstat, mkdir, open, readFile, rename, unlink } from 'node:fs/promises'
+import { hostname } from 'node:os'
 import { join } from 'node:path'
-import { writeAtomic } from '../state/store.js'
 
-/** What the last complete walk of a bucket saw. */
+/** What the last complete walk of a bucket saw, as kept on disk. */
 export interface FolderTable {
   /** The bucket's createdAt: a bucket deleted and created again under the name starts afresh. */
   createdAt: string
   /** When that walk began (ms), and the rule prefixes it listed in full. */
   walkedAt: number
   walked: string[]
-  /** Folder path (relative to the bucket) -> [device:inode, arrival in ms; 0: before anything was known]. */
-  folders: Record<string, [string, number]>
+  /** [folder path relative to the bucket, inode, arrival in ms (0: before anything was known)]. */
+  folders: Array<[string, string, number]>
 }
+
+/** The table read back: none yet (or another bucket's), one, or one that exists but cannot be trusted. */
+export type LoadedTable = { state: 'none' } | { state: 'ok', table: FolderTable } | { state: 'unreadable', reason: string }
 
 /** A folder whose ctime is later than its mtime by more than this had its inode changed, not its entries. */
 const RENAME_SLACK_NS = 1_000_000_000n
@@ -34,37 +41,81 @@ function tablePath (stateDir: string, bucket: string): string {
   return join(stateDir, 'lifecycle', `${bucket}.folders.json`)
 }
 
-/** The table of the bucket's last complete walk, or undefined (none yet, another bucket of that name, unreadable). */
-export async function loadFolderTable (stateDir: string, bucket: string, createdAt: string): Promise<FolderTable | undefined> {
-  try {
-    const t = JSON.parse(await readFile(tablePath(stateDir, bucket), 'utf8')) as FolderTable
-    if (t.createdAt !== createdAt || !Number.isFinite(t.walkedAt) || !Array.isArray(t.walked) || typeof t.folders !== 'object' || t.folders === null) return undefined
-    return t
-  } catch {
-    return undefined // no walk yet, or a table that cannot be read: every folder is met for the first time
-  }
+function isEntry (e: unknown): e is [string, string, number] {
+  return Array.isArray(e) && e.length === 3 && typeof e[0] === 'string' && typeof e[1] === 'string' && typeof e[2] === 'number' && Number.isFinite(e[2])
 }
 
+export async function loadFolderTable (stateDir: string, bucket: string, createdAt: string): Promise<LoadedTable> {
+  let text: string
+  try {
+    text = await readFile(tablePath(stateDir, bucket), 'utf8')
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? { state: 'none' } : { state: 'unreadable', reason: (err as Error).message }
+  }
+  let t: Partial<FolderTable>
+  try {
+    t = JSON.parse(text) as Partial<FolderTable>
+  } catch {
+    return { state: 'unreadable', reason: 'not valid JSON' }
+  }
+  if (typeof t !== 'object' || t === null) return { state: 'unreadable', reason: 'not a table' }
+  if (t.createdAt !== createdAt) return { state: 'none' } // an earlier bucket of this name
+  if (typeof t.walkedAt !== 'number' || !Number.isFinite(t.walkedAt) || !Array.isArray(t.walked) || !t.walked.every(p => typeof p === 'string') ||
+    !Array.isArray(t.folders) || !t.folders.every(isEntry)) return { state: 'unreadable', reason: 'not a table of this version' }
+  return { state: 'ok', table: t as FolderTable }
+}
+
+/**
+ * Written to a temp file named for this host, process and a random part (daemons in containers on several hosts
+ * may share a pid), flushed, then renamed over the table: readers see the old table or the new one.
+ */
 export async function saveFolderTable (stateDir: string, bucket: string, table: FolderTable): Promise<void> {
-  await mkdir(join(stateDir, 'lifecycle'), { recursive: true, mode: 0o700 })
-  writeAtomic(tablePath(stateDir, bucket), JSON.stringify(table))
+  const dir = join(stateDir, 'lifecycle')
+  await mkdir(dir, { recursive: true, mode: 0o700 })
+  const path = tablePath(stateDir, bucket)
+  const tmp = `${path}.tmp-${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`
+  try {
+    const fh = await open(tmp, 'wx', 0o600)
+    try {
+      await fh.writeFile(JSON.stringify(table))
+      await fh.sync()
+    } finally {
+      await fh.close()
+    }
+    await rename(tmp, path)
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined)
+    throw err
+  }
 }
 
 const ceilMs = (ns: bigint): number => Number((ns + 999_999n) / 1_000_000n)
 
-/** The folders of one bucket's walk: each looked at once per run, its arrival judged against the last table. */
+/** The folders of one bucket's walks: each looked at once per run, its arrival judged against the last table. */
 export class FolderDates {
-  private readonly seen = new Map<string, Promise<number>>()
-  private readonly observed: Record<string, [string, number]> = {}
+  /** The last table's folders (its array is not kept: a table may hold millions). */
+  private readonly previous: Map<string, [string, number]> | undefined
+  private readonly last: Pick<FolderTable, 'walked' | 'walkedAt'> | undefined
+  private readonly observed = new Map<string, [string, number]>()
+  /** The folders of the last key looked at (the walks go in key order, so only the current path is needed). */
+  private chain: Array<{ folder: string, at: Promise<number> }> = []
 
-  constructor (private readonly root: string, private readonly previous: FolderTable | undefined, private readonly nowMs: number) {}
+  constructor (private readonly root: string, last: FolderTable | undefined, private readonly nowMs: number) {
+    this.last = last === undefined ? undefined : { walked: last.walked, walkedAt: last.walkedAt }
+    this.previous = last === undefined ? undefined : new Map(last.folders.map(([path, ino, at]) => [path, [ino, at]]))
+  }
 
-  /** Whether the last walk listed everything under `folder` (a rule prefix it walked covers the folder's keys). */
+  /**
+   * Whether the last walk would have put the folder in its table had it been there: the folder lies under a prefix
+   * it listed in full, or on the path to one (a walk records the folders of its prefix's path, keys or not).
+   */
   private covered (folder: string): boolean {
-    return this.previous !== undefined && this.previous.walked.some(p => (folder + '/').startsWith(p))
+    return this.last !== undefined && this.last.walked.some(p => (folder + '/').startsWith(p) || p.startsWith(folder + '/'))
   }
 
   private async arrival (folder: string): Promise<number> {
+    const seen = this.observed.get(folder)
+    if (seen !== undefined) return seen[1] // an earlier rule's walk of this run looked already
     let st
     try {
       st = await lstat(join(this.root, folder), { bigint: true })
@@ -72,13 +123,13 @@ export class FolderDates {
       return NaN // gone or unreadable: not known, so nothing under it is due this run
     }
     if (!st.isDirectory()) return NaN
-    const id = `${st.dev}:${st.ino}`
-    const known = this.previous?.folders[folder]
+    const ino = String(st.ino)
+    const known = this.previous?.get(folder)
     let at: number
-    if (known !== undefined && known[0] === id) at = known[1]
-    else if (this.covered(folder)) at = Math.min(this.nowMs, Math.max(ceilMs(st.ctimeNs), this.previous?.walkedAt ?? 0))
-    else at = st.ctimeNs > st.mtimeNs + RENAME_SLACK_NS ? Math.min(this.nowMs, ceilMs(st.ctimeNs)) : 0
-    this.observed[folder] = [id, at]
+    if (known !== undefined && known[0] === ino) at = known[1]
+    else if (this.covered(folder)) at = Math.max(ceilMs(st.ctimeNs), this.last?.walkedAt ?? 0)
+    else at = st.ctimeNs > st.mtimeNs + RENAME_SLACK_NS ? ceilMs(st.ctimeNs) : 0
+    this.observed.set(folder, [ino, at])
     return at
   }
 
@@ -86,17 +137,20 @@ export class FolderDates {
   async ofKey (key: string): Promise<number> {
     const parts = key.split('/').slice(0, -1)
     let latest = 0
-    for (let i = 1; i <= parts.length; i++) {
-      const folder = parts.slice(0, i).join('/')
-      let p = this.seen.get(folder)
-      if (p === undefined) { p = this.arrival(folder); this.seen.set(folder, p) }
-      latest = Math.max(latest, await p)
+    let folder = ''
+    for (let i = 0; i < parts.length; i++) {
+      folder = i === 0 ? parts[0]! : `${folder}/${parts[i]!}`
+      if (this.chain[i]?.folder !== folder) {
+        this.chain.length = i
+        this.chain.push({ folder, at: this.arrival(folder) })
+      }
+      latest = Math.max(latest, await this.chain[i]!.at)
     }
     return latest
   }
 
-  /** The table to keep after a walk that listed every key under `walked` completely. */
+  /** The table to keep after walks that listed every key under `walked` completely. */
   table (createdAt: string, walked: string[]): FolderTable {
-    return { createdAt, walkedAt: this.nowMs, walked, folders: this.observed }
+    return { createdAt, walkedAt: this.nowMs, walked, folders: [...this.observed].map(([path, [ino, at]]) => [path, ino, at]) }
   }
 }

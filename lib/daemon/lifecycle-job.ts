@@ -111,7 +111,7 @@ function sameFile (seen: ObjectInfo, current: ObjectInfo | undefined, isOtherFil
 }
 
 /** Returns whether the rule's prefix was listed to its end (a run stopped by a changed rule or owner was not). */
-async function expireByRule (d: JobDeps, bucket: BucketRecord, owner: Principal, rule: LifecycleRule, run: LifecycleRun, folders: FolderDates): Promise<boolean> {
+async function expireByRule (d: JobDeps, bucket: BucketRecord, owner: Principal, rule: LifecycleRule, run: LifecycleRun, folders: FolderDates, mayDelete: boolean): Promise<boolean> {
   const expiration = rule.expiration
   if (expiration === undefined || (expiration.days === undefined && expiration.date === undefined)) return true
   if (!isWalkablePrefix(rule.scope.prefix)) {
@@ -128,6 +128,8 @@ async function expireByRule (d: JobDeps, bucket: BucketRecord, owner: Principal,
   const checkFolder = async (dir: Parameters<typeof checkFolderForWrite>[2], want: Parameters<typeof checkFolderForWrite>[3]): Promise<void> => {
     if (!(await checkFolderForWrite(owner, owner.hasRootRights, dir, want)).allowed) throw new Changed()
   }
+  // The folders on the way to the prefix go into the table whatever keys it holds, so a swap of one is seen.
+  await folders.ofKey(rule.scope.prefix)
   let after: string | undefined
   for (;;) {
     if (stillStands(d, bucket, rule, owner) === undefined) return false
@@ -138,7 +140,7 @@ async function expireByRule (d: JobDeps, bucket: BucketRecord, owner: Principal,
       // Folder markers are folders on the NAS: expiring one would clear a mark, not free anything; they stay.
       if (info.isDirectoryMarker || !ruleCovers(rule.scope, info, info.meta.tags ?? [])) continue
       if (!isDue(dueAt(expiration, info.lastModified.getTime()), now)) continue
-      if (!isDue(dueAt(expiration, await madeAtMs(ref.root, info.key, folders)), now)) continue
+      if (!isDue(dueAt(expiration, await madeAtMs(ref.root, info.key, folders)), now) || !mayDelete) continue
       const current = stillStands(d, bucket, rule, owner)
       if (current === undefined) return false
       // The owner's DeleteObject, judged as one over S3 would be: its policies and the bucket policy as they are now
@@ -172,15 +174,26 @@ async function expireByRule (d: JobDeps, bucket: BucketRecord, owner: Principal,
   return true
 }
 
+/** This run's FolderDates from the last table (in a function of its own, so the parsed table is not kept by the run). */
+async function folderDatesOf (d: JobDeps, bucket: BucketRecord, now: number): Promise<{ folders: FolderDates, unreadable?: string }> {
+  const loaded = await loadFolderTable(d.config.stateDir, bucket.name, bucket.createdAt)
+  return { folders: new FolderDates(bucket.path, loaded.state === 'ok' ? loaded.table : undefined, now), unreadable: loaded.state === 'unreadable' ? loaded.reason : undefined }
+}
+
 /**
  * The bucket's expiration rules, each walked with one FolderDates; the folder table is kept only when every walk
  * reached its end (a partial walk would make the folders it missed look new at the next run).
  */
 async function expireByRules (d: JobDeps, bucket: BucketRecord, owner: Principal, rules: readonly LifecycleRule[], run: LifecycleRun): Promise<void> {
   const now = d.now().getTime()
-  const folders = new FolderDates(bucket.path, await loadFolderTable(d.config.stateDir, bucket.name, bucket.createdAt), now)
+  // A table that is there but cannot be read (torn, edited, of another version) would make every folder look met
+  // for the first time, and a folder moved in and written to since would count from its files' dates: this run
+  // only walks and writes a fresh table; expiry waits a day.
+  const { folders, unreadable } = await folderDatesOf(d, bucket, now)
+  const mayDelete = unreadable === undefined
+  if (!mayDelete) d.log.warn({ job: 'lifecycle', bucket: bucket.name, reason: unreadable }, 'lifecycle: the folder table cannot be read; nothing is expired in this bucket today, and a new table is written')
   let complete = true
-  for (const rule of rules) complete = await expireByRule(d, bucket, owner, rule, run, folders) && complete
+  for (const rule of rules) complete = await expireByRule(d, bucket, owner, rule, run, folders, mayDelete) && complete
   if (!complete) return
   const walked = [...new Set(rules.map(r => r.scope.prefix).filter(isWalkablePrefix))]
   try {
@@ -216,15 +229,15 @@ export async function applyLifecycle (d: JobDeps, only?: string): Promise<Lifecy
     if (rules.length === 0) continue
     if (await d.roots.verdict(bucket) !== undefined) continue // missing, unmounted or hung: not to be read, let alone pruned
     const before = { ...run }
+    const failed = (err: unknown): void => { d.log.warn({ job: 'lifecycle', bucket: bucket.name, err: (err as Error).message }, 'lifecycle: could not apply the rules') }
     try {
       const expiring = rules.filter(r => r.expiration?.days !== undefined || r.expiration?.date !== undefined)
       const owner = expiring.length > 0 ? await ownerOf(d, bucket) : undefined
       if (expiring.length > 0 && owner === undefined) d.log.warn({ job: 'lifecycle', bucket: bucket.name, owner: bucket.owner }, 'lifecycle: the bucket owner is no enabled bridge user; nothing is expired')
       if (owner !== undefined) await expireByRules(d, bucket, owner, expiring, run)
-      await abortByRules(d, bucket, rules, run)
-    } catch (err) {
-      d.log.warn({ job: 'lifecycle', bucket: bucket.name, err: (err as Error).message }, 'lifecycle: could not apply the rules')
-    }
+    } catch (err) { failed(err) }
+    // Uploads are aborted whatever became of the expiry.
+    try { await abortByRules(d, bucket, rules, run) } catch (err) { failed(err) }
     const counts = { expired: run.expired - before.expired, aborted: run.aborted - before.aborted, kept: run.kept - before.kept }
     if (counts.expired + counts.aborted + counts.kept > 0) d.log.info({ job: 'lifecycle', bucket: bucket.name, ...counts }, 'lifecycle rules applied')
   }

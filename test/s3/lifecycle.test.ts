@@ -2,9 +2,8 @@
 // expires objects and aborts uploads for the bucket's owner.
 import t from 'tap'
 import { spawnSync } from 'node:child_process'
-import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
+import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, renameSync, statSync, utimesSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import {
   CompleteMultipartUploadCommand, CopyObjectCommand, CreateMultipartUploadCommand, UploadPartCommand, DeleteBucketLifecycleCommand, ListPartsCommand, GetBucketLifecycleConfigurationCommand, GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand,
   PutBucketLifecycleConfigurationCommand, PutBucketPolicyCommand, PutObjectCommand, type LifecycleRule,
@@ -13,6 +12,7 @@ import { startBridge, type Bridge } from '../fixtures/daemon.js'
 import { bridgectl } from '../fixtures/bridgectl.js'
 import { md5Of, signedRequest } from '../fixtures/post-form.js'
 import { applyLifecycle, applyLifecycleOnceADay, applyLifecycleToday } from '../../lib/daemon/lifecycle-job.js'
+import { mount, oldImage, umount } from '../fixtures/old-tree.js'
 import { tryLock } from '../../lib/state/store.js'
 
 const DAY = 86_400_000
@@ -174,23 +174,10 @@ t.test('a folder moved into the prefix since the last run is new there; a folder
 t.test('the first run dates a folder moved in by its ctime when that is later than its mtime', async t => {
   const b = await startBridge(t)
   // An ext4 volume whose files and folders were last changed on 2025-01-01, as an old NFS tree is.
-  const w = mkdtempSync(join(tmpdir(), 'lc-img-'))
-  t.teardown(() => rmSync(w, { recursive: true, force: true }))
-  for (const f of ['project/data.csv', 'logs/old.log']) {
-    mkdirSync(join(w, 'src', dirname(f)), { recursive: true })
-    writeFileSync(join(w, 'src', f), 'a year of work')
-  }
-  mkdirSync(join(w, 'src/scratch'))
-  spawnSync('chown', ['-R', '2000:2000', join(w, 'src')])
-  spawnSync('truncate', ['-s', '8M', join(w, 'img')])
-  t.equal(spawnSync('mkfs.ext4', ['-q', '-d', join(w, 'src'), join(w, 'img')]).status, 0, 'mkfs.ext4 -d')
-  for (const path of ['/project/data.csv', '/project', '/logs/old.log', '/logs']) {
-    for (const f of ['ctime', 'mtime']) spawnSync('debugfs', ['-w', '-R', `set_inode_field ${path} ${f} 20250101000000`, join(w, 'img')], { stdio: 'ignore' })
-  }
+  const img = oldImage(t, ['project/data.csv', 'logs/old.log'], ['scratch'], ['project/data.csv', 'project', 'logs/old.log', 'logs'])
   const nas = join(b.bucketDir, 'nas')
-  mkdirSync(nas)
-  t.equal(spawnSync('mount', ['-o', 'loop', join(w, 'img'), nas]).status, 0, 'loop mount')
-  t.teardown(() => { spawnSync('umount', [nas]) })
+  mount(img, nas)
+  t.teardown(() => umount(nas))
   // The NFS user moves the old project into scratch/, and writes a new file into the old logs folder.
   renameSync(join(nas, 'project'), join(nas, 'scratch/project'))
   writeFileSync(join(nas, 'logs/today.log'), 'new')
