@@ -97,12 +97,21 @@ export class FolderDates {
   private readonly previous: Map<string, [string, number]> | undefined
   private readonly last: Pick<FolderTable, 'walked' | 'walkedAt'> | undefined
   private readonly observed = new Map<string, [string, number]>()
+  /** The last table exists but could not be read. */
+  private readonly isUnknown: boolean
   /** The folders of the last key looked at (the walks go in key order, so only the current path is needed). */
   private chain: Array<{ folder: string, at: Promise<number> }> = []
 
-  constructor (private readonly root: string, last: FolderTable | undefined, private readonly nowMs: number) {
-    this.last = last === undefined ? undefined : { walked: last.walked, walkedAt: last.walkedAt }
-    this.previous = last === undefined ? undefined : new Map(last.folders.map(([path, ino, at]) => [path, [ino, at]]))
+  /**
+   * `last`: the last complete walk's table; undefined when there is none (every folder is met for the first time);
+   * 'unreadable' when one exists but cannot be read: then nothing is known of when any folder arrived, and each
+   * counts as arrived now (or at its ctime, if later): the rules' Days start again once, rather than a folder moved
+   * in since the last walk counting from its files' dates.
+   */
+  constructor (private readonly root: string, last: FolderTable | 'unreadable' | undefined, private readonly nowMs: number) {
+    this.isUnknown = last === 'unreadable'
+    this.last = last === undefined || last === 'unreadable' ? undefined : { walked: last.walked, walkedAt: last.walkedAt }
+    this.previous = last === undefined || last === 'unreadable' ? undefined : new Map(last.folders.map(([path, ino, at]) => [path, [ino, at]]))
   }
 
   /**
@@ -116,17 +125,21 @@ export class FolderDates {
   private async arrival (folder: string): Promise<number> {
     const seen = this.observed.get(folder)
     if (seen !== undefined) return seen[1] // an earlier rule's walk of this run looked already
+    const known = this.previous?.get(folder)
     let st
     try {
       st = await lstat(join(this.root, folder), { bigint: true })
     } catch {
-      return NaN // gone or unreadable: not known, so nothing under it is due this run
+      // Gone or unreadable (ESTALE, EIO): nothing under it is due this run, and what the table knew is kept for the
+      // next (dropped, a folder there since long would count as new then).
+      if (known !== undefined) this.observed.set(folder, known)
+      return NaN
     }
     if (!st.isDirectory()) return NaN
     const ino = String(st.ino)
-    const known = this.previous?.get(folder)
     let at: number
     if (known !== undefined && known[0] === ino) at = known[1]
+    else if (this.isUnknown) at = Math.max(ceilMs(st.ctimeNs), this.nowMs)
     else if (this.covered(folder)) at = Math.max(ceilMs(st.ctimeNs), this.last?.walkedAt ?? 0)
     else at = st.ctimeNs > st.mtimeNs + RENAME_SLACK_NS ? ceilMs(st.ctimeNs) : 0
     this.observed.set(folder, [ino, at])

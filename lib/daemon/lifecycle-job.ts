@@ -111,7 +111,7 @@ function sameFile (seen: ObjectInfo, current: ObjectInfo | undefined, isOtherFil
 }
 
 /** Returns whether the rule's prefix was listed to its end (a run stopped by a changed rule or owner was not). */
-async function expireByRule (d: JobDeps, bucket: BucketRecord, owner: Principal, rule: LifecycleRule, run: LifecycleRun, folders: FolderDates, mayDelete: boolean): Promise<boolean> {
+async function expireByRule (d: JobDeps, bucket: BucketRecord, owner: Principal, rule: LifecycleRule, run: LifecycleRun, folders: FolderDates): Promise<boolean> {
   const expiration = rule.expiration
   if (expiration === undefined || (expiration.days === undefined && expiration.date === undefined)) return true
   if (!isWalkablePrefix(rule.scope.prefix)) {
@@ -140,7 +140,7 @@ async function expireByRule (d: JobDeps, bucket: BucketRecord, owner: Principal,
       // Folder markers are folders on the NAS: expiring one would clear a mark, not free anything; they stay.
       if (info.isDirectoryMarker || !ruleCovers(rule.scope, info, info.meta.tags ?? [])) continue
       if (!isDue(dueAt(expiration, info.lastModified.getTime()), now)) continue
-      if (!isDue(dueAt(expiration, await madeAtMs(ref.root, info.key, folders)), now) || !mayDelete) continue
+      if (!isDue(dueAt(expiration, await madeAtMs(ref.root, info.key, folders)), now)) continue
       const current = stillStands(d, bucket, rule, owner)
       if (current === undefined) return false
       // The owner's DeleteObject, judged as one over S3 would be: its policies and the bucket policy as they are now
@@ -177,7 +177,7 @@ async function expireByRule (d: JobDeps, bucket: BucketRecord, owner: Principal,
 /** This run's FolderDates from the last table (in a function of its own, so the parsed table is not kept by the run). */
 async function folderDatesOf (d: JobDeps, bucket: BucketRecord, now: number): Promise<{ folders: FolderDates, unreadable?: string }> {
   const loaded = await loadFolderTable(d.config.stateDir, bucket.name, bucket.createdAt)
-  return { folders: new FolderDates(bucket.path, loaded.state === 'ok' ? loaded.table : undefined, now), unreadable: loaded.state === 'unreadable' ? loaded.reason : undefined }
+  return { folders: new FolderDates(bucket.path, loaded.state === 'ok' ? loaded.table : loaded.state === 'unreadable' ? 'unreadable' : undefined, now), unreadable: loaded.state === 'unreadable' ? loaded.reason : undefined }
 }
 
 /**
@@ -186,14 +186,12 @@ async function folderDatesOf (d: JobDeps, bucket: BucketRecord, now: number): Pr
  */
 async function expireByRules (d: JobDeps, bucket: BucketRecord, owner: Principal, rules: readonly LifecycleRule[], run: LifecycleRun): Promise<void> {
   const now = d.now().getTime()
-  // A table that is there but cannot be read (torn, edited, of another version) would make every folder look met
-  // for the first time, and a folder moved in and written to since would count from its files' dates: this run
-  // only walks and writes a fresh table; expiry waits a day.
+  // A table that is there but cannot be read (torn, edited, of another version): no folder's arrival is known, and
+  // each counts as arrived now (FolderDates), so the rules' Days start again once for what lies in folders.
   const { folders, unreadable } = await folderDatesOf(d, bucket, now)
-  const mayDelete = unreadable === undefined
-  if (!mayDelete) d.log.warn({ job: 'lifecycle', bucket: bucket.name, reason: unreadable }, 'lifecycle: the folder table cannot be read; nothing is expired in this bucket today, and a new table is written')
+  if (unreadable !== undefined) d.log.warn({ job: 'lifecycle', bucket: bucket.name, reason: unreadable }, 'lifecycle: the folder table cannot be read; every folder counts as arrived today, and a new table is written')
   let complete = true
-  for (const rule of rules) complete = await expireByRule(d, bucket, owner, rule, run, folders, mayDelete) && complete
+  for (const rule of rules) complete = await expireByRule(d, bucket, owner, rule, run, folders) && complete
   if (!complete) return
   const walked = [...new Set(rules.map(r => r.scope.prefix).filter(isWalkablePrefix))]
   try {
