@@ -93,28 +93,6 @@ for (const prefix of ['nas/scratch/', 'nas/scratch/tmp-']) {
   })
 }
 
-// A table that exists but cannot be read (torn by a crash, edited) must not make the job forget that it walked the
-// prefix: that run expires nothing in the bucket and writes a fresh table.
-t.test('a torn table must not make the job forget that it walked the prefix', async t => {
-  const b = await startBridge(t)
-  const img = oldImage(t, ['project/data.csv'], ['scratch'], ['project/data.csv', 'project'])
-  const nas = join(b.bucketDir, 'nas')
-  mount(img, nas)
-  t.teardown(() => umount(nas))
-  await put(b, [{ ID: 'scratch', Filter: { Prefix: 'nas/scratch/' }, Status: 'Enabled', Expiration: { Days: 7 } }])
-  const r = Date.now()
-  await applyLifecycle(deps(b, new Date(r)))
-  const table = join(b.config.stateDir, 'lifecycle', 'demo.folders.json')
-  t.ok(existsSync(table), 'the table was written')
-  renameSync(join(nas, 'project'), join(nas, 'scratch/project'))
-  writeFileSync(join(nas, 'scratch/project/notes.txt'), 'today') // the user works in it
-  const text = readFileSync(table, 'utf8')
-  writeFileSync(table, text.slice(0, Math.floor(text.length / 2))) // torn
-  const run = await applyLifecycle(deps(b, new Date(r + DAY)))
-  t.same(run.sample, [], 'nothing was moved in more than a day ago')
-  t.ok(existsSync(join(nas, 'scratch/project/data.csv')), 'data.csv, moved in a day ago under a 7-day rule, stays')
-})
-
 // Folder names are data, not object keys: a top-level folder named "__proto__" is kept in the table like any other.
 // A table of another shape (an entry that is not a triple) is unreadable: one run only walks, the next expires.
 function file (b: Bridge, key: string): void {
@@ -172,6 +150,7 @@ t.test('a torn table: a folder moved in and written to keeps its full Days', asy
   renameSync(join(nas, 'project'), join(nas, 'scratch/project'))
   writeFileSync(join(nas, 'scratch/project/notes.txt'), 'today')
   const table = join(b.config.stateDir, 'lifecycle', 'demo.folders.json')
+  t.ok(existsSync(table), 'the first run wrote the table')
   writeFileSync(table, readFileSync(table, 'utf8').slice(0, 20))
   t.equal((await applyLifecycle(deps(b, new Date(r + DAY)))).expired, 0, 'the run that finds the table torn')
   t.equal((await applyLifecycle(deps(b, new Date(r + 2 * DAY)))).expired, 0, 'the next run trusts the fresh table')
