@@ -53,15 +53,21 @@ t.test('two hosts (device numbers alternate between runs): data.csv should still
   t.ok(day !== undefined && day >= 7 && day <= 9, `expired on day ${day} (undefined: still there after 12 daily runs)`)
 })
 
-// Arrival dates are not capped at the job's clock: a run whose clock is behind (no NTP yet, one host of several)
-// must not record a folder moved in today as days old for the next runs to trust.
-t.test('a run with a clock 5 days behind must not make a folder moved in today 5 days old', async t => {
+/** An old NFS tree (project/ of 2025, an empty scratch/) mounted at nas/, and a 7-day rule on nas/scratch/. */
+async function oldProjectBesideScratch (t: Test): Promise<{ b: Bridge, nas: string }> {
   const b = await startBridge(t)
   const img = oldImage(t, ['project/data.csv'], ['scratch'], ['project/data.csv', 'project'])
   const nas = join(b.bucketDir, 'nas')
   mount(img, nas)
   t.teardown(() => umount(nas))
   await put(b, [{ ID: 'scratch', Filter: { Prefix: 'nas/scratch/' }, Status: 'Enabled', Expiration: { Days: 7 } }])
+  return { b, nas }
+}
+
+// Arrival dates are not capped at the job's clock: a run whose clock is behind (no NTP yet, one host of several)
+// must not record a folder moved in today as days old for the next runs to trust.
+t.test('a run with a clock 5 days behind must not make a folder moved in today 5 days old', async t => {
+  const { b, nas } = await oldProjectBesideScratch(t)
   const r = Date.now()
   await applyLifecycle(deps(b, new Date(r))) // a normal run: the table says nas/scratch/ was walked
   renameSync(join(nas, 'project'), join(nas, 'scratch/project')) // moved in now (ctime now)
@@ -139,12 +145,7 @@ t.test('a table of another shape does not stop the bucket\'s lifecycle: its fold
 // A table torn between two runs: the next run counts every folder as arrived that day, so a folder moved in and
 // written to before it still gets its full Days (it does not fall to the first-meeting guess, which dates it 0).
 t.test('a torn table: a folder moved in and written to keeps its full Days', async t => {
-  const b = await startBridge(t)
-  const img = oldImage(t, ['project/data.csv'], ['scratch'], ['project/data.csv', 'project'])
-  const nas = join(b.bucketDir, 'nas')
-  mount(img, nas)
-  t.teardown(() => umount(nas))
-  await put(b, [{ ID: 'scratch', Filter: { Prefix: 'nas/scratch/' }, Status: 'Enabled', Expiration: { Days: 7 } }])
+  const { b, nas } = await oldProjectBesideScratch(t)
   const r = Date.now()
   await applyLifecycle(deps(b, new Date(r)))
   renameSync(join(nas, 'project'), join(nas, 'scratch/project'))
