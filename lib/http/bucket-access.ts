@@ -22,11 +22,27 @@ export function bucketRecord (req: S3Request, s: Services): BucketRecord {
   return record
 }
 
-/** Changes one bucket's record under the state lock; NoSuchBucket if it was unmapped meanwhile. */
-export async function updateBucket (s: Services, name: string, change: (bucket: BucketRecord) => void): Promise<void> {
+/** The same bucket: the name still maps the directory it mapped when `b` was read (not one mapped since). */
+export function isSameBucket (a: BucketRecord | undefined, b: BucketRecord): a is BucketRecord {
+  return a !== undefined && a.path === b.path && a.createdAt === b.createdAt
+}
+
+/** What decides who may change a bucket's settings, and which settings it may take (owner, grants, blocks). */
+const accessFields = (b: BucketRecord): string =>
+  JSON.stringify([b.owner, b.acl, b.policy, b.publicAccessBlock, b.ownershipControls])
+
+/**
+ * Changes the bucket a request judged, under the state lock. The request was authorized, and its new setting
+ * checked (public access block, object ownership), against `judged`, read before its body arrived: the name may
+ * map another bucket by now (NoSuchBucket), or another request or daemon may have changed the owner, ACL, policy,
+ * public access block or ownership controls since (409 OperationAborted: sent again, it is judged on them). A
+ * daemon whose state is a poll behind finds the fresh state here too (mutate re-reads it under the lock).
+ */
+export async function updateBucket (s: Services, judged: BucketRecord, change: (bucket: BucketRecord) => void): Promise<void> {
   await s.state.mutate(state => {
-    const bucket = state.buckets[name]
-    if (!bucket) throw new S3Error('NoSuchBucket', { BucketName: name })
+    const bucket = state.buckets[judged.name]
+    if (!isSameBucket(bucket, judged)) throw new S3Error('NoSuchBucket', { BucketName: judged.name })
+    if (accessFields(bucket) !== accessFields(judged)) throw new S3Error('OperationAborted', { BucketName: judged.name })
     change(bucket)
   })
 }

@@ -226,7 +226,7 @@ export async function putBucketAcl (req: S3Request, s: Services): Promise<S3Repl
   refusePublicAcl(record.publicAccessBlock, policy.grants, granteeDirectory(s), publicIdsOf(s.config), `/${record.name}`)
   if (policy.ownerId !== undefined && policy.ownerId !== record.owner) throw new S3Error('AccessDenied', {}, { message: 'An ACL cannot change the bucket owner.' })
   const aces = bucketAcesFromGrants(policy.grants as S3Grant[], record.owner, granteeDirectory(s))
-  await updateBucket(s, record.name, bucket => {
+  await updateBucket(s, record, bucket => {
     if (aclsDisabled(bucket)) throw aclNotSupported(`/${record.name}`) // switched on while the body arrived
     bucket.acl = aces
   })

@@ -28,7 +28,7 @@ export async function putBucketPolicy (req: S3Request, s: Services): Promise<S3R
   if (isBlocked(record.publicAccessBlock, 'blockPublicPolicy') && isPolicyPublic(doc)) {
     throw new S3Error('AccessDenied', { Resource: `/${record.name}` }, { message: 'Access Denied: the bucket blocks public policies (BlockPublicPolicy of its public access block), and this policy allows access to everyone.' })
   }
-  await updateBucket(s, record.name, bucket => { bucket.policy = text })
+  await updateBucket(s, record, bucket => { bucket.policy = text })
   return { status: 204 }
 }
 
@@ -42,7 +42,7 @@ export async function getBucketPolicy (req: S3Request, s: Services): Promise<S3R
 export async function deleteBucketPolicy (req: S3Request, s: Services): Promise<S3Reply> {
   const record = bucketRecord(req, s)
   await requireAccess(req, s, { operation: 'DeleteBucketPolicy', bucket: record })
-  await s.state.mutate(state => { delete state.buckets[record.name]?.policy })
+  await updateBucket(s, record, bucket => { delete bucket.policy })
   return { status: 204 }
 }
 

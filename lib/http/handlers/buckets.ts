@@ -5,7 +5,7 @@ import { S3Error } from '../../errors/s3-error.js'
 import { validateBucketName } from '../../state/bucket-names.js'
 import { bucketPathProblem, canonicalPath } from '../../state/bucket-paths.js'
 import { existingStagingDir, requestsOnRoot, retireRoot, serveRoot, STAGING_DIR } from '../../storage/paths.js'
-import { bucketRecord, ownerXml, principalBucketGrants, updateBucket } from '../bucket-access.js'
+import { bucketRecord, isSameBucket, ownerXml, principalBucketGrants, updateBucket } from '../bucket-access.js'
 import { decide, requireAccess } from '../authorize.js'
 import { renderXml } from '../xml/render.js'
 import { parseXml, rootElement, texts } from '../xml/parse.js'
@@ -206,10 +206,6 @@ async function waitForOtherRequests (root: string): Promise<void> {
 }
 
 /** The same bucket, not one made since under its name (over the same directory or another). */
-function isSameBucket (a: BucketRecord | undefined, b: BucketRecord): boolean {
-  return a !== undefined && a.path === b.path && a.createdAt === b.createdAt
-}
-
 export async function deleteBucket (req: S3Request, s: Services): Promise<S3Reply> {
   const record = bucketRecord(req, s)
   await requireAccess(req, s, { operation: 'DeleteBucket', bucket: record })
@@ -308,6 +304,6 @@ export async function putBucketVersioning (req: S3Request, s: Services): Promise
   if (status === undefined || (status !== 'Enabled' && status !== 'Suspended') || (mfaDelete !== undefined && mfaDelete !== 'Enabled' && mfaDelete !== 'Disabled')) throw new S3Error('MalformedXML')
   if (status === 'Enabled') throw new S3Error('NotImplemented', {}, { message: 'Object versioning cannot be enabled: each key is one file on the NAS.' })
   if (mfaDelete === 'Enabled') throw new S3Error('NotImplemented', {}, { message: 'MFA Delete is not implemented.' })
-  await updateBucket(s, record.name, bucket => { bucket.versioningSuspended = true })
+  await updateBucket(s, record, bucket => { bucket.versioningSuspended = true })
   return { status: 200 }
 }
