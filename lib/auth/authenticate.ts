@@ -58,6 +58,12 @@ export interface Authenticated {
   securityToken?: string
   /** Verified by a key's previous secret, still inside its rotation window (not by the current one). */
   isOldSecret?: true
+  /**
+   * Whether `secret` is the one that verified the signature: calls that change keys check the caller again against
+   * the state under the lock (a daemon a poll behind verified it against the state it had). A function, so the
+   * secret never sits in a field a log could print.
+   */
+  verifiedWith?: (secret: string) => boolean
   payload: PayloadPlan
 }
 
@@ -137,6 +143,7 @@ async function authenticateSigV4(
     service: parsed.credential.service,
     ...(parsed.securityToken === undefined ? {} : { securityToken: parsed.securityToken }),
     ...(match.secretIndex > 0 ? { isOldSecret: true as const } : {}),
+    verifiedWith: secret => secret === secrets[match.secretIndex],
     payload,
   }
 }

@@ -22,6 +22,11 @@ export interface SessionClaims {
    * policy: their statements together, as AWS combines an inline and managed session policies.
    */
   policyNames?: string[]
+  /**
+   * When the parent key's secret that asked for the session was made: the session lives only while that secret
+   * does (current, or old inside its rotation window), so rotating a leaked secret ends the sessions minted with it.
+   */
+  parentSecretCreatedAt?: string
 }
 
 const KEY_FILE = 'session.key'
@@ -68,7 +73,7 @@ function readKey (path: string): Buffer {
   return Buffer.from(text, 'hex')
 }
 
-interface WireClaims { u: string, p: string, a: string, s: string, i: number, e: number, pol?: string, pn?: string[] }
+interface WireClaims { u: string, p: string, a: string, s: string, i: number, e: number, pol?: string, pn?: string[], pc?: string }
 
 export function sealSession (claims: SessionClaims, key: Buffer): string {
   const wire: WireClaims = {
@@ -80,6 +85,7 @@ export function sealSession (claims: SessionClaims, key: Buffer): string {
     e: Math.floor(claims.expiresAt.getTime() / 1000),
     ...(claims.policy === undefined ? {} : { pol: claims.policy }),
     ...(claims.policyNames === undefined ? {} : { pn: claims.policyNames }),
+    ...(claims.parentSecretCreatedAt === undefined ? {} : { pc: claims.parentSecretCreatedAt }),
   }
   const iv = randomBytes(IV_BYTES)
   const cipher = createCipheriv('aes-256-gcm', key, iv)
@@ -111,7 +117,7 @@ function isWireClaims (v: unknown): v is WireClaims {
   const w = v as Record<string, unknown>
   return typeof w.u === 'string' && typeof w.p === 'string' && typeof w.a === 'string' && typeof w.s === 'string'
     && typeof w.i === 'number' && typeof w.e === 'number' && (w.pol === undefined || typeof w.pol === 'string')
-    && (w.pn === undefined || (Array.isArray(w.pn) && w.pn.every(n => typeof n === 'string')))
+    && (w.pn === undefined || (Array.isArray(w.pn) && w.pn.every(n => typeof n === 'string'))) && (w.pc === undefined || typeof w.pc === 'string')
 }
 
 function fromWire (w: WireClaims): SessionClaims {
@@ -124,12 +130,13 @@ function fromWire (w: WireClaims): SessionClaims {
     expiresAt: new Date(w.e * 1000),
     ...(w.pol === undefined ? {} : { policy: w.pol }),
     ...(w.pn === undefined ? {} : { policyNames: w.pn }),
+    ...(w.pc === undefined ? {} : { parentSecretCreatedAt: w.pc }),
   }
 }
 
 /**
  * Opens a request's token and checks it is still alive: not expired, its user enabled, its parent key
- * present and active. Throws InvalidToken or ExpiredToken, the errors S3 answers.
+ * present and active, and the parent's secret that asked for it still valid. Throws InvalidToken or ExpiredToken, the errors S3 answers.
  */
 export function resolveSession (state: State, token: string, now: Date, key: Buffer): { claims: SessionClaims, user: UserRecord } {
   const claims = openSession(token, key)
@@ -141,5 +148,9 @@ export function resolveSession (state: State, token: string, now: Date, key: Buf
   if (!user || !user.enabled || !isParentAlive) {
     throw new S3Error('InvalidToken', {}, { message: 'The provided token is no longer valid: its user or parent access key is disabled or deleted.' })
   }
+  const pc = claims.parentSecretCreatedAt // absent in tokens sealed before it was kept: they live as they did
+  const isSecretAlive = pc === undefined || parent.createdAt === pc ||
+    (parent.oldCreatedAt === pc && parent.oldExpiresAt !== undefined && Date.parse(parent.oldExpiresAt) > now.getTime())
+  if (!isSecretAlive) throw new S3Error('InvalidToken', {}, { message: 'The provided token is no longer valid: the secret that asked for it was rotated away.' })
   return { claims, user }
 }

@@ -158,6 +158,7 @@ export async function authenticateSigV2(
     signedAt: creds.signedAt,
     ...(token === undefined ? {} : { securityToken: token }),
     ...(secretIndex > 0 ? { isOldSecret: true as const } : {}),
+    verifiedWith: secret => secret === secrets[secretIndex],
     payload: { kind: 'none-declared' },
   }
 }

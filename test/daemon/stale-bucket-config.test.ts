@@ -1,27 +1,13 @@
 // Bucket configuration calls judge the request on the bucket record they read at the start (on a daemon that has
 // not reloaded yet, or before a slow body arrived): the write must land on that very bucket, and only while its
 // owner, ACL, policy, public access block and ownership controls are as judged (review 29).
-import t, { type Test } from 'tap'
-import { Writable } from 'node:stream'
+import t from 'tap'
 import { mkdirSync, chownSync } from 'node:fs'
 import { join } from 'node:path'
-import { ListObjectsV2Command, PutBucketLifecycleConfigurationCommand, GetObjectCommand, PutBucketAclCommand, PutBucketPolicyCommand, PutObjectCommand, PutPublicAccessBlockCommand, S3Client } from '@aws-sdk/client-s3'
-import { startDaemon } from '../../lib/daemon/server.js'
-import { createLogger } from '../../lib/log.js'
-import { startBridge, anonymousClient, type Credentials } from '../fixtures/daemon.js'
+import { ListObjectsV2Command, PutBucketLifecycleConfigurationCommand, GetObjectCommand, PutBucketAclCommand, PutBucketPolicyCommand, PutObjectCommand, PutPublicAccessBlockCommand } from '@aws-sdk/client-s3'
+import { startBridge } from '../fixtures/daemon.js'
+import { startStaleTwin } from '../fixtures/stale-twin.js'
 
-async function twoDaemons (t: Test) {
-  const a = await startBridge(t)
-  const quiet = new Writable({ write (_c, _e, cb) { cb() } })
-  const b = await startDaemon(a.config, { log: createLogger('info', quiet), hasJobs: false })
-  t.teardown(() => b.close())
-  const onB = (creds: Credentials): S3Client => {
-    const c = new S3Client({ endpoint: b.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: creds, maxAttempts: 1 })
-    t.teardown(() => c.destroy())
-    return c
-  }
-  return { a, b, onB }
-}
 
 const publicRead = (bucket: string): string => JSON.stringify({
   Version: '2012-10-17',
@@ -34,7 +20,7 @@ const grantTester = (bucket: string): string => JSON.stringify({
 })
 
 t.test('a policy put through a stale daemon lands on the new bucket that took the name', async t => {
-  const { a, b, onB } = await twoDaemons(t)
+  const { a, b, onB } = await startStaleTwin(t)
   await a.addBucket('proj', 'tester') // tester's bucket
   await new Promise(resolve => setTimeout(resolve, 500)) // B knows it
   b.services.state.close() // B now lags behind A (another host, within its poll window)
@@ -58,7 +44,7 @@ t.test('a policy put through a stale daemon lands on the new bucket that took th
 })
 
 t.test('BlockPublicPolicy set through A stops a public policy put through a stale B', async t => {
-  const { a, b, onB } = await twoDaemons(t)
+  const { a, b, onB } = await startStaleTwin(t)
   b.services.state.close()
   await a.s3.send(new PutPublicAccessBlockCommand({ Bucket: 'demo', PublicAccessBlockConfiguration: { BlockPublicPolicy: true, BlockPublicAcls: true, IgnorePublicAcls: false, RestrictPublicBuckets: false } }))
   const onA = await a.s3.send(new PutBucketPolicyCommand({ Bucket: 'demo', Policy: publicRead('demo') })).then(() => 'ok', (e: Error) => e.name)
@@ -69,7 +55,7 @@ t.test('BlockPublicPolicy set through A stops a public policy put through a stal
 })
 
 t.test('BlockPublicAcls set through A stops a public bucket ACL put through a stale B', async t => {
-  const { a, b, onB } = await twoDaemons(t)
+  const { a, b, onB } = await startStaleTwin(t)
   b.services.state.close()
   await a.s3.send(new PutPublicAccessBlockCommand({ Bucket: 'demo', PublicAccessBlockConfiguration: { BlockPublicPolicy: true, BlockPublicAcls: true, IgnorePublicAcls: false, RestrictPublicBuckets: false } }))
   const acl = await onB(a.creds).send(new PutBucketAclCommand({ Bucket: 'demo', ACL: 'public-read' })).then(() => 'ok', (e: Error) => e.name)

@@ -3,7 +3,7 @@ import { newAccessKey } from '../../auth/keys.js'
 import { ACCOUNT_ID, requestPrincipal } from '../../access/authorize.js'
 import { evaluatePolicy } from '../../access/policy.js'
 import { identityPolicies } from '../../access/policy-cache.js'
-import { findKey } from '../../auth/credential-store.js'
+import { findKey, secretsFor } from '../../auth/credential-store.js'
 import { conditionKeys } from '../authorize.js'
 import { S3Error } from '../../errors/s3-error.js'
 import type { AccessKeyRecord, State, UserRecord } from '../../state/types.js'
@@ -30,6 +30,10 @@ function targetUser (params: URLSearchParams, req: S3Request, state: State, acti
   }
   // A key minted with a rotated-out secret would outlive the secret's window (as an STS session would).
   if (req.auth?.isOldSecret === true) throw new S3Error('AccessDenied', {}, { message: OLD_SECRET_MESSAGE })
+  // The caller's key as `state` has it (the fresh state, inside a mutate): still active, its user enabled, and its
+  // current secret the one that signed. A daemon a poll behind let a disabled key re-enable itself (review 29).
+  const current = secretsFor(state, p.accessKeyId, new Date())?.[0]
+  if (current === undefined || req.auth?.verifiedWith?.(current) !== true) throw new S3Error('InvalidClientTokenId')
   const name = params.get('UserName') ?? p.name
   if (name !== p.name && p.role !== 'admin') {
     throw new S3Error('AccessDenied', {}, { message: `User: ${caller} is not authorized to perform this action on user ${name}` })

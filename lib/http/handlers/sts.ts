@@ -25,18 +25,21 @@ function validation (message: string): S3Error {
 export const OLD_SECRET_MESSAGE = 'This access key was rotated: its previous secret still signs requests for a while, but not ones that make or change credentials. Sign with the current secret.'
 
 /** Sessions are minted only from a user's long-term key: not anonymously, not from a session or service account. */
-function requireLongTermKey (req: S3Request, s: Services): { user: string, accessKeyId: string } {
+function requireLongTermKey (req: S3Request, s: Services): { user: string, accessKeyId: string, secretCreatedAt: string } {
   const p = req.principal
   if (p.kind !== 'user' || p.accessKeyId === undefined || req.auth === null) {
     throw new S3Error('AccessDenied', {}, { message: 'STS calls must be signed with a user\'s access key.' })
   }
-  if (req.auth.securityToken !== undefined || !findKey(s.state.snapshot(), p.accessKeyId)) {
+  const key = findKey(s.state.snapshot(), p.accessKeyId)?.key
+  if (req.auth.securityToken !== undefined || key === undefined) {
     throw new S3Error('AccessDenied', {}, { message: 'Temporary credentials and service accounts cannot request session credentials.' })
   }
   // The previous secret lives on after a rotation only so that clients can switch over: a session minted with it
   // would outlive its window, and rotating a leaked secret would not lock its holder out.
   if (req.auth.isOldSecret === true) throw new S3Error('AccessDenied', {}, { message: OLD_SECRET_MESSAGE })
-  return { user: p.name, accessKeyId: p.accessKeyId }
+  // The session lives while the secret that signed does (sessions.ts): rotated since it was verified, it is refused.
+  if (req.auth.verifiedWith?.(key.secret) !== true) throw new S3Error('InvalidClientTokenId')
+  return { user: p.name, accessKeyId: p.accessKeyId, secretCreatedAt: key.createdAt }
 }
 
 /** An explicit Deny of the STS action in the user's identity policies refuses it; nothing needs to allow it. */
@@ -106,7 +109,7 @@ function policyArns (params: URLSearchParams, s: Services): string[] | undefined
   return names.length === 0 ? undefined : names
 }
 
-function issue (s: Services, caller: { user: string, accessKeyId: string }, seconds: number, policy: string | undefined, policyNames?: string[]): XmlNode {
+function issue (s: Services, caller: { user: string, accessKeyId: string, secretCreatedAt: string }, seconds: number, policy: string | undefined, policyNames?: string[]): XmlNode {
   const now = s.now()
   const expiresAt = new Date(now.getTime() + seconds * 1000)
   const accessKeyId = newSessionAccessKeyId()
@@ -120,6 +123,7 @@ function issue (s: Services, caller: { user: string, accessKeyId: string }, seco
     expiresAt,
     ...(policy === undefined ? {} : { policy }),
     ...(policyNames === undefined ? {} : { policyNames }),
+    parentSecretCreatedAt: caller.secretCreatedAt,
   }, sessionKey(s.state.dir))
   return { AccessKeyId: accessKeyId, SecretAccessKey: secretAccessKey, SessionToken: token, Expiration: isoSeconds(expiresAt) }
 }
