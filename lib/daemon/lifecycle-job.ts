@@ -24,7 +24,11 @@ import { FolderDates, loadFolderTable, saveFolderTable } from './lifecycle-folde
 import type { JobDeps } from './scheduled-jobs.js'
 
 /** Counts of one run, and the first keys expired (for the log and tests; a run may delete millions). */
-export interface LifecycleRun { expired: number, aborted: number, kept: number, sample: string[] }
+export interface LifecycleRun {
+  expired: number, aborted: number, kept: number, sample: string[]
+  /** Buckets with enabled rules this run applied (or tried to); those whose directory it could not see are not. */
+  applied: string[]
+}
 const SAMPLE_KEYS = 100
 
 /** Thrown by the delete's guard: the key holds another file than the one the rule judged (rewritten meanwhile). */
@@ -218,14 +222,20 @@ async function abortByRules (d: JobDeps, bucket: BucketRecord, rules: readonly L
   }
 }
 
-/** Applies every bucket's enabled lifecycle rules once (or one bucket's). */
-export async function applyLifecycle (d: JobDeps, only?: string): Promise<LifecycleRun> {
-  const run: LifecycleRun = { expired: 0, aborted: 0, kept: 0, sample: [] }
-  for (const bucket of Object.values(d.state.snapshot().buckets)) {
-    if (only !== undefined && bucket.name !== only) continue
-    const rules = storedLifecycle(bucket.lifecycle)?.rules.filter(r => r.status === 'Enabled') ?? []
-    if (rules.length === 0) continue
+/** The buckets that have enabled lifecycle rules. */
+function bucketsWithRules (d: JobDeps): Array<{ bucket: BucketRecord, rules: LifecycleRule[] }> {
+  return Object.values(d.state.snapshot().buckets)
+    .map(bucket => ({ bucket, rules: storedLifecycle(bucket.lifecycle)?.rules.filter(r => r.status === 'Enabled') ?? [] }))
+    .filter(b => b.rules.length > 0)
+}
+
+/** Applies every bucket's enabled lifecycle rules once (or one bucket's), but those in `skip`. */
+export async function applyLifecycle (d: JobDeps, only?: string, skip: ReadonlySet<string> = new Set()): Promise<LifecycleRun> {
+  const run: LifecycleRun = { expired: 0, aborted: 0, kept: 0, sample: [], applied: [] }
+  for (const { bucket, rules } of bucketsWithRules(d)) {
+    if ((only !== undefined && bucket.name !== only) || skip.has(bucket.name)) continue
     if (await d.roots.verdict(bucket) !== undefined) continue // missing, unmounted or hung: not to be read, let alone pruned
+    run.applied.push(bucket.name)
     const before = { ...run }
     const failed = (err: unknown): void => { d.log.warn({ job: 'lifecycle', bucket: bucket.name, err: (err as Error).message }, 'lifecycle: could not apply the rules') }
     try {
@@ -244,35 +254,50 @@ export async function applyLifecycle (d: JobDeps, only?: string): Promise<Lifecy
 
 /**
  * One attempt at today's run: once per UTC day across every daemon sharing the state directory. Each takes a lock
- * in STATEDIR/lifecycle/ without waiting and runs only if it got it and no run of today has completed (its date is
- * kept there), so a cluster walks the prefixes once, not once per host. 'busy': another daemon holds the lock;
- * 'done': today's run has completed.
+ * in STATEDIR/lifecycle/ without waiting and applies the rules of the buckets no daemon has applied today (kept in
+ * `last-run` with the day), so a cluster walks each bucket once, not once per host; a bucket this daemon cannot see
+ * (not mounted on its host) is left to one that can. 'busy': another daemon holds the lock; 'done': every bucket
+ * with rules has had its run today; otherwise this attempt's run, with the buckets still left in `pending`.
  */
-export async function applyLifecycleOnceADay (d: JobDeps): Promise<LifecycleRun | 'busy' | 'done'> {
+export async function applyLifecycleOnceADay (d: JobDeps): Promise<(LifecycleRun & { pending: string[] }) | 'busy' | 'done'> {
   const dir = join(d.config.stateDir, 'lifecycle')
   await mkdir(dir, { recursive: true, mode: 0o700 })
   const fd = await tryLock(join(dir, 'run.lock'))
   if (fd === undefined) return 'busy'
   try {
     const day = d.now().toISOString().slice(0, 10)
-    const last = await readFile(join(dir, 'last-run'), 'utf8').catch(() => '')
-    if (last.trim() === day) return 'done'
-    const run = await applyLifecycle(d)
-    writeAtomic(join(dir, 'last-run'), `${day}\n`)
-    return run
+    const done = new Set(await appliedOn(join(dir, 'last-run'), day))
+    const left = (): string[] => bucketsWithRules(d).map(b => b.bucket.name).filter(n => !done.has(n))
+    if (left().length === 0) return 'done'
+    const run = await applyLifecycle(d, undefined, done)
+    for (const name of run.applied) done.add(name)
+    writeAtomic(join(dir, 'last-run'), JSON.stringify({ day, applied: [...done] }) + '\n')
+    return { ...run, pending: left() }
   } finally {
     closeSync(fd)
   }
 }
 
+/** The buckets `last-run` says were applied on `day` (none if it is of another day, missing or unreadable). */
+async function appliedOn (path: string, day: string): Promise<string[]> {
+  try {
+    const last = JSON.parse(await readFile(path, 'utf8')) as { day?: unknown, applied?: unknown }
+    return last.day === day && Array.isArray(last.applied) ? last.applied.filter((n): n is string => typeof n === 'string') : []
+  } catch {
+    return []
+  }
+}
+
 /**
- * The scheduled run. While another daemon holds the lock it asks again every `pollMs` until that run completed,
- * the UTC day is over or the jobs stop: a daemon that dies mid-run leaves the day to the others.
+ * The scheduled run. While another daemon holds the lock, or buckets with rules are left that this daemon cannot
+ * see, it asks again every `pollMs` until every bucket had its run, the UTC day is over or the jobs stop: a daemon
+ * that dies mid-run, or does not mount a bucket, leaves it to the others.
  */
 export async function applyLifecycleToday (d: JobDeps, isStopped: () => boolean, pollMs = 60_000): Promise<void> {
   const day = d.now().toISOString().slice(0, 10)
   while (!isStopped() && d.now().toISOString().slice(0, 10) === day) {
-    if (await applyLifecycleOnceADay(d) !== 'busy') return
+    const attempt = await applyLifecycleOnceADay(d)
+    if (attempt === 'done' || (attempt !== 'busy' && attempt.pending.length === 0)) return
     await new Promise(resolve => setTimeout(resolve, pollMs).unref())
   }
 }

@@ -14,6 +14,7 @@ import { md5Of, signedRequest } from '../fixtures/post-form.js'
 import { applyLifecycle, applyLifecycleOnceADay, applyLifecycleToday } from '../../lib/daemon/lifecycle-job.js'
 import { mount, oldImage, umount } from '../fixtures/old-tree.js'
 import { tryLock } from '../../lib/state/store.js'
+import type { BucketRoots } from '../../lib/storage/bucket-roots.js'
 
 const DAY = 86_400_000
 
@@ -215,6 +216,21 @@ t.test('the scheduled run happens once a day across the daemons sharing the stat
   closeSync(holder!)
   await waiting
   t.notOk(existsSync(join(b.bucketDir, 'tmp/c')), 'the waiting daemon ran once the lock was free')
+})
+
+t.test('a bucket the daemon holding the lease cannot see is left to a daemon that can, the same day', async t => {
+  const b = await startBridge(t)
+  nfsFile(b, 'tmp/old', 0)
+  await put(b, [{ ID: 'tmp', Filter: { Prefix: 'tmp/' }, Status: 'Enabled', Expiration: { Days: 1 } }])
+  const day = new Date(Date.now() + 3 * DAY)
+  // Host A does not mount the export (its availability check names a problem); host B serves the bucket.
+  const hostA = { ...deps(b, day), roots: { verdict: async () => 'not mounted on this host' } as unknown as BucketRoots }
+  const onA = await applyLifecycleOnceADay(hostA)
+  t.ok(typeof onA !== 'string' && onA.expired === 0 && onA.pending.length === 1, 'A held the lease, applied nothing and left the bucket pending')
+  const onB = await applyLifecycleOnceADay(deps(b, day))
+  t.ok(typeof onB !== 'string' && onB.expired === 1 && onB.pending.length === 0, 'B applies the bucket\'s rules that day')
+  t.notOk(existsSync(join(b.bucketDir, 'tmp/old')))
+  t.equal(await applyLifecycleOnceADay(hostA), 'done', 'then the day is done for every daemon')
 })
 
 t.test('a Days that means "never" never expires; one past an xs:int is refused', async t => {
