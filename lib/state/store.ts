@@ -118,17 +118,22 @@ export class StateStore {
       ;(fresh as unknown as Record<string, unknown>)[part] = readDocument(path)
     }
     const before = Object.fromEntries(Object.values(DOCUMENTS).map(p => [p, JSON.stringify(fresh[p])]))
-    const result = fn(fresh)
-    for (const [doc, part] of Object.entries(DOCUMENTS) as [DocName, keyof State][]) {
-      if (JSON.stringify(fresh[part]) === before[part]) continue
-      try {
-        writeAtomic(join(this.dir, doc), JSON.stringify(fresh[part], null, 2) + '\n')
-      } catch (err) {
-        throw new StateWriteError(join(this.dir, doc), err)
+    try {
+      const result = fn(fresh)
+      for (const [doc, part] of Object.entries(DOCUMENTS) as [DocName, keyof State][]) {
+        if (JSON.stringify(fresh[part]) === before[part]) continue
+        try {
+          writeAtomic(join(this.dir, doc), JSON.stringify(fresh[part], null, 2) + '\n')
+        } catch (err) {
+          throw new StateWriteError(join(this.dir, doc), err)
+        }
       }
+      return result
+    } finally {
+      // Also when fn refused: it may have refused because this process's copy was behind (a change made by another
+      // daemon), and the request sent again must be judged on what the disk holds now, not on the old copy.
+      this.refresh()
     }
-    this.refresh()
-    return result
   }
 }
 

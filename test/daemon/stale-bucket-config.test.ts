@@ -2,9 +2,13 @@
 // not reloaded yet, or before a slow body arrived): the write must land on that very bucket, and only while its
 // owner, ACL, policy, public access block and ownership controls are as judged (review 29).
 import t from 'tap'
+import { SignatureV4 } from '@smithy/signature-v4'
+import { Sha256 } from '@aws-crypto/sha256-js'
+import { createHash } from 'node:crypto'
+import { request } from 'node:http'
 import { mkdirSync, chownSync } from 'node:fs'
 import { join } from 'node:path'
-import { ListObjectsV2Command, PutBucketLifecycleConfigurationCommand, GetObjectCommand, PutBucketAclCommand, PutBucketPolicyCommand, PutObjectCommand, PutPublicAccessBlockCommand } from '@aws-sdk/client-s3'
+import { DeleteBucketCommand, DeleteBucketPolicyCommand, ListObjectsV2Command, PutBucketAclCommand, PutBucketLifecycleConfigurationCommand, PutBucketOwnershipControlsCommand, PutBucketPolicyCommand, PutBucketTaggingCommand, PutObjectCommand, PutPublicAccessBlockCommand } from '@aws-sdk/client-s3'
 import { startBridge } from '../fixtures/daemon.js'
 import { startStaleTwin } from '../fixtures/stale-twin.js'
 
@@ -94,4 +98,59 @@ t.test('one daemon: a slow PutBucketPolicy body does not let the former owner se
   const status = await done
   t.equal(status, 404, 'NoSuchBucket: the policy meant for tester\'s bucket is not stored on vic\'s')
   t.equal(a.daemon.services.state.snapshot().buckets.proj?.policy, undefined, 'vic\'s bucket has no policy')
+})
+
+const out = (p: Promise<unknown>): Promise<string> => p.then(() => 'ok', (e: Error) => e.name)
+
+t.test('one daemon: bucket settings back to back all succeed', async t => {
+  const a = await startBridge(t)
+  t.equal(await out(a.s3.send(new PutBucketPolicyCommand({ Bucket: 'demo', Policy: grantTester('demo') }))), 'ok')
+  t.equal(await out(a.s3.send(new PutBucketAclCommand({ Bucket: 'demo', ACL: 'private' }))), 'ok')
+  t.equal(await out(a.s3.send(new PutPublicAccessBlockCommand({ Bucket: 'demo', PublicAccessBlockConfiguration: { BlockPublicPolicy: true, BlockPublicAcls: true, IgnorePublicAcls: false, RestrictPublicBuckets: false } }))), 'ok')
+  t.equal(await out(a.s3.send(new PutBucketTaggingCommand({ Bucket: 'demo', Tagging: { TagSet: [{ Key: 'k', Value: 'v' }] } }))), 'ok')
+  t.equal(await out(a.s3.send(new PutBucketOwnershipControlsCommand({ Bucket: 'demo', OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerPreferred' }] } }))), 'ok')
+  t.equal(await out(a.s3.send(new DeleteBucketPolicyCommand({ Bucket: 'demo' }))), 'ok')
+})
+
+t.test('stale B: after OperationAborted, the retry on B is judged on the fresh record', async t => {
+  const { a, b, onB } = await startStaleTwin(t)
+  await new Promise(resolve => setTimeout(resolve, 300))
+  b.services.state.close() // within B's poll window from here
+  t.equal(await out(a.s3.send(new PutBucketPolicyCommand({ Bucket: 'demo', Policy: grantTester('demo') }))), 'ok', 'policy via A')
+  const first = await out(onB(a.creds).send(new PutBucketTaggingCommand({ Bucket: 'demo', Tagging: { TagSet: [{ Key: 'k', Value: 'v' }] } })))
+  t.comment(`first tagging via B: ${first}`)
+  const retry = await out(onB(a.creds).send(new PutBucketTaggingCommand({ Bucket: 'demo', Tagging: { TagSet: [{ Key: 'k', Value: 'v' }] } })))
+  t.equal(retry, 'ok', 'the retry succeeds (stale-bucket-config.test.ts: "sent again, B judges it on the block")')
+  t.ok(b.services.state.snapshot().buckets.demo?.policy !== undefined, 'B adopted the fresh record it read under the lock')
+})
+
+t.test('stale B: a DeleteBucket that fails after the unmap maps back the record the state held, not B\'s stale copy (a revoked policy stays revoked)', async t => {
+  const { a, b, onB } = await startStaleTwin(t)
+  const pol = await out(a.s3.send(new PutBucketPolicyCommand({ Bucket: 'demo', Policy: publicRead('demo') })))
+  t.equal(pol, 'ok', 'public policy via A')
+  await new Promise(resolve => setTimeout(resolve, 500))
+  t.ok(b.services.state.snapshot().buckets.demo?.policy !== undefined, 'B knows the policy')
+  b.services.state.close()
+  t.equal(await out(a.s3.send(new DeleteBucketPolicyCommand({ Bucket: 'demo' }))), 'ok', 'owner revokes it via A')
+  // A slow PUT on B keeps B's DeleteBucket waiting after the unmap; the object lands, so the delete maps the bucket back.
+  const url = new URL(b.endpoint)
+  const body = 'late object body'
+  const signer = new SignatureV4({ credentials: a.creds, region: 'us-east-1', service: 's3', sha256: Sha256, applyChecksum: false })
+  const signed = await signer.sign({
+    method: 'PUT', protocol: 'http:', hostname: url.hostname, port: Number(url.port), path: '/demo/late.txt', query: {},
+    headers: { host: url.host, 'content-length': String(Buffer.byteLength(body)), 'x-amz-content-sha256': createHash('sha256').update(body).digest('hex') }, body,
+  })
+  const putDone = new Promise<number>((resolve, reject) => {
+    const req = request({ host: url.hostname, port: url.port, method: 'PUT', path: '/demo/late.txt', headers: signed.headers }, res => { res.resume(); resolve(res.statusCode ?? 0) })
+    req.on('error', reject)
+    req.flushHeaders()
+    req.write(body.slice(0, 4))
+    setTimeout(() => { req.end(body.slice(4)) }, 1200)
+  })
+  await new Promise(resolve => setTimeout(resolve, 300))
+  const del = await out(onB(a.creds).send(new DeleteBucketCommand({ Bucket: 'demo' })))
+  t.comment(`PUT: ${await putDone}, DeleteBucket via B: ${del}`)
+  await a.daemon.services.state.mutate(() => undefined) // A reads the fresh state
+  t.ok(a.daemon.services.state.snapshot().buckets.demo !== undefined, 'bucket mapped')
+  t.equal(a.daemon.services.state.snapshot().buckets.demo?.policy, undefined, 'the revoked public policy stays revoked')
 })

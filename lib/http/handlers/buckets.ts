@@ -215,9 +215,13 @@ export async function deleteBucket (req: S3Request, s: Services): Promise<S3Repl
   const staging = existingStagingDir(record.path)
   // Only the bucket this request judged: a concurrent DeleteBucket may have unmapped it already, and its name may
   // even name a new bucket by now.
-  await s.state.mutate(state => {
-    if (!isSameBucket(state.buckets[record.name], record)) throw new S3Error('NoSuchBucket', { BucketName: record.name })
+  // What is unmapped is the record as the state holds it now (this daemon's copy may be a poll behind: a policy
+  // revoked elsewhere must not come back if the delete fails and the bucket is mapped again).
+  const unmapped = await s.state.mutate(state => {
+    const now = state.buckets[record.name]
+    if (!isSameBucket(now, record)) throw new S3Error('NoSuchBucket', { BucketName: record.name })
     delete state.buckets[record.name]
+    return now
   })
   // Writes that were already past their bucket look-up (here, or on a daemon that has not reloaded yet) may still
   // publish: look again now that no new one can start here, and keep the bucket if something came. An object
@@ -229,7 +233,7 @@ export async function deleteBucket (req: S3Request, s: Services): Promise<S3Repl
     if (!await stat(record.path).then(st => st.isDirectory(), () => false)) return
     await s.state.mutate(state => {
       const now = state.buckets[record.name]
-      if (now === undefined) state.buckets[record.name] = record
+      if (now === undefined) state.buckets[record.name] = unmapped
       else if (!isSameBucket(now, record)) s.log.error({ bucket: record.name, path: record.path }, 'DeleteBucket failed after the bucket was unmapped, and the name was taken meanwhile: the directory is left unmapped (map it again with bridgectl)')
     })
   }
