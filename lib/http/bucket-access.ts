@@ -31,20 +31,33 @@ export function isSameBucket (a: BucketRecord | undefined, b: BucketRecord): a i
 const accessFields = (b: BucketRecord): string =>
   JSON.stringify([b.owner, b.acl, b.policy, b.publicAccessBlock, b.ownershipControls])
 
+/** How many times a bucket-setting write is judged again on a record changed under it before answering 409. */
+const REJUDGE_TIMES = 5
+
 /**
  * Changes the bucket a request judged, under the state lock. The request was authorized, and its new setting
- * checked (public access block, object ownership), against `judged`, read before its body arrived: the name may
- * map another bucket by now (NoSuchBucket), or another request or daemon may have changed the owner, ACL, policy,
- * public access block or ownership controls since (409 OperationAborted: sent again, it is judged on them). A
- * daemon whose state is a poll behind finds the fresh state here too (mutate re-reads it under the lock).
+ * checked (public access block, object ownership), by `judge` on the record it read before its body arrived (this
+ * daemon's copy may also be a poll behind): the name may map another bucket by now (NoSuchBucket), or another
+ * request or daemon may have changed the owner, ACL, policy, public access block or ownership controls since. Then
+ * the request is judged again on the record as the state holds it (so fifty concurrent PutBucketAcl all land, as
+ * on AWS, and a grant revoked or a block set meanwhile binds), and written if it still passes; a record that keeps
+ * changing is 409 OperationAborted (AWS's answer to a conflicting operation: sent again, it is judged afresh).
  */
-export async function updateBucket (s: Services, judged: BucketRecord, change: (bucket: BucketRecord) => void): Promise<void> {
-  await s.state.mutate(state => {
-    const bucket = state.buckets[judged.name]
-    if (!isSameBucket(bucket, judged)) throw new S3Error('NoSuchBucket', { BucketName: judged.name })
-    if (accessFields(bucket) !== accessFields(judged)) throw new S3Error('OperationAborted', { BucketName: judged.name })
-    change(bucket)
-  })
+export async function updateBucket (s: Services, judged: BucketRecord, change: (bucket: BucketRecord) => void, judge: (record: BucketRecord) => Promise<void> | void): Promise<void> {
+  let record = judged
+  for (let attempt = 0; ; attempt++) {
+    const moved = await s.state.mutate(state => {
+      const bucket = state.buckets[record.name]
+      if (!isSameBucket(bucket, record)) throw new S3Error('NoSuchBucket', { BucketName: record.name })
+      if (accessFields(bucket) !== accessFields(record)) return structuredClone(bucket)
+      change(bucket)
+      return undefined
+    })
+    if (moved === undefined) return
+    if (attempt + 1 >= REJUDGE_TIMES) throw new S3Error('OperationAborted', { BucketName: record.name })
+    await judge(moved)
+    record = moved
+  }
 }
 
 export function bucketRef (record: BucketRecord): BucketRef {

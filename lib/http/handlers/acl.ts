@@ -223,12 +223,17 @@ export async function putBucketAcl (req: S3Request, s: Services): Promise<S3Repl
   await requireAccess(req, s, { operation: 'PutBucketAcl', bucket: record })
   if (aclsDisabled(record)) throw aclNotSupported(`/${record.name}`)
   const policy = await requestedAcl(req, { ownerId: record.owner })
-  refusePublicAcl(record.publicAccessBlock, policy.grants, granteeDirectory(s), publicIdsOf(s.config), `/${record.name}`)
-  if (policy.ownerId !== undefined && policy.ownerId !== record.owner) throw new S3Error('AccessDenied', {}, { message: 'An ACL cannot change the bucket owner.' })
-  const aces = bucketAcesFromGrants(policy.grants as S3Grant[], record.owner, granteeDirectory(s))
-  await updateBucket(s, record, bucket => {
-    if (aclsDisabled(bucket)) throw aclNotSupported(`/${record.name}`) // switched on while the body arrived
-    bucket.acl = aces
+  // The ACL as asked, judged on a bucket record (again on the fresh one if it changed while the body arrived).
+  const acesFor = (r: BucketRecord): BucketRecord['acl'] => {
+    if (aclsDisabled(r)) throw aclNotSupported(`/${r.name}`)
+    refusePublicAcl(r.publicAccessBlock, policy.grants, granteeDirectory(s), publicIdsOf(s.config), `/${r.name}`)
+    if (policy.ownerId !== undefined && policy.ownerId !== r.owner) throw new S3Error('AccessDenied', {}, { message: 'An ACL cannot change the bucket owner.' })
+    return bucketAcesFromGrants(policy.grants as S3Grant[], r.owner, granteeDirectory(s))
+  }
+  acesFor(record)
+  await updateBucket(s, record, bucket => { bucket.acl = acesFor(bucket) }, async r => {
+    await requireAccess(req, s, { operation: 'PutBucketAcl', bucket: r })
+    acesFor(r)
   })
   return { status: 200 }
 }

@@ -25,10 +25,16 @@ export async function putBucketPolicy (req: S3Request, s: Services): Promise<S3R
   const text = await req.readText(MAX_READ_BYTES, 'MalformedPolicy')
   const doc = parsePolicy(text, { kind: 'bucket', bucketName: record.name, maxBytes: MAX_BUCKET_POLICY_BYTES, checkConditionKeys: true })
   // BlockPublicPolicy: a policy that would make the bucket public is refused (403, as AWS); one already set stays.
-  if (isBlocked(record.publicAccessBlock, 'blockPublicPolicy') && isPolicyPublic(doc)) {
-    throw new S3Error('AccessDenied', { Resource: `/${record.name}` }, { message: 'Access Denied: the bucket blocks public policies (BlockPublicPolicy of its public access block), and this policy allows access to everyone.' })
+  const refusePublic = (r: BucketRecord): void => {
+    if (isBlocked(r.publicAccessBlock, 'blockPublicPolicy') && isPolicyPublic(doc)) {
+      throw new S3Error('AccessDenied', { Resource: `/${r.name}` }, { message: 'Access Denied: the bucket blocks public policies (BlockPublicPolicy of its public access block), and this policy allows access to everyone.' })
+    }
   }
-  await updateBucket(s, record, bucket => { bucket.policy = text })
+  refusePublic(record)
+  await updateBucket(s, record, bucket => { bucket.policy = text }, async r => {
+    await requireAccess(req, s, { operation: 'PutBucketPolicy', bucket: r })
+    refusePublic(r)
+  })
   return { status: 204 }
 }
 
@@ -42,7 +48,7 @@ export async function getBucketPolicy (req: S3Request, s: Services): Promise<S3R
 export async function deleteBucketPolicy (req: S3Request, s: Services): Promise<S3Reply> {
   const record = bucketRecord(req, s)
   await requireAccess(req, s, { operation: 'DeleteBucketPolicy', bucket: record })
-  await updateBucket(s, record, bucket => { delete bucket.policy })
+  await updateBucket(s, record, bucket => { delete bucket.policy }, r => requireAccess(req, s, { operation: 'DeleteBucketPolicy', bucket: r }))
   return { status: 204 }
 }
 

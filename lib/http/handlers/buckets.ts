@@ -308,6 +308,6 @@ export async function putBucketVersioning (req: S3Request, s: Services): Promise
   if (status === undefined || (status !== 'Enabled' && status !== 'Suspended') || (mfaDelete !== undefined && mfaDelete !== 'Enabled' && mfaDelete !== 'Disabled')) throw new S3Error('MalformedXML')
   if (status === 'Enabled') throw new S3Error('NotImplemented', {}, { message: 'Object versioning cannot be enabled: each key is one file on the NAS.' })
   if (mfaDelete === 'Enabled') throw new S3Error('NotImplemented', {}, { message: 'MFA Delete is not implemented.' })
-  await updateBucket(s, record, bucket => { bucket.versioningSuspended = true })
+  await updateBucket(s, record, bucket => { bucket.versioningSuspended = true }, r => requireAccess(req, s, { operation: 'PutBucketVersioning', bucket: r }))
   return { status: 200 }
 }

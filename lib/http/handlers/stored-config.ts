@@ -34,6 +34,9 @@ export function storedConfigHandlers<T> (c: StoredConfig<T>): { put: Handler, ge
     await updateBucket(s, record, bucket => {
       c.check?.(config, bucket)
       ;(bucket as unknown as Record<string, unknown>)[c.field] = config
+    }, async r => {
+      await requireAccess(req, s, { operation: c.operations.put, bucket: r })
+      c.check?.(config, r)
     })
     return { status: 200 }
   }
@@ -47,7 +50,7 @@ export function storedConfigHandlers<T> (c: StoredConfig<T>): { put: Handler, ge
   const remove = async (req: S3Request, s: Services): Promise<S3Reply> => {
     const record = bucketRecord(req, s)
     await requireAccess(req, s, { operation: c.operations.delete, bucket: record })
-    await updateBucket(s, record, (bucket: BucketRecord) => { delete bucket[c.field] })
+    await updateBucket(s, record, (bucket: BucketRecord) => { delete bucket[c.field] }, r => requireAccess(req, s, { operation: c.operations.delete, bucket: r }))
     return { status: 204 }
   }
   return { put, get, delete: remove }

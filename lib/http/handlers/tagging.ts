@@ -80,13 +80,13 @@ export async function putBucketTagging (req: S3Request, s: Services): Promise<S3
   await updateBucket(s, record, bucket => {
     if (tags.length > 0) bucket.tags = tags
     else delete bucket.tags
-  })
+  }, r => requireAccess(req, s, { operation: 'PutBucketTagging', bucket: r }))
   return { status: 204 }
 }
 
 export async function deleteBucketTagging (req: S3Request, s: Services): Promise<S3Reply> {
   const record = bucketRecord(req, s)
   await requireAccess(req, s, { operation: 'DeleteBucketTagging', bucket: record })
-  await updateBucket(s, record, bucket => { delete bucket.tags })
+  await updateBucket(s, record, bucket => { delete bucket.tags }, r => requireAccess(req, s, { operation: 'DeleteBucketTagging', bucket: r }))
   return { status: 204 }
 }
