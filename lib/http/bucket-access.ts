@@ -3,7 +3,7 @@ import { isBlocked, publicIdsOf } from '../access/public-access-block.js'
 import { aclsDisabled, bucketOwnerTakesUpload } from '../access/object-ownership.js'
 import { readAclHeaders } from '../access/s3-acl.js'
 import { S3Error } from '../errors/s3-error.js'
-import type { BucketPermission, BucketRecord } from '../state/types.js'
+import type { BucketPermission, BucketRecord, State } from '../state/types.js'
 import type { BucketRef, FolderCheck, WriteOptions } from '../storage/objects.js'
 import type { PosixOwner } from '../storage/types.js'
 import { userPrincipal } from '../auth/principal.js'
@@ -27,9 +27,48 @@ export function isSameBucket (a: BucketRecord | undefined, b: BucketRecord): a i
   return a !== undefined && a.path === b.path && a.createdAt === b.createdAt
 }
 
+/**
+ * The caller as a state knows it: its user record (role, uid, gid, enabled, service accounts), the texts of its
+ * policies, and its keys' status and secrets' dates (never the secrets). A write judged on one state and done in
+ * another where this differs (the user disabled or deleted, its key disabled or rotated, a policy detached or
+ * changed, its role or uid changed) is refused: 409 OperationAborted, and sent again it is judged afresh.
+ */
+export function callerStamp (state: State, p: Principal): string {
+  if (p.kind !== 'user') return p.kind
+  const user = state.users[p.name]
+  if (user === undefined) return 'no such user'
+  const { keys, ...rest } = user
+  return JSON.stringify([rest, user.policies.map(n => state.policies[n]?.text), keys.map(k => [k.accessKeyId, k.status, k.createdAt, k.expiresAt])])
+}
+
+/** 409 OperationAborted when the caller is not the one the request was judged as (see callerStamp). */
+export function requireSameCaller (state: State, req: S3Request): void {
+  if (req.judgedState !== undefined && req.judgedState !== state && callerStamp(state, req.principal) !== callerStamp(req.judgedState, req.principal)) {
+    throw new S3Error('OperationAborted', {}, { message: 'Your account changed while this request ran (its key, policies, role or status). Send it again.' })
+  }
+}
+
 /** What decides who may change a bucket's settings, and which settings it may take (owner, grants, blocks). */
 const accessFields = (b: BucketRecord): string =>
   JSON.stringify([b.owner, b.acl, b.policy, b.publicAccessBlock, b.ownershipControls])
+
+export function hasSameAccess (a: BucketRecord, b: BucketRecord): boolean {
+  return accessFields(a) === accessFields(b)
+}
+
+/**
+ * For a write outside the state (a file's ACL) judged on `judged` before its body arrived: the state as the disk
+ * holds it now (this daemon's copy may be a poll behind) must still have that bucket with the same access settings
+ * and object ACL policy, and the same caller; else 409 OperationAborted (sent again, it is judged afresh).
+ */
+export function requireJudgmentStands (req: S3Request, s: Services, judged: BucketRecord): void {
+  s.state.refresh()
+  const state = s.state.snapshot()
+  const now = state.buckets[judged.name]
+  if (!isSameBucket(now, judged)) throw new S3Error('NoSuchBucket', { BucketName: judged.name })
+  if (!hasSameAccess(now, judged) || now.objectAclPolicy !== judged.objectAclPolicy) throw new S3Error('OperationAborted', { BucketName: judged.name })
+  requireSameCaller(state, req)
+}
 
 /** How many times a bucket-setting write is judged again on a record changed under it before answering 409. */
 const REJUDGE_TIMES = 5
@@ -43,13 +82,16 @@ const REJUDGE_TIMES = 5
  * on AWS, and a grant revoked or a block set meanwhile binds), and written if it still passes; a record that keeps
  * changing is 409 OperationAborted (AWS's answer to a conflicting operation: sent again, it is judged afresh).
  */
-export async function updateBucket (s: Services, judged: BucketRecord, change: (bucket: BucketRecord) => void, judge: (record: BucketRecord) => Promise<void> | void): Promise<void> {
+export async function updateBucket (s: Services, req: S3Request, judged: BucketRecord, change: (bucket: BucketRecord) => void, judge: (record: BucketRecord) => Promise<void> | void): Promise<void> {
   let record = judged
   for (let attempt = 0; ; attempt++) {
+    // What `change` looks up besides the bucket (grantee names in an ACL) comes from this daemon's copy: fresh too.
+    s.state.refresh()
     const moved = await s.state.mutate(state => {
+      requireSameCaller(state, req)
       const bucket = state.buckets[record.name]
       if (!isSameBucket(bucket, record)) throw new S3Error('NoSuchBucket', { BucketName: record.name })
-      if (accessFields(bucket) !== accessFields(record)) return structuredClone(bucket)
+      if (!hasSameAccess(bucket, record)) return structuredClone(bucket)
       change(bucket)
       return undefined
     })

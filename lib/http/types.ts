@@ -1,4 +1,5 @@
 // The shapes handlers share: the parsed request, the reply they return, and the services they use.
+import type { State } from '../state/types.js'
 import type { BackgroundWork } from './background-work.js'
 import type { S3ErrorCode } from '../errors/s3-errors.js'
 import type { IncomingHttpHeaders } from 'node:http'
@@ -25,6 +26,11 @@ export interface S3Request {
   headers: IncomingHttpHeaders
   principal: Principal
   auth: Authenticated | null
+  /**
+   * The state the caller was authenticated on (this daemon's copy then, maybe a poll behind): writes of the state
+   * compare the caller in it with the caller in the fresh state under the lock (bucket-access.ts callerStamp).
+   */
+  judgedState?: State
   /** Session or service-account policy that narrows the principal (STS). */
   sessionPolicy?: LabelledPolicy
   /** When the STS session that signed the request was issued (aws:TokenIssueTime); undefined for other keys. */

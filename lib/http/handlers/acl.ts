@@ -15,7 +15,7 @@ import { keySegments, keyToPath } from '../../storage/paths.js'
 import { fdPath } from '../../storage/xattrs.js'
 import { requireAccess } from '../authorize.js'
 import { aclHeadersDecide, applyAclHeaders, isBucketOwnerId } from '../acl-headers.js'
-import { bucketRecord, bucketRef, updateBucket } from '../bucket-access.js'
+import { bucketRecord, bucketRef, updateBucket, requireJudgmentStands } from '../bucket-access.js'
 import { granteeDirectory } from '../grantee-directory.js'
 import { escapeXml } from '../xml/render.js'
 import { parseXml } from '../xml/parse.js'
@@ -184,6 +184,9 @@ export async function putObjectAcl (req: S3Request, s: Services): Promise<S3Repl
       if (!sameAcl(update, stored)) throw denied(isLonePrivate(readAclHeaders(req.headers)))
       return { status: 200 }
     }
+    // Judged on the bucket as this daemon had it before the body: a block or deny set since (through another
+    // daemon, or while the body arrived) must bind before the file changes.
+    requireJudgmentStands(req, s, record)
     await writeObjectAcl(path, { ...update, mode: stored.mode })
     return { status: 200 }
   } finally {
@@ -231,7 +234,7 @@ export async function putBucketAcl (req: S3Request, s: Services): Promise<S3Repl
     return bucketAcesFromGrants(policy.grants as S3Grant[], r.owner, granteeDirectory(s))
   }
   acesFor(record)
-  await updateBucket(s, record, bucket => { bucket.acl = acesFor(bucket) }, async r => {
+  await updateBucket(s, req, record, bucket => { bucket.acl = acesFor(bucket) }, async r => {
     await requireAccess(req, s, { operation: 'PutBucketAcl', bucket: r })
     acesFor(r)
   })

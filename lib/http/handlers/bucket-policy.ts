@@ -31,7 +31,7 @@ export async function putBucketPolicy (req: S3Request, s: Services): Promise<S3R
     }
   }
   refusePublic(record)
-  await updateBucket(s, record, bucket => { bucket.policy = text }, async r => {
+  await updateBucket(s, req, record, bucket => { bucket.policy = text }, async r => {
     await requireAccess(req, s, { operation: 'PutBucketPolicy', bucket: r })
     refusePublic(r)
   })
@@ -48,7 +48,7 @@ export async function getBucketPolicy (req: S3Request, s: Services): Promise<S3R
 export async function deleteBucketPolicy (req: S3Request, s: Services): Promise<S3Reply> {
   const record = bucketRecord(req, s)
   await requireAccess(req, s, { operation: 'DeleteBucketPolicy', bucket: record })
-  await updateBucket(s, record, bucket => { delete bucket.policy }, r => requireAccess(req, s, { operation: 'DeleteBucketPolicy', bucket: r }))
+  await updateBucket(s, req, record, bucket => { delete bucket.policy }, r => requireAccess(req, s, { operation: 'DeleteBucketPolicy', bucket: r }))
   return { status: 204 }
 }
 

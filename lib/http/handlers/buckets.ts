@@ -5,7 +5,7 @@ import { S3Error } from '../../errors/s3-error.js'
 import { validateBucketName } from '../../state/bucket-names.js'
 import { bucketPathProblem, canonicalPath } from '../../state/bucket-paths.js'
 import { existingStagingDir, requestsOnRoot, retireRoot, serveRoot, STAGING_DIR } from '../../storage/paths.js'
-import { bucketRecord, isSameBucket, ownerXml, principalBucketGrants, updateBucket } from '../bucket-access.js'
+import { bucketRecord, hasSameAccess, isSameBucket, ownerXml, principalBucketGrants, requireSameCaller, updateBucket } from '../bucket-access.js'
 import { decide, requireAccess } from '../authorize.js'
 import { renderXml } from '../xml/render.js'
 import { parseXml, rootElement, texts } from '../xml/parse.js'
@@ -171,6 +171,7 @@ export async function createBucket (req: S3Request, s: Services): Promise<S3Repl
     const mountPoint = await mountPointOf(path)
     await s.state.mutate(state => {
       refuseTaken(state.buckets)
+      requireSameCaller(state, req) // not a user deleted or disabled (or demoted) since it was judged
       // Only a rootPath set inside a bucket or the state gets here; the new directory itself is empty.
       const problem = bucketPathProblem(canonicalPath(path), { stateDir: s.config.stateDir, buckets: state.buckets })
       if (problem) throw new S3Error('InvalidRequest', { BucketName: name }, { message: `The bucket's directory ${problem} (check rootPath).` })
@@ -220,6 +221,10 @@ export async function deleteBucket (req: S3Request, s: Services): Promise<S3Repl
   const unmapped = await s.state.mutate(state => {
     const now = state.buckets[record.name]
     if (!isSameBucket(now, record)) throw new S3Error('NoSuchBucket', { BucketName: record.name })
+    // Judged on this record and this caller: a bucket given to another owner, a Deny set, a key disabled since is
+    // 409 (sent again, it is judged afresh), not an unmap.
+    requireSameCaller(state, req)
+    if (!hasSameAccess(now, record)) throw new S3Error('OperationAborted', { BucketName: record.name })
     delete state.buckets[record.name]
     return now
   })
@@ -308,6 +313,6 @@ export async function putBucketVersioning (req: S3Request, s: Services): Promise
   if (status === undefined || (status !== 'Enabled' && status !== 'Suspended') || (mfaDelete !== undefined && mfaDelete !== 'Enabled' && mfaDelete !== 'Disabled')) throw new S3Error('MalformedXML')
   if (status === 'Enabled') throw new S3Error('NotImplemented', {}, { message: 'Object versioning cannot be enabled: each key is one file on the NAS.' })
   if (mfaDelete === 'Enabled') throw new S3Error('NotImplemented', {}, { message: 'MFA Delete is not implemented.' })
-  await updateBucket(s, record, bucket => { bucket.versioningSuspended = true }, r => requireAccess(req, s, { operation: 'PutBucketVersioning', bucket: r }))
+  await updateBucket(s, req, record, bucket => { bucket.versioningSuspended = true }, r => requireAccess(req, s, { operation: 'PutBucketVersioning', bucket: r }))
   return { status: 200 }
 }

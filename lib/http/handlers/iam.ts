@@ -35,7 +35,7 @@ function targetUser (params: URLSearchParams, req: S3Request, state: State, acti
   const current = secretsFor(state, p.accessKeyId, new Date())?.[0]
   if (current === undefined || req.auth?.verifiedWith?.(current) !== true) throw new S3Error('InvalidClientTokenId')
   const name = params.get('UserName') ?? p.name
-  if (name !== p.name && p.role !== 'admin') {
+  if (name !== p.name && state.users[p.name]?.role !== 'admin') { // the role as `state` has it (a demoted admin)
     throw new S3Error('AccessDenied', {}, { message: `User: ${caller} is not authorized to perform this action on user ${name}` })
   }
   const ctx = { action: `iam:${action}`, resource: userArn(name), principal: requestPrincipal(p), keys: conditionKeys(req, new Date()) }

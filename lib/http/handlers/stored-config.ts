@@ -31,7 +31,7 @@ export function storedConfigHandlers<T> (c: StoredConfig<T>): { put: Handler, ge
     requireIntegrityHeader(req.headers)
     const config = await c.parse(await req.readText(c.maxBodyBytes))
     c.check?.(config, record)
-    await updateBucket(s, record, bucket => {
+    await updateBucket(s, req, record, bucket => {
       c.check?.(config, bucket)
       ;(bucket as unknown as Record<string, unknown>)[c.field] = config
     }, async r => {
@@ -50,7 +50,7 @@ export function storedConfigHandlers<T> (c: StoredConfig<T>): { put: Handler, ge
   const remove = async (req: S3Request, s: Services): Promise<S3Reply> => {
     const record = bucketRecord(req, s)
     await requireAccess(req, s, { operation: c.operations.delete, bucket: record })
-    await updateBucket(s, record, (bucket: BucketRecord) => { delete bucket[c.field] }, r => requireAccess(req, s, { operation: c.operations.delete, bucket: r }))
+    await updateBucket(s, req, record, (bucket: BucketRecord) => { delete bucket[c.field] }, r => requireAccess(req, s, { operation: c.operations.delete, bucket: r }))
     return { status: 204 }
   }
   return { put, get, delete: remove }

@@ -77,7 +77,7 @@ export async function putBucketTagging (req: S3Request, s: Services): Promise<S3
   const record = bucketRecord(req, s)
   await requireAccess(req, s, { operation: 'PutBucketTagging', bucket: record })
   const tags = await tagsFromXml(await req.readText(MAX_TAGGING_BODY_BYTES), MAX_BUCKET_TAGS)
-  await updateBucket(s, record, bucket => {
+  await updateBucket(s, req, record, bucket => {
     if (tags.length > 0) bucket.tags = tags
     else delete bucket.tags
   }, r => requireAccess(req, s, { operation: 'PutBucketTagging', bucket: r }))
@@ -87,6 +87,6 @@ export async function putBucketTagging (req: S3Request, s: Services): Promise<S3
 export async function deleteBucketTagging (req: S3Request, s: Services): Promise<S3Reply> {
   const record = bucketRecord(req, s)
   await requireAccess(req, s, { operation: 'DeleteBucketTagging', bucket: record })
-  await updateBucket(s, record, bucket => { delete bucket.tags }, r => requireAccess(req, s, { operation: 'DeleteBucketTagging', bucket: r }))
+  await updateBucket(s, req, record, bucket => { delete bucket.tags }, r => requireAccess(req, s, { operation: 'DeleteBucketTagging', bucket: r }))
   return { status: 204 }
 }

@@ -80,6 +80,7 @@ function securityToken (ctx: Context): string | undefined {
 async function authenticateRequest (ctx: Context, s: Services, opts: { services?: readonly string[], bodySha256Hex?: string }): Promise<void> {
   const target = ctx.state.target as ResolvedTarget
   const now = s.now()
+  ctx.state.judgedState = s.state.snapshot() // what the caller is judged on (S3Request.judgedState)
   const { lookup, resolve } = credentialResolver(s, securityToken(ctx), now)
   const auth = await verifySignature(
     {

@@ -1,4 +1,5 @@
 // Picks the operation from the route table, builds the S3Request, runs the handler and writes its reply.
+import type { State } from '../../state/types.js'
 import type { TLSSocket } from 'node:tls'
 import type { Context, Next } from 'koa'
 import type { IncomingHttpHeaders } from 'node:http'
@@ -54,6 +55,7 @@ export function buildRequest (ctx: Context, operation: string, s: Services, quer
     headers: ctx.req.headers,
     principal: ctx.state.principal as Principal,
     auth,
+    judgedState: (ctx.state.judgedState as State | undefined) ?? s.state.snapshot(),
     sessionPolicy: ctx.state.sessionPolicy as LabelledPolicy | undefined,
     tokenIssuedAt: ctx.state.tokenIssuedAt as Date | undefined,
     sourceIp: ctx.ip,
