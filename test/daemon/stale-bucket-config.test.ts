@@ -9,7 +9,7 @@ import { request } from 'node:http'
 import { mkdirSync, chownSync } from 'node:fs'
 import { join } from 'node:path'
 import { DeleteBucketCommand, DeleteBucketPolicyCommand, ListObjectsV2Command, PutBucketAclCommand, PutBucketLifecycleConfigurationCommand, PutBucketOwnershipControlsCommand, PutBucketPolicyCommand, PutBucketTaggingCommand, PutObjectCommand, PutPublicAccessBlockCommand } from '@aws-sdk/client-s3'
-import { startBridge } from '../fixtures/daemon.js'
+import { startBridge, type Credentials } from '../fixtures/daemon.js'
 import { startStaleTwin } from '../fixtures/stale-twin.js'
 
 
@@ -68,26 +68,9 @@ t.test('BlockPublicAcls set through A stops a public bucket ACL put through a st
 })
 
 t.test('one daemon: a slow PutBucketPolicy body does not let the former owner set the policy of the next bucket of the name', async t => {
-  const { request } = await import('node:http')
-  const { createHash } = await import('node:crypto')
-  const { Sha256 } = await import('@aws-crypto/sha256-js')
-  const { SignatureV4 } = await import('@smithy/signature-v4')
   const a = await startBridge(t)
   await a.addBucket('proj', 'tester')
-  const url = new URL(a.endpoint)
-  const body = grantTester('proj')
-  const signer = new SignatureV4({ credentials: a.creds, region: 'us-east-1', service: 's3', sha256: Sha256, applyChecksum: false })
-  const signed = await signer.sign({
-    method: 'PUT', protocol: 'http:', hostname: url.hostname, port: Number(url.port), path: '/proj', query: { policy: '' },
-    headers: { host: url.host, 'content-length': String(Buffer.byteLength(body)), 'x-amz-content-sha256': createHash('sha256').update(body).digest('hex') }, body,
-  })
-  const done = new Promise<number>((resolve, reject) => {
-    const req = request({ host: url.hostname, port: url.port, method: 'PUT', path: '/proj?policy=', headers: signed.headers }, res => { res.resume(); resolve(res.statusCode ?? 0) })
-    req.on('error', reject)
-    req.flushHeaders()
-    req.write(body.slice(0, 10))
-    setTimeout(() => { req.end(body.slice(10)) }, 1500)
-  })
+  const done = slowPut(a.endpoint, a.creds, '/proj', { policy: '' }, grantTester('proj'), 10, 1500)
   await new Promise(resolve => setTimeout(resolve, 500))
   const vicDir = join(a.dir, 'data', 'proj-vic')
   mkdirSync(vicDir); chownSync(vicDir, 4000, 4000)
@@ -99,6 +82,24 @@ t.test('one daemon: a slow PutBucketPolicy body does not let the former owner se
   t.equal(status, 404, 'NoSuchBucket: the policy meant for tester\'s bucket is not stored on vic\'s')
   t.equal(a.daemon.services.state.snapshot().buckets.proj?.policy, undefined, 'vic\'s bucket has no policy')
 })
+
+/** A signed PUT whose body arrives slowly: `head` bytes at once, the rest after `delayMs`. Resolves to the status. */
+async function slowPut (endpoint: string, creds: Credentials, path: string, query: Record<string, string>, body: string, head: number, delayMs: number): Promise<number> {
+  const url = new URL(endpoint)
+  const signer = new SignatureV4({ credentials: creds, region: 'us-east-1', service: 's3', sha256: Sha256, applyChecksum: false })
+  const signed = await signer.sign({
+    method: 'PUT', protocol: 'http:', hostname: url.hostname, port: Number(url.port), path, query,
+    headers: { host: url.host, 'content-length': String(Buffer.byteLength(body)), 'x-amz-content-sha256': createHash('sha256').update(body).digest('hex') }, body,
+  })
+  const qs = Object.keys(query).map(k => `${k}=${query[k] ?? ''}`).join('&')
+  return await new Promise<number>((resolve, reject) => {
+    const req = request({ host: url.hostname, port: url.port, method: 'PUT', path: qs === '' ? path : `${path}?${qs}`, headers: signed.headers }, res => { res.resume(); resolve(res.statusCode ?? 0) })
+    req.on('error', reject)
+    req.flushHeaders()
+    req.write(body.slice(0, head))
+    setTimeout(() => { req.end(body.slice(head)) }, delayMs)
+  })
+}
 
 const out = (p: Promise<unknown>): Promise<string> => p.then(() => 'ok', (e: Error) => e.name)
 
@@ -138,20 +139,7 @@ t.test('stale B: a DeleteBucket that fails after the unmap maps back the record 
   b.services.state.close()
   t.equal(await out(a.s3.send(new DeleteBucketPolicyCommand({ Bucket: 'demo' }))), 'ok', 'owner revokes it via A')
   // A slow PUT on B keeps B's DeleteBucket waiting after the unmap; the object lands, so the delete maps the bucket back.
-  const url = new URL(b.endpoint)
-  const body = 'late object body'
-  const signer = new SignatureV4({ credentials: a.creds, region: 'us-east-1', service: 's3', sha256: Sha256, applyChecksum: false })
-  const signed = await signer.sign({
-    method: 'PUT', protocol: 'http:', hostname: url.hostname, port: Number(url.port), path: '/demo/late.txt', query: {},
-    headers: { host: url.host, 'content-length': String(Buffer.byteLength(body)), 'x-amz-content-sha256': createHash('sha256').update(body).digest('hex') }, body,
-  })
-  const putDone = new Promise<number>((resolve, reject) => {
-    const req = request({ host: url.hostname, port: url.port, method: 'PUT', path: '/demo/late.txt', headers: signed.headers }, res => { res.resume(); resolve(res.statusCode ?? 0) })
-    req.on('error', reject)
-    req.flushHeaders()
-    req.write(body.slice(0, 4))
-    setTimeout(() => { req.end(body.slice(4)) }, 1200)
-  })
+  const putDone = slowPut(b.endpoint, a.creds, '/demo/late.txt', {}, 'late object body', 4, 1200)
   await new Promise(resolve => setTimeout(resolve, 300))
   const del = await out(onB(a.creds).send(new DeleteBucketCommand({ Bucket: 'demo' })))
   t.comment(`PUT: ${await putDone}, DeleteBucket via B: ${del}`)
