@@ -69,7 +69,7 @@ export const S3_ERRORS = {
   NotModified: { status: 304, message: 'Not Modified' },
   ObjectLockConfigurationNotFoundError: { status: 404, message: 'Object Lock configuration does not exist for this bucket' },
   // AWS's answer to a bucket operation that raced a conflicting one (API reference, Error responses).
-  OperationAborted: { status: 409, message: 'A conflicting conditional operation is currently in progress against this resource. Try again.' },
+  OperationAborted: { status: 409, message: 'A conflicting conditional operation is currently in progress against this resource. Please try again.' },
   OwnershipControlsNotFoundError: { status: 404, message: 'The bucket ownership controls were not found' },
   PreconditionFailed: { status: 412, message: 'At least one of the pre-conditions you specified did not hold' },
   ReplicationConfigurationNotFoundError: { status: 404, message: 'The replication configuration was not found' },
