@@ -3,6 +3,7 @@ import { readdir } from 'node:fs/promises'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { BucketRecord, State } from './state/types.js'
 import { existingUploadsDir, isUploadId } from './storage/multipart.js'
+import { kernelSentBytes } from './storage/file-body.js'
 
 export interface RequestSample {
   operation: string
@@ -44,6 +45,10 @@ export class Metrics {
     this.duration = new Histogram({ name: 's3bridge_request_duration_seconds', help: 'Time from request start to the last byte of the response.', labelNames: ['operation'], buckets: DURATION_BUCKETS_SECONDS, registers })
     this.bytesIn = new Counter({ name: 's3bridge_received_bytes_total', help: 'Request body bytes received.', labelNames: ['operation'], registers })
     this.bytesOut = new Counter({ name: 's3bridge_sent_bytes_total', help: 'Response body bytes sent.', labelNames: ['operation'], registers })
+    new Counter({
+      name: 's3bridge_sendfile_sent_bytes_total', help: 'GetObject body bytes the kernel sent from the file to the client (sendfile), never copied through the daemon.', registers,
+      collect () { this.reset(); this.inc(kernelSentBytes()) },
+    })
     this.inFlight = new Gauge({ name: 's3bridge_requests_in_flight', help: 'Requests being served now.', registers })
     // Gauges read from the shared state are the same in every worker: aggregate with max, not sum.
     new Gauge({

@@ -33,6 +33,7 @@
 #include "descriptors.h"
 #include "folder_probe.h"
 #include "md5_write.h"
+#include "send_file.h"
 #include "stat_entries.h"
 #include "xattr.h"
 
@@ -233,6 +234,7 @@ static napi_value init (napi_env env, napi_value exports) {
   register_descriptors(env, exports);
   register_folder_probe(env, exports);
   register_md5_write(env, exports);
+  register_send_file(env, exports);
   return exports;
 }
 

@@ -1,7 +1,64 @@
-// A served file's bytes as a Readable whose read buffers are used again once an HTTP response has sent them.
+// A served file's bytes as a Readable whose read buffers are used again once an HTTP response has sent them, or
+// which the kernel sends from the file to the client's socket (sendfile) when nothing else needs the bytes.
+import { closeSync } from 'node:fs'
 import type { FileHandle } from 'node:fs/promises'
 import { ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
+import { constants as osConstants } from 'node:os'
 import { Readable } from 'node:stream'
+import { nativeJobs, type NativeAddon } from './native.js'
+
+/** The checks around a served file's read (storage/objects.ts readGuard). */
+export interface ReadGuard {
+  readonly fh: FileHandle
+  /** Before the first byte goes out: throws when the file is already shorter than announced or rewritten. */
+  begin (): Promise<void>
+  /** The error for a file that ended after `got` bytes. */
+  truncated (got: number): Error
+  /** Once the last bytes are read and before they go out: throws when the file changed meanwhile. */
+  end (): Promise<void>
+}
+
+/** Bodies at least this long are sent by the kernel; below it the copies cost less than the jobs. */
+export const KERNEL_SEND_MIN = 1024 * 1024
+/** The end of a kernel-sent body is read and sent by the daemon, after the guard's last look (see `end`). */
+const KERNEL_TAIL = 64 * 1024
+/** How long one wait for a full socket lasts before the body looks again whether it was destroyed meanwhile. */
+const WRITABLE_WAIT_MS = 1000
+const EMPTY = Buffer.alloc(0)
+
+/** Body bytes the kernel sent, in all (a metric) and per response (what a cut response's log line counts). */
+let kernelSentTotal = 0
+const kernelSentTo = new WeakMap<ServerResponse, number>()
+
+/** Bytes of GetObject bodies the kernel has sent since the process started (s3bridge_sendfile_sent_bytes_total). */
+export function kernelSentBytes (): number {
+  return kernelSentTotal
+}
+
+/** Body bytes the kernel sent into this response: Node's socket.bytesWritten does not see them. */
+export function bytesSentByKernel (res: ServerResponse): number {
+  return kernelSentTo.get(res) ?? 0
+}
+
+type KernelSend = Required<Pick<NativeAddon, 'socketDescriptor' | 'sendFile' | 'waitWritable'>>
+
+/** The addon's sendfile jobs, unless not built or S3BRIDGE_NO_SENDFILE=1 (read at each call, for tests). */
+function kernelSend (): KernelSend | undefined {
+  if (process.env.S3BRIDGE_NO_SENDFILE === '1') return undefined
+  const n = nativeJobs()
+  if (n?.socketDescriptor === undefined || n.sendFile === undefined || n.waitWritable === undefined) return undefined
+  return n as KernelSend
+}
+
+/** The response's connection when the kernel may write into it directly: its own plain TCP socket, nothing sent. */
+function plainSocketOf (res: ServerResponse): { socket: Socket, fd: number } | undefined {
+  const socket = res.socket as (Socket & { _httpMessage?: unknown, encrypted?: boolean, _handle?: { fd?: unknown } }) | null
+  // Queued behind another response on a pipelined connection, or over TLS (the bytes must be encrypted): no.
+  if (socket == null || socket._httpMessage !== res || socket.encrypted === true || socket.destroyed || res.headersSent) return undefined
+  const fd = socket._handle?.fd
+  return typeof fd === 'number' && fd > 2 ? { socket, fd } : undefined
+}
 
 /** Buffers a body keeps for reuse: in flight at once are the one being read, one queued, and a few being sent. */
 const KEEP = 4
@@ -67,13 +124,22 @@ export class FileBody extends Readable {
   private readonly buffers: ReadBuffers
   private readonly chunks: AsyncGenerator<Buffer>
 
-  constructor (fh: FileHandle, start: number, bytes: number, bufferSize: number, wrap: (chunks: AsyncIterable<Buffer>) => AsyncGenerator<Buffer>) {
+  /** The sendfile job or wait in flight: the descriptors it uses stay open until it is over. */
+  private kernelWork: Promise<unknown> | undefined
+  private started = false
+  /** Sent by the kernel: the stream reads nothing and only ends (or fails) when the sending is over. */
+  private kernel = false
+
+  constructor (private readonly fh: FileHandle, private readonly start: number, private readonly bytes: number, bufferSize: number,
+    wrap: (chunks: AsyncIterable<Buffer>) => AsyncGenerator<Buffer>, private readonly guard?: ReadGuard) {
     super({ objectMode: true, highWaterMark: 1 })
     this.buffers = new ReadBuffers(bufferSize)
     this.chunks = wrap(fileChunks(fh, start, bytes, this.buffers))
   }
 
   override _read (): void {
+    if (this.kernel) return
+    this.started = true
     this.chunks.next().then(
       r => { if (r.done === true) this.push(null); else this.push(r.value) },
       (err: Error) => this.destroy(err))
@@ -81,13 +147,23 @@ export class FileBody extends Readable {
 
   override _destroy (err: Error | null, cb: (error?: Error | null) => void): void {
     this.buffers.close()
+    // 'close' (on which the file is closed) waits for a sendfile job still using the descriptor.
+    const kernel = this.kernelWork ?? Promise.resolve()
     // Runs the generators' finally blocks (the descriptor is closed there), after a read still under way.
-    this.chunks.return(undefined).then(() => cb(err), () => cb(err))
+    kernel.catch(() => undefined).then(() => this.chunks.return(undefined)).then(() => cb(err), () => cb(err))
   }
 
   override pipe<T extends NodeJS.WritableStream> (dest: T, options?: { end?: boolean }): T {
     if (!(dest instanceof ServerResponse)) return super.pipe(dest, options)
     const res: ServerResponse = dest
+    const kernel = this.guard !== undefined && !this.started && this.bytes >= KERNEL_SEND_MIN && res.req?.method === 'GET' ? kernelSend() : undefined
+    const target = kernel !== undefined ? plainSocketOf(res) : undefined
+    if (kernel !== undefined && target !== undefined) {
+      this.started = true
+      this.kernel = true
+      void this.sendByKernel(res, target.socket, target.fd, kernel)
+      return dest
+    }
     const onData = (chunk: Buffer): void => {
       const more = res.write(chunk, err => { if (err == null) this.buffers.give(chunk) })
       if (!more) {
@@ -107,5 +183,69 @@ export class FileBody extends Readable {
     res.once('close', cleanup)
     this.once('close', cleanup)
     return dest
+  }
+
+  /**
+   * The body sent by the kernel from the file into the connection (native/send_file.c), all but its last
+   * KERNEL_TAIL bytes, which are read here, checked by the guard as the streamed path checks its last chunk, and
+   * written to the response; then the stream ends, and whoever piped it (Koa's stream.pipeline) ends the response
+   * as after a streamed body. A failure destroys the stream, and the connection is cut. Node's own descriptor is never used: a duplicate taken now is, so a connection
+   * Node closes meanwhile cannot hand its number to another file. Node writes nothing while the kernel does: the
+   * headers are in the socket before the first job, and the response ends only after the last.
+   */
+  private async sendByKernel (res: ServerResponse, socket: Socket, socketFd: number, k: KernelSend): Promise<void> {
+    const guard = this.guard!
+    let sock = -1
+    try {
+      await guard.begin()
+      if (this.destroyed) return
+      res.flushHeaders()
+      await new Promise<void>((resolve, reject) => socket.write(EMPTY, err => { if (err == null) resolve(); else reject(err) }))
+      if (this.destroyed || socket.destroyed) return
+      sock = k.socketDescriptor(socketFd)
+      const tail = Math.min(KERNEL_TAIL, this.bytes)
+      let position = this.start
+      let left = this.bytes - tail
+      while (left > 0) {
+        if (this.destroyed) return
+        const job = k.sendFile(sock, this.fh.fd, position, left)
+        this.kernelWork = job
+        const { sent, errno } = await job
+        position += sent
+        left -= sent
+        kernelSentTotal += sent
+        kernelSentTo.set(res, (kernelSentTo.get(res) ?? 0) + sent)
+        // Bytes the kernel sent are activity Node does not see: keep the idle timer from cutting a long download.
+        if (sent > 0 && typeof socket.timeout === 'number' && socket.timeout > 0) socket.setTimeout(socket.timeout)
+        if (errno === osConstants.errno.EAGAIN) {
+          if (this.destroyed) return
+          const wait = k.waitWritable(sock, WRITABLE_WAIT_MS)
+          this.kernelWork = wait
+          await wait
+        } else if (errno !== 0) {
+          throw Object.assign(new Error(`sendfile: ${errno === osConstants.errno.EPIPE ? 'the client left' : `errno ${errno}`}`), { errno: -errno })
+        } else if (sent === 0 && left > 0) {
+          throw guard.truncated(this.bytes - tail - left)
+        }
+      }
+      this.kernelWork = undefined
+      const end = Buffer.allocUnsafe(tail)
+      let got = 0
+      while (got < tail) {
+        const { bytesRead } = await this.fh.read(end, got, tail - got, position + got)
+        if (bytesRead === 0) throw guard.truncated(this.bytes - tail + got)
+        got += bytesRead
+      }
+      await guard.end()
+      if (this.destroyed) return
+      res.write(end)
+      this.push(null)
+      this.resume() // 'end' (the stream was never read: nothing else makes it flow)
+    } catch (err) {
+      this.destroy(err as Error)
+    } finally {
+      this.kernelWork = undefined
+      if (sock >= 0) closeSync(sock)
+    }
   }
 }

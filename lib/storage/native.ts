@@ -118,6 +118,12 @@ export interface NativeAddon {
   md5Digest?: (handle: Md5Handle) => string
   /** dup3(withFd, fd): number fd now refers to withFd's file, what it referred to is released (native/descriptors.c). */
   replaceDescriptor?: (fd: number, withFd: number) => void
+  /** A private duplicate of a connection's descriptor (native/send_file.c); the caller closes it. */
+  socketDescriptor?: (fd: number) => number
+  /** One job: sendfile(2) of up to count bytes of fd from offset into the socket, until done, EAGAIN, end of file or error. */
+  sendFile?: (sock: number, fd: number, offset: number, count: number) => Promise<{ sent: number, errno: number }>
+  /** Resolves true once the socket can take bytes, false after timeoutMs (a uv_poll on the event loop). */
+  waitWritable?: (sock: number, timeoutMs: number) => Promise<boolean>
 }
 
 const debug = debuglog('s3bridge')

@@ -9,7 +9,7 @@ import { checkStorableKey, forgetStagingIfStill, isDirectoryKey, keySegments, ke
 import { effectiveETag, fdPath, isStoredMetaCurrent, IMPLICIT_DIR_XATTR, markImplicitDir, META_XATTR, metaWriteError, mtimeNsOf, parseStoredMeta, readStoredMeta, removeStoredMeta, stampOf, writeStoredMeta, type StoredMeta } from './xattrs.js'
 import type { ObjectInfo, ObjectKey, ObjectMeta, ObjectStream, PosixOwner, ServedObject } from './types.js'
 import { writeHashed } from './hashed-write.js'
-import { FileBody } from './file-body.js'
+import { FileBody, type ReadGuard } from './file-body.js'
 import type { MultipartStoredMeta } from './multipart.js'
 import { nativeJobs, type NativeAddon, type ObjectRead } from './native.js'
 import { prefetchedWalk, walkPath, WalkStat, type PrefetchedWalk } from './path-walk.js'
@@ -239,7 +239,8 @@ function readStream (fh: FileHandle, info: ObjectInfo, served: ByteRange | undef
   const bufferSize = Math.min(1024 * 1024, Math.max(16 * 1024, bytes))
   // Never past the bytes announced: a file an NFS user appends to meanwhile must not spill beyond Content-Length
   // (the excess would be read as the next response on the connection).
-  const body = new FileBody(fh, start, bytes, bufferSize, chunks => unchangedWhileRead(fh, chunks, bytes, info, close))
+  const guard = readGuard(fh, info, bytes)
+  const body = new FileBody(fh, start, bytes, bufferSize, chunks => unchangedWhileRead(guard, chunks, bytes, close), guard)
   body.once('close', close)
   return body
 }
@@ -251,15 +252,31 @@ function readStream (fh: FileHandle, info: ObjectInfo, served: ByteRange | undef
  * ever held, under the old ETag, as a clean 200. Size and mtime are compared, against the stat the headers came
  * from and again after the read (not ctime: tagging or a chmod during a download change only that); a change that
  * did not grow the file is a rewrite (an append leaves the announced bytes as they were). Either fails the stream,
- * and the HTTP layer cuts the connection, so the client retries.
+ * and the HTTP layer cuts the connection, so the client retries. The same guard serves a body the kernel sends
+ * (file-body.ts): `begin` before its first byte, `end` once its last bytes are read and not yet sent.
  */
-async function * unchangedWhileRead (fh: FileHandle, file: AsyncIterable<Buffer>, bytes: number, info: ObjectInfo, close: () => void): AsyncGenerator<Buffer> {
+function readGuard (fh: FileHandle, info: ObjectInfo, bytes: number): ReadGuard {
+  let before: BigIntStats | undefined
   const rewritten = (): Error => new Error(`${info.key}: rewritten in place while it was read`)
   const truncated = (got: number): Error => new Error(`${info.key}: truncated while it was read (${got} of ${bytes} bytes)`)
+  return {
+    fh,
+    async begin () {
+      before = await fh.stat({ bigint: true })
+      if (Number(before.size) < info.size) throw truncated(Math.max(0, Math.min(bytes, Number(before.size) - (info.size - bytes))))
+      if (Number(mtimeNsOf(before) / 1_000_000n) !== info.lastModified.getTime() && Number(before.size) === info.size) throw rewritten()
+    },
+    truncated,
+    async end () {
+      const after = await fh.stat({ bigint: true })
+      if (before === undefined || (after.mtimeNs !== before.mtimeNs && after.size <= before.size)) throw rewritten()
+    },
+  }
+}
+
+async function * unchangedWhileRead (guard: ReadGuard, file: AsyncIterable<Buffer>, bytes: number, close: () => void): AsyncGenerator<Buffer> {
   try {
-    const before = await fh.stat({ bigint: true })
-    if (Number(before.size) < info.size) throw truncated(Math.max(0, Math.min(bytes, Number(before.size) - (info.size - bytes))))
-    if (Number(mtimeNsOf(before) / 1_000_000n) !== info.lastModified.getTime() && Number(before.size) === info.size) throw rewritten()
+    await guard.begin()
     let got = 0
     let held: Buffer | undefined
     for await (const chunk of file) {
@@ -267,9 +284,8 @@ async function * unchangedWhileRead (fh: FileHandle, file: AsyncIterable<Buffer>
       if (held !== undefined) yield held
       held = chunk
     }
-    if (got < bytes) throw truncated(got)
-    const after = await fh.stat({ bigint: true })
-    if (after.mtimeNs !== before.mtimeNs && after.size <= before.size) throw rewritten()
+    if (got < bytes) throw guard.truncated(got)
+    await guard.end()
     if (held !== undefined) yield held
   } finally {
     close()

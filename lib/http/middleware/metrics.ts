@@ -2,6 +2,7 @@
 import type { Context, Next } from 'koa'
 import type { Metrics } from '../../metrics.js'
 import { onResponseClosed } from '../response-closed.js'
+import { bytesSentByKernel } from '../../storage/file-body.js'
 
 /**
  * Body bytes received: the announced Content-Length once the body was read whole (a small body arrives with
@@ -23,7 +24,7 @@ export function bodyBytesOut (ctx: Context, socketBytesBefore: number): number {
   const length = Number(ctx.res.getHeader('content-length'))
   if (ctx.res.writableFinished && Number.isFinite(length)) return length
   const head = (ctx.res as unknown as { _header?: string | null })._header?.length ?? 0
-  const sent = Math.max(0, ctx.req.socket.bytesWritten - socketBytesBefore - head)
+  const sent = Math.max(0, ctx.req.socket.bytesWritten - socketBytesBefore - head) + bytesSentByKernel(ctx.res)
   return Number.isFinite(length) ? Math.min(sent, length) : sent
 }
 

@@ -1,0 +1,180 @@
+// Large GetObject bodies sent by the kernel (sendfile: lib/storage/file-body.ts, native/send_file.c): the same
+// bytes, ranges and guarantees as the streamed path (test/s3/large-get.test.ts, get-object.test.ts and
+// pipelined-get.test.ts cover slow, concurrent, pipelined and TLS readers over both), plus what only this path can
+// get wrong: a connection Node must go on serving afterwards, a client that stops reading for seconds (the job
+// gives the pool thread back and waits on the event loop), a client that leaves (no descriptor left behind), and
+// a file rewritten in place (the connection is cut before the last bytes).
+import t from 'tap'
+import { createHash, randomBytes } from 'node:crypto'
+import { closeSync, openSync, readdirSync, utimesSync, writeFileSync, writeSync } from 'node:fs'
+import { connect, type Socket } from 'node:net'
+import { join } from 'node:path'
+import { GetObjectCommand } from '@aws-sdk/client-s3'
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
+import { startBridge, type Bridge } from '../fixtures/daemon.js'
+import { kernelSentBytes } from '../../lib/storage/file-body.js'
+
+const MiB = 1024 * 1024
+const TAIL = 64 * 1024 // read and sent by the daemon after its last check
+const md5 = (b: Buffer | Uint8Array): string => createHash('md5').update(b).digest('hex')
+const openFds = (): number => readdirSync('/proc/self/fd').length
+
+async function signedPath (b: Bridge, key: string): Promise<URL> {
+  return new URL(await getSignedUrl(b.s3, new GetObjectCommand({ Bucket: 'demo', Key: key }), { expiresIn: 300 }))
+}
+
+/** Reads one response (Content-Length framed) from a raw socket; `onData` may pause the socket. */
+function readResponse (sock: Socket, onData?: (got: number) => void): Promise<{ status: number, body: Buffer, closed: boolean }> {
+  return new Promise(resolve => {
+    let head = Buffer.alloc(0)
+    let status = 0
+    let length = -1
+    const parts: Buffer[] = []
+    let got = 0
+    const done = (closed: boolean): void => {
+      sock.off('data', data)
+      sock.off('close', close)
+      resolve({ status, body: Buffer.concat(parts).subarray(0, Math.max(0, length)), closed })
+    }
+    const data = (d: Buffer): void => {
+      if (length < 0) {
+        head = Buffer.concat([head, d])
+        const i = head.indexOf('\r\n\r\n')
+        if (i < 0) return
+        const text = head.subarray(0, i).toString('latin1')
+        status = Number(text.split(' ')[1])
+        length = Number(/content-length: *(\d+)/i.exec(text)?.[1] ?? 0)
+        d = head.subarray(i + 4)
+      }
+      parts.push(d)
+      got += d.length
+      onData?.(got)
+      if (got >= length) done(false)
+    }
+    const close = (): void => done(true)
+    sock.on('data', data)
+    sock.on('close', close)
+  })
+}
+
+async function rawConnection (b: Bridge): Promise<Socket> {
+  const url = new URL(b.endpoint)
+  const sock = connect(Number(url.port), url.hostname)
+  await new Promise(resolve => sock.once('connect', resolve))
+  return sock
+}
+
+function get (sock: Socket, url: URL): void {
+  sock.write(`GET ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\n\r\n`)
+}
+
+t.test('a large GET is sent by the kernel byte for byte, a range too; S3BRIDGE_NO_SENDFILE=1 streams it', async t => {
+  const b = await startBridge(t, { admin: { host: '127.0.0.1', port: 0 } })
+  const data = randomBytes(5 * MiB + 7)
+  writeFileSync(join(b.bucketDir, 'big'), data)
+  const read = async (range?: string): Promise<Buffer> => {
+    const r = await b.s3.send(new GetObjectCommand({ Bucket: 'demo', Key: 'big', Range: range }))
+    return Buffer.from(await r.Body!.transformToByteArray())
+  }
+  let before = kernelSentBytes()
+  t.equal(md5(await read()), md5(data), 'the whole object')
+  t.equal(kernelSentBytes() - before, data.length - TAIL, 'all but the last 64 KiB went through sendfile')
+  before = kernelSentBytes()
+  t.equal(md5(await read('bytes=1000003-4000000')), md5(data.subarray(1000003, 4000001)), 'a range')
+  t.equal(kernelSentBytes() - before, 4000001 - 1000003 - TAIL)
+  before = kernelSentBytes()
+  t.equal(md5(await read('bytes=0-500000')), md5(data.subarray(0, 500001)), 'a short range is streamed')
+  t.equal(kernelSentBytes(), before)
+  process.env.S3BRIDGE_NO_SENDFILE = '1'
+  t.teardown(() => { delete process.env.S3BRIDGE_NO_SENDFILE })
+  t.equal(md5(await read()), md5(data), 'streamed when turned off')
+  t.equal(kernelSentBytes(), before, 'and not sent by the kernel')
+  delete process.env.S3BRIDGE_NO_SENDFILE
+  const metrics = await (await fetch(`${b.daemon.adminEndpoint ?? ''}/metrics`)).text()
+  t.equal(Number(/^s3bridge_sendfile_sent_bytes_total (\d+)$/m.exec(metrics)?.[1]), kernelSentBytes(), 'the metric')
+  const served = data.length * 2 + (4000001 - 1000003) + 500001
+  t.equal(Number(/^s3bridge_sent_bytes_total\{operation="GetObject"\} (\d+)$/m.exec(metrics)?.[1]), served, 'every body byte counted as sent')
+})
+
+t.test('the connection serves the next request after a kernel-sent body (keep-alive)', async t => {
+  const b = await startBridge(t)
+  const big = randomBytes(3 * MiB + 11)
+  const small = randomBytes(1000)
+  writeFileSync(join(b.bucketDir, 'big'), big)
+  writeFileSync(join(b.bucketDir, 'small'), small)
+  const sock = await rawConnection(b)
+  t.teardown(() => sock.destroy())
+  for (const [key, bytes] of [['big', big], ['small', small], ['big', big]] as const) {
+    get(sock, await signedPath(b, key))
+    const r = await readResponse(sock)
+    t.equal(r.status, 200, key)
+    t.equal(r.closed, false, 'still open')
+    t.equal(md5(r.body), md5(bytes), `${key}: every byte, nothing more`)
+  }
+})
+
+t.test('a client that stops reading for seconds gets the rest; one that leaves leaves no descriptor behind', async t => {
+  const b = await startBridge(t)
+  const data = randomBytes(48 * MiB)
+  writeFileSync(join(b.bucketDir, 'big'), data)
+  const url = await signedPath(b, 'big')
+
+  const slow = await rawConnection(b)
+  t.teardown(() => slow.destroy())
+  let paused = false
+  get(slow, url)
+  const r = await readResponse(slow, got => {
+    if (!paused && got > 2 * MiB) { paused = true; slow.pause(); setTimeout(() => slow.resume(), 2500) } // past two of the 1 s waits
+  })
+  t.equal(r.closed, false)
+  t.equal(md5(r.body), md5(data), 'every byte after the stall')
+
+  const fdsBefore = openFds()
+  const leaver = await rawConnection(b)
+  get(leaver, url)
+  await readResponse(leaver, got => {
+    if (got > MiB && !leaver.isPaused()) {
+      leaver.pause() // the server's socket fills; the daemon waits for it to drain
+      setTimeout(() => leaver.destroy(), 1500)
+    }
+  })
+  const deadline = Date.now() + 5000
+  while (openFds() > fdsBefore && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 100))
+  t.equal(openFds(), fdsBefore, 'the file and the socket duplicate are closed')
+
+  const after = await b.s3.send(new GetObjectCommand({ Bucket: 'demo', Key: 'big' }))
+  t.equal(md5(await after.Body!.transformToByteArray()), md5(data), 'the next GET is whole')
+})
+
+t.test('a file rewritten in place while the kernel sends it: the connection is cut before the last bytes', async t => {
+  const b = await startBridge(t)
+  const SIZE = 32 * MiB
+  const path = join(b.bucketDir, 'rewritten')
+  writeFileSync(path, Buffer.alloc(SIZE, 'o'))
+  const sock = await rawConnection(b)
+  t.teardown(() => sock.destroy())
+  get(sock, await signedPath(b, 'rewritten'))
+  let changed = false
+  const r = await readResponse(sock, got => {
+    if (changed || got === 0) return
+    changed = true
+    sock.pause()
+    const fd = openSync(path, 'r+')
+    writeSync(fd, Buffer.alloc(SIZE, 'n'), 0, SIZE, 0) // same size, new bytes: `dd conv=notrunc`
+    closeSync(fd)
+    utimesSync(path, new Date(), new Date(Date.now() + 5000)) // a coarse-mtime filesystem still sees it
+    setTimeout(() => sock.resume(), 200)
+  })
+  t.equal(r.status, 200)
+  t.ok(r.body.length < SIZE, `short of Content-Length (${r.body.length} of ${SIZE})`)
+  t.equal(r.closed, true, 'the connection is cut')
+  // The access log counts what the kernel sent, which Node's socket counters do not see.
+  const deadline = Date.now() + 3000
+  let line: { bytesOut?: number, error?: string } | undefined
+  while (line === undefined && Date.now() < deadline) {
+    line = b.logLines.map(l => JSON.parse(l) as { operation?: string, bytesOut?: number, error?: string }).find(l => l.operation === 'GetObject')
+    if (line === undefined) await new Promise(resolve => setTimeout(resolve, 50))
+  }
+  t.equal(line?.error, 'ResponseIncomplete')
+  t.ok((line?.bytesOut ?? 0) >= r.body.length && (line?.bytesOut ?? 0) < SIZE, `bytesOut ${line?.bytesOut} counts the bytes sent (${r.body.length} read)`)
+})
