@@ -158,10 +158,16 @@ export class FileBody extends Readable {
     const res: ServerResponse = dest
     const kernel = this.guard !== undefined && !this.started && this.bytes >= KERNEL_SEND_MIN && res.req?.method === 'GET' ? kernelSend() : undefined
     const target = kernel !== undefined ? plainSocketOf(res) : undefined
+    let sock = -1
     if (kernel !== undefined && target !== undefined) {
+      try {
+        sock = kernel.socketDescriptor(target.fd)
+      } catch {} // out of descriptors: streamed below
+    }
+    if (sock >= 0) {
       this.started = true
       this.kernel = true
-      void this.sendByKernel(res, target.socket, target.fd, kernel)
+      void this.sendByKernel(res, target!.socket, sock, kernel!)
       return dest
     }
     const onData = (chunk: Buffer): void => {
@@ -191,18 +197,17 @@ export class FileBody extends Readable {
    * written to the response; then the stream ends, and whoever piped it (Koa's stream.pipeline) ends the response
    * as after a streamed body. A failure destroys the stream, and the connection is cut. Node's own descriptor is never used: a duplicate taken now is, so a connection
    * Node closes meanwhile cannot hand its number to another file. Node writes nothing while the kernel does: the
-   * headers are in the socket before the first job, and the response ends only after the last.
+   * headers are in the socket before the first job, and the response ends only after the last. `sock` (the
+   * duplicate, taken in pipe() while Node's descriptor was open) is closed here.
    */
-  private async sendByKernel (res: ServerResponse, socket: Socket, socketFd: number, k: KernelSend): Promise<void> {
+  private async sendByKernel (res: ServerResponse, socket: Socket, sock: number, k: KernelSend): Promise<void> {
     const guard = this.guard!
-    let sock = -1
     try {
       await guard.begin()
       if (this.destroyed) return
       res.flushHeaders()
       await new Promise<void>((resolve, reject) => socket.write(EMPTY, err => { if (err == null) resolve(); else reject(err) }))
       if (this.destroyed || socket.destroyed) return
-      sock = k.socketDescriptor(socketFd)
       const tail = Math.min(KERNEL_TAIL, this.bytes)
       let position = this.start
       let left = this.bytes - tail
@@ -237,7 +242,7 @@ export class FileBody extends Readable {
         got += bytesRead
       }
       await guard.end()
-      if (this.destroyed) return
+      if (this.destroyed || res.destroyed || res.writableEnded) return
       res.write(end)
       this.push(null)
       this.resume() // 'end' (the stream was never read: nothing else makes it flow)
@@ -245,7 +250,7 @@ export class FileBody extends Readable {
       this.destroy(err as Error)
     } finally {
       this.kernelWork = undefined
-      if (sock >= 0) closeSync(sock)
+      try { closeSync(sock) } catch {} // ours, open: cannot fail but must not reject this unawaited promise
     }
   }
 }
