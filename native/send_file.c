@@ -12,19 +12,22 @@
  *   the job never waits on the socket, so slow clients cannot hold the pool's threads.
  * waitWritable(sock, timeoutMs): resolves true once the socket can take more bytes, false after timeoutMs. A
  *   uv_poll on the event loop (epoll on our duplicate, beside Node's registration of its own descriptor).
+ * shutdownSocket(sock): ends the connection for both sides (below).
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/sendfile.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <uv.h>
 #include "common.h"
 #include "send_file.h"
 
-/* One job returns at least this often, so the caller can see a client gone and keep the idle timer alive. */
-#define JOB_MAX_BYTES (64LL * 1024 * 1024)
+/* One job returns at least this often: the caller sees a client gone and keeps the idle timer alive, and a pool
+ * thread is held no longer than a few of the streamed path's 1 MiB reads would hold it. */
+#define JOB_MAX_BYTES (8LL * 1024 * 1024)
 
 static napi_value socket_descriptor (napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -129,27 +132,32 @@ static void wait_closed (uv_handle_t *h) {
   if (--job->open_handles == 0) free(job);
 }
 
-/* Resolves the promise (once) from a libuv callback: inside a callback scope, so the promise's reactions and
- * the ticks they queue run before the loop goes on, as after any other callback into JavaScript. */
+/* Resolves the promise (once) from a libuv callback. The handles are stopped and closed first: the promise's
+ * reactions run inside the callback scope below and may close the descriptor or wait on it again, which must not
+ * find it still registered with the loop (a stale epoll entry on a shared socket spins the loop). The job itself
+ * lives until both close callbacks ran. Inside a callback scope, so the reactions and the ticks they queue run
+ * before the loop goes on, as after any other callback into JavaScript. */
 static void wait_finish (wait_job *job, bool writable) {
   if (job->deferred == NULL) return;
+  napi_deferred deferred = job->deferred;
+  job->deferred = NULL;
   napi_env env = job->env;
+  napi_async_context context = job->context;
+  uv_poll_stop(&job->poll);
+  uv_timer_stop(&job->timer);
+  uv_close((uv_handle_t *)&job->poll, wait_closed);
+  uv_close((uv_handle_t *)&job->timer, wait_closed);
   napi_handle_scope handles;
   napi_open_handle_scope(env, &handles);
   napi_value resource, value;
   napi_callback_scope scope = NULL;
   napi_create_object(env, &resource);
-  napi_open_callback_scope(env, resource, job->context, &scope);
+  napi_open_callback_scope(env, resource, context, &scope);
   napi_get_boolean(env, writable, &value);
-  napi_resolve_deferred(env, job->deferred, value);
-  job->deferred = NULL;
+  napi_resolve_deferred(env, deferred, value);
   if (scope != NULL) napi_close_callback_scope(env, scope);
-  napi_async_destroy(env, job->context);
+  napi_async_destroy(env, context);
   napi_close_handle_scope(env, handles);
-  uv_poll_stop(&job->poll);
-  uv_timer_stop(&job->timer);
-  uv_close((uv_handle_t *)&job->poll, wait_closed);
-  uv_close((uv_handle_t *)&job->timer, wait_closed);
 }
 
 static void on_poll (uv_poll_t *h, int status, int events) {
@@ -206,7 +214,24 @@ static napi_value wait_writable (napi_env env, napi_callback_info info) {
   return promise;
 }
 
+/* shutdownSocket(sock): shutdown(2) of both directions. It acts on the connection, not on one descriptor: once
+ * Node has closed its own, the client sees the end at once and a job still sending fails with EPIPE instead of
+ * going on until it returns. Errors (not connected any more) are ignored. */
+static napi_value shutdown_socket (napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t fd = -1;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc < 1 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "shutdownSocket takes a descriptor");
+    return NULL;
+  }
+  shutdown(fd, SHUT_RDWR);
+  return NULL;
+}
+
 void register_send_file (napi_env env, napi_value exports) {
+  s3b_export(env, exports, "shutdownSocket", shutdown_socket);
   s3b_export(env, exports, "socketDescriptor", socket_descriptor);
   s3b_export(env, exports, "sendFile", send_file);
   s3b_export(env, exports, "waitWritable", wait_writable);

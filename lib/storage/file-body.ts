@@ -41,13 +41,16 @@ export function bytesSentByKernel (res: ServerResponse): number {
   return kernelSentTo.get(res) ?? 0
 }
 
-type KernelSend = Required<Pick<NativeAddon, 'socketDescriptor' | 'sendFile' | 'waitWritable'>>
+type KernelSend = Required<Pick<NativeAddon, 'socketDescriptor' | 'sendFile' | 'waitWritable' | 'shutdownSocket'>>
+
+/** sendfile's answers for a file it cannot send (a filesystem without splice support): stream it instead. */
+const NOT_SENDABLE = new Set([osConstants.errno.EINVAL, osConstants.errno.ENOSYS, osConstants.errno.EOPNOTSUPP])
 
 /** The addon's sendfile jobs, unless not built or S3BRIDGE_NO_SENDFILE=1 (read at each call, for tests). */
 function kernelSend (): KernelSend | undefined {
   if (process.env.S3BRIDGE_NO_SENDFILE === '1') return undefined
   const n = nativeJobs()
-  if (n?.socketDescriptor === undefined || n.sendFile === undefined || n.waitWritable === undefined) return undefined
+  if (n?.socketDescriptor === undefined || n.sendFile === undefined || n.waitWritable === undefined || n.shutdownSocket === undefined) return undefined
   return n as KernelSend
 }
 
@@ -147,6 +150,8 @@ export class FileBody extends Readable {
 
   override _destroy (err: Error | null, cb: (error?: Error | null) => void): void {
     this.buffers.close()
+    // A connection the kernel is still sending into ends now, not when the job returns (review 31 F1).
+    if (this.kernelSock >= 0) this.kernelShutdown?.(this.kernelSock)
     // 'close' (on which the file is closed) waits for a sendfile job still using the descriptor.
     const kernel = this.kernelWork ?? Promise.resolve()
     // Runs the generators' finally blocks (the descriptor is closed there), after a read still under way.
@@ -156,7 +161,11 @@ export class FileBody extends Readable {
   override pipe<T extends NodeJS.WritableStream> (dest: T, options?: { end?: boolean }): T {
     if (!(dest instanceof ServerResponse)) return super.pipe(dest, options)
     const res: ServerResponse = dest
-    const kernel = this.guard !== undefined && !this.started && this.bytes >= KERNEL_SEND_MIN && res.req?.method === 'GET' ? kernelSend() : undefined
+    const kernel = this.guard !== undefined && !this.started && this.bytes >= KERNEL_SEND_MIN && res.req?.method === 'GET' &&
+      // Raw file bytes only ever go into a body framed by its Content-Length (never into chunked encoding).
+      Number(res.getHeader('content-length')) === this.bytes && !(res as ServerResponse & { chunkedEncoding?: boolean }).chunkedEncoding
+      ? kernelSend()
+      : undefined
     const target = kernel !== undefined ? plainSocketOf(res) : undefined
     let sock = -1
     if (kernel !== undefined && target !== undefined) {
@@ -167,9 +176,15 @@ export class FileBody extends Readable {
     if (sock >= 0) {
       this.started = true
       this.kernel = true
-      void this.sendByKernel(res, target!.socket, sock, kernel!)
+      void this.sendByKernel(res, target!.socket, sock, kernel!, options)
       return dest
     }
+    this.streamTo(res, options)
+    return dest
+  }
+
+  /** Read here and written to the response, each buffer read into again once the response has sent it. */
+  private streamTo (res: ServerResponse, options?: { end?: boolean }): void {
     const onData = (chunk: Buffer): void => {
       const more = res.write(chunk, err => { if (err == null) this.buffers.give(chunk) })
       if (!more) {
@@ -188,20 +203,31 @@ export class FileBody extends Readable {
     this.once('end', onEnd)
     res.once('close', cleanup)
     this.once('close', cleanup)
-    return dest
   }
+
+  /** The connection's duplicate while the kernel sends into it (-1 otherwise), and how to end it early. */
+  private kernelSock = -1
+  private kernelShutdown: ((sock: number) => void) | undefined
 
   /**
    * The body sent by the kernel from the file into the connection (native/send_file.c), all but its last
    * KERNEL_TAIL bytes, which are read here, checked by the guard as the streamed path checks its last chunk, and
    * written to the response; then the stream ends, and whoever piped it (Koa's stream.pipeline) ends the response
-   * as after a streamed body. A failure destroys the stream, and the connection is cut. Node's own descriptor is never used: a duplicate taken now is, so a connection
-   * Node closes meanwhile cannot hand its number to another file. Node writes nothing while the kernel does: the
-   * headers are in the socket before the first job, and the response ends only after the last. `sock` (the
-   * duplicate, taken in pipe() while Node's descriptor was open) is closed here.
+   * as after a streamed body. A failure destroys the stream, and the connection is cut. Node's own descriptor is
+   * never used: a duplicate taken now is, so a connection Node closes meanwhile cannot hand its number to another
+   * file; when Node closes the connection (client gone, idle timeout, stop) the duplicate is shut down at once, so
+   * the client sees the end then too. Node writes nothing while the kernel does: the headers are in the socket
+   * before the first job, and the response ends only after the last. `sock` (the duplicate, taken in pipe() while
+   * Node's descriptor was open) is closed here. A filesystem whose files the kernel cannot send (EINVAL, ENOSYS,
+   * EOPNOTSUPP on the first job, nothing sent) is streamed instead, after the same headers.
    */
-  private async sendByKernel (res: ServerResponse, socket: Socket, sock: number, k: KernelSend): Promise<void> {
+  private async sendByKernel (res: ServerResponse, socket: Socket, sock: number, k: KernelSend, options?: { end?: boolean }): Promise<void> {
     const guard = this.guard!
+    this.kernelSock = sock
+    this.kernelShutdown = k.shutdownSocket
+    const onClose = (): void => { if (this.kernelSock >= 0) k.shutdownSocket(this.kernelSock) }
+    socket.once('close', onClose)
+    let streamInstead = false
     try {
       await guard.begin()
       if (this.destroyed) return
@@ -227,6 +253,9 @@ export class FileBody extends Readable {
           const wait = k.waitWritable(sock, WRITABLE_WAIT_MS)
           this.kernelWork = wait
           await wait
+        } else if (position === this.start && NOT_SENDABLE.has(errno)) {
+          streamInstead = true
+          return
         } else if (errno !== 0) {
           throw Object.assign(new Error(`sendfile: ${errno === osConstants.errno.EPIPE ? 'the client left' : `errno ${errno}`}`), { errno: -errno })
         } else if (sent === 0 && left > 0) {
@@ -250,7 +279,13 @@ export class FileBody extends Readable {
       this.destroy(err as Error)
     } finally {
       this.kernelWork = undefined
+      this.kernelSock = -1
+      socket.off('close', onClose)
       try { closeSync(sock) } catch {} // ours, open: cannot fail but must not reject this unawaited promise
+      if (streamInstead && !this.destroyed) {
+        this.kernel = false
+        this.streamTo(res, options)
+      }
     }
   }
 }

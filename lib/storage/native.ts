@@ -124,6 +124,8 @@ export interface NativeAddon {
   sendFile?: (sock: number, fd: number, offset: number, count: number) => Promise<{ sent: number, errno: number }>
   /** Resolves true once the socket can take bytes, false after timeoutMs (a uv_poll on the event loop). */
   waitWritable?: (sock: number, timeoutMs: number) => Promise<boolean>
+  /** shutdown(2) of both directions of a connection (ends it for the client even while Node's descriptor is closed). */
+  shutdownSocket?: (sock: number) => void
 }
 
 const debug = debuglog('s3bridge')

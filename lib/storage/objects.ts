@@ -239,7 +239,7 @@ function readStream (fh: FileHandle, info: ObjectInfo, served: ByteRange | undef
   const bufferSize = Math.min(1024 * 1024, Math.max(16 * 1024, bytes))
   // Never past the bytes announced: a file an NFS user appends to meanwhile must not spill beyond Content-Length
   // (the excess would be read as the next response on the connection).
-  const guard = readGuard(fh, info, bytes)
+  const guard = readGuard(fh, info, start, bytes)
   const body = new FileBody(fh, start, bytes, bufferSize, chunks => unchangedWhileRead(guard, chunks, bytes, close), guard)
   body.once('close', close)
   return body
@@ -251,27 +251,50 @@ function readStream (fh: FileHandle, info: ObjectInfo, served: ByteRange | undef
  * user's `dd conv=notrunc`): the client would otherwise get a mix of old and new bytes that no version of the file
  * ever held, under the old ETag, as a clean 200. Size and mtime are compared, against the stat the headers came
  * from and again after the read (not ctime: tagging or a chmod during a download change only that); a change that
- * did not grow the file is a rewrite (an append leaves the announced bytes as they were). Either fails the stream,
- * and the HTTP layer cuts the connection, so the client retries. The same guard serves a body the kernel sends
- * (file-body.ts): `begin` before its first byte, `end` once its last bytes are read and not yet sent.
+ * did not grow the file is a rewrite. One that grew it is an append only if the served range still holds what it
+ * held at the start: a few blocks of it (GUARD_SAMPLES) are read before the first byte goes out and compared then
+ * (`cp` or an editor's save over the name truncates and writes a longer file: review 31 found that served as a
+ * complete 200 of old and new bytes). Either fails the stream, and the HTTP layer cuts the connection, so the
+ * client retries. The same guard serves a body the kernel sends (file-body.ts): `begin` before its first byte,
+ * `end` once its last bytes are read and not yet sent.
  */
-function readGuard (fh: FileHandle, info: ObjectInfo, bytes: number): ReadGuard {
+function readGuard (fh: FileHandle, info: ObjectInfo, start: number, bytes: number): ReadGuard {
   let before: BigIntStats | undefined
+  let samples: Buffer | undefined
   const rewritten = (): Error => new Error(`${info.key}: rewritten in place while it was read`)
   const truncated = (got: number): Error => new Error(`${info.key}: truncated while it was read (${got} of ${bytes} bytes)`)
+  const positions = samplePositions(start, bytes)
+  const readSamples = async (): Promise<Buffer> => {
+    const buf = Buffer.alloc(positions.length * GUARD_SAMPLE_BYTES)
+    await Promise.all(positions.map((at, i) => fh.read(buf, i * GUARD_SAMPLE_BYTES, Math.min(GUARD_SAMPLE_BYTES, bytes), at)))
+    return buf
+  }
   return {
     fh,
     async begin () {
       before = await fh.stat({ bigint: true })
       if (Number(before.size) < info.size) throw truncated(Math.max(0, Math.min(bytes, Number(before.size) - (info.size - bytes))))
       if (Number(mtimeNsOf(before) / 1_000_000n) !== info.lastModified.getTime() && Number(before.size) === info.size) throw rewritten()
+      samples = await readSamples()
     },
     truncated,
     async end () {
       const after = await fh.stat({ bigint: true })
-      if (before === undefined || (after.mtimeNs !== before.mtimeNs && after.size <= before.size)) throw rewritten()
+      if (before === undefined || samples === undefined) throw rewritten()
+      if (after.mtimeNs === before.mtimeNs) return
+      if (after.size <= before.size || !samples.equals(await readSamples())) throw rewritten()
     },
   }
+}
+
+/** Blocks of a served range compared before and after it is sent (readGuard), evenly spread, first and last included. */
+const GUARD_SAMPLES = 8
+const GUARD_SAMPLE_BYTES = 4096
+
+function samplePositions (start: number, bytes: number): number[] {
+  const n = Math.max(1, Math.min(GUARD_SAMPLES, Math.floor(bytes / GUARD_SAMPLE_BYTES)))
+  const span = Math.max(0, bytes - GUARD_SAMPLE_BYTES)
+  return Array.from({ length: n }, (_, i) => start + (n === 1 ? 0 : Math.floor(i * span / (n - 1))))
 }
 
 async function * unchangedWhileRead (guard: ReadGuard, file: AsyncIterable<Buffer>, bytes: number, close: () => void): AsyncGenerator<Buffer> {

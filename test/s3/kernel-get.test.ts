@@ -6,7 +6,7 @@
 // a file rewritten in place (the connection is cut before the last bytes).
 import t from 'tap'
 import { createHash, randomBytes } from 'node:crypto'
-import { closeSync, openSync, readdirSync, utimesSync, writeFileSync, writeSync } from 'node:fs'
+import { closeSync, openSync, readdirSync, readlinkSync, utimesSync, writeFileSync, writeSync } from 'node:fs'
 import { connect, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { GetObjectCommand } from '@aws-sdk/client-s3'
@@ -18,6 +18,7 @@ const MiB = 1024 * 1024
 const TAIL = 64 * 1024 // read and sent by the daemon after its last check
 const md5 = (b: Buffer | Uint8Array): string => createHash('md5').update(b).digest('hex')
 const openFds = (): number => readdirSync('/proc/self/fd').length
+const fdTargets = (): string[] => readdirSync('/proc/self/fd').map(f => { try { return readlinkSync(`/proc/self/fd/${f}`) } catch { return '' } })
 
 async function signedPath (b: Bridge, key: string): Promise<URL> {
   return new URL(await getSignedUrl(b.s3, new GetObjectCommand({ Bucket: 'demo', Key: key }), { expiresIn: 300 }))
@@ -177,4 +178,112 @@ t.test('a file rewritten in place while the kernel sends it: the connection is c
   }
   t.equal(line?.error, 'ResponseIncomplete')
   t.ok((line?.bytesOut ?? 0) >= r.body.length && (line?.bytesOut ?? 0) < SIZE, `bytesOut ${line?.bytesOut} counts the bytes sent (${r.body.length} read)`)
+})
+
+// Review 31: `cp new name` or an editor's save truncates the file and writes a longer one. The size grows as an
+// append's would, so only the sampled blocks tell them apart: such a body must never arrive complete.
+for (const mode of ['kernel', 'streamed'] as const) {
+  t.test(`${mode}: a file truncated and rewritten longer while it is sent is cut; one appended to arrives whole`, async t => {
+    if (mode === 'streamed') {
+      process.env.S3BRIDGE_NO_SENDFILE = '1'
+      t.teardown(() => { delete process.env.S3BRIDGE_NO_SENDFILE })
+    }
+    const b = await startBridge(t)
+    const SIZE = 48 * MiB
+    const fetchWhile = async (key: string, change: (path: string) => void): Promise<{ body: Buffer, closed: boolean }> => {
+      const path = join(b.bucketDir, key)
+      writeFileSync(path, Buffer.alloc(SIZE, 'o'))
+      const sock = await rawConnection(b)
+      t.teardown(() => sock.destroy())
+      get(sock, await signedPath(b, key))
+      let changed = false
+      return readResponse(sock, got => {
+        if (changed || got < 2 * MiB) return
+        changed = true
+        sock.pause()
+        change(path)
+        setTimeout(() => sock.resume(), 200)
+      })
+    }
+    const regrown = await fetchWhile('regrown', path => writeFileSync(path, Buffer.alloc(SIZE + 1, 'n')))
+    t.ok(regrown.body.length < SIZE, `${mode}: short of Content-Length (${regrown.body.length} of ${SIZE})`)
+    t.equal(regrown.closed, true, 'the connection is cut')
+    const appended = await fetchWhile('appended', path => writeFileSync(path, Buffer.alloc(3 * MiB, 'n'), { flag: 'a' }))
+    t.equal(appended.closed, false)
+    t.equal(md5(appended.body), md5(Buffer.alloc(SIZE, 'o')), 'an append: the announced bytes, whole')
+  })
+}
+
+// Review 31 F1/F2: when Node closes the connection itself (here a stop with no grace, as an idle timeout or a
+// cut pipelined neighbour would), the duplicate must not keep it open and sending; what was sent is what is logged.
+t.test('a stop mid-body ends the connection at once and logs the bytes the kernel sent', async t => {
+  const rejections: unknown[] = []
+  const onRejection = (err: unknown): void => { rejections.push(err) }
+  process.on('unhandledRejection', onRejection)
+  t.teardown(() => { process.off('unhandledRejection', onRejection) })
+  const b = await startBridge(t, { shutdownGraceSeconds: 0 })
+  const SIZE = 512 * MiB
+  const path = join(b.bucketDir, 'huge')
+  const fd = openSync(path, 'w')
+  const block = Buffer.alloc(8 * MiB, 7)
+  for (let at = 0; at < SIZE; at += block.length) writeSync(fd, block, 0, block.length, at)
+  closeSync(fd)
+  const url = await signedPath(b, 'huge')
+  const socketsBefore = fdTargets().filter(f => f.startsWith('socket:'))
+  const sock = await rawConnection(b)
+  t.teardown(() => sock.destroy())
+  get(sock, url)
+  let received = 0
+  let stoppedAt = 0
+  const ended = new Promise<void>(resolve => { sock.once('close', () => resolve()); sock.once('error', () => undefined) })
+  sock.on('data', (d: Buffer) => {
+    received += d.length
+    if (stoppedAt === 0 && received > 64 * MiB) { stoppedAt = Date.now(); void b.daemon.close() }
+  })
+  await ended
+  t.ok(stoppedAt > 0 && received < SIZE, `cut short (${(received / MiB).toFixed(1)} MiB of ${SIZE / MiB})`)
+  t.ok(Date.now() - stoppedAt < 2000, `the client saw the end ${Date.now() - stoppedAt} ms after the stop`)
+  const deadline = Date.now() + 3000
+  let line: { bytesOut?: number } | undefined
+  while (line === undefined && Date.now() < deadline) {
+    line = b.logLines.map(l => JSON.parse(l) as { operation?: string, bytesOut?: number }).find(l => l.operation === 'GetObject')
+    if (line === undefined) await new Promise(resolve => setTimeout(resolve, 50))
+  }
+  t.ok((line?.bytesOut ?? 0) >= received - 64 * 1024, `bytesOut ${line?.bytesOut} counts what the client got (${received})`)
+  // The stop closes the daemon's own descriptors too: look for the file and for sockets left open.
+  const left = (): string[] => fdTargets().filter(f => f === path || (f.startsWith('socket:') && !socketsBefore.includes(f)))
+  while (left().length > 0 && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 50))
+  t.same(left(), [], 'neither the file nor the connection (nor its duplicate) is left open')
+  t.same(rejections, [])
+})
+
+// Review 31 F4: what keeps the kernel from sending (no descriptor left for the duplicate; a filesystem whose files
+// sendfile refuses) must leave the GET to the streamed path, not cut it after its headers. Staged by replacing the
+// addon's function in this process, where the daemon runs.
+t.test('no descriptor for the duplicate, or a file sendfile refuses: the GET is streamed whole', async t => {
+  const { nativeJobs } = await import('../../lib/storage/native.js')
+  const addon = nativeJobs() as NonNullable<ReturnType<typeof nativeJobs>>
+  const real = { socketDescriptor: addon.socketDescriptor, sendFile: addon.sendFile }
+  t.teardown(() => { Object.assign(addon, real) })
+  const b = await startBridge(t)
+  const data = randomBytes(3 * MiB + 1)
+  writeFileSync(join(b.bucketDir, 'big'), data)
+  const read = async (): Promise<Buffer> => {
+    const sock = await rawConnection(b)
+    t.teardown(() => sock.destroy())
+    get(sock, await signedPath(b, 'big'))
+    const r = await readResponse(sock)
+    t.equal(r.closed, false)
+    return r.body
+  }
+  addon.socketDescriptor = () => { throw Object.assign(new Error('socketDescriptor: fcntl(F_DUPFD_CLOEXEC) failed'), { code: 'EMFILE' }) }
+  t.equal(md5(await read()), md5(data), 'EMFILE: streamed')
+  addon.socketDescriptor = real.socketDescriptor
+  const before = kernelSentBytes()
+  addon.sendFile = async () => ({ sent: 0, errno: 22 }) // EINVAL
+  t.equal(md5(await read()), md5(data), 'EINVAL: streamed after the same headers')
+  t.equal(kernelSentBytes(), before)
+  addon.sendFile = real.sendFile
+  t.equal(md5(await read()), md5(data), 'and sent by the kernel again')
+  t.equal(kernelSentBytes() - before, data.length - TAIL)
 })

@@ -17,6 +17,7 @@ import { continueIfExpected } from '../continue.js'
 import { onResponseClosed } from '../response-closed.js'
 import { parseCopySource } from '../handlers/copy-object.js'
 import { useRoot } from '../../storage/paths.js'
+import { FileBody } from '../../storage/file-body.js'
 
 /** Request bodies read as text (XML, JSON, forms): bytes that are not UTF-8 are refused, never replaced. */
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true })
@@ -93,6 +94,13 @@ function cutIfIncomplete (ctx: Context, body: Readable): void {
   // A response queued behind another on a pipelined connection gets no 'close' when the client leaves, so Koa never
   // destroyed its body and the file stayed open until garbage collection (review 16).
   onResponseClosed(ctx.req, ctx.res, () => { body.destroy() })
+  // A body the kernel sends may still have a job in flight when the connection closes; its bytes count in the
+  // access log and metrics only once it returned, which the body's 'close' waits for (review 31 F2).
+  if (body instanceof FileBody) {
+    const closed = new Promise<void>(resolve => { if (body.closed) resolve(); else body.once('close', () => resolve()) })
+    const before = ctx.state.pending as Promise<unknown> | undefined
+    ctx.state.pending = before === undefined ? closed : Promise.all([before, closed])
+  }
 }
 
 /** Any byte past US-ASCII in a header value. */
