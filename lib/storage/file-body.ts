@@ -11,8 +11,13 @@ import { nativeJobs, type NativeAddon } from './native.js'
 /** The checks around a served file's read (storage/objects.ts readGuard). */
 export interface ReadGuard {
   readonly fh: FileHandle
-  /** Before the first byte goes out: throws when the file is already shorter than announced or rewritten. */
-  begin (): Promise<void>
+  /**
+   * Before the first byte goes out: throws when the file is already shorter than announced or rewritten. With
+   * `sampleFile`, reads the blocks `end` compares from the file (for bytes that will not pass through `observe`).
+   */
+  begin (sampleFile: boolean): Promise<void>
+  /** A chunk of the served range, `at` bytes into it, on its way out: keeps the sampled blocks it holds. */
+  observe (at: number, chunk: Buffer): void
   /** The error for a file that ended after `got` bytes. */
   truncated (got: number): Error
   /** Once the last bytes are read and before they go out: throws when the file changed meanwhile. */
@@ -229,7 +234,7 @@ export class FileBody extends Readable {
     socket.once('close', onClose)
     let streamInstead = false
     try {
-      await guard.begin()
+      await guard.begin(true)
       if (this.destroyed) return
       res.flushHeaders()
       await new Promise<void>((resolve, reject) => socket.write(EMPTY, err => { if (err == null) resolve(); else reject(err) }))

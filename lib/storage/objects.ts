@@ -252,7 +252,8 @@ function readStream (fh: FileHandle, info: ObjectInfo, served: ByteRange | undef
  * ever held, under the old ETag, as a clean 200. Size and mtime are compared, against the stat the headers came
  * from and again after the read (not ctime: tagging or a chmod during a download change only that); a change that
  * did not grow the file is a rewrite. One that grew it is an append only if the served range still holds what it
- * held at the start: a few blocks of it (GUARD_SAMPLES) are read before the first byte goes out and compared then
+ * held when it went out: a few blocks of it (GUARD_SAMPLES) are kept as they pass (read from the file before the
+ * first byte when the kernel sends it) and compared then
  * (`cp` or an editor's save over the name truncates and writes a longer file: review 31 found that served as a
  * complete 200 of old and new bytes). Either fails the stream, and the HTTP layer cuts the connection, so the
  * client retries. The same guard serves a body the kernel sends (file-body.ts): `begin` before its first byte,
@@ -260,29 +261,42 @@ function readStream (fh: FileHandle, info: ObjectInfo, served: ByteRange | undef
  */
 function readGuard (fh: FileHandle, info: ObjectInfo, start: number, bytes: number): ReadGuard {
   let before: BigIntStats | undefined
-  let samples: Buffer | undefined
   const rewritten = (): Error => new Error(`${info.key}: rewritten in place while it was read`)
   const truncated = (got: number): Error => new Error(`${info.key}: truncated while it was read (${got} of ${bytes} bytes)`)
-  const positions = samplePositions(start, bytes)
-  const readSamples = async (): Promise<Buffer> => {
-    const buf = Buffer.alloc(positions.length * GUARD_SAMPLE_BYTES)
-    await Promise.all(positions.map((at, i) => fh.read(buf, i * GUARD_SAMPLE_BYTES, Math.min(GUARD_SAMPLE_BYTES, bytes), at)))
-    return buf
+  // Offsets into the served range; every block lies inside it (one shorter block for a range under 4 KiB).
+  const offsets = sampleOffsets(bytes)
+  const blockLength = Math.min(GUARD_SAMPLE_BYTES, bytes)
+  const samples = Buffer.allocUnsafe(offsets.length * blockLength)
+  const readSamples = async (into: Buffer): Promise<void> => {
+    await Promise.all(offsets.map((at, i) => fh.read(into, i * blockLength, blockLength, start + at)))
   }
   return {
     fh,
-    async begin () {
+    async begin (sampleFile) {
       before = await fh.stat({ bigint: true })
       if (Number(before.size) < info.size) throw truncated(Math.max(0, Math.min(bytes, Number(before.size) - (info.size - bytes))))
       if (Number(mtimeNsOf(before) / 1_000_000n) !== info.lastModified.getTime() && Number(before.size) === info.size) throw rewritten()
-      samples = await readSamples()
+      if (sampleFile) {
+        samples.fill(0)
+        await readSamples(samples)
+      }
+    },
+    observe (at, chunk) {
+      for (let i = 0; i < offsets.length; i++) {
+        const from = Math.max(at, offsets[i]!)
+        const to = Math.min(at + chunk.length, offsets[i]! + blockLength)
+        if (from < to) chunk.copy(samples, i * blockLength + from - offsets[i]!, from - at, to - at)
+      }
     },
     truncated,
     async end () {
       const after = await fh.stat({ bigint: true })
-      if (before === undefined || samples === undefined) throw rewritten()
+      if (before === undefined) throw rewritten()
       if (after.mtimeNs === before.mtimeNs) return
-      if (after.size <= before.size || !samples.equals(await readSamples())) throw rewritten()
+      if (after.size <= before.size) throw rewritten()
+      const now = Buffer.alloc(samples.length)
+      await readSamples(now)
+      if (!samples.equals(now)) throw rewritten()
     },
   }
 }
@@ -291,18 +305,19 @@ function readGuard (fh: FileHandle, info: ObjectInfo, start: number, bytes: numb
 const GUARD_SAMPLES = 8
 const GUARD_SAMPLE_BYTES = 4096
 
-function samplePositions (start: number, bytes: number): number[] {
+function sampleOffsets (bytes: number): number[] {
   const n = Math.max(1, Math.min(GUARD_SAMPLES, Math.floor(bytes / GUARD_SAMPLE_BYTES)))
   const span = Math.max(0, bytes - GUARD_SAMPLE_BYTES)
-  return Array.from({ length: n }, (_, i) => start + (n === 1 ? 0 : Math.floor(i * span / (n - 1))))
+  return Array.from({ length: n }, (_, i) => n === 1 ? 0 : Math.floor(i * span / (n - 1)))
 }
 
 async function * unchangedWhileRead (guard: ReadGuard, file: AsyncIterable<Buffer>, bytes: number, close: () => void): AsyncGenerator<Buffer> {
   try {
-    await guard.begin()
+    await guard.begin(false)
     let got = 0
     let held: Buffer | undefined
     for await (const chunk of file) {
+      guard.observe(got, chunk) // the sampled blocks as they go out, at no extra read
       got += chunk.length
       if (held !== undefined) yield held
       held = chunk
