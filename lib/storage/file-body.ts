@@ -11,17 +11,23 @@ import { nativeJobs, type NativeAddon } from './native.js'
 /** The checks around a served file's read (storage/objects.ts readGuard). */
 export interface ReadGuard {
   readonly fh: FileHandle
-  /**
-   * Before the first byte goes out: throws when the file is already shorter than announced or rewritten. With
-   * `sampleFile`, reads the blocks `end` compares from the file (for bytes that will not pass through `observe`).
-   */
-  begin (sampleFile: boolean): Promise<void>
-  /** A chunk of the served range, `at` bytes into it, on its way out: keeps the sampled blocks it holds. */
-  observe (at: number, chunk: Buffer): void
+  /** The file as opened (dev, inode, birth time). */
+  readonly identity: string
+  /** Before the first byte goes out: throws when the file is already shorter than announced, or rewritten. */
+  begin (): Promise<void>
+  /** A chunk on its way out, in order: its bytes join the checksum `end` compares. */
+  observe (chunk: Buffer): void
   /** The error for a file that ended after `got` bytes. */
   truncated (got: number): Error
-  /** Once the last bytes are read and before they go out: throws when the file changed meanwhile. */
+  /** Once the last bytes are read and before they go out: throws when the bytes that went out changed meanwhile. */
   end (): Promise<void>
+  /** The kernel path's begin: false when the file changed since it was opened (stream it: that can be checked). */
+  kernelBegin (): Promise<boolean>
+  /**
+   * The kernel path's end: throws when the file changed while it was sent; the error is `unverifiable` when it
+   * may only have been appended to (the bytes sent cannot be compared: they never passed through the daemon).
+   */
+  kernelEnd (): Promise<void>
 }
 
 /** Bodies at least this long are sent by the kernel; below it the copies cost less than the jobs. */
@@ -31,6 +37,29 @@ const KERNEL_TAIL = 64 * 1024
 /** How long one wait for a full socket lasts before the body looks again whether it was destroyed meanwhile. */
 const WRITABLE_WAIT_MS = 1000
 const EMPTY = Buffer.alloc(0)
+
+/**
+ * Files that changed while the kernel sent them (identity → until when they are streamed instead). A body whose
+ * file grew or whose ctime moved meanwhile may be intact (an append, a chmod) but the kernel path cannot tell, so
+ * it is cut; the client's retry is streamed, which compares what it sends, so an appended log still downloads.
+ */
+const STREAM_AFTER_CHANGE_MS = 10 * 60_000
+const STREAM_AFTER_CHANGE_MAX = 1024
+const streamOnly = new Map<string, number>()
+
+function streamNextTimes (identity: string): void {
+  streamOnly.delete(identity)
+  if (streamOnly.size >= STREAM_AFTER_CHANGE_MAX) streamOnly.delete(streamOnly.keys().next().value!)
+  streamOnly.set(identity, Date.now() + STREAM_AFTER_CHANGE_MS)
+}
+
+function streamedForNow (identity: string): boolean {
+  const until = streamOnly.get(identity)
+  if (until === undefined) return false
+  if (until > Date.now()) return true
+  streamOnly.delete(identity)
+  return false
+}
 
 /** Body bytes the kernel sent, in all (a metric) and per response (what a cut response's log line counts). */
 let kernelSentTotal = 0
@@ -167,6 +196,7 @@ export class FileBody extends Readable {
     if (!(dest instanceof ServerResponse)) return super.pipe(dest, options)
     const res: ServerResponse = dest
     const kernel = this.guard !== undefined && !this.started && this.bytes >= KERNEL_SEND_MIN && res.req?.method === 'GET' &&
+      !streamedForNow(this.guard.identity) &&
       // Raw file bytes only ever go into a body framed by its Content-Length (never into chunked encoding).
       Number(res.getHeader('content-length')) === this.bytes && !(res as ServerResponse & { chunkedEncoding?: boolean }).chunkedEncoding
       ? kernelSend()
@@ -181,7 +211,7 @@ export class FileBody extends Readable {
     if (sock >= 0) {
       this.started = true
       this.kernel = true
-      void this.sendByKernel(res, target!.socket, sock, kernel!, options)
+      this.kernelRun = this.sendByKernel(res, target!.socket, sock, kernel!, options).finally(() => { this.kernelRun = undefined })
       return dest
     }
     this.streamTo(res, options)
@@ -210,6 +240,14 @@ export class FileBody extends Readable {
     this.once('close', cleanup)
   }
 
+  /** While sendByKernel runs: settles when it is over (every job returned, the duplicate closed). */
+  private kernelRun: Promise<void> | undefined
+
+  /** The kernel's sending of this body, if it is under way (undefined otherwise): for the access log's byte count. */
+  kernelDone (): Promise<void> | undefined {
+    return this.kernelRun
+  }
+
   /** The connection's duplicate while the kernel sends into it (-1 otherwise), and how to end it early. */
   private kernelSock = -1
   private kernelShutdown: ((sock: number) => void) | undefined
@@ -224,7 +262,7 @@ export class FileBody extends Readable {
    * the client sees the end then too. Node writes nothing while the kernel does: the headers are in the socket
    * before the first job, and the response ends only after the last. `sock` (the duplicate, taken in pipe() while
    * Node's descriptor was open) is closed here. A filesystem whose files the kernel cannot send (EINVAL, ENOSYS,
-   * EOPNOTSUPP on the first job, nothing sent) is streamed instead, after the same headers.
+   * EOPNOTSUPP on the first job, nothing sent), or a file changed since it was opened, is streamed instead.
    */
   private async sendByKernel (res: ServerResponse, socket: Socket, sock: number, k: KernelSend, options?: { end?: boolean }): Promise<void> {
     const guard = this.guard!
@@ -234,7 +272,11 @@ export class FileBody extends Readable {
     socket.once('close', onClose)
     let streamInstead = false
     try {
-      await guard.begin(true)
+      // Changed since it was opened: the streamed path can check what it sends against the headers; this one cannot.
+      if (!await guard.kernelBegin()) {
+        streamInstead = true
+        return
+      }
       if (this.destroyed) return
       res.flushHeaders()
       await new Promise<void>((resolve, reject) => socket.write(EMPTY, err => { if (err == null) resolve(); else reject(err) }))
@@ -275,7 +317,13 @@ export class FileBody extends Readable {
         if (bytesRead === 0) throw guard.truncated(this.bytes - tail + got)
         got += bytesRead
       }
-      await guard.end()
+      try {
+        await guard.kernelEnd()
+      } catch (err) {
+        // Perhaps only appended to: this file is streamed for a while, so the client's retry can be checked.
+        if ((err as { unverifiable?: boolean }).unverifiable === true) streamNextTimes(guard.identity)
+        throw err
+      }
       if (this.destroyed || res.destroyed || res.writableEnded) return
       res.write(end)
       this.push(null)

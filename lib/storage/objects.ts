@@ -1,5 +1,6 @@
 // Objects as files: resolve a key safely, read it, publish a new version atomically, delete it.
 import { randomUUID } from 'node:crypto'
+import { crc32 } from 'node:zlib'
 import { constants, readFileSync, type BigIntStats } from 'node:fs'
 import { chmod, chown, link, lstat, mkdir, open, readlink, rename, rmdir, unlink, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -142,7 +143,7 @@ export const INLINE_READ_MAX = 128 * 1024
 export async function openObject (bucket: BucketRef, key: ObjectKey, range?: RangeChoice, checked?: PrefetchedWalk): Promise<ObjectStream> {
   const opened = await openChecked(bucket, key, range, await checkedFile(checked, bucket, key))
   if (opened.fh === undefined) return { info: opened.info, body: Readable.from([]) }
-  return { info: opened.info, body: readStream(opened.fh, opened.info, opened.served), range: opened.served }
+  return { info: opened.info, body: readStream(opened.fh, opened.st!, opened.info, opened.served), range: opened.served }
 }
 
 /**
@@ -153,10 +154,10 @@ export async function openObjectToServe (bucket: BucketRef, key: ObjectKey, rang
   const small = await readSmallObject(bucket, key, prefetched, range)
   if (small !== undefined) return small
   const opened = await openChecked(bucket, key, range, await checkedFile(prefetched, bucket, key))
-  const { fh, info, served } = opened
+  const { fh, info, served, st } = opened
   if (fh === undefined) return { info, body: Buffer.alloc(0) }
   const bytes = served ? served.end - served.start + 1 : info.size
-  if (bytes > INLINE_READ_MAX) return { info, body: readStream(fh, info, served), range: served }
+  if (bytes > INLINE_READ_MAX) return { info, body: readStream(fh, st!, info, served), range: served }
   try {
     const buffer = Buffer.allocUnsafe(bytes)
     let got = 0
@@ -220,7 +221,7 @@ async function readSmallObject (bucket: BucketRef, key: ObjectKey, prefetched: P
   return { info, body: served ? r.data.subarray(served.start, served.end + 1) : r.data, range: served }
 }
 
-function readStream (fh: FileHandle, info: ObjectInfo, served: ByteRange | undefined): Readable {
+function readStream (fh: FileHandle, opened: BigIntStats, info: ObjectInfo, served: ByteRange | undefined): Readable {
   const start = served?.start ?? 0
   const bytes = served ? served.end - served.start + 1 : info.size
   // The descriptor is closed once, whichever comes first: the stream's end, its failure, or a body destroyed
@@ -239,7 +240,7 @@ function readStream (fh: FileHandle, info: ObjectInfo, served: ByteRange | undef
   const bufferSize = Math.min(1024 * 1024, Math.max(16 * 1024, bytes))
   // Never past the bytes announced: a file an NFS user appends to meanwhile must not spill beyond Content-Length
   // (the excess would be read as the next response on the connection).
-  const guard = readGuard(fh, info, start, bytes)
+  const guard = readGuard(fh, opened, info, start, bytes)
   const body = new FileBody(fh, start, bytes, bufferSize, chunks => unchangedWhileRead(guard, chunks, bytes, close), guard)
   body.once('close', close)
   return body
@@ -247,64 +248,85 @@ function readStream (fh: FileHandle, info: ObjectInfo, served: ByteRange | undef
 
 /**
  * The file's bytes, checked to be what was announced before the last of them goes out (so a client never holds a
- * complete, wrong body). Truncated meanwhile: fewer bytes than promised. Rewritten in place meanwhile (an NFS
- * user's `dd conv=notrunc`): the client would otherwise get a mix of old and new bytes that no version of the file
- * ever held, under the old ETag, as a clean 200. Size and mtime are compared, against the stat the headers came
- * from and again after the read (not ctime: tagging or a chmod during a download change only that); a change that
- * did not grow the file is a rewrite. One that grew it is an append only if the served range still holds what it
- * held when it went out: a few blocks of it (GUARD_SAMPLES) are kept as they pass (read from the file before the
- * first byte when the kernel sends it) and compared then
- * (`cp` or an editor's save over the name truncates and writes a longer file: review 31 found that served as a
- * complete 200 of old and new bytes). Either fails the stream, and the HTTP layer cuts the connection, so the
- * client retries. The same guard serves a body the kernel sends (file-body.ts): `begin` before its first byte,
- * `end` once its last bytes are read and not yet sent.
+ * complete, wrong body under the ETag and length the headers gave). Against the stat taken when the file was
+ * opened (the one the headers come from), after the last read and before the last chunk goes out:
+ * - unchanged (mtime, ctime and size): served;
+ * - truncated (fewer bytes than promised) or rewritten without growing (mtime moved, size not larger: `dd
+ *   conv=notrunc`): the stream fails, and the HTTP layer cuts the connection, so the client retries;
+ * - grown, or only its ctime moved (an append; a chmod or tagging; but also `cp` or an editor's save of a longer
+ *   version, `rsync --inplace`, or a rewrite whose mtime was put back with `touch -r`): the served range is read
+ *   again and its CRC-32 compared with that of the bytes that went out (kept as the chunks pass), so an append
+ *   is served whole and anything else is cut (review 31 and 31b: eight sampled blocks let in-place changes
+ *   between them through).
+ * A body the kernel sends (file-body.ts) never passes through the daemon: see `kernelBegin`/`kernelEnd`.
  */
-function readGuard (fh: FileHandle, info: ObjectInfo, start: number, bytes: number): ReadGuard {
-  let before: BigIntStats | undefined
+function readGuard (fh: FileHandle, opened: BigIntStats, info: ObjectInfo, start: number, bytes: number): ReadGuard {
   const rewritten = (): Error => new Error(`${info.key}: rewritten in place while it was read`)
   const truncated = (got: number): Error => new Error(`${info.key}: truncated while it was read (${got} of ${bytes} bytes)`)
-  // Offsets into the served range; every block lies inside it (one shorter block for a range under 4 KiB).
+  const same = (a: BigIntStats, b: BigIntStats): boolean => a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs && a.size === b.size
+  let crc = 0
+  // A few blocks of the range, read from the file before the kernel sends it (it cannot be checksummed on the way).
   const offsets = sampleOffsets(bytes)
   const blockLength = Math.min(GUARD_SAMPLE_BYTES, bytes)
-  const samples = Buffer.allocUnsafe(offsets.length * blockLength)
-  const readSamples = async (into: Buffer): Promise<void> => {
+  let samples: Buffer | undefined
+  const readSamples = async (): Promise<Buffer> => {
+    const into = Buffer.alloc(offsets.length * blockLength)
     await Promise.all(offsets.map((at, i) => fh.read(into, i * blockLength, blockLength, start + at)))
+    return into
+  }
+  const rangeCrc = async (): Promise<number> => {
+    const buf = Buffer.allocUnsafe(Math.min(bytes, 1024 * 1024))
+    let sum = 0
+    for (let at = 0; at < bytes;) {
+      const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, bytes - at), start + at)
+      if (bytesRead === 0) throw truncated(at)
+      sum = crc32(buf.subarray(0, bytesRead), sum)
+      at += bytesRead
+    }
+    return sum
   }
   return {
     fh,
-    async begin (sampleFile) {
-      before = await fh.stat({ bigint: true })
-      if (Number(before.size) < info.size) throw truncated(Math.max(0, Math.min(bytes, Number(before.size) - (info.size - bytes))))
-      if (Number(mtimeNsOf(before) / 1_000_000n) !== info.lastModified.getTime() && Number(before.size) === info.size) throw rewritten()
-      if (sampleFile) {
-        samples.fill(0)
-        await readSamples(samples)
-      }
+    // With its birth time where the filesystem keeps one: a number freed and reused names another file.
+    identity: `${opened.dev}:${opened.ino}:${opened.birthtimeNs}`,
+    async begin () {
+      crc = 0
+      const now = await fh.stat({ bigint: true })
+      if (Number(now.size) < info.size) throw truncated(Math.max(0, Math.min(bytes, Number(now.size) - (info.size - bytes))))
+      // Rewritten since the open without growing: fail before a byte goes out rather than after the last.
+      if (now.mtimeNs !== opened.mtimeNs && now.size <= opened.size) throw rewritten()
     },
-    observe (at, chunk) {
-      for (let i = 0; i < offsets.length; i++) {
-        const from = Math.max(at, offsets[i]!)
-        const to = Math.min(at + chunk.length, offsets[i]! + blockLength)
-        if (from < to) chunk.copy(samples, i * blockLength + from - offsets[i]!, from - at, to - at)
-      }
+    observe (chunk) {
+      crc = crc32(chunk, crc)
     },
     truncated,
     async end () {
-      const after = await fh.stat({ bigint: true })
-      if (before === undefined) throw rewritten()
-      if (after.mtimeNs === before.mtimeNs) return
-      if (after.size <= before.size) throw rewritten()
-      const now = Buffer.alloc(samples.length)
-      await readSamples(now)
-      if (!samples.equals(now)) throw rewritten()
+      const now = await fh.stat({ bigint: true })
+      if (same(now, opened)) return
+      if (now.mtimeNs !== opened.mtimeNs && now.size <= opened.size) throw rewritten()
+      if (await rangeCrc() !== crc) throw rewritten()
+    },
+    async kernelBegin () {
+      if (!same(await fh.stat({ bigint: true }), opened)) return false
+      samples = await readSamples()
+      return true
+    },
+    async kernelEnd () {
+      const now = await fh.stat({ bigint: true })
+      if (same(now, opened)) return
+      // Only the ctime moved (a chmod, tagging) and the sampled blocks are as they were: the bytes are unchanged,
+      // short of a same-size rewrite whose mtime was put back that misses all eight blocks.
+      if (now.mtimeNs === opened.mtimeNs && now.size === opened.size && samples !== undefined && samples.equals(await readSamples())) return
+      throw Object.assign(rewritten(), { unverifiable: true })
     },
   }
 }
 
-/** Blocks of a served range compared before and after it is sent (readGuard), evenly spread, first and last included. */
+/** Blocks of a served range a kernel-sent body compares when only its ctime moved (readGuard). */
 const GUARD_SAMPLES = 8
 const GUARD_SAMPLE_BYTES = 4096
 
+/** Offsets of the sampled blocks in the range, evenly spread, first and last included, all inside it. */
 function sampleOffsets (bytes: number): number[] {
   const n = Math.max(1, Math.min(GUARD_SAMPLES, Math.floor(bytes / GUARD_SAMPLE_BYTES)))
   const span = Math.max(0, bytes - GUARD_SAMPLE_BYTES)
@@ -313,11 +335,11 @@ function sampleOffsets (bytes: number): number[] {
 
 async function * unchangedWhileRead (guard: ReadGuard, file: AsyncIterable<Buffer>, bytes: number, close: () => void): AsyncGenerator<Buffer> {
   try {
-    await guard.begin(false)
+    await guard.begin()
     let got = 0
     let held: Buffer | undefined
     for await (const chunk of file) {
-      guard.observe(got, chunk) // the sampled blocks as they go out, at no extra read
+      guard.observe(chunk) // the CRC of what goes out, for the end's check
       got += chunk.length
       if (held !== undefined) yield held
       held = chunk
@@ -358,7 +380,7 @@ export async function checkedFile (checked: PrefetchedWalk | undefined, bucket: 
   return { dev: st.dev, ino: st.ino }
 }
 
-async function openChecked (bucket: BucketRef, key: ObjectKey, range?: RangeChoice, expected?: { dev: bigint, ino: bigint }): Promise<{ info: ObjectInfo, fh?: FileHandle, served?: ByteRange }> {
+async function openChecked (bucket: BucketRef, key: ObjectKey, range?: RangeChoice, expected?: { dev: bigint, ino: bigint }): Promise<{ info: ObjectInfo, fh?: FileHandle, served?: ByteRange, st?: BigIntStats }> {
   if (isDirectoryKey(key)) {
     const r = await resolveObject(bucket, key)
     const info = objectInfo(key, r.st, r.stored)
@@ -383,7 +405,7 @@ async function openChecked (bucket: BucketRef, key: ObjectKey, range?: RangeChoi
     if (where !== path && where !== `${path} (deleted)`) throw notFound(bucket, key)
     const info = objectInfo(key, st, await readStoredMeta(fdPath(fh.fd)))
     const served = typeof range === 'function' ? range(info) : range
-    return { info, fh, served }
+    return { info, fh, served, st }
   } catch (err) {
     await fh.close()
     throw err

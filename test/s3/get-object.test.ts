@@ -148,10 +148,17 @@ t.test('a download of a file changed over NFS meanwhile: exactly Content-Length 
     })
   }
   writeFileSync(join(b.bucketDir, 'growing'), Buffer.alloc(SIZE, 'g'))
-  const grown = await fetchRaw('growing', () => appendFileSync(join(b.bucketDir, 'growing'), 'HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nforged'))
+  const forged = 'HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nforged'
+  const grown = await fetchRaw('growing', () => appendFileSync(join(b.bucketDir, 'growing'), forged))
   t.match(grown.head, /^HTTP\/1\.1 200 /)
   t.match(grown.head, new RegExp(`content-length: ${SIZE}`, 'i'))
-  t.equal(grown.bodyBytes, SIZE, 'not one byte past Content-Length')
+  t.ok(grown.bodyBytes <= SIZE, 'not one byte past Content-Length')
+  // Sent by the kernel, an append cannot be told from a rewrite (nothing passed through the daemon to compare):
+  // cut, and the retry is streamed and compared, so a file being appended to still downloads (lib/storage/file-body.ts).
+  t.ok(grown.bodyBytes === SIZE || grown.closed, 'whole, or cut')
+  const again = await fetchRaw('growing', () => appendFileSync(join(b.bucketDir, 'growing'), forged))
+  t.match(again.head, new RegExp(`content-length: ${SIZE + forged.length}\r`, 'i'))
+  t.equal(again.bodyBytes, SIZE + forged.length, 'the retry: every announced byte, not one more')
   writeFileSync(join(b.bucketDir, 'shrinking'), Buffer.alloc(SIZE, 's'))
   const started = Date.now()
   const shrunk = await fetchRaw('shrinking', () => truncateSync(join(b.bucketDir, 'shrinking'), 1000))

@@ -95,12 +95,10 @@ function cutIfIncomplete (ctx: Context, body: Readable): void {
   // destroyed its body and the file stayed open until garbage collection (review 16).
   onResponseClosed(ctx.req, ctx.res, () => { body.destroy() })
   // A body the kernel sends may still have a job in flight when the connection closes; its bytes count in the
-  // access log and metrics only once it returned, which the body's 'close' waits for (review 31 F2).
-  if (body instanceof FileBody) {
-    const closed = new Promise<void>(resolve => { if (body.closed) resolve(); else body.once('close', () => resolve()) })
-    const before = ctx.state.pending as Promise<unknown> | undefined
-    ctx.state.pending = before === undefined ? closed : Promise.all([before, closed])
-  }
+  // access log and metrics only once it returned (review 31 F2).
+  // Asked when the response is over, as the kernel path is chosen only when Koa pipes the body (review 31b N3:
+  // a streamed body's slow read must not hold the log line back).
+  if (body instanceof FileBody) ctx.state.settling = () => body.kernelDone()
 }
 
 /** Any byte past US-ASCII in a header value. */

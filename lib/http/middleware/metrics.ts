@@ -36,14 +36,17 @@ export function outcomeCode (ctx: Context): string | undefined {
 
 /**
  * Runs `done` once the response is over: its last byte sent or the client gone, and any work it streamed the
- * answer of (ctx.state.pending: a kept-alive Complete, which goes on after a client leaves) settled, so the
- * access log and metrics see the outcome and the whole duration.
+ * answer of (ctx.state.pending: a kept-alive Complete, which goes on after a client leaves; ctx.state.settling:
+ * a kernel-sent body's job in flight) settled, so the access log and metrics see the outcome, the whole duration
+ * and every byte sent.
  */
 export function whenResponseDone (ctx: Context, done: () => void): void {
   const settled = (): void => {
     const pending = ctx.state.pending as Promise<unknown> | undefined
-    if (pending === undefined) done()
-    else void pending.then(done, done)
+    // Work still sending the body (a kernel-sent GET's job in flight), asked now: its bytes are only known after.
+    const sending = (ctx.state.settling as (() => Promise<void> | undefined) | undefined)?.()
+    if (pending === undefined && sending === undefined) done()
+    else void Promise.all([pending, sending]).then(done, done)
   }
   if (ctx.res.writableFinished) settled()
   else onResponseClosed(ctx.req, ctx.res, settled)
