@@ -21,11 +21,11 @@ export interface ReadGuard {
   truncated (got: number): Error
   /** Once the last bytes are read and before they go out: throws when the bytes that went out changed meanwhile. */
   end (): Promise<void>
-  /** The kernel path's begin: false when the file changed since it was opened (stream it: that can be checked). */
+  /** The kernel path's begin: false when the file changed since it was opened (then it is streamed, and refused). */
   kernelBegin (): Promise<boolean>
   /**
-   * The kernel path's end: throws when the file changed while it was sent; the error is `unverifiable` when it
-   * may only have been appended to (the bytes sent cannot be compared: they never passed through the daemon).
+   * The kernel path's end: throws (`unverifiable`) when the file changed at all while it was sent, an append or a
+   * chmod included: the bytes sent cannot be compared, they never passed through the daemon.
    */
   kernelEnd (): Promise<void>
 }
@@ -42,6 +42,7 @@ const EMPTY = Buffer.alloc(0)
  * Files that changed while the kernel sent them (identity → until when they are streamed instead). A body whose
  * file grew or whose ctime moved meanwhile may be intact (an append, a chmod) but the kernel path cannot tell, so
  * it is cut; the client's retry is streamed, which compares what it sends, so an appended log still downloads.
+ * Per process: with `workers`, a retry that reaches another worker may be sent by the kernel and cut once more.
  */
 const STREAM_AFTER_CHANGE_MS = 10 * 60_000
 const STREAM_AFTER_CHANGE_MAX = 1024

@@ -248,32 +248,24 @@ function readStream (fh: FileHandle, opened: BigIntStats, info: ObjectInfo, serv
 
 /**
  * The file's bytes, checked to be what was announced before the last of them goes out (so a client never holds a
- * complete, wrong body under the ETag and length the headers gave). Against the stat taken when the file was
- * opened (the one the headers come from), after the last read and before the last chunk goes out:
- * - unchanged (mtime, ctime and size): served;
- * - truncated (fewer bytes than promised) or rewritten without growing (mtime moved, size not larger: `dd
- *   conv=notrunc`): the stream fails, and the HTTP layer cuts the connection, so the client retries;
- * - grown, or only its ctime moved (an append; a chmod or tagging; but also `cp` or an editor's save of a longer
- *   version, `rsync --inplace`, or a rewrite whose mtime was put back with `touch -r`): the served range is read
- *   again and its CRC-32 compared with that of the bytes that went out (kept as the chunks pass), so an append
- *   is served whole and anything else is cut (review 31 and 31b: eight sampled blocks let in-place changes
- *   between them through).
+ * complete body that mixes two versions under the ETag and length the headers gave). Against the stat taken when
+ * the file was opened (the one the headers come from):
+ * - before the first byte: any change since (mtime, ctime, size) fails at once, nothing sent (review 31b N1);
+ * - after the last read, before the last chunk goes out: unchanged, served; truncated (fewer bytes than
+ *   promised) or rewritten without growing (mtime moved, size not larger: `dd conv=notrunc`), the stream fails,
+ *   and the HTTP layer cuts the connection, so the client retries; grown, or only its ctime moved (an append, a
+ *   chmod, tagging, but also `cp` of a longer version or `rsync --inplace`), the served range is read again and
+ *   its CRC-32 compared with that of the bytes that went out (summed as the chunks pass): different, cut.
+ * What this cannot tell: bytes changed ahead of the reader go out as the file then holds them, so a longer
+ * version written over the file faster than it is downloaded arrives as the new version's first bytes under the
+ * old headers, like an append would (review 31c F1; docs/design.md).
  * A body the kernel sends (file-body.ts) never passes through the daemon: see `kernelBegin`/`kernelEnd`.
  */
 function readGuard (fh: FileHandle, opened: BigIntStats, info: ObjectInfo, start: number, bytes: number): ReadGuard {
   const rewritten = (): Error => new Error(`${info.key}: rewritten in place while it was read`)
   const truncated = (got: number): Error => new Error(`${info.key}: truncated while it was read (${got} of ${bytes} bytes)`)
-  const same = (a: BigIntStats, b: BigIntStats): boolean => a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs && a.size === b.size
+  const same = (a: BigIntStats): boolean => a.mtimeNs === opened.mtimeNs && a.ctimeNs === opened.ctimeNs && a.size === opened.size
   let crc = 0
-  // A few blocks of the range, read from the file before the kernel sends it (it cannot be checksummed on the way).
-  const offsets = sampleOffsets(bytes)
-  const blockLength = Math.min(GUARD_SAMPLE_BYTES, bytes)
-  let samples: Buffer | undefined
-  const readSamples = async (): Promise<Buffer> => {
-    const into = Buffer.alloc(offsets.length * blockLength)
-    await Promise.all(offsets.map((at, i) => fh.read(into, i * blockLength, blockLength, start + at)))
-    return into
-  }
   const rangeCrc = async (): Promise<number> => {
     const buf = Buffer.allocUnsafe(Math.min(bytes, 1024 * 1024))
     let sum = 0
@@ -293,8 +285,7 @@ function readGuard (fh: FileHandle, opened: BigIntStats, info: ObjectInfo, start
       crc = 0
       const now = await fh.stat({ bigint: true })
       if (Number(now.size) < info.size) throw truncated(Math.max(0, Math.min(bytes, Number(now.size) - (info.size - bytes))))
-      // Rewritten since the open without growing: fail before a byte goes out rather than after the last.
-      if (now.mtimeNs !== opened.mtimeNs && now.size <= opened.size) throw rewritten()
+      if (!same(now)) throw rewritten()
     },
     observe (chunk) {
       crc = crc32(chunk, crc)
@@ -302,35 +293,19 @@ function readGuard (fh: FileHandle, opened: BigIntStats, info: ObjectInfo, start
     truncated,
     async end () {
       const now = await fh.stat({ bigint: true })
-      if (same(now, opened)) return
+      if (same(now)) return
       if (now.mtimeNs !== opened.mtimeNs && now.size <= opened.size) throw rewritten()
       if (await rangeCrc() !== crc) throw rewritten()
     },
     async kernelBegin () {
-      if (!same(await fh.stat({ bigint: true }), opened)) return false
-      samples = await readSamples()
-      return true
+      return same(await fh.stat({ bigint: true }))
     },
     async kernelEnd () {
-      const now = await fh.stat({ bigint: true })
-      if (same(now, opened)) return
-      // Only the ctime moved (a chmod, tagging) and the sampled blocks are as they were: the bytes are unchanged,
-      // short of a same-size rewrite whose mtime was put back that misses all eight blocks.
-      if (now.mtimeNs === opened.mtimeNs && now.size === opened.size && samples !== undefined && samples.equals(await readSamples())) return
-      throw Object.assign(rewritten(), { unverifiable: true })
+      // The bytes sent cannot be compared (they never passed through here): any change cuts the body, and the file
+      // is streamed for a while (file-body.ts), so the client's retry is compared and an appended log downloads.
+      if (!same(await fh.stat({ bigint: true }))) throw Object.assign(rewritten(), { unverifiable: true })
     },
   }
-}
-
-/** Blocks of a served range a kernel-sent body compares when only its ctime moved (readGuard). */
-const GUARD_SAMPLES = 8
-const GUARD_SAMPLE_BYTES = 4096
-
-/** Offsets of the sampled blocks in the range, evenly spread, first and last included, all inside it. */
-function sampleOffsets (bytes: number): number[] {
-  const n = Math.max(1, Math.min(GUARD_SAMPLES, Math.floor(bytes / GUARD_SAMPLE_BYTES)))
-  const span = Math.max(0, bytes - GUARD_SAMPLE_BYTES)
-  return Array.from({ length: n }, (_, i) => n === 1 ? 0 : Math.floor(i * span / (n - 1)))
 }
 
 async function * unchangedWhileRead (guard: ReadGuard, file: AsyncIterable<Buffer>, bytes: number, close: () => void): AsyncGenerator<Buffer> {

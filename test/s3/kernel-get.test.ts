@@ -6,7 +6,7 @@
 // a file rewritten in place (the connection is cut before the last bytes).
 import t from 'tap'
 import { createHash, randomBytes } from 'node:crypto'
-import { closeSync, openSync, readdirSync, readlinkSync, utimesSync, writeFileSync, writeSync } from 'node:fs'
+import { chmodSync, closeSync, openSync, readdirSync, readlinkSync, utimesSync, writeFileSync, writeSync } from 'node:fs'
 import { connect, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { GetObjectCommand } from '@aws-sdk/client-s3'
@@ -229,6 +229,18 @@ for (const mode of ['kernel', 'streamed'] as const) {
     } else {
       t.equal(appended.closed, false)
       t.equal(md5(appended.body), md5(Buffer.alloc(SIZE, 'o')), 'an append: the announced bytes, whole')
+    }
+    // Only the ctime moves (a chmod, tagging): streamed, the bytes are compared and it arrives; sent by the kernel,
+    // nothing can be compared (a same-size rewrite with its mtime put back looks the same): cut, the retry streamed.
+    const chmodded = await fetchWhile('chmodded', path => chmodSync(path, 0o604))
+    const whole = md5(Buffer.alloc(SIZE, 'o'))
+    if (mode === 'kernel') {
+      t.ok(chmodded.closed && chmodded.body.length < SIZE, 'sent by the kernel: a chmod meanwhile cuts')
+      const retry = await fetchWhile('chmodded', path => chmodSync(path, 0o644), false)
+      t.equal(md5(retry.body), whole, `the retry, streamed: whole (${retry.body.length}, closed ${retry.closed})`)
+    } else {
+      t.equal(chmodded.closed, false)
+      t.equal(md5(chmodded.body), whole, 'streamed: a chmod meanwhile, whole')
     }
   })
 }
