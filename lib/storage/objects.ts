@@ -250,15 +250,17 @@ function readStream (fh: FileHandle, opened: BigIntStats, info: ObjectInfo, serv
  * The file's bytes, checked to be what was announced before the last of them goes out (so a client never holds a
  * complete body that mixes two versions under the ETag and length the headers gave). Against the stat taken when
  * the file was opened (the one the headers come from):
- * - before the first byte: any change since (mtime, ctime, size) fails at once, nothing sent (review 31b N1);
+ * - before the first byte: rewritten since without growing fails at once, nothing sent;
  * - after the last read, before the last chunk goes out: unchanged, served; truncated (fewer bytes than
  *   promised) or rewritten without growing (mtime moved, size not larger: `dd conv=notrunc`), the stream fails,
  *   and the HTTP layer cuts the connection, so the client retries; grown, or only its ctime moved (an append, a
  *   chmod, tagging, but also `cp` of a longer version or `rsync --inplace`), the served range is read again and
  *   its CRC-32 compared with that of the bytes that went out (summed as the chunks pass): different, cut.
  * What this cannot tell: bytes changed ahead of the reader go out as the file then holds them, so a longer
- * version written over the file faster than it is downloaded arrives as the new version's first bytes under the
- * old headers, like an append would (review 31c F1; docs/design.md).
+ * version written over the file before or faster than it is downloaded arrives as the new version's first bytes
+ * under the old headers, like an append would (reviews 31b N1, 31c F1; docs/design.md). Refusing any growth
+ * before the first byte would close part of that only, and made a log appended to every few milliseconds
+ * undownloadable under load (the open-to-first-byte gap reached 250 ms with 16 GETs: review 31b).
  * A body the kernel sends (file-body.ts) never passes through the daemon: see `kernelBegin`/`kernelEnd`.
  */
 function readGuard (fh: FileHandle, opened: BigIntStats, info: ObjectInfo, start: number, bytes: number): ReadGuard {
@@ -285,7 +287,9 @@ function readGuard (fh: FileHandle, opened: BigIntStats, info: ObjectInfo, start
       crc = 0
       const now = await fh.stat({ bigint: true })
       if (Number(now.size) < info.size) throw truncated(Math.max(0, Math.min(bytes, Number(now.size) - (info.size - bytes))))
-      if (!same(now)) throw rewritten()
+      // Rewritten since the open without growing: refused before a byte goes out. Grown (an append, or a longer
+      // version: they look alike) goes on, and `end` compares what went out with the file.
+      if (now.mtimeNs !== opened.mtimeNs && now.size <= opened.size) throw rewritten()
     },
     observe (chunk) {
       crc = crc32(chunk, crc)
