@@ -6,7 +6,7 @@
 // a file rewritten in place (the connection is cut before the last bytes).
 import t from 'tap'
 import { createHash, randomBytes } from 'node:crypto'
-import { chmodSync, closeSync, openSync, readdirSync, readlinkSync, utimesSync, writeFileSync, writeSync } from 'node:fs'
+import { chmodSync, closeSync, openSync, readdirSync, readlinkSync, renameSync, utimesSync, writeFileSync, writeSync } from 'node:fs'
 import { connect, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { GetObjectCommand } from '@aws-sdk/client-s3'
@@ -230,6 +230,10 @@ for (const mode of ['kernel', 'streamed'] as const) {
       t.equal(appended.closed, false)
       t.equal(md5(appended.body), md5(Buffer.alloc(SIZE, 'o')), 'an append: the announced bytes, whole')
     }
+    // An S3 PUT over the key (a rename over the file) while it is downloaded: the old version, whole, either way.
+    const renamedOver = await fetchWhile('renamed-over', path => { writeFileSync(`${path}.new`, Buffer.alloc(SIZE, 'n')); renameSync(`${path}.new`, path) })
+    t.equal(renamedOver.closed, false)
+    t.equal(md5(renamedOver.body), md5(Buffer.alloc(SIZE, 'o')), 'replaced by a rename meanwhile: the old version, whole')
     // Only the ctime moves (a chmod, tagging): streamed, the bytes are compared and it arrives; sent by the kernel,
     // nothing can be compared (a same-size rewrite with its mtime put back looks the same): cut, the retry streamed.
     const chmodded = await fetchWhile('chmodded', path => chmodSync(path, 0o604))
