@@ -29,15 +29,22 @@
  * thread is held no longer than a few of the streamed path's 1 MiB reads would hold it. */
 #define JOB_MAX_BYTES (8LL * 1024 * 1024)
 
-static napi_value socket_descriptor (napi_env env, napi_callback_info info) {
+/* The one descriptor argument of socketDescriptor and shutdownSocket; false (a TypeError thrown) when missing. */
+static bool descriptor_arg (napi_env env, napi_callback_info info, const char *message, int32_t *fd) {
   size_t argc = 1;
   napi_value argv[1];
-  int32_t fd = -1;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
-  if (argc < 1 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "socketDescriptor takes a descriptor");
-    return NULL;
+  *fd = -1;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return false;
+  if (argc < 1 || napi_get_value_int32(env, argv[0], fd) != napi_ok || *fd < 0) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", message);
+    return false;
   }
+  return true;
+}
+
+static napi_value socket_descriptor (napi_env env, napi_callback_info info) {
+  int32_t fd;
+  if (!descriptor_arg(env, info, "socketDescriptor takes a descriptor", &fd)) return NULL;
   int dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
   if (dup_fd < 0) {
     napi_throw_error(env, s3b_errno_code(errno), "socketDescriptor: fcntl(F_DUPFD_CLOEXEC) failed");
@@ -218,14 +225,8 @@ static napi_value wait_writable (napi_env env, napi_callback_info info) {
  * Node has closed its own, the client sees the end at once and a job still sending fails with EPIPE instead of
  * going on until it returns. Errors (not connected any more) are ignored. */
 static napi_value shutdown_socket (napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  int32_t fd = -1;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
-  if (argc < 1 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "shutdownSocket takes a descriptor");
-    return NULL;
-  }
+  int32_t fd;
+  if (!descriptor_arg(env, info, "shutdownSocket takes a descriptor", &fd)) return NULL;
   shutdown(fd, SHUT_RDWR);
   return NULL;
 }
