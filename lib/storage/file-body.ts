@@ -162,8 +162,6 @@ export class FileBody extends Readable {
   private readonly buffers: ReadBuffers
   private readonly chunks: AsyncGenerator<Buffer>
 
-  /** The sendfile job or wait in flight: the descriptors it uses stay open until it is over. */
-  private kernelWork: Promise<unknown> | undefined
   private started = false
   /** Sent by the kernel: the stream reads nothing and only ends (or fails) when the sending is over. */
   private kernel = false
@@ -186,9 +184,9 @@ export class FileBody extends Readable {
   override _destroy (err: Error | null, cb: (error?: Error | null) => void): void {
     this.buffers.close()
     // A connection the kernel is still sending into ends now, not when the job returns (review 31 F1).
-    if (this.kernelSock >= 0) this.kernelShutdown?.(this.kernelSock)
-    // 'close' (on which the file is closed) waits for a sendfile job still using the descriptor.
-    const kernel = this.kernelWork ?? Promise.resolve()
+    this.endKernelSend?.()
+    // 'close' (on which the file is closed) waits for the kernel's sending, whose jobs use the descriptor.
+    const kernel = this.kernelRun ?? Promise.resolve()
     // Runs the generators' finally blocks (the descriptor is closed there), after a read still under way.
     kernel.catch(() => undefined).then(() => this.chunks.return(undefined)).then(() => cb(err), () => cb(err))
   }
@@ -249,9 +247,8 @@ export class FileBody extends Readable {
     return this.kernelRun
   }
 
-  /** The connection's duplicate while the kernel sends into it (-1 otherwise), and how to end it early. */
-  private kernelSock = -1
-  private kernelShutdown: ((sock: number) => void) | undefined
+  /** While the kernel sends into the connection: shuts the connection down, so the client sees the end at once. */
+  private endKernelSend: (() => void) | undefined
 
   /**
    * The body sent by the kernel from the file into the connection (native/send_file.c), all but its last
@@ -267,9 +264,8 @@ export class FileBody extends Readable {
    */
   private async sendByKernel (res: ServerResponse, socket: Socket, sock: number, k: KernelSend, options?: { end?: boolean }): Promise<void> {
     const guard = this.guard!
-    this.kernelSock = sock
-    this.kernelShutdown = k.shutdownSocket
-    const onClose = (): void => { if (this.kernelSock >= 0) k.shutdownSocket(this.kernelSock) }
+    const onClose = (): void => { k.shutdownSocket(sock) }
+    this.endKernelSend = onClose
     socket.once('close', onClose)
     let streamInstead = false
     try {
@@ -287,9 +283,7 @@ export class FileBody extends Readable {
       let left = this.bytes - tail
       while (left > 0) {
         if (this.destroyed) return
-        const job = k.sendFile(sock, this.fh.fd, position, left)
-        this.kernelWork = job
-        const { sent, errno } = await job
+        const { sent, errno } = await k.sendFile(sock, this.fh.fd, position, left)
         position += sent
         left -= sent
         kernelSentTotal += sent
@@ -298,9 +292,7 @@ export class FileBody extends Readable {
         if (sent > 0 && typeof socket.timeout === 'number' && socket.timeout > 0) socket.setTimeout(socket.timeout)
         if (errno === osConstants.errno.EAGAIN) {
           if (this.destroyed) return
-          const wait = k.waitWritable(sock, WRITABLE_WAIT_MS)
-          this.kernelWork = wait
-          await wait
+          await k.waitWritable(sock, WRITABLE_WAIT_MS)
         } else if (position === this.start && NOT_SENDABLE.has(errno)) {
           streamInstead = true
           return
@@ -310,7 +302,6 @@ export class FileBody extends Readable {
           throw guard.truncated(this.bytes - tail - left)
         }
       }
-      this.kernelWork = undefined
       const end = Buffer.allocUnsafe(tail)
       let got = 0
       while (got < tail) {
@@ -332,8 +323,7 @@ export class FileBody extends Readable {
     } catch (err) {
       this.destroy(err as Error)
     } finally {
-      this.kernelWork = undefined
-      this.kernelSock = -1
+      this.endKernelSend = undefined
       socket.off('close', onClose)
       try { closeSync(sock) } catch {} // ours, open: cannot fail but must not reject this unawaited promise
       if (streamInstead && !this.destroyed) {
