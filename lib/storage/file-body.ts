@@ -24,10 +24,11 @@ export interface ReadGuard {
   /** The kernel path's begin: false when the file changed since it was opened (then it is streamed, and refused). */
   kernelBegin (): Promise<boolean>
   /**
-   * The kernel path's end: throws (`unverifiable`) when the file changed at all while it was sent, an append or a
-   * chmod included: the bytes sent cannot be compared, they never passed through the daemon.
+   * The kernel path's check, between its jobs and after the last: throws (`unverifiable`) when the file changed at
+   * all meanwhile, an append or a chmod included (the bytes sent cannot be compared: they never passed through the
+   * daemon), so a body that will be cut is cut early, not gigabytes later.
    */
-  kernelEnd (): Promise<void>
+  kernelCheck (): Promise<void>
 }
 
 /** Bodies at least this long are sent by the kernel; below it the copies cost less than the jobs. */
@@ -74,6 +75,19 @@ export function kernelSentBytes (): number {
 /** Body bytes the kernel sent into this response: Node's socket.bytesWritten does not see them. */
 export function bytesSentByKernel (res: ServerResponse): number {
   return kernelSentTo.get(res) ?? 0
+}
+
+/**
+ * The kernel path's check of the file, between jobs or at the end. A change fails the body; the file may only have
+ * been appended to, so it is streamed for a while, and the client's retry can be compared.
+ */
+async function kernelChecked (guard: ReadGuard): Promise<void> {
+  try {
+    await guard.kernelCheck()
+  } catch (err) {
+    if ((err as { unverifiable?: boolean }).unverifiable === true) streamNextTimes(guard.identity)
+    throw err
+  }
 }
 
 type KernelSend = Required<Pick<NativeAddon, 'socketDescriptor' | 'sendFile' | 'waitWritable' | 'shutdownSocket'>>
@@ -283,6 +297,7 @@ export class FileBody extends Readable {
       let left = this.bytes - tail
       while (left > 0) {
         if (this.destroyed) return
+        if (position > this.start) await kernelChecked(guard)
         const { sent, errno } = await k.sendFile(sock, this.fh.fd, position, left)
         position += sent
         left -= sent
@@ -309,13 +324,7 @@ export class FileBody extends Readable {
         if (bytesRead === 0) throw guard.truncated(this.bytes - tail + got)
         got += bytesRead
       }
-      try {
-        await guard.kernelEnd()
-      } catch (err) {
-        // Perhaps only appended to: this file is streamed for a while, so the client's retry can be checked.
-        if ((err as { unverifiable?: boolean }).unverifiable === true) streamNextTimes(guard.identity)
-        throw err
-      }
+      await kernelChecked(guard)
       if (this.destroyed || res.destroyed || res.writableEnded) return
       res.write(end)
       this.push(null)

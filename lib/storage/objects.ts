@@ -261,7 +261,7 @@ function readStream (fh: FileHandle, opened: BigIntStats, info: ObjectInfo, serv
  * under the old headers, like an append would (reviews 31b N1, 31c F1; docs/design.md). Refusing any growth
  * before the first byte would close part of that only, and made a log appended to every few milliseconds
  * undownloadable under load (the open-to-first-byte gap reached 250 ms with 16 GETs: review 31b).
- * A body the kernel sends (file-body.ts) never passes through the daemon: see `kernelBegin`/`kernelEnd`.
+ * A body the kernel sends (file-body.ts) never passes through the daemon: see `kernelBegin`/`kernelCheck`.
  */
 function readGuard (fh: FileHandle, opened: BigIntStats, info: ObjectInfo, start: number, bytes: number): ReadGuard {
   const rewritten = (): Error => new Error(`${info.key}: rewritten in place while it was read`)
@@ -304,7 +304,7 @@ function readGuard (fh: FileHandle, opened: BigIntStats, info: ObjectInfo, start
     async kernelBegin () {
       return same(await fh.stat({ bigint: true }))
     },
-    async kernelEnd () {
+    async kernelCheck () {
       // The bytes sent cannot be compared (they never passed through here): any change cuts the body, and the file
       // is streamed for a while (file-body.ts), so the client's retry is compared and an appended log downloads.
       // But a file renamed over or deleted meanwhile (an S3 PUT or an NFS save over the key) only lost a link: its
