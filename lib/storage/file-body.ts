@@ -21,7 +21,7 @@ export interface ReadGuard {
   truncated (got: number): Error
   /** Once the last bytes are read and before they go out: throws when the bytes that went out changed meanwhile. */
   end (): Promise<void>
-  /** The kernel path's begin: false when the file changed since it was opened (then it is streamed, and refused). */
+  /** The kernel path's begin: false when the file changed since it was opened (then it is streamed and compared). */
   kernelBegin (): Promise<boolean>
   /**
    * The kernel path's check, between its jobs and after the last: throws (`unverifiable`) when the file changed at
@@ -33,7 +33,7 @@ export interface ReadGuard {
 
 /** Bodies at least this long are sent by the kernel; below it the copies cost less than the jobs. */
 export const KERNEL_SEND_MIN = 1024 * 1024
-/** The end of a kernel-sent body is read and sent by the daemon, after the guard's last look (see `end`). */
+/** The end of a kernel-sent body is read and sent by the daemon, after the guard's last look (`kernelCheck`). */
 const KERNEL_TAIL = 64 * 1024
 /** How long one wait for a full socket lasts before the body looks again whether it was destroyed meanwhile. */
 const WRITABLE_WAIT_MS = 1000

@@ -94,10 +94,9 @@ function cutIfIncomplete (ctx: Context, body: Readable): void {
   // A response queued behind another on a pipelined connection gets no 'close' when the client leaves, so Koa never
   // destroyed its body and the file stayed open until garbage collection (review 16).
   onResponseClosed(ctx.req, ctx.res, () => { body.destroy() })
-  // A body the kernel sends may still have a job in flight when the connection closes; its bytes count in the
-  // access log and metrics only once it returned (review 31 F2).
-  // Asked when the response is over, as the kernel path is chosen only when Koa pipes the body (review 31b N3:
-  // a streamed body's slow read must not hold the log line back).
+  // A body the kernel sends may still have a job in flight when the connection closes: its bytes count in the
+  // access log and metrics once it returned (review 31 F2). Asked when the response is over, since the kernel path
+  // is chosen only when Koa pipes the body, and a streamed body's slow read must not hold the line back (31b N3).
   if (body instanceof FileBody) ctx.state.settling = () => body.kernelDone()
 }
 
